@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// The command line: run the daemon, check a config, make a password hash.
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { hashPassword } from './auth/password.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import { allModules } from './modules/index.js';
+import { createLogger } from './observability/log.js';
+import { Server, VERSION } from './server/server.js';
+
+const USAGE = `Usage:
+  ircd --config FILE     run the server with FILE (TOML)
+  ircd check FILE        validate FILE; exit 0 when it is valid, 1 with every error otherwise
+  ircd mkpasswd          read a password (from stdin, or a prompt) and print a hash for the config
+  ircd --version         print the version
+  ircd --help            print this help
+
+Options with --config:
+  --pretty               human-readable logs instead of JSON
+`;
+
+async function readPassword(): Promise<string> {
+  if (!process.stdin.isTTY) {
+    const text = readFileSync(0, 'utf8');
+    return text.replace(/\r?\n$/, '');
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+  // Hide what is typed: the prompt is written once, keystrokes are not echoed.
+  const out = rl as unknown as { _writeToOutput: (s: string) => void };
+  let prompted = false;
+  out._writeToOutput = (s: string) => {
+    if (!prompted) process.stdout.write(s);
+    prompted = true;
+  };
+  const answer = await new Promise<string>((resolve) => rl.question('Password: ', resolve));
+  rl.close();
+  process.stdout.write('\n');
+  return answer;
+}
+
+async function run(configPath: string, pretty: boolean): Promise<void> {
+  const config = loadConfig(configPath);
+  const log = createLogger(config.log, pretty);
+  const server = new Server(config, configPath, log, allModules());
+  try {
+    await server.start();
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'startup failed');
+    process.stderr.write(`ircd: ${(err as Error).message}\n`);
+    await server.stop('Startup failed', 100);
+    process.exit(1);
+  }
+  log.info({ config: configPath, version: VERSION, name: config.server.name }, 'server started');
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    server.stop(`Server shutting down (${signal})`).then(() => process.exit(0));
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => void server.rehash('SIGHUP'));
+  process.on('uncaughtException', (err) => log.error({ err: err.stack }, 'uncaught exception'));
+  process.on('unhandledRejection', (err) => log.error({ err: err instanceof Error ? err.stack : String(err) }, 'unhandled rejection'));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [first, second] = argv;
+  if (first === '--version' || first === '-v') {
+    process.stdout.write(`ircd ${VERSION}\n`);
+    return 0;
+  }
+  if (first === undefined || first === '--help' || first === '-h') {
+    process.stdout.write(USAGE);
+    return first === undefined ? 2 : 0;
+  }
+  try {
+    if (first === 'check') {
+      if (!second) throw new Error('check needs a config file');
+      loadConfig(second);
+      process.stdout.write(`${second}: configuration is valid\n`);
+      return 0;
+    }
+    if (first === 'mkpasswd') {
+      const password = await readPassword();
+      if (!password) throw new Error('empty password');
+      process.stdout.write(hashPassword(password) + '\n');
+      return 0;
+    }
+    if (first === '--config' || first === '-c') {
+      if (!second) throw new Error('--config needs a file');
+      await run(second, argv.includes('--pretty') || (process.stdout.isTTY ?? false));
+      return -1; // keep running
+    }
+  } catch (err) {
+    process.stderr.write(err instanceof ConfigError ? err.message + '\n' : `ircd: ${(err as Error).message}\n`);
+    return 1;
+  }
+  process.stderr.write(`ircd: unknown command "${first}"\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then((code) => {
+  if (code >= 0) process.exitCode = code;
+});

@@ -1,0 +1,118 @@
+// IRCv3 capability negotiation (CAP LS/LIST/REQ/END, version 302 values, cap-notify).
+import { ERR } from '../protocol/numerics.js';
+import { CAP, type CapName } from '../server/caps.js';
+import type { Client } from '../server/client.js';
+import type { Module } from '../server/module.js';
+import type { Server } from '../server/server.js';
+import { tryRegister } from './registration.js';
+
+/** Room for "CAP <nick> LS * :" and the CRLF within 512 bytes, with a margin for the server name. */
+const CAP_LINE_BUDGET = 400;
+
+function capToken(server: Server, name: CapName, withValue: boolean): string {
+  if (!withValue) return name;
+  const offer = server.capOffers().find((c) => c.name === name);
+  const value = offer?.value?.();
+  return value ? `${name}=${value}` : name;
+}
+
+/** Sends a cap list, split over several lines with "*" continuation markers for 302 clients. */
+function sendCapList(server: Server, client: Client, sub: string, tokens: string[]): void {
+  const lines: string[] = [];
+  let cur = '';
+  for (const t of tokens) {
+    if (cur && cur.length + 1 + t.length > CAP_LINE_BUDGET) {
+      lines.push(cur);
+      cur = t;
+    } else cur = cur ? `${cur} ${t}` : t;
+  }
+  lines.push(cur);
+  const multiline = client.capVersion >= 302;
+  lines.forEach((line, i) => {
+    const more = i < lines.length - 1;
+    if (more && !multiline) return client.fromServer('CAP', [client.nick, sub, line]);
+    client.fromServer('CAP', more ? [client.nick, sub, '*', line] : [client.nick, sub, line]);
+  });
+}
+
+function handleReq(server: Server, client: Client, request: string): void {
+  const offered = new Set(server.capOffers().map((c) => c.name as string));
+  const items = request.split(' ').filter(Boolean);
+  let add = 0;
+  let remove = 0;
+  let ok = items.length > 0;
+  for (const item of items) {
+    const removing = item.startsWith('-');
+    const name = removing ? item.slice(1) : item;
+    if (!offered.has(name) || name === 'sts') {
+      ok = false;
+      break;
+    }
+    const bit = CAP[name as CapName];
+    if (removing) remove |= bit;
+    else add |= bit;
+  }
+  if (!ok) {
+    client.fromServer('CAP', [client.nick, 'NAK', request]);
+    return;
+  }
+  client.caps = (client.caps | add) & ~remove;
+  client.fromServer('CAP', [client.nick, 'ACK', request]);
+}
+
+export const cap: Module = {
+  name: 'cap',
+  commands: {
+    CAP: {
+      minParams: 1,
+      preRegistration: true,
+      handler: (server, client, msg) => {
+        const sub = msg.params[0]!.toUpperCase();
+        switch (sub) {
+          case 'LS': {
+            if (!client.registered) client.capNegotiating = true;
+            const version = Number(msg.params[1] ?? 0) || 0;
+            if (version > client.capVersion) client.capVersion = version;
+            if (client.capVersion >= 302) client.caps |= CAP['cap-notify'];
+            const tokens = server.capOffers().map((c) => capToken(server, c.name, client.capVersion >= 302));
+            sendCapList(server, client, 'LS', tokens);
+            return;
+          }
+          case 'LIST': {
+            const tokens = server.capOffers().filter((c) => client.hasCap(CAP[c.name])).map((c) => c.name as string);
+            sendCapList(server, client, 'LIST', tokens);
+            return;
+          }
+          case 'REQ':
+            if (!client.registered) client.capNegotiating = true;
+            handleReq(server, client, msg.params[1] ?? '');
+            return;
+          case 'END':
+            if (client.registered || !client.capNegotiating) return;
+            client.capNegotiating = false;
+            return tryRegister(server, client);
+          default:
+            client.numeric(ERR.INVALIDCAPCMD, msg.params[0]!, 'Invalid CAP subcommand');
+        }
+      },
+      help: ['CAP LS [302] | LIST | REQ :<caps> | END', 'Negotiates IRCv3 capabilities.'],
+    },
+  },
+  caps: [{ name: 'cap-notify' }],
+};
+
+/** Tells clients with cap-notify which capabilities appeared or went away (after REHASH). */
+export function announceCapChanges(server: Server, before: Set<string>, after: Set<string>): void {
+  const added = [...after].filter((c) => !before.has(c));
+  const removed = [...before].filter((c) => !after.has(c));
+  if (!added.length && !removed.length) return;
+  for (const client of server.state.clients) {
+    if (!client.hasCap(CAP['cap-notify'])) continue;
+    if (added.length)
+      client.fromServer('CAP', [client.nick, 'NEW', added.map((c) => capToken(server, c as CapName, client.capVersion >= 302)).join(' ')]);
+    if (removed.length) {
+      for (const r of removed) client.caps &= ~CAP[r as CapName];
+      client.fromServer('CAP', [client.nick, 'DEL', removed.join(' ')]);
+    }
+  }
+}

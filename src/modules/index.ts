@@ -1,0 +1,10 @@
+// The modules the server loads, in order (order decides CAP LS and ISUPPORT order).
+import type { Module } from '../server/module.js';
+import { cap } from './cap.js';
+import { info } from './info.js';
+import { messaging } from './messaging.js';
+import { registration } from './registration.js';
+
+export function allModules(): Module[] {
+  return [registration, cap, messaging, info];
+}

@@ -1,0 +1,130 @@
+// Server queries (Modern IRC "Server Queries and Commands"): MOTD, LUSERS, VERSION, TIME, ADMIN,
+// INFO, plus the small user lookups ISON and USERHOST. USERS is disabled as Modern IRC recommends.
+import { ERR, RPL } from '../protocol/numerics.js';
+import type { Client } from '../server/client.js';
+import type { Module } from '../server/module.js';
+import { VERSION, type Server } from '../server/server.js';
+
+export function sendLusers(server: Server, client: Client): void {
+  let invisible = 0;
+  let opers = 0;
+  for (const c of server.registeredClients()) {
+    if (c.modes.has('i')) invisible++;
+    if (c.oper) opers++;
+  }
+  const total = server.state.registeredCount;
+  const unknown = server.state.clients.size - total;
+  const max = server.state.maxRegistered;
+  client.numeric(RPL.LUSERCLIENT, `There are ${total - invisible} users and ${invisible} invisible on 1 servers`);
+  client.numeric(RPL.LUSEROP, String(opers), 'operator(s) online');
+  if (unknown > 0) client.numeric(RPL.LUSERUNKNOWN, String(unknown), 'unknown connection(s)');
+  client.numeric(RPL.LUSERCHANNELS, String(server.state.channels.size), 'channels formed');
+  client.numeric(RPL.LUSERME, `I have ${total} clients and 0 servers`);
+  client.numeric(RPL.LOCALUSERS, String(total), String(max), `Current local users ${total}, max ${max}`);
+  client.numeric(RPL.GLOBALUSERS, String(total), String(max), `Current global users ${total}, max ${max}`);
+}
+
+export function sendMotd(server: Server, client: Client): void {
+  const motd = server.motd;
+  if (!motd) {
+    client.numeric(ERR.NOMOTD, 'MOTD File is missing');
+    return;
+  }
+  client.numeric(RPL.MOTDSTART, `- ${server.name} Message of the day - `);
+  for (const line of motd) client.numeric(RPL.MOTD, `- ${line}`);
+  client.numeric(RPL.ENDOFMOTD, 'End of /MOTD command.');
+}
+
+/** Commands that may name a server answer 402 unless it is this one (there are no links). */
+function otherServer(server: Server, client: Client, target: string | undefined): boolean {
+  if (target === undefined) return false;
+  const folded = target.toLowerCase();
+  if (folded === server.name.toLowerCase() || server.state.findNick(target)) return false;
+  client.numeric(ERR.NOSUCHSERVER, target, 'No such server');
+  return true;
+}
+
+export const info: Module = {
+  name: 'info',
+  commands: {
+    MOTD: {
+      handler: (server, client, msg) => {
+        if (!otherServer(server, client, msg.params[0])) sendMotd(server, client);
+      },
+      help: ['MOTD', 'Shows the message of the day.'],
+    },
+    LUSERS: {
+      handler: (server, client) => sendLusers(server, client),
+      help: ['LUSERS', 'Shows how many users, operators and channels there are.'],
+    },
+    VERSION: {
+      handler: (server, client, msg) => {
+        if (otherServer(server, client, msg.params[0])) return;
+        client.numeric(RPL.VERSION, `ircd-${VERSION}`, server.name, 'TypeScript IRC server on Node.js');
+        server.sendIsupport(client);
+      },
+      help: ['VERSION', 'Shows the server software version and its ISUPPORT tokens.'],
+    },
+    TIME: {
+      handler: (server, client, msg) => {
+        if (otherServer(server, client, msg.params[0])) return;
+        const now = new Date();
+        client.numeric(RPL.TIME, server.name, String(Math.floor(now.getTime() / 1000)), '0', now.toUTCString());
+      },
+      help: ['TIME', "Shows the server's local time."],
+    },
+    ADMIN: {
+      handler: (server, client, msg) => {
+        if (otherServer(server, client, msg.params[0])) return;
+        const a = server.config.server.admin;
+        client.numeric(RPL.ADMINME, server.name, 'Administrative info');
+        client.numeric(RPL.ADMINLOC1, a.location);
+        client.numeric(RPL.ADMINLOC2, a.organisation);
+        client.numeric(RPL.ADMINEMAIL, a.email);
+      },
+      help: ['ADMIN', 'Shows who runs this server.'],
+    },
+    INFO: {
+      handler: (server, client, msg) => {
+        if (otherServer(server, client, msg.params[0])) return;
+        for (const line of [
+          `ircd ${VERSION}, an IRC server written in TypeScript for Node.js ${process.version}.`,
+          'Released under the MIT license.',
+          `Up since ${new Date(server.startedAt).toUTCString()}.`,
+        ])
+          client.numeric(RPL.INFO, line);
+        client.numeric(RPL.ENDOFINFO, 'End of INFO list');
+      },
+      help: ['INFO', 'Shows information about the server software.'],
+    },
+    ISON: {
+      minParams: 1,
+      handler: (server, client, msg) => {
+        const online = msg.params
+          .flatMap((p) => p.split(' '))
+          .filter((n) => n && server.state.findNick(n)?.registered)
+          .map((n) => server.state.findNick(n)!.nick);
+        client.numeric(RPL.ISON, online.join(' '));
+      },
+      help: ['ISON <nick> [<nick> ...]', 'Shows which of the given nicknames are online.'],
+    },
+    USERHOST: {
+      minParams: 1,
+      handler: (server, client, msg) => {
+        const replies: string[] = [];
+        for (const nick of msg.params.slice(0, 5)) {
+          const c = server.state.findNick(nick);
+          if (!c?.registered) continue;
+          const host = c === client || server.hasPrivilege(client, 'see_hidden') ? c.realHost : c.host;
+          replies.push(`${c.nick}${c.oper ? '*' : ''}=${c.away ? '-' : '+'}${c.user}@${host}`);
+        }
+        client.numeric(RPL.USERHOST, replies.join(' '));
+      },
+      help: ['USERHOST <nick> [<nick> ...]', 'Shows user@host of up to five nicknames.'],
+    },
+    USERS: {
+      handler: (_server, client) => client.numeric(ERR.USERSDISABLED, 'USERS has been disabled'),
+      help: ['USERS', 'Disabled on this server.'],
+    },
+  },
+};

@@ -1,0 +1,114 @@
+// PRIVMSG, NOTICE and TAGMSG to nicks and channels (Modern IRC "Sending Messages", IRCv3
+// message-tags, echo-message, msgid).
+import type { Message, Tags } from '../protocol/message.js';
+import { ERR, RPL } from '../protocol/numerics.js';
+import { CAP } from '../server/caps.js';
+import type { Client } from '../server/client.js';
+import type { Module } from '../server/module.js';
+import { newMsgid, relay } from '../server/outgoing.js';
+import type { Server } from '../server/server.js';
+
+export const CHANNEL_PREFIXES = '#&';
+
+/** Client-only tags (those starting with "+") the sender may pass on to recipients. */
+function clientTags(client: Client, msg: Message): Tags | undefined {
+  if (!msg.tags || !client.hasCap(CAP['message-tags'])) return undefined;
+  let out: Tags | undefined;
+  for (const k in msg.tags) {
+    if (k.startsWith('+')) (out ??= {})[k] = msg.tags[k]!;
+  }
+  return out;
+}
+
+/** Channel targets may carry a status prefix (STATUSMSG, e.g. "@#chan"): members at or above it receive. */
+export function splitStatusPrefix(server: Server, target: string): { status: string; name: string } {
+  const symbols = server.prefixes.symbols;
+  let i = 0;
+  while (i < target.length && symbols.includes(target[i]!) && !CHANNEL_PREFIXES.includes(target[i]!)) i++;
+  return { status: target.slice(0, i), name: target.slice(i) };
+}
+
+function deliver(server: Server, client: Client, msg: Message): void {
+  const command = msg.command;
+  const isNotice = command === 'NOTICE';
+  const isTagmsg = command === 'TAGMSG';
+  const targets = (msg.params[0] ?? '').split(',').filter(Boolean);
+  const text = msg.params[1] ?? '';
+  if (targets.length === 0) {
+    if (!isNotice) client.numeric(ERR.NORECIPIENT, `No recipient given (${command})`);
+    return;
+  }
+  if (!isTagmsg && text === '') {
+    if (!isNotice) client.numeric(ERR.NOTEXTTOSEND, 'No text to send');
+    return;
+  }
+  const limit = server.config.limits.max_targets;
+  if (targets.length > limit) {
+    if (!isNotice) client.numeric(ERR.TOOMANYTARGETS, targets[limit]!, `Too many targets, at most ${limit}`);
+    targets.length = limit;
+  }
+  const tags = clientTags(client, msg);
+  if (isTagmsg && !tags) return;
+  const fold = server.state.fold;
+  const seen = new Set<string>();
+  for (const target of targets) {
+    const key = fold(target);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const { status, name } = splitStatusPrefix(server, target);
+    const params = isTagmsg ? [target] : [target, text];
+    const out = relay(client, { source: client.mask, command, params }, { msgid: newMsgid(), clientTags: tags });
+    // Tag-only messages reach only clients that understand tags.
+    const mayReceive = (c: Client) => !isTagmsg || c.hasCap(CAP['message-tags']);
+
+    if (CHANNEL_PREFIXES.includes(name[0] ?? '')) {
+      const channel = server.state.findChannel(name);
+      if (!channel) {
+        if (!isNotice) client.numeric(ERR.NOSUCHCHANNEL, name, 'No such channel');
+        continue;
+      }
+      const why = channel.cannotSend(client, fold);
+      if (why) {
+        if (!isNotice) client.numeric(ERR.CANNOTSENDTOCHAN, channel.name, why);
+        continue;
+      }
+      // The lowest-ranked symbol given decides ("@+#chan" reaches voiced and above).
+      const minRank = status ? server.prefixes.rankOfSymbol(status[status.length - 1]!) : undefined;
+      for (const [member, prefixes] of channel.members) {
+        if (member === client || !mayReceive(member)) continue;
+        if (minRank !== undefined && !server.prefixes.atLeast(prefixes, minRank)) continue;
+        member.sendOutgoing(out);
+      }
+    } else {
+      const recipient = server.state.findNick(target);
+      if (!recipient?.registered) {
+        if (!isNotice) client.numeric(ERR.NOSUCHNICK, target, 'No such nick/channel');
+        continue;
+      }
+      if (mayReceive(recipient)) recipient.sendOutgoing(out);
+      if (command === 'PRIVMSG' && recipient.away !== undefined) client.numeric(RPL.AWAY, recipient.nick, recipient.away);
+    }
+    if (client.hasCap(CAP['echo-message']) && mayReceive(client)) client.sendOutgoing(out);
+  }
+}
+
+export const messaging: Module = {
+  name: 'messaging',
+  commands: {
+    PRIVMSG: {
+      handler: deliver,
+      help: ['PRIVMSG <target>[,<target>...] :<text>', 'Sends a message to nicknames or channels.'],
+    },
+    NOTICE: {
+      handler: deliver,
+      help: ['NOTICE <target>[,<target>...] :<text>', 'Sends a notice; no automatic reply is ever sent to one.'],
+    },
+    TAGMSG: {
+      minParams: 1,
+      handler: deliver,
+      help: ['TAGMSG <target>', 'Sends only message tags (e.g. typing notifications) to clients that support them.'],
+    },
+  },
+  caps: [{ name: 'message-tags' }, { name: 'echo-message' }],
+  isupport: (cfg) => ({ MAXTARGETS: cfg.limits.max_targets, TARGMAX: `PRIVMSG:${cfg.limits.max_targets},NOTICE:${cfg.limits.max_targets},TAGMSG:${cfg.limits.max_targets}` }),
+};

@@ -1,0 +1,151 @@
+// Connection registration (Modern IRC "Connection Registration"): PASS, NICK, USER, the welcome
+// burst, PING/PONG and QUIT. Also NICK changes after registration.
+import { verifyPassword } from '../auth/password.js';
+import { ERR, RPL } from '../protocol/numerics.js';
+import type { Client } from '../server/client.js';
+import type { Module } from '../server/module.js';
+import { relay } from '../server/outgoing.js';
+import { VERSION, type Server } from '../server/server.js';
+import { sendLusers, sendMotd } from './info.js';
+
+/** RFC 2812 nick grammar: a letter or special first, then letters, digits, specials and "-". */
+const NICK_RE = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/;
+
+export function validNick(nick: string, maxLen: number): boolean {
+  return nick.length <= maxLen && NICK_RE.test(nick);
+}
+
+/** Completes registration once NICK and USER are in and CAP negotiation is over. */
+export function tryRegister(server: Server, client: Client): void | Promise<void> {
+  if (client.registered || !client.nickKey || !client.user || client.capNegotiating) return;
+  const allow = server.allowFor(client.ip, client.realHost);
+  if (allow?.password) {
+    const given = client.password;
+    client.password = undefined;
+    if (given === undefined) return finishRegistration(server, client, false);
+    return verifyPassword(given, allow.password).then((ok) => finishRegistration(server, client, ok));
+  }
+  return finishRegistration(server, client, true);
+}
+
+function finishRegistration(server: Server, client: Client, passwordOk: boolean): void {
+  if (client.conn.closed || client.registered) return;
+  if (!passwordOk) {
+    client.numeric(ERR.PASSWDMISMATCH, 'Password incorrect');
+    server.disconnect(client, 'Bad password');
+    return;
+  }
+  const cfg = server.config;
+  client.registered = true;
+  server.state.registeredCount++;
+  server.state.maxRegistered = Math.max(server.state.maxRegistered, server.state.registeredCount);
+  const modes = server.modeLetters();
+  client.numeric(RPL.WELCOME, `Welcome to the ${cfg.server.network} Internet Relay Chat Network ${client.nick}`);
+  client.numeric(RPL.YOURHOST, `Your host is ${server.name}, running version ircd-${VERSION}`);
+  client.numeric(RPL.CREATED, `This server was created ${new Date(server.startedAt).toUTCString()}`);
+  client.numeric(RPL.MYINFO, ...[server.name, `ircd-${VERSION}`, modes.user, modes.channel, modes.channelWithParam].filter(Boolean));
+  server.sendIsupport(client);
+  sendLusers(server, client);
+  sendMotd(server, client);
+  server.log.info({ conn: client.id, nick: client.nick, user: client.user, host: client.realHost }, 'client registered');
+  server.emit('registered', client);
+}
+
+function handleNick(server: Server, client: Client, nick: string | undefined): void | Promise<void> {
+  if (!nick) {
+    client.numeric(ERR.NONICKNAMEGIVEN, 'No nickname given');
+    return;
+  }
+  if (!validNick(nick, server.config.limits.nicklen)) {
+    client.numeric(ERR.ERRONEUSNICKNAME, nick, 'Erroneous nickname');
+    return;
+  }
+  const holder = server.state.findNick(nick);
+  if (holder && holder !== client) {
+    client.numeric(ERR.NICKNAMEINUSE, nick, 'Nickname is already in use');
+    return;
+  }
+  if (nick === client.nick) return;
+  if (!client.registered) {
+    server.state.setNick(client, nick);
+    return tryRegister(server, client);
+  }
+  const oldNick = client.nick;
+  const oldMask = client.mask;
+  server.state.setNick(client, nick);
+  const out = relay(client, { source: oldMask, command: 'NICK', params: [nick] });
+  client.sendOutgoing(out);
+  for (const peer of server.state.peersOf(client)) peer.sendOutgoing(out);
+  server.emit('nickChanged', client, oldNick, oldMask);
+}
+
+export const registration: Module = {
+  name: 'registration',
+  commands: {
+    PASS: {
+      minParams: 1,
+      preRegistration: true,
+      onlyPreRegistration: true,
+      handler: (_s, client, msg) => {
+        client.password = msg.params[0];
+      },
+      help: ['PASS <password>', 'Sends the server password before registering.'],
+    },
+    NICK: {
+      preRegistration: true,
+      handler: (server, client, msg) => handleNick(server, client, msg.params[0]),
+      help: ['NICK <nickname>', 'Sets or changes your nickname.'],
+    },
+    USER: {
+      minParams: 4,
+      preRegistration: true,
+      onlyPreRegistration: true,
+      handler: (server, client, msg) => {
+        const limits = server.config.limits;
+        const user = msg.params[0]!.replace(/[^A-Za-z0-9._~-]/g, '').slice(0, limits.userlen);
+        const realname = msg.params[3]!;
+        if (!user || !realname) {
+          client.numeric(ERR.NEEDMOREPARAMS, 'USER', 'Not enough parameters');
+          return;
+        }
+        client.user = user;
+        client.realname = realname.slice(0, limits.realnamelen);
+        return tryRegister(server, client);
+      },
+      help: ['USER <username> 0 * <realname>', 'Sets your username and real name when connecting.'],
+    },
+    PING: {
+      minParams: 1,
+      preRegistration: true,
+      handler: (server, client, msg) => {
+        if (msg.params[0] === '') {
+          client.numeric(ERR.NOORIGIN, 'No origin specified');
+          return;
+        }
+        client.fromServer('PONG', [server.name, msg.params[0]!]);
+      },
+      help: ['PING <token>', 'Asks the server to answer with PONG <token>.'],
+    },
+    PONG: {
+      preRegistration: true,
+      handler: () => {},
+      help: ['PONG <token>', 'Answers a PING from the server.'],
+    },
+    QUIT: {
+      preRegistration: true,
+      handler: (server, client, msg) => {
+        const reason = msg.params[0];
+        server.disconnect(client, reason ? `Quit: ${reason.slice(0, server.config.limits.kicklen)}` : 'Client Quit');
+      },
+      help: ['QUIT [<reason>]', 'Disconnects from the server.'],
+    },
+  },
+  isupport: (cfg) => ({
+    CASEMAPPING: cfg.server.casemapping,
+    NETWORK: cfg.server.network,
+    NICKLEN: cfg.limits.nicklen,
+    USERLEN: cfg.limits.userlen,
+    HOSTLEN: 64,
+    LINELEN: cfg.limits.line_length,
+  }),
+};

@@ -1,0 +1,224 @@
+// A Connection owns one socket: framing, input limits, flood penalty and the bounded output
+// queue. It knows nothing about IRC commands; complete lines go to its owner.
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { ClassConfig } from '../config/schema.js';
+
+export interface LineLimits {
+  /** Non-tag part including CRLF (Modern IRC: 512). */
+  lineLength: number;
+  /** Tag part including the leading '@' and the following space. */
+  tagLength: number;
+}
+
+/** Why a received line could not be used as it is. */
+export type LineProblem = 'too-long' | 'invalid-utf8' | 'nul';
+
+export interface ConnectionOwner {
+  /** A complete line (without CR/LF) ready to be handled; may return a promise to hold the queue. */
+  handleLine(conn: Connection, line: string, problem: LineProblem | undefined): void | Promise<void>;
+  connectionClosed(conn: Connection, reason: string): void;
+  /** Called when a connection has lines waiting for flood tokens. */
+  throttled(conn: Connection): void;
+}
+
+const LF = 0x0a;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+let nextId = 1;
+
+export class Connection {
+  readonly id = nextId++;
+  readonly ip: string;
+  readonly port: number;
+  readonly secure: boolean;
+  readonly connectedAt = Date.now();
+  /** Last time any line arrived (ping timer). */
+  lastRead = Date.now();
+  /** When a PING was sent for which no reply has come yet (0 = none). */
+  pingSentAt = 0;
+  closed = false;
+  closeReason = '';
+  bytesIn = 0;
+  bytesOut = 0;
+  linesIn = 0;
+  linesOut = 0;
+
+  private partial: Buffer | null = null;
+  private queue: Array<{ line: string; bytes: number; problem: LineProblem | undefined }> = [];
+  private queuedBytes = 0;
+  private busy = false;
+  private tokens: number;
+  private tokensAt = Date.now();
+  private out: Buffer[] = [];
+  private outBytes = 0;
+
+  constructor(
+    readonly socket: Socket,
+    private owner: ConnectionOwner,
+    public klass: ClassConfig,
+    public limits: LineLimits,
+    private scheduleFlush: (conn: Connection) => void,
+  ) {
+    this.ip = normalizeIp(socket.remoteAddress ?? '0.0.0.0');
+    this.port = socket.remotePort ?? 0;
+    this.secure = socket instanceof TLSSocket;
+    this.tokens = klass.flood.burst;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.close(`Read error: ${err.message}`));
+    socket.on('close', () => this.close('Connection closed'));
+  }
+
+  get sendqBytes(): number {
+    return this.outBytes + this.socket.writableLength;
+  }
+
+  get recvqBytes(): number {
+    return this.queuedBytes + (this.partial?.length ?? 0);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.bytesIn += chunk.length;
+    let buf = this.partial ? Buffer.concat([this.partial, chunk]) : chunk;
+    this.partial = null;
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(LF, start);
+      if (nl === -1) break;
+      let end = nl;
+      if (end > start && buf[end - 1] === 0x0d) end--;
+      if (end > start) this.enqueue(buf, start, end);
+      start = nl + 1;
+    }
+    if (start < buf.length) {
+      buf = buf.subarray(start);
+      // Copy so the (possibly large) read chunk is not kept alive by a small tail.
+      this.partial = Buffer.from(buf);
+    }
+    if (this.recvqBytes > this.klass.recvq) {
+      this.close('Excess Flood');
+      return;
+    }
+    this.pump();
+  }
+
+  private enqueue(buf: Buffer, start: number, end: number): void {
+    this.linesIn++;
+    let problem: LineProblem | undefined;
+    let tagEnd = start;
+    if (buf[start] === 0x40 /* @ */) {
+      const sp = buf.indexOf(0x20, start);
+      tagEnd = sp === -1 ? end : sp + 1;
+    }
+    if (tagEnd - start > this.limits.tagLength || end - tagEnd + 2 > this.limits.lineLength) problem = 'too-long';
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      const b = buf[i]!;
+      if (b === 0) problem ??= 'nul';
+      if (b >= 0x80) ascii = false;
+    }
+    let line: string;
+    if (ascii) line = buf.toString('latin1', start, end);
+    else {
+      try {
+        line = utf8.decode(buf.subarray(start, end));
+      } catch {
+        problem ??= 'invalid-utf8';
+        line = buf.toString('utf8', start, end); // with U+FFFD replacements
+      }
+    }
+    this.queue.push({ line, bytes: end - start, problem });
+    this.queuedBytes += end - start;
+  }
+
+  /** Handles queued lines as flood tokens allow. */
+  pump(): void {
+    if (this.busy) return;
+    while (this.queue.length > 0 && !this.closed) {
+      this.refill();
+      if (this.tokens < 1) {
+        this.owner.throttled(this);
+        return;
+      }
+      this.tokens -= 1;
+      const item = this.queue.shift()!;
+      this.queuedBytes -= item.bytes;
+      this.lastRead = Date.now();
+      this.pingSentAt = 0;
+      const pending = this.owner.handleLine(this, item.line, item.problem);
+      if (pending) {
+        this.busy = true;
+        pending.finally(() => {
+          this.busy = false;
+          this.pump();
+        });
+        return;
+      }
+    }
+  }
+
+  get hasQueuedLines(): boolean {
+    return this.queue.length > 0;
+  }
+
+  private refill(): void {
+    const now = Date.now();
+    const f = this.klass.flood;
+    if (this.tokens < f.burst) {
+      this.tokens = Math.min(f.burst, this.tokens + ((now - this.tokensAt) / 1000) * f.rate);
+    }
+    this.tokensAt = now;
+  }
+
+  /** Queues bytes for the next batched write of this tick. */
+  write(buf: Buffer): void {
+    if (this.closed) return;
+    if (this.out.length === 0) this.scheduleFlush(this);
+    this.out.push(buf);
+    this.outBytes += buf.length;
+    this.linesOut++;
+    if (this.sendqBytes > this.klass.sendq) this.close('SendQ exceeded');
+  }
+
+  flush(): void {
+    if (this.out.length === 0 || this.socket.destroyed) return;
+    const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
+    this.out = [];
+    this.bytesOut += this.outBytes;
+    this.outBytes = 0;
+    this.socket.write(data);
+  }
+
+  /**
+   * Sends an ERROR line, flushes what is queued and closes. The owner hears about it once.
+   * A sendq overflow drops queued output instead: that client is not reading anyway.
+   */
+  close(reason: string, errorLine?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.partial = null;
+    if (reason === 'SendQ exceeded') {
+      this.out = [];
+      this.outBytes = 0;
+      this.socket.destroy();
+    } else if (!this.socket.destroyed) {
+      const line = errorLine ?? `ERROR :Closing Link: ${this.ip} (${reason})`;
+      this.out.push(Buffer.from(line + '\r\n'));
+      this.outBytes += line.length + 2;
+      this.flush();
+      this.socket.end();
+      // A peer that never reads must not hold the socket open.
+      setTimeout(() => this.socket.destroy(), 5000).unref();
+    }
+    this.owner.connectionClosed(this, reason);
+  }
+}
+
+export function normalizeIp(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}

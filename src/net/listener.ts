@@ -1,0 +1,59 @@
+// Listeners: plain TCP and TLS sockets handed to the server. A listen failure is a clear error.
+import { readFileSync } from 'node:fs';
+import { createServer as createTcpServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
+import type { ListenConfig } from '../config/schema.js';
+
+export interface Listener {
+  readonly cfg: ListenConfig;
+  readonly server: NetServer | TlsServer;
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+  close(): Promise<void>;
+  /** Loads the certificate files (from a new config block when given); new handshakes use them. */
+  reloadTls(cfg?: ListenConfig): void;
+}
+
+export function readTls(cfg: NonNullable<ListenConfig['tls']>): SecureContextOptions {
+  return { cert: readFileSync(cfg.cert), key: readFileSync(cfg.key) };
+}
+
+export function listenerKey(cfg: ListenConfig): string {
+  return `${cfg.address}|${cfg.port}|${cfg.tls ? 'tls' : 'plain'}`;
+}
+
+export async function openListener(cfg: ListenConfig, onSocket: (socket: Socket, l: ListenConfig) => void): Promise<Listener> {
+  const server = cfg.tls
+    ? createTlsServer({ ...readTls(cfg.tls), requestCert: true, rejectUnauthorized: false }, (s) => onSocket(s, cfg))
+    : createTcpServer((s) => onSocket(s, cfg));
+  server.maxConnections = 1 << 30;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const why =
+        err.code === 'EADDRINUSE'
+          ? 'the port is already in use by another program'
+          : err.code === 'EACCES'
+            ? 'permission denied (ports below 1024 need privileges)'
+            : err.code === 'EADDRNOTAVAIL'
+              ? 'the address is not on this machine'
+              : err.message;
+      reject(new Error(`cannot listen on ${cfg.address}:${cfg.port}: ${why}`));
+    };
+    server.once('error', onError);
+    server.listen({ host: cfg.address, port: cfg.port, backlog: 4096 }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
+  return {
+    cfg,
+    server,
+    port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    reloadTls(next = cfg) {
+      if (next.tls) (server as TlsServer).setSecureContext(readTls(next.tls));
+    },
+  };
+}

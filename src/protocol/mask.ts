@@ -1,0 +1,103 @@
+// Glob masks (* and ?) and IP/CIDR matching, used by bans, allow blocks and WHO.
+import { isIP } from 'node:net';
+
+/** Matches a glob against a subject; both should already be casefolded. Linear backtracking, no regex (no ReDoS). */
+export function globMatch(pattern: string, subject: string): boolean {
+  let p = 0;
+  let s = 0;
+  let star = -1;
+  let mark = 0;
+  while (s < subject.length) {
+    const pc = pattern.charCodeAt(p);
+    if (p < pattern.length && (pc === 63 /* ? */ || pc === subject.charCodeAt(s))) {
+      p++;
+      s++;
+    } else if (p < pattern.length && pc === 42 /* * */) {
+      star = p++;
+      mark = s;
+    } else if (star !== -1) {
+      p = star + 1;
+      s = ++mark;
+    } else return false;
+  }
+  while (p < pattern.length && pattern.charCodeAt(p) === 42) p++;
+  return p === pattern.length;
+}
+
+/** Completes a partial ban mask to nick!user@host, the way users write them. */
+export function normalizeMask(mask: string): string {
+  const bang = mask.indexOf('!');
+  const at = mask.indexOf('@');
+  if (bang === -1 && at === -1) {
+    return mask.includes('.') || mask.includes(':') ? `*!*@${mask}` : `${mask}!*@*`;
+  }
+  if (bang === -1) return `*!${mask.slice(0, at) || '*'}@${mask.slice(at + 1) || '*'}`;
+  if (at === -1 || at < bang) return `${mask.slice(0, bang) || '*'}!${mask.slice(bang + 1) || '*'}@*`;
+  return `${mask.slice(0, bang) || '*'}!${mask.slice(bang + 1, at) || '*'}@${mask.slice(at + 1) || '*'}`;
+}
+
+/** 16 bytes for any address (IPv4 as IPv4-mapped IPv6), or undefined when it is not an IP. */
+export function ipBytes(ip: string): Uint8Array | undefined {
+  if (ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4) ip = ip.slice(7);
+  const kind = isIP(ip);
+  const out = new Uint8Array(16);
+  if (kind === 4) {
+    out[10] = 0xff;
+    out[11] = 0xff;
+    ip.split('.').forEach((part, i) => (out[12 + i] = Number(part)));
+    return out;
+  }
+  if (kind !== 6) return undefined;
+  let [head, tail] = ip.split('::') as [string, string | undefined];
+  const parse = (s: string | undefined): number[] => {
+    if (!s) return [];
+    const groups: number[] = [];
+    for (const g of s.split(':')) {
+      if (g.includes('.')) {
+        const v4 = ipBytes(g)!;
+        groups.push((v4[12]! << 8) | v4[13]!, (v4[14]! << 8) | v4[15]!);
+      } else groups.push(parseInt(g, 16));
+    }
+    return groups;
+  };
+  const h = parse(head);
+  const t = tail === undefined ? [] : parse(tail);
+  const groups = [...h, ...new Array(8 - h.length - t.length).fill(0), ...t];
+  groups.forEach((g, i) => {
+    out[i * 2] = g >> 8;
+    out[i * 2 + 1] = g & 0xff;
+  });
+  return out;
+}
+
+export interface Cidr {
+  bytes: Uint8Array;
+  /** Prefix length over the 128-bit form. */
+  bits: number;
+}
+
+/** Parses "1.2.3.0/24", "2001:db8::/32" or a bare IP; undefined when it is neither. */
+export function parseCidr(text: string): Cidr | undefined {
+  const slash = text.indexOf('/');
+  const addr = slash === -1 ? text : text.slice(0, slash);
+  const bytes = ipBytes(addr);
+  if (!bytes) return undefined;
+  const v4 = isIP(addr.startsWith('::ffff:') ? addr.slice(7) : addr) === 4;
+  const max = v4 ? 32 : 128;
+  let bits = max;
+  if (slash !== -1) {
+    const suffix = text.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(suffix) || Number(suffix) > max) return undefined;
+    bits = Number(suffix);
+  }
+  return { bytes, bits: v4 ? bits + 96 : bits };
+}
+
+export function cidrContains(cidr: Cidr, ip: Uint8Array): boolean {
+  let bits = cidr.bits;
+  for (let i = 0; i < 16 && bits > 0; i++, bits -= 8) {
+    const m = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((cidr.bytes[i]! & m) !== (ip[i]! & m)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,52 @@
+// What a feature module looks like to the server: commands, capabilities, ISUPPORT tokens, hooks.
+import type { Config } from '../config/schema.js';
+import type { Message } from '../protocol/message.js';
+import type { CapOffer } from './caps.js';
+import type { Channel } from './channel.js';
+import type { Client } from './client.js';
+import type { Server } from './server.js';
+
+export type Handler = (server: Server, client: Client, msg: Message) => void | Promise<void>;
+
+export interface CommandDef {
+  handler: Handler;
+  /** Parameters required before the handler runs (461 otherwise). */
+  minParams?: number;
+  /** Usable before registration completes (NICK, USER, CAP, PASS, ...). */
+  preRegistration?: boolean;
+  /** Only before registration (PASS, USER answer 462 afterwards). */
+  onlyPreRegistration?: boolean;
+  /** Oper privilege required (481 otherwise). */
+  privilege?: string;
+  /** Flood tokens the command costs beyond the first (default 0). */
+  penalty?: number;
+  /** Lines of help text; the first line is the syntax. */
+  help?: string[];
+}
+
+export interface Hooks {
+  /** After the welcome burst of a newly registered client. */
+  registered(server: Server, client: Client): void;
+  /** Before a client is removed from the state; channels still hold it. */
+  quit(server: Server, client: Client, reason: string): void;
+  /** After a nick change, with the old mask. */
+  nickChanged(server: Server, client: Client, oldNick: string, oldMask: string): void;
+  /** After the config is replaced by REHASH. */
+  rehashed(server: Server, old: Config): void;
+  /** After a client joined a channel. */
+  joined(server: Server, client: Client, channel: Channel): void;
+}
+
+export interface Module {
+  name: string;
+  commands?: Record<string, CommandDef>;
+  caps?: CapOffer[];
+  isupport?: (cfg: Config) => Record<string, string | number | true>;
+  hooks?: Partial<Hooks>;
+  /** Mode letters this module implements, shown in 004 (RPL_MYINFO). */
+  modes?: { user?: string; channel?: string; channelWithParam?: string };
+  /** Called once when the server starts (open stores, timers). */
+  init?(server: Server): void;
+  /** Called when the server stops. */
+  close?(server: Server): void;
+}

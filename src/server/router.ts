@@ -1,0 +1,97 @@
+// The command router: one table filled by modules. Gating (registration, parameters, privileges)
+// happens here so handlers only see commands they can act on.
+import type { Message } from '../protocol/message.js';
+import { ERR } from '../protocol/numerics.js';
+import { CAP } from './caps.js';
+import type { Client } from './client.js';
+import type { CommandDef, Module } from './module.js';
+import type { Server } from './server.js';
+
+export class Router {
+  readonly commands = new Map<string, CommandDef & { module: string }>();
+  /** Times each command was used (STATS m). */
+  readonly usage = new Map<string, number>();
+
+  register(module: Module): void {
+    for (const [name, def] of Object.entries(module.commands ?? {})) {
+      if (this.commands.has(name)) throw new Error(`command ${name} registered twice (${module.name})`);
+      this.commands.set(name, { ...def, module: module.name });
+    }
+  }
+
+  /** Runs the command; returns a promise only when the handler is asynchronous. */
+  dispatch(server: Server, client: Client, msg: Message): void | Promise<void> {
+    const def = this.commands.get(msg.command);
+    if (!def) {
+      if (client.registered) client.numeric(ERR.UNKNOWNCOMMAND, msg.command, 'Unknown command');
+      else client.numeric(ERR.NOTREGISTERED, 'You have not registered');
+      return;
+    }
+    if (!client.registered && !def.preRegistration) {
+      client.numeric(ERR.NOTREGISTERED, 'You have not registered');
+      return;
+    }
+    if (client.registered && def.onlyPreRegistration) {
+      client.numeric(ERR.ALREADYREGISTERED, 'You may not reregister');
+      return;
+    }
+    if (msg.params.length < (def.minParams ?? 0)) {
+      client.numeric(ERR.NEEDMOREPARAMS, msg.command, 'Not enough parameters');
+      return;
+    }
+    if (def.privilege && !server.hasPrivilege(client, def.privilege)) {
+      client.numeric(ERR.NOPRIVILEGES, `Permission Denied - You do not have the required operator privileges`);
+      return;
+    }
+    this.usage.set(msg.command, (this.usage.get(msg.command) ?? 0) + 1);
+    if (client.registered) client.lastActiveAt = Date.now();
+
+    const label = msg.tags?.label;
+    if (label !== undefined && client.hasCap(CAP['labeled-response'])) {
+      client.label = { label, replies: [] };
+      let result: void | Promise<void>;
+      try {
+        result = this.run(server, client, msg, def);
+      } catch (err) {
+        finishLabel(server, client);
+        throw err;
+      }
+      if (result) return result.finally(() => finishLabel(server, client));
+      finishLabel(server, client);
+      return;
+    }
+    return this.run(server, client, msg, def);
+  }
+
+  private run(server: Server, client: Client, msg: Message, def: CommandDef): void | Promise<void> {
+    const result = def.handler(server, client, msg);
+    if (result) return result.catch((err) => server.handlerFailed(client, msg, err));
+  }
+}
+
+let batchSeq = 0;
+
+/** Sends the replies collected for a labeled command: ACK, one labeled line, or a labeled batch. */
+function finishLabel(server: Server, client: Client): void {
+  const ctx = client.label;
+  client.label = undefined;
+  if (!ctx) return;
+  const { label, replies } = ctx;
+  if (replies.length === 0) {
+    client.fromServer('ACK', [], { label });
+    return;
+  }
+  if (replies.length === 1) {
+    const only = replies[0]!;
+    client.send({ ...only, tags: { ...only.tags, label } });
+    return;
+  }
+  if (!client.hasCap(CAP.batch)) {
+    for (const r of replies) client.send(r);
+    return;
+  }
+  const ref = `L${(++batchSeq).toString(36)}`;
+  client.fromServer('BATCH', [`+${ref}`, 'labeled-response'], { label });
+  for (const r of replies) client.send({ ...r, tags: { ...r.tags, batch: ref } });
+  client.send({ source: server.name, command: 'BATCH', params: [`-${ref}`] });
+}

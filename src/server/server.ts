@@ -1,0 +1,357 @@
+// The composition root: config, state, router, modules, listeners and the timers that drive them.
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { loadConfig } from '../config/load.js';
+import type { ClassConfig, Config, ListenConfig } from '../config/schema.js';
+import { Connection, normalizeIp, type ConnectionOwner, type LineProblem } from '../net/connection.js';
+import { listenerKey, openListener, readTls, type Listener } from '../net/listener.js';
+import type { Logger } from '../observability/log.js';
+import { caseFolder } from '../protocol/casemap.js';
+import { cidrContains, globMatch, ipBytes, parseCidr } from '../protocol/mask.js';
+import { parseMessage, ParseError, type Message } from '../protocol/message.js';
+import { ERR } from '../protocol/numerics.js';
+import { CAP, type CapOffer } from './caps.js';
+import { PrefixTable } from './channel.js';
+import { Client } from './client.js';
+import type { Hooks, Module } from './module.js';
+import { Router } from './router.js';
+import { State } from './state.js';
+
+export const VERSION = '0.1.0';
+
+export class Server implements ConnectionOwner {
+  readonly state: State;
+  readonly router = new Router();
+  readonly startedAt = Date.now();
+  readonly listeners = new Map<string, Listener>();
+  motd: string[] | undefined;
+  prefixes: PrefixTable;
+  /** Set once stop() begins; new connections are refused. */
+  stopping = false;
+
+  private readonly clientOf = new Map<Connection, Client>();
+  private readonly pendingFlush = new Set<Connection>();
+  private flushScheduled = false;
+  private readonly throttledConns = new Set<Connection>();
+  private throttleTimer: NodeJS.Timeout | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+
+  constructor(
+    public config: Config,
+    readonly configPath: string,
+    readonly log: Logger,
+    readonly modules: Module[],
+  ) {
+    this.state = new State(caseFolder(config.server.casemapping));
+    for (const m of modules) this.router.register(m);
+    this.motd = this.readMotd();
+    this.prefixes = new PrefixTable(config.channels.prefix);
+  }
+
+  get name(): string {
+    return this.config.server.name;
+  }
+
+  async start(): Promise<void> {
+    for (const m of this.modules) m.init?.(this);
+    for (const l of this.config.listen) await this.addListener(l);
+    this.ticker = setInterval(() => this.tick(), 1000);
+    this.ticker.unref();
+  }
+
+  private async addListener(cfg: ListenConfig): Promise<Listener> {
+    const l = await openListener(cfg, (socket, lc) => this.accept(socket, lc));
+    l.server.on('error', (err) => this.log.error({ err: err.message, listener: listenerKey(cfg) }, 'listener error'));
+    this.listeners.set(listenerKey(cfg), l);
+    this.log.info({ address: cfg.address, port: l.port, tls: !!cfg.tls }, 'listening');
+    return l;
+  }
+
+  readMotd(): string[] | undefined {
+    try {
+      return readFileSync(this.config.server.motd, 'utf8').replace(/\r/g, '').replace(/\n$/, '').split('\n');
+    } catch {
+      return undefined;
+    }
+  }
+
+  // ---- connections -------------------------------------------------------------------------
+
+  private accept(socket: Socket, listener: ListenConfig): void {
+    const ip = normalizeIp(socket.remoteAddress ?? '');
+    const refuse = (reason: string) => {
+      socket.on('error', () => {});
+      socket.end(`ERROR :Closing Link: ${ip} (${reason})\r\n`);
+      setTimeout(() => socket.destroy(), 2000).unref();
+      this.log.info({ ip, reason }, 'connection refused');
+    };
+    if (this.stopping) return refuse('Server is shutting down');
+    if (this.state.clients.size >= this.config.server.max_clients) return refuse('Server is full');
+    const klass = this.classFor(ip);
+    if (!klass) return refuse('You are not authorised to use this server');
+    const count = this.state.perIp.get(ip) ?? 0;
+    if (count >= klass.max_per_ip) return refuse('Too many connections from your IP');
+    this.state.perIp.set(ip, count + 1);
+
+    const conn = new Connection(socket, this, klass, this.lineLimits(), (c) => this.scheduleFlush(c));
+    const client = new Client(conn, klass, () => this.name);
+    this.clientOf.set(conn, client);
+    this.state.clients.add(client);
+    this.log.info({ conn: conn.id, ip, port: conn.port, tls: !!listener.tls }, 'connection opened');
+  }
+
+  lineLimits() {
+    return { lineLength: this.config.limits.line_length, tagLength: this.config.limits.tag_length };
+  }
+
+  /** The first allow block matching the IP (CIDR) or host (glob); it names the class and PASS password. */
+  allowFor(ip: string, host = ip): Config['allow'][number] | undefined {
+    const bytes = ipBytes(ip);
+    return this.config.allow.find((a) => {
+      const cidr = parseCidr(a.mask);
+      return cidr ? !!bytes && cidrContains(cidr, bytes) : globMatch(a.mask.toLowerCase(), host.toLowerCase());
+    });
+  }
+
+  classFor(ip: string, host = ip): ClassConfig | undefined {
+    const allow = this.allowFor(ip, host);
+    return allow && this.config.class.find((c) => c.name === allow.class);
+  }
+
+  handleLine(conn: Connection, line: string, problem: LineProblem | undefined): void | Promise<void> {
+    const client = this.clientOf.get(conn);
+    if (!client) return;
+    if (problem === 'too-long') {
+      client.numeric(ERR.INPUTTOOLONG, 'Input line was too long');
+      return;
+    }
+    if (problem === 'nul') {
+      client.fromServer('FAIL', ['*', 'INVALID_CHARACTERS', 'Messages may not contain NUL bytes']);
+      return;
+    }
+    let msg: Message;
+    try {
+      msg = parseMessage(line);
+    } catch (err) {
+      if (err instanceof ParseError) return; // blank or source-only lines are ignored, as the spec allows
+      throw err;
+    }
+    if (problem === 'invalid-utf8' && this.config.server.utf8only) {
+      client.standardReply('FAIL', msg.command, 'INVALID_UTF8', 'Message rejected, your IRC software MUST use UTF-8 encoding on this network');
+      return;
+    }
+    try {
+      return this.router.dispatch(this, client, msg);
+    } catch (err) {
+      this.handlerFailed(client, msg, err);
+    }
+  }
+
+  handlerFailed(client: Client, msg: Message, err: unknown): void {
+    this.log.error({ conn: client.id, command: msg.command, err: err instanceof Error ? err.stack : String(err) }, 'command failed');
+    client.label = undefined;
+    client.fromServer('FAIL', [msg.command, 'INTERNAL_ERROR', 'The server could not complete this command']);
+  }
+
+  connectionClosed(conn: Connection, reason: string): void {
+    const client = this.clientOf.get(conn);
+    this.clientOf.delete(conn);
+    this.pendingFlush.delete(conn);
+    this.throttledConns.delete(conn);
+    const n = (this.state.perIp.get(conn.ip) ?? 1) - 1;
+    if (n <= 0) this.state.perIp.delete(conn.ip);
+    else this.state.perIp.set(conn.ip, n);
+    if (!client) return;
+    this.state.clients.delete(client);
+    if (client.registered) {
+      this.emit('quit', client, reason);
+      for (const ch of [...this.state.channelsOf(client)]) this.state.removeMember(ch, client);
+      this.state.registeredCount--;
+    }
+    if (client.nickKey && this.state.nicks.get(client.nickKey) === client) this.state.nicks.delete(client.nickKey);
+    this.log.info({ conn: conn.id, nick: client.nick, reason }, 'connection closed');
+  }
+
+  /** Disconnects a client; QUIT is shown to its peers with this reason. */
+  disconnect(client: Client, reason: string): void {
+    client.label = undefined;
+    client.conn.close(reason);
+  }
+
+  throttled(conn: Connection): void {
+    this.throttledConns.add(conn);
+    if (this.throttleTimer) return;
+    // One timer for all throttled connections, not one per client.
+    this.throttleTimer = setInterval(() => {
+      for (const c of this.throttledConns) {
+        this.throttledConns.delete(c);
+        c.pump();
+      }
+      if (this.throttledConns.size === 0) {
+        clearInterval(this.throttleTimer);
+        this.throttleTimer = undefined;
+      }
+    }, 50);
+    this.throttleTimer.unref();
+  }
+
+  private scheduleFlush(conn: Connection): void {
+    this.pendingFlush.add(conn);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushAll());
+  }
+
+  private flushAll(): void {
+    this.flushScheduled = false;
+    for (const c of this.pendingFlush) c.flush();
+    this.pendingFlush.clear();
+  }
+
+  /** Once a second: registration timeouts and keepalive pings for every client. */
+  private tick(): void {
+    const now = Date.now();
+    for (const client of this.state.clients) {
+      const conn = client.conn;
+      const k = client.klass;
+      if (!client.registered) {
+        if (now - conn.connectedAt > k.registration_timeout * 1000) this.disconnect(client, 'Registration timed out');
+        continue;
+      }
+      if (conn.pingSentAt) {
+        if (now - conn.pingSentAt > k.ping_timeout * 1000)
+          this.disconnect(client, `Ping timeout: ${Math.round((now - conn.lastRead) / 1000)} seconds`);
+      } else if (now - conn.lastRead > k.ping_interval * 1000) {
+        conn.pingSentAt = now;
+        client.send({ command: 'PING', params: [this.name] });
+      }
+    }
+  }
+
+  // ---- services for modules -------------------------------------------------------------------
+
+  emit<K extends keyof Hooks>(hook: K, ...args: Hooks[K] extends (s: Server, ...a: infer A) => void ? A : never): void {
+    for (const m of this.modules) {
+      const fn = m.hooks?.[hook] as ((s: Server, ...a: unknown[]) => void) | undefined;
+      if (!fn) continue;
+      try {
+        fn(this, ...args);
+      } catch (err) {
+        this.log.error({ module: m.name, hook, err: err instanceof Error ? err.stack : String(err) }, 'hook failed');
+      }
+    }
+  }
+
+  hasPrivilege(client: Client, privilege: string): boolean {
+    return client.oper?.privileges.has(privilege) ?? false;
+  }
+
+  /** Capabilities offered now, in module order. */
+  capOffers(): CapOffer[] {
+    return this.modules.flatMap((m) => m.caps ?? []);
+  }
+
+  capBit(name: string): number | undefined {
+    return this.capOffers().some((c) => c.name === name) ? CAP[name as keyof typeof CAP] : undefined;
+  }
+
+  /** ISUPPORT tokens from the config and the loaded modules, e.g. "NICKLEN=30". */
+  isupportTokens(): string[] {
+    const tokens: string[] = [];
+    for (const m of this.modules) {
+      for (const [k, v] of Object.entries(m.isupport?.(this.config) ?? {})) tokens.push(v === true ? k : `${k}=${v}`);
+    }
+    return tokens;
+  }
+
+  /** Sends 005 lines, at most 13 tokens each. */
+  sendIsupport(client: Client): void {
+    const tokens = this.isupportTokens();
+    for (let i = 0; i < tokens.length; i += 13) client.numeric('005', ...tokens.slice(i, i + 13), 'are supported by this server');
+  }
+
+  /** Mode letters of all modules for RPL_MYINFO. */
+  modeLetters(): { user: string; channel: string; channelWithParam: string } {
+    const collect = (pick: (m: Module) => string | undefined) =>
+      [...new Set(this.modules.flatMap((m) => [...(pick(m) ?? '')]))].sort().join('');
+    return {
+      user: collect((m) => m.modes?.user),
+      channel: collect((m) => m.modes?.channel),
+      channelWithParam: collect((m) => m.modes?.channelWithParam),
+    };
+  }
+
+  /** Every registered client. */
+  *registeredClients(): Iterable<Client> {
+    for (const c of this.state.clients) if (c.registered) yield c;
+  }
+
+  /**
+   * Re-reads the config file. Everything is validated (and new listeners opened) before anything
+   * changes; on any error the running config stays and the error is returned.
+   */
+  async rehash(source: string): Promise<{ ok: true } | { ok: false; error: string }> {
+    let next: Config;
+    try {
+      next = loadConfig(this.configPath);
+      if (next.server.casemapping !== this.config.server.casemapping)
+        throw new Error('server.casemapping cannot change while running; restart the server to change it');
+    } catch (err) {
+      const error = (err as Error).message;
+      this.log.error({ source, error }, 'rehash failed; keeping the running configuration');
+      return { ok: false, error };
+    }
+    const wanted = new Map(next.listen.map((l) => [listenerKey(l), l]));
+    const opened: Listener[] = [];
+    try {
+      for (const l of wanted.values()) if (l.tls) readTls(l.tls); // a missing or unreadable key fails here, before any change
+      for (const [key, l] of wanted) if (!this.listeners.has(key)) opened.push(await this.addListener(l));
+      for (const [key, l] of wanted) if (l.tls && this.listeners.has(key)) this.listeners.get(key)!.reloadTls(l);
+    } catch (err) {
+      for (const l of opened) {
+        this.listeners.delete(listenerKey(l.cfg));
+        await l.close();
+      }
+      const error = (err as Error).message;
+      this.log.error({ source, error }, 'rehash failed; keeping the running configuration');
+      return { ok: false, error };
+    }
+    // Existing connections on a removed listener stay; only the listening socket goes.
+    for (const [key, l] of this.listeners) {
+      if (!wanted.has(key)) {
+        this.listeners.delete(key);
+        void l.close();
+      }
+    }
+    const old = this.config;
+    const oldTokens = this.isupportTokens().join(' ');
+    this.config = next;
+    this.motd = this.readMotd();
+    this.prefixes = new PrefixTable(next.channels.prefix);
+    for (const client of this.state.clients) {
+      const klass = this.classFor(client.ip, client.realHost) ?? next.class[0]!;
+      client.klass = klass;
+      client.conn.klass = klass;
+      client.conn.limits = this.lineLimits();
+    }
+    const tokens = this.isupportTokens();
+    if (tokens.join(' ') !== oldTokens) for (const c of this.registeredClients()) this.sendIsupport(c);
+    this.emit('rehashed', old);
+    this.log.info({ source, config: this.configPath }, 'configuration reloaded');
+    return { ok: true };
+  }
+
+  /** Graceful stop: refuse new connections, tell everyone, close within `graceMs`. */
+  async stop(reason = 'Server shutting down', graceMs = 3000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.ticker);
+    clearInterval(this.throttleTimer);
+    const closing = [...this.listeners.values()].map((l) => l.close());
+    for (const client of [...this.state.clients]) this.disconnect(client, reason);
+    this.flushAll();
+    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, graceMs).unref())]);
+    for (const m of this.modules) m.close?.(this);
+    this.log.info({ reason }, 'server stopped');
+  }
+}

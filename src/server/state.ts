@@ -1,0 +1,75 @@
+// The in-memory state store: every client, the nick index and the channel index.
+// Live state only; it is rebuilt by clients reconnecting after a restart.
+import type { CaseFold } from '../protocol/casemap.js';
+import { Channel } from './channel.js';
+import type { Client } from './client.js';
+
+export class State {
+  readonly clients = new Set<Client>();
+  readonly nicks = new Map<string, Client>();
+  readonly channels = new Map<string, Channel>();
+  /** Channels each client is in, so QUIT/NICK reach each peer once. */
+  readonly memberships = new Map<Client, Set<Channel>>();
+  registeredCount = 0;
+  maxRegistered = 0;
+  /** Connections per IP (per-IP limits). */
+  readonly perIp = new Map<string, number>();
+
+  constructor(readonly fold: CaseFold) {}
+
+  findNick(nick: string): Client | undefined {
+    return this.nicks.get(this.fold(nick));
+  }
+
+  findChannel(name: string): Channel | undefined {
+    return this.channels.get(this.fold(name));
+  }
+
+  /** Moves a client to a new nick in the index; the caller has checked it is free. */
+  setNick(client: Client, nick: string): void {
+    if (client.nickKey && this.nicks.get(client.nickKey) === client) this.nicks.delete(client.nickKey);
+    client.nick = nick;
+    client.nickKey = this.fold(nick);
+    this.nicks.set(client.nickKey, client);
+  }
+
+  channelsOf(client: Client): Set<Channel> {
+    return this.memberships.get(client) ?? EMPTY;
+  }
+
+  /** Everyone sharing at least one channel with the client, without the client itself. */
+  peersOf(client: Client): Set<Client> {
+    const peers = new Set<Client>();
+    for (const ch of this.channelsOf(client)) for (const m of ch.members.keys()) if (m !== client) peers.add(m);
+    return peers;
+  }
+
+  getOrCreateChannel(name: string): { channel: Channel; created: boolean } {
+    const folded = this.fold(name);
+    let channel = this.channels.get(folded);
+    if (channel) return { channel, created: false };
+    channel = new Channel(name, folded);
+    this.channels.set(folded, channel);
+    return { channel, created: true };
+  }
+
+  addMember(channel: Channel, client: Client, prefixes: string): void {
+    channel.members.set(client, prefixes);
+    let set = this.memberships.get(client);
+    if (!set) this.memberships.set(client, (set = new Set()));
+    set.add(channel);
+  }
+
+  /** Removes a member; an empty channel is destroyed. */
+  removeMember(channel: Channel, client: Client): void {
+    channel.members.delete(client);
+    const set = this.memberships.get(client);
+    if (set) {
+      set.delete(channel);
+      if (set.size === 0) this.memberships.delete(client);
+    }
+    if (channel.members.size === 0) this.channels.delete(channel.folded);
+  }
+}
+
+const EMPTY: Set<Channel> = new Set();

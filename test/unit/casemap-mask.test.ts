@@ -1,0 +1,75 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { asciiFold, rfc1459Fold } from '../../src/protocol/casemap.js';
+import { cidrContains, globMatch, ipBytes, normalizeMask, parseCidr } from '../../src/protocol/mask.js';
+
+describe('casemapping', () => {
+  it('rfc1459 folds []\\~ to {}|^ and A-Z only', () => {
+    expect(rfc1459Fold('Nick[A]\\~')).toBe('nick{a}|^');
+    expect(rfc1459Fold('ÉTÉ')).toBe('ÉtÉ');
+  });
+  it('ascii folds only A-Z', () => {
+    expect(asciiFold('Nick[A]')).toBe('nick[a]');
+    expect(asciiFold('ÀB')).toBe('Àb');
+  });
+  it('folding is idempotent', () => {
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        expect(rfc1459Fold(rfc1459Fold(s))).toBe(rfc1459Fold(s));
+        expect(asciiFold(asciiFold(s))).toBe(asciiFold(s));
+      }),
+    );
+  });
+});
+
+describe('globMatch', () => {
+  it('matches * and ?', () => {
+    expect(globMatch('*!*@*.example.net', 'nick!user@host.example.net')).toBe(true);
+    expect(globMatch('n?ck!*@*', 'nick!u@h')).toBe(true);
+    expect(globMatch('n?ck!*@*', 'nck!u@h')).toBe(false);
+    expect(globMatch('*', '')).toBe(true);
+    expect(globMatch('a*b*c', 'aXXbYYc')).toBe(true);
+    expect(globMatch('a*b*c', 'aXXbYY')).toBe(false);
+  });
+  it('agrees with a regex translation', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[ab*?]{0,8}$/), fc.stringMatching(/^[ab]{0,10}$/), (p, s) => {
+        const re = new RegExp('^' + p.replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+        expect(globMatch(p, s)).toBe(re.test(s));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+  it('is fast on pathological patterns', () => {
+    const t = Date.now();
+    expect(globMatch('*a*a*a*a*a*a*a*a*b', 'a'.repeat(5000))).toBe(false);
+    expect(Date.now() - t).toBeLessThan(2000);
+  });
+});
+
+describe('normalizeMask', () => {
+  it('completes partial masks', () => {
+    expect(normalizeMask('nick')).toBe('nick!*@*');
+    expect(normalizeMask('user@host')).toBe('*!user@host');
+    expect(normalizeMask('nick!user')).toBe('nick!user@*');
+    expect(normalizeMask('host.example')).toBe('*!*@host.example');
+    expect(normalizeMask('n!u@h')).toBe('n!u@h');
+    expect(normalizeMask('!@')).toBe('*!*@*');
+  });
+});
+
+describe('CIDR', () => {
+  it('matches IPv4 and IPv6 ranges', () => {
+    expect(cidrContains(parseCidr('192.0.2.0/24')!, ipBytes('192.0.2.77')!)).toBe(true);
+    expect(cidrContains(parseCidr('192.0.2.0/24')!, ipBytes('192.0.3.1')!)).toBe(false);
+    expect(cidrContains(parseCidr('2001:db8::/32')!, ipBytes('2001:db8:1::5')!)).toBe(true);
+    expect(cidrContains(parseCidr('2001:db8::/32')!, ipBytes('2001:db9::5')!)).toBe(false);
+    expect(cidrContains(parseCidr('10.0.0.1')!, ipBytes('::ffff:10.0.0.1')!)).toBe(true);
+    expect(cidrContains(parseCidr('0.0.0.0/0')!, ipBytes('8.8.8.8')!)).toBe(true);
+  });
+  it('rejects what is not a CIDR', () => {
+    expect(parseCidr('*.example.net')).toBeUndefined();
+    expect(parseCidr('1.2.3.4/33')).toBeUndefined();
+    expect(parseCidr('1.2.3.4/x')).toBeUndefined();
+  });
+});
