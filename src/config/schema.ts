@@ -108,6 +108,11 @@ export const logSchema = z.strictObject({
   destination: z.string().default('stdout'),
 });
 
+export const storeSchema = z.strictObject({
+  /** SQLite database for durable data (bans, accounts); created on first start. ":memory:" keeps nothing. */
+  path: z.string().default('ircd.db'),
+});
+
 export const configSchema = z
   .strictObject({
     server: serverSchema.prefault({}),
@@ -117,6 +122,7 @@ export const configSchema = z
     class: z.array(classSchema).min(1, 'at least one [[class]] block'),
     allow: z.array(allowSchema).min(1, 'at least one [[allow]] block'),
     log: logSchema.prefault({}),
+    store: storeSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const classes = new Set<string>();

@@ -140,6 +140,13 @@ export const registration: Module = {
       help: ['QUIT [<reason>]', 'Disconnects from the server.'],
     },
   },
+  hooks: {
+    // Every peer sees the QUIT once, however many channels it shares with the client.
+    quit: (server, client, reason) => {
+      const out = relay(client, { source: client.mask, command: 'QUIT', params: [reason] });
+      for (const peer of server.state.peersOf(client)) peer.sendOutgoing(out);
+    },
+  },
   isupport: (cfg) => ({
     CASEMAPPING: cfg.server.casemapping,
     NETWORK: cfg.server.network,

@@ -14,6 +14,7 @@ import { CAP, type CapOffer } from './caps.js';
 import { PrefixTable } from './channel.js';
 import { Client } from './client.js';
 import type { Hooks, Module } from './module.js';
+import { openStore, type Db } from '../store/db.js';
 import { Router } from './router.js';
 import { State } from './state.js';
 
@@ -26,6 +27,8 @@ export class Server implements ConnectionOwner {
   readonly listeners = new Map<string, Listener>();
   motd: string[] | undefined;
   prefixes: PrefixTable;
+  /** The durable store, opened at start(). */
+  db!: Db;
   /** Set once stop() begins; new connections are refused. */
   stopping = false;
 
@@ -53,6 +56,7 @@ export class Server implements ConnectionOwner {
   }
 
   async start(): Promise<void> {
+    this.db = openStore(this.config.store.path);
     for (const m of this.modules) m.init?.(this);
     for (const l of this.config.listen) await this.addListener(l);
     this.ticker = setInterval(() => this.tick(), 1000);
@@ -352,6 +356,7 @@ export class Server implements ConnectionOwner {
     this.flushAll();
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, graceMs).unref())]);
     for (const m of this.modules) m.close?.(this);
+    this.db?.close();
     this.log.info({ reason }, 'server stopped');
   }
 }

@@ -26,7 +26,8 @@ export function testConfig(patch: RawConfig = {}): RawConfig {
       },
     ],
     allow: [{ mask: '*', class: 'default' }],
-    log: { level: 'silent' },
+    log: { level: "silent" },
+    store: { path: ":memory:" },
     ...patch,
   };
 }
