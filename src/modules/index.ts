@@ -3,8 +3,9 @@ import type { Module } from '../server/module.js';
 import { cap } from './cap.js';
 import { info } from './info.js';
 import { messaging } from './messaging.js';
+import { mode } from './mode.js';
 import { registration } from './registration.js';
 
 export function allModules(): Module[] {
-  return [registration, cap, messaging, info];
+  return [registration, cap, messaging, mode, info];
 }

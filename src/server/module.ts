@@ -43,6 +43,8 @@ export interface Module {
   caps?: CapOffer[];
   isupport?: (cfg: Config) => Record<string, string | number | true>;
   hooks?: Partial<Hooks>;
+  /** MODE is one command with two meanings; the mode module routes it by target to these. */
+  modeHandlers?: { channel?: Handler; user?: Handler };
   /** Mode letters this module implements, shown in 004 (RPL_MYINFO). */
   modes?: { user?: string; channel?: string; channelWithParam?: string };
   /** Called once when the server starts (open stores, timers). */
