@@ -9,7 +9,7 @@ export const mode: Module = {
       minParams: 1,
       handler: (server, client, msg) => {
         const target = msg.params[0]!;
-        const isChannel = server.config.channels.types.includes(target[0] ?? '') || target[0] === '&' || target[0] === '#';
+        const isChannel = server.config.channels.types.includes(target[0] ?? '');
         for (const m of server.modules) {
           const handler = isChannel ? m.modeHandlers?.channel : m.modeHandlers?.user;
           if (handler) return handler(server, client, msg);
