@@ -9,10 +9,10 @@ import { tryRegister } from './registration.js';
 /** Room for "CAP <nick> LS * :" and the CRLF within 512 bytes, with a margin for the server name. */
 const CAP_LINE_BUDGET = 400;
 
-function capToken(server: Server, name: CapName, withValue: boolean): string {
-  if (!withValue) return name;
+function capToken(server: Server, client: Client, name: CapName): string {
+  if (client.capVersion < 302) return name;
   const offer = server.capOffers().find((c) => c.name === name);
-  const value = offer?.value?.();
+  const value = offer?.value?.(server, client);
   return value ? `${name}=${value}` : name;
 }
 
@@ -74,7 +74,7 @@ export const cap: Module = {
             const version = Number(msg.params[1] ?? 0) || 0;
             if (version > client.capVersion) client.capVersion = version;
             if (client.capVersion >= 302) client.caps |= CAP['cap-notify'];
-            const tokens = server.capOffers().map((c) => capToken(server, c.name, client.capVersion >= 302));
+            const tokens = server.capOffers().map((c) => capToken(server, client, c.name));
             sendCapList(server, client, 'LS', tokens);
             return;
           }
@@ -109,7 +109,7 @@ export function announceCapChanges(server: Server, before: Set<string>, after: S
   for (const client of server.state.clients) {
     if (!client.hasCap(CAP['cap-notify'])) continue;
     if (added.length)
-      client.fromServer('CAP', [client.nick, 'NEW', added.map((c) => capToken(server, c as CapName, client.capVersion >= 302)).join(' ')]);
+      client.fromServer('CAP', [client.nick, 'NEW', added.map((c) => capToken(server, client, c as CapName)).join(' ')]);
     if (removed.length) {
       for (const r of removed) client.caps &= ~CAP[r as CapName];
       client.fromServer('CAP', [client.nick, 'DEL', removed.join(' ')]);

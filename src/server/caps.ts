@@ -1,3 +1,6 @@
+import type { Client } from './client.js';
+import type { Server } from './server.js';
+
 // IRCv3 capabilities. Each known capability has a fixed bit so a client's set is one number,
 // which also keys the per-view serialization cache of fanned-out messages.
 export const CAP_NAMES = [
@@ -46,8 +49,13 @@ export function tagCap(key: string): number {
   }
 }
 
-/** A capability offered by a module; `value` is shown in CAP LS 302 (e.g. sasl=PLAIN,EXTERNAL). */
+/**
+ * A capability offered by a module. `value` is shown in CAP LS 302 (e.g. sasl=PLAIN,EXTERNAL);
+ * it gets the asking client because some values differ per connection (sts on TLS or not).
+ * `offered` hides the capability (from LS, REQ and cap-notify) where it does not apply.
+ */
 export interface CapOffer {
   name: CapName;
-  value?: () => string | undefined;
+  value?: (server: Server, client: Client) => string | undefined;
+  offered?: (server: Server) => boolean;
 }

@@ -10,7 +10,7 @@ import { caseFolder } from '../protocol/casemap.js';
 import { cidrContains, globMatch, ipBytes, parseCidr } from '../protocol/mask.js';
 import { parseMessage, ParseError, type Message } from '../protocol/message.js';
 import { ERR } from '../protocol/numerics.js';
-import { CAP, type CapOffer } from './caps.js';
+import type { CapOffer } from './caps.js';
 import { PrefixTable } from './channel.js';
 import { Client } from './client.js';
 import type { Hooks, Module } from './module.js';
@@ -252,11 +252,7 @@ export class Server implements ConnectionOwner {
 
   /** Capabilities offered now, in module order. */
   capOffers(): CapOffer[] {
-    return this.modules.flatMap((m) => m.caps ?? []);
-  }
-
-  capBit(name: string): number | undefined {
-    return this.capOffers().some((c) => c.name === name) ? CAP[name as keyof typeof CAP] : undefined;
+    return this.modules.flatMap((m) => m.caps ?? []).filter((c) => c.offered?.(this) ?? true);
   }
 
   /** ISUPPORT tokens from the config and the loaded modules, e.g. "NICKLEN=30". */
