@@ -108,6 +108,17 @@ export const logSchema = z.strictObject({
   destination: z.string().default('stdout'),
 });
 
+export const stsSchema = z.strictObject({
+  /** Advertise IRCv3 sts when a TLS listener exists, so clients upgrade to TLS and stay there. */
+  enabled: z.boolean().default(true),
+  /** The TLS port plain-text clients are sent to; defaults to the first TLS listener's port. */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** Seconds clients remember to use TLS only. */
+  duration: z.number().int().min(0).default(2592000),
+  /** Allow clients to put this server on preload lists. */
+  preload: z.boolean().default(false),
+});
+
 export const storeSchema = z.strictObject({
   /** SQLite database for durable data (bans, accounts); created on first start. ":memory:" keeps nothing. */
   path: z.string().default('ircd.db'),
@@ -123,6 +134,7 @@ export const configSchema = z
     allow: z.array(allowSchema).min(1, 'at least one [[allow]] block'),
     log: logSchema.prefault({}),
     store: storeSchema.prefault({}),
+    sts: stsSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const classes = new Set<string>();
