@@ -37,6 +37,13 @@ export interface Hooks {
   joined(server: Server, client: Client, channel: Channel): void;
 }
 
+export interface UserModeDef {
+  /** Whether the user may change this mode themselves; false ignores the change silently (e.g. +o, set only by OPER). */
+  userMayChange?(server: Server, client: Client, adding: boolean): boolean;
+  /** Runs after the mode was added or removed, e.g. to drop oper privileges on -o. */
+  changed?(server: Server, client: Client, adding: boolean): void;
+}
+
 export interface Module {
   name: string;
   commands?: Record<string, CommandDef>;
@@ -47,6 +54,8 @@ export interface Module {
   modeHandlers?: { channel?: Handler; user?: Handler };
   /** Mode letters this module implements, shown in 004 (RPL_MYINFO). */
   modes?: { user?: string; channel?: string; channelWithParam?: string };
+  /** User modes this module defines, by letter; MODE <nick> applies them (see modules/usermodes.ts). */
+  userModes?: Record<string, UserModeDef>;
   /** Called once when the server starts (open stores, timers). */
   init?(server: Server): void;
   /** Called when the server stops. */

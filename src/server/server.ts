@@ -275,7 +275,7 @@ export class Server implements ConnectionOwner {
     const collect = (pick: (m: Module) => string | undefined) =>
       [...new Set(this.modules.flatMap((m) => [...(pick(m) ?? '')]))].sort().join('');
     return {
-      user: collect((m) => m.modes?.user),
+      user: collect((m) => (m.modes?.user ?? '') + Object.keys(m.userModes ?? {}).join('')),
       channel: collect((m) => m.modes?.channel),
       channelWithParam: collect((m) => m.modes?.channelWithParam),
     };
