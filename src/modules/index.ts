@@ -1,12 +1,20 @@
 // The modules the server loads, in order (order decides CAP LS and ISUPPORT order).
 import type { Module } from '../server/module.js';
+import { away } from './away.js';
 import { cap } from './cap.js';
+import { channels } from './channels.js';
+import { chghost } from './chghost.js';
 import { info } from './info.js';
 import { ircv3 } from './ircv3.js';
 import { messaging } from './messaging.js';
 import { mode } from './mode.js';
+import { monitor } from './monitor.js';
+import { queries } from './queries.js';
 import { registration } from './registration.js';
+import { setname } from './setname.js';
+import { usermodes } from './usermodes.js';
+import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, cap, ircv3, messaging, mode, info];
+  return [registration, cap, ircv3, messaging, mode, channels, info, usermodes, queries, whowas, away, monitor, setname, chghost];
 }

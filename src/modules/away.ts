@@ -1,0 +1,50 @@
+// AWAY (Modern IRC) and IRCv3 away-notify: peers holding the cap see `:mask AWAY [:message]` when a
+// user's away state changes and when an away user joins their channel. RPL_AWAY on PRIVMSG is
+// sent by messaging.ts, in WHOIS by queries.ts.
+import { RPL } from '../protocol/numerics.js';
+import { CAP } from '../server/caps.js';
+import type { Channel } from '../server/channel.js';
+import type { Client } from '../server/client.js';
+import type { Module } from '../server/module.js';
+import { relay, type Outgoing } from '../server/outgoing.js';
+import type { Server } from '../server/server.js';
+import { notifyInterested } from './monitor.js';
+
+/** The away-notify message for a client's current state. */
+export function awayMessage(client: Client): Outgoing {
+  const params = client.away === undefined ? [] : [client.away];
+  return relay(client, { source: client.mask, command: 'AWAY', params });
+}
+
+/** When an away user joins, members with away-notify learn it (the joining user does not). */
+export function sendAwayOnJoin(_server: Server, client: Client, channel: Channel): void {
+  if (client.away === undefined) return;
+  const out = awayMessage(client);
+  for (const member of channel.members.keys()) {
+    if (member !== client && member.hasCap(CAP['away-notify'])) member.sendOutgoing(out);
+  }
+}
+
+export const away: Module = {
+  name: 'away',
+  commands: {
+    AWAY: {
+      handler: (server, client, msg) => {
+        const text = (msg.params[0] ?? '').slice(0, server.config.limits.awaylen);
+        const before = client.away;
+        if (text === '') {
+          client.away = undefined;
+          client.numeric(RPL.UNAWAY, 'You are no longer marked as being away');
+        } else {
+          client.away = text;
+          client.numeric(RPL.NOWAWAY, 'You have been marked as being away');
+        }
+        if (client.away !== before) notifyInterested(server, client, awayMessage(client), CAP['away-notify']);
+      },
+      help: ['AWAY [:<message>]', 'Marks you as away with a message, or as back when the message is missing or empty.'],
+    },
+  },
+  caps: [{ name: 'away-notify' }],
+  isupport: (cfg) => ({ AWAYLEN: cfg.limits.awaylen }),
+  hooks: { joined: sendAwayOnJoin },
+};

@@ -1,0 +1,54 @@
+// IRCv3 chghost: when a user's username or shown host changes (cloaks, vhosts), clients holding
+// the cap see `:oldmask CHGHOST <user> <host>`; channel peers without it see the user quit and
+// rejoin (with its channel prefixes restored by MODE), so their view of the mask stays right.
+import { CAP } from '../server/caps.js';
+import type { Client } from '../server/client.js';
+import type { Module } from '../server/module.js';
+import { Outgoing, relay } from '../server/outgoing.js';
+import type { Server } from '../server/server.js';
+import { awayMessage } from './away.js';
+import { notifyInterested } from './monitor.js';
+
+/** Changes the username and shown host of a client and tells everyone who sees it. */
+export function changeHost(server: Server, client: Client, user: string, host: string): void {
+  if (user === client.user && host === client.host) return;
+  const oldMask = client.mask;
+  client.user = user;
+  client.host = host;
+  const out = relay(client, { source: oldMask, command: 'CHGHOST', params: [user, host] });
+  notifyInterested(server, client, out, CAP.chghost, { self: true });
+
+  const quit = relay(client, { source: oldMask, command: 'QUIT', params: ['Changing hostname'] });
+  const fallback = new Set<Client>();
+  for (const peer of server.state.peersOf(client)) {
+    if (peer.hasCap(CAP.chghost)) continue;
+    peer.sendOutgoing(quit);
+    fallback.add(peer);
+  }
+  if (fallback.size === 0) return;
+  for (const channel of server.state.channelsOf(client)) {
+    const plainJoin = relay(client, { source: client.mask, command: 'JOIN', params: [channel.name] });
+    const extendedJoin = relay(client, {
+      source: client.mask,
+      command: 'JOIN',
+      params: [channel.name, client.account ?? '*', client.realname],
+    });
+    const held = server.prefixes.sort(channel.members.get(client) ?? '');
+    const mode = held
+      ? new Outgoing({ source: server.name, command: 'MODE', params: [channel.name, '+' + held, ...[...held].map(() => client.nick)] })
+      : undefined;
+    for (const member of channel.members.keys()) {
+      if (!fallback.has(member)) continue;
+      member.sendOutgoing(member.hasCap(CAP['extended-join']) ? extendedJoin : plainJoin);
+      if (mode) member.sendOutgoing(mode);
+    }
+  }
+  if (client.away === undefined) return;
+  const away = awayMessage(client);
+  for (const peer of fallback) if (peer.hasCap(CAP['away-notify'])) peer.sendOutgoing(away);
+}
+
+export const chghost: Module = {
+  name: 'chghost',
+  caps: [{ name: 'chghost' }],
+};

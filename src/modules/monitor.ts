@@ -1,0 +1,180 @@
+// IRCv3 MONITOR (online/offline notifications for a bounded list of nicks) and extended-monitor
+// (watchers also get AWAY, ACCOUNT, CHGHOST and SETNAME of monitored nicks when they hold the cap
+// for that notification). A reverse index from casefolded nick to watchers keeps every
+// notification O(watchers of that nick).
+import { ERR, RPL } from '../protocol/numerics.js';
+import { CAP } from '../server/caps.js';
+import type { Client } from '../server/client.js';
+import type { Module } from '../server/module.js';
+import type { Outgoing } from '../server/outgoing.js';
+import type { Server } from '../server/server.js';
+import { sendListNumeric } from './queries.js';
+import { validNick } from './registration.js';
+
+const EXT = 'monitor';
+
+/** Casefolded nick → clients monitoring it, one index per server. */
+const watchersByServer = new WeakMap<Server, Map<string, Set<Client>>>();
+
+function watchersIndex(server: Server): Map<string, Set<Client>> {
+  let index = watchersByServer.get(server);
+  if (!index) watchersByServer.set(server, (index = new Map()));
+  return index;
+}
+
+/** A client's own list: casefolded nick → the nick as the client wrote it (shown by MONITOR L). */
+function listOf(client: Client): Map<string, string> | undefined {
+  return client.ext.get(EXT) as Map<string, string> | undefined;
+}
+
+/** Clients monitoring this nick. */
+export function watchersOf(server: Server, nick: string): ReadonlySet<Client> {
+  return watchersIndex(server).get(server.state.fold(nick)) ?? NONE;
+}
+
+/**
+ * Sends a change of `subject` (AWAY, SETNAME, CHGHOST, ACCOUNT) to everyone who asked for it, once
+ * each: channel peers holding `cap`, and watchers holding both extended-monitor and `cap`.
+ * The subject itself is included only with `self` (and only when it holds the cap).
+ */
+export function notifyInterested(server: Server, subject: Client, out: Outgoing, cap: number, opts: { self?: boolean } = {}): void {
+  const reached = new Set<Client>();
+  if (opts.self && subject.hasCap(cap)) {
+    subject.sendOutgoing(out);
+    reached.add(subject);
+  }
+  for (const peer of server.state.peersOf(subject)) {
+    if (!peer.hasCap(cap)) continue;
+    peer.sendOutgoing(out);
+    reached.add(peer);
+  }
+  for (const watcher of watchersOf(server, subject.nick)) {
+    if (reached.has(watcher) || watcher === subject) continue;
+    if (watcher.hasCap(CAP['extended-monitor']) && watcher.hasCap(cap)) watcher.sendOutgoing(out);
+  }
+}
+
+/** 730 for online nicks (with their mask), 731 for offline ones. */
+function sendStatus(server: Server, client: Client, nicks: Iterable<string>): void {
+  const online: string[] = [];
+  const offline: string[] = [];
+  for (const nick of nicks) {
+    const target = server.state.findNick(nick);
+    if (target?.registered) online.push(target.mask);
+    else offline.push(nick);
+  }
+  sendListNumeric(server, client, RPL.MONONLINE, [], online, ',');
+  sendListNumeric(server, client, RPL.MONOFFLINE, [], offline, ',');
+}
+
+function add(server: Server, client: Client, targets: string[]): void {
+  const limit = server.config.limits.monitor;
+  let list = listOf(client);
+  const added: string[] = [];
+  for (let i = 0; i < targets.length; i++) {
+    const nick = targets[i]!;
+    if (!validNick(nick, server.config.limits.nicklen)) {
+      client.numeric(ERR.ERRONEUSNICKNAME, nick, 'Erroneous nickname');
+      continue;
+    }
+    const key = server.state.fold(nick);
+    if (list?.has(key)) continue;
+    if ((list?.size ?? 0) >= limit) {
+      client.numeric(ERR.MONLISTFULL, String(limit), targets.slice(i).join(','), 'Monitor list is full.');
+      break;
+    }
+    if (!list) client.ext.set(EXT, (list = new Map()));
+    list.set(key, nick);
+    const index = watchersIndex(server);
+    let watchers = index.get(key);
+    if (!watchers) index.set(key, (watchers = new Set()));
+    watchers.add(client);
+    added.push(nick);
+  }
+  sendStatus(server, client, added);
+}
+
+function remove(server: Server, client: Client, keys: Iterable<string>): void {
+  const list = listOf(client);
+  if (!list) return;
+  const index = watchersIndex(server);
+  for (const key of keys) {
+    if (!list.delete(key)) continue;
+    const watchers = index.get(key);
+    watchers?.delete(client);
+    if (watchers?.size === 0) index.delete(key);
+  }
+  if (list.size === 0) client.ext.delete(EXT);
+}
+
+function clear(server: Server, client: Client): void {
+  const list = listOf(client);
+  if (list) remove(server, client, [...list.keys()]);
+}
+
+/** Tells the watchers of `nick` that it came online (730 with the mask) or went offline (731). */
+function announce(server: Server, nick: string, online: Client | undefined): void {
+  for (const watcher of watchersOf(server, nick)) {
+    if (online) watcher.numeric(RPL.MONONLINE, online.mask);
+    else watcher.numeric(RPL.MONOFFLINE, nick);
+  }
+}
+
+export const monitor: Module = {
+  name: 'monitor',
+  commands: {
+    MONITOR: {
+      minParams: 1,
+      handler: (server, client, msg) => {
+        const targets = (msg.params[1] ?? '').split(',').filter(Boolean);
+        switch (msg.params[0]) {
+          case '+':
+            if (targets.length === 0) client.numeric(ERR.NEEDMOREPARAMS, 'MONITOR', 'Not enough parameters');
+            else add(server, client, targets);
+            return;
+          case '-':
+            if (targets.length === 0) client.numeric(ERR.NEEDMOREPARAMS, 'MONITOR', 'Not enough parameters');
+            else remove(server, client, targets.map((t) => server.state.fold(t)));
+            return;
+          case 'C':
+          case 'c':
+            clear(server, client);
+            return;
+          case 'L':
+          case 'l':
+            sendListNumeric(server, client, RPL.MONLIST, [], [...(listOf(client)?.values() ?? [])], ',');
+            client.numeric(RPL.ENDOFMONLIST, 'End of MONITOR list');
+            return;
+          case 'S':
+          case 's':
+            sendStatus(server, client, listOf(client)?.values() ?? []);
+            return;
+          default:
+            client.numeric(ERR.UNKNOWNCOMMAND, 'MONITOR', `Unknown MONITOR subcommand ${msg.params[0]!}, use + - C L or S`);
+        }
+      },
+      help: [
+        'MONITOR + <nick>[,<nick>...] | - <nick>[,<nick>...] | C | L | S',
+        'Watches nicknames: you are told when they come online or go offline.',
+        '+ adds, - removes, C clears your list, L lists it, S shows who is online.',
+      ],
+    },
+  },
+  caps: [{ name: 'extended-monitor' }],
+  isupport: (cfg) => ({ MONITOR: cfg.limits.monitor }),
+  hooks: {
+    registered: (server, client) => announce(server, client.nick, client),
+    quit: (server, client) => {
+      clear(server, client);
+      announce(server, client.nick, undefined);
+    },
+    nickChanged: (server, client, oldNick) => {
+      // A change of case only is the same nick for MONITOR: no numerics.
+      if (server.state.fold(oldNick) === client.nickKey) return;
+      announce(server, oldNick, undefined);
+      announce(server, client.nick, client);
+    },
+  },
+};
+
+const NONE: ReadonlySet<Client> = new Set();

@@ -1,0 +1,30 @@
+// IRCv3 setname: SETNAME changes the realname while connected. Clients holding the cap (the user
+// itself, channel peers, extended-monitor watchers) see `:mask SETNAME :realname`; the others see
+// nothing, and a user without the cap gets no reply, as the spec asks.
+import { CAP } from '../server/caps.js';
+import type { Module } from '../server/module.js';
+import { relay } from '../server/outgoing.js';
+import { notifyInterested } from './monitor.js';
+
+export const setname: Module = {
+  name: 'setname',
+  commands: {
+    SETNAME: {
+      minParams: 1,
+      handler: (server, client, msg) => {
+        const realname = msg.params[0]!;
+        const max = server.config.limits.realnamelen;
+        if (realname === '' || realname.length > max) {
+          client.standardReply('FAIL', 'SETNAME', 'INVALID_REALNAME', `Realname must be 1 to ${max} characters`);
+          return;
+        }
+        client.realname = realname;
+        const out = relay(client, { source: client.mask, command: 'SETNAME', params: [realname] });
+        notifyInterested(server, client, out, CAP.setname, { self: true });
+      },
+      help: ['SETNAME :<realname>', 'Changes your real name (shown by WHOIS and WHO).'],
+    },
+  },
+  caps: [{ name: 'setname' }],
+  isupport: (cfg) => ({ NAMELEN: cfg.limits.realnamelen }),
+};
