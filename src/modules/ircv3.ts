@@ -16,7 +16,7 @@ export const ircv3: Module = {
       value: (server, client) => {
         const sts = server.config.sts;
         if (client.secure) return `duration=${sts.duration}${sts.preload ? ',preload' : ''}`;
-        const port = sts.port ?? server.config.listen.find((l) => l.tls)?.port;
+        const port = sts.port ?? [...server.listeners.values()].find((l) => l.cfg.tls)?.port;
         return `port=${port}`;
       },
     },

@@ -1,0 +1,118 @@
+// TLS listeners and the command line: check, mkpasswd, --version, a real process and SIGTERM.
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TLSSocket } from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { verifyPassword } from '../../src/auth/password.js';
+import { startServer, TestClient, toToml, testConfig, type TestServer } from '../support/harness.js';
+import { makeSelfSignedCert } from '../support/tls.js';
+
+const MAIN = join(__dirname, '../../dist/src/main.js');
+let srv: TestServer | undefined;
+
+afterEach(async () => {
+  await srv?.stop();
+  srv = undefined;
+});
+
+describe('TLS listener', () => {
+  it('serves TLS and plain listeners side by side', async () => {
+    const { cert, key } = makeSelfSignedCert();
+    srv = await startServer({
+      listen: [
+        { address: '127.0.0.1', port: 0, tls: { cert, key } },
+        { address: '127.0.0.1', port: 0 },
+      ],
+    });
+    const tlsPort = [...srv.server.listeners.values()].find((l) => l.cfg.tls)!.port;
+    const c = await TestClient.connectTls(tlsPort);
+    expect(c.socket).toBeInstanceOf(TLSSocket);
+    expect((c.socket as TLSSocket).getPeerCertificate().subject.CN).toBe('irc.test');
+    await c.register('secure');
+    expect([...srv.server.state.clients].find((x) => x.nick === 'secure')!.secure).toBe(true);
+    c.close();
+  });
+
+  it('advertises sts with the TLS port on plain connections and the duration on TLS ones', async () => {
+    const { cert, key } = makeSelfSignedCert();
+    srv = await startServer({
+      listen: [
+        { address: '127.0.0.1', port: 0 },
+        { address: '127.0.0.1', port: 0, tls: { cert, key } },
+      ],
+      sts: { duration: 300 },
+    });
+    const tlsPort = [...srv.server.listeners.values()].find((l) => l.cfg.tls)!.port;
+    const plain = await TestClient.connect(srv.port);
+    plain.send('CAP LS 302');
+    expect((await plain.waitFor('CAP')).params[2]).toContain(`sts=port=${tlsPort}`);
+    const secure = await TestClient.connectTls(tlsPort);
+    secure.send('CAP LS 302');
+    expect((await secure.waitFor('CAP')).params[2]).toContain('sts=duration=300');
+    plain.close();
+    secure.close();
+  });
+});
+
+describe('command line', () => {
+  it('check exits 0 for a valid config and 1 listing every error with the key path', () => {
+    const ok = spawnSync(process.execPath, [MAIN, 'check', join(__dirname, '../../config/ircd.toml')], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/configuration is valid/);
+    const dir = srv?.dir ?? require('node:os').tmpdir();
+    const bad = join(dir, `bad-${process.pid}.toml`);
+    writeFileSync(bad, toToml({ ...testConfig(), limits: { nicklen: 3, bogus: 1 } }));
+    const res = spawnSync(process.execPath, [MAIN, 'check', bad], { encoding: 'utf8' });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toContain(bad);
+    expect(res.stderr).toMatch(/limits\.nicklen: .*\(got 3\)/);
+    expect(res.stderr).toMatch(/limits\.bogus: unknown key/);
+  });
+
+  it('mkpasswd reads stdin and prints a verifiable hash', async () => {
+    const res = spawnSync(process.execPath, [MAIN, 'mkpasswd'], { input: 'correct horse\n', encoding: 'utf8' });
+    expect(res.status).toBe(0);
+    const hash = res.stdout.trim();
+    expect(hash).toMatch(/^\$scrypt\$N=16384,r=8,p=1\$/);
+    expect(await verifyPassword('correct horse', hash)).toBe(true);
+    expect(await verifyPassword('wrong', hash)).toBe(false);
+  });
+
+  it('prints the version and help', () => {
+    expect(spawnSync(process.execPath, [MAIN, '--version'], { encoding: 'utf8' }).stdout).toMatch(/^ircd \d+\.\d+\.\d+/);
+    expect(spawnSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' }).stdout).toMatch(/ircd --config FILE/);
+  });
+
+  it('runs as a process, fails clearly when the port is taken, and exits 0 on SIGTERM after telling clients', async () => {
+    srv = await startServer();
+    const dir = srv.dir;
+    const busy = join(dir, 'busy.toml');
+    writeFileSync(busy, toToml(testConfig({ listen: [{ address: '127.0.0.1', port: srv.port }], store: { path: join(dir, 'a.db') } })));
+    const clash = spawnSync(process.execPath, [MAIN, '--config', busy], { encoding: 'utf8', timeout: 10000 });
+    expect(clash.status).toBe(1);
+    expect(clash.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${srv.port}: the port is already in use`));
+
+    const cfgPath = join(dir, 'proc.toml');
+    writeFileSync(cfgPath, toToml(testConfig({ listen: [{ address: '127.0.0.1', port: 0 }], log: { level: 'info' }, store: { path: join(dir, 'b.db') } })));
+    const child = spawn(process.execPath, [MAIN, '--config', cfgPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const port = await new Promise<number>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no listening log: ' + out)), 10000);
+      child.stdout.on('data', () => {
+        const m = /"port":(\d+),"tls":false,"msg":"listening"/.exec(out);
+        if (m) {
+          clearTimeout(t);
+          resolve(Number(m[1]));
+        }
+      });
+    });
+    const c = await TestClient.connect(port);
+    await c.register('proc');
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect((await c.waitFor('ERROR')).params[0]).toMatch(/shutting down/);
+    expect(await exited).toBe(0);
+  });
+});

@@ -1,0 +1,22 @@
+// Self-signed certificates for TLS tests, made with the openssl command line.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface CertFiles {
+  cert: string;
+  key: string;
+}
+
+export function makeSelfSignedCert(commonName = 'irc.test', dir = mkdtempSync(join(tmpdir(), 'ircd-cert-'))): CertFiles {
+  const cert = join(dir, `${commonName}.crt`);
+  const key = join(dir, `${commonName}.key`);
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+      '-subj', `/CN=${commonName}`, '-keyout', key, '-out', cert],
+    { stdio: 'ignore' },
+  );
+  return { cert, key };
+}
