@@ -1,0 +1,34 @@
+// One server and its clients per test, torn down after each test.
+import { afterEach } from 'vitest';
+import { client, startServer, type RawConfig, type TestClient, type TestServer } from './harness.js';
+
+export interface Session {
+  start(patch?: RawConfig): Promise<TestServer>;
+  connect(nick: string, opts?: Parameters<typeof client>[2]): Promise<TestClient>;
+  readonly srv: TestServer;
+}
+
+/** Call at the top level of a test file; each test then starts its own server. */
+export function useSession(): Session {
+  let srv: TestServer | undefined;
+  const open: TestClient[] = [];
+  afterEach(async () => {
+    for (const c of open.splice(0)) c.close();
+    await srv?.stop();
+    srv = undefined;
+  });
+  return {
+    async start(patch = {}) {
+      srv = await startServer(patch);
+      return srv;
+    },
+    async connect(nick, opts = {}) {
+      const c = await client(srv!.port, nick, opts);
+      open.push(c);
+      return c;
+    },
+    get srv() {
+      return srv!;
+    },
+  };
+}

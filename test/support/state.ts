@@ -1,0 +1,26 @@
+// Test helpers that shape server state directly, for features whose tests need channels or opers
+// without depending on the modules that normally create them (JOIN, OPER).
+import type { Client } from '../../src/server/client.js';
+import type { Server } from '../../src/server/server.js';
+
+export function serverClient(server: Server, nick: string): Client {
+  const c = server.state.findNick(nick);
+  if (!c) throw new Error(`no client ${nick}`);
+  return c;
+}
+
+/** Puts a user in a channel with the given prefix modes and flags, and runs the `joined` hooks. */
+export function putInChannel(server: Server, nick: string, name: string, opts: { prefixes?: string; flags?: string } = {}): void {
+  const { channel } = server.state.getOrCreateChannel(name);
+  for (const f of opts.flags ?? '') channel.flags.add(f);
+  const client = serverClient(server, nick);
+  server.state.addMember(channel, client, opts.prefixes ?? '');
+  server.emit('joined', client, channel);
+}
+
+/** Makes a user an operator holding the given privileges, as OPER would. */
+export function makeOper(server: Server, nick: string, privileges: string[] = []): void {
+  const client = serverClient(server, nick);
+  client.oper = { name: 'test', privileges: new Set(privileges) };
+  client.modes.add('o');
+}
