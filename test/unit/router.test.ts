@@ -1,0 +1,87 @@
+import { Socket } from 'node:net';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { validateConfig } from '../../src/config/load.js';
+import { Connection } from '../../src/net/connection.js';
+import type { Message } from '../../src/protocol/message.js';
+import { Client } from '../../src/server/client.js';
+import { Server } from '../../src/server/server.js';
+import { testConfig } from '../support/harness.js';
+
+function setup() {
+  const config = validateConfig(testConfig(), '/tmp/router-test.toml');
+  const server = new Server(
+    config,
+    '/tmp/router-test.toml',
+    pino({ level: 'silent' }),
+    [
+      {
+        name: 'test',
+        commands: {
+          BOOM: {
+            handler: () => {
+              throw new Error('handler bug');
+            },
+          },
+          SECRET: { privilege: 'die', handler: (_s, c) => c.fromServer('NOTICE', [c.nick, 'secret ok']) },
+          EARLY: { preRegistration: true, onlyPreRegistration: true, handler: (_s, c) => c.fromServer('NOTICE', [c.nick, 'early ok']) },
+          TWO: { minParams: 2, handler: (_s, c) => c.fromServer('NOTICE', [c.nick, 'two ok']) },
+        },
+      },
+    ],
+  );
+  const conn = new Connection(new Socket(), server, config.class[0]!, server.lineLimits(), () => {});
+  const client = new Client(conn, config.class[0]!, () => server.name);
+  const sent: Message[] = [];
+  client.send = (m: Message) => void sent.push(m);
+  const run = (line: string) => {
+    sent.length = 0;
+    (server as unknown as { clientOf: Map<Connection, Client> }).clientOf.set(conn, client);
+    server.handleLine(conn, line, undefined);
+    return sent.map((m) => [m.command, ...m.params.slice(1)].join(' '));
+  };
+  return { server, client, run };
+}
+
+describe('router gating', () => {
+  it('answers 451 before registration and 421 after for unknown commands', () => {
+    const { client, run } = setup();
+    expect(run('NOPE')).toEqual(['451 You have not registered']);
+    expect(run('TWO a b')).toEqual(['451 You have not registered']);
+    expect(run('EARLY')).toEqual(['NOTICE early ok']);
+    client.registered = true;
+    client.nick = 'me';
+    expect(run('NOPE x')).toEqual(['421 NOPE Unknown command']);
+    expect(run('EARLY')).toEqual(['462 You may not reregister']);
+  });
+
+  it('answers 461 when parameters are missing', () => {
+    const { client, run } = setup();
+    client.registered = true;
+    expect(run('TWO a')).toEqual(['461 TWO Not enough parameters']);
+    expect(run('two a b')).toEqual(['NOTICE two ok']);
+  });
+
+  it('answers 481 without the privilege', () => {
+    const { client, run } = setup();
+    client.registered = true;
+    expect(run('SECRET')[0]).toMatch(/^481 /);
+    client.oper = { name: 'root', privileges: new Set(['die']) };
+    expect(run('SECRET')).toEqual(['NOTICE secret ok']);
+  });
+
+  it('turns a throwing handler into FAIL and keeps going', () => {
+    const { client, run } = setup();
+    client.registered = true;
+    expect(run('BOOM')).toEqual(['FAIL INTERNAL_ERROR The server could not complete this command']);
+    expect(run('TWO a b')).toEqual(['NOTICE two ok']);
+  });
+
+  it('counts command usage', () => {
+    const { server, client, run } = setup();
+    client.registered = true;
+    run('TWO a b');
+    run('TWO a b');
+    expect(server.router.usage.get('TWO')).toBe(2);
+  });
+});
