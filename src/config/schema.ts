@@ -1,6 +1,7 @@
 // The single source of truth for configuration keys, defaults and limits.
 // Every object is strict: an unknown key is an error, so typos never pass silently.
 import { z } from 'zod';
+import { cloakSecretProblem } from '../auth/cloak.js';
 import { isPasswordHash } from '../auth/password.js';
 
 const seconds = (def: number) => z.number().positive().max(86400 * 365).default(def);
@@ -46,8 +47,8 @@ export const limitsSchema = z.strictObject({
   max_targets: z.number().int().min(1).max(100).default(4),
   /** Maximum length of the non-tag part of a line, CRLF included (Modern IRC: 512). */
   line_length: z.number().int().min(512).max(16384).default(512),
-  /** Maximum length of the tag part of a line (IRCv3 message-tags: 8191 for client tags + server tags). */
-  tag_length: z.number().int().min(512).max(8191).default(8191),
+  /** Longest tag section a client may send, "@" and the space after it included (IRCv3 message-tags: 4096). */
+  tag_length: z.number().int().min(512).max(8191).default(4096),
   channels_per_user: z.number().int().min(1).max(10000).default(50),
   modes_per_line: z.number().int().min(1).max(100).default(6),
   list_entries: z.number().int().min(1).max(10000).default(100),
@@ -83,6 +84,8 @@ export const classSchema = z.strictObject({
   ping_timeout: seconds(60),
   registration_timeout: seconds(60),
   max_per_ip: z.number().int().min(1).default(10),
+  /** Clients in this class must log in with SASL before registration completes (FAIL * ACCOUNT_REQUIRED otherwise). */
+  require_sasl: z.boolean().default(false),
   flood: z
     .strictObject({
       /** Commands accepted at once before the penalty applies. */
@@ -108,6 +111,16 @@ export const logSchema = z.strictObject({
   destination: z.string().default('stdout'),
 });
 
+export const metricsSchema = z.strictObject({
+  /** Serve /metrics (Prometheus text format) and /healthz over HTTP. */
+  enabled: z.boolean().default(false),
+  /** The metrics are not authenticated: keep this on loopback or a private network. */
+  address: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(9667),
+  /** HTTP connections served at once (scrapers and health probes). */
+  max_connections: z.number().int().min(1).max(10000).default(32),
+});
+
 export const stsSchema = z.strictObject({
   /** Advertise IRCv3 sts when a TLS listener exists, so clients upgrade to TLS and stay there. */
   enabled: z.boolean().default(true),
@@ -117,6 +130,136 @@ export const stsSchema = z.strictObject({
   duration: z.number().int().min(0).default(2592000),
   /** Allow clients to put this server on preload lists. */
   preload: z.boolean().default(false),
+});
+
+/** Oper privileges an [[oper_class]] may grant; listed so a typo is an error, not a silent no-op. */
+export const PRIVILEGES = ['kill', 'ban', 'rehash', 'die', 'wallops', 'see_hidden', 'override'] as const;
+
+/** Server notice letters (user mode +s): connects/quits, kills, bans, oper activity. */
+export const SNOMASK_LETTERS = 'bcko';
+
+export const operClassSchema = z.strictObject({
+  name: z.string().min(1),
+  privileges: z.array(z.enum(PRIVILEGES)).default([]),
+  /** Server notices opers of this class get (user mode +s is set on OPER when not empty). */
+  snomask: z.string().regex(new RegExp(`^[${SNOMASK_LETTERS}]*$`), `letters among "${SNOMASK_LETTERS}"`).default(SNOMASK_LETTERS),
+});
+
+/** "AB:CD:..." or "abcd..." SHA-256 certificate fingerprints, compared as lowercase hex without colons. */
+const certFingerprint = z
+  .string()
+  .transform((s) => s.replace(/:/g, '').toLowerCase())
+  .refine((s) => /^[0-9a-f]{64}$/.test(s), 'a SHA-256 fingerprint: 64 hex digits, colons allowed');
+
+export const operSchema = z.strictObject({
+  /** The name given to OPER. */
+  name: z.string().regex(/^[^\s:]{1,64}$/, '1-64 characters, no spaces'),
+  /** Hash from `ircd mkpasswd`; may be left out when a certificate fingerprint is required instead. */
+  password: z.string().refine(isPasswordHash, 'a hash made by `ircd mkpasswd` (plaintext is refused)').optional(),
+  /** user@host masks (globs; the host may be a CIDR) the oper must connect from. */
+  hosts: z.array(z.string().regex(/^[^\s@]+@[^\s@]+$/, 'a user@host mask, e.g. "*@192.0.2.0/24"')).min(1).default(['*@*']),
+  /** TLS client certificate fingerprints (SHA-256) accepted; when set, one of them is required. */
+  certfp: z.array(certFingerprint).default([]),
+  /** The [[oper_class]] giving the privileges. */
+  class: z.string().min(1),
+});
+
+export const operLimitsSchema = z.strictObject({
+  /** Failed OPER attempts allowed per connection within `window`; more are refused unchecked. */
+  failures_per_connection: z.number().int().min(1).max(1000).default(3),
+  /** Failed OPER attempts allowed per IP within `window`. */
+  failures_per_ip: z.number().int().min(1).max(100000).default(10),
+  window: seconds(600),
+  /** IPs whose failures are remembered at once; the oldest are forgotten first. */
+  tracked_ips: z.number().int().min(1).max(1000000).default(10000),
+});
+
+export const cloakingSchema = z
+  .strictObject({
+    /** Replace users' hosts with a keyed hash of their IP or hostname (user mode +x). */
+    enabled: z.boolean().default(false),
+    /** At least 32 random characters, e.g. from `openssl rand -hex 32`; changing it changes every cloak. */
+    secret: z.string().default(''),
+    /** Users get +x when they connect; they can toggle it with MODE +x / -x. */
+    default_on: z.boolean().default(true),
+    /** First label of cloaked hostnames, e.g. "cloak-1a2b3c4d.example.net". */
+    prefix: z.string().regex(/^[A-Za-z0-9-]{1,16}$/, '1-16 letters, digits or "-"').default('cloak'),
+  })
+  .superRefine((c, ctx) => {
+    const problem = c.enabled ? cloakSecretProblem(c.secret) : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', path: ['secret'], message: problem });
+  });
+
+export const dnsSchema = z.strictObject({
+  /** Look up hostnames (PTR, confirmed by a forward lookup) before registration completes. */
+  enabled: z.boolean().default(false),
+  /** Seconds to wait for the lookups before the IP is used. */
+  timeout: z.number().positive().max(30).default(3),
+});
+
+export const statsSchema = z.strictObject({
+  /** STATS letters anyone may query; the others are for opers. */
+  public: z.string().regex(/^[a-zA-Z?]*$/, 'STATS letters, e.g. "u?"').default('u?'),
+});
+
+export const bansSchema = z.strictObject({
+  /** Server bans (K/D/X-lines) kept at once; more are refused until some expire or are removed. */
+  max_entries: z.number().int().min(1).max(1000000).default(10000),
+});
+
+export const accountsSchema = z.strictObject({
+  /** Accept REGISTER (IRCv3 draft/account-registration). */
+  registration: z.boolean().default(true),
+  /** Allow REGISTER before connection registration completes (cap value "before-connect"). */
+  register_before_connect: z.boolean().default(true),
+  /** Allow an account name other than the current nick (cap value "custom-account-name"). */
+  custom_account_name: z.boolean().default(false),
+  /**
+   * Require an email address with REGISTER (cap value "email-required"). This server has no mail
+   * transport, so it can neither verify nor use an address: true is refused rather than promised.
+   */
+  email_required: z
+    .boolean()
+    .refine((v) => !v, 'must be false: this server has no mail transport to verify email addresses (see config/ircd.toml)')
+    .default(false),
+  /** Password length in UTF-8 bytes (REGISTER, ACCOUNT CREATE/RESETPASS, `ircd account create`). */
+  password_min_length: z.number().int().min(1).max(1024).default(8),
+  password_max_length: z.number().int().min(1).max(1024).default(300),
+  /** Accounts REGISTER may create from one IP per `register_window` seconds. */
+  register_per_ip: z.number().int().min(1).max(100000).default(3),
+  register_window: seconds(3600),
+  /** PBKDF2 iterations for new password verifiers (SCRAM-SHA-256; RFC 7677 asks for at least 4096). */
+  pbkdf2_iterations: z.number().int().min(4096).max(1000000).default(4096),
+  /** TLS certificate fingerprints (SASL EXTERNAL) one account may hold. */
+  max_certfps: z.number().int().min(0).max(100).default(5),
+  /**
+   * Nicks that are account names: "off", "warn" (a notice to whoever uses one without being logged
+   * in to it) or "enforce" (after `nick_grace` seconds such a user is renamed to Guest<digits>).
+   */
+  nick_reservation: z.enum(['off', 'warn', 'enforce']).default('warn'),
+  nick_grace: seconds(60),
+  /** Accounts shown at most by one ACCOUNT LIST. */
+  list_max: z.number().int().min(1).max(10000).default(100),
+}).refine((a) => a.password_min_length <= a.password_max_length, {
+  path: ['password_max_length'],
+  message: 'must not be below password_min_length',
+});
+
+export const saslSchema = z.strictObject({
+  /** Mechanisms offered in the sasl capability value, in this order. */
+  mechanisms: z
+    .array(z.enum(['PLAIN', 'EXTERNAL', 'SCRAM-SHA-256']))
+    .min(1)
+    .refine((m) => new Set(m).size === m.length, 'each mechanism once')
+    .default(['PLAIN', 'EXTERNAL', 'SCRAM-SHA-256']),
+  /** Longest client response (base64 bytes, all AUTHENTICATE chunks together). */
+  max_response: z.number().int().min(400).max(65536).default(8192),
+  /** Failed logins tolerated per IP and per account within `failure_window` seconds; more get 904 at once. */
+  failures_per_ip: z.number().int().min(1).max(100000).default(10),
+  failures_per_account: z.number().int().min(1).max(100000).default(10),
+  failure_window: seconds(300),
+  /** IPs and accounts whose failures are remembered (least recently failed are forgotten first). */
+  failure_tracking: z.number().int().min(100).max(1000000).default(10000),
 });
 
 export const storeSchema = z.strictObject({
@@ -133,8 +276,18 @@ export const configSchema = z
     class: z.array(classSchema).min(1, 'at least one [[class]] block'),
     allow: z.array(allowSchema).min(1, 'at least one [[allow]] block'),
     log: logSchema.prefault({}),
+    metrics: metricsSchema.prefault({}),
     store: storeSchema.prefault({}),
+    accounts: accountsSchema.prefault({}),
+    sasl: saslSchema.prefault({}),
     sts: stsSchema.prefault({}),
+    oper_class: z.array(operClassSchema).default([]),
+    oper: z.array(operSchema).default([]),
+    oper_limits: operLimitsSchema.prefault({}),
+    cloaking: cloakingSchema.prefault({}),
+    dns: dnsSchema.prefault({}),
+    stats: statsSchema.prefault({}),
+    bans: bansSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const classes = new Set<string>();
@@ -146,6 +299,16 @@ export const configSchema = z
       if (!classes.has(a.class))
         ctx.addIssue({ code: 'custom', path: ['allow', i, 'class'], message: `no [[class]] named "${a.class}"` });
     });
+    const operClasses = new Set(cfg.oper_class.map((c) => c.name));
+    const operNames = new Set<string>();
+    cfg.oper.forEach((o, i) => {
+      if (operNames.has(o.name)) ctx.addIssue({ code: 'custom', path: ['oper', i, 'name'], message: `duplicate oper "${o.name}"` });
+      operNames.add(o.name);
+      if (!operClasses.has(o.class))
+        ctx.addIssue({ code: 'custom', path: ['oper', i, 'class'], message: `no [[oper_class]] named "${o.class}"` });
+      if (!o.password && o.certfp.length === 0)
+        ctx.addIssue({ code: 'custom', path: ['oper', i, 'password'], message: 'a password hash or a certfp is required' });
+    });
   });
 
 export type Config = z.infer<typeof configSchema>;
@@ -153,3 +316,4 @@ export type ClassConfig = z.infer<typeof classSchema>;
 export type ListenConfig = z.infer<typeof listenSchema>;
 export type AllowConfig = z.infer<typeof allowSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
+export type OperConfig = z.infer<typeof operSchema>;
