@@ -1,5 +1,6 @@
 // The modules the server loads, in order (order decides CAP LS and ISUPPORT order).
 import type { Module } from '../server/module.js';
+import { accounts } from './accounts.js';
 import { away } from './away.js';
 import { cap } from './cap.js';
 import { channels } from './channels.js';
@@ -11,10 +12,11 @@ import { mode } from './mode.js';
 import { monitor } from './monitor.js';
 import { queries } from './queries.js';
 import { registration } from './registration.js';
+import { sasl } from './sasl.js';
 import { setname } from './setname.js';
 import { usermodes } from './usermodes.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, cap, ircv3, messaging, mode, channels, info, usermodes, queries, whowas, away, monitor, setname, chghost];
+  return [registration, cap, ircv3, accounts, sasl, messaging, mode, channels, info, usermodes, queries, whowas, away, monitor, setname, chghost];
 }

@@ -35,6 +35,11 @@ function finishRegistration(server: Server, client: Client, passwordOk: boolean)
     server.disconnect(client, 'Bad password');
     return;
   }
+  if (client.klass.require_sasl && client.account === undefined) {
+    client.standardReply('FAIL', '*', 'ACCOUNT_REQUIRED', 'You must log in with SASL to use this server');
+    server.disconnect(client, 'Account required');
+    return;
+  }
   const cfg = server.config;
   client.registered = true;
   server.state.registeredCount++;
@@ -70,6 +75,11 @@ function handleNick(server: Server, client: Client, nick: string | undefined): v
     server.state.setNick(client, nick);
     return tryRegister(server, client);
   }
+  changeNick(server, client, nick);
+}
+
+/** Renames a registered client to a free nick and tells it and its peers (NICK, or a forced rename). */
+export function changeNick(server: Server, client: Client, nick: string): void {
   const oldNick = client.nick;
   const oldMask = client.mask;
   server.state.setNick(client, nick);

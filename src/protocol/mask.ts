@@ -26,6 +26,7 @@ export function globMatch(pattern: string, subject: string): boolean {
 
 /** Completes a partial ban mask to nick!user@host, the way users write them. */
 export function normalizeMask(mask: string): string {
+  if (mask.startsWith('$')) return mask; // extended bans ($a:account) are not nick!user@host masks
   const bang = mask.indexOf('!');
   const at = mask.indexOf('@');
   if (bang === -1 && at === -1) {

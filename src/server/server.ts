@@ -276,8 +276,8 @@ export class Server implements ConnectionOwner {
       [...new Set(this.modules.flatMap((m) => [...(pick(m) ?? '')]))].sort().join('');
     return {
       user: collect((m) => (m.modes?.user ?? '') + Object.keys(m.userModes ?? {}).join('')),
-      channel: collect((m) => m.modes?.channel),
-      channelWithParam: collect((m) => m.modes?.channelWithParam),
+      channel: collect((m) => (m.modes?.channel ?? '') + (m.configModes?.(this.config).channel ?? '')),
+      channelWithParam: collect((m) => (m.modes?.channelWithParam ?? '') + (m.configModes?.(this.config).channelWithParam ?? '')),
     };
   }
 

@@ -1,0 +1,356 @@
+// Accounts: registration from IRC (IRCv3 draft/account-registration REGISTER/VERIFY), the oper
+// ACCOUNT command, certificate fingerprints for SASL EXTERNAL (CERTFP), logging in and out with
+// account-notify, and nick reservation for account names. SASL itself is in sasl.ts.
+import { AttemptCounter } from '../auth/attempts.js';
+import { makeCredentials } from '../auth/scram.js';
+import type { Config } from '../config/schema.js';
+import { ERR, RPL } from '../protocol/numerics.js';
+import { CAP } from '../server/caps.js';
+import type { Client } from '../server/client.js';
+import type { Module } from '../server/module.js';
+import { relay } from '../server/outgoing.js';
+import type { Server } from '../server/server.js';
+import { AccountStore, normalizeFingerprint } from '../store/accounts.js';
+import { changeNick, validNick } from './registration.js';
+
+/** Per-server state: a module object is shared by every Server in the process (tests run several). */
+interface AccountsRuntime {
+  store: AccountStore;
+  /** REGISTER attempts per IP. */
+  registrations: AttemptCounter;
+  /** Unauthenticated users on a reserved nick → when they get renamed (enforce mode). */
+  reservations: Map<Client, number>;
+  sweep: NodeJS.Timeout | undefined;
+}
+
+const runtimes = new WeakMap<Server, AccountsRuntime>();
+
+function runtime(server: Server): AccountsRuntime {
+  const rt = runtimes.get(server);
+  if (!rt) throw new Error('accounts module used before init');
+  return rt;
+}
+
+export function accountStore(server: Server): AccountStore {
+  return runtime(server).store;
+}
+
+/** Why a password may not be used, as an account-registration FAIL code and text; undefined when it is fine. */
+export function passwordProblem(cfg: Config['accounts'], password: string): { code: string; text: string } | undefined {
+  const len = Buffer.byteLength(password, 'utf8');
+  if (len < cfg.password_min_length)
+    return { code: 'WEAK_PASSWORD', text: `Passwords must be at least ${cfg.password_min_length} bytes long` };
+  if (len > cfg.password_max_length)
+    return { code: 'UNACCEPTABLE_PASSWORD', text: `Passwords must be at most ${cfg.password_max_length} bytes long` };
+  return undefined;
+}
+
+/** Account names are valid nicks, so an account's owner can always use its name as a nick. */
+export function validAccountName(cfg: Config, name: string): boolean {
+  return validNick(name, cfg.limits.nicklen);
+}
+
+const EMAIL_RE = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
+
+// ---- logging in and out ----------------------------------------------------------------------
+
+/** ACCOUNT to the client itself and its peers with account-notify (only once it is visible). */
+function notifyAccount(server: Server, client: Client): void {
+  if (!client.registered) return;
+  const out = relay(client, { source: client.mask, command: 'ACCOUNT', params: [client.account ?? '*'] });
+  const bit = CAP['account-notify'];
+  if (client.hasCap(bit)) client.sendOutgoing(out);
+  for (const peer of server.state.peersOf(client)) if (peer.hasCap(bit)) peer.sendOutgoing(out);
+}
+
+/** Marks the client as logged in (900) and tells whoever follows account changes. */
+export function logIn(server: Server, client: Client, account: string): void {
+  const changed = client.account !== account;
+  client.account = account;
+  client.numeric(RPL.LOGGEDIN, client.mask, account, `You are now logged in as ${account}`);
+  server.log.info({ conn: client.id, nick: client.nick, account }, 'logged in');
+  if (changed) notifyAccount(server, client);
+  checkReservation(server, client);
+}
+
+export function logOut(server: Server, client: Client): void {
+  if (client.account === undefined) return;
+  const account = client.account;
+  client.account = undefined;
+  client.numeric(RPL.LOGGEDOUT, client.mask, 'You are now logged out');
+  server.log.info({ conn: client.id, nick: client.nick, account }, 'logged out');
+  notifyAccount(server, client);
+  checkReservation(server, client);
+}
+
+// ---- nick reservation ----------------------------------------------------------------------------
+
+/** Warns (and in enforce mode schedules a rename of) a registered client using someone's account name as nick. */
+function checkReservation(server: Server, client: Client): void {
+  const rt = runtime(server);
+  const cfg = server.config.accounts;
+  rt.reservations.delete(client);
+  if (cfg.nick_reservation === 'off' || !client.registered) return;
+  const fold = server.state.fold;
+  if (client.account !== undefined && fold(client.account) === client.nickKey) return;
+  const owner = rt.store.get(client.nick);
+  if (!owner) return;
+  const enforce = cfg.nick_reservation === 'enforce';
+  const text = enforce
+    ? `The nick ${client.nick} belongs to the account ${owner.name}. Log in to it within ${cfg.nick_grace} seconds or your nick will be changed.`
+    : `The nick ${client.nick} belongs to the account ${owner.name}. Please log in to it or choose another nick.`;
+  client.fromServer('NOTICE', [client.nick, text]);
+  if (!enforce) return;
+  rt.reservations.set(client, Date.now() + cfg.nick_grace * 1000);
+  // One timer sweeps every pending rename; it stops when none are left.
+  rt.sweep ??= setInterval(() => sweepReservations(server), 1000).unref();
+}
+
+function sweepReservations(server: Server): void {
+  const rt = runtime(server);
+  const now = Date.now();
+  for (const [client, deadline] of rt.reservations) {
+    if (deadline > now) continue;
+    rt.reservations.delete(client);
+    if (client.conn.closed || !client.registered) continue;
+    const guest = guestNick(server);
+    if (!guest) continue;
+    client.fromServer('NOTICE', [client.nick, `You did not log in to the account ${client.nick}; your nick is now ${guest}.`]);
+    changeNick(server, client, guest);
+  }
+  if (rt.reservations.size === 0) {
+    clearInterval(rt.sweep);
+    rt.sweep = undefined;
+  }
+}
+
+/** A free "Guest<digits>" nick, or undefined when several random tries all collide. */
+function guestNick(server: Server): string | undefined {
+  for (let i = 0; i < 20; i++) {
+    const nick = `Guest${Math.floor(10000 + Math.random() * 90000)}`;
+    if (!server.state.findNick(nick)) return nick;
+  }
+  return undefined;
+}
+
+// ---- REGISTER / VERIFY ---------------------------------------------------------------------------
+
+async function handleRegister(server: Server, client: Client, requested: string, email: string, password: string): Promise<void> {
+  const cfg = server.config.accounts;
+  const fail = (code: string, account: string, text: string) => client.standardReply('FAIL', 'REGISTER', code, account, text);
+  if (!cfg.registration) return fail('TEMPORARILY_UNAVAILABLE', requested, 'Account registration is disabled on this server');
+  // Registering early must not get around a server password: those clients register first.
+  if (!client.registered && (!cfg.register_before_connect || server.allowFor(client.ip, client.realHost)?.password))
+    return fail('COMPLETE_CONNECTION_REQUIRED', requested, 'Complete connection registration before registering an account');
+  const name = requested === '*' ? (client.nickKey ? client.nick : undefined) : requested;
+  if (name === undefined) return fail('NEED_NICK', '*', 'Send NICK before registering an account named after it');
+  if (client.account !== undefined) return fail('ALREADY_AUTHENTICATED', client.account, 'You are already logged in');
+  const fold = server.state.fold;
+  if (!cfg.custom_account_name && fold(name) !== client.nickKey)
+    return fail('ACCOUNT_NAME_MUST_BE_NICK', name, 'The account name must be your current nick');
+  if (!validAccountName(server.config, name))
+    return fail('BAD_ACCOUNT_NAME', name, `Account names follow the nick rules (at most ${server.config.limits.nicklen} characters)`);
+  const rt = runtime(server);
+  const holder = server.state.findNick(name);
+  if ((holder && holder !== client) || rt.store.get(name)) return fail('ACCOUNT_EXISTS', name, 'That name is not available');
+  if (email !== '*' && (email.length > 254 || !EMAIL_RE.test(email))) return fail('INVALID_EMAIL', name, 'That is not an email address');
+  const problem = passwordProblem(cfg, password);
+  if (problem) return fail(problem.code, name, problem.text);
+  const windowMs = cfg.register_window * 1000;
+  if (rt.registrations.count(client.ip, windowMs) >= cfg.register_per_ip)
+    return fail('TEMPORARILY_UNAVAILABLE', name, 'Too many accounts were registered from your address; try again later');
+  const credentials = await makeCredentials(password, cfg.pbkdf2_iterations);
+  if (client.conn.closed) return;
+  if (!rt.store.create(name, credentials, email === '*' ? undefined : email)) return fail('ACCOUNT_EXISTS', name, 'That name is not available');
+  rt.registrations.hit(client.ip, windowMs);
+  server.log.info({ conn: client.id, ip: client.ip, account: name }, 'account registered');
+  client.fromServer('REGISTER', ['SUCCESS', name, 'Account successfully registered']);
+  logIn(server, client, name);
+}
+
+// Registration never asks for verification (there is no mail transport), so no code is ever valid.
+function handleVerify(server: Server, client: Client, account: string): void {
+  const fail = (code: string, ...rest: string[]) => client.standardReply('FAIL', 'VERIFY', code, ...rest);
+  if (!client.registered && !server.config.accounts.register_before_connect)
+    return fail('COMPLETE_CONNECTION_REQUIRED', account, 'Complete connection registration first');
+  if (client.account !== undefined) return fail('ALREADY_AUTHENTICATED', client.account, 'You are already logged in');
+  fail('INVALID_CODE', account, 'No registration is waiting for verification');
+}
+
+// ---- ACCOUNT (operators) ---------------------------------------------------------------------------
+
+function notice(client: Client, text: string): void {
+  client.fromServer('NOTICE', [client.nick, text]);
+}
+
+async function handleAccount(server: Server, client: Client, params: string[]): Promise<void> {
+  const sub = params[0]!.toUpperCase();
+  const name = params[1];
+  const cfg = server.config.accounts;
+  const rt = runtime(server);
+  const fail = (code: string, ...rest: string[]) => client.standardReply('FAIL', 'ACCOUNT', code, ...rest);
+  const need = (n: number) => {
+    if (params.length >= n) return true;
+    client.numeric(ERR.NEEDMOREPARAMS, 'ACCOUNT', 'Not enough parameters');
+    return false;
+  };
+  switch (sub) {
+    case 'CREATE': {
+      if (!need(3)) return;
+      const [, account, password, email] = params as [string, string, string, string | undefined];
+      if (!validAccountName(server.config, account)) return fail('BAD_ACCOUNT_NAME', account, 'Account names follow the nick rules');
+      if (email !== undefined && !EMAIL_RE.test(email)) return fail('INVALID_EMAIL', account, 'That is not an email address');
+      const problem = passwordProblem(cfg, password);
+      if (problem) return fail(problem.code, account, problem.text);
+      const credentials = await makeCredentials(password, cfg.pbkdf2_iterations);
+      if (!rt.store.create(account, credentials, email)) return fail('ACCOUNT_EXISTS', account, 'That account already exists');
+      server.log.info({ oper: client.oper?.name, account }, 'account created by an operator');
+      return notice(client, `Account ${account} created`);
+    }
+    case 'DROP': {
+      if (!need(2)) return;
+      const account = rt.store.get(name!);
+      if (!account || !rt.store.drop(account.name)) return fail('NO_SUCH_ACCOUNT', name!, 'No such account');
+      const fold = server.state.fold;
+      for (const c of server.state.clients) if (c.account !== undefined && fold(c.account) === fold(account.name)) logOut(server, c);
+      server.log.info({ oper: client.oper?.name, account: account.name }, 'account dropped by an operator');
+      return notice(client, `Account ${account.name} dropped`);
+    }
+    case 'RESETPASS': {
+      if (!need(3)) return;
+      const password = params[2]!;
+      const account = rt.store.get(name!);
+      if (!account) return fail('NO_SUCH_ACCOUNT', name!, 'No such account');
+      const problem = passwordProblem(cfg, password);
+      if (problem) return fail(problem.code, account.name, problem.text);
+      rt.store.setCredentials(account.name, await makeCredentials(password, cfg.pbkdf2_iterations));
+      server.log.info({ oper: client.oper?.name, account: account.name }, 'account password reset by an operator');
+      return notice(client, `Password of ${account.name} reset`);
+    }
+    case 'LIST': {
+      const { accounts, more } = rt.store.list(name ?? '*', cfg.list_max);
+      for (const a of accounts)
+        notice(client, `${a.name} registered ${new Date(a.registeredAt).toISOString()}${a.email ? ` email ${a.email}` : ''}`);
+      return notice(client, `End of account list (${accounts.length} shown${more ? `, more match; narrow the mask` : ''})`);
+    }
+    default:
+      fail('UNKNOWN_SUBCOMMAND', params[0]!, 'Use CREATE, DROP, RESETPASS or LIST');
+  }
+}
+
+// ---- CERTFP (the logged-in user's certificates for SASL EXTERNAL) -----------------------------------
+
+/** The SHA-256 fingerprint of the client's TLS certificate, if it sent one. */
+export function clientFingerprint(client: Client): string | undefined {
+  if (!client.secure) return undefined;
+  const socket = client.conn.socket as import('node:tls').TLSSocket;
+  const fp = socket.getPeerCertificate()?.fingerprint256;
+  return fp ? normalizeFingerprint(fp) : undefined;
+}
+
+function handleCertfp(server: Server, client: Client, params: string[]): void {
+  const fail = (code: string, ...rest: string[]) => client.standardReply('FAIL', 'CERTFP', code, ...rest);
+  const account = client.account;
+  if (account === undefined) return fail('ACCOUNT_REQUIRED', 'Log in to an account first');
+  const store = runtime(server).store;
+  const sub = (params[0] ?? 'LIST').toUpperCase();
+  switch (sub) {
+    case 'ADD': {
+      const given = params[1];
+      const fp = given === undefined ? clientFingerprint(client) : normalizeFingerprint(given);
+      if (!fp) return fail('INVALID_FINGERPRINT', given ?? '*', given ? 'Expected a SHA-256 fingerprint (64 hex digits)' : 'Your connection has no client certificate');
+      if (store.fingerprints(account).length >= server.config.accounts.max_certfps)
+        return fail('LIMIT_REACHED', fp, `An account holds at most ${server.config.accounts.max_certfps} fingerprints`);
+      if (store.addFingerprint(account, fp) === 'taken') return fail('FINGERPRINT_TAKEN', fp, 'That fingerprint is already bound to an account');
+      return notice(client, `Fingerprint ${fp} added to ${account}`);
+    }
+    case 'DEL': {
+      const fp = normalizeFingerprint(params[1] ?? '');
+      if (!fp || !store.removeFingerprint(account, fp)) return fail('NO_SUCH_FINGERPRINT', params[1] ?? '*', 'That fingerprint is not on your account');
+      return notice(client, `Fingerprint ${fp} removed from ${account}`);
+    }
+    case 'LIST': {
+      for (const fp of store.fingerprints(account)) notice(client, `${account} certfp ${fp}`);
+      return notice(client, 'End of fingerprint list');
+    }
+    default:
+      fail('UNKNOWN_SUBCOMMAND', params[0]!, 'Use ADD, DEL or LIST');
+  }
+}
+
+// ---- the module ---------------------------------------------------------------------------------------
+
+function registrationCapValue(server: Server): string | undefined {
+  const cfg = server.config.accounts;
+  const keys = [cfg.register_before_connect && 'before-connect', cfg.custom_account_name && 'custom-account-name'].filter(Boolean);
+  return keys.join(',') || undefined;
+}
+
+export const accounts: Module = {
+  name: 'accounts',
+  commands: {
+    REGISTER: {
+      minParams: 3,
+      preRegistration: true,
+      handler: (server, client, msg) => handleRegister(server, client, msg.params[0]!, msg.params[1]!, msg.params[2]!),
+      help: [
+        'REGISTER <account|*> <email|*> <password>',
+        'Creates an account and logs you in to it. "*" as the account means your current nick.',
+      ],
+    },
+    VERIFY: {
+      minParams: 2,
+      preRegistration: true,
+      handler: (server, client, msg) => handleVerify(server, client, msg.params[0]!),
+      help: ['VERIFY <account> <code>', 'Completes a registration that needed verification (this server never asks for one).'],
+    },
+    ACCOUNT: {
+      minParams: 1,
+      privilege: 'accounts',
+      handler: (server, client, msg) => handleAccount(server, client, msg.params),
+      help: [
+        'ACCOUNT CREATE <name> <password> [<email>] | DROP <name> | RESETPASS <name> <password> | LIST [<mask>]',
+        'Manages accounts (operators with the "accounts" privilege). DROP logs out whoever uses the account.',
+      ],
+    },
+    CERTFP: {
+      handler: (server, client, msg) => handleCertfp(server, client, msg.params),
+      help: [
+        'CERTFP [ADD [<fingerprint>] | DEL <fingerprint> | LIST]',
+        'Binds TLS client certificates to your account for SASL EXTERNAL. ADD alone adds the certificate of this connection.',
+      ],
+    },
+  },
+  caps: [
+    { name: 'account-notify' },
+    { name: 'account-tag' },
+    {
+      name: 'draft/account-registration',
+      offered: (server) => server.config.accounts.registration,
+      value: (server) => registrationCapValue(server),
+    },
+  ],
+  // $a (any logged-in user) and $a:<account glob> in ban, exception and invite lists.
+  isupport: () => ({ EXTBAN: '$,a' }),
+  hooks: {
+    registered: (server, client) => checkReservation(server, client),
+    nickChanged: (server, client) => checkReservation(server, client),
+    quit: (server, client) => void runtime(server).reservations.delete(client),
+    rehashed: (server) => {
+      if (server.config.accounts.nick_reservation !== 'enforce') runtime(server).reservations.clear();
+    },
+  },
+  init(server) {
+    runtimes.set(server, {
+      store: new AccountStore(server.db, server.state.fold),
+      registrations: new AttemptCounter(server.config.sasl.failure_tracking),
+      reservations: new Map(),
+      sweep: undefined,
+    });
+  },
+  close(server) {
+    const rt = runtimes.get(server);
+    if (rt) clearInterval(rt.sweep);
+    runtimes.delete(server);
+  },
+};

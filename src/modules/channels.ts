@@ -1,0 +1,91 @@
+// The channel module (Modern IRC "Channel Operations", "Channel Modes"): JOIN, PART, TOPIC,
+// NAMES, LIST, INVITE, KICK, KNOCK and MODE on channels, with the IRCv3 capabilities that live in
+// those replies. The commands are split by theme under ./channels/.
+import type { Config } from '../config/schema.js';
+import { PrefixTable } from '../server/channel.js';
+import type { Module } from '../server/module.js';
+import { ELIST, handleList, handleNames, handleTopic } from './channels/info.js';
+import { handleInvite, handleKick, handleKnock } from './channels/invite.js';
+import { handleJoin, handlePart } from './channels/join.js';
+import { CHANMODES, FLAG_MODES, KEY_MAX, KEY_MODE, LIMIT_MODE, LIST_MODES } from './channels/modeparse.js';
+import { handleChannelMode } from './channels/modes.js';
+
+export { canSeeChannel, isChannelName, isHalfopOrAbove, sendNames } from './channels/common.js';
+export { partChannel } from './channels/join.js';
+
+export const channels: Module = {
+  name: 'channels',
+  commands: {
+    JOIN: {
+      minParams: 1,
+      handler: handleJoin,
+      help: [
+        'JOIN <channel>[,<channel>...] [<key>[,<key>...]]',
+        'Joins channels, creating them when they do not exist. JOIN 0 leaves every channel.',
+      ],
+    },
+    PART: {
+      minParams: 1,
+      handler: handlePart,
+      help: ['PART <channel>[,<channel>...] [:<reason>]', 'Leaves channels.'],
+    },
+    TOPIC: {
+      minParams: 1,
+      handler: handleTopic,
+      help: ['TOPIC <channel> [:<topic>]', 'Shows or sets the topic; an empty topic clears it. Under +t only operators set it.'],
+    },
+    NAMES: {
+      handler: handleNames,
+      help: ['NAMES <channel>[,<channel>...]', 'Lists the users of channels.'],
+    },
+    LIST: {
+      handler: handleList,
+      help: [
+        'LIST [<channel>|<mask>|!<mask>|><n>|<<n>[,...]]',
+        'Lists channels: by name, by mask, not matching a mask, or with more or fewer than n users.',
+      ],
+    },
+    INVITE: {
+      minParams: 2,
+      handler: handleInvite,
+      help: ['INVITE <nick> <channel>', 'Invites a user to a channel; under +i only operators may invite.'],
+    },
+    KICK: {
+      minParams: 2,
+      handler: handleKick,
+      help: ['KICK <channel> <nick>[,<nick>...] [:<reason>]', 'Removes users from a channel (operators only).'],
+    },
+    KNOCK: {
+      minParams: 1,
+      handler: handleKnock,
+      help: ['KNOCK <channel> [:<message>]', "Asks an invite-only channel's operators for an invite."],
+    },
+  },
+  modeHandlers: { channel: handleChannelMode },
+  modes: { channel: LIST_MODES + KEY_MODE + LIMIT_MODE + FLAG_MODES, channelWithParam: LIST_MODES + KEY_MODE + LIMIT_MODE },
+  configModes: (cfg: Config) => {
+    const prefix = new PrefixTable(cfg.channels.prefix).modes;
+    return { channel: prefix, channelWithParam: prefix };
+  },
+  caps: [{ name: 'multi-prefix' }, { name: 'userhost-in-names' }, { name: 'extended-join' }, { name: 'invite-notify' }],
+  isupport: (cfg) => {
+    const prefix = new PrefixTable(cfg.channels.prefix);
+    const limits = cfg.limits;
+    return {
+      CHANTYPES: cfg.channels.types,
+      CHANMODES,
+      PREFIX: cfg.channels.prefix,
+      STATUSMSG: prefix.symbols,
+      CHANLIMIT: `${cfg.channels.types}:${limits.channels_per_user}`,
+      CHANNELLEN: limits.channellen,
+      TOPICLEN: limits.topiclen,
+      KICKLEN: limits.kicklen,
+      KEYLEN: KEY_MAX,
+      MODES: limits.modes_per_line,
+      MAXLIST: `${LIST_MODES}:${limits.list_entries}`,
+      EXCEPTS: 'e',
+      INVEX: 'I',
+      ELIST,
+    };
+  },
+};

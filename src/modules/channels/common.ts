@@ -1,0 +1,87 @@
+// Helpers shared by the channel commands and exported for other modules (WHO, WHOIS, ...):
+// channel-name validity, visibility, privilege checks, NAMES and topic replies.
+import { RPL } from '../../protocol/numerics.js';
+import { CAP } from '../../server/caps.js';
+import type { Channel } from '../../server/channel.js';
+import type { Client } from '../../server/client.js';
+import type { Server } from '../../server/server.js';
+import { bestRank, opRanks } from './modeparse.js';
+
+/** RFC 2812 chanstring: no NUL, BELL, CR, LF, space, comma or colon (and no other controls). */
+const CHANSTRING = /^[^\x00-\x20,:\x7f]+$/;
+
+/** True when `name` is a channel name users may use here: a configured type, a valid body, CHANNELLEN. */
+export function isChannelName(server: Server, name: string): boolean {
+  return (
+    name.length >= 2 &&
+    name.length <= server.config.limits.channellen &&
+    server.config.channels.types.includes(name[0]!) &&
+    CHANSTRING.test(name.slice(1))
+  );
+}
+
+/** Secret channels are seen only by their members. */
+export function canSeeChannel(client: Client, channel: Channel): boolean {
+  return !channel.flags.has('s') || channel.members.has(client);
+}
+
+/** True when the member holds halfop or above (op when h is not configured): kick, topic under +t, invite under +i. */
+export function isHalfopOrAbove(server: Server, channel: Channel, client: Client): boolean {
+  const held = channel.members.get(client);
+  return held !== undefined && bestRank(server.prefixes, held) <= opRanks(server.prefixes).halfop;
+}
+
+/** Cuts text to at most `max` UTF-8 bytes without splitting a character. */
+export function truncateUtf8(text: string, max: number): string {
+  if (Buffer.byteLength(text) <= max) return text;
+  let out = '';
+  let bytes = 0;
+  for (const ch of text) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > max) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** RPL_TOPIC and RPL_TOPICWHOTIME, or RPL_NOTOPIC when asked and there is none. */
+export function sendTopic(client: Client, channel: Channel, sayNone: boolean): void {
+  const topic = channel.topic;
+  if (!topic) {
+    if (sayNone) client.numeric(RPL.NOTOPIC, channel.name, 'No topic is set');
+    return;
+  }
+  client.numeric(RPL.TOPIC, channel.name, topic.text);
+  client.numeric(RPL.TOPICWHOTIME, channel.name, topic.setBy, String(topic.setAt));
+}
+
+/** The channel's symbol in RPL_NAMREPLY: "@" secret, "*" private, "=" public. */
+function namesSymbol(channel: Channel): string {
+  return channel.flags.has('s') ? '@' : channel.flags.has('p') ? '*' : '=';
+}
+
+/**
+ * RPL_NAMREPLY lines (split to fit the line length) and RPL_ENDOFNAMES. Non-members do not see
+ * invisible (+i) users; multi-prefix shows every prefix, userhost-in-names the full mask.
+ */
+export function sendNames(server: Server, client: Client, channel: Channel): void {
+  const member = channel.members.has(client);
+  const allPrefixes = client.hasCap(CAP['multi-prefix']);
+  const fullMask = client.hasCap(CAP['userhost-in-names']);
+  const symbol = namesSymbol(channel);
+  // ":server 353 nick = #chan :" plus CRLF is the fixed part of each line.
+  const budget =
+    server.config.limits.line_length - (server.name.length + client.nick.length + channel.name.length + 14);
+  let line = '';
+  for (const [m, held] of channel.members) {
+    if (!member && m.modes.has('i')) continue;
+    const entry = server.prefixes.symbolsFor(held, allPrefixes) + (fullMask ? m.mask : m.nick);
+    if (line && line.length + 1 + entry.length > budget) {
+      client.numeric(RPL.NAMREPLY, symbol, channel.name, line);
+      line = '';
+    }
+    line = line ? `${line} ${entry}` : entry;
+  }
+  if (line) client.numeric(RPL.NAMREPLY, symbol, channel.name, line);
+  client.numeric(RPL.ENDOFNAMES, channel.name, 'End of /NAMES list');
+}

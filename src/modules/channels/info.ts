@@ -1,0 +1,97 @@
+// TOPIC, NAMES and LIST (Modern IRC "TOPIC", "NAMES", "LIST"; ISUPPORT ELIST).
+import { globMatch } from '../../protocol/mask.js';
+import type { Message } from '../../protocol/message.js';
+import { ERR, RPL } from '../../protocol/numerics.js';
+import type { Channel } from '../../server/channel.js';
+import type { Client } from '../../server/client.js';
+import { relay } from '../../server/outgoing.js';
+import type { Server } from '../../server/server.js';
+import { canSeeChannel, isHalfopOrAbove, sendNames, sendTopic, truncateUtf8 } from './common.js';
+
+/** ELIST tokens we understand: M (mask), N (negated mask), U (user count). */
+export const ELIST = 'MNU';
+
+export function handleTopic(server: Server, client: Client, msg: Message): void {
+  const channel = server.state.findChannel(msg.params[0]!);
+  if (!channel || !canSeeChannel(client, channel)) {
+    client.numeric(ERR.NOSUCHCHANNEL, msg.params[0]!, 'No such channel');
+    return;
+  }
+  const text = msg.params[1];
+  if (text === undefined) {
+    sendTopic(client, channel, true);
+    return;
+  }
+  if (!channel.members.has(client)) {
+    client.numeric(ERR.NOTONCHANNEL, channel.name, "You're not on that channel");
+    return;
+  }
+  if (channel.flags.has('t') && !isHalfopOrAbove(server, channel, client)) {
+    client.numeric(ERR.CHANOPRIVSNEEDED, channel.name, "You're not channel operator");
+    return;
+  }
+  const topic = truncateUtf8(text, server.config.limits.topiclen);
+  channel.topic = topic ? { text: topic, setBy: client.mask, setAt: Math.floor(Date.now() / 1000) } : undefined;
+  channel.broadcast(relay(client, { source: client.mask, command: 'TOPIC', params: [channel.name, topic] }));
+}
+
+export function handleNames(server: Server, client: Client, msg: Message): void {
+  const names = msg.params[0];
+  // Listing every channel at once is optional in Modern IRC and costly; only the end is sent.
+  if (!names) {
+    client.numeric(RPL.ENDOFNAMES, '*', 'End of /NAMES list');
+    return;
+  }
+  for (const name of names.split(',').slice(0, server.config.limits.max_targets)) {
+    if (!name) continue;
+    const channel = server.state.findChannel(name);
+    if (channel && canSeeChannel(client, channel)) sendNames(server, client, channel);
+    else client.numeric(RPL.ENDOFNAMES, name, 'End of /NAMES list');
+  }
+}
+
+interface ListFilter {
+  /** Exact channel names asked for (folded); empty means all channels. */
+  names: Set<string>;
+  masks: string[];
+  notMasks: string[];
+  moreThan: number;
+  lessThan: number;
+}
+
+/** Parses "LIST #a,#b" and the ELIST filters ">n", "<n", "mask*", "!mask*" (comma-separated). */
+function parseListFilter(server: Server, arg: string | undefined): ListFilter {
+  const fold = server.state.fold;
+  const f: ListFilter = { names: new Set(), masks: [], notMasks: [], moreThan: -1, lessThan: Infinity };
+  for (const item of (arg ?? '').split(',')) {
+    if (!item) continue;
+    if (/^>\d+$/.test(item)) f.moreThan = Math.max(f.moreThan, Number(item.slice(1)));
+    else if (/^<\d+$/.test(item)) f.lessThan = Math.min(f.lessThan, Number(item.slice(1)));
+    else if (item.startsWith('!')) f.notMasks.push(fold(item.slice(1)));
+    else if (/[*?]/.test(item)) f.masks.push(fold(item));
+    else f.names.add(fold(item));
+  }
+  return f;
+}
+
+function listMatches(f: ListFilter, channel: Channel): boolean {
+  const n = channel.members.size;
+  if (n <= f.moreThan || n >= f.lessThan) return false;
+  if (f.masks.length && !f.masks.some((m) => globMatch(m, channel.folded))) return false;
+  return !f.notMasks.some((m) => globMatch(m, channel.folded));
+}
+
+export function handleList(server: Server, client: Client, msg: Message): void {
+  const filter = parseListFilter(server, msg.params[0]);
+  const candidates = filter.names.size
+    ? [...filter.names].map((n) => server.state.channels.get(n)).filter((c): c is Channel => c !== undefined)
+    : server.state.channels.values();
+  client.numeric(RPL.LISTSTART, 'Channel', 'Users  Name');
+  for (const channel of candidates) {
+    if (!canSeeChannel(client, channel) || !listMatches(filter, channel)) continue;
+    // A private channel is listed, but only its members see its topic.
+    const showTopic = !channel.flags.has('p') || channel.members.has(client);
+    client.numeric(RPL.LIST, channel.name, String(channel.members.size), (showTopic && channel.topic?.text) || '');
+  }
+  client.numeric(RPL.LISTEND, 'End of /LIST');
+}

@@ -1,0 +1,130 @@
+// INVITE, KICK and KNOCK (Modern IRC "INVITE", "KICK"; IRCv3 invite-notify; KNOCK as in
+// Solanum/InspIRCd with numerics 710-714).
+import type { Message } from '../../protocol/message.js';
+import { ERR, RPL } from '../../protocol/numerics.js';
+import { CAP } from '../../server/caps.js';
+import type { Channel } from '../../server/channel.js';
+import type { Client } from '../../server/client.js';
+import { relay } from '../../server/outgoing.js';
+import type { Server } from '../../server/server.js';
+import { isHalfopOrAbove, truncateUtf8 } from './common.js';
+import { bestRank } from './modeparse.js';
+
+/** Drops the entries of a time-keyed map that are no longer valid. */
+function prune(map: Map<string, number>, stillValid: (t: number) => boolean): void {
+  for (const [k, t] of map) if (!stillValid(t)) map.delete(k);
+}
+
+export function handleInvite(server: Server, client: Client, msg: Message): void {
+  const [nick, name] = msg.params as [string, string];
+  const target = server.state.findNick(nick);
+  if (!target?.registered) {
+    client.numeric(ERR.NOSUCHNICK, nick, 'No such nick/channel');
+    return;
+  }
+  const channel = server.state.findChannel(name);
+  if (!channel) {
+    client.numeric(ERR.NOSUCHCHANNEL, name, 'No such channel');
+    return;
+  }
+  if (!channel.members.has(client)) {
+    client.numeric(ERR.NOTONCHANNEL, channel.name, "You're not on that channel");
+    return;
+  }
+  const mayInvite = (c: Client) => !channel.flags.has('i') || isHalfopOrAbove(server, channel, c);
+  if (!mayInvite(client)) {
+    client.numeric(ERR.CHANOPRIVSNEEDED, channel.name, "You're not channel operator");
+    return;
+  }
+  if (channel.members.has(target)) {
+    client.numeric(ERR.USERONCHANNEL, target.nick, channel.name, 'is already on channel');
+    return;
+  }
+  const now = Date.now();
+  prune(channel.invites, (t) => t > now);
+  // At the bound the oldest invite makes way (Maps iterate in insertion order).
+  if (channel.invites.size >= server.config.limits.list_entries) channel.invites.delete(channel.invites.keys().next().value!);
+  channel.invites.set(target.nickKey, now + server.config.limits.invite_expiry * 1000);
+
+  client.numeric(RPL.INVITING, target.nick, channel.name);
+  if (target.away !== undefined) client.numeric(RPL.AWAY, target.nick, target.away);
+  const out = relay(client, { source: client.mask, command: 'INVITE', params: [target.nick, channel.name] });
+  target.sendOutgoing(out);
+  // invite-notify: members who could have sent this invite themselves hear of it.
+  for (const member of channel.members.keys()) {
+    if (member !== client && member.hasCap(CAP['invite-notify']) && mayInvite(member)) member.sendOutgoing(out);
+  }
+}
+
+export function handleKick(server: Server, client: Client, msg: Message): void {
+  const [name, nicks] = msg.params as [string, string];
+  const channel = server.state.findChannel(name);
+  if (!channel) {
+    client.numeric(ERR.NOSUCHCHANNEL, name, 'No such channel');
+    return;
+  }
+  const held = channel.members.get(client);
+  if (held === undefined) {
+    client.numeric(ERR.NOTONCHANNEL, channel.name, "You're not on that channel");
+    return;
+  }
+  if (!isHalfopOrAbove(server, channel, client)) {
+    client.numeric(ERR.CHANOPRIVSNEEDED, channel.name, "You're not channel operator");
+    return;
+  }
+  const reason = truncateUtf8(msg.params[2] || client.nick, server.config.limits.kicklen);
+  const rank = bestRank(server.prefixes, held);
+  for (const nick of nicks.split(',').filter(Boolean).slice(0, server.config.limits.max_targets)) {
+    const target = server.state.findNick(nick);
+    const targetHeld = target && channel.members.get(target);
+    if (!target?.registered) client.numeric(ERR.NOSUCHNICK, nick, 'No such nick/channel');
+    else if (targetHeld === undefined) client.numeric(ERR.USERNOTINCHANNEL, target.nick, channel.name, "They aren't on that channel");
+    else if (bestRank(server.prefixes, targetHeld) < rank)
+      client.numeric(ERR.CHANOPRIVSNEEDED, channel.name, 'You cannot kick someone ranked above you');
+    else kickMember(server, client, channel, target, reason);
+  }
+}
+
+function kickMember(server: Server, kicker: Client, channel: Channel, target: Client, reason: string): void {
+  channel.broadcast(relay(kicker, { source: kicker.mask, command: 'KICK', params: [channel.name, target.nick, reason] }));
+  server.state.removeMember(channel, target);
+}
+
+export function handleKnock(server: Server, client: Client, msg: Message): void {
+  const channel = server.state.findChannel(msg.params[0]!);
+  if (!channel || channel.flags.has('s')) {
+    client.numeric(ERR.NOSUCHCHANNEL, msg.params[0]!, 'No such channel');
+    return;
+  }
+  if (channel.members.has(client)) {
+    client.numeric(ERR.KNOCKONCHAN, channel.name, "You're already on that channel");
+    return;
+  }
+  if (!channel.flags.has('i')) {
+    client.numeric(ERR.CHANOPEN, channel.name, 'Channel is open');
+    return;
+  }
+  if (channel.isBanned(client, server.state.fold)) {
+    client.numeric(ERR.BANNEDFROMCHAN, channel.name, 'Cannot knock on channel (+b)');
+    return;
+  }
+  const now = Date.now();
+  const interval = server.config.limits.knock_interval * 1000;
+  const last = channel.knocks.get(client.nickKey);
+  if (last !== undefined && now - last < interval) {
+    client.numeric(ERR.TOOMANYKNOCK, channel.name, 'Too many KNOCKs (user)');
+    return;
+  }
+  prune(channel.knocks, (t) => now - t < interval);
+  if (channel.knocks.size >= server.config.limits.list_entries) {
+    client.numeric(ERR.TOOMANYKNOCK, channel.name, 'Too many KNOCKs (channel)');
+    return;
+  }
+  channel.knocks.set(client.nickKey, now);
+
+  const why = msg.params[1] ? ` (${truncateUtf8(msg.params[1], server.config.limits.kicklen)})` : '';
+  for (const member of channel.members.keys()) {
+    if (isHalfopOrAbove(server, channel, member)) member.numeric(RPL.KNOCK, channel.name, client.mask, `has asked for an invite${why}`);
+  }
+  client.numeric(RPL.KNOCKDLVR, channel.name, 'Your KNOCK has been delivered');
+}

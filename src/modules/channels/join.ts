@@ -1,0 +1,110 @@
+// JOIN and PART (Modern IRC "JOIN message", "PART message"; IRCv3 extended-join).
+import type { Message } from '../../protocol/message.js';
+import { ERR } from '../../protocol/numerics.js';
+import { CAP } from '../../server/caps.js';
+import type { Channel } from '../../server/channel.js';
+import type { Client } from '../../server/client.js';
+import { relay, type Outgoing } from '../../server/outgoing.js';
+import type { Server } from '../../server/server.js';
+import { isChannelName, sendNames, sendTopic, truncateUtf8 } from './common.js';
+
+/** True while the client holds an unexpired INVITE to the channel; an expired one is dropped. */
+export function isInvited(channel: Channel, client: Client): boolean {
+  const expiry = channel.invites.get(client.nickKey);
+  if (expiry === undefined) return false;
+  if (expiry > Date.now()) return true;
+  channel.invites.delete(client.nickKey);
+  return false;
+}
+
+/**
+ * Why the client may not join an existing channel, as a numeric and text, or undefined.
+ * An INVITE lets the user past +i and a full channel (as in Solanum); a ban or key still applies.
+ * An invite exception (+I) lets matching users past +i.
+ */
+function joinRefusal(server: Server, client: Client, channel: Channel, key: string | undefined): [string, string] | undefined {
+  const fold = server.state.fold;
+  const invited = isInvited(channel, client);
+  if (channel.isBanned(client, fold)) return [ERR.BANNEDFROMCHAN, 'Cannot join channel (+b)'];
+  if (channel.flags.has('i') && !invited && !channel.matchesList('I', client, fold))
+    return [ERR.INVITEONLYCHAN, 'Cannot join channel (+i)'];
+  if (channel.key !== undefined && key !== channel.key) return [ERR.BADCHANNELKEY, 'Cannot join channel (+k)'];
+  if (channel.limit !== undefined && channel.members.size >= channel.limit && !invited)
+    return [ERR.CHANNELISFULL, 'Cannot join channel (+l)'];
+  return undefined;
+}
+
+function joinOne(server: Server, client: Client, name: string, key: string | undefined): void {
+  if (!isChannelName(server, name)) {
+    if (server.config.channels.types.includes(name[0] ?? '')) client.numeric(ERR.BADCHANMASK, name, 'Bad Channel Mask');
+    else client.numeric(ERR.NOSUCHCHANNEL, name, 'No such channel');
+    return;
+  }
+  const existing = server.state.findChannel(name);
+  if (existing?.members.has(client)) return;
+  if (server.state.channelsOf(client).size >= server.config.limits.channels_per_user) {
+    client.numeric(ERR.TOOMANYCHANNELS, name, 'You have joined too many channels');
+    return;
+  }
+  if (existing) {
+    const refusal = joinRefusal(server, client, existing, key);
+    if (refusal) {
+      client.numeric(refusal[0], existing.name, refusal[1]);
+      return;
+    }
+  }
+  const { channel, created } = server.state.getOrCreateChannel(name);
+  if (created) {
+    for (const m of server.config.channels.default_modes) {
+      if (!(m === 'p' && channel.flags.has('s')) && !(m === 's' && channel.flags.has('p'))) channel.flags.add(m);
+    }
+  }
+  server.state.addMember(channel, client, created ? 'o' : '');
+  channel.invites.delete(client.nickKey);
+
+  const plain = relay(client, { source: client.mask, command: 'JOIN', params: [channel.name] });
+  let extended: Outgoing | undefined;
+  for (const member of channel.members.keys()) {
+    if (member.hasCap(CAP['extended-join'])) {
+      extended ??= relay(client, {
+        source: client.mask,
+        command: 'JOIN',
+        params: [channel.name, client.account ?? '*', client.realname],
+      });
+      member.sendOutgoing(extended);
+    } else member.sendOutgoing(plain);
+  }
+  sendTopic(client, channel, false);
+  sendNames(server, client, channel);
+  server.emit('joined', client, channel);
+}
+
+/** Leaves a channel, telling every member (the leaver included) once. */
+export function partChannel(server: Server, client: Client, channel: Channel, reason: string | undefined): void {
+  const params = reason ? [channel.name, reason] : [channel.name];
+  channel.broadcast(relay(client, { source: client.mask, command: 'PART', params }));
+  server.state.removeMember(channel, client);
+}
+
+export function handleJoin(server: Server, client: Client, msg: Message): void {
+  const names = msg.params[0]!;
+  if (names === '0') {
+    for (const channel of [...server.state.channelsOf(client)]) partChannel(server, client, channel, undefined);
+    return;
+  }
+  const keys = (msg.params[1] ?? '').split(',');
+  names.split(',').forEach((name, i) => {
+    if (name) joinOne(server, client, name, keys[i] || undefined);
+  });
+}
+
+export function handlePart(server: Server, client: Client, msg: Message): void {
+  const reason = msg.params[1] ? truncateUtf8(msg.params[1], server.config.limits.kicklen) : undefined;
+  for (const name of msg.params[0]!.split(',')) {
+    if (!name) continue;
+    const channel = server.state.findChannel(name);
+    if (!channel) client.numeric(ERR.NOSUCHCHANNEL, name, 'No such channel');
+    else if (!channel.members.has(client)) client.numeric(ERR.NOTONCHANNEL, channel.name, "You're not on that channel");
+    else partChannel(server, client, channel, reason);
+  }
+}

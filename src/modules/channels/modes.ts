@@ -1,0 +1,56 @@
+// MODE on a channel: query (324/329), list display (367/368, 348/349, 346/347) and changes,
+// broadcast once per command as one normalised MODE line.
+import type { Message } from '../../protocol/message.js';
+import { ERR, RPL } from '../../protocol/numerics.js';
+import type { Channel } from '../../server/channel.js';
+import type { Client } from '../../server/client.js';
+import { relay } from '../../server/outgoing.js';
+import type { Server } from '../../server/server.js';
+import { canSeeChannel } from './common.js';
+import { applyModeChanges, currentModes, formatModeChanges, parseModeString } from './modeparse.js';
+
+/** Entry and end numerics of each list mode. */
+const LIST_REPLIES: Record<string, [string, string, string]> = {
+  b: [RPL.BANLIST, RPL.ENDOFBANLIST, 'End of channel ban list'],
+  e: [RPL.EXCEPTLIST, RPL.ENDOFEXCEPTLIST, 'End of channel exception list'],
+  I: [RPL.INVEXLIST, RPL.ENDOFINVEXLIST, 'End of channel invite exception list'],
+};
+
+function sendList(client: Client, channel: Channel, letter: string): void {
+  const [entry, end, text] = LIST_REPLIES[letter]!;
+  for (const e of channel.lists.get(letter) ?? []) client.numeric(entry, channel.name, e.mask, e.setBy, String(e.setAt));
+  client.numeric(end, channel.name, text);
+}
+
+export function handleChannelMode(server: Server, client: Client, msg: Message): void {
+  const channel = server.state.findChannel(msg.params[0]!);
+  if (!channel || !canSeeChannel(client, channel)) {
+    client.numeric(ERR.NOSUCHCHANNEL, msg.params[0]!, 'No such channel');
+    return;
+  }
+  const member = channel.members.get(client);
+  if (msg.params.length < 2) {
+    client.numeric(RPL.CHANNELMODEIS, channel.name, ...currentModes(channel, member !== undefined));
+    client.numeric(RPL.CREATIONTIME, channel.name, String(channel.createdAt));
+    return;
+  }
+  const { changes, unknown } = parseModeString(server.prefixes.modes, msg.params.slice(1), server.config.limits.modes_per_line);
+  for (const letter of unknown) client.numeric(ERR.UNKNOWNMODE, letter, 'is unknown mode char to me');
+  const result = applyModeChanges(channel, changes, {
+    fold: server.state.fold,
+    prefixes: server.prefixes,
+    setterHeld: member ?? '',
+    findNick: (nick) => {
+      const c = server.state.findNick(nick);
+      return c?.registered ? c : undefined;
+    },
+    listLimit: server.config.limits.list_entries,
+    setBy: client.mask,
+    now: Math.floor(Date.now() / 1000),
+  });
+  for (const letter of result.listQueries) sendList(client, channel, letter);
+  for (const e of result.errors) client.numeric(e.code, ...e.params);
+  if (result.applied.length === 0) return;
+  const params = [channel.name, ...formatModeChanges(result.applied)];
+  channel.broadcast(relay(client, { source: client.mask, command: 'MODE', params }));
+}

@@ -1,0 +1,252 @@
+// SASL (IRCv3 sasl 3.1/3.2): AUTHENTICATE with PLAIN, EXTERNAL and SCRAM-SHA-256 against the
+// account store, with 400-byte chunking, abort, re-authentication, and brute force limits.
+import { AttemptCounter } from '../auth/attempts.js';
+import {
+  authMessage,
+  checkPassword,
+  newServerNonce,
+  parseClientFinal,
+  parseClientFirst,
+  serverFinal,
+  serverFirst,
+  verifyClientProof,
+  type ClientFirst,
+  type ScramCredentials,
+} from '../auth/scram.js';
+import { ERR, RPL } from '../protocol/numerics.js';
+import { CAP } from '../server/caps.js';
+import type { Client } from '../server/client.js';
+import type { Module } from '../server/module.js';
+import type { Server } from '../server/server.js';
+import type { Account } from '../store/accounts.js';
+import { accountStore, clientFingerprint, logIn } from './accounts.js';
+
+const CHUNK = 400;
+
+interface Session {
+  mechanism: string;
+  /** Base64 received so far for the current client response. */
+  buffer: string;
+  /** SCRAM: what the next client response is (client-first, client-final, the closing empty one). */
+  stage: 'first' | 'final' | 'done';
+  scram?: { first: ClientFirst; serverFirst: string; nonce: string; account: Account; authMessage?: string };
+}
+
+/** Failed attempts per IP and per account, per server. */
+const failures = new WeakMap<Server, { byIp: AttemptCounter; byAccount: AttemptCounter }>();
+
+function sessionOf(client: Client): Session | undefined {
+  return client.ext.get('sasl') as Session | undefined;
+}
+
+function endSession(client: Client): void {
+  client.ext.delete('sasl');
+}
+
+/** A server challenge, base64 in chunks of 400; "+" ends a response that filled its last chunk (or is empty). */
+function sendChallenge(client: Client, text: string): void {
+  const b64 = Buffer.from(text, 'utf8').toString('base64');
+  for (let i = 0; i < b64.length; i += CHUNK) client.fromServer('AUTHENTICATE', [b64.slice(i, i + CHUNK)]);
+  if (b64.length % CHUNK === 0) client.fromServer('AUTHENTICATE', ['+']);
+}
+
+function strictBase64(text: string): Buffer | undefined {
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
+  return Buffer.from(text, 'base64');
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+function strictUtf8(bytes: Buffer): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function limits(server: Server) {
+  const cfg = server.config.sasl;
+  return { ...failures.get(server)!, cfg, windowMs: cfg.failure_window * 1000 };
+}
+
+function accountBlocked(server: Server, name: string): boolean {
+  const l = limits(server);
+  return l.byAccount.count(server.state.fold(name), l.windowMs) >= l.cfg.failures_per_account;
+}
+
+function succeed(server: Server, client: Client, account: string): void {
+  endSession(client);
+  limits(server).byAccount.clear(server.state.fold(account));
+  logIn(server, client, account);
+  client.numeric(RPL.SASLSUCCESS, 'SASL authentication successful');
+}
+
+/** Ends the attempt with 904, counts it against the IP (and account), and logs it without any payload. */
+function fail(server: Server, client: Client, reason: string, account?: string): void {
+  const session = sessionOf(client);
+  endSession(client);
+  const l = limits(server);
+  l.byIp.hit(client.ip, l.windowMs);
+  if (account) l.byAccount.hit(server.state.fold(account), l.windowMs);
+  server.log.warn({ conn: client.id, ip: client.ip, mechanism: session?.mechanism, account, reason }, 'SASL authentication failed');
+  client.numeric(ERR.SASLFAIL, 'SASL authentication failed');
+}
+
+// ---- mechanisms --------------------------------------------------------------------------------------
+
+/** Used for unknown accounts so a PLAIN failure takes as long whether or not the account exists. */
+const DECOY: ScramCredentials = { salt: Buffer.alloc(16), iterations: 4096, storedKey: Buffer.alloc(32), serverKey: Buffer.alloc(32) };
+
+async function plain(server: Server, client: Client, data: Buffer): Promise<void> {
+  const parts = data.toString('binary').split('\0');
+  if (parts.length !== 3) return fail(server, client, 'malformed PLAIN response');
+  const [authzid, authcid, password] = parts.map((p) => strictUtf8(Buffer.from(p, 'binary')));
+  if (authzid === undefined || !authcid || !password) return fail(server, client, 'malformed PLAIN response');
+  const fold = server.state.fold;
+  // Acting as another account (authzid) is not supported.
+  if (authzid && fold(authzid) !== fold(authcid)) return fail(server, client, 'authzid differs from authcid', authcid);
+  if (accountBlocked(server, authcid)) return fail(server, client, 'too many failures for this account', authcid);
+  const account = accountStore(server).get(authcid);
+  const ok = await checkPassword(password, account?.credentials ?? { ...DECOY, iterations: server.config.accounts.pbkdf2_iterations });
+  if (client.conn.closed) return;
+  if (!account) return fail(server, client, 'unknown account', authcid);
+  if (!ok) return fail(server, client, 'wrong password', account.name);
+  succeed(server, client, account.name);
+}
+
+function external(server: Server, client: Client, data: Buffer): void {
+  const fp = clientFingerprint(client);
+  if (!fp) return fail(server, client, 'no client certificate');
+  const account = accountStore(server).byFingerprint(fp);
+  if (!account) return fail(server, client, 'certificate not bound to an account');
+  const authzid = strictUtf8(data);
+  if (authzid === undefined || (authzid && server.state.fold(authzid) !== server.state.fold(account.name)))
+    return fail(server, client, 'authzid differs from the certificate account', account.name);
+  succeed(server, client, account.name);
+}
+
+function scram(server: Server, client: Client, session: Session, data: Buffer): void {
+  const text = strictUtf8(data);
+  if (text === undefined) return fail(server, client, 'malformed SCRAM message', session.scram?.account.name);
+  if (session.stage === 'first') {
+    const first = parseClientFirst(text);
+    if (!first) return fail(server, client, 'malformed client-first-message');
+    const fold = server.state.fold;
+    if (first.authzid && fold(first.authzid) !== fold(first.username)) return fail(server, client, 'authzid differs from username', first.username);
+    if (accountBlocked(server, first.username)) return fail(server, client, 'too many failures for this account', first.username);
+    const account = accountStore(server).get(first.username);
+    if (!account) return fail(server, client, 'unknown account', first.username);
+    const nonce = first.nonce + newServerNonce();
+    const sf = serverFirst(nonce, account.credentials);
+    session.scram = { first, serverFirst: sf, nonce, account };
+    session.stage = 'final';
+    return sendChallenge(client, sf);
+  }
+  const s = session.scram!;
+  if (session.stage === 'final') {
+    const final = parseClientFinal(text);
+    if (!final) return fail(server, client, 'malformed client-final-message', s.account.name);
+    if (final.nonce !== s.nonce || final.channelBinding !== Buffer.from(s.first.gs2Header).toString('base64'))
+      return fail(server, client, 'nonce or channel binding mismatch', s.account.name);
+    const auth = authMessage(s.first, s.serverFirst, final);
+    if (!verifyClientProof(s.account.credentials, auth, final.proof)) return fail(server, client, 'wrong password', s.account.name);
+    session.stage = 'done';
+    return sendChallenge(client, serverFinal(s.account.credentials, auth));
+  }
+  // The client acknowledges the server signature with an empty response.
+  if (data.length !== 0) return fail(server, client, 'unexpected data after server-final-message', s.account.name);
+  succeed(server, client, s.account.name);
+}
+
+// ---- AUTHENTICATE ------------------------------------------------------------------------------------
+
+function mechanisms(server: Server): string {
+  return server.config.sasl.mechanisms.join(',');
+}
+
+function start(server: Server, client: Client, arg: string): void {
+  if (arg === '*') {
+    client.numeric(ERR.SASLABORTED, 'SASL authentication aborted');
+    return;
+  }
+  const mechanism = arg.toUpperCase();
+  if (!(server.config.sasl.mechanisms as string[]).includes(mechanism)) {
+    client.numeric(RPL.SASLMECHS, mechanisms(server), 'are available SASL mechanisms');
+    client.numeric(ERR.SASLFAIL, 'SASL authentication failed');
+    return;
+  }
+  const l = limits(server);
+  if (l.byIp.count(client.ip, l.windowMs) >= l.cfg.failures_per_ip) {
+    server.log.warn({ conn: client.id, ip: client.ip, mechanism }, 'SASL refused: too many failures from this IP');
+    client.numeric(ERR.SASLFAIL, 'SASL authentication failed: too many failed attempts, try again later');
+    return;
+  }
+  client.ext.set('sasl', { mechanism, buffer: '', stage: 'first' } satisfies Session);
+  client.fromServer('AUTHENTICATE', ['+']);
+}
+
+async function handleAuthenticate(server: Server, client: Client, arg: string): Promise<void> {
+  if (!client.hasCap(CAP.sasl)) {
+    // Without the capability there is no SASL; 907 tells an authenticated client why.
+    if (client.account !== undefined) client.numeric(ERR.SASLALREADY, 'You have already authenticated using SASL');
+    else client.numeric(ERR.SASLFAIL, 'SASL authentication failed: request the sasl capability first');
+    return;
+  }
+  const session = sessionOf(client);
+  if (!session) return start(server, client, arg);
+  if (arg === '*') {
+    endSession(client);
+    client.numeric(ERR.SASLABORTED, 'SASL authentication aborted');
+    return;
+  }
+  if (arg.length > CHUNK) {
+    endSession(client);
+    client.numeric(ERR.SASLTOOLONG, 'SASL message too long');
+    return;
+  }
+  if (arg !== '+') session.buffer += arg;
+  if (session.buffer.length > server.config.sasl.max_response) return fail(server, client, 'response too long');
+  if (arg.length === CHUNK) return; // a full chunk: more follows (or "+")
+  const data = strictBase64(session.buffer);
+  session.buffer = '';
+  if (!data) return fail(server, client, 'invalid base64');
+  switch (session.mechanism) {
+    case 'PLAIN':
+      return plain(server, client, data);
+    case 'EXTERNAL':
+      return external(server, client, data);
+    default:
+      return scram(server, client, session, data);
+  }
+}
+
+export const sasl: Module = {
+  name: 'sasl',
+  commands: {
+    AUTHENTICATE: {
+      minParams: 1,
+      preRegistration: true,
+      handler: (server, client, msg) => handleAuthenticate(server, client, msg.params[0]!),
+      help: [
+        'AUTHENTICATE <mechanism> | <base64 data> | + | *',
+        'Logs in to an account with SASL (request the sasl capability first). "*" aborts.',
+      ],
+    },
+  },
+  caps: [{ name: 'sasl', value: (server) => mechanisms(server) }],
+  hooks: {
+    // Registration completing in the middle of an exchange aborts it (sasl 3.1).
+    registering: (_server, client) => {
+      if (!sessionOf(client)) return;
+      endSession(client);
+      client.numeric(ERR.SASLABORTED, 'SASL authentication aborted');
+    },
+  },
+  init(server) {
+    const size = server.config.sasl.failure_tracking;
+    failures.set(server, { byIp: new AttemptCounter(size), byAccount: new AttemptCounter(size) });
+  },
+  close(server) {
+    failures.delete(server);
+  },
+};

@@ -1,0 +1,469 @@
+// Channels end to end: JOIN/PART/TOPIC/NAMES/LIST/INVITE/KICK/KNOCK/MODE with several raw clients,
+// their error numerics, visibility rules, list modes, and who sees which membership change.
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseMessage, type Message } from '../../src/protocol/message.js';
+import { client, startServer, type TestClient, type TestServer } from '../support/harness.js';
+
+let srv: TestServer | undefined;
+const open: TestClient[] = [];
+
+async function start(patch = {}): Promise<TestServer> {
+  srv = await startServer(patch);
+  return srv;
+}
+
+async function connect(nick: string, opts: Parameters<typeof client>[2] = {}): Promise<TestClient> {
+  const c = await client(srv!.port, nick, opts);
+  open.push(c);
+  return c;
+}
+
+/** Sends a line and returns everything the server answered to it. */
+async function ask(c: TestClient, line: string): Promise<Message[]> {
+  await c.collectUntilPong();
+  c.send(line);
+  return c.collectUntilPong();
+}
+
+/** Everything received since the last wait or sync. */
+async function pending(c: TestClient): Promise<Message[]> {
+  const from = c.cursor;
+  await c.collectUntilPong();
+  return c.lines
+    .slice(from, c.cursor)
+    .map((l) => parseMessage(l))
+    .filter((m) => !(m.command === 'PONG' && m.params[1]?.startsWith('sync')));
+}
+
+const commands = (msgs: Message[]) => msgs.map((m) => m.command);
+const find = (msgs: Message[], command: string) => msgs.find((m) => m.command === command);
+
+/** Connects clients and joins them to a channel, the first one creating it (and holding +o). */
+async function channelWith(name: string, ...nicks: string[]): Promise<TestClient[]> {
+  const out: TestClient[] = [];
+  for (const n of nicks) {
+    const c = await connect(n);
+    await ask(c, `JOIN ${name}`);
+    out.push(c);
+  }
+  for (const c of out) await pending(c);
+  return out;
+}
+
+afterEach(async () => {
+  for (const c of open.splice(0)) c.close();
+  await srv?.stop();
+  srv = undefined;
+});
+
+describe('JOIN', () => {
+  it('creates the channel with default modes, gives the creator +o and sends JOIN, NAMES', async () => {
+    await start();
+    const alice = await connect('alice');
+    const msgs = await ask(alice, 'JOIN #Test');
+    expect(commands(msgs)).toEqual(['JOIN', '353', '366']);
+    expect(msgs[0]!.source).toMatch(/^alice!alice@/);
+    expect(msgs[1]!.params).toEqual(['alice', '=', '#Test', '@alice']);
+    const modes = await ask(alice, 'MODE #test');
+    expect(modes[0]!.params).toEqual(['alice', '#Test', '+nt']);
+    expect(modes[1]!.command).toBe('329');
+  });
+
+  it('joins several channels with keys, and JOIN 0 parts them all', async () => {
+    await start();
+    const [op] = await channelWith('#a', 'op');
+    await ask(op!, 'JOIN #b');
+    await ask(op!, 'MODE #a +k keya');
+    await ask(op!, 'MODE #b +k keyb');
+    const bob = await connect('bob');
+    const joined = await ask(bob, 'JOIN #a,#b,#c keya,keyb');
+    expect(joined.filter((m) => m.command === 'JOIN').map((m) => m.params[0])).toEqual(['#a', '#b', '#c']);
+    const parted = await ask(bob, 'JOIN 0');
+    expect(parted.filter((m) => m.command === 'PART').map((m) => m.params[0]).sort()).toEqual(['#a', '#b', '#c']);
+    expect(srv!.server.state.channelsOf(srv!.server.state.findNick('bob')!).size).toBe(0);
+    expect(srv!.server.state.findChannel('#c')).toBeUndefined();
+  });
+
+  it('answers 403/476 for bad names, 405 past CHANLIMIT, and ignores a second join', async () => {
+    await start({ limits: { channels_per_user: 2 } });
+    const alice = await connect('alice');
+    const bad = await ask(alice, 'JOIN inv@lid,#bad\x07name,#ok');
+    expect(bad.filter((m) => m.command === '403').map((m) => m.params[1])).toEqual(['inv@lid']);
+    expect(bad.filter((m) => m.command === '476').map((m) => m.params[1])).toEqual(['#bad\x07name']);
+    expect(await ask(alice, 'JOIN #ok')).toEqual([]);
+    await ask(alice, 'JOIN #two');
+    const full = await ask(alice, 'JOIN #three');
+    expect(find(full, '405')!.params.slice(1, 2)).toEqual(['#three']);
+  });
+
+  it('enforces key (475), limit (471), invite-only (473) and bans (474)', async () => {
+    await start();
+    const [op] = await channelWith('#c', 'op');
+    const bob = await connect('bob');
+    await ask(op!, 'MODE #c +kl secret 1');
+    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['475']);
+    expect(commands(await ask(bob, 'JOIN #c secret'))).toEqual(['471']);
+    await ask(op!, 'MODE #c -lk *');
+    await ask(op!, 'MODE #c +i');
+    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['473']);
+    await ask(op!, 'MODE #c -i+b bob');
+    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['474']);
+  });
+
+  it('lets ban exceptions (+e) and invite exceptions (+I) through', async () => {
+    await start();
+    const [op] = await channelWith('#c', 'op');
+    const bob = await connect('bob');
+    const carol = await connect('carol');
+    await ask(op!, 'MODE #c +bbe *!*@* bob carol!*@*');
+    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['474']);
+    expect(commands(await ask(carol, 'JOIN #c'))).toContain('JOIN');
+    await ask(op!, 'MODE #c -bb+i *!*@* bob');
+    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['473']);
+    await ask(op!, 'MODE #c +I bob');
+    expect(commands(await ask(bob, 'JOIN #c'))).toContain('JOIN');
+  });
+
+  it('sends extended-join to members with the cap and plain JOIN to others', async () => {
+    await start();
+    const ext = await connect('ext', { caps: ['extended-join'] });
+    const plain = await connect('plain');
+    await ask(ext, 'JOIN #c');
+    await ask(plain, 'JOIN #c');
+    const seen = await pending(ext);
+    expect(find(seen, 'JOIN')!.params).toEqual(['#c', '*', 'Test User']);
+    await ask(ext, 'PART #c');
+    const bob = await connect('bob', { realname: 'Bob Builder' });
+    await ask(ext, 'JOIN #c');
+    await pending(plain);
+    await ask(bob, 'JOIN #c');
+    expect(find(await pending(plain), 'JOIN')!.params).toEqual(['#c']);
+    expect(find(await pending(ext), 'JOIN')!.params).toEqual(['#c', '*', 'Bob Builder']);
+  });
+});
+
+describe('PART', () => {
+  it('shows the reason to every member once and destroys empty channels', async () => {
+    await start();
+    const [alice, bob] = await channelWith('#c', 'alice', 'bob');
+    const own = await ask(bob!, 'PART #c :see you');
+    expect(own.map((m) => [m.command, ...m.params])).toEqual([['PART', '#c', 'see you']]);
+    expect((await pending(alice!)).filter((m) => m.command === 'PART')).toHaveLength(1);
+    await ask(alice!, 'PART #c');
+    expect(srv!.server.state.findChannel('#c')).toBeUndefined();
+  });
+
+  it('answers 403 and 442', async () => {
+    await start();
+    await channelWith('#c', 'alice');
+    const bob = await connect('bob');
+    expect(commands(await ask(bob, 'PART #nope,#c'))).toEqual(['403', '442']);
+  });
+});
+
+describe('TOPIC', () => {
+  it('queries (331/332/333), sets, truncates to TOPICLEN and enforces +t', async () => {
+    await start({ limits: { topiclen: 10 } });
+    const [op, bob] = await channelWith('#c', 'op', 'bob');
+    expect(commands(await ask(bob!, 'TOPIC #c'))).toEqual(['331']);
+    const set = await ask(op!, 'TOPIC #c :a very long topic');
+    expect(set[0]!.params).toEqual(['#c', 'a very lon']);
+    expect(find(await pending(bob!), 'TOPIC')!.params).toEqual(['#c', 'a very lon']);
+    const q = await ask(bob!, 'TOPIC #c');
+    expect(commands(q)).toEqual(['332', '333']);
+    expect(q[1]!.params[2]).toMatch(/^op!/);
+    expect(commands(await ask(bob!, 'TOPIC #c :mine'))).toEqual(['482']);
+    await ask(op!, 'MODE #c -t');
+    expect(commands(await ask(bob!, 'TOPIC #c :mine'))).toEqual(['TOPIC']);
+    const outsider = await connect('out');
+    expect(commands(await ask(outsider, 'TOPIC #c :x'))).toEqual(['442']);
+    expect(commands(await ask(outsider, 'TOPIC #none'))).toEqual(['403']);
+  });
+
+  it('sends the topic on join', async () => {
+    await start();
+    const [op] = await channelWith('#c', 'op');
+    await ask(op!, 'TOPIC #c :hello world');
+    const bob = await connect('bob');
+    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['JOIN', '332', '333', '353', '366']);
+  });
+});
+
+describe('NAMES', () => {
+  it('uses = * @ symbols and hides +s channels and invisible users from outsiders', async () => {
+    await start();
+    const [op, bob] = await channelWith('#c', 'op', 'bob');
+    await ask(bob!, 'MODE bob +i');
+    const outsider = await connect('out');
+    let names = await ask(outsider, 'NAMES #c');
+    expect(names[0]!.params).toEqual(['out', '=', '#c', '@op']);
+    expect(find(await ask(op!, 'NAMES #c'), '353')!.params[3]).toBe('@op bob');
+    await ask(op!, 'MODE #c +p');
+    expect(find(await ask(outsider, 'NAMES #c'), '353')!.params[1]).toBe('*');
+    await ask(op!, 'MODE #c +s');
+    names = await ask(outsider, 'NAMES #c');
+    expect(commands(names)).toEqual(['366']);
+    expect(find(await ask(bob!, 'NAMES #c'), '353')!.params[1]).toBe('@');
+  });
+
+  it('shows all prefixes with multi-prefix and full masks with userhost-in-names', async () => {
+    await start();
+    const [op] = await channelWith('#c', 'op');
+    await ask(op!, 'MODE #c +v op');
+    const mp = await connect('mp', { caps: ['multi-prefix'] });
+    expect(find(await ask(mp, 'NAMES #c'), '353')!.params[3]).toBe('@+op');
+    expect(find(await ask(op!, 'NAMES #c'), '353')!.params[3]).toBe('@op');
+    const uh = await connect('uh', { caps: ['userhost-in-names'] });
+    expect(find(await ask(uh, 'NAMES #c'), '353')!.params[3]).toMatch(/^@op!op@\S+$/);
+  });
+
+  it('splits long member lists over several 353 lines', async () => {
+    await start();
+    const members: TestClient[] = [];
+    for (let i = 0; i < 40; i++) members.push(await connect(`member_with_long_nick_${i}`));
+    for (const m of members) await ask(m, 'JOIN #big');
+    const names = (await ask(members[0]!, 'NAMES #big')).filter((m) => m.command === '353');
+    expect(names.length).toBeGreaterThan(1);
+    expect(names.flatMap((m) => m.params[3]!.split(' '))).toHaveLength(40);
+  });
+});
+
+describe('LIST', () => {
+  it('lists visible channels with user counts and ELIST filters', async () => {
+    await start();
+    const [alice] = await channelWith('#one', 'alice');
+    const [b1] = await channelWith('#two', 'b1', 'b2');
+    await ask(b1!, 'TOPIC #two :the topic');
+    await channelWith('#secret', 'carol');
+    await ask(open.at(-1)!, 'MODE #secret +s');
+    const all = await ask(alice!, 'LIST');
+    expect(commands(all)).toEqual(['321', '322', '322', '323']);
+    expect(all.filter((m) => m.command === '322').map((m) => m.params.slice(1))).toEqual([
+      ['#one', '1', ''],
+      ['#two', '2', 'the topic'],
+    ]);
+    const more = await ask(alice!, 'LIST >1');
+    expect(more.filter((m) => m.command === '322').map((m) => m.params[1])).toEqual(['#two']);
+    const fewer = await ask(alice!, 'LIST <2');
+    expect(fewer.filter((m) => m.command === '322').map((m) => m.params[1])).toEqual(['#one']);
+    const mask = await ask(alice!, 'LIST #t*');
+    expect(mask.filter((m) => m.command === '322').map((m) => m.params[1])).toEqual(['#two']);
+    const notMask = await ask(alice!, 'LIST !#t*');
+    expect(notMask.filter((m) => m.command === '322').map((m) => m.params[1])).toEqual(['#one']);
+    expect((await ask(alice!, 'LIST #secret')).filter((m) => m.command === '322')).toEqual([]);
+    const carol = open.at(-1)!;
+    expect((await ask(carol, 'LIST #secret')).filter((m) => m.command === '322')).toHaveLength(1);
+  });
+
+  it('advertises the channel ISUPPORT tokens', async () => {
+    await start({ channels: { prefix: '(qaohv)~!@%+' } });
+    const c = await connect('alice');
+    const tokens = c.lines.filter((l) => l.split(' ')[1] === '005').join(' ');
+    for (const t of [
+      'CHANTYPES=#',
+      'CHANMODES=beI,k,l,imnpst',
+      'PREFIX=(qaohv)~!@%+',
+      'STATUSMSG=~!@%+',
+      'CHANLIMIT=#:50',
+      'CHANNELLEN=64',
+      'TOPICLEN=390',
+      'KICKLEN=390',
+      'MODES=6',
+      'MAXLIST=beI:100',
+      'EXCEPTS=e',
+      'INVEX=I',
+      'ELIST=MNU',
+    ])
+      expect(tokens).toContain(` ${t} `);
+    const myinfo = (await c.waitFor('004', { from: 0 })).params;
+    const sorted = (s: string) => [...s].sort().join('');
+    expect(sorted(myinfo.at(-2)!)).toBe(sorted('beIklimnpstqaohv'));
+    expect(sorted(myinfo.at(-1)!)).toBe(sorted('beIklqaohv'));
+  });
+});
+
+describe('INVITE', () => {
+  it('invites (341), lets the invited past +i once, and tells ops with invite-notify', async () => {
+    await start();
+    const [op] = await channelWith('#c', 'op');
+    const op2 = await connect('op2', { caps: ['invite-notify'] });
+    const peon = await connect('peon', { caps: ['invite-notify'] });
+    await ask(op2, 'JOIN #c');
+    await ask(peon, 'JOIN #c');
+    await ask(op!, 'MODE #c +io op2');
+    const bob = await connect('bob');
+    const inv = await ask(op!, 'INVITE bob #c');
+    expect(inv.map((m) => [m.command, ...m.params])).toEqual([['341', 'op', 'bob', '#c']]);
+    expect(find(await pending(bob), 'INVITE')!.params).toEqual(['bob', '#c']);
+    expect(find(await pending(op2), 'INVITE')!.source).toMatch(/^op!/);
+    expect(find(await pending(peon), 'INVITE')).toBeUndefined();
+    expect(commands(await ask(bob, 'JOIN #c'))).toContain('JOIN');
+    await ask(bob, 'PART #c');
+    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['473']);
+  });
+
+  it('answers 401, 403, 442, 443 and 482', async () => {
+    await start();
+    const [op, member] = await channelWith('#c', 'op', 'member');
+    const outsider = await connect('out');
+    expect(commands(await ask(op!, 'INVITE nobody #c'))).toEqual(['401']);
+    expect(commands(await ask(op!, 'INVITE out #none'))).toEqual(['403']);
+    expect(commands(await ask(outsider, 'INVITE op #c'))).toEqual(['442']);
+    expect(commands(await ask(op!, 'INVITE member #c'))).toEqual(['443']);
+    await ask(op!, 'MODE #c +i');
+    expect(commands(await ask(member!, 'INVITE out #c'))).toEqual(['482']);
+  });
+
+  it('lets invites expire after invite_expiry', async () => {
+    await start({ limits: { invite_expiry: 0.2 } });
+    const [op] = await channelWith('#c', 'op');
+    await ask(op!, 'MODE #c +i');
+    const bob = await connect('bob');
+    await ask(op!, 'INVITE bob #c');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['473']);
+  });
+});
+
+describe('KICK', () => {
+  it('kicks several users with a reason truncated to KICKLEN; all members see each KICK once', async () => {
+    await start({ limits: { kicklen: 5 } });
+    const [op, a, b, watcher] = await channelWith('#c', 'op', 'a', 'b', 'watcher');
+    const res = await ask(op!, 'KICK #c a,b,ghost :goodbye');
+    expect(res.filter((m) => m.command === 'KICK').map((m) => m.params)).toEqual([
+      ['#c', 'a', 'goodb'],
+      ['#c', 'b', 'goodb'],
+    ]);
+    expect(commands(res)).toContain('401');
+    expect(commands(await pending(watcher!)).filter((c) => c === 'KICK')).toHaveLength(2);
+    expect(commands(await pending(a!))).toEqual(['KICK']);
+    expect(commands(await pending(b!))).toEqual(['KICK', 'KICK']);
+    expect(srv!.server.state.findChannel('#c')!.members.size).toBe(2);
+  });
+
+  it('answers 441, 442 and 482; the default reason is the kicker', async () => {
+    await start();
+    const [op, member] = await channelWith('#c', 'op', 'member');
+    const outsider = await connect('out');
+    expect(commands(await ask(op!, 'KICK #c out'))).toEqual(['441']);
+    expect(commands(await ask(outsider, 'KICK #c op'))).toEqual(['442']);
+    expect(commands(await ask(member!, 'KICK #c op'))).toEqual(['482']);
+    expect(commands(await ask(op!, 'KICK #none op'))).toEqual(['403']);
+    expect((await ask(op!, 'KICK #c member'))[0]!.params).toEqual(['#c', 'member', 'op']);
+  });
+});
+
+describe('KNOCK', () => {
+  it('tells ops of a +i channel, and rate-limits', async () => {
+    await start();
+    const [op, member] = await channelWith('#c', 'op', 'member');
+    const bob = await connect('bob');
+    expect(commands(await ask(bob, 'KNOCK #c'))).toEqual(['713']);
+    await ask(op!, 'MODE #c +i');
+    const knock = await ask(bob, 'KNOCK #c :let me in');
+    expect(commands(knock)).toEqual(['711']);
+    const seen = find(await pending(op!), '710')!;
+    expect(seen.params.slice(1)).toEqual(['#c', expect.stringMatching(/^bob!/), 'has asked for an invite (let me in)']);
+    expect(find(await pending(member!), '710')).toBeUndefined();
+    expect(commands(await ask(bob, 'KNOCK #c'))).toEqual(['712']);
+    expect(commands(await ask(member!, 'KNOCK #c'))).toEqual(['714']);
+    expect(commands(await ask(bob, 'KNOCK #none'))).toEqual(['403']);
+  });
+});
+
+describe('channel MODE', () => {
+  it('normalises and broadcasts changes once; ignores no-ops', async () => {
+    await start();
+    const [op, bob] = await channelWith('#c', 'op', 'bob');
+    const res = await ask(op!, 'MODE #c +o+v-v+v bob bob bob bob');
+    expect(res.map((m) => m.params)).toEqual([['#c', '+ov-v+v', 'bob', 'bob', 'bob', 'bob']]);
+    expect((await pending(bob!)).filter((m) => m.command === 'MODE')).toHaveLength(1);
+    expect(await ask(op!, 'MODE #c +n')).toEqual([]);
+    expect((await ask(op!, 'MODE #c +imn-t'))[0]!.params).toEqual(['#c', '+im-t']);
+  });
+
+  it('answers 472, 482, 401, 441, 696 and 467', async () => {
+    await start();
+    const [op, bob] = await channelWith('#c', 'op', 'bob');
+    await connect('out');
+    expect((await ask(op!, 'MODE #c +Zi'))[0]!.params.slice(0, 2)).toEqual(['op', 'Z']);
+    expect(commands(await ask(bob!, 'MODE #c +i'))).toEqual(['482']);
+    expect(commands(await ask(op!, 'MODE #c +o nobody'))).toEqual(['401']);
+    expect(commands(await ask(op!, 'MODE #c +o out'))).toEqual(['441']);
+    expect((await ask(op!, 'MODE #c +l zero'))[0]!.params).toEqual(['op', '#c', 'l', 'zero', expect.any(String)]);
+    expect(commands(await ask(op!, 'MODE #c +l 0'))).toEqual(['696']);
+    expect((await ask(op!, 'MODE #c +k a,b'))[0]!.params.slice(0, 4)).toEqual(['op', '#c', 'k', '*']);
+    await ask(op!, 'MODE #c +k one');
+    expect(commands(await ask(op!, 'MODE #c +k two'))).toEqual(['467']);
+    expect(commands(await ask(op!, 'MODE #c'))).toEqual(['324', '329']);
+    expect((await ask(op!, 'MODE #c'))[0]!.params).toEqual(['op', '#c', '+intk', 'one']);
+    expect((await ask(await connect('out2'), 'MODE #c'))[0]!.params).toEqual(['out2', '#c', '+intk', '*']);
+    expect(commands(await ask(op!, 'MODE #nope +i'))).toEqual(['403']);
+  });
+
+  it('keeps s and p exclusive', async () => {
+    await start();
+    const [op] = await channelWith('#c', 'op');
+    expect((await ask(op!, 'MODE #c +s'))[0]!.params).toEqual(['#c', '+s']);
+    expect((await ask(op!, 'MODE #c +p'))[0]!.params).toEqual(['#c', '-s+p']);
+  });
+
+  it('manages ban lists: normalised masks, silent duplicates, 367/368, 348/349, 346/347, 478', async () => {
+    await start({ limits: { list_entries: 3 } });
+    const [op, bob] = await channelWith('#c', 'op', 'bob');
+    expect((await ask(op!, 'MODE #c +b bad'))[0]!.params).toEqual(['#c', '+b', 'bad!*@*']);
+    expect(await ask(op!, 'MODE #c +b bad!*@*')).toEqual([]);
+    expect(await ask(op!, 'MODE #c -b other')).toEqual([]);
+    await ask(op!, 'MODE #c +e *@good.host');
+    const full = await ask(op!, 'MODE #c +Ib friend extra');
+    expect(full.map((m) => m.command)).toEqual(['478', 'MODE']);
+    expect(full[0]!.params.slice(1, 3)).toEqual(['#c', 'b']);
+    const bans = await ask(bob!, 'MODE #c +b');
+    expect(bans.map((m) => m.command)).toEqual(['367', '368']);
+    expect(bans[0]!.params.slice(1, 4)).toEqual(['#c', 'bad!*@*', expect.stringMatching(/^op!/)]);
+    expect(commands(await ask(bob!, 'MODE #c e'))).toEqual(['348', '349']);
+    expect(commands(await ask(bob!, 'MODE #c I'))).toEqual(['346', '347']);
+    expect((await ask(op!, 'MODE #c -b BAD!*@*'))[0]!.params).toEqual(['#c', '-b', 'bad!*@*']);
+  });
+
+  it('caps parameter modes at MODES per line', async () => {
+    await start({ limits: { modes_per_line: 2 } });
+    const [op] = await channelWith('#c', 'op');
+    expect((await ask(op!, 'MODE #c +bbb a b c'))[0]!.params).toEqual(['#c', '+bb', 'a!*@*', 'b!*@*']);
+  });
+
+  it('enables halfop and owner prefixes from config', async () => {
+    await start({ channels: { prefix: '(qaohv)~!@%+' } });
+    const [op, half] = await channelWith('#c', 'op', 'half', 'v');
+    await ask(op!, 'MODE #c +h half');
+    expect(commands(await ask(op!, 'MODE #c +q op'))).toEqual(['482']);
+    expect((await ask(half!, 'MODE #c +v v'))[0]!.params).toEqual(['#c', '+v', 'v']);
+    expect(commands(await ask(half!, 'MODE #c +o v'))).toEqual(['482']);
+    expect(commands(await ask(half!, 'KICK #c op'))).toEqual(['482']);
+    expect(commands(await ask(half!, 'KICK #c v'))).toEqual(['KICK']);
+  });
+});
+
+describe('membership fan-out', () => {
+  it('delivers QUIT and NICK exactly once to members sharing two channels', async () => {
+    await start();
+    const [alice, bob] = await channelWith('#one', 'alice', 'bob');
+    const carol = await connect('carol');
+    await ask(alice!, 'JOIN #two');
+    await ask(bob!, 'JOIN #two');
+    await ask(carol, 'JOIN #two');
+    for (const c of [alice!, bob!, carol]) await pending(c);
+    await ask(bob!, 'NICK robert');
+    expect(commands(await pending(alice!)).filter((c) => c === 'NICK')).toHaveLength(1);
+    expect(commands(await pending(carol)).filter((c) => c === 'NICK')).toHaveLength(1);
+    bob!.send('QUIT :bye');
+    await bob!.waitClosed();
+    await alice!.waitFor('QUIT');
+    expect(commands(await pending(alice!)).filter((c) => c === 'QUIT')).toHaveLength(0);
+    expect(alice!.lines.filter((l) => / QUIT /.test(l))).toHaveLength(1);
+    await carol.waitFor('QUIT');
+    expect(carol.lines.filter((l) => / QUIT /.test(l))).toHaveLength(1);
+    const outsider = await connect('out');
+    expect(outsider.lines.filter((l) => / QUIT /.test(l))).toHaveLength(0);
+  });
+});
