@@ -31,6 +31,8 @@ export class Channel {
   readonly invites = new Map<string, number>();
   /** Casefolded nick → time (ms) of its last KNOCK here, for the rate limit. */
   readonly knocks = new Map<string, number>();
+  /** Casefolded nick → time (ms) of its last KNOCK here, for the rate limit. */
+  readonly knocks = new Map<string, number>();
   readonly createdAt = Math.floor(Date.now() / 1000);
 
   constructor(
