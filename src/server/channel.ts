@@ -31,8 +31,6 @@ export class Channel {
   readonly invites = new Map<string, number>();
   /** Casefolded nick → time (ms) of its last KNOCK here, for the rate limit. */
   readonly knocks = new Map<string, number>();
-  /** Casefolded nick → time (ms) of its last KNOCK here, for the rate limit. */
-  readonly knocks = new Map<string, number>();
   readonly createdAt = Math.floor(Date.now() / 1000);
 
   constructor(
@@ -55,7 +53,9 @@ export class Channel {
     const real = fold(client.realMask);
     for (const e of entries) {
       const pattern = fold(e.mask);
-      if (globMatch(pattern, shown) || globMatch(pattern, real)) return true;
+      if (pattern.startsWith('$a')) {
+        if (matchesAccountExtban(pattern, client.account, fold)) return true;
+      } else if (globMatch(pattern, shown) || globMatch(pattern, real)) return true;
     }
     return false;
   }
@@ -79,6 +79,13 @@ export class Channel {
   broadcast(out: Outgoing, except?: Client): void {
     for (const member of this.members.keys()) if (member !== except) member.sendOutgoing(out);
   }
+}
+
+/** Extended ban "$a" (any logged-in user) or "$a:<glob>" (accounts matching it); `pattern` is casefolded. */
+export function matchesAccountExtban(pattern: string, account: string | undefined, fold: CaseFold): boolean {
+  if (account === undefined) return false;
+  if (pattern === '$a') return true;
+  return pattern.startsWith('$a:') && globMatch(pattern.slice(3), fold(account));
 }
 
 /** Prefix modes from config ("(ov)@+"): mode letters and symbols, highest rank first. */
