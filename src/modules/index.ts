@@ -2,21 +2,26 @@
 import type { Module } from '../server/module.js';
 import { accounts } from './accounts.js';
 import { away } from './away.js';
+import { bans } from './bans.js';
 import { cap } from './cap.js';
 import { channels } from './channels.js';
 import { chghost } from './chghost.js';
+import { cloak } from './cloak.js';
+import { hostname } from './hostname.js';
 import { info } from './info.js';
 import { ircv3 } from './ircv3.js';
 import { messaging } from './messaging.js';
 import { mode } from './mode.js';
 import { monitor } from './monitor.js';
+import { oper } from './oper.js';
 import { queries } from './queries.js';
 import { registration } from './registration.js';
 import { sasl } from './sasl.js';
 import { setname } from './setname.js';
+import { stats } from './stats.js';
 import { usermodes } from './usermodes.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, cap, ircv3, accounts, sasl, messaging, mode, channels, info, usermodes, queries, whowas, away, monitor, setname, chghost];
+  return [registration, cap, ircv3, accounts, sasl, messaging, mode, channels, info, usermodes, queries, whowas, away, monitor, setname, chghost, oper, bans, stats, cloak, hostname];
 }

@@ -18,6 +18,8 @@ export function validNick(nick: string, maxLen: number): boolean {
 /** Completes registration once NICK and USER are in and CAP negotiation is over. */
 export function tryRegister(server: Server, client: Client): void | Promise<void> {
   if (client.registered || !client.nickKey || !client.user || client.capNegotiating) return;
+  // The hostname decides the allow block and bans, so the lookup started at connect must end first.
+  if (client.hostLookup) return client.hostLookup.then(() => tryRegister(server, client));
   const allow = server.allowFor(client.ip, client.realHost);
   if (allow?.password) {
     const given = client.password;
@@ -40,6 +42,13 @@ function finishRegistration(server: Server, client: Client, passwordOk: boolean)
     server.disconnect(client, 'Account required');
     return;
   }
+  const refusal = server.registrationRefusal(client);
+  if (refusal) {
+    client.numeric(ERR.YOUREBANNEDCREEP, `You are banned from this server: ${refusal}`);
+    server.disconnect(client, `Banned: ${refusal}`);
+    return;
+  }
+  server.emit('registering', client);
   const cfg = server.config;
   client.registered = true;
   server.state.registeredCount++;

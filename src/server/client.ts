@@ -39,6 +39,8 @@ export class Client {
   label: LabelContext | undefined;
   /** Set by OPER: the oper block's name and its privileges. */
   oper: { name: string; privileges: Set<string> } | undefined;
+  /** The hostname lookup started at connect; registration waits for it (cleared when done). */
+  hostLookup: Promise<void> | undefined;
   /** Per-module state keyed by module name, allocated only by the modules that need it. */
   readonly ext = new Map<string, unknown>();
 

@@ -35,6 +35,10 @@ export interface Hooks {
   rehashed(server: Server, old: Config): void;
   /** After a client joined a channel. */
   joined(server: Server, client: Client, channel: Channel): void;
+  /** A new connection became a client (not yet registered), e.g. to start a hostname lookup. */
+  connected(server: Server, client: Client): void;
+  /** Registration passed every check; just before the welcome burst, e.g. to apply a cloak. */
+  registering(server: Server, client: Client): void;
 }
 
 export interface UserModeDef {
@@ -60,6 +64,10 @@ export interface Module {
   configModes?: (cfg: Config) => { channel: string; channelWithParam: string };
   /** User modes this module defines, by letter; MODE <nick> applies them (see modules/usermodes.ts). */
   userModes?: Record<string, UserModeDef>;
+  /** A reason to refuse a new connection from this IP before anything is read (D-lines). */
+  refuseConnection?(server: Server, ip: string): string | undefined;
+  /** A reason to refuse a client at registration, once its user, host and realname are known (K/X-lines). */
+  refuseRegistration?(server: Server, client: Client): string | undefined;
   /** Called once when the server starts (open stores, timers). */
   init?(server: Server): void;
   /** Called when the server stops. */

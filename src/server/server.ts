@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import type { ClassConfig, Config, ListenConfig } from '../config/schema.js';
 import { Connection, normalizeIp, type ConnectionOwner, type LineProblem } from '../net/connection.js';
 import { listenerKey, openListener, readTls, type Listener } from '../net/listener.js';
+import { announceCapChanges } from '../modules/cap.js';
 import type { Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
 import { cidrContains, globMatch, ipBytes, parseCidr } from '../protocol/mask.js';
@@ -31,6 +32,11 @@ export class Server implements ConnectionOwner {
   db!: Db;
   /** Set once stop() begins; new connections are refused. */
   stopping = false;
+  /**
+   * What DIE and RESTART do after stop(): main.ts exits (or re-executes) the process. Unset when
+   * the server is embedded (tests), where stopping is all that happens.
+   */
+  exitProcess: ((restart: boolean) => void) | undefined;
 
   private readonly clientOf = new Map<Connection, Client>();
   private readonly pendingFlush = new Set<Connection>();
@@ -90,6 +96,8 @@ export class Server implements ConnectionOwner {
       this.log.info({ ip, reason }, 'connection refused');
     };
     if (this.stopping) return refuse('Server is shutting down');
+    const banned = this.connectionRefusal(ip);
+    if (banned) return refuse(banned);
     if (this.state.clients.size >= this.config.server.max_clients) return refuse('Server is full');
     const klass = this.classFor(ip);
     if (!klass) return refuse('You are not authorised to use this server');
@@ -102,6 +110,25 @@ export class Server implements ConnectionOwner {
     this.clientOf.set(conn, client);
     this.state.clients.add(client);
     this.log.info({ conn: conn.id, ip, port: conn.port, tls: !!listener.tls }, 'connection opened');
+    this.emit('connected', client);
+  }
+
+  /** The first module's reason to refuse a connection from this IP (D-lines), if any. */
+  connectionRefusal(ip: string): string | undefined {
+    for (const m of this.modules) {
+      const reason = m.refuseConnection?.(this, ip);
+      if (reason) return reason;
+    }
+    return undefined;
+  }
+
+  /** The first module's reason to refuse this client at registration (K/X-lines), if any. */
+  registrationRefusal(client: Client): string | undefined {
+    for (const m of this.modules) {
+      const reason = m.refuseRegistration?.(this, client);
+      if (reason) return reason;
+    }
+    return undefined;
   }
 
   lineLimits() {
@@ -325,6 +352,7 @@ export class Server implements ConnectionOwner {
     }
     const old = this.config;
     const oldTokens = this.isupportTokens().join(' ');
+    const oldCaps = new Set(this.capOffers().map((c) => c.name as string));
     this.config = next;
     this.motd = this.readMotd();
     this.prefixes = new PrefixTable(next.channels.prefix);
@@ -336,6 +364,7 @@ export class Server implements ConnectionOwner {
     }
     const tokens = this.isupportTokens();
     if (tokens.join(' ') !== oldTokens) for (const c of this.registeredClients()) this.sendIsupport(c);
+    announceCapChanges(this, oldCaps, new Set(this.capOffers().map((c) => c.name as string)));
     this.emit('rehashed', old);
     this.log.info({ source, config: this.configPath }, 'configuration reloaded');
     return { ok: true };

@@ -1,0 +1,27 @@
+// Hostnames for connecting clients ([dns] enabled): the lookup starts when the connection is
+// accepted and registration waits for it (Client.hostLookup); failures fall back to the IP.
+import { resolveHostname } from '../net/dns.js';
+import type { Module } from '../server/module.js';
+
+export const hostname: Module = {
+  name: 'hostname',
+  hooks: {
+    connected: (server, client) => {
+      const dns = server.config.dns;
+      if (!dns.enabled) return;
+      const notice = (text: string) => client.fromServer('NOTICE', ['*', text]);
+      notice('*** Looking up your hostname...');
+      client.hostLookup = resolveHostname(client.ip, dns.timeout * 1000)
+        .then((name) => {
+          if (client.conn.closed) return;
+          if (!name) return notice("*** Couldn't look up your hostname");
+          client.realHost = name;
+          client.host = name;
+          notice('*** Found your hostname');
+        })
+        .finally(() => {
+          client.hostLookup = undefined;
+        });
+    },
+  },
+};

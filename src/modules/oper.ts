@@ -1,0 +1,290 @@
+// IRC operators (Modern IRC OPER, KILL, WALLOPS, REHASH, DIE, RESTART): [[oper]] blocks with
+// password hashes, host masks and TLS certificate fingerprints, privileges from [[oper_class]],
+// server notices (user mode +s with a snomask), and an audit log of every oper action.
+import type { TLSSocket } from 'node:tls';
+import { AttemptCounter } from '../auth/attempts.js';
+import { verifyPassword } from '../auth/password.js';
+import type { Config, OperConfig } from '../config/schema.js';
+import { listenerKey } from '../net/listener.js';
+import { cidrContains, globMatch, ipBytes, parseCidr } from '../protocol/mask.js';
+import { ERR, RPL } from '../protocol/numerics.js';
+import type { Client } from '../server/client.js';
+import type { Module } from '../server/module.js';
+import { relay } from '../server/outgoing.js';
+import type { Server } from '../server/server.js';
+import { changeUserModes } from './usermodes.js';
+
+// ---- helpers other oper features use (bans, stats) -------------------------------------------
+
+/** Records an oper action in the audit log (a pino child logger with `audit: true`). */
+export function audit(server: Server, client: Client, action: string, fields: Record<string, unknown> = {}): void {
+  server.log.child({ audit: true }).info({ oper: client.oper?.name, nick: client.nick, from: client.realMask, ...fields }, action);
+}
+
+/** The server-notice letters a client receives (its snomask); empty unless it is an oper with +s. */
+export function snomaskOf(client: Client): string {
+  if (!client.oper || !client.modes.has('s')) return '';
+  return (client.ext.get('oper') as OperExt | undefined)?.snomask ?? '';
+}
+
+/** Sends "*** Notice -- text" to every oper whose snomask has `letter`. */
+export function serverNotice(server: Server, letter: string, text: string, except?: Client): void {
+  for (const c of server.registeredClients()) {
+    if (c !== except && snomaskOf(c).includes(letter)) c.fromServer('NOTICE', [c.nick, `*** Notice -- ${text}`]);
+  }
+}
+
+/** The SHA-256 fingerprint of a TLS client certificate as lowercase hex without colons. */
+export function certFingerprint(client: Client): string | undefined {
+  if (!client.secure) return undefined;
+  const cert = (client.conn.socket as TLSSocket).getPeerCertificate();
+  return cert?.fingerprint256 ? cert.fingerprint256.replace(/:/g, '').toLowerCase() : undefined;
+}
+
+// ---- per-client and per-server state ----------------------------------------------------------
+
+interface OperExt {
+  snomask: string;
+}
+
+function operExt(client: Client): OperExt {
+  let ext = client.ext.get('oper') as OperExt | undefined;
+  if (!ext) client.ext.set('oper', (ext = { snomask: '' }));
+  return ext;
+}
+
+/** Failed OPER attempts keyed "ip <ip>" and "conn <id>", bounded by oper_limits.tracked_ips. */
+const failuresByServer = new WeakMap<Server, AttemptCounter>();
+
+function failures(server: Server): AttemptCounter {
+  let counter = failuresByServer.get(server);
+  if (!counter) failuresByServer.set(server, (counter = new AttemptCounter(server.config.oper_limits.tracked_ips)));
+  return counter;
+}
+
+// ---- OPER -------------------------------------------------------------------------------------
+
+/** True when a user@host mask (globs; the host may be a CIDR) matches the client's user and real host or IP. */
+export function matchesUserHost(client: Client, mask: string): boolean {
+  const at = mask.lastIndexOf('@');
+  const userMask = mask.slice(0, at).toLowerCase();
+  const hostMask = mask.slice(at + 1).toLowerCase();
+  if (!globMatch(userMask, client.user.toLowerCase())) return false;
+  const cidr = parseCidr(hostMask);
+  if (cidr) {
+    const ip = ipBytes(client.ip);
+    return !!ip && cidrContains(cidr, ip);
+  }
+  return globMatch(hostMask, client.realHost.toLowerCase()) || globMatch(hostMask, client.ip.toLowerCase());
+}
+
+function privilegesOf(cfg: Config, oper: OperConfig): { privileges: Set<string>; snomask: string } {
+  const klass = cfg.oper_class.find((c) => c.name === oper.class)!;
+  return { privileges: new Set(klass.privileges), snomask: klass.snomask };
+}
+
+/** Counts a failure and tells the client (only the numeric), the log and the other opers (the reason). */
+function operFailed(server: Server, client: Client, name: string, why: string, numeric: string): void {
+  const window = server.config.oper_limits.window * 1000;
+  failures(server).hit(`conn ${client.id}`, window);
+  failures(server).hit(`ip ${client.ip}`, window);
+  if (numeric === ERR.NOOPERHOST) client.numeric(ERR.NOOPERHOST, 'No O-lines for your host');
+  else client.numeric(ERR.PASSWDMISMATCH, 'Password incorrect');
+  server.log.warn({ nick: client.nick, from: client.realMask, ip: client.ip, oper: name, why }, 'failed OPER attempt');
+  serverNotice(server, 'o', `Failed OPER attempt as ${name} by ${client.nick} (${client.user}@${client.realHost}) [${client.ip}]: ${why}`);
+}
+
+function rateLimited(server: Server, client: Client): boolean {
+  const l = server.config.oper_limits;
+  const window = l.window * 1000;
+  return (
+    failures(server).count(`conn ${client.id}`, window) >= l.failures_per_connection ||
+    failures(server).count(`ip ${client.ip}`, window) >= l.failures_per_ip
+  );
+}
+
+function grantOper(server: Server, client: Client, oper: OperConfig): void {
+  const { privileges, snomask } = privilegesOf(server.config, oper);
+  client.oper = { name: oper.name, privileges };
+  operExt(client).snomask = snomask;
+  // One MODE line for everything OPER changes (irctest and clients expect exactly one).
+  changeUserModes(server, client, [
+    { letter: 'o', adding: true },
+    ...(snomask ? [{ letter: 's', adding: true }] : []),
+  ]);
+  client.numeric(RPL.YOUREOPER, 'You are now an IRC operator');
+  if (snomask) client.numeric(RPL.SNOMASKIS, `+${snomask}`, 'Server notice mask');
+  audit(server, client, 'oper up', { class: oper.class });
+  serverNotice(server, 'o', `${client.nick} (${client.user}@${client.realHost}) is now an operator (${oper.name}, class ${oper.class})`, client);
+}
+
+async function handleOper(server: Server, client: Client, name: string, password: string | undefined): Promise<void> {
+  if (rateLimited(server, client)) {
+    client.numeric(ERR.PASSWDMISMATCH, 'Too many failed OPER attempts; try again later');
+    server.log.warn({ nick: client.nick, ip: client.ip, oper: name }, 'OPER attempt refused: too many failures');
+    return;
+  }
+  const oper = server.config.oper.find((o) => o.name === name);
+  if (!oper) return operFailed(server, client, name, 'no such oper block', ERR.NOOPERHOST);
+  if (!oper.hosts.some((mask) => matchesUserHost(client, mask))) return operFailed(server, client, name, 'host does not match', ERR.NOOPERHOST);
+  if (oper.certfp.length > 0) {
+    const fp = certFingerprint(client);
+    if (!fp || !oper.certfp.includes(fp)) return operFailed(server, client, name, fp ? 'certificate fingerprint does not match' : 'no TLS client certificate', ERR.PASSWDMISMATCH);
+  }
+  if (oper.password) {
+    if (password === undefined) {
+      client.numeric(ERR.NEEDMOREPARAMS, 'OPER', 'Not enough parameters');
+      return;
+    }
+    const ok = await verifyPassword(password, oper.password);
+    if (client.conn.closed) return;
+    if (!ok) return operFailed(server, client, name, 'wrong password', ERR.PASSWDMISMATCH);
+  }
+  grantOper(server, client, oper);
+}
+
+/** After REHASH: opers keep their session with their block's new privileges, or lose it with the block. */
+function refreshOpers(server: Server): void {
+  for (const client of server.registeredClients()) {
+    if (!client.oper) continue;
+    const oper = server.config.oper.find((o) => o.name === client.oper!.name);
+    if (!oper) {
+      changeUserModes(server, client, [{ letter: 'o', adding: false }, { letter: 's', adding: false }]);
+      client.oper = undefined;
+      client.fromServer('NOTICE', [client.nick, '*** Your oper block was removed from the configuration; you are no longer an operator']);
+      continue;
+    }
+    const { privileges, snomask } = privilegesOf(server.config, oper);
+    client.oper.privileges = privileges;
+    operExt(client).snomask = snomask;
+  }
+}
+
+// ---- KILL, WALLOPS, REHASH, DIE, RESTART ---------------------------------------------------
+
+function handleKill(server: Server, client: Client, nick: string, given: string | undefined): void {
+  if (nick.toLowerCase() === server.name.toLowerCase()) {
+    client.numeric(ERR.CANTKILLSERVER, 'You cannot kill a server!');
+    return;
+  }
+  const victim = server.state.findNick(nick);
+  if (!victim?.registered) {
+    client.numeric(ERR.NOSUCHNICK, nick, 'No such nick/channel');
+    return;
+  }
+  const reason = (given || 'No reason given').slice(0, server.config.limits.kicklen);
+  const quit = `Killed (${client.nick} (${reason}))`;
+  victim.send({ source: client.mask, command: 'KILL', params: [victim.nick, reason] });
+  audit(server, client, 'kill', { target: victim.realMask, reason });
+  serverNotice(server, 'k', `Received KILL message for ${victim.nick} (${victim.user}@${victim.realHost}) from ${client.nick}: ${reason}`);
+  server.disconnect(victim, quit);
+}
+
+function handleWallops(server: Server, client: Client, text: string): void {
+  const out = relay(client, { source: client.mask, command: 'WALLOPS', params: [text] });
+  for (const c of server.registeredClients()) if (c.modes.has('w')) c.sendOutgoing(out);
+  audit(server, client, 'wallops', { text });
+}
+
+async function handleRehash(server: Server, client: Client, what: string | undefined): Promise<void> {
+  const kind = what?.toUpperCase();
+  audit(server, client, 'rehash', { what: kind ?? 'config' });
+  if (kind === 'MOTD') {
+    server.motd = server.readMotd();
+    client.numeric(RPL.REHASHING, 'motd', 'Rehashing MOTD');
+    serverNotice(server, 'o', `${client.nick} is reloading the MOTD`, client);
+    return;
+  }
+  if (kind === 'TLS') {
+    try {
+      for (const l of server.config.listen) if (l.tls) server.listeners.get(listenerKey(l))?.reloadTls(l);
+    } catch (err) {
+      const error = (err as Error).message;
+      server.log.error({ error }, 'TLS reload failed; keeping the running certificates');
+      client.standardReply('FAIL', 'REHASH', 'TLS_ERROR', `TLS reload failed: ${error}`);
+      return;
+    }
+    client.numeric(RPL.REHASHING, 'tls', 'Reloading TLS certificates');
+    serverNotice(server, 'o', `${client.nick} is reloading the TLS certificates`, client);
+    return;
+  }
+  if (kind !== undefined) {
+    client.standardReply('FAIL', 'REHASH', 'INVALID_PARAMS', what!, 'Unknown REHASH type; use MOTD, TLS or nothing for the whole configuration');
+    return;
+  }
+  const result = await server.rehash(`REHASH by ${client.oper?.name}`);
+  if (result.ok) {
+    client.numeric(RPL.REHASHING, server.configPath, 'Rehashing');
+    serverNotice(server, 'o', `${client.nick} rehashed the server configuration`, client);
+    return;
+  }
+  for (const line of result.error.split('\n')) client.standardReply('FAIL', 'REHASH', 'CONFIG_INVALID', line.trim());
+  serverNotice(server, 'o', `${client.nick} tried to rehash, but the configuration is invalid (nothing changed)`, client);
+}
+
+async function handleShutdown(server: Server, client: Client, restart: boolean, given: string | undefined): Promise<void> {
+  const reason = given ?? (restart ? 'Server restarting' : 'Server shutting down');
+  audit(server, client, restart ? 'restart' : 'die', { reason });
+  serverNotice(server, 'o', `${client.nick} is ${restart ? 'restarting' : 'shutting down'} the server: ${reason}`);
+  await server.stop(`${restart ? 'Restart' : 'Shutdown'} by ${client.nick}: ${reason}`);
+  server.exitProcess?.(restart);
+}
+
+export const oper: Module = {
+  name: 'oper',
+  commands: {
+    OPER: {
+      minParams: 1,
+      penalty: 2,
+      handler: (server, client, msg) => handleOper(server, client, msg.params[0]!, msg.params[1]),
+      help: ['OPER <name> <password>', 'Makes you an IRC operator; the password may be left out when your TLS certificate is required instead.'],
+    },
+    KILL: {
+      minParams: 1,
+      privilege: 'kill',
+      handler: (server, client, msg) => handleKill(server, client, msg.params[0]!, msg.params[1]),
+      help: ['KILL <nick> <reason>', 'Disconnects a user (operators with the "kill" privilege).'],
+    },
+    WALLOPS: {
+      minParams: 1,
+      privilege: 'wallops',
+      handler: (server, client, msg) => handleWallops(server, client, msg.params[0]!),
+      help: ['WALLOPS <text>', 'Sends a message to every user with user mode +w (operators with "wallops").'],
+    },
+    REHASH: {
+      privilege: 'rehash',
+      handler: (server, client, msg) => handleRehash(server, client, msg.params[0]),
+      help: ['REHASH [MOTD|TLS]', 'Reloads the configuration file, or only the MOTD or the TLS certificates (operators with "rehash").'],
+    },
+    DIE: {
+      privilege: 'die',
+      handler: (server, client, msg) => handleShutdown(server, client, false, msg.params[0]),
+      help: ['DIE [<reason>]', 'Shuts the server down (operators with "die").'],
+    },
+    RESTART: {
+      privilege: 'die',
+      handler: (server, client, msg) => handleShutdown(server, client, true, msg.params[0]),
+      help: ['RESTART [<reason>]', 'Restarts the server with the same command line (operators with "die").'],
+    },
+  },
+  userModes: {
+    /** Server notices: only opers may set it; the letters come from their oper class. */
+    s: {
+      userMayChange: (_server, client, adding) => !adding || client.oper !== undefined,
+      changed: (server, client, adding) => {
+        if (!adding || operExt(client).snomask || !client.oper) return;
+        const block = server.config.oper.find((o) => o.name === client.oper!.name);
+        if (block) operExt(client).snomask = privilegesOf(server.config, block).snomask;
+      },
+    },
+  },
+  hooks: {
+    registered: (server, client) =>
+      serverNotice(server, 'c', `Client connecting: ${client.nick} (${client.user}@${client.realHost}) [${client.ip}] {${client.klass.name}} [${client.realname}]`),
+    quit: (server, client, reason) => serverNotice(server, 'c', `Client exiting: ${client.nick} (${client.user}@${client.realHost}) [${client.ip}] (${reason})`, client),
+    rehashed: (server, old) => {
+      if (old.oper_limits.tracked_ips !== server.config.oper_limits.tracked_ips) failuresByServer.delete(server);
+      refreshOpers(server);
+    },
+  },
+};

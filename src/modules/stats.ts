@@ -1,0 +1,130 @@
+// STATS (RFC 2812 3.4.4, Modern IRC) and LINKS for a single server. Letters in [stats] public
+// are open to everyone; the rest (connections, bans, config details) are for opers.
+import { globMatch } from '../protocol/mask.js';
+import { formatDuration } from '../protocol/duration.js';
+import { ERR, RPL } from '../protocol/numerics.js';
+import type { Client } from '../server/client.js';
+import type { Module } from '../server/module.js';
+import type { Server } from '../server/server.js';
+import type { BanKind } from '../store/bans.js';
+import { bansOf } from './bans.js';
+
+type Report = (server: Server, client: Client) => void;
+
+function banReport(kind: BanKind, numeric: string): Report {
+  return (server, client) => {
+    const now = Date.now();
+    for (const b of bansOf(server).list(kind, now)) {
+      const expiry = b.expiresAt === undefined ? 'permanent' : `expires in ${formatDuration(Math.ceil((b.expiresAt - now) / 1000))}`;
+      const reason = `${b.reason} (set by ${b.setBy} ${new Date(b.setAt).toISOString()}, ${expiry})`;
+      if (kind === 'K') {
+        const at = b.mask.lastIndexOf('@');
+        client.numeric(numeric, 'K', b.mask.slice(at + 1), '*', b.mask.slice(0, at), reason);
+      } else client.numeric(numeric, kind, b.mask, reason);
+    }
+  };
+}
+
+const REPORTS: Record<string, { what: string; report: Report }> = {
+  u: {
+    what: 'server uptime',
+    report: (server, client) => {
+      const s = Math.floor((Date.now() - server.startedAt) / 1000);
+      const hms = [Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60), s % 60].map((n) => String(n).padStart(2, '0'));
+      client.numeric(RPL.STATSUPTIME, `Server Up ${Math.floor(s / 86400)} days ${hms.join(':')}`);
+    },
+  },
+  o: {
+    // Names and classes only: hosts and fingerprints would tell an attacker where to come from.
+    what: 'configured operators',
+    report: (server, client) => {
+      for (const o of server.config.oper) client.numeric(RPL.STATSOLINE, 'O', '*', '*', o.name, o.class);
+    },
+  },
+  l: {
+    what: 'connections: sendq, messages and KiB sent and received, seconds open',
+    report: (server, client) => {
+      const now = Date.now();
+      for (const c of server.state.clients) {
+        const conn = c.conn;
+        client.numeric(
+          RPL.STATSLINKINFO,
+          `${c.nick}[${c.user || '*'}@${c.realHost}]`,
+          String(conn.sendqBytes),
+          String(conn.linesOut),
+          String(Math.floor(conn.bytesOut / 1024)),
+          String(conn.linesIn),
+          String(Math.floor(conn.bytesIn / 1024)),
+          String(Math.floor((now - conn.connectedAt) / 1000)),
+          `recvq ${conn.recvqBytes}`,
+        );
+      }
+    },
+  },
+  m: {
+    what: 'command usage counts',
+    report: (server, client) => {
+      for (const [command, count] of [...server.router.usage].sort((a, b) => b[1] - a[1]))
+        client.numeric(RPL.STATSCOMMANDS, command, String(count), '0', '0');
+    },
+  },
+  k: { what: 'K-Lines (user@host bans)', report: banReport('K', RPL.STATSKLINE) },
+  d: { what: 'D-Lines (IP bans)', report: banReport('D', RPL.STATSDLINE) },
+  x: { what: 'X-Lines (realname bans)', report: banReport('X', RPL.STATSXLINE) },
+  c: {
+    what: 'allow blocks (which hosts get which class)',
+    report: (server, client) => {
+      for (const a of server.config.allow) client.numeric(RPL.STATSILINE, 'I', a.mask, a.password ? 'password' : '*', a.mask, '0', a.class);
+    },
+  },
+  y: {
+    what: 'connection classes: ping interval, max per IP, sendq',
+    report: (server, client) => {
+      for (const k of server.config.class) client.numeric(RPL.STATSYLINE, 'Y', k.name, String(k.ping_interval), String(k.max_per_ip), String(k.sendq));
+    },
+  },
+  '?': {
+    what: 'this list',
+    report: (server, client) => {
+      const open = server.config.stats.public;
+      for (const [letter, r] of Object.entries(REPORTS))
+        client.numeric(RPL.STATSHELP, letter, `${r.what}${open.includes(letter) ? '' : ' (operators)'}`);
+    },
+  },
+};
+
+function handleStats(server: Server, client: Client, query: string, target: string | undefined): void {
+  if (target !== undefined && target.toLowerCase() !== server.name.toLowerCase()) {
+    client.numeric(ERR.NOSUCHSERVER, target, 'No such server');
+    return;
+  }
+  const letter = query[0] ?? '';
+  const entry = REPORTS[letter];
+  if (entry) {
+    if (client.oper || server.config.stats.public.includes(letter)) entry.report(server, client);
+    else client.numeric(ERR.NOPRIVILEGES, 'Permission Denied - You do not have the required operator privileges');
+  }
+  client.numeric(RPL.ENDOFSTATS, letter || '*', 'End of /STATS report');
+}
+
+function handleLinks(server: Server, client: Client, mask: string | undefined): void {
+  if (mask === undefined || globMatch(mask.toLowerCase(), server.name.toLowerCase()))
+    client.numeric(RPL.LINKS, server.name, server.name, `0 ${server.config.server.description}`);
+  client.numeric(RPL.ENDOFLINKS, mask ?? '*', 'End of /LINKS list');
+}
+
+export const stats: Module = {
+  name: 'stats',
+  commands: {
+    STATS: {
+      minParams: 1,
+      handler: (server, client, msg) => handleStats(server, client, msg.params[0]!, msg.params[1]),
+      help: ['STATS <letter> [<server>]', 'Shows server statistics; STATS ? lists the letters.'],
+    },
+    LINKS: {
+      // "LINKS [[<remote server>] <server mask>]": the mask is the last parameter.
+      handler: (server, client, msg) => handleLinks(server, client, msg.params[msg.params.length - 1]),
+      help: ['LINKS [<mask>]', 'Lists the servers of the network (just this one).'],
+    },
+  },
+};

@@ -1,0 +1,100 @@
+// Server bans (K-lines: user@host, D-lines: IP/CIDR, X-lines: realname) kept in SQLite so they
+// survive restarts, with an in-memory copy for the checks made on every connection.
+import { migrate, type Db } from './db.js';
+
+export type BanKind = 'K' | 'D' | 'X';
+
+export interface ServerBan {
+  kind: BanKind;
+  /** Lowercased mask: "user@host" glob, IP/CIDR, or realname glob. */
+  mask: string;
+  reason: string;
+  /** Oper name that set it. */
+  setBy: string;
+  setAt: number;
+  /** Milliseconds since the epoch; undefined for permanent bans. */
+  expiresAt: number | undefined;
+}
+
+interface Row {
+  kind: BanKind;
+  mask: string;
+  reason: string;
+  set_by: string;
+  set_at: number;
+  expires_at: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE server_bans (
+  kind TEXT NOT NULL CHECK (kind IN ('K', 'D', 'X')),
+  mask TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  set_by TEXT NOT NULL,
+  set_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  PRIMARY KEY (kind, mask)
+);`;
+
+const key = (kind: BanKind, mask: string) => `${kind} ${mask}`;
+
+export class BanStore {
+  private readonly bans = new Map<string, ServerBan>();
+  private readonly insert;
+  private readonly remove_;
+  private readonly purge;
+
+  constructor(db: Db) {
+    migrate(db, 'bans-1', SCHEMA);
+    this.insert = db.prepare(
+      'INSERT OR REPLACE INTO server_bans (kind, mask, reason, set_by, set_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.remove_ = db.prepare('DELETE FROM server_bans WHERE kind = ? AND mask = ?');
+    this.purge = db.prepare('DELETE FROM server_bans WHERE expires_at IS NOT NULL AND expires_at <= ?');
+    this.purge.run(Date.now());
+    for (const r of db.prepare('SELECT * FROM server_bans').all() as Row[]) {
+      const ban = { kind: r.kind, mask: r.mask, reason: r.reason, setBy: r.set_by, setAt: r.set_at, expiresAt: r.expires_at ?? undefined };
+      this.bans.set(key(r.kind, r.mask), ban);
+    }
+  }
+
+  get size(): number {
+    return this.bans.size;
+  }
+
+  has(kind: BanKind, mask: string): boolean {
+    return this.bans.has(key(kind, mask));
+  }
+
+  /** Adds or replaces (same kind and mask) a ban; written before it takes effect. */
+  add(ban: ServerBan): void {
+    this.insert.run(ban.kind, ban.mask, ban.reason, ban.setBy, ban.setAt, ban.expiresAt ?? null);
+    this.bans.set(key(ban.kind, ban.mask), ban);
+  }
+
+  remove(kind: BanKind, mask: string): ServerBan | undefined {
+    const ban = this.bans.get(key(kind, mask));
+    if (!ban) return undefined;
+    this.remove_.run(kind, mask);
+    this.bans.delete(key(kind, mask));
+    return ban;
+  }
+
+  /** Live bans of one kind, oldest first. */
+  list(kind: BanKind, now = Date.now()): ServerBan[] {
+    return [...this.bans.values()].filter((b) => b.kind === kind && !expired(b, now));
+  }
+
+  /** Drops expired bans and returns them. */
+  expire(now = Date.now()): ServerBan[] {
+    const gone = [...this.bans.values()].filter((b) => expired(b, now));
+    if (gone.length === 0) return gone;
+    this.purge.run(now);
+    for (const b of gone) this.bans.delete(key(b.kind, b.mask));
+    return gone;
+  }
+}
+
+export function expired(ban: ServerBan, now = Date.now()): boolean {
+  return ban.expiresAt !== undefined && ban.expiresAt <= now;
+}
