@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The command line: run the daemon, check a config, make a password hash.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { hashPassword } from './auth/password.js';
@@ -59,6 +60,11 @@ async function run(configPath: string, pretty: boolean): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', () => void server.rehash('SIGHUP'));
+  // DIE and RESTART stop the server first (listeners closed), so the new process can bind the ports.
+  server.exitProcess = (restart) => {
+    if (restart) spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { detached: true, stdio: 'inherit' }).unref();
+    process.exit(0);
+  };
   process.on('uncaughtException', (err) => log.error({ err: err.stack }, 'uncaught exception'));
   process.on('unhandledRejection', (err) => log.error({ err: err instanceof Error ? err.stack : String(err) }, 'unhandled rejection'));
 }

@@ -7,6 +7,7 @@ import { cap } from './cap.js';
 import { channels } from './channels.js';
 import { chghost } from './chghost.js';
 import { cloak } from './cloak.js';
+import { help } from './help.js';
 import { hostname } from './hostname.js';
 import { info } from './info.js';
 import { ircv3 } from './ircv3.js';
@@ -23,5 +24,5 @@ import { usermodes } from './usermodes.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, cap, ircv3, accounts, sasl, messaging, mode, channels, info, usermodes, queries, whowas, away, monitor, setname, chghost, oper, bans, stats, cloak, hostname];
+  return [registration, cap, ircv3, accounts, sasl, messaging, mode, channels, info, usermodes, queries, whowas, away, monitor, setname, chghost, oper, bans, stats, cloak, hostname, help];
 }

@@ -43,6 +43,8 @@ export class Connection {
   bytesOut = 0;
   linesIn = 0;
   linesOut = 0;
+  /** The listener that accepted it, "address:port" (a metrics label). */
+  listener = '';
 
   private partial: Buffer | null = null;
   private queue: Array<{ line: string; bytes: number; problem: LineProblem | undefined }> = [];
@@ -208,8 +210,11 @@ export class Connection {
       this.socket.destroy();
     } else if (!this.socket.destroyed) {
       const line = errorLine ?? `ERROR :Closing Link: ${this.ip} (${reason})`;
-      this.out.push(Buffer.from(line + '\r\n'));
-      this.outBytes += line.length + 2;
+      // Bytes, not UTF-16 units: a non-ASCII quit reason must not cut the line short in flush().
+      const buf = Buffer.from(line + '\r\n');
+      this.out.push(buf);
+      this.outBytes += buf.length;
+      this.linesOut++;
       this.flush();
       this.socket.end();
       // A peer that never reads must not hold the socket open.

@@ -37,6 +37,8 @@ export class Client {
   /** Last time the client sent a message (WHOIS idle). */
   lastActiveAt = Date.now();
   label: LabelContext | undefined;
+  /** Shared (relayed) messages written to this client, for the fan-out metric. */
+  fannedOut = 0;
   /** Set by OPER: the oper block's name and its privileges. */
   oper: { name: string; privileges: Set<string> } | undefined;
   /** The hostname lookup started at connect; registration waits for it (cleared when done). */
@@ -98,6 +100,7 @@ export class Client {
       this.label.replies.push({ ...out.msg, tags: out.tagsFor(this.caps) });
       return;
     }
+    this.fannedOut++;
     this.conn.write(out.bufferFor(this.caps));
   }
 

@@ -23,6 +23,7 @@ export class Router {
   dispatch(server: Server, client: Client, msg: Message): void | Promise<void> {
     const def = this.commands.get(msg.command);
     if (!def) {
+      server.stats.unknownCommands++;
       if (client.registered) client.numeric(ERR.UNKNOWNCOMMAND, msg.command, 'Unknown command');
       else client.numeric(ERR.NOTREGISTERED, 'You have not registered');
       return;
@@ -64,8 +65,11 @@ export class Router {
   }
 
   private run(server: Server, client: Client, msg: Message, def: CommandDef): void | Promise<void> {
+    const started = performance.now();
     const result = def.handler(server, client, msg);
-    if (result) return result.catch((err) => server.handlerFailed(client, msg, err));
+    if (result)
+      return result.catch((err) => server.handlerFailed(client, msg, err)).finally(() => server.stats.commandTime(started));
+    server.stats.commandTime(started);
   }
 }
 

@@ -6,7 +6,7 @@ import type { ClassConfig, Config, ListenConfig } from '../config/schema.js';
 import { Connection, normalizeIp, type ConnectionOwner, type LineProblem } from '../net/connection.js';
 import { listenerKey, openListener, readTls, type Listener } from '../net/listener.js';
 import { announceCapChanges } from '../modules/cap.js';
-import type { Logger } from '../observability/log.js';
+import { loggableParams, type Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
 import { cidrContains, globMatch, ipBytes, parseCidr } from '../protocol/mask.js';
 import { parseMessage, ParseError, type Message } from '../protocol/message.js';
@@ -18,6 +18,8 @@ import type { Hooks, Module } from './module.js';
 import { openStore, type Db } from '../store/db.js';
 import { Router } from './router.js';
 import { State } from './state.js';
+import { startHttp, type HttpEndpoint } from '../observability/http.js';
+import { classifyDisconnect, listenerLabel, Stats, type RejectReason } from '../observability/stats.js';
 
 export const VERSION = '0.1.0';
 
@@ -25,6 +27,13 @@ export class Server implements ConnectionOwner {
   readonly state: State;
   readonly router = new Router();
   readonly startedAt = Date.now();
+  readonly version = VERSION;
+  /** Counters read by /metrics; bumping them is all the hot paths pay. */
+  readonly stats = new Stats();
+  /** True from the end of start() until stop() begins (/healthz answers 200 only then). */
+  ready = false;
+  /** The /metrics and /healthz listener, when [metrics] is enabled. */
+  http: HttpEndpoint | undefined;
   readonly listeners = new Map<string, Listener>();
   motd: string[] | undefined;
   prefixes: PrefixTable;
@@ -62,16 +71,23 @@ export class Server implements ConnectionOwner {
   }
 
   async start(): Promise<void> {
+    // Health checks get their 503 "starting" while the rest comes up.
+    if (this.config.metrics.enabled) this.http = await startHttp(this, this.config.metrics);
     this.db = openStore(this.config.store.path);
     for (const m of this.modules) m.init?.(this);
     for (const l of this.config.listen) await this.addListener(l);
     this.ticker = setInterval(() => this.tick(), 1000);
     this.ticker.unref();
+    this.ready = true;
   }
 
   private async addListener(cfg: ListenConfig): Promise<Listener> {
     const l = await openListener(cfg, (socket, lc) => this.accept(socket, lc));
     l.server.on('error', (err) => this.log.error({ err: err.message, listener: listenerKey(cfg) }, 'listener error'));
+    l.server.on('tlsClientError', (err: Error, socket: Socket) => {
+      this.stats.reject('tls_error');
+      this.log.debug({ ip: normalizeIp(socket.remoteAddress ?? ''), err: err.message }, 'TLS handshake failed');
+    });
     this.listeners.set(listenerKey(cfg), l);
     this.log.info({ address: cfg.address, port: l.port, tls: !!cfg.tls }, 'listening');
     return l;
@@ -89,26 +105,31 @@ export class Server implements ConnectionOwner {
 
   private accept(socket: Socket, listener: ListenConfig): void {
     const ip = normalizeIp(socket.remoteAddress ?? '');
-    const refuse = (reason: string) => {
+    // Module refusals (D-lines) are bans; the checks below name their own metric label.
+    const refuse = (reason: string, label: RejectReason = 'ban') => {
+      this.stats.reject(label);
       socket.on('error', () => {});
       socket.end(`ERROR :Closing Link: ${ip} (${reason})\r\n`);
       setTimeout(() => socket.destroy(), 2000).unref();
       this.log.info({ ip, reason }, 'connection refused');
     };
-    if (this.stopping) return refuse('Server is shutting down');
+    if (this.stopping) return refuse('Server is shutting down', 'shutdown');
     const banned = this.connectionRefusal(ip);
     if (banned) return refuse(banned);
-    if (this.state.clients.size >= this.config.server.max_clients) return refuse('Server is full');
+    if (this.state.clients.size >= this.config.server.max_clients) return refuse('Server is full', 'limit');
     const klass = this.classFor(ip);
-    if (!klass) return refuse('You are not authorised to use this server');
+    if (!klass) return refuse('You are not authorised to use this server', 'denied');
     const count = this.state.perIp.get(ip) ?? 0;
-    if (count >= klass.max_per_ip) return refuse('Too many connections from your IP');
+    if (count >= klass.max_per_ip) return refuse('Too many connections from your IP', 'limit');
     this.state.perIp.set(ip, count + 1);
 
     const conn = new Connection(socket, this, klass, this.lineLimits(), (c) => this.scheduleFlush(c));
     const client = new Client(conn, klass, () => this.name);
     this.clientOf.set(conn, client);
     this.state.clients.add(client);
+    const bound = this.listeners.get(listenerKey(listener));
+    conn.listener = listenerLabel(listener.address, bound?.port ?? listener.port);
+    this.stats.accept(conn.listener);
     this.log.info({ conn: conn.id, ip, port: conn.port, tls: !!listener.tls }, 'connection opened');
     this.emit('connected', client);
   }
@@ -167,6 +188,8 @@ export class Server implements ConnectionOwner {
       if (err instanceof ParseError) return; // blank or source-only lines are ignored, as the spec allows
       throw err;
     }
+    if (this.log.isLevelEnabled('trace'))
+      this.log.trace({ conn: conn.id, command: msg.command, params: loggableParams(msg.command, msg.params) }, 'command received');
     if (problem === 'invalid-utf8' && this.config.server.utf8only) {
       client.standardReply('FAIL', msg.command, 'INVALID_UTF8', 'Message rejected, your IRC software MUST use UTF-8 encoding on this network');
       return;
@@ -193,6 +216,7 @@ export class Server implements ConnectionOwner {
     if (n <= 0) this.state.perIp.delete(conn.ip);
     else this.state.perIp.set(conn.ip, n);
     if (!client) return;
+    this.stats.connectionClosed(conn, client.fannedOut, classifyDisconnect(reason, this.stopping));
     this.state.clients.delete(client);
     if (client.registered) {
       this.emit('quit', client, reason);
@@ -268,7 +292,8 @@ export class Server implements ConnectionOwner {
       try {
         fn(this, ...args);
       } catch (err) {
-        this.log.error({ module: m.name, hook, err: err instanceof Error ? err.stack : String(err) }, 'hook failed');
+        const conn = args[0] instanceof Client ? args[0].id : undefined;
+        this.log.error({ conn, module: m.name, hook, err: err instanceof Error ? err.stack : String(err) }, 'hook failed');
       }
     }
   }
@@ -324,6 +349,7 @@ export class Server implements ConnectionOwner {
       if (next.server.casemapping !== this.config.server.casemapping)
         throw new Error('server.casemapping cannot change while running; restart the server to change it');
     } catch (err) {
+      this.stats.rehashes.failure++;
       const error = (err as Error).message;
       this.log.error({ source, error }, 'rehash failed; keeping the running configuration');
       return { ok: false, error };
@@ -339,6 +365,7 @@ export class Server implements ConnectionOwner {
         this.listeners.delete(listenerKey(l.cfg));
         await l.close();
       }
+      this.stats.rehashes.failure++;
       const error = (err as Error).message;
       this.log.error({ source, error }, 'rehash failed; keeping the running configuration');
       return { ok: false, error };
@@ -366,6 +393,9 @@ export class Server implements ConnectionOwner {
     if (tokens.join(' ') !== oldTokens) for (const c of this.registeredClients()) this.sendIsupport(c);
     announceCapChanges(this, oldCaps, new Set(this.capOffers().map((c) => c.name as string)));
     this.emit('rehashed', old);
+    this.stats.rehashes.success++;
+    // The log level follows the file; format and destination stay until a restart.
+    this.log.level = next.log.level;
     this.log.info({ source, config: this.configPath }, 'configuration reloaded');
     return { ok: true };
   }
@@ -374,6 +404,7 @@ export class Server implements ConnectionOwner {
   async stop(reason = 'Server shutting down', graceMs = 3000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.ready = false;
     clearInterval(this.ticker);
     clearInterval(this.throttleTimer);
     const closing = [...this.listeners.values()].map((l) => l.close());
@@ -382,6 +413,8 @@ export class Server implements ConnectionOwner {
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, graceMs).unref())]);
     for (const m of this.modules) m.close?.(this);
     this.db?.close();
+    // Last to go, so /healthz says "stopping" (503) during the grace period.
+    await this.http?.close();
     this.log.info({ reason }, 'server stopped');
   }
 }

@@ -7,6 +7,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { pino } from 'pino';
 import { validateConfig } from '../../src/config/load.js';
 import { allModules } from '../../src/modules/index.js';
+import { createLogger } from '../../src/observability/log.js';
 import { parseMessage, type Message } from '../../src/protocol/message.js';
 import { Server } from '../../src/server/server.js';
 
@@ -49,7 +50,9 @@ export async function startServer(patch: RawConfig = {}, files: Record<string, s
   const configPath = join(dir, 'ircd.toml');
   writeFileSync(configPath, toToml(raw));
   const config = validateConfig(raw, configPath);
-  const server = new Server(config, configPath, pino({ level: 'silent' }), allModules());
+  // Silent unless a test asks for logs with a [log] section (level, destination).
+  const log = config.log.level === 'silent' ? pino({ level: 'silent' }) : createLogger(config.log);
+  const server = new Server(config, configPath, log, allModules());
   await server.start();
   const port = [...server.listeners.values()][0]!.port;
   return { server, port, dir, configPath, stop: () => server.stop('test over', 200) };
