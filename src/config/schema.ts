@@ -121,16 +121,6 @@ export const metricsSchema = z.strictObject({
   max_connections: z.number().int().min(1).max(10000).default(32),
 });
 
-export const metricsSchema = z.strictObject({
-  /** Serve /metrics (Prometheus text format) and /healthz over HTTP. */
-  enabled: z.boolean().default(false),
-  /** The metrics are not authenticated: keep this on loopback or a private network. */
-  address: z.string().default('127.0.0.1'),
-  port: z.number().int().min(0).max(65535).default(9667),
-  /** HTTP connections served at once (scrapers and health probes). */
-  max_connections: z.number().int().min(1).max(10000).default(32),
-});
-
 export const stsSchema = z.strictObject({
   /** Advertise IRCv3 sts when a TLS listener exists, so clients upgrade to TLS and stay there. */
   enabled: z.boolean().default(true),
@@ -286,7 +276,6 @@ export const configSchema = z
     class: z.array(classSchema).min(1, 'at least one [[class]] block'),
     allow: z.array(allowSchema).min(1, 'at least one [[allow]] block'),
     log: logSchema.prefault({}),
-    metrics: metricsSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
     store: storeSchema.prefault({}),
     accounts: accountsSchema.prefault({}),

@@ -40,3 +40,13 @@ export function createLogger(cfg: Config['log'], forcePretty = false): Logger {
     pretty ? prettyStream(dest) : dest,
   );
 }
+
+/** Commands whose parameters carry secrets, and how many leading parameters are safe to log. */
+const SECRET_PARAMS: Record<string, number> = { PASS: 0, OPER: 1, AUTHENTICATE: 0, REGISTER: 1, VERIFY: 1, ACCOUNT: 2 };
+
+/** A command's parameters fit for a log: passwords and SASL payloads become "[redacted]". */
+export function loggableParams(command: string, params: string[]): string[] {
+  const keep = SECRET_PARAMS[command];
+  if (keep === undefined) return params;
+  return params.map((p, i) => (i < keep ? p : '[redacted]'));
+}

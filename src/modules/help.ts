@@ -1,0 +1,93 @@
+// HELP and its alias HELPOP (Modern IRC "HELP message"). The text lives beside each command's
+// definition (CommandDef.help) and is read from the router's table, so HELP always describes
+// exactly the commands that are loaded. Operator commands are shown only to opers who may use them.
+import { ERR, RPL } from '../protocol/numerics.js';
+import type { Client } from '../server/client.js';
+import type { CommandDef, Handler, Module } from '../server/module.js';
+import type { Server } from '../server/server.js';
+
+/** Width of the wrapped command list lines. */
+const LIST_WIDTH = 60;
+
+function mayUse(server: Server, client: Client, def: CommandDef): boolean {
+  return !def.privilege || server.hasPrivilege(client, def.privilege);
+}
+
+/**
+ * The <subject> parameter of the replies: the requested topic (casefolded to upper case, as the
+ * spec allows) unless it could not be sent as a middle parameter, in which case it is "*".
+ */
+function subjectParam(topic: string | undefined): string {
+  if (!topic || topic.startsWith(':') || topic.includes(' ')) return '*';
+  return topic.toUpperCase();
+}
+
+/** RPL_HELPSTART with the first line, RPL_HELPTXT for the middle ones, RPL_ENDOFHELP with the last. */
+function sendHelp(client: Client, subject: string, lines: string[]): void {
+  lines.forEach((line, i) => {
+    const code = i === 0 ? RPL.HELPSTART : i === lines.length - 1 ? RPL.ENDOFHELP : RPL.HELPTXT;
+    client.numeric(code, subject, line);
+  });
+}
+
+function wrapWords(words: string[], width: number): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const w of words) {
+    if (cur && cur.length + 1 + w.length > width) {
+      out.push(cur);
+      cur = w;
+    } else cur = cur ? `${cur} ${w}` : w;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+function overview(server: Server, client: Client): string[] {
+  const user: string[] = [];
+  const oper: string[] = [];
+  for (const [name, def] of server.router.commands) {
+    if (!mayUse(server, client, def)) continue;
+    (def.privilege ? oper : user).push(name);
+  }
+  const lines = ['** Help System **', '', 'Commands available to you:', ...wrapWords(user.sort(), LIST_WIDTH)];
+  if (oper.length) lines.push('', 'Operator commands:', ...wrapWords(oper.sort(), LIST_WIDTH));
+  lines.push('', 'Use /HELP <command> for help on one command.');
+  return lines;
+}
+
+function commandHelp(name: string, def: CommandDef): string[] {
+  const [syntax = name, ...description] = def.help ?? [];
+  const lines = [`** ${name} **`, '', `Syntax: ${syntax}`];
+  if (description.length) lines.push('', ...description);
+  if (def.privilege) lines.push(`Needs the operator privilege "${def.privilege}".`);
+  return lines;
+}
+
+const handleHelp: Handler = (server, client, msg) => {
+  const topic = msg.params[0];
+  const subject = subjectParam(topic);
+  if (!topic) return sendHelp(client, subject, overview(server, client));
+  const name = topic.toUpperCase();
+  const def = server.router.commands.get(name);
+  // Commands the client may not use are answered like unknown ones: their existence is not advertised.
+  if (!def || !mayUse(server, client, def)) {
+    client.numeric(ERR.HELPNOTFOUND, subject, 'No help available on this topic');
+    return;
+  }
+  sendHelp(client, subject, commandHelp(name, def));
+};
+
+export const help: Module = {
+  name: 'help',
+  commands: {
+    HELP: {
+      handler: handleHelp,
+      help: ['HELP [<command>]', 'Lists the commands you can use, or explains one of them.'],
+    },
+    HELPOP: {
+      handler: handleHelp,
+      help: ['HELPOP [<command>]', 'The same as HELP.'],
+    },
+  },
+};

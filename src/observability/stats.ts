@@ -1,0 +1,114 @@
+// Plain counters the server bumps on its paths. They cost an integer add; prom-client only reads
+// them when /metrics is scraped (see metrics.ts), so nothing here calls into a metrics library.
+import type { Connection } from '../net/connection.js';
+
+/** Why a connection was refused before it became a client. */
+export const REJECT_REASONS = ['limit', 'ban', 'denied', 'throttle', 'tls_error', 'shutdown'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** Why a connection ended, a bounded label set mapped from the free-text reason. */
+export const DISCONNECT_REASONS = [
+  'quit',
+  'closed',
+  'ping_timeout',
+  'registration_timeout',
+  'sendq',
+  'flood',
+  'kill',
+  'ban',
+  'password',
+  'shutdown',
+  'other',
+] as const;
+export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
+
+/** SASL mechanisms counted by name; anything else a client names is counted as "other". */
+export const SASL_MECHANISMS = ['PLAIN', 'EXTERNAL', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'other'] as const;
+
+/** Upper bounds (seconds) of the command handling time histogram; handlers run in microseconds. */
+export const COMMAND_SECONDS_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.025, 0.1, 0.5, 2.5];
+
+// The ordered checks matter: a QUIT reason is user text ("Quit: banned") and must win first.
+const DISCONNECT_PATTERNS: Array<[RegExp, DisconnectReason]> = [
+  [/^(Quit:|Client Quit$)/, 'quit'],
+  [/^Ping timeout/, 'ping_timeout'],
+  [/^Registration timed out/, 'registration_timeout'],
+  [/^SendQ exceeded/, 'sendq'],
+  [/^Excess Flood/, 'flood'],
+  [/^Killed\b/i, 'kill'],
+  [/\bbanned\b|\b[KGZD]-?lined\b/i, 'ban'],
+  [/^Bad password/, 'password'],
+  [/^(Connection closed|Read error|Write error)/, 'closed'],
+];
+
+/** Maps a free-text disconnect reason to its label. */
+export function classifyDisconnect(reason: string, stopping: boolean): DisconnectReason {
+  if (stopping) return 'shutdown';
+  for (const [re, label] of DISCONNECT_PATTERNS) if (re.test(reason)) return label;
+  return 'other';
+}
+
+/** The label of a listener: "address:port", IPv6 in brackets. */
+export function listenerLabel(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+}
+
+export class Stats {
+  /** Connections accepted, by listener label ("127.0.0.1:6667"); bounded by the configured listeners. */
+  readonly accepted = new Map<string, number>();
+  readonly rejected = zeroes(REJECT_REASONS);
+  readonly disconnects = zeroes(DISCONNECT_REASONS);
+  /** Commands the router did not know (router.usage counts the known ones). */
+  unknownCommands = 0;
+  /** Command handling time: a count per bucket of COMMAND_SECONDS_BUCKETS (last = +Inf), and the sum. */
+  readonly commandBuckets = new Array<number>(COMMAND_SECONDS_BUCKETS.length + 1).fill(0);
+  commandSeconds = 0;
+  /** Traffic of connections already closed; open ones are read from their Connection at scrape time. */
+  readonly closed = { bytesIn: 0, bytesOut: 0, linesIn: 0, linesOut: 0, fannedOut: 0 };
+  readonly sasl = new Map<string, { success: number; failure: number }>(
+    SASL_MECHANISMS.map((m) => [m, { success: 0, failure: 0 }]),
+  );
+  readonly rehashes = { success: 0, failure: 0 };
+
+  reject(reason: RejectReason): void {
+    this.rejected[reason]++;
+  }
+
+  accept(listener: string): void {
+    this.accepted.set(listener, (this.accepted.get(listener) ?? 0) + 1);
+  }
+
+  /** Records how long a command took, from a performance.now() start. */
+  commandTime(startedMs: number): void {
+    this.observeCommandSeconds((performance.now() - startedMs) / 1000);
+  }
+
+  observeCommandSeconds(seconds: number): void {
+    this.commandSeconds += seconds;
+    let i = 0;
+    while (i < COMMAND_SECONDS_BUCKETS.length && seconds > COMMAND_SECONDS_BUCKETS[i]!) i++;
+    this.commandBuckets[i]!++;
+  }
+
+  /** Moves a closing connection's traffic into the totals and counts why it ended. */
+  connectionClosed(conn: Connection, fannedOut: number, reason: DisconnectReason): void {
+    this.closed.bytesIn += conn.bytesIn;
+    this.closed.bytesOut += conn.bytesOut;
+    this.closed.linesIn += conn.linesIn;
+    this.closed.linesOut += conn.linesOut;
+    this.closed.fannedOut += fannedOut;
+    this.disconnects[reason]++;
+  }
+
+  /** For the SASL module: one finished authentication attempt. */
+  saslAttempt(mechanism: string, ok: boolean): void {
+    const upper = mechanism.toUpperCase();
+    const counts = this.sasl.get(upper) ?? this.sasl.get('other')!;
+    if (ok) counts.success++;
+    else counts.failure++;
+  }
+}
