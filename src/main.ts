@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { hashPassword } from './auth/password.js';
 import { ConfigError, loadConfig } from './config/load.js';
+import { createAccountFromCli } from './modules/accounts.js';
 import { allModules } from './modules/index.js';
 import { createLogger } from './observability/log.js';
 import { Server, VERSION } from './server/server.js';
@@ -13,6 +14,8 @@ const USAGE = `Usage:
   ircd --config FILE     run the server with FILE (TOML)
   ircd check FILE        validate FILE; exit 0 when it is valid, 1 with every error otherwise
   ircd mkpasswd          read a password (from stdin, or a prompt) and print a hash for the config
+  ircd account create NAME --config FILE
+                         create an account in FILE's store; the password is read like mkpasswd's
   ircd --version         print the version
   ircd --help            print this help
 
@@ -84,6 +87,16 @@ async function main(argv: string[]): Promise<number> {
       if (!second) throw new Error('check needs a config file');
       loadConfig(second);
       process.stdout.write(`${second}: configuration is valid\n`);
+      return 0;
+    }
+    if (first === 'account') {
+      const name = argv[2];
+      const configAt = argv.indexOf('--config');
+      if (second !== 'create' || !name || configAt === -1 || !argv[configAt + 1])
+        throw new Error('usage: ircd account create NAME --config FILE');
+      const password = await readPassword();
+      await createAccountFromCli(loadConfig(argv[configAt + 1]!), name, password);
+      process.stdout.write(`account ${name} created\n`);
       return 0;
     }
     if (first === 'mkpasswd') {

@@ -4,6 +4,7 @@
 import { AttemptCounter } from '../auth/attempts.js';
 import { makeCredentials } from '../auth/scram.js';
 import type { Config } from '../config/schema.js';
+import { caseFolder } from '../protocol/casemap.js';
 import { ERR, RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
@@ -11,6 +12,7 @@ import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { AccountStore, normalizeFingerprint } from '../store/accounts.js';
+import { openStore } from '../store/db.js';
 import { changeNick, validNick } from './registration.js';
 
 /** Per-server state: a module object is shared by every Server in the process (tests run several). */
@@ -275,6 +277,24 @@ function handleCertfp(server: Server, client: Client, params: string[]): void {
     }
     default:
       fail('UNKNOWN_SUBCOMMAND', params[0]!, 'Use ADD, DEL or LIST');
+  }
+}
+
+/**
+ * `ircd account create`: writes an account into the configured store, which may be in use by a
+ * running server (SQLite WAL allows it). Throws with a message naming what is wrong.
+ */
+export async function createAccountFromCli(config: Config, name: string, password: string): Promise<void> {
+  if (!validAccountName(config, name)) throw new Error(`"${name}" is not a valid account name (the nick rules apply)`);
+  const problem = passwordProblem(config.accounts, password);
+  if (problem) throw new Error(problem.text);
+  const db = openStore(config.store.path);
+  try {
+    const store = new AccountStore(db, caseFolder(config.server.casemapping));
+    if (!store.create(name, await makeCredentials(password, config.accounts.pbkdf2_iterations), undefined))
+      throw new Error(`the account ${name} already exists`);
+  } finally {
+    db.close();
   }
 }
 

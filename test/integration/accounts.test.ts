@@ -1,12 +1,13 @@
 // Accounts: REGISTER/VERIFY (draft/account-registration), the oper ACCOUNT command, persistence
 // across restarts, nick reservation, and how the account shows (account-tag, account-notify,
 // extended-join, $a extbans).
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, validateConfig } from '../../src/config/load.js';
-import { startServer, testConfig, TestClient, type TestServer } from '../support/harness.js';
+import { startServer, testConfig, TestClient, toToml, type TestServer } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 import { makeOper } from '../support/state.js';
 
@@ -192,6 +193,33 @@ describe('persistence', () => {
       c.close();
     } finally {
       await second.stop();
+    }
+  });
+});
+
+describe('ircd account create', () => {
+  it('writes an account a server on the same store accepts, and refuses duplicates and weak passwords', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ircd-cli-'));
+    const store = { path: join(dir, 'ircd.db') };
+    const configPath = join(dir, 'ircd.toml');
+    writeFileSync(configPath, toToml(testConfig({ store })));
+    const main = join(__dirname, '../../dist/src/main.js');
+    const create = (name: string, password: string) =>
+      spawnSync('node', [main, 'account', 'create', name, '--config', configPath], { input: password, encoding: 'utf8' });
+    expect(create('cliuser', 'sesame123').status).toBe(0);
+    const dup = create('CLIUSER', 'sesame123');
+    expect(dup.status).toBe(1);
+    expect(dup.stderr).toMatch(/already exists/);
+    expect(create('weak', 'x').stderr).toMatch(/at least 8 bytes/);
+    const srv = await startServer({ store });
+    try {
+      const c = await TestClient.connect(srv.port);
+      c.send('CAP REQ :sasl');
+      await c.waitFor('CAP');
+      await login(c, 'cliuser', 'sesame123');
+      c.close();
+    } finally {
+      await srv.stop();
     }
   });
 });

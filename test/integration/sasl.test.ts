@@ -160,7 +160,7 @@ describe('SASL and registration', () => {
   });
 
   it('answers 907 to an authenticated client that dropped the sasl capability', async () => {
-    const srv = await start();
+    await start();
     const c = await session.connect('user', { caps: ['sasl'] });
     expect(await authenticatePlain(c, plainB64('', 'jilles', 'sesame'))).toBe('903');
     c.send('CAP REQ :-sasl');
