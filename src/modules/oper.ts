@@ -18,7 +18,7 @@ import { changeUserModes } from './usermodes.js';
 
 /** Records an oper action in the audit log (a pino child logger with `audit: true`). */
 export function audit(server: Server, client: Client, action: string, fields: Record<string, unknown> = {}): void {
-  server.log.child({ audit: true }).info({ oper: client.oper?.name, nick: client.nick, from: client.realMask, ...fields }, action);
+  server.log.child({ audit: true }).info({ conn: client.id, oper: client.oper?.name, nick: client.nick, from: client.realMask, ...fields }, action);
 }
 
 /** The server-notice letters a client receives (its snomask); empty unless it is an oper with +s. */
@@ -90,7 +90,7 @@ function operFailed(server: Server, client: Client, name: string, why: string, n
   failures(server).hit(`ip ${client.ip}`, window);
   if (numeric === ERR.NOOPERHOST) client.numeric(ERR.NOOPERHOST, 'No O-lines for your host');
   else client.numeric(ERR.PASSWDMISMATCH, 'Password incorrect');
-  server.log.warn({ nick: client.nick, from: client.realMask, ip: client.ip, oper: name, why }, 'failed OPER attempt');
+  server.log.warn({ conn: client.id, nick: client.nick, from: client.realMask, ip: client.ip, oper: name, why }, 'failed OPER attempt');
   serverNotice(server, 'o', `Failed OPER attempt as ${name} by ${client.nick} (${client.user}@${client.realHost}) [${client.ip}]: ${why}`);
 }
 
@@ -121,7 +121,7 @@ function grantOper(server: Server, client: Client, oper: OperConfig): void {
 async function handleOper(server: Server, client: Client, name: string, password: string | undefined): Promise<void> {
   if (rateLimited(server, client)) {
     client.numeric(ERR.PASSWDMISMATCH, 'Too many failed OPER attempts; try again later');
-    server.log.warn({ nick: client.nick, ip: client.ip, oper: name }, 'OPER attempt refused: too many failures');
+    server.log.warn({ conn: client.id, nick: client.nick, ip: client.ip, oper: name }, 'OPER attempt refused: too many failures');
     return;
   }
   const oper = server.config.oper.find((o) => o.name === name);

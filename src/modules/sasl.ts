@@ -75,6 +75,7 @@ function accountBlocked(server: Server, name: string): boolean {
 }
 
 function succeed(server: Server, client: Client, account: string): void {
+  server.stats.saslAttempt(sessionOf(client)?.mechanism ?? 'other', true);
   endSession(client);
   limits(server).byAccount.clear(server.state.fold(account));
   logIn(server, client, account);
@@ -84,6 +85,7 @@ function succeed(server: Server, client: Client, account: string): void {
 /** Ends the attempt with 904, counts it against the IP (and account), and logs it without any payload. */
 function fail(server: Server, client: Client, reason: string, account?: string): void {
   const session = sessionOf(client);
+  server.stats.saslAttempt(session?.mechanism ?? 'other', false);
   endSession(client);
   const l = limits(server);
   l.byIp.hit(client.ip, l.windowMs);
