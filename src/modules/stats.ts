@@ -20,7 +20,7 @@ function banReport(kind: BanKind, numeric: string): Report {
       if (kind === 'K') {
         const at = b.mask.lastIndexOf('@');
         client.numeric(numeric, 'K', b.mask.slice(at + 1), '*', b.mask.slice(0, at), reason);
-      } else client.numeric(numeric, kind, b.mask, reason);
+      } else client.numeric(numeric, kind, b.mask.replace(/ /g, '\\s'), reason); // a middle parameter has no spaces
     }
   };
 }

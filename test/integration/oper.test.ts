@@ -4,34 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/auth/password.js';
-import { client, startServer, TestClient, type RawConfig, type TestServer } from '../support/harness.js';
+import { client, startServer, TestClient, type TestServer } from '../support/harness.js';
+import { operConfig, operUp, PASSWORD } from '../support/oper.js';
 import { makeSelfSignedCert } from '../support/tls.js';
-
-const PASSWORD = 'hunter2-oper';
-const HASH = hashPassword(PASSWORD);
-
-/** Oper blocks used by these tests; `extra` adds top-level sections. */
-export function operConfig(extra: RawConfig = {}, certfp: string[] = []): RawConfig {
-  return {
-    oper_class: [
-      { name: 'admin', privileges: ['kill', 'ban', 'rehash', 'die', 'wallops', 'see_hidden'], snomask: 'bcko' },
-      { name: 'helper', privileges: [], snomask: '' },
-    ],
-    oper: [
-      { name: 'alice', password: HASH, hosts: ['*@127.0.0.1'], class: 'admin' },
-      { name: 'faraway', password: HASH, hosts: ['*@10.0.0.0/8'], class: 'admin' },
-      { name: 'helper', password: HASH, class: 'helper' },
-      ...(certfp.length ? [{ name: 'certonly', certfp, class: 'admin' }] : []),
-    ],
-    ...extra,
-  };
-}
-
-export async function operUp(c: TestClient, name = 'alice'): Promise<void> {
-  c.send(`OPER ${name} ${PASSWORD}`);
-  await c.waitFor('381');
-}
 
 let srv: TestServer | undefined;
 afterEach(async () => {

@@ -1,0 +1,162 @@
+// Server bans: KLINE/DLINE/XLINE set, enforced on online and new users, expired, removed, listed
+// with STATS, and kept across a restart with the same database file.
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { client, startServer, TestClient, type TestServer } from '../support/harness.js';
+import { operConfig, operUp } from '../support/oper.js';
+
+const servers: TestServer[] = [];
+async function start(extra = {}): Promise<TestServer> {
+  const s = await startServer(operConfig(extra));
+  servers.push(s);
+  return s;
+}
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.stop();
+});
+
+async function oper(port: number): Promise<TestClient> {
+  const op = await client(port, 'op');
+  await operUp(op);
+  return op;
+}
+
+function notice(c: TestClient, pattern: RegExp) {
+  return c.waitFor((m) => m.command === 'NOTICE' && pattern.test(m.params[1]!));
+}
+
+/** Connects from another loopback address and tries to register; returns the client. */
+async function attempt(port: number, nick: string, opts: { from?: string; user?: string; realname?: string } = {}): Promise<TestClient> {
+  const c = await TestClient.connect(port, { localAddress: opts.from });
+  c.send(`NICK ${nick}`);
+  c.send(`USER ${opts.user ?? nick} 0 * :${opts.realname ?? 'Test User'}`);
+  return c;
+}
+
+describe('KLINE', () => {
+  it('needs the ban privilege', async () => {
+    const srv = await start();
+    const c = await client(srv.port, 'someone');
+    for (const cmd of ['KLINE *@example.net :x', 'UNKLINE *@example.net', 'DLINE 192.0.2.1', 'UNDLINE 192.0.2.1', 'XLINE bot', 'UNXLINE bot']) {
+      c.send(cmd);
+      await c.waitFor('481');
+    }
+  });
+
+  it('disconnects matching users online, refuses new ones with 465, and lifts with UNKLINE', async () => {
+    const srv = await start();
+    const op = await oper(srv.port);
+    const victim = await client(srv.port, 'victim', { user: 'baduser' });
+    const bystander = await client(srv.port, 'bystander');
+    op.send('KLINE 1h baduser@127.0.0.* :spam from here');
+    await notice(op, /^\*\*\* Added 1h K-Line for \[baduser@127\.0\.0\.\*\]: spam from here$/);
+    expect((await victim.waitFor('ERROR')).params[0]).toContain('Banned: spam from here');
+    await victim.waitClosed();
+    await notice(op, /K-Line active for victim \(baduser@127\.0\.0\.1\)/);
+
+    const again = await attempt(srv.port, 'again', { user: 'baduser' });
+    expect((await again.waitFor('465')).params[1]).toMatch(/You are banned from this server: spam from here/);
+    await again.waitClosed();
+    expect((await bystander.collectUntilPong()).some((m) => m.command === 'ERROR')).toBe(false);
+
+    op.send('UNKLINE baduser@127.0.0.*');
+    await notice(op, /^\*\*\* K-Line for \[baduser@127\.0\.0\.\*\] removed$/);
+    await client(srv.port, 'welcome', { user: 'baduser' });
+    op.send('UNKLINE baduser@127.0.0.*');
+    expect((await op.waitFor('FAIL')).params.slice(0, 2)).toEqual(['UNKLINE', 'NO_SUCH_BAN']);
+  });
+
+  it('bans a nick\'s host, refuses masks covering everyone, and expires on time', async () => {
+    const srv = await start();
+    const op = await oper(srv.port);
+    op.send('KLINE *@*');
+    expect((await op.waitFor('FAIL')).params.slice(0, 2)).toEqual(['KLINE', 'INVALID_PARAMS']);
+    op.send('KLINE 1s *@127.0.0.9 :short');
+    await notice(op, /Added 1s K-Line/);
+    const early = await attempt(srv.port, 'early', { from: '127.0.0.9' });
+    await early.waitFor('465');
+    await new Promise((r) => setTimeout(r, 1100));
+    const late = await attempt(srv.port, 'late', { from: '127.0.0.9' });
+    await late.waitFor('001');
+    op.send('STATS k');
+    expect((await op.collectUntilPong()).filter((m) => m.command === '216')).toEqual([]);
+  });
+});
+
+describe('DLINE', () => {
+  it('refuses banned IPs and CIDR ranges at accept and drops those online', async () => {
+    const srv = await start();
+    const op = await oper(srv.port);
+    const online = await client(srv.port, 'online');
+    const fromFive = await TestClient.connect(srv.port, { localAddress: '127.0.0.5' });
+    await fromFive.register('five');
+    op.send('DLINE 127.0.0.4/30 :bad range');
+    await notice(op, /Added permanent D-Line for \[127\.0\.0\.4\/30\]/);
+    expect((await fromFive.waitFor('ERROR')).params[0]).toContain('bad range');
+    const refused = await TestClient.connect(srv.port, { localAddress: '127.0.0.6' });
+    expect((await refused.waitFor('ERROR')).params[0]).toMatch(/Closing Link: 127\.0\.0\.6 \(Banned: bad range\)/);
+    await refused.waitClosed();
+    expect(online.closed).toBe(false);
+
+    op.send('DLINE 2001:db8::/32 :v6 range');
+    await notice(op, /Added permanent D-Line for \[2001:db8::\/32\]/);
+    op.send('DLINE not-an-ip');
+    expect((await op.waitFor('FAIL')).params.slice(0, 2)).toEqual(['DLINE', 'INVALID_PARAMS']);
+    op.send('STATS d');
+    const listed = (await op.collectUntilPong()).filter((m) => m.command === '225').map((m) => m.params.slice(1, 3));
+    expect(listed).toEqual([
+      ['D', '127.0.0.4/30'],
+      ['D', '2001:db8::/32'],
+    ]);
+    op.send('UNDLINE 127.0.0.4/30');
+    await notice(op, /D-Line for \[127\.0\.0\.4\/30\] removed/);
+    await (await TestClient.connect(srv.port, { localAddress: '127.0.0.6' })).register('six');
+  });
+});
+
+describe('XLINE', () => {
+  it('bans realnames by glob (\\s for spaces)', async () => {
+    const srv = await start();
+    const op = await oper(srv.port);
+    const bot = await client(srv.port, 'bot', { realname: 'I am a Spam Bot' });
+    op.send('XLINE *spam\\sbot* :no bots');
+    expect((await bot.waitFor('ERROR')).params[0]).toContain('no bots');
+    const again = await attempt(srv.port, 'bot2', { realname: 'another spam bot here' });
+    await again.waitFor('465');
+    await client(srv.port, 'human', { realname: 'A spam-free human' });
+    op.send('STATS x');
+    const rows = (await op.collectUntilPong()).filter((m) => m.command === '247');
+    expect(rows.map((m) => m.params.slice(1, 3))).toEqual([['X', '*spam\\sbot*']]);
+    expect(rows[0]!.params[3]).toMatch(/^no bots \(set by alice .*permanent\)$/);
+  });
+});
+
+describe('persistence', () => {
+  it('keeps bans in the database across a restart', async () => {
+    const first = await start();
+    const db = join(first.dir, 'bans.db');
+    await first.stop();
+    servers.length = 0;
+    const a = await start({ store: { path: db } });
+    const op = await oper(a.port);
+    op.send('KLINE keep@127.* :kept');
+    op.send('KLINE 1s gone@127.* :temporary');
+    op.send('XLINE *keeper* :kept too');
+    op.send('DLINE 127.0.0.33 :kept ip');
+    await op.collectUntilPong();
+    await a.stop();
+    servers.length = 0;
+    await new Promise((r) => setTimeout(r, 1100));
+
+    const b = await start({ store: { path: db } });
+    const op2 = await oper(b.port);
+    op2.send('STATS k');
+    const ks = (await op2.collectUntilPong()).filter((m) => m.command === '216').map((m) => m.params.slice(1, 5));
+    expect(ks).toEqual([['K', '127.*', '*', 'keep']]);
+    await (await attempt(b.port, 'k1', { user: 'keep' })).waitFor('465');
+    await (await attempt(b.port, 'x1', { realname: 'the keeper' })).waitFor('465');
+    const d = await TestClient.connect(b.port, { localAddress: '127.0.0.33' });
+    expect((await d.waitFor('ERROR')).params[0]).toContain('kept ip');
+    await (await attempt(b.port, 'g1', { user: 'gone' })).waitFor('001');
+  });
+});

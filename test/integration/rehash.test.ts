@@ -1,0 +1,184 @@
+// REHASH (whole config, MOTD, TLS), SIGHUP and RESTART in a real process, cap-notify on rehash.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { client, startServer, TestClient, testConfig, toToml, type RawConfig, type TestServer } from '../support/harness.js';
+import { operConfig, operUp } from '../support/oper.js';
+import { makeSelfSignedCert } from '../support/tls.js';
+
+const MAIN = join(__dirname, '../../dist/src/main.js');
+let srv: TestServer | undefined;
+afterEach(async () => {
+  await srv?.stop();
+  srv = undefined;
+});
+
+function rewrite(path: string, patch: RawConfig): void {
+  writeFileSync(path, toToml(testConfig(operConfig(patch))));
+}
+
+async function linksInfo(c: TestClient): Promise<string> {
+  c.send('LINKS');
+  return (await c.waitFor('364')).params[3]!;
+}
+
+describe('REHASH', () => {
+  it('needs the rehash privilege', async () => {
+    srv = await startServer(operConfig());
+    const c = await client(srv.port, 'someone');
+    for (const cmd of ['REHASH', 'REHASH MOTD', 'REHASH TLS']) {
+      c.send(cmd);
+      await c.waitFor('481');
+    }
+  });
+
+  it('reloads the config with 382 and tells the other opers', async () => {
+    srv = await startServer(operConfig());
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    const other = await client(srv.port, 'other');
+    await operUp(other);
+    rewrite(srv.configPath, { server: { name: 'irc.test', motd: 'motd.txt', description: 'Renamed server' } });
+    op.send('REHASH');
+    expect((await op.waitFor('382')).params).toEqual(['op', srv.configPath, 'Rehashing']);
+    await other.waitFor((m) => m.command === 'NOTICE' && /op rehashed the server configuration/.test(m.params[1]!));
+    expect(await linksInfo(op)).toBe('0 Renamed server');
+  });
+
+  it('keeps everything as it was when the new config is broken, and says why with the key path', async () => {
+    srv = await startServer(operConfig({ limits: { nicklen: 20 } }));
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    const before = srv.server.config;
+    rewrite(srv.configPath, { limits: { nicklen: 3 }, server: { name: 'irc.test', motd: 'motd.txt', description: 'Should not apply' } });
+    op.send('REHASH');
+    const fails = (await op.collectUntilPong()).filter((m) => m.command === 'FAIL');
+    expect(fails.length).toBeGreaterThan(0);
+    expect(fails.every((m) => m.params[0] === 'REHASH' && m.params[1] === 'CONFIG_INVALID')).toBe(true);
+    expect(fails.map((m) => m.params[2]).join('\n')).toMatch(/limits\.nicklen: .*\(got 3\)/);
+    expect(srv.server.config).toBe(before);
+    expect(await linksInfo(op)).toBe('0 An IRC server');
+  });
+
+  it('REHASH MOTD rereads only the MOTD', async () => {
+    srv = await startServer(operConfig());
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    writeFileSync(join(srv.dir, 'motd.txt'), 'A brand new MOTD\n');
+    op.send('REHASH motd');
+    expect((await op.waitFor('382')).params[1]).toBe('motd');
+    op.send('MOTD');
+    expect((await op.waitFor('372')).params[1]).toBe('- A brand new MOTD');
+    op.send('REHASH nonsense');
+    expect((await op.waitFor('FAIL')).params.slice(0, 2)).toEqual(['REHASH', 'INVALID_PARAMS']);
+  });
+
+  it('REHASH TLS swaps the certificate for new connections', async () => {
+    const tls = makeSelfSignedCert('irc.test');
+    srv = await startServer(operConfig({ listen: [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0, tls }] }));
+    const tlsPort = [...srv.server.listeners.values()].find((l) => l.cfg.tls)!.port;
+    const cn = async () => {
+      const c = await TestClient.connectTls(tlsPort);
+      const name = (c.socket as TLSSocket).getPeerCertificate().subject.CN;
+      c.close();
+      return name;
+    };
+    expect(await cn()).toBe('irc.test');
+    const next = makeSelfSignedCert('renewed.test');
+    copyFileSync(next.cert, tls.cert);
+    copyFileSync(next.key, tls.key);
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    op.send('REHASH TLS');
+    expect((await op.waitFor('382')).params[1]).toBe('tls');
+    expect(await cn()).toBe('renewed.test');
+  });
+
+  it('announces capabilities that go away with cap-notify', async () => {
+    const tls = makeSelfSignedCert('irc.test');
+    const listen = [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0, tls }];
+    srv = await startServer(operConfig({ listen }));
+    const watcher = await TestClient.connect(srv.port);
+    watcher.send('CAP LS 302');
+    expect((await watcher.waitFor('CAP')).params[2]).toContain('sts=');
+    watcher.send('CAP END');
+    await watcher.register('watcher');
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    rewrite(srv.configPath, { listen, sts: { enabled: false } });
+    op.send('REHASH');
+    await op.waitFor('382');
+    expect((await watcher.waitFor((m) => m.command === 'CAP' && m.params[1] === 'DEL')).params[2]).toBe('sts');
+  });
+});
+
+describe('a real process', () => {
+  let child: ChildProcess | undefined;
+  afterEach(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    child = undefined;
+  });
+
+  async function freePort(): Promise<number> {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const port = (s.address() as { port: number }).port;
+    await new Promise((r) => s.close(r));
+    return port;
+  }
+
+  async function connectWhenUp(port: number): Promise<TestClient> {
+    for (let i = 0; i < 100; i++) {
+      try {
+        return await TestClient.connect(port);
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    throw new Error(`nothing listening on ${port}`);
+  }
+
+  it('reloads on SIGHUP, keeps the old config when the new one is broken, and RESTARTs with the same command line', async () => {
+    srv = await startServer();
+    const port = await freePort();
+    const cfg = join(srv.dir, 'proc.toml');
+    const listen = [{ address: '127.0.0.1', port }];
+    const base = { listen, log: { level: 'info' }, store: { path: join(srv.dir, 'proc.db') } };
+    rewrite(cfg, base);
+    child = spawn(process.execPath, [MAIN, '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    const c = await connectWhenUp(port);
+    await c.register('proc');
+    expect(await linksInfo(c)).toBe('0 An IRC server');
+
+    rewrite(cfg, { ...base, server: { name: 'irc.test', motd: 'motd.txt', description: 'After SIGHUP' } });
+    child.kill('SIGHUP');
+    for (let i = 0; i < 50 && !out.includes('configuration reloaded'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await linksInfo(c)).toBe('0 After SIGHUP');
+
+    rewrite(cfg, { ...base, limits: { nicklen: 2 } });
+    child.kill('SIGHUP');
+    for (let i = 0; i < 50 && !out.includes('rehash failed'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(out).toMatch(/limits\.nicklen: .*\(got 2\).*rehash failed/);
+    expect(await linksInfo(c)).toBe('0 After SIGHUP');
+
+    rewrite(cfg, base);
+    await operUp(c);
+    const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
+    c.send('RESTART :upgrade');
+    expect((await c.waitFor('ERROR')).params[0]).toMatch(/Restart by proc: upgrade/);
+    expect(await exited).toBe(0);
+
+    // The re-executed process (detached, so not `child`) serves the same port; DIE ends it.
+    const again = await connectWhenUp(port);
+    await again.register('back');
+    await operUp(again);
+    again.send('DIE :done');
+    await again.waitFor('ERROR');
+    await again.waitClosed();
+  });
+});
