@@ -1,9 +1,12 @@
 // WHOIS and WHOWAS: the numerics each user may see, hidden channels, errors and the nick history.
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import type { TestClient } from '../support/harness.js';
+import { TestClient } from '../support/harness.js';
 import { makeOper, putInChannel, serverClient } from '../support/state.js';
 import { useSession } from '../support/session.js';
+import { makeSelfSignedCert } from '../support/tls.js';
 
 const s = useSession();
 
@@ -61,6 +64,22 @@ describe('WHOIS', () => {
     expect(find(self, '379')!.params).toEqual(['bob', 'bob', 'is using modes +']);
     makeOper(s.srv.server, 'alice', ['see_hidden']);
     expect(commands(await ask(a, 'WHOIS bob'))).toEqual(expect.arrayContaining(['378', '338', '379']));
+  });
+
+  it('shows 671 for TLS users and the certificate fingerprint (276) to the user itself only', async () => {
+    const server = makeSelfSignedCert('irc.test');
+    const user = makeSelfSignedCert('tlsuser');
+    await s.start({ listen: [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0, tls: server }] });
+    const tlsPort = [...s.srv.server.listeners.values()].find((l) => l.cfg.tls)!.port;
+    const tls = await TestClient.connectTls(tlsPort, { cert: readFileSync(user.cert), key: readFileSync(user.key) });
+    await tls.register('secure');
+    const a = await s.connect('alice');
+    const expected = new X509Certificate(readFileSync(user.cert)).fingerprint256.replace(/:/g, '').toLowerCase();
+    const seen = await ask(a, 'WHOIS secure');
+    expect(find(seen, '671')!.params.slice(0, 2)).toEqual(['alice', 'secure']);
+    expect(commands(seen)).not.toContain('276');
+    expect(find(await ask(tls, 'WHOIS secure'), '276')!.params).toEqual(['secure', 'secure', `has client certificate fingerprint ${expected}`]);
+    tls.close();
   });
 
   it('lists channels with prefixes, hiding secret and private ones from non-members', async () => {
