@@ -62,6 +62,18 @@ export const channels: Module = {
     },
   },
   modeHandlers: { channel: handleChannelMode },
+  hooks: {
+    // A REHASH may drop prefix modes (e.g. h); members keep only the letters that still exist.
+    rehashed: (server) => {
+      const known = server.prefixes.modes;
+      for (const channel of server.state.channels.values()) {
+        for (const [member, held] of channel.members) {
+          const kept = [...held].filter((m) => known.includes(m)).join('');
+          if (kept !== held) channel.members.set(member, kept);
+        }
+      }
+    },
+  },
   modes: { channel: LIST_MODES + KEY_MODE + LIMIT_MODE + FLAG_MODES, channelWithParam: LIST_MODES + KEY_MODE + LIMIT_MODE },
   configModes: (cfg: Config) => {
     const prefix = new PrefixTable(cfg.channels.prefix).modes;

@@ -2,7 +2,8 @@
 // their error numerics, visibility rules, list modes, and who sees which membership change.
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseMessage, type Message } from '../../src/protocol/message.js';
-import { client, startServer, type TestClient, type TestServer } from '../support/harness.js';
+import { writeFileSync } from 'node:fs';
+import { client, startServer, testConfig, toToml, type TestClient, type TestServer } from '../support/harness.js';
 
 let srv: TestServer | undefined;
 const open: TestClient[] = [];
@@ -441,6 +442,18 @@ describe('channel MODE', () => {
     expect(commands(await ask(half!, 'MODE #c +o v'))).toEqual(['482']);
     expect(commands(await ask(half!, 'KICK #c op'))).toEqual(['482']);
     expect(commands(await ask(half!, 'KICK #c v'))).toEqual(['KICK']);
+  });
+});
+
+describe('rehash', () => {
+  it('drops prefix modes that the new config no longer has', async () => {
+    await start({ channels: { prefix: '(qaohv)~!@%+' } });
+    const [op, half] = await channelWith('#c', 'op', 'half');
+    await ask(op!, 'MODE #c +hv half half');
+    writeFileSync(srv!.configPath, toToml(testConfig()));
+    expect(await srv!.server.rehash('test')).toEqual({ ok: true });
+    expect(find(await ask(half!, 'NAMES #c'), '353')!.params[3]).toBe('@op +half');
+    expect(commands(await ask(half!, 'KICK #c op'))).toEqual(['482']);
   });
 });
 
