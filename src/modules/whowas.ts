@@ -59,7 +59,8 @@ function record(server: Server, client: Client, nick: string): void {
 
 function sendEntry(server: Server, client: Client, e: WhowasEntry): void {
   client.numeric(RPL.WHOWASUSER, e.nick, e.user, e.host, '*', e.realname);
-  if (server.hasPrivilege(client, 'see_hidden')) client.numeric(RPL.WHOISACTUALLY, e.nick, `${e.user}@${e.realHost}`, e.ip, 'Actual user@host, Actual IP');
+  if (server.hasPrivilege(client, 'see_hidden'))
+    client.numeric(RPL.WHOISACTUALLY, e.nick, `${e.user}@${e.realHost}`, e.ip, 'Actual user@host, Actual IP');
   if (e.account) client.numeric(RPL.WHOISACCOUNT, e.nick, e.account, 'was logged in as');
   client.numeric(RPL.WHOISSERVER, e.nick, server.name, new Date(e.leftAt).toUTCString());
 }
