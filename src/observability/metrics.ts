@@ -216,7 +216,7 @@ function commandDurationHistogram(server: Server): Metric {
   const name = 'ircd_command_duration_seconds';
   const metric = {
     name,
-    help: 'Time spent handling a command, until its handler (or its promise) finished.',
+    help: 'Time spent handling a command, until its handler (or its promise) finished; a sample of one command in 16.',
     type: 'histogram',
     aggregator: 'sum',
     async get() {

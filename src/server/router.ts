@@ -65,11 +65,11 @@ export class Router {
   }
 
   private run(server: Server, client: Client, msg: Message, def: CommandDef): void | Promise<void> {
-    const started = performance.now();
+    const started = server.stats.commandStart();
     const result = def.handler(server, client, msg);
     if (result)
-      return result.catch((err) => server.handlerFailed(client, msg, err)).finally(() => server.stats.commandTime(started));
-    server.stats.commandTime(started);
+      return result.catch((err) => server.handlerFailed(client, msg, err)).finally(() => server.stats.commandEnd(started));
+    server.stats.commandEnd(started);
   }
 }
 

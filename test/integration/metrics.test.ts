@@ -50,6 +50,7 @@ function wireBytes(lines: string[]): number {
 describe('/metrics', () => {
   it('counts a scripted session exactly', async () => {
     const t = await startWithMetrics();
+    t.server.stats.commandTimingEvery = 1; // time every command, so the histogram count is exact
     const before = (await scrape(t)).series;
     const delta = (after: Map<string, number>, key: string) => (after.get(key) ?? NaN) - (before.get(key) ?? 0);
 

@@ -51,6 +51,17 @@ describe('Stats', () => {
   });
 });
 
+describe('command timing', () => {
+  it('samples one command in commandTimingEvery', () => {
+    const s = new Stats();
+    s.commandTimingEvery = 4;
+    const starts = Array.from({ length: 8 }, () => s.commandStart());
+    expect(starts.map((v) => v >= 0)).toEqual([false, false, false, true, false, false, false, true]);
+    for (const v of starts) s.commandEnd(v);
+    expect(s.commandBuckets.reduce((a, b) => a + b, 0)).toBe(2);
+  });
+});
+
 describe('listenerLabel', () => {
   it('brackets IPv6 addresses', () => {
     expect(listenerLabel('127.0.0.1', 6667)).toBe('127.0.0.1:6667');
