@@ -34,6 +34,8 @@ export class Server implements ConnectionOwner {
   ready = false;
   /** The /metrics and /healthz listener, when [metrics] is enabled. */
   http: HttpEndpoint | undefined;
+  /** Log every command received (level trace). Cached: asking pino costs more than a line's parsing. */
+  private traceCommands = false;
   readonly listeners = new Map<string, Listener>();
   motd: string[] | undefined;
   prefixes: PrefixTable;
@@ -78,6 +80,7 @@ export class Server implements ConnectionOwner {
     for (const l of this.config.listen) await this.addListener(l);
     this.ticker = setInterval(() => this.tick(), 1000);
     this.ticker.unref();
+    this.traceCommands = this.log.isLevelEnabled('trace');
     this.ready = true;
   }
 
@@ -188,7 +191,7 @@ export class Server implements ConnectionOwner {
       if (err instanceof ParseError) return; // blank or source-only lines are ignored, as the spec allows
       throw err;
     }
-    if (this.log.isLevelEnabled('trace'))
+    if (this.traceCommands)
       this.log.trace({ conn: conn.id, command: msg.command, params: loggableParams(msg.command, msg.params) }, 'command received');
     if (problem === 'invalid-utf8' && this.config.server.utf8only) {
       client.standardReply('FAIL', msg.command, 'INVALID_UTF8', 'Message rejected, your IRC software MUST use UTF-8 encoding on this network');
@@ -396,6 +399,7 @@ export class Server implements ConnectionOwner {
     this.stats.rehashes.success++;
     // The log level follows the file; format and destination stay until a restart.
     this.log.level = next.log.level;
+    this.traceCommands = this.log.isLevelEnabled('trace');
     this.log.info({ source, config: this.configPath }, 'configuration reloaded');
     return { ok: true };
   }
