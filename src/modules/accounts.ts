@@ -13,6 +13,7 @@ import { relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { AccountStore, normalizeFingerprint } from '../store/accounts.js';
 import { openStore } from '../store/db.js';
+import { notifyInterested } from './monitor.js';
 import { changeNick, validNick } from './registration.js';
 
 /** Per-server state: a module object is shared by every Server in the process (tests run several). */
@@ -56,13 +57,11 @@ const EMAIL_RE = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
 // ---- logging in and out ----------------------------------------------------------------------
 
-/** ACCOUNT to the client itself and its peers with account-notify (only once it is visible). */
+/** ACCOUNT to the client itself, its peers and extended-monitor watchers with account-notify (once it is visible). */
 function notifyAccount(server: Server, client: Client): void {
   if (!client.registered) return;
   const out = relay(client, { source: client.mask, command: 'ACCOUNT', params: [client.account ?? '*'] });
-  const bit = CAP['account-notify'];
-  if (client.hasCap(bit)) client.sendOutgoing(out);
-  for (const peer of server.state.peersOf(client)) if (peer.hasCap(bit)) peer.sendOutgoing(out);
+  notifyInterested(server, client, out, CAP['account-notify'], { self: true });
 }
 
 /** Marks the client as logged in (900) and tells whoever follows account changes. */
@@ -350,8 +349,8 @@ export const accounts: Module = {
       value: (server) => registrationCapValue(server),
     },
   ],
-  // $a (any logged-in user) and $a:<account glob> in ban, exception and invite lists.
-  isupport: () => ({ EXTBAN: '$,a' }),
+  // $a (any logged-in user) and $a:<account glob> in ban, exception and invite lists (IRCv3 account-extban).
+  isupport: () => ({ EXTBAN: '$,a', ACCOUNTEXTBAN: 'a' }),
   hooks: {
     registered: (server, client) => checkReservation(server, client),
     nickChanged: (server, client) => checkReservation(server, client),
