@@ -41,14 +41,17 @@ export const channels: Module = {
     LIST: {
       handler: handleList,
       help: [
-        'LIST [<channel>|<mask>|!<mask>|><n>|<<n>[,...]]',
-        'Lists channels: by name, by mask, not matching a mask, or with more or fewer than n users.',
+        'LIST [<channel>|<mask>|!<mask>|><n>|<<n>|C<<n>|C><n>|T<<n>|T><n>[,...]]',
+        'Lists channels: by name, by mask, not matching a mask, with more or fewer than n users,',
+        'or created (C) or given their topic (T) less (<) or more (>) than n minutes ago.',
       ],
     },
     INVITE: {
-      minParams: 2,
       handler: handleInvite,
-      help: ['INVITE <nick> <channel>', 'Invites a user to a channel; under +i only operators may invite.'],
+      help: [
+        'INVITE [<nick> <channel>]',
+        'Invites a user to a channel; under +i only operators may invite. Without parameters, lists your invites.',
+      ],
     },
     KICK: {
       minParams: 2,

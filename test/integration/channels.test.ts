@@ -251,6 +251,13 @@ describe('LIST', () => {
     expect(mask.filter((m) => m.command === '322').map((m) => m.params[1])).toEqual(['#two']);
     const notMask = await ask(alice!, 'LIST !#t*');
     expect(notMask.filter((m) => m.command === '322').map((m) => m.params[1])).toEqual(['#one']);
+    const listed = async (arg: string) =>
+      (await ask(alice!, `LIST ${arg}`)).filter((m) => m.command === '322').map((m) => m.params[1]);
+    expect(await listed('C<10')).toEqual(['#one', '#two']);
+    expect(await listed('C<0')).toEqual([]);
+    expect(await listed('C>10')).toEqual([]);
+    expect(await listed('T<10')).toEqual(['#two']);
+    expect(await listed('T<10,>5')).toEqual([]);
     expect((await ask(alice!, 'LIST #secret')).filter((m) => m.command === '322')).toEqual([]);
     const carol = open.at(-1)!;
     expect((await ask(carol, 'LIST #secret')).filter((m) => m.command === '322')).toHaveLength(1);
@@ -273,7 +280,7 @@ describe('LIST', () => {
       'MAXLIST=beI:100',
       'EXCEPTS=e',
       'INVEX=I',
-      'ELIST=MNU',
+      'ELIST=CMNTU',
     ])
       expect(tokens).toContain(` ${t} `);
     const myinfo = (await c.waitFor('004', { from: 0 })).params;
@@ -298,7 +305,13 @@ describe('INVITE', () => {
     expect(find(await pending(bob), 'INVITE')!.params).toEqual(['bob', '#c']);
     expect(find(await pending(op2), 'INVITE')!.source).toMatch(/^op!/);
     expect(find(await pending(peon), 'INVITE')).toBeUndefined();
+    expect((await ask(bob, 'INVITE')).map((m) => [m.command, ...m.params.slice(1, 2)])).toEqual([
+      ['336', '#c'],
+      ['337', 'End of /INVITE list'],
+    ]);
+    expect(commands(await ask(bob, 'INVITE bob'))).toEqual(['461']);
     expect(commands(await ask(bob, 'JOIN #c'))).toContain('JOIN');
+    expect(commands(await ask(bob, 'INVITE'))).toEqual(['337']);
     await ask(bob, 'PART #c');
     expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['473']);
   });

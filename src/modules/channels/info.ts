@@ -8,8 +8,8 @@ import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { canSeeChannel, isHalfopOrAbove, sendNames, sendTopic, truncateUtf8 } from './common.js';
 
-/** ELIST tokens we understand: M (mask), N (negated mask), U (user count). */
-export const ELIST = 'MNU';
+/** ELIST tokens we understand: C (creation time), M (mask), N (negated mask), T (topic time), U (user count). */
+export const ELIST = 'CMNTU';
 
 export function handleTopic(server: Server, client: Client, msg: Message): void {
   const channel = server.state.findChannel(msg.params[0]!);
@@ -50,6 +50,13 @@ export function handleNames(server: Server, client: Client, msg: Message): void 
   }
 }
 
+/** "C<n" / "T>n": the channel was created (C) or its topic set (T) less / more than n minutes ago. */
+interface AgeFilter {
+  of: 'C' | 'T';
+  newer: boolean;
+  seconds: number;
+}
+
 interface ListFilter {
   /** Exact channel names asked for (folded); empty means all channels. */
   names: Set<string>;
@@ -57,15 +64,18 @@ interface ListFilter {
   notMasks: string[];
   moreThan: number;
   lessThan: number;
+  ages: AgeFilter[];
 }
 
-/** Parses "LIST #a,#b" and the ELIST filters ">n", "<n", "mask*", "!mask*" (comma-separated). */
+/** Parses "LIST #a,#b" and the ELIST filters ">n", "<n", "C<n", "T>n", "mask*", "!mask*" (comma-separated). */
 function parseListFilter(server: Server, arg: string | undefined): ListFilter {
   const fold = server.state.fold;
-  const f: ListFilter = { names: new Set(), masks: [], notMasks: [], moreThan: -1, lessThan: Infinity };
+  const f: ListFilter = { names: new Set(), masks: [], notMasks: [], moreThan: -1, lessThan: Infinity, ages: [] };
   for (const item of (arg ?? '').split(',')) {
     if (!item) continue;
-    if (/^>\d+$/.test(item)) f.moreThan = Math.max(f.moreThan, Number(item.slice(1)));
+    const age = /^([CT])([<>])(\d{1,9})$/.exec(item);
+    if (age) f.ages.push({ of: age[1] as 'C' | 'T', newer: age[2] === '<', seconds: Number(age[3]) * 60 });
+    else if (/^>\d+$/.test(item)) f.moreThan = Math.max(f.moreThan, Number(item.slice(1)));
     else if (/^<\d+$/.test(item)) f.lessThan = Math.min(f.lessThan, Number(item.slice(1)));
     else if (item.startsWith('!')) f.notMasks.push(fold(item.slice(1)));
     else if (/[*?]/.test(item)) f.masks.push(fold(item));
@@ -74,9 +84,14 @@ function parseListFilter(server: Server, arg: string | undefined): ListFilter {
   return f;
 }
 
-function listMatches(f: ListFilter, channel: Channel): boolean {
+function listMatches(f: ListFilter, channel: Channel, now: number): boolean {
   const n = channel.members.size;
   if (n <= f.moreThan || n >= f.lessThan) return false;
+  for (const a of f.ages) {
+    const at = a.of === 'C' ? channel.createdAt : channel.topic?.setAt;
+    if (at === undefined) return false;
+    if (a.newer ? now - at >= a.seconds : now - at <= a.seconds) return false;
+  }
   if (f.masks.length && !f.masks.some((m) => globMatch(m, channel.folded))) return false;
   return !f.notMasks.some((m) => globMatch(m, channel.folded));
 }
@@ -86,9 +101,10 @@ export function handleList(server: Server, client: Client, msg: Message): void {
   const candidates = filter.names.size
     ? [...filter.names].map((n) => server.state.channels.get(n)).filter((c): c is Channel => c !== undefined)
     : server.state.channels.values();
+  const now = Math.floor(Date.now() / 1000);
   client.numeric(RPL.LISTSTART, 'Channel', 'Users  Name');
   for (const channel of candidates) {
-    if (!canSeeChannel(client, channel) || !listMatches(filter, channel)) continue;
+    if (!canSeeChannel(client, channel) || !listMatches(filter, channel, now)) continue;
     // A private channel is listed, but only its members see its topic.
     const showTopic = !channel.flags.has('p') || channel.members.has(client);
     client.numeric(RPL.LIST, channel.name, String(channel.members.size), (showTopic && channel.topic?.text) || '');

@@ -8,6 +8,7 @@ import type { Client } from '../../server/client.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { isHalfopOrAbove, truncateUtf8 } from './common.js';
+import { isInvited } from './join.js';
 import { bestRank } from './modeparse.js';
 
 /** Drops the entries of a time-keyed map that are no longer valid. */
@@ -15,7 +16,20 @@ function prune(map: Map<string, number>, stillValid: (t: number) => boolean): vo
   for (const [k, t] of map) if (!stillValid(t)) map.delete(k);
 }
 
+/** INVITE without parameters (Modern IRC): the channels the client holds a live invite to. */
+function sendInviteList(server: Server, client: Client): void {
+  for (const channel of server.state.channels.values()) {
+    if (isInvited(channel, client)) client.numeric(RPL.INVITELIST, channel.name);
+  }
+  client.numeric(RPL.ENDOFINVITELIST, 'End of /INVITE list');
+}
+
 export function handleInvite(server: Server, client: Client, msg: Message): void {
+  if (msg.params.length === 0) return sendInviteList(server, client);
+  if (msg.params.length < 2) {
+    client.numeric(ERR.NEEDMOREPARAMS, 'INVITE', 'Not enough parameters');
+    return;
+  }
   const [nick, name] = msg.params as [string, string];
   const target = server.state.findNick(nick);
   if (!target?.registered) {
