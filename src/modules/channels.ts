@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
 import { PrefixTable } from '../server/channel.js';
 import type { Module } from '../server/module.js';
 import { ELIST, handleList, handleNames, handleTopic } from './channels/info.js';
-import { handleInvite, handleKick, handleKnock } from './channels/invite.js';
+import { dropInvites, handleInvite, handleKick, handleKnock, moveInvites } from './channels/invite.js';
 import { handleJoin, handlePart } from './channels/join.js';
 import { CHANMODES, FLAG_MODES, KEY_MAX, KEY_MODE, LIMIT_MODE, LIST_MODES } from './channels/modeparse.js';
 import { handleChannelMode } from './channels/modes.js';
@@ -66,6 +66,8 @@ export const channels: Module = {
   },
   modeHandlers: { channel: handleChannelMode },
   hooks: {
+    nickChanged: moveInvites,
+    quit: dropInvites,
     // A REHASH may drop prefix modes (e.g. h); members keep only the letters that still exist.
     rehashed: (server) => {
       const known = server.prefixes.modes;

@@ -316,6 +316,24 @@ describe('INVITE', () => {
     expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['473']);
   });
 
+  it('moves invites with a nick change and drops them on quit', async () => {
+    await start();
+    const [op] = await channelWith('#c', 'op');
+    await ask(op!, 'MODE #c +i');
+    const bob = await connect('bob');
+    await ask(op!, 'INVITE bob #c');
+    await ask(bob, 'NICK robert');
+    const impostor = await connect('bob');
+    expect(commands(await ask(impostor, 'JOIN #c'))).toEqual(['473']);
+    expect(commands(await ask(bob, 'JOIN #c'))).toContain('JOIN');
+    const carol = await connect('carol');
+    await ask(op!, 'INVITE carol #c');
+    carol.send('QUIT');
+    await carol.waitClosed();
+    const other = await connect('carol');
+    expect(commands(await ask(other, 'JOIN #c'))).toEqual(['473']);
+  });
+
   it('answers 401, 403, 442, 443 and 482', async () => {
     await start();
     const [op, member] = await channelWith('#c', 'op', 'member');

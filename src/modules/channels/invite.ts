@@ -16,16 +16,47 @@ function prune(map: Map<string, number>, stillValid: (t: number) => boolean): vo
   for (const [k, t] of map) if (!stillValid(t)) map.delete(k);
 }
 
+const INVITED_TO = 'channels.invitedTo';
+
+/**
+ * Channels that may hold an invite for the client. Invites are keyed by nick in the channel, so
+ * this index lets a nick change carry them along and a quit drop them (the nick may be reused)
+ * without scanning every channel.
+ */
+function invitedTo(client: Client): Set<Channel> {
+  let set = client.ext.get(INVITED_TO) as Set<Channel> | undefined;
+  if (!set) client.ext.set(INVITED_TO, (set = new Set()));
+  return set;
+}
+
+/** Hook: invites follow the client to its new nick. */
+export function moveInvites(server: Server, client: Client, oldNick: string): void {
+  const set = client.ext.get(INVITED_TO) as Set<Channel> | undefined;
+  const oldKey = server.state.fold(oldNick);
+  for (const channel of set ?? []) {
+    const expiry = channel.invites.get(oldKey);
+    channel.invites.delete(oldKey);
+    if (expiry !== undefined) channel.invites.set(client.nickKey, expiry);
+  }
+}
+
+/** Hook: a client that leaves takes its invites along. */
+export function dropInvites(_server: Server, client: Client): void {
+  const set = client.ext.get(INVITED_TO) as Set<Channel> | undefined;
+  for (const channel of set ?? []) channel.invites.delete(client.nickKey);
+}
+
 /** INVITE without parameters (Modern IRC): the channels the client holds a live invite to. */
-function sendInviteList(server: Server, client: Client): void {
-  for (const channel of server.state.channels.values()) {
+function sendInviteList(client: Client): void {
+  const set = client.ext.get(INVITED_TO) as Set<Channel> | undefined;
+  for (const channel of set ?? []) {
     if (isInvited(channel, client)) client.numeric(RPL.INVITELIST, channel.name);
   }
   client.numeric(RPL.ENDOFINVITELIST, 'End of /INVITE list');
 }
 
 export function handleInvite(server: Server, client: Client, msg: Message): void {
-  if (msg.params.length === 0) return sendInviteList(server, client);
+  if (msg.params.length === 0) return sendInviteList(client);
   if (msg.params.length < 2) {
     client.numeric(ERR.NEEDMOREPARAMS, 'INVITE', 'Not enough parameters');
     return;
@@ -59,6 +90,10 @@ export function handleInvite(server: Server, client: Client, msg: Message): void
   // At the bound the oldest invite makes way (Maps iterate in insertion order).
   if (channel.invites.size >= server.config.limits.list_entries) channel.invites.delete(channel.invites.keys().next().value!);
   channel.invites.set(target.nickKey, now + server.config.limits.invite_expiry * 1000);
+  const index = invitedTo(target);
+  // Used-up, expired and destroyed channels leave the index here, so it stays small.
+  for (const c of index) if (!isInvited(c, target) || server.state.findChannel(c.name) !== c) index.delete(c);
+  index.add(channel);
 
   client.numeric(RPL.INVITING, target.nick, channel.name);
   if (target.away !== undefined) client.numeric(RPL.AWAY, target.nick, target.away);
