@@ -149,8 +149,8 @@ function refreshOpers(server: Server): void {
     if (!client.oper) continue;
     const oper = server.config.oper.find((o) => o.name === client.oper!.name);
     if (!oper) {
+      // Dropping +o ends the oper session (see the o mode in usermodes.ts).
       changeUserModes(server, client, [{ letter: 'o', adding: false }, { letter: 's', adding: false }]);
-      client.oper = undefined;
       client.fromServer('NOTICE', [client.nick, '*** Your oper block was removed from the configuration; you are no longer an operator']);
       continue;
     }

@@ -48,6 +48,26 @@ describe('REHASH', () => {
     expect(await linksInfo(op)).toBe('0 Renamed server');
   });
 
+  it('updates the privileges of opers online, and ends the session of opers whose block is gone', async () => {
+    srv = await startServer(operConfig());
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    const helper = await client(srv.port, 'helpy');
+    await operUp(helper, 'helper');
+    const [admin, helperClass] = operConfig().oper_class as Array<Record<string, unknown>>;
+    rewrite(srv.configPath, {
+      oper_class: [admin, { ...helperClass, privileges: ['wallops'] }],
+      oper: (operConfig().oper as Array<{ name: string }>).filter((o) => o.name !== 'alice'),
+    });
+    op.send('REHASH');
+    expect((await op.waitFor('MODE')).params).toEqual(['op', '-os']);
+    await op.waitFor((m) => m.command === 'NOTICE' && /no longer an operator/.test(m.params[1]!));
+    await op.waitFor('382');
+    expect(srv.server.state.findNick('op')!.oper).toBeUndefined();
+    helper.send('WALLOPS :now allowed');
+    expect((await helper.collectUntilPong()).some((m) => m.command === '481')).toBe(false);
+  });
+
   it('keeps everything as it was when the new config is broken, and says why with the key path', async () => {
     srv = await startServer(operConfig({ limits: { nicklen: 20 } }));
     const op = await client(srv.port, 'op');
