@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { allModules } from '../../src/modules/index.js';
-import { health } from '../../src/observability/http.js';
+import { health, startHttp } from '../../src/observability/http.js';
 import { Server } from '../../src/server/server.js';
 import { client, startServer, testConfig, type TestClient, type TestServer } from '../support/harness.js';
 
@@ -139,30 +139,47 @@ describe('/metrics', () => {
 });
 
 describe('/healthz', () => {
-  it('is 200 with a small JSON body while running, 503 while stopping', async () => {
+  it('is 200 with a small JSON body while running', async () => {
     const t = await startWithMetrics();
     const c = await client(t.port, 'dave');
     c.send('JOIN #health');
     await c.waitFor('366');
     const ok = await fetch(url(t, '/healthz'));
     expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toBe('application/json');
     const body = (await ok.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ status: 'ok', clients: 1, channels: 1, version: t.server.version });
     expect(body.uptime_seconds).toEqual(expect.any(Number));
-
-    const stopping = t.server.stop('bye', 1000);
-    const during = await fetch(url(t, '/healthz'));
-    expect(during.status).toBe(503);
-    expect(((await during.json()) as { status: string }).status).toBe('stopping');
-    await stopping;
-    ts = undefined;
-    await expect(fetch(url(t, '/healthz'))).rejects.toThrow();
+    c.close();
   });
 
-  it('is 503 "starting" before start() has finished', () => {
+  // stop() closes the endpoint as soon as the clients are gone, so these states are checked on a
+  // server that is really not started yet, and on one that really is stopping.
+  it('is 503 "starting" before start() has finished and 503 "stopping" once stop() began', async () => {
     const raw = testConfig();
     const server = new Server(validateConfig(raw, join(ROOT, 'ircd.toml')), 'unused.toml', pino({ level: 'silent' }), allModules());
-    expect(health(server)).toMatchObject({ code: 503, body: { status: 'starting' } });
+    const endpoint = await startHttp(server, { enabled: true, address: '127.0.0.1', port: 0, max_connections: 4 });
+    try {
+      const get = () => fetch(`http://127.0.0.1:${endpoint.port}/healthz`);
+      const starting = await get();
+      expect(starting.status).toBe(503);
+      expect(await starting.json()).toMatchObject({ status: 'starting', clients: 0 });
+
+      const t = await startWithMetrics();
+      expect(health(t.server).code).toBe(200);
+      const stopping = t.server.stop('bye', 200);
+      expect(health(t.server)).toMatchObject({ code: 503, body: { status: 'stopping' } });
+      const probe = await startHttp(t.server, { enabled: true, address: '127.0.0.1', port: 0, max_connections: 4 });
+      const during = await fetch(`http://127.0.0.1:${probe.port}/healthz`);
+      await probe.close();
+      expect(during.status).toBe(503);
+      expect(await during.json()).toMatchObject({ status: 'stopping' });
+      await stopping;
+      ts = undefined;
+      await expect(fetch(url(t, '/healthz'))).rejects.toThrow(); // the endpoint is closed with the server
+    } finally {
+      await endpoint.close();
+    }
   });
 });
 
