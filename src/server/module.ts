@@ -60,8 +60,6 @@ export interface Module {
   modes?: { user?: string; channel?: string; channelWithParam?: string };
   /** Channel mode letters that depend on the config (prefix modes), shown in 004 beside `modes`. */
   configModes?: (cfg: Config) => { channel: string; channelWithParam: string };
-  /** Channel mode letters that depend on the config (prefix modes), shown in 004 beside `modes`. */
-  configModes?: (cfg: Config) => { channel: string; channelWithParam: string };
   /** User modes this module defines, by letter; MODE <nick> applies them (see modules/usermodes.ts). */
   userModes?: Record<string, UserModeDef>;
   /** A reason to refuse a new connection from this IP before anything is read (D-lines). */
