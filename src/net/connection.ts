@@ -216,8 +216,10 @@ export class Connection {
       this.outBytes += buf.length;
       this.linesOut++;
       this.flush();
-      this.socket.end();
-      // A peer that never reads must not hold the socket open.
+      // Once the ERROR line is handed to the kernel the socket is done: don't wait for the peer's
+      // FIN (a client that never closes would hold it, and a shutdown, open), and a peer that
+      // never reads must not hold it either.
+      this.socket.end(() => this.socket.destroy());
       setTimeout(() => this.socket.destroy(), 5000).unref();
     }
     this.owner.connectionClosed(this, reason);
