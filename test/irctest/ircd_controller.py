@@ -1,0 +1,325 @@
+"""irctest controller for this project's IRC daemon ("ircd").
+
+irctest (https://github.com/progval/irctest) imports this module by name
+(``--controller ircd_controller``, with this folder on PYTHONPATH) and calls
+``get_irctest_controller_class()``.  For every test the controller writes an
+``ircd.toml`` (plus a ``motd.txt``) into a fresh temporary directory, starts
+``node <project root>/dist/src/main.js --config <tmpdir>/ircd.toml`` in the
+foreground and waits until the listening port answers.
+
+The daemon must have been built first (``npm run build``); ``npm run
+irctest`` does that and then runs ``test/irctest/run.sh``.
+
+The feature attributes (``capabilities``, ``optional_behaviors``,
+``supported_sasl_mechanisms``, ``isupport``, ``extban_mute_char``) are kept
+empty on purpose: irctest FAILS a test for a listed capability or behaviour the
+server lacks, so entries are added here as the matching features land.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from pathlib import Path
+import atexit
+import shutil
+import signal
+import subprocess
+from typing import Any, Dict, FrozenSet, List, Optional, Set, Type, Union
+
+from irctest import patma
+from irctest.basecontrollers import BaseServerController, DirectoryBasedController
+from irctest.runner import NotImplementedByController
+from irctest.specifications import Capabilities, OptionalBehaviors
+
+# test/irctest/ircd_controller.py -> the project root is two folders up.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DAEMON_ENTRY = PROJECT_ROOT / "dist" / "src" / "main.js"
+
+SERVER_NAME = "My.Little.Server"  # irctest expects this exact name
+OPER_PASSWORD = "operpassword"  # irctest's OPER operuser operpassword
+CONFIG_FILE = "ircd.toml"
+MOTD_FILE = "motd.txt"
+
+# Password hashes understood by the daemon's [[allow]] password field.
+SCRYPT_N = 16384
+SCRYPT_R = 8
+SCRYPT_P = 1
+SCRYPT_DKLEN = 64
+SCRYPT_SALT_BYTES = 16
+
+
+def hash_password(password: str) -> str:
+    """``$scrypt$N=16384,r=8,p=1$<salt b64>$<hash b64>`` (standard base64, padded)."""
+    salt = os.urandom(SCRYPT_SALT_BYTES)
+    digest = hashlib.scrypt(
+        password.encode("utf-8"),
+        salt=salt,
+        n=SCRYPT_N,
+        r=SCRYPT_R,
+        p=SCRYPT_P,
+        dklen=SCRYPT_DKLEN,
+        # 128 * N * r = 16 MiB are needed; leave headroom over OpenSSL's default.
+        maxmem=64 * 1024 * 1024,
+    )
+    return "$scrypt$N={},r={},p={}${}${}".format(
+        SCRYPT_N,
+        SCRYPT_R,
+        SCRYPT_P,
+        base64.b64encode(salt).decode("ascii"),
+        base64.b64encode(digest).decode("ascii"),
+    )
+
+
+def toml_value(value: Any) -> str:
+    """Renders a Python scalar as a TOML value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        # A JSON string is a valid TOML basic string (same escapes, incl. \uXXXX).
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot render {value!r} as TOML")
+
+
+def toml_table(header: str, entries: Dict[str, Any]) -> str:
+    lines = [header]
+    lines.extend(f"{key} = {toml_value(value)}" for key, value in entries.items())
+    return "\n".join(lines) + "\n"
+
+
+def render_config(
+    *,
+    hostname: str,
+    port: int,
+    password_hash: Optional[str],
+    tls: Optional[Dict[str, str]],
+    register_before_connect: bool = False,
+) -> str:
+    """Builds the daemon's TOML config for one irctest run.
+
+    The schema is strict (unknown keys are errors), so only known keys are
+    written.  One [[oper]] block (operuser / operpassword) lets the OPER,
+    KILL and WALLOPS tests op up.
+    """
+    listen: Dict[str, Any] = {"address": hostname, "port": port}
+    if tls is not None:
+        listen["tls"] = tls
+
+    allow: Dict[str, Any] = {"mask": "*", "class": "default"}
+    if password_hash is not None:
+        allow["password"] = password_hash
+
+    sections = [
+        toml_table(
+            "[server]",
+            {
+                "name": SERVER_NAME,
+                "network": "testnet",
+                # irctest's LINKS test expects this server info ("0 test server").
+                "description": "test server",
+                "motd": MOTD_FILE,
+                "casemapping": "rfc1459",
+            },
+        ),
+        toml_table("[[listen]]", listen),
+        toml_table("[limits]", {"nicklen": 30}),
+        # Generous limits: irctest opens many connections from 127.0.0.1 in
+        # quick succession and sends bursts of commands.
+        toml_table(
+            "[[class]]",
+            {
+                "name": "default",
+                "sendq": 1048576,
+                "recvq": 65536,
+                "ping_interval": 120,
+                "ping_timeout": 60,
+                "registration_timeout": 60,
+                "max_per_ip": 1000,
+                "flood": {"burst": 1000, "rate": 1000},
+            },
+        ),
+        toml_table("[[allow]]", allow),
+        toml_table("[log]", {"level": "warn"}),
+        # irctest opers up with OPER operuser operpassword.
+        toml_table(
+            "[[oper_class]]",
+            # No server notices: irctest counts every line an oper receives.
+            {
+                "name": "irctest",
+                "privileges": ["kill", "ban", "rehash", "die", "wallops", "see_hidden", "override"],
+                "snomask": "",
+            },
+        ),
+        toml_table(
+            "[[oper]]",
+            {"name": "operuser", "password": hash_password(OPER_PASSWORD), "hosts": ["*@*"], "class": "irctest"},
+        ),
+        # Accounts for the services tests: irctest's passwords are short ("bar")
+        # or long (592 bytes), many accounts come from 127.0.0.1, and failed
+        # logins are part of the tests, so the limits are loose.
+        toml_table(
+            "[accounts]",
+            {
+                "register_before_connect": register_before_connect,
+                "password_min_length": 1,
+                "password_max_length": 1024,
+                "register_per_ip": 100000,
+                "nick_reservation": "off",
+            },
+        ),
+        toml_table(
+            "[sasl]",
+            {"failures_per_ip": 100000, "failures_per_account": 100000},
+        ),
+    ]
+    return "# Generated by test/irctest/ircd_controller.py for one irctest run.\n\n" + "\n".join(
+        sections
+    )
+
+
+class IrcdController(BaseServerController, DirectoryBasedController):
+    software_name = "ircd"
+    supports_sts = False
+    _port_wait_interval = 0.02  # node starts quickly; don't sleep 100 ms per poll
+
+    # Filled in as features land (listed-but-missing ones FAIL instead of skipping).
+    supported_sasl_mechanisms: Set[str] = {"PLAIN", "SCRAM-SHA-256"}
+    capabilities: FrozenSet[Capabilities] = frozenset()
+    optional_behaviors: FrozenSet[OptionalBehaviors] = frozenset()
+    isupport: Dict[str, Union[str, patma.Operator, None]] = {}
+    extban_mute_char: Optional[str] = None
+
+    def create_config(self) -> None:
+        super().create_config()
+        with self.open_file(CONFIG_FILE):
+            pass
+
+    def run(
+        self,
+        hostname: str,
+        port: int,
+        *,
+        password: Optional[str],
+        ssl: bool,
+        run_services: bool,
+        faketime: Optional[str],
+        websocket_hostname: Optional[str] = None,
+        websocket_port: Optional[int] = None,
+    ) -> None:
+        if websocket_hostname is not None or websocket_port is not None:
+            raise NotImplementedByController("Websocket")
+        if not DAEMON_ENTRY.is_file():
+            raise FileNotFoundError(
+                f"{DAEMON_ENTRY} does not exist: build the daemon first "
+                f"(`npm run build` in {PROJECT_ROOT})"
+            )
+        assert self.proc is None
+        if self.test_config.account_registration_requires_email:
+            # The daemon has no mail transport and refuses accounts.email_required.
+            raise NotImplementedByController("account registration requiring an email")
+        self.port = port
+        self.hostname = hostname
+        self.create_config()
+        assert self.directory
+
+        tls: Optional[Dict[str, str]] = None
+        if ssl:
+            self.gen_ssl()  # self-signed ssl.pem / ssl.key in the temp directory
+            tls = {"cert": str(self.pem_path), "key": str(self.key_path)}
+
+        with self.open_file(MOTD_FILE, "w") as fd:
+            fd.write("Welcome to the irctest run of ircd.\n")
+
+        with self.open_file(CONFIG_FILE, "w") as fd:
+            fd.write(
+                render_config(
+                    hostname=hostname,
+                    port=port,
+                    password_hash=hash_password(password) if password is not None else None,
+                    tls=tls,
+                    register_before_connect=self.test_config.account_registration_before_connect,
+                )
+            )
+
+        # Like the other controllers: without the faketime binary the server runs
+        # on real time and faketime_enabled stays False (tests check it).
+        faketime_cmd: List[str] = []
+        if faketime and shutil.which("faketime"):
+            faketime_cmd = ["faketime", "-f", faketime]
+            self.faketime_enabled = True
+
+        self.proc = self.execute(
+            [
+                *faketime_cmd,
+                "node",
+                DAEMON_ENTRY,
+                "--config",
+                self.directory / CONFIG_FILE,
+            ],
+            proc_name="ircd",
+        )
+        _live_procs.add(self.proc)
+        # Services are built into the daemon (no separate services process), so
+        # run_services needs nothing extra here; see registerUser().
+        try:
+            self.wait_for_port()
+        except BaseException:
+            # setUp fails, so tearDown (and kill()) will not run: stop it here.
+            self.kill_proc()
+            raise
+
+    def kill_proc(self) -> None:
+        proc = self.proc
+        super().kill_proc()
+        _live_procs.discard(proc)  # type: ignore[arg-type]
+
+    def wait_for_services(self) -> None:
+        # No separate services process: the daemon itself is the services.
+        self.wait_for_port()
+
+    def registerUser(
+        self,
+        case: Any,
+        username: str,
+        password: Optional[str] = None,
+    ) -> None:
+        # Written straight into the daemon's store with its own CLI (the
+        # password goes on stdin); the running daemon reads accounts from there.
+        assert self.directory
+        subprocess.run(
+            ["node", str(DAEMON_ENTRY), "account", "create", username,
+             "--config", str(self.directory / CONFIG_FILE)],
+            input=(password or "").encode("utf-8"),
+            check=True,
+            capture_output=True,
+        )
+
+
+# Daemons started by this worker process.  unittest skips tearDown() when
+# setUp() raises after run() (e.g. BotModeTestCase.setUp skips when 005 has no
+# BOT token), so irctest never kills those daemons; they are killed here when
+# the worker exits instead of lingering as orphans.
+_live_procs: Set[subprocess.Popen] = set()
+
+
+@atexit.register
+def _kill_leftover_daemons() -> None:
+    for proc in list(_live_procs):
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                proc.kill()
+    _live_procs.clear()
+
+
+def get_irctest_controller_class() -> Type[IrcdController]:
+    return IrcdController
