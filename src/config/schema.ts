@@ -64,7 +64,7 @@ export const channelsSchema = z.strictObject({
   /** Prefix modes, highest rank first, as in ISUPPORT PREFIX: e.g. "(qaohv)~&@%+" to enable all five. */
   prefix: z
     .string()
-    .regex(/^\(([a-zA-Z]{1,8})\)([^\sa-zA-Z0-9#&,]{1,8})$/, 'the form "(modes)symbols", e.g. "(ov)@+"')
+    .regex(/^\(([a-zA-Z]{1,8})\)([^\sa-zA-Z0-9#,:]{1,8})$/, 'the form "(modes)symbols", e.g. "(ov)@+"')
     .refine((p) => {
       const m = /^\((.*)\)(.*)$/.exec(p)!;
       return m[1]!.length === m[2]!.length && m[1]!.includes('o');
@@ -74,6 +74,12 @@ export const channelsSchema = z.strictObject({
   types: z.string().regex(/^[#&]{1,2}$/, 'one or both of "#" and "&"').default('#'),
   /** Modes set on a channel when it is created. */
   default_modes: z.string().regex(/^[ntsimp]*$/, 'flag modes only, e.g. "nt"').default('nt'),
+}).superRefine((c, ctx) => {
+  // "@&chan" must not be ambiguous between a status prefix and a channel type.
+  const symbols = /\)(.*)$/.exec(c.prefix)?.[1] ?? '';
+  const clash = [...c.types].filter((t) => symbols.includes(t));
+  if (clash.length)
+    ctx.addIssue({ code: 'custom', path: ['prefix'], message: `prefix symbol "${clash[0]}" is also a channel type in channels.types` });
 });
 
 export const classSchema = z.strictObject({

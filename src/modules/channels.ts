@@ -17,6 +17,7 @@ export const channels: Module = {
   name: 'channels',
   commands: {
     JOIN: {
+      targets: 'unlimited',
       minParams: 1,
       handler: handleJoin,
       help: [
@@ -25,6 +26,7 @@ export const channels: Module = {
       ],
     },
     PART: {
+      targets: 'unlimited',
       minParams: 1,
       handler: handlePart,
       help: ['PART <channel>[,<channel>...] [:<reason>]', 'Leaves channels.'],
@@ -35,6 +37,7 @@ export const channels: Module = {
       help: ['TOPIC <channel> [:<topic>]', 'Shows or sets the topic; an empty topic clears it. Under +t only operators set it.'],
     },
     NAMES: {
+      targets: 'limited',
       handler: handleNames,
       help: ['NAMES <channel>[,<channel>...]', 'Lists the users of channels.'],
     },
@@ -54,6 +57,7 @@ export const channels: Module = {
       ],
     },
     KICK: {
+      targets: 'limited',
       minParams: 2,
       handler: handleKick,
       help: ['KICK <channel> <nick>[,<nick>...] [:<reason>]', 'Removes users from a channel (operators only).'],

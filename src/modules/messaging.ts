@@ -8,8 +8,6 @@ import type { Module } from '../server/module.js';
 import { newMsgid, relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 
-export const CHANNEL_PREFIXES = '#&';
-
 /** Client-only tags (those starting with "+") the sender may pass on to recipients. */
 function clientTags(client: Client, msg: Message): Tags | undefined {
   if (!msg.tags || !client.hasCap(CAP['message-tags'])) return undefined;
@@ -24,7 +22,7 @@ function clientTags(client: Client, msg: Message): Tags | undefined {
 export function splitStatusPrefix(server: Server, target: string): { status: string; name: string } {
   const symbols = server.prefixes.symbols;
   let i = 0;
-  while (i < target.length && symbols.includes(target[i]!) && !CHANNEL_PREFIXES.includes(target[i]!)) i++;
+  while (i < target.length && symbols.includes(target[i]!)) i++;
   return { status: target.slice(0, i), name: target.slice(i) };
 }
 
@@ -61,7 +59,7 @@ function deliver(server: Server, client: Client, msg: Message): void {
     // Tag-only messages reach only clients that understand tags.
     const mayReceive = (c: Client) => !isTagmsg || c.hasCap(CAP['message-tags']);
 
-    if (CHANNEL_PREFIXES.includes(name[0] ?? '')) {
+    if (server.config.channels.types.includes(name[0] ?? '')) {
       const channel = server.state.findChannel(name);
       if (!channel) {
         if (!isNotice) client.numeric(ERR.NOSUCHCHANNEL, name, 'No such channel');
@@ -97,18 +95,21 @@ export const messaging: Module = {
   commands: {
     PRIVMSG: {
       handler: deliver,
+      targets: 'limited',
       help: ['PRIVMSG <target>[,<target>...] :<text>', 'Sends a message to nicknames or channels.'],
     },
     NOTICE: {
       handler: deliver,
+      targets: 'limited',
       help: ['NOTICE <target>[,<target>...] :<text>', 'Sends a notice; no automatic reply is ever sent to one.'],
     },
     TAGMSG: {
       minParams: 1,
       handler: deliver,
+      targets: 'limited',
       help: ['TAGMSG <target>', 'Sends only message tags (e.g. typing notifications) to clients that support them.'],
     },
   },
   caps: [{ name: 'message-tags' }, { name: 'echo-message' }],
-  isupport: (cfg) => ({ MAXTARGETS: cfg.limits.max_targets, TARGMAX: `PRIVMSG:${cfg.limits.max_targets},NOTICE:${cfg.limits.max_targets},TAGMSG:${cfg.limits.max_targets}` }),
+  isupport: (cfg) => ({ MAXTARGETS: cfg.limits.max_targets }),
 };

@@ -207,6 +207,7 @@ export const queries: Module = {
       ],
     },
     WHOIS: {
+      targets: 'limited',
       handler: handleWhois,
       help: ['WHOIS [<server>] <nick>[,<nick>...]', 'Shows information about users: host, real name, channels, idle time, account.'],
     },

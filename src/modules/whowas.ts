@@ -69,6 +69,7 @@ export const whowas: Module = {
   name: 'whowas',
   commands: {
     WHOWAS: {
+      targets: 'limited',
       handler: (server, client, msg) => {
         const nicks = (msg.params[0] ?? '').split(',').filter(Boolean);
         if (nicks.length === 0) {

@@ -20,6 +20,11 @@ export interface CommandDef {
   privilege?: string;
   /** Flood tokens the command costs beyond the first (default 0). */
   penalty?: number;
+  /**
+   * Comma-separated targets this command takes, advertised in ISUPPORT TARGMAX: 'limited' means
+   * up to [limits].max_targets, 'unlimited' means no count limit of its own.
+   */
+  targets?: 'limited' | 'unlimited';
   /** Lines of help text; the first line is the syntax. */
   help?: string[];
 }

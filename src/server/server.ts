@@ -316,6 +316,10 @@ export class Server implements ConnectionOwner {
     for (const m of this.modules) {
       for (const [k, v] of Object.entries(m.isupport?.(this.config) ?? {})) tokens.push(v === true ? k : `${k}=${v}`);
     }
+    const targmax = [...this.router.commands]
+      .filter(([, def]) => def.targets)
+      .map(([name, def]) => `${name}:${def.targets === 'limited' ? this.config.limits.max_targets : ''}`);
+    if (targmax.length) tokens.push(`TARGMAX=${targmax.join(',')}`);
     return tokens;
   }
 

@@ -46,6 +46,8 @@ describe('registration', () => {
     expect(isupport).toContain('CASEMAPPING=rfc1459');
     expect(isupport).toContain('NETWORK=TestNet');
     expect(isupport).toContain('NICKLEN=30');
+    const targmax = /TARGMAX=(\S+)/.exec(isupport)![1]!.split(',');
+    expect(targmax).toEqual(expect.arrayContaining(['PRIVMSG:4', 'NOTICE:4', 'JOIN:', 'KICK:4', 'WHOIS:4']));
   });
 
   it('answers commands before registration with 451', async () => {

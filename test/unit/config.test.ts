@@ -70,6 +70,13 @@ describe('config validation', () => {
     expect(ok.allow[1]!.password).toMatch(/^\$scrypt\$/);
   });
 
+  it('allows "&" as a prefix symbol unless it is also a channel type', () => {
+    expect(parseConfigText(base + '[channels]\nprefix = "(qaohv)~&@%+"\n', 'x.toml').channels.prefix).toBe('(qaohv)~&@%+');
+    expect(problems(base + '[channels]\nprefix = "(qaohv)~&@%+"\ntypes = "#&"\n').join('\n')).toMatch(
+      /channels\.prefix: prefix symbol "&" is also a channel type/,
+    );
+  });
+
   it('reports TOML syntax errors with line and column', () => {
     expect(problems('[server\nname = 1').join('\n')).toMatch(/TOML syntax error at line 1/);
   });
