@@ -143,7 +143,9 @@ async function handleRegister(server: Server, client: Client, requested: string,
   // Registering early must not get around a server password: those clients register first.
   if (!client.registered && (!cfg.register_before_connect || server.allowFor(client.ip, client.realHost)?.password))
     return fail('COMPLETE_CONNECTION_REQUIRED', requested, 'Complete connection registration before registering an account');
-  const name = requested === '*' ? (client.nickKey ? client.nick : undefined) : requested;
+  // "*" names the current nick; before registration that is the nick last asked for, so a taken
+  // nick is refused as ACCOUNT_EXISTS instead of being claimed from its holder later.
+  const name = requested === '*' ? (client.registered ? client.nick : client.requestedNick) : requested;
   if (name === undefined) return fail('NEED_NICK', '*', 'Send NICK before registering an account named after it');
   if (client.account !== undefined) return fail('ALREADY_AUTHENTICATED', client.account, 'You are already logged in');
   const fold = server.state.fold;

@@ -74,6 +74,7 @@ function handleNick(server: Server, client: Client, nick: string | undefined): v
     client.numeric(ERR.ERRONEUSNICKNAME, nick, 'Erroneous nickname');
     return;
   }
+  if (!client.registered) client.requestedNick = nick;
   const holder = server.state.findNick(nick);
   if (holder && holder !== client) {
     client.numeric(ERR.NICKNAMEINUSE, nick, 'Nickname is already in use');

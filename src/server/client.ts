@@ -31,6 +31,8 @@ export class Client {
   modes = new Set<string>();
   away: string | undefined;
   account: string | undefined;
+  /** The last nick asked for before registration, even one refused as taken (REGISTER * names it). */
+  requestedNick: string | undefined;
   /** Password given with PASS before registration. */
   password: string | undefined;
   readonly signonAt = Date.now();

@@ -54,6 +54,17 @@ describe('REGISTER', () => {
     c.close();
   });
 
+  it('will not register a nick someone else holds, even one it was refused before connecting', async () => {
+    await session.start();
+    await session.connect('root');
+    const c = await TestClient.connect(session.srv.port);
+    c.send('NICK root');
+    await c.waitFor('433');
+    c.send('REGISTER * * hunter2hunter2');
+    expect((await failOf(c)).slice(0, 3)).toEqual(['REGISTER', 'ACCOUNT_EXISTS', 'root']);
+    c.close();
+  });
+
   it('answers COMPLETE_CONNECTION_REQUIRED before connecting when before-connect is off', async () => {
     const srv = await session.start({ accounts: { register_before_connect: false } });
     const c = await TestClient.connect(srv.port);
