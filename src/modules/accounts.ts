@@ -148,14 +148,13 @@ async function handleRegister(server: Server, client: Client, requested: string,
   const name = requested === '*' ? (client.registered ? client.nick : client.requestedNick) : requested;
   if (name === undefined) return fail('NEED_NICK', '*', 'Send NICK before registering an account named after it');
   if (client.account !== undefined) return fail('ALREADY_AUTHENTICATED', client.account, 'You are already logged in');
-  const fold = server.state.fold;
-  if (!cfg.custom_account_name && fold(name) !== client.nickKey)
-    return fail('ACCOUNT_NAME_MUST_BE_NICK', name, 'The account name must be your current nick');
-  if (!validAccountName(server.config, name))
-    return fail('BAD_ACCOUNT_NAME', name, `Account names follow the nick rules (at most ${server.config.limits.nicklen} characters)`);
   const rt = runtime(server);
   const holder = server.state.findNick(name);
   if ((holder && holder !== client) || rt.store.get(name)) return fail('ACCOUNT_EXISTS', name, 'That name is not available');
+  if (!cfg.custom_account_name && server.state.fold(name) !== client.nickKey)
+    return fail('ACCOUNT_NAME_MUST_BE_NICK', name, 'The account name must be your current nick');
+  if (!validAccountName(server.config, name))
+    return fail('BAD_ACCOUNT_NAME', name, `Account names follow the nick rules (at most ${server.config.limits.nicklen} characters)`);
   if (email !== '*' && (email.length > 254 || !EMAIL_RE.test(email))) return fail('INVALID_EMAIL', name, 'That is not an email address');
   const problem = passwordProblem(cfg, password);
   if (problem) return fail(problem.code, name, problem.text);
