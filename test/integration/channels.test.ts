@@ -207,6 +207,18 @@ describe('NAMES', () => {
     expect(find(await ask(bob!, 'NAMES #c'), '353')!.params[1]).toBe('@');
   });
 
+  it('answers several channels with their 353 lines and one 366 naming them all', async () => {
+    await start();
+    const [op] = await channelWith('#one', 'op');
+    await ask(op!, 'JOIN #two');
+    const names = await ask(op!, 'NAMES #one,#two,#none');
+    expect(names.map((m) => [m.command, ...m.params.slice(1)])).toEqual([
+      ['353', '=', '#one', '@op'],
+      ['353', '=', '#two', '@op'],
+      ['366', '#one,#two,#none', 'End of /NAMES list'],
+    ]);
+  });
+
   it('shows all prefixes with multi-prefix and full masks with userhost-in-names', async () => {
     await start();
     const [op] = await channelWith('#c', 'op');

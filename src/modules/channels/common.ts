@@ -64,7 +64,7 @@ function namesSymbol(channel: Channel): string {
  * RPL_NAMREPLY lines (split to fit the line length) and RPL_ENDOFNAMES. Non-members do not see
  * invisible (+i) users; multi-prefix shows every prefix, userhost-in-names the full mask.
  */
-export function sendNames(server: Server, client: Client, channel: Channel): void {
+export function sendNames(server: Server, client: Client, channel: Channel, withEnd = true): void {
   const member = channel.members.has(client);
   const allPrefixes = client.hasCap(CAP['multi-prefix']);
   const fullMask = client.hasCap(CAP['userhost-in-names']);
@@ -83,5 +83,5 @@ export function sendNames(server: Server, client: Client, channel: Channel): voi
     line = line ? `${line} ${entry}` : entry;
   }
   if (line) client.numeric(RPL.NAMREPLY, symbol, channel.name, line);
-  client.numeric(RPL.ENDOFNAMES, channel.name, 'End of /NAMES list');
+  if (withEnd) client.numeric(RPL.ENDOFNAMES, channel.name, 'End of /NAMES list');
 }

@@ -42,12 +42,15 @@ export function handleNames(server: Server, client: Client, msg: Message): void 
     client.numeric(RPL.ENDOFNAMES, '*', 'End of /NAMES list');
     return;
   }
-  for (const name of names.split(',').slice(0, server.config.limits.max_targets)) {
-    if (!name) continue;
+  const targets = names.split(',').filter(Boolean).slice(0, server.config.limits.max_targets);
+  // Several channels share one 366 that names them all, as RFC 2812 and Modern IRC show it.
+  const single = targets.length === 1;
+  for (const name of targets) {
     const channel = server.state.findChannel(name);
-    if (channel && canSeeChannel(client, channel)) sendNames(server, client, channel);
-    else client.numeric(RPL.ENDOFNAMES, name, 'End of /NAMES list');
+    if (channel && canSeeChannel(client, channel)) sendNames(server, client, channel, single);
+    else if (single) client.numeric(RPL.ENDOFNAMES, name, 'End of /NAMES list');
   }
+  if (!single) client.numeric(RPL.ENDOFNAMES, names, 'End of /NAMES list');
 }
 
 /** "C<n" / "T>n": the channel was created (C) or its topic set (T) less / more than n minutes ago. */
