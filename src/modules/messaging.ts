@@ -83,7 +83,7 @@ function deliver(server: Server, client: Client, msg: Message): void {
         if (!isNotice) client.numeric(ERR.NOSUCHNICK, target, 'No such nick/channel');
         continue;
       }
-      if (mayReceive(recipient)) recipient.sendOutgoing(out);
+      if (mayReceive(recipient)) recipient.sendOutgoing(out, true);
       if (command === 'PRIVMSG' && recipient.away !== undefined) client.numeric(RPL.AWAY, recipient.nick, recipient.away);
     }
     if (client.hasCap(CAP['echo-message']) && mayReceive(client)) client.sendOutgoing(out);

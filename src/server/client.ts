@@ -97,8 +97,10 @@ export class Client {
   }
 
   /** Sends a shared message; its wire form is built once per view. */
-  sendOutgoing(out: Outgoing): void {
-    if (this.label) {
+  sendOutgoing(out: Outgoing, asRecipient = false): void {
+    // A message this client receives as a target (e.g. a PRIVMSG to itself) is not a reply to
+    // its labeled command; only the echo is.
+    if (this.label && !asRecipient) {
       this.label.replies.push({ ...out.msg, tags: out.tagsFor(this.caps) });
       return;
     }

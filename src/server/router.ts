@@ -19,8 +19,25 @@ export class Router {
     }
   }
 
-  /** Runs the command; returns a promise only when the handler is asynchronous. */
+  /**
+   * Runs the command; returns a promise only when the handler is asynchronous. A labeled command
+   * (IRCv3 labeled-response) has every reply collected, refusals and failures included.
+   */
   dispatch(server: Server, client: Client, msg: Message): void | Promise<void> {
+    const label = msg.tags?.label;
+    if (label === undefined || !client.hasCap(CAP['labeled-response'])) return this.route(server, client, msg);
+    client.label = { label, replies: [] };
+    let result: void | Promise<void> = undefined;
+    try {
+      result = this.route(server, client, msg);
+    } catch (err) {
+      server.handlerFailed(client, msg, err);
+    }
+    if (result) return result.finally(() => finishLabel(server, client));
+    finishLabel(server, client);
+  }
+
+  private route(server: Server, client: Client, msg: Message): void | Promise<void> {
     const def = this.commands.get(msg.command);
     if (!def) {
       server.stats.unknownCommands++;
@@ -46,21 +63,6 @@ export class Router {
     }
     this.usage.set(msg.command, (this.usage.get(msg.command) ?? 0) + 1);
     if (client.registered) client.lastActiveAt = Date.now();
-
-    const label = msg.tags?.label;
-    if (label !== undefined && client.hasCap(CAP['labeled-response'])) {
-      client.label = { label, replies: [] };
-      let result: void | Promise<void>;
-      try {
-        result = this.run(server, client, msg, def);
-      } catch (err) {
-        finishLabel(server, client);
-        throw err;
-      }
-      if (result) return result.finally(() => finishLabel(server, client));
-      finishLabel(server, client);
-      return;
-    }
     return this.run(server, client, msg, def);
   }
 

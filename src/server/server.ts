@@ -206,7 +206,6 @@ export class Server implements ConnectionOwner {
 
   handlerFailed(client: Client, msg: Message, err: unknown): void {
     this.log.error({ conn: client.id, command: msg.command, err: err instanceof Error ? err.stack : String(err) }, 'command failed');
-    client.label = undefined;
     client.fromServer('FAIL', [msg.command, 'INTERNAL_ERROR', 'The server could not complete this command']);
   }
 

@@ -341,6 +341,29 @@ describe('labeled-response and batch', () => {
   });
 });
 
+describe('labeled-response edge cases', () => {
+  it('labels refusals too: unknown commands and missing parameters', async () => {
+    await start();
+    const a = await connect('alice', { caps: ['labeled-response', 'batch'] });
+    a.send('@label=u1 NOSUCHCMD');
+    const unknown = await a.waitFor('421');
+    expect(unknown.tags?.label).toBe('u1');
+    a.send('@label=u2 PRIVMSG');
+    expect((await a.waitFor('411')).tags?.label).toBe('u2');
+  });
+
+  it('labels only the echo of a PRIVMSG to oneself, not the copy received as target', async () => {
+    await start();
+    const a = await connect('alice', { caps: ['labeled-response', 'batch', 'echo-message'] });
+    a.send('@label=self PRIVMSG alice :hi me');
+    const first = await a.waitFor('PRIVMSG');
+    const second = await a.waitFor('PRIVMSG');
+    expect([first.tags?.label, second.tags?.label].filter(Boolean)).toEqual(['self']);
+    const rest = await a.collectUntilPong();
+    expect(rest.some((m) => m.command === 'BATCH')).toBe(false);
+  });
+});
+
 describe('shutdown', () => {
   it('sends ERROR to every client and stops listening', async () => {
     const s = await start();
