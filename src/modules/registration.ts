@@ -122,10 +122,15 @@ export const registration: Module = {
       onlyPreRegistration: true,
       handler: (server, client, msg) => {
         const limits = server.config.limits;
-        const user = msg.params[0]!.replace(/[^A-Za-z0-9._~-]/g, '').slice(0, limits.userlen);
         const realname = msg.params[3]!;
-        if (!user || !realname) {
+        if (!msg.params[0] || !realname) {
           client.numeric(ERR.NEEDMOREPARAMS, 'USER', 'Not enough parameters');
+          return;
+        }
+        // Characters a user@host mask cannot carry are dropped; nothing usable left is refused.
+        const user = msg.params[0].replace(/[^A-Za-z0-9._~-]/g, '').slice(0, limits.userlen);
+        if (!user) {
+          client.numeric(ERR.INVALIDUSERNAME, 'Your username is not valid (use letters, digits, ".", "_", "~" or "-")');
           return;
         }
         client.user = user;

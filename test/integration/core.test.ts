@@ -87,6 +87,17 @@ describe('registration', () => {
     await c.waitFor('001');
   });
 
+  it('refuses a username with nothing usable in it, then accepts a good one', async () => {
+    await start();
+    const c = await raw();
+    c.send('NICK emoji');
+    c.send('USER 😊😊😊 0 * :Real Name');
+    expect((await c.waitFor('468')).params[0]).toBe('emoji');
+    c.send('USER we!rd 0 * :Real Name');
+    await c.waitFor('001');
+    expect(srv!.server.state.findNick('emoji')!.user).toBe('werd');
+  });
+
   it('holds registration while CAP negotiation is open', async () => {
     await start();
     const c = await raw();
