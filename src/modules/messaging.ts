@@ -77,6 +77,7 @@ function deliver(server: Server, client: Client, msg: Message): void {
         if (minRank !== undefined && !server.prefixes.atLeast(prefixes, minRank)) continue;
         member.sendOutgoing(out);
       }
+      server.emit('messageRelayed', client, channel, out);
     } else {
       const recipient = server.state.findNick(target);
       if (!recipient?.registered) {
@@ -84,6 +85,7 @@ function deliver(server: Server, client: Client, msg: Message): void {
         continue;
       }
       if (mayReceive(recipient)) recipient.sendOutgoing(out, true);
+      server.emit('messageRelayed', client, recipient, out);
       if (command === 'PRIVMSG' && recipient.away !== undefined) client.numeric(RPL.AWAY, recipient.nick, recipient.away);
     }
     if (client.hasCap(CAP['echo-message']) && mayReceive(client)) client.sendOutgoing(out);

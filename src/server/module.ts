@@ -4,6 +4,7 @@ import type { Message } from '../protocol/message.js';
 import type { CapOffer } from './caps.js';
 import type { Channel } from './channel.js';
 import type { Client } from './client.js';
+import type { Outgoing } from './outgoing.js';
 import type { Server } from './server.js';
 
 export type Handler = (server: Server, client: Client, msg: Message) => void | Promise<void>;
@@ -40,6 +41,14 @@ export interface Hooks {
   rehashed(server: Server, old: Config): void;
   /** After a client joined a channel. */
   joined(server: Server, client: Client, channel: Channel): void;
+  /** While a JOIN is answered: after the JOIN line, before topic and names (read-marker's MARKREAD goes here). */
+  joinBurst(server: Server, client: Client, channel: Channel): void;
+  /**
+   * A PRIVMSG, NOTICE or TAGMSG passed every check for one target (a channel, its name in
+   * out.msg.params[0] possibly behind a STATUSMSG prefix, or a registered user) and was relayed.
+   * Emitted once per target; out.tags holds its msgid and time (e.g. for chat history).
+   */
+  messageRelayed(server: Server, sender: Client, target: Channel | Client, out: Outgoing): void;
   /** A new connection became a client (not yet registered), e.g. to start a hostname lookup. */
   connected(server: Server, client: Client): void;
   /** Registration passed every check; just before the welcome burst, e.g. to apply a cloak. */

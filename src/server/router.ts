@@ -98,6 +98,7 @@ function finishLabel(server: Server, client: Client): void {
   }
   const ref = `L${(++batchSeq).toString(36)}`;
   client.fromServer('BATCH', [`+${ref}`, 'labeled-response'], { label });
-  for (const r of replies) client.send({ ...r, tags: { ...r.tags, batch: ref } });
+  // Lines already inside a batch of their own (e.g. chathistory) keep it: that batch nests in this one.
+  for (const r of replies) client.send(r.tags?.batch ? r : { ...r, tags: { ...r.tags, batch: ref } });
   client.send({ source: server.name, command: 'BATCH', params: [`-${ref}`] });
 }

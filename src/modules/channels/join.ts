@@ -74,6 +74,7 @@ function joinOne(server: Server, client: Client, name: string, key: string | und
       member.sendOutgoing(extended);
     } else member.sendOutgoing(plain);
   }
+  server.emit('joinBurst', client, channel);
   sendTopic(client, channel, false);
   sendNames(server, client, channel);
   server.emit('joined', client, channel);
