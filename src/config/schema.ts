@@ -58,6 +58,12 @@ export const limitsSchema = z.strictObject({
   whowas: z.number().int().min(0).max(1000000).default(4096),
   invite_expiry: seconds(3600),
   knock_interval: seconds(60),
+  /** Seconds before a channel may be renamed again (RENAME sends its members a JOIN burst each). */
+  rename_interval: z.number().min(0).max(86400).default(60),
+  /** Combined text of one draft/multiline message, line feeds between lines included (cap value max-bytes). */
+  multiline_max_bytes: z.number().int().min(512).max(65536).default(4096),
+  /** PRIVMSG/NOTICE lines in one draft/multiline batch (cap value max-lines). */
+  multiline_max_lines: z.number().int().min(1).max(1000).default(32),
 });
 
 export const channelsSchema = z.strictObject({

@@ -351,7 +351,8 @@ export const accounts: Module = {
     },
   ],
   // $a (any logged-in user) and $a:<account glob> in ban, exception and invite lists (IRCv3 account-extban).
-  isupport: () => ({ EXTBAN: '$,a', ACCOUNTEXTBAN: 'a' }),
+  // EXTBAN itself is the channels module's (the ban lists'); $a is one of its types.
+  isupport: () => ({ ACCOUNTEXTBAN: 'a' }),
   hooks: {
     registered: (server, client) => checkReservation(server, client),
     nickChanged: (server, client) => checkReservation(server, client),

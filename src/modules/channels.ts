@@ -2,13 +2,14 @@
 // NAMES, LIST, INVITE, KICK, KNOCK and MODE on channels, with the IRCv3 capabilities that live in
 // those replies. The commands are split by theme under ./channels/.
 import type { Config } from '../config/schema.js';
-import { PrefixTable } from '../server/channel.js';
+import { EXTBAN_PREFIX, EXTBAN_TYPES, PrefixTable } from '../server/channel.js';
 import type { Module } from '../server/module.js';
 import { ELIST, handleList, handleNames, handleTopic } from './channels/info.js';
 import { dropInvites, handleInvite, handleKick, handleKnock, moveInvites } from './channels/invite.js';
 import { handleJoin, handlePart } from './channels/join.js';
 import { CHANMODES, FLAG_MODES, KEY_MAX, KEY_MODE, LIMIT_MODE, LIST_MODES } from './channels/modeparse.js';
 import { handleChannelMode } from './channels/modes.js';
+import { handleRename } from './channels/rename.js';
 
 export { canSeeChannel, isChannelName, isHalfopOrAbove, sendNames } from './channels/common.js';
 export { partChannel } from './channels/join.js';
@@ -67,6 +68,14 @@ export const channels: Module = {
       handler: handleKnock,
       help: ['KNOCK <channel> [:<message>]', "Asks an invite-only channel's operators for an invite."],
     },
+    RENAME: {
+      minParams: 2,
+      handler: handleRename,
+      help: [
+        'RENAME <channel> <new name> [:<reason>]',
+        'Renames a channel, keeping its members, modes and topic (operators only; IRCv3 draft/channel-rename).',
+      ],
+    },
   },
   modeHandlers: { channel: handleChannelMode },
   hooks: {
@@ -88,7 +97,13 @@ export const channels: Module = {
     const prefix = new PrefixTable(cfg.channels.prefix).modes;
     return { channel: prefix, channelWithParam: prefix };
   },
-  caps: [{ name: 'multi-prefix' }, { name: 'userhost-in-names' }, { name: 'extended-join' }, { name: 'invite-notify' }],
+  caps: [
+    { name: 'multi-prefix' },
+    { name: 'userhost-in-names' },
+    { name: 'extended-join' },
+    { name: 'invite-notify' },
+    { name: 'draft/channel-rename' },
+  ],
   isupport: (cfg) => {
     const prefix = new PrefixTable(cfg.channels.prefix);
     const limits = cfg.limits;
@@ -107,6 +122,7 @@ export const channels: Module = {
       EXCEPTS: 'e',
       INVEX: 'I',
       ELIST,
+      EXTBAN: `${EXTBAN_PREFIX},${EXTBAN_TYPES}`,
     };
   },
 };

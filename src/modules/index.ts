@@ -14,6 +14,7 @@ import { ircv3 } from './ircv3.js';
 import { messaging } from './messaging.js';
 import { mode } from './mode.js';
 import { monitor } from './monitor.js';
+import { multiline } from './multiline.js';
 import { oper } from './oper.js';
 import { queries } from './queries.js';
 import { registration } from './registration.js';
@@ -24,5 +25,5 @@ import { usermodes } from './usermodes.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, cap, ircv3, accounts, sasl, messaging, mode, channels, info, usermodes, queries, whowas, away, monitor, setname, chghost, oper, bans, stats, cloak, hostname, help];
+  return [registration, cap, ircv3, accounts, sasl, messaging, multiline, mode, channels, info, usermodes, queries, whowas, away, monitor, setname, chghost, oper, bans, stats, cloak, hostname, help];
 }

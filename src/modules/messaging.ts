@@ -3,13 +3,14 @@
 import type { Message, Tags } from '../protocol/message.js';
 import { ERR, RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
+import type { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import { newMsgid, relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 
 /** Client-only tags (those starting with "+") the sender may pass on to recipients. */
-function clientTags(client: Client, msg: Message): Tags | undefined {
+export function clientTags(client: Client, msg: Message): Tags | undefined {
   if (!msg.tags || !client.hasCap(CAP['message-tags'])) return undefined;
   let out: Tags | undefined;
   for (const k in msg.tags) {
@@ -53,43 +54,68 @@ function deliver(server: Server, client: Client, msg: Message): void {
     const key = fold(target);
     if (seen.has(key)) continue;
     seen.add(key);
-    const { status, name } = splitStatusPrefix(server, target);
+    const resolved = resolveTarget(server, client, command, target, isTagmsg ? [] : [text]);
+    if (!resolved) continue;
     const params = isTagmsg ? [target] : [target, text];
     const out = relay(client, { source: client.mask, command, params }, { msgid: newMsgid(), clientTags: tags });
     // Tag-only messages reach only clients that understand tags.
     const mayReceive = (c: Client) => !isTagmsg || c.hasCap(CAP['message-tags']);
-
-    if (server.config.channels.types.includes(name[0] ?? '')) {
-      const channel = server.state.findChannel(name);
-      if (!channel) {
-        if (!isNotice) client.numeric(ERR.NOSUCHCHANNEL, name, 'No such channel');
-        continue;
-      }
-      const why = channel.cannotSend(client, fold);
-      if (why) {
-        if (!isNotice) client.numeric(ERR.CANNOTSENDTOCHAN, channel.name, why);
-        continue;
-      }
-      // The lowest-ranked symbol given decides ("@+#chan" reaches voiced and above).
-      const minRank = status ? server.prefixes.rankOfSymbol(status[status.length - 1]!) : undefined;
-      for (const [member, prefixes] of channel.members) {
-        if (member === client || !mayReceive(member)) continue;
-        if (minRank !== undefined && !server.prefixes.atLeast(prefixes, minRank)) continue;
-        member.sendOutgoing(out);
-      }
-      server.emit('messageRelayed', client, channel, out);
-    } else {
-      const recipient = server.state.findNick(target);
-      if (!recipient?.registered) {
-        if (!isNotice) client.numeric(ERR.NOSUCHNICK, target, 'No such nick/channel');
-        continue;
-      }
-      if (mayReceive(recipient)) recipient.sendOutgoing(out, true);
-      server.emit('messageRelayed', client, recipient, out);
-      if (command === 'PRIVMSG' && recipient.away !== undefined) client.numeric(RPL.AWAY, recipient.nick, recipient.away);
-    }
+    for (const recipient of resolved.recipients) if (mayReceive(recipient)) recipient.sendOutgoing(out, true);
+    server.emit('messageRelayed', client, resolved.to, out);
     if (client.hasCap(CAP['echo-message']) && mayReceive(client)) client.sendOutgoing(out);
   }
+}
+
+/** Where a message to one target goes: the channel's members but the sender, or one user. */
+export interface MessageTarget {
+  to: Channel | Client;
+  recipients: Client[];
+}
+
+/**
+ * Resolves one PRIVMSG/NOTICE/TAGMSG target after the checks its sender must pass, answering
+ * with the numeric when one fails (never to a NOTICE). `texts` are the lines to be sent (none for
+ * TAGMSG; several for a multiline message): channel modes such as +C look at each.
+ */
+export function resolveTarget(
+  server: Server,
+  client: Client,
+  command: string,
+  target: string,
+  texts: readonly string[],
+): MessageTarget | undefined {
+  const isNotice = command === 'NOTICE';
+  const { status, name } = splitStatusPrefix(server, target);
+  if (server.config.channels.types.includes(name[0] ?? '')) {
+    const channel = server.state.findChannel(name);
+    if (!channel) {
+      if (!isNotice) client.numeric(ERR.NOSUCHCHANNEL, name, 'No such channel');
+      return undefined;
+    }
+    const fold = server.state.fold;
+    let why = channel.cannotSend(client, fold, texts[0]);
+    for (let i = 1; !why && i < texts.length; i++) why = channel.cannotSend(client, fold, texts[i]);
+    if (why) {
+      if (!isNotice) client.numeric(ERR.CANNOTSENDTOCHAN, channel.name, why);
+      return undefined;
+    }
+    // The lowest-ranked symbol given decides ("@+#chan" reaches voiced and above).
+    const minRank = status ? server.prefixes.rankOfSymbol(status[status.length - 1]!) : undefined;
+    const recipients: Client[] = [];
+    for (const [member, prefixes] of channel.members) {
+      if (member === client) continue;
+      if (minRank !== undefined && !server.prefixes.atLeast(prefixes, minRank)) continue;
+      recipients.push(member);
+    }
+    return { to: channel, recipients };
+  }
+  const recipient = server.state.findNick(target);
+  if (!recipient?.registered) {
+    if (!isNotice) client.numeric(ERR.NOSUCHNICK, target, 'No such nick/channel');
+    return undefined;
+  }
+  if (command === 'PRIVMSG' && recipient.away !== undefined) client.numeric(RPL.AWAY, recipient.nick, recipient.away);
+  return { to: recipient, recipients: [recipient] };
 }
 
 export const messaging: Module = {

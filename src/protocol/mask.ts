@@ -26,7 +26,9 @@ export function globMatch(pattern: string, subject: string): boolean {
 
 /** Completes a partial ban mask to nick!user@host, the way users write them. */
 export function normalizeMask(mask: string): string {
-  if (mask.startsWith('$')) return mask; // extended bans ($a:account) are not nick!user@host masks
+  // Extended bans: $a:account is no nick!user@host mask; a mute ($m:<mask>) completes its mask.
+  if (mask.startsWith('$m:')) return '$m:' + normalizeMask(mask.slice(3) || '*');
+  if (mask.startsWith('$')) return mask;
   const bang = mask.indexOf('!');
   const at = mask.indexOf('@');
   if (bang === -1 && at === -1) {

@@ -24,6 +24,8 @@ export const CAP_NAMES = [
   'extended-monitor',
   'standard-replies',
   'draft/account-registration',
+  'draft/channel-rename',
+  'draft/multiline',
 ] as const;
 
 export type CapName = (typeof CAP_NAMES)[number];

@@ -35,8 +35,8 @@ export class Channel {
 
   constructor(
     public name: string,
-    /** Casefolded name, the key in the channel index. */
-    readonly folded: string,
+    /** Casefolded name, the key in the channel index (changed only by State.renameChannel). */
+    public folded: string,
   ) {}
 
   list(letter: string): ListEntry[] {
@@ -45,17 +45,25 @@ export class Channel {
     return l;
   }
 
-  /** True when the client matches a list entry (b, e, I) by its shown or real mask. */
-  matchesList(letter: string, client: Client, fold: CaseFold): boolean {
+  /**
+   * True when the client matches a list entry (b, e, I) by its shown or real mask. Mute entries
+   * ($m:<mask>) count only when asking about mutes, and then only they count.
+   */
+  matchesList(letter: string, client: Client, fold: CaseFold, kind: 'ban' | 'mute' = 'ban'): boolean {
     const entries = this.lists.get(letter);
     if (!entries || entries.length === 0) return false;
     const shown = fold(client.mask);
     const real = fold(client.realMask);
     for (const e of entries) {
-      const pattern = fold(e.mask);
-      if (pattern.startsWith('$a')) {
+      let pattern = fold(e.mask);
+      const mute = pattern.startsWith(MUTE_EXTBAN);
+      if (mute !== (kind === 'mute')) continue;
+      if (mute) pattern = pattern.slice(MUTE_EXTBAN.length);
+      else if (pattern.startsWith('$a')) {
         if (matchesAccountExtban(pattern, client.account, fold)) return true;
-      } else if (globMatch(pattern, shown) || globMatch(pattern, real)) return true;
+        continue;
+      }
+      if (globMatch(pattern, shown) || globMatch(pattern, real)) return true;
     }
     return false;
   }
@@ -65,13 +73,20 @@ export class Channel {
     return this.matchesList('b', client, fold) && !this.matchesList('e', client, fold);
   }
 
-  /** Why the client may not speak here, or undefined when it may (+n, +m, bans). */
-  cannotSend(client: Client, fold: CaseFold): string | undefined {
+  /**
+   * Why the client may not speak here, or undefined when it may (+n, +C, +m, bans, mutes).
+   * `text` is the message text (none for TAGMSG).
+   */
+  cannotSend(client: Client, fold: CaseFold, text?: string): string | undefined {
     const prefixes = this.members.get(client);
     if (prefixes === undefined && this.flags.has('n')) return 'Cannot send to channel (no external messages)';
+    // +C binds everyone, operators too: it keeps CTCP floods and replies out of the channel.
+    if (text !== undefined && this.flags.has('C') && isCtcpOtherThanAction(text)) return 'Cannot send CTCP to channel (+C)';
     if (prefixes) return undefined; // voiced or above may always speak
     if (this.flags.has('m')) return 'Cannot send to channel (+m)';
     if (this.isBanned(client, fold)) return 'Cannot send to channel (you are banned)';
+    if (this.matchesList('b', client, fold, 'mute') && !this.matchesList('e', client, fold, 'mute'))
+      return 'Cannot send to channel (you are muted)';
     return undefined;
   }
 
@@ -79,6 +94,17 @@ export class Channel {
   broadcast(out: Outgoing, except?: Client): void {
     for (const member of this.members.keys()) if (member !== except) member.sendOutgoing(out);
   }
+}
+
+/** Extended bans (ISUPPORT EXTBAN=<prefix>,<types>): $a[:account] matches accounts, $m:<mask> mutes. */
+export const EXTBAN_PREFIX = '$';
+export const EXTBAN_TYPES = 'am';
+/** A +b entry "$m:<mask>" lets matching users join but not speak; a "$m:<mask>" +e entry exempts. */
+const MUTE_EXTBAN = '$m:';
+
+/** CTCP (text framed by \x01) other than ACTION, which channel mode +C refuses. */
+function isCtcpOtherThanAction(text: string): boolean {
+  return text.charCodeAt(0) === 1 && !/^\x01ACTION(?:[ \x01]|$)/.test(text);
 }
 
 /** Extended ban "$a" (any logged-in user) or "$a:<glob>" (accounts matching it); `pattern` is casefolded. */

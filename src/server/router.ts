@@ -11,6 +11,11 @@ export class Router {
   readonly commands = new Map<string, CommandDef & { module: string }>();
   /** Times each command was used (STATS m). */
   readonly usage = new Map<string, number>();
+  /**
+   * Looked at before any line is routed; one returning true has taken the line. A client-initiated
+   * batch (modules/multiline.ts) collects its lines this way instead of running them.
+   */
+  readonly lineClaims: Array<(server: Server, client: Client, msg: Message) => boolean> = [];
 
   register(module: Module): void {
     for (const [name, def] of Object.entries(module.commands ?? {})) {
@@ -24,6 +29,7 @@ export class Router {
    * (IRCv3 labeled-response) has every reply collected, refusals and failures included.
    */
   dispatch(server: Server, client: Client, msg: Message): void | Promise<void> {
+    for (const claim of this.lineClaims) if (claim(server, client, msg)) return;
     const label = msg.tags?.label;
     if (label === undefined || !client.hasCap(CAP['labeled-response'])) return this.route(server, client, msg);
     client.label = { label, replies: [] };
@@ -78,7 +84,7 @@ export class Router {
 let batchSeq = 0;
 
 /** Sends the replies collected for a labeled command: ACK, one labeled line, or a labeled batch. */
-function finishLabel(server: Server, client: Client): void {
+export function finishLabel(server: Server, client: Client): void {
   const ctx = client.label;
   client.label = undefined;
   if (!ctx) return;

@@ -53,6 +53,14 @@ export class State {
     return { channel, created: true };
   }
 
+  /** Gives a channel a new name and moves it in the index; the caller has checked the name is free. */
+  renameChannel(channel: Channel, name: string): void {
+    this.channels.delete(channel.folded);
+    channel.name = name;
+    channel.folded = this.fold(name);
+    this.channels.set(channel.folded, channel);
+  }
+
   addMember(channel: Channel, client: Client, prefixes: string): void {
     channel.members.set(client, prefixes);
     let set = this.memberships.get(client);

@@ -281,7 +281,7 @@ describe('LIST', () => {
     const tokens = c.lines.filter((l) => l.split(' ')[1] === '005').join(' ');
     for (const t of [
       'CHANTYPES=#',
-      'CHANMODES=beI,k,l,imnpst',
+      'CHANMODES=beI,k,l,Cimnpst',
       'PREFIX=(qaohv)~!@%+',
       'STATUSMSG=~!@%+',
       'CHANLIMIT=#:50',
@@ -293,11 +293,12 @@ describe('LIST', () => {
       'EXCEPTS=e',
       'INVEX=I',
       'ELIST=CMNTU',
+      'EXTBAN=$,am',
     ])
       expect(tokens).toContain(` ${t} `);
     const myinfo = (await c.waitFor('004', { from: 0 })).params;
     const sorted = (s: string) => [...s].sort().join('');
-    expect(sorted(myinfo.at(-2)!)).toBe(sorted('beIklimnpstqaohv'));
+    expect(sorted(myinfo.at(-2)!)).toBe(sorted('beIklCimnpstqaohv'));
     expect(sorted(myinfo.at(-1)!)).toBe(sorted('beIklqaohv'));
   });
 });
@@ -394,6 +395,26 @@ describe('KICK', () => {
     expect(commands(await ask(member!, 'KICK #c op'))).toEqual(['482']);
     expect(commands(await ask(op!, 'KICK #none op'))).toEqual(['403']);
     expect((await ask(op!, 'KICK #c member'))[0]!.params).toEqual(['#c', 'member', 'op']);
+  });
+
+  it('pairs channels with users when several channels are given (RFC 2812), else 461', async () => {
+    await start();
+    const [op, , b] = await channelWith('#c', 'op', 'a', 'b');
+    await ask(op!, 'JOIN #d');
+    await ask(b!, 'JOIN #d');
+    const res = await ask(op!, 'KICK #c,#d a,b :bye');
+    expect(res.filter((m) => m.command === 'KICK').map((m) => m.params)).toEqual([
+      ['#c', 'a', 'bye'],
+      ['#d', 'b', 'bye'],
+    ]);
+    // b was kicked from #d only; a repeated channel kicks each paired user from it.
+    expect(srv!.server.state.findChannel('#c')!.members.has(srv!.server.state.findNick('b')!)).toBe(true);
+    expect(commands(await ask(op!, 'KICK #c,#d b'))).toEqual(['461']);
+    const twice = await ask(op!, 'KICK #c,#c b,ghost :x');
+    expect(twice.map((m) => [m.command, m.params[1]])).toEqual([
+      ['KICK', 'b'],
+      ['401', 'ghost'],
+    ]);
   });
 });
 

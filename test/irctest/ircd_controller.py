@@ -192,10 +192,50 @@ class IrcdController(BaseServerController, DirectoryBasedController):
 
     # Filled in as features land (listed-but-missing ones FAIL instead of skipping).
     supported_sasl_mechanisms: Set[str] = {"PLAIN", "SCRAM-SHA-256"}
-    capabilities: FrozenSet[Capabilities] = frozenset()
-    optional_behaviors: FrozenSet[OptionalBehaviors] = frozenset()
-    isupport: Dict[str, Union[str, patma.Operator, None]] = {}
-    extban_mute_char: Optional[str] = None
+    capabilities: FrozenSet[Capabilities] = frozenset({Capabilities.MULTILINE})
+    optional_behaviors: FrozenSet[OptionalBehaviors] = frozenset(
+        {
+            # KICK #chan a,b and KICK #a,#b x,y (TARGMAX KICK:<max_targets>).
+            OptionalBehaviors.MULTI_KICK,
+            # Channel mode +C.
+            OptionalBehaviors.NO_CTCP,
+        }
+    )
+    # What the daemon advertises with the config render_config() writes
+    # (isupport.py::testValues checks each).
+    isupport: Dict[str, Union[str, patma.Operator, None]] = {
+        "ACCOUNTEXTBAN": "a",
+        "AWAYLEN": "390",
+        "BOT": "B",
+        "CASEMAPPING": "rfc1459",
+        "CHANLIMIT": "#:50",
+        "CHANMODES": "beI,k,l,Cimnpst",
+        "CHANNELLEN": "64",
+        "CHANTYPES": "#",
+        "ELIST": "CMNTU",
+        "EXCEPTS": "e",
+        "EXTBAN": "$,am",
+        "HOSTLEN": "64",
+        "INVEX": "I",
+        "KEYLEN": "23",
+        "KICKLEN": "390",
+        "LINELEN": "512",
+        "MAXLIST": "beI:100",
+        "MAXTARGETS": "4",
+        "MODES": "6",
+        "MONITOR": "100",
+        "NETWORK": "testnet",
+        "NICKLEN": "30",
+        "PREFIX": "(ov)@+",
+        "STATUSMSG": "@+",
+        "TARGMAX": patma.StrRe(r"PRIVMSG:4,NOTICE:4,TAGMSG:4,JOIN:,PART:,.*KICK:4.*"),
+        "TOPICLEN": "390",
+        "USERLEN": "10",
+        "UTF8ONLY": None,
+        "WHOX": None,
+    }
+    # EXTBAN=$,am: a mute is +b $m:<mask>.
+    extban_mute_char: Optional[str] = "m"
 
     def create_config(self) -> None:
         super().create_config()

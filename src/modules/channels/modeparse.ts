@@ -13,8 +13,8 @@ export const LIST_MODES = 'beI';
 export const KEY_MODE = 'k';
 /** The limit (type C): a parameter only when set. */
 export const LIMIT_MODE = 'l';
-/** Flag modes (type D). */
-export const FLAG_MODES = 'imnpst';
+/** Flag modes (type D); C refuses CTCP other than ACTION. */
+export const FLAG_MODES = 'Cimnpst';
 /** ISUPPORT CHANMODES, in the order of the four types. */
 export const CHANMODES = `${LIST_MODES},${KEY_MODE},${LIMIT_MODE},${FLAG_MODES}`;
 /** RFC 2812 key grammar: 1 to 23 characters. */

@@ -1,0 +1,66 @@
+// RENAME (IRCv3 draft/channel-rename): a channel keeps its members, modes, lists and topic under
+// a new name. Members with the capability see RENAME; the others see themselves leave the old
+// name and join the new one, with the topic and names a JOIN brings.
+import type { Message } from '../../protocol/message.js';
+import { ERR } from '../../protocol/numerics.js';
+import { CAP } from '../../server/caps.js';
+import type { Channel } from '../../server/channel.js';
+import type { Client } from '../../server/client.js';
+import { relay } from '../../server/outgoing.js';
+import type { Server } from '../../server/server.js';
+import { isChannelName, sendNames, sendTopic, truncateUtf8 } from './common.js';
+import { bestRank, opRanks } from './modeparse.js';
+
+/** When each channel was last renamed (ms), for the per-channel cooldown. */
+const renamedAt = new WeakMap<Channel, number>();
+
+export function handleRename(server: Server, client: Client, msg: Message): void {
+  const [oldName, newName] = msg.params as [string, string];
+  const reason = truncateUtf8(msg.params[2] ?? '', server.config.limits.kicklen);
+  const channel = server.state.findChannel(oldName);
+  if (!channel) {
+    client.numeric(ERR.NOSUCHCHANNEL, oldName, 'No such channel');
+    return;
+  }
+  const held = channel.members.get(client);
+  if (held === undefined) {
+    client.numeric(ERR.NOTONCHANNEL, channel.name, "You're not on that channel");
+    return;
+  }
+  if (bestRank(server.prefixes, held) > opRanks(server.prefixes).op) {
+    client.numeric(ERR.CHANOPRIVSNEEDED, channel.name, 'You must be a channel operator');
+    return;
+  }
+  const fail = (code: string, text: string) => client.standardReply('FAIL', 'RENAME', code, channel.name, newName, text);
+  if (!isChannelName(server, newName)) return fail('CANNOT_RENAME', 'That is not a valid channel name');
+  if (newName[0] !== channel.name[0]) return fail('CANNOT_RENAME', 'You cannot change a channel prefix type');
+  if (newName === channel.name) return fail('CANNOT_RENAME', 'The channel already has that name');
+  const caseOnly = server.state.fold(newName) === channel.folded;
+  if (!caseOnly && server.state.findChannel(newName)) return fail('CHANNEL_NAME_IN_USE', 'The channel name is already taken');
+  // Each rename sends every member without the capability a whole JOIN burst: rate-limit it.
+  const now = Date.now();
+  const last = renamedAt.get(channel);
+  if (last !== undefined && now - last < server.config.limits.rename_interval * 1000)
+    return fail('CANNOT_RENAME', 'This channel has been renamed recently');
+  renamedAt.set(channel, now);
+
+  const oldShown = channel.name;
+  server.state.renameChannel(channel, newName);
+  const renamed = relay(client, { source: client.mask, command: 'RENAME', params: [oldShown, newName, reason] });
+  for (const member of channel.members.keys()) {
+    if (member.hasCap(CAP['draft/channel-rename'])) member.sendOutgoing(renamed);
+    // The fallback is skipped when only the case changed: both names mean the same channel.
+    else if (!caseOnly) rejoinUnderNewName(server, member, channel, oldShown, reason);
+  }
+}
+
+/** The fallback for a member without the capability: PART of the old name, then a JOIN burst. */
+function rejoinUnderNewName(server: Server, member: Client, channel: Channel, oldName: string, reason: string): void {
+  member.sendOutgoing(relay(member, { source: member.mask, command: 'PART', params: reason ? [oldName, reason] : [oldName] }));
+  const joinParams = member.hasCap(CAP['extended-join'])
+    ? [channel.name, member.account ?? '*', member.realname]
+    : [channel.name];
+  member.sendOutgoing(relay(member, { source: member.mask, command: 'JOIN', params: joinParams }));
+  sendTopic(member, channel, false);
+  sendNames(server, member, channel);
+}

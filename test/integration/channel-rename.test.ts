@@ -1,0 +1,129 @@
+// RENAME (IRCv3 draft/channel-rename) end to end: members with the capability see RENAME, the
+// others a PART and a JOIN burst; the channel keeps its state; errors are numerics or FAIL RENAME.
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseMessage, type Message } from '../../src/protocol/message.js';
+import { client, startServer, type TestClient, type TestServer } from '../support/harness.js';
+
+let srv: TestServer | undefined;
+const open: TestClient[] = [];
+
+async function connect(nick: string, caps: string[] = []): Promise<TestClient> {
+  const c = await client(srv!.port, nick, { caps });
+  open.push(c);
+  return c;
+}
+
+/** Sends a line and returns everything the server answered to it. */
+async function ask(c: TestClient, line: string): Promise<Message[]> {
+  await c.collectUntilPong();
+  c.send(line);
+  return c.collectUntilPong();
+}
+
+/** What the client received from `from` on, once the server has answered a PING. */
+async function since(c: TestClient, from: number): Promise<Message[]> {
+  await c.collectUntilPong();
+  return c.lines.slice(from, c.cursor - 1).map((l) => parseMessage(l));
+}
+
+const lines = (msgs: Message[]) => msgs.map((m) => [m.command, ...m.params].join(' '));
+
+afterEach(async () => {
+  for (const c of open.splice(0)) c.close();
+  await srv?.stop();
+  srv = undefined;
+});
+
+describe('RENAME', () => {
+  it('renames for members with the capability and re-joins the others under the new name', async () => {
+    srv = await startServer();
+    const op = await connect('op', ['draft/channel-rename']);
+    const plain = await connect('plain');
+    await ask(op, 'JOIN #old');
+    await ask(plain, 'JOIN #old');
+    await ask(op, 'TOPIC #old :the topic');
+    await ask(op, 'MODE #old +b bad!*@*');
+    await plain.collectUntilPong();
+    const from = plain.mark;
+
+    const mine = await ask(op, 'RENAME #old #new :tidier name');
+    expect(mine.map((m) => [m.source, m.command, ...m.params])).toEqual([
+      [expect.stringMatching(/^op!/), 'RENAME', '#old', '#new', 'tidier name'],
+    ]);
+    const theirs = await since(plain, from);
+    expect(theirs.map((m) => [m.source?.split('!')[0], m.command, ...m.params])).toEqual([
+      ['plain', 'PART', '#old', 'tidier name'],
+      ['plain', 'JOIN', '#new'],
+      ['irc.test', '332', 'plain', '#new', 'the topic'],
+      ['irc.test', '333', 'plain', '#new', expect.stringMatching(/^op!/), expect.any(String)],
+      ['irc.test', '353', 'plain', '=', '#new', '@op plain'],
+      ['irc.test', '366', 'plain', '#new', 'End of /NAMES list'],
+    ]);
+
+    // Same channel, new name: members, ops and lists stay; the old name is free again.
+    const state = srv.server.state;
+    const channel = state.findChannel('#NEW')!;
+    expect(state.findChannel('#old')).toBeUndefined();
+    expect(channel.members.get(state.findNick('op')!)).toBe('o');
+    expect(channel.list('b').map((e) => e.mask)).toEqual(['bad!*@*']);
+    expect(lines(await ask(plain, 'JOIN #old'))).toContain('JOIN #old');
+    expect(state.findChannel('#old')!.members.get(state.findNick('plain')!)).toBe('o');
+  });
+
+  it('sends the server-to-client RENAME with an empty reason when none is given', async () => {
+    srv = await startServer();
+    const op = await connect('op', ['draft/channel-rename']);
+    await ask(op, 'JOIN #a');
+    expect((await ask(op, 'RENAME #a #b'))[0]!.params).toEqual(['#a', '#b', '']);
+  });
+
+  it('changes only the case without a PART/JOIN fallback', async () => {
+    srv = await startServer();
+    const op = await connect('op', ['draft/channel-rename']);
+    const plain = await connect('plain');
+    await ask(op, 'JOIN #case');
+    await ask(plain, 'JOIN #case');
+    await plain.collectUntilPong();
+    const from = plain.mark;
+    expect(lines(await ask(op, 'RENAME #case #CaSe'))).toEqual(['RENAME #case #CaSe ']);
+    expect(await since(plain, from)).toEqual([]);
+    expect(srv.server.state.findChannel('#case')!.name).toBe('#CaSe');
+  });
+
+  it('answers 461, 403, 442 and 482, and FAIL RENAME for names it cannot take', async () => {
+    srv = await startServer({ channels: { types: '#&' } });
+    const op = await connect('op', ['draft/channel-rename']);
+    const member = await connect('member');
+    const outsider = await connect('outsider');
+    await ask(op, 'JOIN #here');
+    await ask(op, 'JOIN #taken');
+    await ask(member, 'JOIN #here');
+
+    expect(lines(await ask(op, 'RENAME #here'))).toEqual(['461 op RENAME Not enough parameters']);
+    expect(lines(await ask(op, 'RENAME #nowhere #x'))).toEqual(['403 op #nowhere No such channel']);
+    expect(lines(await ask(outsider, 'RENAME #here #x'))).toEqual(["442 outsider #here You're not on that channel"]);
+    expect(lines(await ask(member, 'RENAME #here #x'))).toEqual(['482 member #here You must be a channel operator']);
+    expect(lines(await ask(op, 'RENAME #here #TAKEN'))).toEqual([
+      'FAIL RENAME CHANNEL_NAME_IN_USE #here #TAKEN The channel name is already taken',
+    ]);
+    expect(lines(await ask(op, 'RENAME #here &here'))).toEqual([
+      'FAIL RENAME CANNOT_RENAME #here &here You cannot change a channel prefix type',
+    ]);
+    expect(lines(await ask(op, 'RENAME #here #bad,name'))).toEqual([
+      'FAIL RENAME CANNOT_RENAME #here #bad,name That is not a valid channel name',
+    ]);
+    expect(srv.server.state.findChannel('#here')!.name).toBe('#here');
+  });
+
+  it('lets a channel be renamed again only after rename_interval', async () => {
+    srv = await startServer({ limits: { rename_interval: 0.3 } });
+    const op = await connect('op', ['draft/channel-rename']);
+    await ask(op, 'JOIN #one');
+    expect(lines(await ask(op, 'RENAME #one #two'))).toEqual(['RENAME #one #two ']);
+    expect(lines(await ask(op, 'RENAME #two #three'))).toEqual([
+      'FAIL RENAME CANNOT_RENAME #two #three This channel has been renamed recently',
+    ]);
+    await new Promise((r) => setTimeout(r, 350));
+    expect(lines(await ask(op, 'RENAME #two #three'))).toEqual(['RENAME #two #three ']);
+  });
+});
