@@ -58,6 +58,8 @@ export const limitsSchema = z.strictObject({
   whowas: z.number().int().min(0).max(1000000).default(4096),
   invite_expiry: seconds(3600),
   knock_interval: seconds(60),
+  /** IPs whose recent connections are remembered for [[class]] connect_rate; the least recent are forgotten first. */
+  connect_rate_ips: z.number().int().min(100).max(10000000).default(100000),
   /** Seconds before a channel may be renamed again (RENAME sends its members a JOIN burst each). */
   rename_interval: z.number().min(0).max(86400).default(60),
   /** Combined text of one draft/multiline message, line feeds between lines included (cap value max-bytes). */
@@ -98,6 +100,16 @@ export const classSchema = z.strictObject({
   ping_timeout: seconds(60),
   registration_timeout: seconds(60),
   max_per_ip: z.number().int().min(1).default(10),
+  /**
+   * New connections accepted from one IP: `count` at once, then `count` per `seconds` (a token
+   * bucket); faster ones are refused with ERROR "Throttled: reconnecting too fast".
+   */
+  connect_rate: z
+    .strictObject({
+      count: z.number().int().min(1).max(1000000).default(20),
+      seconds: seconds(10),
+    })
+    .prefault({}),
   /** Clients in this class must log in with SASL before registration completes (FAIL * ACCOUNT_REQUIRED otherwise). */
   require_sasl: z.boolean().default(false),
   flood: z
@@ -276,6 +288,49 @@ export const saslSchema = z.strictObject({
   failure_tracking: z.number().int().min(100).max(1000000).default(10000),
 });
 
+/**
+ * Chat history (IRCv3 draft/chathistory) is kept in memory: it is a recent window that clients
+ * page through, not durable data, so a restart forgets it. Worst case memory is about
+ * max_targets * messages_per_target * (line plus tags, up to ~4.5 KB).
+ */
+export const historySchema = z.strictObject({
+  /** Keep history and offer draft/chathistory, draft/event-playback and draft/message-redaction. */
+  enabled: z.boolean().default(true),
+  /** Messages kept per channel and per direct conversation; the oldest go first. */
+  messages_per_target: z.number().int().min(1).max(100000).default(200),
+  /** Channels and conversations kept at once; the least recently used are forgotten first. */
+  max_targets: z.number().int().min(1).max(1000000).default(1000),
+  /** Messages older than this many seconds are forgotten. */
+  max_age: seconds(604800),
+  /** Most messages one CHATHISTORY command returns (ISUPPORT CHATHISTORY); larger limits are cut to it. */
+  query_limit: z.number().int().min(1).max(1000).default(100),
+  /** draft/read-marker: read markers kept per account (in the store) or per connection; the least recently set go first. */
+  read_markers: z.number().int().min(1).max(100000).default(1000),
+});
+
+/**
+ * IRCv3 metadata (draft/metadata-3): key-value pairs on users and channels, kept in memory only.
+ * Worst case memory is about (users + channels) * max_keys * max_value_bytes.
+ */
+export const metadataSchema = z.strictObject({
+  /** Let clients set and subscribe before registration completes (cap value "before-connect"). */
+  before_connect: z.boolean().default(true),
+  /** Keys one user or one channel may hold (cap value "max-keys"). */
+  max_keys: z.number().int().min(1).max(1000).default(20),
+  /**
+   * Longest value in UTF-8 bytes (cap value "max-value-bytes"). A 761 reply carries the nick,
+   * target and key too, so values above ~300 bytes can exceed a 512-byte line.
+   */
+  max_value_bytes: z.number().int().min(1).max(4096).default(300),
+  /** Keys one connection may subscribe to (cap value "max-subs"). */
+  max_subscriptions: z.number().int().min(1).max(1000).default(50),
+  /**
+   * Most values sent when a subscriber joins a channel (the channel's and its members'); a channel
+   * with more gets RPL_METADATASYNCLATER and the client asks for it with METADATA SYNC.
+   */
+  join_sync_lines: z.number().int().min(0).max(100000).default(1000),
+});
+
 export const storeSchema = z.strictObject({
   /** SQLite database for durable data (bans, accounts); created on first start. ":memory:" keeps nothing. */
   path: z.string().default('ircd.db'),
@@ -302,6 +357,8 @@ export const configSchema = z
     dns: dnsSchema.prefault({}),
     stats: statsSchema.prefault({}),
     bans: bansSchema.prefault({}),
+    history: historySchema.prefault({}),
+    metadata: metadataSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const classes = new Set<string>();

@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import type { ClassConfig, Config, ListenConfig } from '../config/schema.js';
 import { Connection, normalizeIp, type ConnectionOwner, type LineProblem } from '../net/connection.js';
 import { listenerKey, openListener, readTls, type Listener } from '../net/listener.js';
+import { ConnectThrottle } from '../net/throttle.js';
 import { announceCapChanges } from '../modules/cap.js';
 import { loggableParams, type Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
@@ -53,6 +54,8 @@ export class Server implements ConnectionOwner {
   private readonly pendingFlush = new Set<Connection>();
   private flushScheduled = false;
   private readonly throttledConns = new Set<Connection>();
+  /** Recent connections per IP, for the class connect_rate. */
+  private connectThrottle: ConnectThrottle;
   private throttleTimer: NodeJS.Timeout | undefined;
   private ticker: NodeJS.Timeout | undefined;
 
@@ -66,6 +69,7 @@ export class Server implements ConnectionOwner {
     for (const m of modules) this.router.register(m);
     this.motd = this.readMotd();
     this.prefixes = new PrefixTable(config.channels.prefix);
+    this.connectThrottle = new ConnectThrottle(config.limits.connect_rate_ips);
   }
 
   get name(): string {
@@ -122,6 +126,7 @@ export class Server implements ConnectionOwner {
     if (this.state.clients.size >= this.config.server.max_clients) return refuse('Server is full', 'limit');
     const klass = this.classFor(ip);
     if (!klass) return refuse('You are not authorised to use this server', 'denied');
+    if (!this.connectThrottle.allow(ip, klass.connect_rate)) return refuse('Throttled: reconnecting too fast', 'throttle');
     const count = this.state.perIp.get(ip) ?? 0;
     if (count >= klass.max_per_ip) return refuse('Too many connections from your IP', 'limit');
     this.state.perIp.set(ip, count + 1);
@@ -220,6 +225,7 @@ export class Server implements ConnectionOwner {
     if (!client) return;
     this.stats.connectionClosed(conn, client.fannedOut, classifyDisconnect(reason, this.stopping));
     this.state.clients.delete(client);
+    this.state.forgetModes(client);
     if (client.registered) {
       this.emit('quit', client, reason);
       for (const ch of [...this.state.channelsOf(client)]) this.state.removeMember(ch, client);
@@ -240,10 +246,11 @@ export class Server implements ConnectionOwner {
     if (this.throttleTimer) return;
     // One timer for all throttled connections, not one per client.
     this.throttleTimer = setInterval(() => {
-      for (const c of this.throttledConns) {
-        this.throttledConns.delete(c);
-        c.pump();
-      }
+      // A copy: pump() re-adds a connection still short of tokens, and iterating the live set
+      // would then spin on it until its next token is due, stalling every other client.
+      const due = [...this.throttledConns];
+      this.throttledConns.clear();
+      for (const c of due) c.pump();
       if (this.throttledConns.size === 0) {
         clearInterval(this.throttleTimer);
         this.throttleTimer = undefined;
@@ -309,8 +316,21 @@ export class Server implements ConnectionOwner {
     return this.modules.flatMap((m) => m.caps ?? []).filter((c) => c.offered?.(this) ?? true);
   }
 
+  /** Values derived from the config alone, rebuilt when REHASH replaces it (every registration reads them). */
+  private derived: { config: Config; isupport: string[]; modes: { user: string; channel: string; channelWithParam: string } } | undefined;
+
+  private derivedFromConfig() {
+    if (this.derived?.config !== this.config)
+      this.derived = { config: this.config, isupport: this.buildIsupport(), modes: this.buildModeLetters() };
+    return this.derived;
+  }
+
   /** ISUPPORT tokens from the config and the loaded modules, e.g. "NICKLEN=30". */
   isupportTokens(): string[] {
+    return this.derivedFromConfig().isupport;
+  }
+
+  private buildIsupport(): string[] {
     const tokens: string[] = [];
     for (const m of this.modules) {
       for (const [k, v] of Object.entries(m.isupport?.(this.config) ?? {})) tokens.push(v === true ? k : `${k}=${v}`);
@@ -330,6 +350,10 @@ export class Server implements ConnectionOwner {
 
   /** Mode letters of all modules for RPL_MYINFO. */
   modeLetters(): { user: string; channel: string; channelWithParam: string } {
+    return this.derivedFromConfig().modes;
+  }
+
+  private buildModeLetters(): { user: string; channel: string; channelWithParam: string } {
     const collect = (pick: (m: Module) => string | undefined) =>
       [...new Set(this.modules.flatMap((m) => [...(pick(m) ?? '')]))].sort().join('');
     return {
@@ -389,6 +413,7 @@ export class Server implements ConnectionOwner {
     this.config = next;
     this.motd = this.readMotd();
     this.prefixes = new PrefixTable(next.channels.prefix);
+    if (next.limits.connect_rate_ips !== this.connectThrottle.maxIps) this.connectThrottle = new ConnectThrottle(next.limits.connect_rate_ips);
     for (const client of this.state.clients) {
       const klass = this.classFor(client.ip, client.realHost) ?? next.class[0]!;
       client.klass = klass;

@@ -143,6 +143,7 @@ def render_config(
                 "ping_timeout": 60,
                 "registration_timeout": 60,
                 "max_per_ip": 1000,
+                "connect_rate": {"count": 100000, "seconds": 1},
                 "flood": {"burst": 1000, "rate": 1000},
             },
         ),
@@ -192,9 +193,18 @@ class IrcdController(BaseServerController, DirectoryBasedController):
 
     # Filled in as features land (listed-but-missing ones FAIL instead of skipping).
     supported_sasl_mechanisms: Set[str] = {"PLAIN", "SCRAM-SHA-256"}
-    capabilities: FrozenSet[Capabilities] = frozenset({Capabilities.MULTILINE})
+    capabilities: FrozenSet[Capabilities] = frozenset(
+        {
+            Capabilities.MULTILINE,
+            # [history] enabled defaults to true (draft/chathistory itself is no enum member).
+            Capabilities.MESSAGE_REDACTION,
+            Capabilities.READ_MARKER,
+        }
+    )
     optional_behaviors: FrozenSet[OptionalBehaviors] = frozenset(
         {
+            # [metadata] before_connect defaults to true.
+            OptionalBehaviors.METADATA_BEFORE_CONNECT,
             # KICK #chan a,b and KICK #a,#b x,y (TARGMAX KICK:<max_targets>).
             OptionalBehaviors.MULTI_KICK,
             # Channel mode +C.

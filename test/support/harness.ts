@@ -24,6 +24,8 @@ export function testConfig(patch: RawConfig = {}): RawConfig {
         max_per_ip: 100,
         flood: { burst: 1000, rate: 1000 },
         recvq: 65536,
+        // Tests open many connections from 127.0.0.1 at once; throttling has its own tests.
+        connect_rate: { count: 1000, seconds: 1 },
       },
     ],
     allow: [{ mask: '*', class: 'default' }],
