@@ -37,7 +37,7 @@ export const cloak: Module = {
     registering: (server, client) => {
       const c = server.config.cloaking;
       if (!c.enabled || !c.default_on) return;
-      client.modes.add(CLOAK_MODE);
+      server.state.setUserMode(client, CLOAK_MODE, true);
       client.host = cloakFor(server, client);
     },
     registered: (_server, client) => {

@@ -6,12 +6,9 @@ import type { Module } from '../server/module.js';
 import { VERSION, type Server } from '../server/server.js';
 
 export function sendLusers(server: Server, client: Client): void {
-  let invisible = 0;
-  let opers = 0;
-  for (const c of server.registeredClients()) {
-    if (c.modes.has('i')) invisible++;
-    if (c.oper) opers++;
-  }
+  // Counted from the mode indexes: a registration must not cost a scan of every client.
+  const invisible = server.state.withMode('i').size;
+  const opers = server.state.withMode('o').size;
   const total = server.state.registeredCount;
   const unknown = server.state.clients.size - total;
   const max = server.state.maxRegistered;

@@ -29,7 +29,7 @@ export function snomaskOf(client: Client): string {
 
 /** Sends "*** Notice -- text" to every oper whose snomask has `letter`. */
 export function serverNotice(server: Server, letter: string, text: string, except?: Client): void {
-  for (const c of server.registeredClients()) {
+  for (const c of server.state.withMode('s')) {
     if (c !== except && snomaskOf(c).includes(letter)) c.fromServer('NOTICE', [c.nick, `*** Notice -- ${text}`]);
   }
 }
@@ -182,7 +182,7 @@ function handleKill(server: Server, client: Client, nick: string, given: string 
 
 function handleWallops(server: Server, client: Client, text: string): void {
   const out = relay(client, { source: client.mask, command: 'WALLOPS', params: [text] });
-  for (const c of server.registeredClients()) if (c.modes.has('w')) c.sendOutgoing(out);
+  for (const c of server.state.withMode('w')) c.sendOutgoing(out);
   audit(server, client, 'wallops', { text });
 }
 

@@ -32,8 +32,7 @@ export function changeUserModes(server: Server, client: Client, changes: Array<{
   let lastSign = '';
   for (const { letter, adding } of changes) {
     if (client.modes.has(letter) === adding) continue;
-    if (adding) client.modes.add(letter);
-    else client.modes.delete(letter);
+    server.state.setUserMode(client, letter, adding);
     const sign = adding ? '+' : '-';
     applied += (sign === lastSign ? '' : sign) + letter;
     lastSign = sign;

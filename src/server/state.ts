@@ -12,6 +12,8 @@ export class State {
   readonly memberships = new Map<Client, Set<Channel>>();
   registeredCount = 0;
   maxRegistered = 0;
+  /** Clients holding each user mode, so LUSERS, server notices and WALLOPS need not scan everyone. */
+  private readonly modeHolders = new Map<string, Set<Client>>();
   /** Connections per IP (per-IP limits). */
   readonly perIp = new Map<string, number>();
 
@@ -31,6 +33,28 @@ export class State {
     client.nick = nick;
     client.nickKey = this.fold(nick);
     this.nicks.set(client.nickKey, client);
+  }
+
+  /** Sets or clears a user mode; every change of client.modes goes through here. */
+  setUserMode(client: Client, letter: string, on: boolean): void {
+    let holders = this.modeHolders.get(letter);
+    if (!holders) this.modeHolders.set(letter, (holders = new Set()));
+    if (on) {
+      client.modes.add(letter);
+      holders.add(client);
+    } else {
+      client.modes.delete(letter);
+      holders.delete(client);
+    }
+  }
+
+  withMode(letter: string): ReadonlySet<Client> {
+    return this.modeHolders.get(letter) ?? NO_CLIENTS;
+  }
+
+  /** Drops a departing client from the mode indexes. */
+  forgetModes(client: Client): void {
+    for (const letter of client.modes) this.modeHolders.get(letter)?.delete(client);
   }
 
   channelsOf(client: Client): Set<Channel> {
@@ -81,3 +105,4 @@ export class State {
 }
 
 const EMPTY: Set<Channel> = new Set();
+const NO_CLIENTS: ReadonlySet<Client> = new Set();

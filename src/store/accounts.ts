@@ -3,7 +3,7 @@
 import type { ScramCredentials } from '../auth/scram.js';
 import type { CaseFold } from '../protocol/casemap.js';
 import { globMatch } from '../protocol/mask.js';
-import { migrate, type Db } from './db.js';
+import { migrate, type Db, prepared } from './db.js';
 
 export interface Account {
   /** The name as registered (shown in 900, account-tag, WHOIS). */
@@ -66,14 +66,13 @@ export class AccountStore {
   }
 
   get(name: string): Account | undefined {
-    const row = this.db.prepare('SELECT * FROM accounts WHERE folded = ?').get(this.fold(name)) as AccountRow | undefined;
+    const row = prepared(this.db, 'SELECT * FROM accounts WHERE folded = ?').get(this.fold(name)) as AccountRow | undefined;
     return row && toAccount(row);
   }
 
   /** Creates the account; false when the name is taken. */
   create(name: string, credentials: ScramCredentials, email: string | undefined): boolean {
-    const result = this.db
-      .prepare(
+    const result = prepared(this.db,
         `INSERT INTO accounts (folded, name, salt, iterations, stored_key, server_key, email, registered_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (folded) DO NOTHING`,
       )
@@ -83,13 +82,12 @@ export class AccountStore {
 
   /** Deletes the account and its fingerprints; false when there is none. */
   drop(name: string): boolean {
-    return this.db.prepare('DELETE FROM accounts WHERE folded = ?').run(this.fold(name)).changes === 1;
+    return prepared(this.db, 'DELETE FROM accounts WHERE folded = ?').run(this.fold(name)).changes === 1;
   }
 
   setCredentials(name: string, c: ScramCredentials): boolean {
     return (
-      this.db
-        .prepare('UPDATE accounts SET salt = ?, iterations = ?, stored_key = ?, server_key = ? WHERE folded = ?')
+      prepared(this.db, 'UPDATE accounts SET salt = ?, iterations = ?, stored_key = ?, server_key = ? WHERE folded = ?')
         .run(c.salt, c.iterations, c.storedKey, c.serverKey, this.fold(name)).changes === 1
     );
   }
@@ -98,7 +96,7 @@ export class AccountStore {
   list(pattern: string, limit: number): { accounts: Account[]; more: boolean } {
     const glob = this.fold(pattern);
     const accounts: Account[] = [];
-    for (const row of this.db.prepare('SELECT * FROM accounts ORDER BY folded').iterate() as Iterable<AccountRow>) {
+    for (const row of prepared(this.db, 'SELECT * FROM accounts ORDER BY folded').iterate() as Iterable<AccountRow>) {
       if (!globMatch(glob, this.fold(row.name))) continue;
       if (accounts.length === limit) return { accounts, more: true };
       accounts.push(toAccount(row));
@@ -108,26 +106,24 @@ export class AccountStore {
 
   /** The account a certificate fingerprint is bound to. */
   byFingerprint(fingerprint: string): Account | undefined {
-    const row = this.db
-      .prepare('SELECT accounts.* FROM account_certfps JOIN accounts ON accounts.folded = account_certfps.account WHERE fingerprint = ?')
+    const row = prepared(this.db, 'SELECT accounts.* FROM account_certfps JOIN accounts ON accounts.folded = account_certfps.account WHERE fingerprint = ?')
       .get(fingerprint) as AccountRow | undefined;
     return row && toAccount(row);
   }
 
   fingerprints(name: string): string[] {
-    const rows = this.db.prepare('SELECT fingerprint FROM account_certfps WHERE account = ? ORDER BY fingerprint').all(this.fold(name));
+    const rows = prepared(this.db, 'SELECT fingerprint FROM account_certfps WHERE account = ? ORDER BY fingerprint').all(this.fold(name));
     return (rows as Array<{ fingerprint: string }>).map((r) => r.fingerprint);
   }
 
   /** Binds a fingerprint to the account; 'taken' when another account (or this one) already has it. */
   addFingerprint(name: string, fingerprint: string): 'added' | 'taken' {
-    const r = this.db
-      .prepare('INSERT INTO account_certfps (fingerprint, account) VALUES (?, ?) ON CONFLICT (fingerprint) DO NOTHING')
+    const r = prepared(this.db, 'INSERT INTO account_certfps (fingerprint, account) VALUES (?, ?) ON CONFLICT (fingerprint) DO NOTHING')
       .run(fingerprint, this.fold(name));
     return r.changes === 1 ? 'added' : 'taken';
   }
 
   removeFingerprint(name: string, fingerprint: string): boolean {
-    return this.db.prepare('DELETE FROM account_certfps WHERE account = ? AND fingerprint = ?').run(this.fold(name), fingerprint).changes === 1;
+    return prepared(this.db, 'DELETE FROM account_certfps WHERE account = ? AND fingerprint = ?').run(this.fold(name), fingerprint).changes === 1;
   }
 }

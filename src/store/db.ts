@@ -32,6 +32,17 @@ export function openStore(path: string): Db {
   return db;
 }
 
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** A prepared statement, compiled once per database and reused (preparing costs more than running). */
+export function prepared(db: Db, sql: string): Database.Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let stmt = cache.get(sql);
+  if (!stmt) cache.set(sql, (stmt = db.prepare(sql)));
+  return stmt;
+}
+
 /** Runs `sql` once for this database under a unique migration name, in a transaction. */
 export function migrate(db: Db, name: string, sql: string): void {
   const done = db.prepare('SELECT 1 FROM migrations WHERE name = ?').get(name);

@@ -22,5 +22,5 @@ export function putInChannel(server: Server, nick: string, name: string, opts: {
 export function makeOper(server: Server, nick: string, privileges: string[] = []): void {
   const client = serverClient(server, nick);
   client.oper = { name: 'test', privileges: new Set(privileges) };
-  client.modes.add('o');
+  server.state.setUserMode(client, 'o', true);
 }
