@@ -4,7 +4,7 @@ import type { Message } from '../../protocol/message.js';
 import { ERR, RPL } from '../../protocol/numerics.js';
 import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
-import { relay } from '../../server/outgoing.js';
+import { newMsgid, relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { canSeeChannel, isHalfopOrAbove, sendNames, sendTopic, truncateUtf8 } from './common.js';
 
@@ -32,7 +32,10 @@ export function handleTopic(server: Server, client: Client, msg: Message): void 
   }
   const topic = truncateUtf8(text, server.config.limits.topiclen);
   channel.topic = topic ? { text: topic, setBy: client.mask, setAt: Math.floor(Date.now() / 1000) } : undefined;
-  channel.broadcast(relay(client, { source: client.mask, command: 'TOPIC', params: [channel.name, topic] }));
+  // A msgid lets history replay topic changes to clients with draft/event-playback.
+  const out = relay(client, { source: client.mask, command: 'TOPIC', params: [channel.name, topic] }, { msgid: newMsgid() });
+  channel.broadcast(out);
+  server.emit('messageRelayed', client, channel, out);
 }
 
 export function handleNames(server: Server, client: Client, msg: Message): void {

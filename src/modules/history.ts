@@ -1,0 +1,165 @@
+// Chat history (IRCv3 draft/chathistory, draft/event-playback): PRIVMSG, NOTICE, TAGMSG and
+// TOPIC are kept per channel and per direct conversation (see history/store.ts) and replayed by
+// CHATHISTORY in a `chathistory` batch; TARGETS lists the conversations with recent messages.
+import type { Message } from '../protocol/message.js';
+import { CAP } from '../server/caps.js';
+import { Channel } from '../server/channel.js';
+import type { Client } from '../server/client.js';
+import type { Module } from '../server/module.js';
+import type { Outgoing } from '../server/outgoing.js';
+import type { Server } from '../server/server.js';
+import { parseMessageRef, parseTimestampRef, selectHistory, strictlyBetween, type HistoryQuery, type MessageRef } from './history/query.js';
+import { HistoryStore, type Conversation, type HistoryItem } from './history/store.js';
+import { splitStatusPrefix } from './messaging.js';
+
+const stores = new WeakMap<Server, HistoryStore>();
+
+/** The server's history, or undefined when [history] is disabled. */
+export function historyStore(server: Server): HistoryStore | undefined {
+  return server.config.history.enabled ? stores.get(server) : undefined;
+}
+
+function record(server: Server, sender: Client, target: Channel | Client, out: Outgoing): void {
+  const store = historyStore(server);
+  if (!store) return;
+  const msg = out.msg;
+  if (target instanceof Channel) {
+    // STATUSMSG ("@#chan") reached only some members; history is for all of them.
+    if (splitStatusPrefix(server, msg.params[0]!).status) return;
+    store.recordChannel(target, sender, msg, out.tags);
+  } else store.recordDirect(sender, target, msg, out.tags);
+}
+
+/** Lines this client may get back: PRIVMSG and NOTICE always, others (TAGMSG, TOPIC) with event-playback. */
+function replayable(client: Client, item: HistoryItem): boolean {
+  const command = item.msg.command;
+  if (command === 'PRIVMSG' || command === 'NOTICE') return true;
+  if (!client.hasCap(CAP['draft/event-playback'])) return false;
+  return command !== 'TAGMSG' || client.hasCap(CAP['message-tags']);
+}
+
+let batchSeq = 0;
+
+/** Sends lines in a batch of the given type when the client has `batch`, bare otherwise. */
+function inBatch(server: Server, client: Client, type: string[], lines: Message[]): void {
+  if (!client.hasCap(CAP.batch)) {
+    for (const line of lines) client.send(line);
+    return;
+  }
+  const ref = `H${(++batchSeq).toString(36)}`;
+  client.fromServer('BATCH', [`+${ref}`, ...type]);
+  for (const line of lines) client.send({ ...line, tags: { ...line.tags, batch: ref } });
+  client.fromServer('BATCH', [`-${ref}`]);
+}
+
+function handleChathistory(server: Server, client: Client, msg: Message): void {
+  const params = msg.params;
+  const sub = (params[0] ?? '').toUpperCase();
+  const fail = (code: string, ...rest: string[]) => client.standardReply('FAIL', 'CHATHISTORY', code, ...rest);
+  const store = historyStore(server);
+  if (!store) return fail('MESSAGE_ERROR', sub || '*', params[1] ?? '*', 'Chat history is disabled on this server');
+
+  const arity: Record<string, number> = { LATEST: 4, BEFORE: 4, AFTER: 4, AROUND: 4, BETWEEN: 5, TARGETS: 4 };
+  const wanted = arity[sub];
+  if (wanted === undefined) return fail('INVALID_PARAMS', sub || '*', 'Unknown command');
+  if (params.length < wanted) return fail('INVALID_PARAMS', sub, 'Insufficient parameters');
+  if (params.length > wanted) return fail('INVALID_PARAMS', sub, 'Too many parameters');
+
+  const limitText = params[wanted - 1]!;
+  const asked = /^\d{1,9}$/.test(limitText) ? Number(limitText) : 0;
+  if (asked < 1) return fail('INVALID_PARAMS', sub, limitText, 'Invalid limit');
+  const limit = Math.min(asked, server.config.history.query_limit);
+
+  if (sub === 'TARGETS') {
+    const from = parseTimestampRef(params[1]!);
+    const to = parseTimestampRef(params[2]!);
+    if (from === undefined) return fail('INVALID_PARAMS', sub, params[1]!, 'Invalid timestamp');
+    if (to === undefined) return fail('INVALID_PARAMS', sub, params[2]!, 'Invalid timestamp');
+    return sendTargets(server, client, store, from, to, limit);
+  }
+
+  const target = params[1]!;
+  const refs: MessageRef[] = [];
+  for (const p of params.slice(2, wanted - 1)) {
+    if (sub === 'LATEST' && p === '*') continue;
+    const ref = parseMessageRef(p);
+    if (ref === 'unsupported') return fail('INVALID_MSGREFTYPE', sub, target, p, 'Only msgid and timestamp references are supported');
+    if (ref === 'invalid') return fail('INVALID_PARAMS', sub, p, 'Invalid message reference');
+    refs.push(ref);
+  }
+  const query: HistoryQuery =
+    sub === 'LATEST'
+      ? { kind: sub, after: refs[0], limit }
+      : sub === 'BETWEEN'
+        ? { kind: sub, from: refs[0]!, to: refs[1]!, limit }
+        : { kind: sub as 'BEFORE' | 'AFTER' | 'AROUND', ref: refs[0]!, limit };
+
+  let conv: Conversation | undefined;
+  let name = target;
+  if (server.config.channels.types.includes(target[0] ?? '')) {
+    // Channel history is for members only: a channel's past is as private as its present.
+    const channel = server.state.findChannel(target);
+    if (!channel?.members.has(client)) return fail('INVALID_TARGET', sub, target, 'Messages could not be retrieved');
+    conv = store.ofChannel(channel);
+    name = channel.name;
+  } else {
+    conv = store.directWith(client, target);
+  }
+  const visible = (conv?.items ?? []).filter((item) => replayable(client, item));
+  const lines = selectHistory(visible, query).map((item) => ({ ...item.msg, tags: item.tags }));
+  inBatch(server, client, ['chathistory', name], lines);
+}
+
+/** CHATHISTORY TARGETS: joined channels and direct conversations whose latest message lies between the bounds. */
+function sendTargets(server: Server, client: Client, store: HistoryStore, from: number, to: number, limit: number): void {
+  const found = store.directTargets(client);
+  for (const channel of server.state.channelsOf(client)) {
+    const items = store.ofChannel(channel)?.items;
+    const latest = items?.[items.length - 1];
+    if (latest) found.push({ name: channel.name, at: latest.at });
+  }
+  const inRange = found.filter((t) => strictlyBetween(t.at, from, to)).sort((a, b) => a.at - b.at);
+  const picked = from <= to ? inRange.slice(0, limit) : inRange.slice(-limit);
+  const lines = picked.map((t) => ({
+    source: server.name,
+    command: 'CHATHISTORY',
+    params: ['TARGETS', t.name, new Date(t.at).toISOString()],
+  }));
+  inBatch(server, client, ['draft/chathistory-targets'], lines);
+}
+
+const enabled = (server: Server) => server.config.history.enabled;
+
+export const history: Module = {
+  name: 'history',
+  commands: {
+    CHATHISTORY: {
+      handler: handleChathistory,
+      help: [
+        'CHATHISTORY LATEST|BEFORE|AFTER|AROUND <target> <ref> <limit> | BETWEEN <target> <ref> <ref> <limit> | TARGETS <ts> <ts> <limit>',
+        'Replays messages of a channel you are in or of a conversation with a user. <ref> is msgid=<id>,',
+        'timestamp=YYYY-MM-DDThh:mm:ss.sssZ or, for LATEST, "*". TARGETS lists conversations active between two timestamps.',
+      ],
+    },
+  },
+  caps: [
+    { name: 'draft/chathistory', offered: enabled },
+    { name: 'draft/event-playback', offered: enabled },
+  ],
+  isupport: (cfg): Record<string, string | number> =>
+    cfg.history.enabled ? { CHATHISTORY: cfg.history.query_limit, MSGREFTYPES: 'timestamp,msgid' } : {},
+  hooks: {
+    messageRelayed: record,
+    rehashed: (server) => {
+      const store = stores.get(server)!;
+      if (server.config.history.enabled) store.reconfigure(server.config.history);
+      else store.clear();
+    },
+  },
+  init(server) {
+    stores.set(server, new HistoryStore(server.config.history, server.state));
+  },
+  close(server) {
+    stores.delete(server);
+  },
+};

@@ -1,0 +1,203 @@
+// Chat history in memory: one bounded list of messages per channel and per direct conversation,
+// the conversations themselves in an LRU map. Memory, not the SQLite store: history is a recent
+// window clients page through, written on every message; durability is not worth a disk write
+// per line, and a restart forgetting it is acceptable.
+import { LRUCache } from 'lru-cache';
+import type { Config } from '../../config/schema.js';
+import type { Message, Tags } from '../../protocol/message.js';
+import type { Channel } from '../../server/channel.js';
+import type { Client } from '../../server/client.js';
+import type { State } from '../../server/state.js';
+import type { Dated } from './query.js';
+
+export interface HistoryItem extends Dated {
+  /** The message as relayed, without tags. */
+  msg: Message;
+  /** Its tags as relayed: time, msgid, account, client-only tags. */
+  tags: Tags;
+  /** Who sent it, for REDACT: the connection, and the casefolded account it was logged in to. */
+  senderId: number;
+  senderAccount: string | undefined;
+}
+
+export interface Conversation {
+  items: HistoryItem[];
+  /** Direct conversations: each participant's identity → the nick it last used here. */
+  peers?: Map<string, string>;
+}
+
+type Key = Channel | string;
+
+export class HistoryStore {
+  /** Channels are keyed by their Channel object, so a name reused later starts empty. */
+  private conversations: LRUCache<Key, Conversation>;
+  /** Participant identity → keys of its direct conversations (TARGETS, and finding offline peers). */
+  private readonly byParticipant = new Map<string, Set<string>>();
+
+  constructor(
+    private cfg: Config['history'],
+    private readonly state: State,
+  ) {
+    this.conversations = this.makeCache(cfg.max_targets);
+  }
+
+  private makeCache(max: number): LRUCache<Key, Conversation> {
+    return new LRUCache<Key, Conversation>({
+      max,
+      dispose: (conv, key) => {
+        if (typeof key === 'string') for (const id of conv.peers?.keys() ?? []) this.unindex(id, key);
+      },
+    });
+  }
+
+  private unindex(id: string, key: string): void {
+    const keys = this.byParticipant.get(id);
+    keys?.delete(key);
+    if (keys?.size === 0) this.byParticipant.delete(id);
+  }
+
+  /** New limits after a rehash: the most recently used conversations are kept. */
+  reconfigure(cfg: Config['history']): void {
+    const old = this.conversations;
+    this.cfg = cfg;
+    if (cfg.max_targets !== old.max) {
+      this.conversations = this.makeCache(cfg.max_targets);
+      // rkeys() runs least recently used first, so the newest end up kept and most recent.
+      for (const key of [...old.rkeys()]) this.conversations.set(key, old.peek(key)!);
+    }
+    for (const conv of this.conversations.values()) this.trim(conv);
+  }
+
+  clear(): void {
+    this.conversations.clear();
+    this.byParticipant.clear();
+  }
+
+  /**
+   * Who a client is for direct-message history: its account when logged in (any session of the
+   * account shares the history), otherwise this connection only, so that a nick taken over by
+   * someone else never exposes the previous holder's conversations.
+   */
+  identity(client: Client): string {
+    return client.account !== undefined ? `a:${this.state.fold(client.account)}` : `c:${client.id}`;
+  }
+
+  private dmKey(a: string, b: string): string {
+    return a < b ? `dm ${a} ${b}` : `dm ${b} ${a}`;
+  }
+
+  recordChannel(channel: Channel, sender: Client, msg: Message, tags: Tags): void {
+    let conv = this.conversations.get(channel);
+    if (!conv) this.conversations.set(channel, (conv = { items: [] }));
+    this.push(conv, sender, msg, tags);
+  }
+
+  recordDirect(sender: Client, recipient: Client, msg: Message, tags: Tags): void {
+    const from = this.identity(sender);
+    const to = this.identity(recipient);
+    const key = this.dmKey(from, to);
+    let conv = this.conversations.get(key);
+    if (!conv) {
+      this.conversations.set(key, (conv = { items: [], peers: new Map() }));
+      for (const id of new Set([from, to])) {
+        let keys = this.byParticipant.get(id);
+        if (!keys) this.byParticipant.set(id, (keys = new Set()));
+        keys.add(key);
+      }
+    }
+    conv.peers!.set(from, sender.nick);
+    conv.peers!.set(to, recipient.nick);
+    this.push(conv, sender, msg, tags);
+  }
+
+  private push(conv: Conversation, sender: Client, msg: Message, tags: Tags): void {
+    const at = Date.parse(tags.time!);
+    conv.items.push({
+      msg,
+      tags,
+      msgid: tags.msgid!,
+      at,
+      senderId: sender.id,
+      senderAccount: sender.account !== undefined ? this.state.fold(sender.account) : undefined,
+    });
+    this.trim(conv);
+  }
+
+  /** Drops what is over the count or older than max_age. */
+  private trim(conv: Conversation): void {
+    const excess = conv.items.length - this.cfg.messages_per_target;
+    if (excess > 0) conv.items.splice(0, excess);
+    const cutoff = Date.now() - this.cfg.max_age * 1000;
+    const stale = conv.items.findIndex((m) => m.at >= cutoff);
+    if (stale !== 0) conv.items.splice(0, stale === -1 ? conv.items.length : stale);
+  }
+
+  /** A channel's history (messages still within max_age, oldest first), if it has any. */
+  ofChannel(channel: Channel): Conversation | undefined {
+    return this.touch(channel);
+  }
+
+  /**
+   * The conversation between `viewer` and the user called `nick`: whoever holds the nick now, or
+   * else the conversation where the peer last used that nick (or is logged in to that account).
+   */
+  directWith(viewer: Client, nick: string): Conversation | undefined {
+    const me = this.identity(viewer);
+    const online = this.state.findNick(nick);
+    if (online?.registered) return this.touch(this.dmKey(me, this.identity(online)));
+    const folded = this.state.fold(nick);
+    let found: Conversation | undefined;
+    for (const key of this.byParticipant.get(me) ?? []) {
+      const conv = this.conversations.peek(key);
+      const peer = conv && this.peerOf(conv, me);
+      if (!peer) continue;
+      if (peer.id === `a:${folded}` || this.state.fold(peer.nick) === folded) {
+        if (!found || last(conv) > last(found)) found = conv;
+      }
+    }
+    return found;
+  }
+
+  private touch(key: Key): Conversation | undefined {
+    const conv = this.conversations.get(key);
+    if (conv) this.trim(conv);
+    return conv;
+  }
+
+  /** The other participant of a direct conversation (oneself for notes to self). */
+  private peerOf(conv: Conversation, me: string): { id: string; nick: string } | undefined {
+    for (const [id, nick] of conv.peers ?? []) if (id !== me) return { id, nick };
+    const self = conv.peers?.get(me);
+    return self === undefined ? undefined : { id: me, nick: self };
+  }
+
+  /**
+   * Direct conversations of a client, each named by the peer's current nick when online under
+   * the same identity (else the nick it last used), with the time of the latest message.
+   */
+  directTargets(viewer: Client): Array<{ name: string; at: number }> {
+    const me = this.identity(viewer);
+    const out: Array<{ name: string; at: number }> = [];
+    for (const key of this.byParticipant.get(me) ?? []) {
+      const conv = this.conversations.peek(key);
+      const peer = conv && this.peerOf(conv, me);
+      if (!peer) continue;
+      this.trim(conv);
+      if (conv.items.length === 0) continue;
+      const online = this.state.findNick(peer.nick);
+      const name = online && this.identity(online) === peer.id ? online.nick : peer.nick;
+      out.push({ name, at: last(conv) });
+    }
+    return out;
+  }
+
+  /** Removes a message (REDACT); returns it, or undefined when it is not stored. */
+  remove(conv: Conversation, msgid: string): HistoryItem | undefined {
+    const i = conv.items.findIndex((m) => m.msgid === msgid);
+    return i === -1 ? undefined : conv.items.splice(i, 1)[0];
+  }
+}
+
+function last(conv: Conversation): number {
+  return conv.items[conv.items.length - 1]?.at ?? 0;
+}

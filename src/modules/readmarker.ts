@@ -1,0 +1,115 @@
+// MARKREAD (IRCv3 draft/read-marker): the time of the last message a user has read, per channel or
+// query. Markers of logged-in users belong to the account and are kept in the store; users who
+// are not logged in keep theirs for this connection only (nothing else identifies them safely).
+import { CAP } from '../server/caps.js';
+import type { Client } from '../server/client.js';
+import type { Module } from '../server/module.js';
+import type { Server } from '../server/server.js';
+import { ReadMarkerStore, type ReadMarker } from '../store/readmarkers.js';
+import { isChannelName } from './channels/common.js';
+import { parseTimestampRef } from './history/query.js';
+import { validNick } from './registration.js';
+
+const stores = new WeakMap<Server, ReadMarkerStore>();
+const EXT = 'readmarker';
+
+/** Markers of a connection that is not logged in: casefolded target → marker, least recently set first. */
+function connectionMarkers(client: Client): Map<string, ReadMarker> {
+  let markers = client.ext.get(EXT) as Map<string, ReadMarker> | undefined;
+  if (!markers) client.ext.set(EXT, (markers = new Map()));
+  return markers;
+}
+
+function getMarker(server: Server, client: Client, target: string): ReadMarker | undefined {
+  const key = server.state.fold(target);
+  if (client.account === undefined) return connectionMarkers(client).get(key);
+  return stores.get(server)!.get(server.state.fold(client.account), key);
+}
+
+function setMarker(server: Server, client: Client, marker: ReadMarker): void {
+  const key = server.state.fold(marker.name);
+  const keep = server.config.history.read_markers;
+  if (client.account !== undefined) {
+    stores.get(server)!.set(server.state.fold(client.account), key, marker, keep);
+    return;
+  }
+  const markers = connectionMarkers(client);
+  markers.delete(key); // re-inserted last: the Map's order is the order markers were set in
+  markers.set(key, marker);
+  if (markers.size > keep) markers.delete(markers.keys().next().value!);
+}
+
+function markreadLine(server: Server, target: string, marker: ReadMarker | undefined) {
+  return {
+    source: server.name,
+    command: 'MARKREAD',
+    params: [target, marker ? `timestamp=${new Date(marker.at).toISOString()}` : '*'],
+  };
+}
+
+/** The client's other sessions sharing its markers (same account) that asked for them. */
+function otherSessions(server: Server, client: Client): Client[] {
+  if (client.account === undefined) return [];
+  const account = server.state.fold(client.account);
+  return [...server.registeredClients()].filter(
+    (c) => c !== client && c.hasCap(CAP['draft/read-marker']) && c.account !== undefined && server.state.fold(c.account) === account,
+  );
+}
+
+function handleMarkread(server: Server, client: Client, params: string[]): void {
+  const fail = (code: string, ...rest: string[]) => client.standardReply('FAIL', 'MARKREAD', code, ...rest);
+  const target = params[0];
+  if (target === undefined || target === '') return fail('NEED_MORE_PARAMS', 'Missing parameters');
+  if (!isChannelName(server, target) && !validNick(target, server.config.limits.nicklen))
+    return fail('INVALID_PARAMS', target, 'Invalid parameters');
+  let stored: ReadMarker | undefined;
+  try {
+    stored = getMarker(server, client, target);
+    if (params.length === 1) return client.send(markreadLine(server, target, stored));
+    // '*' is for the server to say "nothing read yet"; a client always names a time.
+    const at = parseTimestampRef(params[1]!);
+    if (at === undefined) return fail('INVALID_PARAMS', params[1]!, 'Invalid parameters');
+    // Markers only move forward, and never past now (the spec suggests clamping to both).
+    if (stored && stored.at >= at) return client.send(markreadLine(server, target, stored));
+    const marker = { name: target, at: Math.min(at, Date.now()) };
+    setMarker(server, client, marker);
+    const line = markreadLine(server, target, marker);
+    client.send(line);
+    for (const session of otherSessions(server, client)) session.send(line);
+  } catch (err) {
+    server.log.error({ conn: client.id, err: (err as Error).message }, 'read marker store failed');
+    fail('INTERNAL_ERROR', target, 'The read timestamp could not be set');
+  }
+}
+
+export const readmarker: Module = {
+  name: 'readmarker',
+  commands: {
+    MARKREAD: {
+      handler: (server, client, msg) => handleMarkread(server, client, msg.params),
+      help: [
+        'MARKREAD <target> [timestamp=YYYY-MM-DDThh:mm:ss.sssZ]',
+        'Tells the server the time of the last message you read in a channel or query, or asks for it.',
+      ],
+    },
+  },
+  caps: [{ name: 'draft/read-marker' }],
+  hooks: {
+    // The spec asks for the channel's marker after the JOIN and before RPL_ENDOFNAMES.
+    joinBurst: (server, client, channel) => {
+      if (client.hasCap(CAP['draft/read-marker'])) client.send(markreadLine(server, channel.name, getMarker(server, client, channel.name)));
+    },
+    // A new session of an account learns every marker at once; otherwise queries would need a
+    // MARKREAD get each, and nothing rejoins channels for it here (no always-on sessions).
+    registered: (server, client) => {
+      if (!client.hasCap(CAP['draft/read-marker']) || client.account === undefined) return;
+      for (const marker of stores.get(server)!.all(server.state.fold(client.account))) client.send(markreadLine(server, marker.name, marker));
+    },
+  },
+  init(server) {
+    stores.set(server, new ReadMarkerStore(server.db));
+  },
+  close(server) {
+    stores.delete(server);
+  },
+};
