@@ -15,7 +15,16 @@ export interface Listener {
 }
 
 export function readTls(cfg: NonNullable<ListenConfig['tls']>): SecureContextOptions {
-  return { cert: readFileSync(cfg.cert), key: readFileSync(cfg.key) };
+  // Say which file of which kind: a bare ENOENT leaves the operator guessing at startup or REHASH.
+  const read = (what: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(`cannot read the TLS ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message}`);
+    }
+  };
+  return { cert: read('certificate', cfg.cert), key: read('key', cfg.key) };
 }
 
 export function listenerKey(cfg: ListenConfig): string {

@@ -1,0 +1,229 @@
+// Faults around the daemon (issue #9): kill -9 right after durable writes, a damaged database,
+// REHASH into a config the machine cannot honour, and running out of file descriptors.
+// Most tests run dist/src/main.js as a real process (`npm run build` first).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server as NetServer } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { client, startServer, TestClient, testConfig, toToml, type RawConfig, type TestServer } from '../support/harness.js';
+import { operConfig, operUp } from '../support/oper.js';
+import { makeSelfSignedCert } from '../support/tls.js';
+
+const MAIN = join(__dirname, '../../dist/src/main.js');
+let srv: TestServer | undefined;
+const children: ChildProcess[] = [];
+const clients: TestClient[] = [];
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await srv?.stop();
+  srv = undefined;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitUntil(cond: () => boolean, timeout: number): Promise<boolean> {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline && !cond()) await sleep(25);
+  return cond();
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** A temp folder holding a config for a daemon process on a free port. */
+async function processConfig(patch: (dir: string) => RawConfig): Promise<{ dir: string; cfg: string; port: number }> {
+  srv = await startServer(); // only for its temp folder and MOTD
+  const port = await freePort();
+  const cfg = join(srv.dir, 'proc.toml');
+  writeFileSync(cfg, toToml(testConfig({ listen: [{ address: '127.0.0.1', port }], log: { level: 'info' }, ...patch(srv.dir) })));
+  return { dir: srv.dir, cfg, port };
+}
+
+interface Daemon {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+function spawnDaemon(cfg: string, prefix: string[] = []): Daemon {
+  const [cmd, ...args] = [...prefix, process.execPath, MAIN, '--config', cfg];
+  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+async function connectWhenUp(port: number): Promise<TestClient> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const c = await TestClient.connect(port);
+      clients.push(c);
+      return c;
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`nothing listening on ${port}`);
+}
+
+describe('crash safety', () => {
+  it('keeps a K-line and an account written just before kill -9', async () => {
+    const { cfg, port } = await processConfig((dir) => ({ ...operConfig(), store: { path: join(dir, 'ircd.db') } }));
+    let daemon = spawnDaemon(cfg);
+    const op = await connectWhenUp(port);
+    await op.register('op');
+    await operUp(op);
+    const user = await connectWhenUp(port);
+    await user.register('durable');
+    op.send('KLINE *@evil.example :written before the crash');
+    await op.waitFor((m) => m.command === 'NOTICE' && /Added .*K-Line for \[\*@evil\.example\]/.test(m.params[1]!));
+    user.send('REGISTER * * sturdy-password');
+    await user.waitFor((m) => m.command === 'REGISTER' && m.params[0] === 'SUCCESS');
+    // No goodbye: the process dies the moment both writes were confirmed.
+    daemon.child.kill('SIGKILL');
+    expect(await daemon.exited).toBeNull();
+
+    daemon = spawnDaemon(cfg);
+    const op2 = await connectWhenUp(port);
+    await op2.register('op');
+    await operUp(op2);
+    op2.send('STATS k');
+    expect((await op2.waitFor('216')).params.join(' ')).toContain('evil.example');
+    const login = await connectWhenUp(port);
+    login.send('CAP REQ :sasl');
+    login.send('AUTHENTICATE PLAIN');
+    await login.waitFor('AUTHENTICATE');
+    login.send(`AUTHENTICATE ${Buffer.from('\0durable\0sturdy-password').toString('base64')}`);
+    expect((await login.waitFor('903')).params[1]).toMatch(/successful/);
+  });
+
+  it('refuses to start on a database that is garbage, naming the file and leaving it as it was', async () => {
+    const { dir, cfg } = await processConfig((dir) => ({ store: { path: join(dir, 'garbage.db') } }));
+    const garbage = Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919) % 256));
+    writeFileSync(join(dir, 'garbage.db'), garbage);
+    const run = spawnSync(process.execPath, [MAIN, '--config', cfg], { encoding: 'utf8', timeout: 10000 });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`cannot open the database ${join(dir, 'garbage.db')}`);
+    expect(readFileSync(join(dir, 'garbage.db')).equals(garbage)).toBe(true);
+  });
+
+  it('refuses to start when the database path cannot be opened, naming it', async () => {
+    const { dir, cfg } = await processConfig((dir) => ({ store: { path: join(dir, 'a-directory') } }));
+    mkdirSync(join(dir, 'a-directory'));
+    const run = spawnSync(process.execPath, [MAIN, '--config', cfg], { encoding: 'utf8', timeout: 10000 });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`cannot open the database ${join(dir, 'a-directory')}`);
+  });
+});
+
+describe('config faults', () => {
+  it('refuses to start when a TLS key is missing, naming the file', async () => {
+    const { dir, cfg } = await processConfig((d) => ({
+      listen: [{ address: '127.0.0.1', port: 0, tls: { cert: join(d, 'cert.pem'), key: join(d, 'missing-key.pem') } }],
+      store: { path: ':memory:' },
+    }));
+    writeFileSync(join(dir, 'cert.pem'), readFileSync(makeSelfSignedCert('irc.test').cert));
+    const run = spawnSync(process.execPath, [MAIN, '--config', cfg], { encoding: 'utf8', timeout: 10000 });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`cannot read the TLS key ${join(dir, 'missing-key.pem')}: no such file`);
+  });
+});
+
+describe('config faults on REHASH', () => {
+  let squatter: NetServer | undefined;
+  afterEach(async () => {
+    await new Promise((r) => (squatter ? squatter.close(r) : r(undefined)));
+    squatter = undefined;
+  });
+
+  async function rehashFails(op: TestClient, patch: RawConfig): Promise<string> {
+    writeFileSync(srv!.configPath, toToml(testConfig(operConfig(patch))));
+    op.send('REHASH');
+    const fails = (await op.collectUntilPong()).filter((m) => m.command === 'FAIL');
+    expect(fails.length).toBeGreaterThan(0);
+    return fails.map((m) => m.params.slice(0, 2).join(' ') + ' ' + m.params.at(-1)).join('\n');
+  }
+
+  it('keeps the running config and listeners when a new TLS key is missing or a new port is taken', async () => {
+    srv = await startServer(operConfig());
+    const op = await client(srv.port, 'op');
+    clients.push(op);
+    await operUp(op);
+    const before = srv.server.config;
+    const listenersBefore = [...srv.server.listeners.keys()];
+    const plain = { address: '127.0.0.1', port: 0 }; // the running listener, unchanged
+
+    const tls = makeSelfSignedCert('irc.test');
+    const missingKey = join(srv.dir, 'no-such-key.pem');
+    const tlsPort = await freePort();
+    const noKey = await rehashFails(op, { listen: [plain, { address: '127.0.0.1', port: tlsPort, tls: { cert: tls.cert, key: missingKey } }] });
+    expect(noKey).toBe(`REHASH CONFIG_INVALID cannot read the TLS key ${missingKey}: no such file`);
+
+    squatter = createServer();
+    const takenPort = await freePort();
+    await new Promise<void>((r) => squatter!.listen(takenPort, '127.0.0.1', () => r()));
+    const taken = await rehashFails(op, { listen: [plain, { address: '127.0.0.1', port: takenPort }] });
+    expect(taken).toContain(`cannot listen on 127.0.0.1:${takenPort}: the port is already in use by another program`);
+
+    expect(srv.server.config).toBe(before);
+    expect([...srv.server.listeners.keys()]).toEqual(listenersBefore);
+    const newcomer = await client(srv.port, 'newcomer');
+    clients.push(newcomer);
+    await expect(TestClient.connect(tlsPort)).rejects.toThrow();
+    expect(squatter.listening).toBe(true); // still the other program's port
+  });
+});
+
+describe('resource exhaustion', () => {
+  it('survives the file descriptor limit: the surplus is closed, not hung, and new clients get in once descriptors are free', async () => {
+    const { cfg, port } = await processConfig(() => ({
+      class: [{ name: 'default', max_per_ip: 1000, connect_rate: { count: 1000, seconds: 1 } }],
+      store: { path: ':memory:' },
+    }));
+    const daemon = spawnDaemon(cfg);
+    const first = await connectWhenUp(port);
+    await first.register('first');
+    // Node opens many files while loading, so the limit drops once the daemon runs: 20 spare.
+    const pid = daemon.child.pid!;
+    const limit = readdirSync(`/proc/${pid}/fd`).length + 20;
+    expect(spawnSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:${limit}`]).status).toBe(0);
+
+    // Far more sockets than the daemon has descriptors: the surplus fails in accept().
+    const flood: TestClient[] = [];
+    for (let i = 0; i < 60; i++) {
+      try {
+        flood.push(await TestClient.connect(port));
+      } catch {
+        // the kernel may refuse too once the backlog is full
+      }
+    }
+    clients.push(...flood);
+    // libuv accepts and closes what it has no descriptor for (its reserved-descriptor trick), so
+    // those clients see the connection end at once instead of hanging in the backlog; when even
+    // that fails, Node reports EMFILE and the listener's error handler logs it.
+    expect(await waitUntil(() => flood.filter((c) => c.closed).length >= 30, 5000)).toBe(true);
+    const opened = (daemon.output().match(/"msg":"connection opened"/g) ?? []).length;
+    expect(opened).toBeLessThan(flood.length + 1);
+    expect(daemon.output()).not.toMatch(/"level":60|uncaught|unhandled/);
+    expect(daemon.child.exitCode).toBeNull();
+
+    for (const c of flood) c.close();
+    await sleep(500);
+    const later = await connectWhenUp(port);
+    await later.register('later');
+    later.send('PRIVMSG first :back in business');
+    expect((await first.waitFor('PRIVMSG')).params[1]).toBe('back in business');
+    expect(daemon.child.exitCode).toBeNull();
+  });
+});
