@@ -46,10 +46,10 @@ describe('TLS listener', () => {
     const tlsPort = [...srv.server.listeners.values()].find((l) => l.cfg.tls)!.port;
     const plain = await TestClient.connect(srv.port);
     plain.send('CAP LS 302');
-    expect((await plain.waitFor('CAP')).params[2]).toContain(`sts=port=${tlsPort}`);
+    expect((await plain.waitFor('CAP')).params.at(-1)).toContain(`sts=port=${tlsPort}`);
     const secure = await TestClient.connectTls(tlsPort);
     secure.send('CAP LS 302');
-    expect((await secure.waitFor('CAP')).params[2]).toContain('sts=duration=300');
+    expect((await secure.waitFor('CAP')).params.at(-1)).toContain('sts=duration=300');
     plain.close();
     secure.close();
   });
