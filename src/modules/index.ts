@@ -12,6 +12,7 @@ import { hostname } from './hostname.js';
 import { info } from './info.js';
 import { ircv3 } from './ircv3.js';
 import { messaging } from './messaging.js';
+import { metadata } from './metadata.js';
 import { mode } from './mode.js';
 import { monitor } from './monitor.js';
 import { multiline } from './multiline.js';
@@ -25,5 +26,5 @@ import { usermodes } from './usermodes.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, cap, ircv3, accounts, sasl, messaging, multiline, mode, channels, info, usermodes, queries, whowas, away, monitor, setname, chghost, oper, bans, stats, cloak, hostname, help];
+  return [registration, cap, ircv3, accounts, sasl, messaging, multiline, mode, channels, info, usermodes, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, help];
 }

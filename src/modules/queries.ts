@@ -168,6 +168,7 @@ function sendWhois(server: Server, client: Client, target: Client): void {
   }
   const idle = Math.floor((Date.now() - target.lastActiveAt) / 1000);
   client.numeric(RPL.WHOISIDLE, nick, String(idle), String(Math.floor(target.signonAt / 1000)), 'seconds idle, signon time');
+  server.emit('whois', client, target);
 }
 
 const handleWhois: Handler = (server, client, msg) => {

@@ -60,6 +60,7 @@ function finishRegistration(server: Server, client: Client, passwordOk: boolean)
   client.numeric(RPL.MYINFO, ...[server.name, `ircd-${VERSION}`, modes.user, modes.channel, modes.channelWithParam].filter(Boolean));
   server.sendIsupport(client);
   sendLusers(server, client);
+  server.emit('welcomeBurst', client);
   sendMotd(server, client);
   server.log.info({ conn: client.id, nick: client.nick, user: client.user, host: client.realHost }, 'client registered');
   server.emit('registered', client);

@@ -26,6 +26,7 @@ export const CAP_NAMES = [
   'draft/account-registration',
   'draft/channel-rename',
   'draft/multiline',
+  'draft/metadata-3',
 ] as const;
 
 export type CapName = (typeof CAP_NAMES)[number];

@@ -53,6 +53,10 @@ export interface Hooks {
   connected(server: Server, client: Client): void;
   /** Registration passed every check; just before the welcome burst, e.g. to apply a cloak. */
   registering(server: Server, client: Client): void;
+  /** In the welcome burst, after ISUPPORT and LUSERS, before the MOTD (IRCv3 metadata sends the client's own keys here). */
+  welcomeBurst(server: Server, client: Client): void;
+  /** While WHOIS answers about `target`, before RPL_ENDOFWHOIS: lines other modules add (e.g. 760 metadata). */
+  whois(server: Server, viewer: Client, target: Client): void;
 }
 
 export interface UserModeDef {
