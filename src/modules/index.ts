@@ -8,6 +8,7 @@ import { channels } from './channels.js';
 import { chghost } from './chghost.js';
 import { cloak } from './cloak.js';
 import { help } from './help.js';
+import { history } from './history.js';
 import { hostname } from './hostname.js';
 import { info } from './info.js';
 import { ircv3 } from './ircv3.js';
@@ -18,6 +19,8 @@ import { monitor } from './monitor.js';
 import { multiline } from './multiline.js';
 import { oper } from './oper.js';
 import { queries } from './queries.js';
+import { readmarker } from './readmarker.js';
+import { redact } from './redact.js';
 import { registration } from './registration.js';
 import { sasl } from './sasl.js';
 import { setname } from './setname.js';
@@ -26,5 +29,5 @@ import { usermodes } from './usermodes.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, cap, ircv3, accounts, sasl, messaging, multiline, mode, channels, info, usermodes, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, help];
+  return [registration, cap, ircv3, accounts, sasl, messaging, multiline, mode, channels, info, usermodes, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, history, readmarker, redact, help];
 }

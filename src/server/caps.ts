@@ -27,6 +27,10 @@ export const CAP_NAMES = [
   'draft/channel-rename',
   'draft/multiline',
   'draft/metadata-3',
+  'draft/chathistory',
+  'draft/event-playback',
+  'draft/read-marker',
+  'draft/message-redaction',
 ] as const;
 
 export type CapName = (typeof CAP_NAMES)[number];

@@ -44,9 +44,9 @@ export interface Hooks {
   /** While a JOIN is answered: after the JOIN line, before topic and names (read-marker's MARKREAD goes here). */
   joinBurst(server: Server, client: Client, channel: Channel): void;
   /**
-   * A PRIVMSG, NOTICE or TAGMSG passed every check for one target (a channel, its name in
-   * out.msg.params[0] possibly behind a STATUSMSG prefix, or a registered user) and was relayed.
-   * Emitted once per target; out.tags holds its msgid and time (e.g. for chat history).
+   * A message that belongs in chat history (PRIVMSG, NOTICE, TAGMSG; TOPIC) passed every check
+   * for one target (a channel, its name in out.msg.params[0] possibly behind a STATUSMSG prefix,
+   * or a registered user) and was relayed. Emitted once per target; out.tags holds msgid and time.
    */
   messageRelayed(server: Server, sender: Client, target: Channel | Client, out: Outgoing): void;
   /** A new connection became a client (not yet registered), e.g. to start a hostname lookup. */
