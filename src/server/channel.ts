@@ -146,6 +146,9 @@ export class PrefixTable {
 
   /** The symbols for held modes: all of them (multi-prefix) or only the highest. */
   symbolsFor(held: string, all: boolean): string {
+    // Most members hold no prefix or one: answer those without sorting (NAMES of big channels).
+    if (held.length === 0) return '';
+    if (held.length === 1) return this.symbols[this.modes.indexOf(held)] ?? '';
     const sorted = this.sort(held);
     const syms = [...sorted].map((m) => this.symbols[this.modes.indexOf(m)] ?? '').join('');
     return all ? syms : syms.slice(0, 1);
