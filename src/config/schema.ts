@@ -226,6 +226,8 @@ export const dnsSchema = z.strictObject({
 export const statsSchema = z.strictObject({
   /** STATS letters anyone may query; the others are for opers. */
   public: z.string().regex(/^[a-zA-Z?]*$/, 'STATS letters, e.g. "u?"').default('u?'),
+  /** Whether LINKS lists servers to non-opers; networks that hide their topology turn it off. */
+  links_public: z.boolean().default(true),
 });
 
 export const bansSchema = z.strictObject({

@@ -108,7 +108,8 @@ function handleStats(server: Server, client: Client, query: string, target: stri
 }
 
 function handleLinks(server: Server, client: Client, mask: string | undefined): void {
-  if (mask === undefined || globMatch(mask.toLowerCase(), server.name.toLowerCase()))
+  const visible = server.config.stats.links_public || client.oper !== undefined;
+  if (visible && (mask === undefined || globMatch(mask.toLowerCase(), server.name.toLowerCase())))
     client.numeric(RPL.LINKS, server.name, server.name, `0 ${server.config.server.description}`);
   client.numeric(RPL.ENDOFLINKS, mask ?? '*', 'End of /LINKS list');
 }

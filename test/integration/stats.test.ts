@@ -84,4 +84,16 @@ describe('LINKS', () => {
     c.send('LINKS *.elsewhere');
     expect((await c.collectUntilPong()).map((m) => [m.command, ...m.params])).toEqual([['365', 'someone', '*.elsewhere', 'End of /LINKS list']]);
   });
+
+  it('hides the list from non-opers when stats.links_public is off', async () => {
+    srv = await startServer(operConfig({ stats: { links_public: false } }));
+    const c = await client(srv.port, 'someone');
+    c.send('LINKS');
+    expect((await c.collectUntilPong()).map((m) => m.command)).toEqual(['365']);
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    await op.collectUntilPong();
+    op.send('LINKS');
+    expect((await op.collectUntilPong()).map((m) => m.command)).toEqual(['364', '365']);
+  });
 });
