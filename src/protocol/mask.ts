@@ -30,13 +30,15 @@ export function normalizeMask(mask: string): string {
   if (mask.startsWith('$m:')) return '$m:' + normalizeMask(mask.slice(3) || '*');
   if (mask.startsWith('$')) return mask;
   const bang = mask.indexOf('!');
-  const at = mask.indexOf('@');
+  const at = mask.lastIndexOf('@');
   if (bang === -1 && at === -1) {
     return mask.includes('.') || mask.includes(':') ? `*!*@${mask}` : `${mask}!*@*`;
   }
-  if (bang === -1) return `*!${mask.slice(0, at) || '*'}@${mask.slice(at + 1) || '*'}`;
-  if (at === -1 || at < bang) return `${mask.slice(0, bang) || '*'}!${mask.slice(bang + 1) || '*'}@*`;
-  return `${mask.slice(0, bang) || '*'}!${mask.slice(bang + 1, at) || '*'}@${mask.slice(at + 1) || '*'}`;
+  // No part of nick!user@host may hold "!" or "@": stray ones (e.g. "@!x") are dropped.
+  const part = (s: string) => s.replace(/[!@]/g, '') || '*';
+  if (bang === -1) return `*!${part(mask.slice(0, at))}@${part(mask.slice(at + 1))}`;
+  if (at < bang) return `${part(mask.slice(0, bang))}!${part(mask.slice(bang + 1))}@*`;
+  return `${part(mask.slice(0, bang))}!${part(mask.slice(bang + 1, at))}@${part(mask.slice(at + 1))}`;
 }
 
 /** 16 bytes for any address (IPv4 as IPv4-mapped IPv6), or undefined when it is not an IP. */

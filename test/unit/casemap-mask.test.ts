@@ -55,6 +55,16 @@ describe('normalizeMask', () => {
     expect(normalizeMask('host.example')).toBe('*!*@host.example');
     expect(normalizeMask('n!u@h')).toBe('n!u@h');
     expect(normalizeMask('!@')).toBe('*!*@*');
+    expect(normalizeMask('@!')).toBe('*!*@*');
+    expect(normalizeMask('a@b!c')).toBe('ab!c@*');
+    expect(normalizeMask('n!u@h@x')).toBe('n!uh@x');
+  });
+  it('always yields exactly one "!" before one "@"', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 12 }), (s) => {
+        if (!s.startsWith('$')) expect(normalizeMask(s)).toMatch(/^[^!@]*![^!@]*@[^!@]*$/);
+      }),
+    );
   });
 });
 
