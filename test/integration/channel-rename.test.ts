@@ -13,12 +13,6 @@ async function connect(nick: string, caps: string[] = []): Promise<TestClient> {
   return c;
 }
 
-/** Sends a line and returns everything the server answered to it. */
-async function ask(c: TestClient, line: string): Promise<Message[]> {
-  await c.collectUntilPong();
-  c.send(line);
-  return c.collectUntilPong();
-}
 
 /** What the client received from `from` on, once the server has answered a PING. */
 async function since(c: TestClient, from: number): Promise<Message[]> {
@@ -39,14 +33,14 @@ describe('RENAME', () => {
     srv = await startServer();
     const op = await connect('op', ['draft/channel-rename']);
     const plain = await connect('plain');
-    await ask(op, 'JOIN #old');
-    await ask(plain, 'JOIN #old');
-    await ask(op, 'TOPIC #old :the topic');
-    await ask(op, 'MODE #old +b bad!*@*');
+    await op.ask('JOIN #old');
+    await plain.ask('JOIN #old');
+    await op.ask('TOPIC #old :the topic');
+    await op.ask('MODE #old +b bad!*@*');
     await plain.collectUntilPong();
     const from = plain.mark;
 
-    const mine = await ask(op, 'RENAME #old #new :tidier name');
+    const mine = await op.ask('RENAME #old #new :tidier name');
     expect(mine.map((m) => [m.source, m.command, ...m.params])).toEqual([
       [expect.stringMatching(/^op!/), 'RENAME', '#old', '#new', 'tidier name'],
     ]);
@@ -66,26 +60,26 @@ describe('RENAME', () => {
     expect(state.findChannel('#old')).toBeUndefined();
     expect(channel.members.get(state.findNick('op')!)).toBe('o');
     expect(channel.list('b').map((e) => e.mask)).toEqual(['bad!*@*']);
-    expect(lines(await ask(plain, 'JOIN #old'))).toContain('JOIN #old');
+    expect(lines(await plain.ask('JOIN #old'))).toContain('JOIN #old');
     expect(state.findChannel('#old')!.members.get(state.findNick('plain')!)).toBe('o');
   });
 
   it('sends the server-to-client RENAME with an empty reason when none is given', async () => {
     srv = await startServer();
     const op = await connect('op', ['draft/channel-rename']);
-    await ask(op, 'JOIN #a');
-    expect((await ask(op, 'RENAME #a #b'))[0]!.params).toEqual(['#a', '#b', '']);
+    await op.ask('JOIN #a');
+    expect((await op.ask('RENAME #a #b'))[0]!.params).toEqual(['#a', '#b', '']);
   });
 
   it('changes only the case without a PART/JOIN fallback', async () => {
     srv = await startServer();
     const op = await connect('op', ['draft/channel-rename']);
     const plain = await connect('plain');
-    await ask(op, 'JOIN #case');
-    await ask(plain, 'JOIN #case');
+    await op.ask('JOIN #case');
+    await plain.ask('JOIN #case');
     await plain.collectUntilPong();
     const from = plain.mark;
-    expect(lines(await ask(op, 'RENAME #case #CaSe'))).toEqual(['RENAME #case #CaSe ']);
+    expect(lines(await op.ask('RENAME #case #CaSe'))).toEqual(['RENAME #case #CaSe ']);
     expect(await since(plain, from)).toEqual([]);
     expect(srv.server.state.findChannel('#case')!.name).toBe('#CaSe');
   });
@@ -95,21 +89,21 @@ describe('RENAME', () => {
     const op = await connect('op', ['draft/channel-rename']);
     const member = await connect('member');
     const outsider = await connect('outsider');
-    await ask(op, 'JOIN #here');
-    await ask(op, 'JOIN #taken');
-    await ask(member, 'JOIN #here');
+    await op.ask('JOIN #here');
+    await op.ask('JOIN #taken');
+    await member.ask('JOIN #here');
 
-    expect(lines(await ask(op, 'RENAME #here'))).toEqual(['461 op RENAME Not enough parameters']);
-    expect(lines(await ask(op, 'RENAME #nowhere #x'))).toEqual(['403 op #nowhere No such channel']);
-    expect(lines(await ask(outsider, 'RENAME #here #x'))).toEqual(["442 outsider #here You're not on that channel"]);
-    expect(lines(await ask(member, 'RENAME #here #x'))).toEqual(['482 member #here You must be a channel operator']);
-    expect(lines(await ask(op, 'RENAME #here #TAKEN'))).toEqual([
+    expect(lines(await op.ask('RENAME #here'))).toEqual(['461 op RENAME Not enough parameters']);
+    expect(lines(await op.ask('RENAME #nowhere #x'))).toEqual(['403 op #nowhere No such channel']);
+    expect(lines(await outsider.ask('RENAME #here #x'))).toEqual(["442 outsider #here You're not on that channel"]);
+    expect(lines(await member.ask('RENAME #here #x'))).toEqual(['482 member #here You must be a channel operator']);
+    expect(lines(await op.ask('RENAME #here #TAKEN'))).toEqual([
       'FAIL RENAME CHANNEL_NAME_IN_USE #here #TAKEN The channel name is already taken',
     ]);
-    expect(lines(await ask(op, 'RENAME #here &here'))).toEqual([
+    expect(lines(await op.ask('RENAME #here &here'))).toEqual([
       'FAIL RENAME CANNOT_RENAME #here &here You cannot change a channel prefix type',
     ]);
-    expect(lines(await ask(op, 'RENAME #here #bad,name'))).toEqual([
+    expect(lines(await op.ask('RENAME #here #bad,name'))).toEqual([
       'FAIL RENAME CANNOT_RENAME #here #bad,name That is not a valid channel name',
     ]);
     expect(srv.server.state.findChannel('#here')!.name).toBe('#here');
@@ -118,12 +112,12 @@ describe('RENAME', () => {
   it('lets a channel be renamed again only after rename_interval', async () => {
     srv = await startServer({ limits: { rename_interval: 0.3 } });
     const op = await connect('op', ['draft/channel-rename']);
-    await ask(op, 'JOIN #one');
-    expect(lines(await ask(op, 'RENAME #one #two'))).toEqual(['RENAME #one #two ']);
-    expect(lines(await ask(op, 'RENAME #two #three'))).toEqual([
+    await op.ask('JOIN #one');
+    expect(lines(await op.ask('RENAME #one #two'))).toEqual(['RENAME #one #two ']);
+    expect(lines(await op.ask('RENAME #two #three'))).toEqual([
       'FAIL RENAME CANNOT_RENAME #two #three This channel has been renamed recently',
     ]);
     await new Promise((r) => setTimeout(r, 350));
-    expect(lines(await ask(op, 'RENAME #two #three'))).toEqual(['RENAME #two #three ']);
+    expect(lines(await op.ask('RENAME #two #three'))).toEqual(['RENAME #two #three ']);
   });
 });

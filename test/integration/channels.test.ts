@@ -19,12 +19,6 @@ async function connect(nick: string, opts: Parameters<typeof client>[2] = {}): P
   return c;
 }
 
-/** Sends a line and returns everything the server answered to it. */
-async function ask(c: TestClient, line: string): Promise<Message[]> {
-  await c.collectUntilPong();
-  c.send(line);
-  return c.collectUntilPong();
-}
 
 /** Everything received since the last wait or sync. */
 async function pending(c: TestClient): Promise<Message[]> {
@@ -44,7 +38,7 @@ async function channelWith(name: string, ...nicks: string[]): Promise<TestClient
   const out: TestClient[] = [];
   for (const n of nicks) {
     const c = await connect(n);
-    await ask(c, `JOIN ${name}`);
+    await c.ask(`JOIN ${name}`);
     out.push(c);
   }
   for (const c of out) await pending(c);
@@ -61,11 +55,11 @@ describe('JOIN', () => {
   it('creates the channel with default modes, gives the creator +o and sends JOIN, NAMES', async () => {
     await start();
     const alice = await connect('alice');
-    const msgs = await ask(alice, 'JOIN #Test');
+    const msgs = await alice.ask('JOIN #Test');
     expect(commands(msgs)).toEqual(['JOIN', '353', '366']);
     expect(msgs[0]!.source).toMatch(/^alice!alice@/);
     expect(msgs[1]!.params).toEqual(['alice', '=', '#Test', '@alice']);
-    const modes = await ask(alice, 'MODE #test');
+    const modes = await alice.ask('MODE #test');
     expect(modes[0]!.params).toEqual(['alice', '#Test', '+nt']);
     expect(modes[1]!.command).toBe('329');
   });
@@ -73,13 +67,13 @@ describe('JOIN', () => {
   it('joins several channels with keys, and JOIN 0 parts them all', async () => {
     await start();
     const [op] = await channelWith('#a', 'op');
-    await ask(op!, 'JOIN #b');
-    await ask(op!, 'MODE #a +k keya');
-    await ask(op!, 'MODE #b +k keyb');
+    await op!.ask('JOIN #b');
+    await op!.ask('MODE #a +k keya');
+    await op!.ask('MODE #b +k keyb');
     const bob = await connect('bob');
-    const joined = await ask(bob, 'JOIN #a,#b,#c keya,keyb');
+    const joined = await bob.ask('JOIN #a,#b,#c keya,keyb');
     expect(joined.filter((m) => m.command === 'JOIN').map((m) => m.params[0])).toEqual(['#a', '#b', '#c']);
-    const parted = await ask(bob, 'JOIN 0');
+    const parted = await bob.ask('JOIN 0');
     expect(parted.filter((m) => m.command === 'PART').map((m) => m.params[0]).sort()).toEqual(['#a', '#b', '#c']);
     expect(srv!.server.state.channelsOf(srv!.server.state.findNick('bob')!).size).toBe(0);
     expect(srv!.server.state.findChannel('#c')).toBeUndefined();
@@ -88,12 +82,12 @@ describe('JOIN', () => {
   it('answers 403/476 for bad names, 405 past CHANLIMIT, and ignores a second join', async () => {
     await start({ limits: { channels_per_user: 2 } });
     const alice = await connect('alice');
-    const bad = await ask(alice, 'JOIN inv@lid,#bad\x07name,#ok');
+    const bad = await alice.ask('JOIN inv@lid,#bad\x07name,#ok');
     expect(bad.filter((m) => m.command === '403').map((m) => m.params[1])).toEqual(['inv@lid']);
     expect(bad.filter((m) => m.command === '476').map((m) => m.params[1])).toEqual(['#bad\x07name']);
-    expect(await ask(alice, 'JOIN #ok')).toEqual([]);
-    await ask(alice, 'JOIN #two');
-    const full = await ask(alice, 'JOIN #three');
+    expect(await alice.ask('JOIN #ok')).toEqual([]);
+    await alice.ask('JOIN #two');
+    const full = await alice.ask('JOIN #three');
     expect(find(full, '405')!.params.slice(1, 2)).toEqual(['#three']);
   });
 
@@ -101,14 +95,14 @@ describe('JOIN', () => {
     await start();
     const [op] = await channelWith('#c', 'op');
     const bob = await connect('bob');
-    await ask(op!, 'MODE #c +kl secret 1');
-    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['475']);
-    expect(commands(await ask(bob, 'JOIN #c secret'))).toEqual(['471']);
-    await ask(op!, 'MODE #c -lk *');
-    await ask(op!, 'MODE #c +i');
-    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['473']);
-    await ask(op!, 'MODE #c -i+b bob');
-    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['474']);
+    await op!.ask('MODE #c +kl secret 1');
+    expect(commands(await bob.ask('JOIN #c'))).toEqual(['475']);
+    expect(commands(await bob.ask('JOIN #c secret'))).toEqual(['471']);
+    await op!.ask('MODE #c -lk *');
+    await op!.ask('MODE #c +i');
+    expect(commands(await bob.ask('JOIN #c'))).toEqual(['473']);
+    await op!.ask('MODE #c -i+b bob');
+    expect(commands(await bob.ask('JOIN #c'))).toEqual(['474']);
   });
 
   it('lets ban exceptions (+e) and invite exceptions (+I) through', async () => {
@@ -116,28 +110,28 @@ describe('JOIN', () => {
     const [op] = await channelWith('#c', 'op');
     const bob = await connect('bob');
     const carol = await connect('carol');
-    await ask(op!, 'MODE #c +bbe *!*@* bob carol!*@*');
-    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['474']);
-    expect(commands(await ask(carol, 'JOIN #c'))).toContain('JOIN');
-    await ask(op!, 'MODE #c -bb+i *!*@* bob');
-    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['473']);
-    await ask(op!, 'MODE #c +I bob');
-    expect(commands(await ask(bob, 'JOIN #c'))).toContain('JOIN');
+    await op!.ask('MODE #c +bbe *!*@* bob carol!*@*');
+    expect(commands(await bob.ask('JOIN #c'))).toEqual(['474']);
+    expect(commands(await carol.ask('JOIN #c'))).toContain('JOIN');
+    await op!.ask('MODE #c -bb+i *!*@* bob');
+    expect(commands(await bob.ask('JOIN #c'))).toEqual(['473']);
+    await op!.ask('MODE #c +I bob');
+    expect(commands(await bob.ask('JOIN #c'))).toContain('JOIN');
   });
 
   it('sends extended-join to members with the cap and plain JOIN to others', async () => {
     await start();
     const ext = await connect('ext', { caps: ['extended-join'] });
     const plain = await connect('plain');
-    await ask(ext, 'JOIN #c');
-    await ask(plain, 'JOIN #c');
+    await ext.ask('JOIN #c');
+    await plain.ask('JOIN #c');
     const seen = await pending(ext);
     expect(find(seen, 'JOIN')!.params).toEqual(['#c', '*', 'Test User']);
-    await ask(ext, 'PART #c');
+    await ext.ask('PART #c');
     const bob = await connect('bob', { realname: 'Bob Builder' });
-    await ask(ext, 'JOIN #c');
+    await ext.ask('JOIN #c');
     await pending(plain);
-    await ask(bob, 'JOIN #c');
+    await bob.ask('JOIN #c');
     expect(find(await pending(plain), 'JOIN')!.params).toEqual(['#c']);
     expect(find(await pending(ext), 'JOIN')!.params).toEqual(['#c', '*', 'Bob Builder']);
   });
@@ -147,10 +141,10 @@ describe('PART', () => {
   it('shows the reason to every member once and destroys empty channels', async () => {
     await start();
     const [alice, bob] = await channelWith('#c', 'alice', 'bob');
-    const own = await ask(bob!, 'PART #c :see you');
+    const own = await bob!.ask('PART #c :see you');
     expect(own.map((m) => [m.command, ...m.params])).toEqual([['PART', '#c', 'see you']]);
     expect((await pending(alice!)).filter((m) => m.command === 'PART')).toHaveLength(1);
-    await ask(alice!, 'PART #c');
+    await alice!.ask('PART #c');
     expect(srv!.server.state.findChannel('#c')).toBeUndefined();
   });
 
@@ -158,7 +152,7 @@ describe('PART', () => {
     await start();
     await channelWith('#c', 'alice');
     const bob = await connect('bob');
-    expect(commands(await ask(bob, 'PART #nope,#c'))).toEqual(['403', '442']);
+    expect(commands(await bob.ask('PART #nope,#c'))).toEqual(['403', '442']);
   });
 });
 
@@ -166,27 +160,27 @@ describe('TOPIC', () => {
   it('queries (331/332/333), sets, truncates to TOPICLEN and enforces +t', async () => {
     await start({ limits: { topiclen: 10 } });
     const [op, bob] = await channelWith('#c', 'op', 'bob');
-    expect(commands(await ask(bob!, 'TOPIC #c'))).toEqual(['331']);
-    const set = await ask(op!, 'TOPIC #c :a very long topic');
+    expect(commands(await bob!.ask('TOPIC #c'))).toEqual(['331']);
+    const set = await op!.ask('TOPIC #c :a very long topic');
     expect(set[0]!.params).toEqual(['#c', 'a very lon']);
     expect(find(await pending(bob!), 'TOPIC')!.params).toEqual(['#c', 'a very lon']);
-    const q = await ask(bob!, 'TOPIC #c');
+    const q = await bob!.ask('TOPIC #c');
     expect(commands(q)).toEqual(['332', '333']);
     expect(q[1]!.params[2]).toMatch(/^op!/);
-    expect(commands(await ask(bob!, 'TOPIC #c :mine'))).toEqual(['482']);
-    await ask(op!, 'MODE #c -t');
-    expect(commands(await ask(bob!, 'TOPIC #c :mine'))).toEqual(['TOPIC']);
+    expect(commands(await bob!.ask('TOPIC #c :mine'))).toEqual(['482']);
+    await op!.ask('MODE #c -t');
+    expect(commands(await bob!.ask('TOPIC #c :mine'))).toEqual(['TOPIC']);
     const outsider = await connect('out');
-    expect(commands(await ask(outsider, 'TOPIC #c :x'))).toEqual(['442']);
-    expect(commands(await ask(outsider, 'TOPIC #none'))).toEqual(['403']);
+    expect(commands(await outsider.ask('TOPIC #c :x'))).toEqual(['442']);
+    expect(commands(await outsider.ask('TOPIC #none'))).toEqual(['403']);
   });
 
   it('sends the topic on join', async () => {
     await start();
     const [op] = await channelWith('#c', 'op');
-    await ask(op!, 'TOPIC #c :hello world');
+    await op!.ask('TOPIC #c :hello world');
     const bob = await connect('bob');
-    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['JOIN', '332', '333', '353', '366']);
+    expect(commands(await bob.ask('JOIN #c'))).toEqual(['JOIN', '332', '333', '353', '366']);
   });
 });
 
@@ -194,24 +188,24 @@ describe('NAMES', () => {
   it('uses = * @ symbols and hides +s channels and invisible users from outsiders', async () => {
     await start();
     const [op, bob] = await channelWith('#c', 'op', 'bob');
-    await ask(bob!, 'MODE bob +i');
+    await bob!.ask('MODE bob +i');
     const outsider = await connect('out');
-    let names = await ask(outsider, 'NAMES #c');
+    let names = await outsider.ask('NAMES #c');
     expect(names[0]!.params).toEqual(['out', '=', '#c', '@op']);
-    expect(find(await ask(op!, 'NAMES #c'), '353')!.params[3]).toBe('@op bob');
-    await ask(op!, 'MODE #c +p');
-    expect(find(await ask(outsider, 'NAMES #c'), '353')!.params[1]).toBe('*');
-    await ask(op!, 'MODE #c +s');
-    names = await ask(outsider, 'NAMES #c');
+    expect(find(await op!.ask('NAMES #c'), '353')!.params[3]).toBe('@op bob');
+    await op!.ask('MODE #c +p');
+    expect(find(await outsider.ask('NAMES #c'), '353')!.params[1]).toBe('*');
+    await op!.ask('MODE #c +s');
+    names = await outsider.ask('NAMES #c');
     expect(commands(names)).toEqual(['366']);
-    expect(find(await ask(bob!, 'NAMES #c'), '353')!.params[1]).toBe('@');
+    expect(find(await bob!.ask('NAMES #c'), '353')!.params[1]).toBe('@');
   });
 
   it('answers several channels with their 353 lines and one 366 naming them all', async () => {
     await start();
     const [op] = await channelWith('#one', 'op');
-    await ask(op!, 'JOIN #two');
-    const names = await ask(op!, 'NAMES #one,#two,#none');
+    await op!.ask('JOIN #two');
+    const names = await op!.ask('NAMES #one,#two,#none');
     expect(names.map((m) => [m.command, ...m.params.slice(1)])).toEqual([
       ['353', '=', '#one', '@op'],
       ['353', '=', '#two', '@op'],
@@ -222,20 +216,20 @@ describe('NAMES', () => {
   it('shows all prefixes with multi-prefix and full masks with userhost-in-names', async () => {
     await start();
     const [op] = await channelWith('#c', 'op');
-    await ask(op!, 'MODE #c +v op');
+    await op!.ask('MODE #c +v op');
     const mp = await connect('mp', { caps: ['multi-prefix'] });
-    expect(find(await ask(mp, 'NAMES #c'), '353')!.params[3]).toBe('@+op');
-    expect(find(await ask(op!, 'NAMES #c'), '353')!.params[3]).toBe('@op');
+    expect(find(await mp.ask('NAMES #c'), '353')!.params[3]).toBe('@+op');
+    expect(find(await op!.ask('NAMES #c'), '353')!.params[3]).toBe('@op');
     const uh = await connect('uh', { caps: ['userhost-in-names'] });
-    expect(find(await ask(uh, 'NAMES #c'), '353')!.params[3]).toMatch(/^@op!op@\S+$/);
+    expect(find(await uh.ask('NAMES #c'), '353')!.params[3]).toMatch(/^@op!op@\S+$/);
   });
 
   it('splits long member lists over several 353 lines', async () => {
     await start();
     const members: TestClient[] = [];
     for (let i = 0; i < 40; i++) members.push(await connect(`member_with_long_nick_${i}`));
-    for (const m of members) await ask(m, 'JOIN #big');
-    const names = (await ask(members[0]!, 'NAMES #big')).filter((m) => m.command === '353');
+    for (const m of members) await m.ask('JOIN #big');
+    const names = (await members[0]!.ask('NAMES #big')).filter((m) => m.command === '353');
     expect(names.length).toBeGreaterThan(1);
     expect(names.flatMap((m) => m.params[3]!.split(' '))).toHaveLength(40);
   });
@@ -246,33 +240,33 @@ describe('LIST', () => {
     await start();
     const [alice] = await channelWith('#one', 'alice');
     const [b1] = await channelWith('#two', 'b1', 'b2');
-    await ask(b1!, 'TOPIC #two :the topic');
+    await b1!.ask('TOPIC #two :the topic');
     await channelWith('#secret', 'carol');
-    await ask(open.at(-1)!, 'MODE #secret +s');
-    const all = await ask(alice!, 'LIST');
+    await open.at(-1)!.ask('MODE #secret +s');
+    const all = await alice!.ask('LIST');
     expect(commands(all)).toEqual(['321', '322', '322', '323']);
     expect(all.filter((m) => m.command === '322').map((m) => m.params.slice(1))).toEqual([
       ['#one', '1', ''],
       ['#two', '2', 'the topic'],
     ]);
-    const more = await ask(alice!, 'LIST >1');
+    const more = await alice!.ask('LIST >1');
     expect(more.filter((m) => m.command === '322').map((m) => m.params[1])).toEqual(['#two']);
-    const fewer = await ask(alice!, 'LIST <2');
+    const fewer = await alice!.ask('LIST <2');
     expect(fewer.filter((m) => m.command === '322').map((m) => m.params[1])).toEqual(['#one']);
-    const mask = await ask(alice!, 'LIST #t*');
+    const mask = await alice!.ask('LIST #t*');
     expect(mask.filter((m) => m.command === '322').map((m) => m.params[1])).toEqual(['#two']);
-    const notMask = await ask(alice!, 'LIST !#t*');
+    const notMask = await alice!.ask('LIST !#t*');
     expect(notMask.filter((m) => m.command === '322').map((m) => m.params[1])).toEqual(['#one']);
     const listed = async (arg: string) =>
-      (await ask(alice!, `LIST ${arg}`)).filter((m) => m.command === '322').map((m) => m.params[1]);
+      (await alice!.ask(`LIST ${arg}`)).filter((m) => m.command === '322').map((m) => m.params[1]);
     expect(await listed('C<10')).toEqual(['#one', '#two']);
     expect(await listed('C<0')).toEqual([]);
     expect(await listed('C>10')).toEqual([]);
     expect(await listed('T<10')).toEqual(['#two']);
     expect(await listed('T<10,>5')).toEqual([]);
-    expect((await ask(alice!, 'LIST #secret')).filter((m) => m.command === '322')).toEqual([]);
+    expect((await alice!.ask('LIST #secret')).filter((m) => m.command === '322')).toEqual([]);
     const carol = open.at(-1)!;
-    expect((await ask(carol, 'LIST #secret')).filter((m) => m.command === '322')).toHaveLength(1);
+    expect((await carol.ask('LIST #secret')).filter((m) => m.command === '322')).toHaveLength(1);
   });
 
   it('advertises the channel ISUPPORT tokens', async () => {
@@ -309,64 +303,64 @@ describe('INVITE', () => {
     const [op] = await channelWith('#c', 'op');
     const op2 = await connect('op2', { caps: ['invite-notify'] });
     const peon = await connect('peon', { caps: ['invite-notify'] });
-    await ask(op2, 'JOIN #c');
-    await ask(peon, 'JOIN #c');
-    await ask(op!, 'MODE #c +io op2');
+    await op2.ask('JOIN #c');
+    await peon.ask('JOIN #c');
+    await op!.ask('MODE #c +io op2');
     const bob = await connect('bob');
-    const inv = await ask(op!, 'INVITE bob #c');
+    const inv = await op!.ask('INVITE bob #c');
     expect(inv.map((m) => [m.command, ...m.params])).toEqual([['341', 'op', 'bob', '#c']]);
     expect(find(await pending(bob), 'INVITE')!.params).toEqual(['bob', '#c']);
     expect(find(await pending(op2), 'INVITE')!.source).toMatch(/^op!/);
     expect(find(await pending(peon), 'INVITE')).toBeUndefined();
-    expect((await ask(bob, 'INVITE')).map((m) => [m.command, ...m.params.slice(1, 2)])).toEqual([
+    expect((await bob.ask('INVITE')).map((m) => [m.command, ...m.params.slice(1, 2)])).toEqual([
       ['336', '#c'],
       ['337', 'End of /INVITE list'],
     ]);
-    expect(commands(await ask(bob, 'INVITE bob'))).toEqual(['461']);
-    expect(commands(await ask(bob, 'JOIN #c'))).toContain('JOIN');
-    expect(commands(await ask(bob, 'INVITE'))).toEqual(['337']);
-    await ask(bob, 'PART #c');
-    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['473']);
+    expect(commands(await bob.ask('INVITE bob'))).toEqual(['461']);
+    expect(commands(await bob.ask('JOIN #c'))).toContain('JOIN');
+    expect(commands(await bob.ask('INVITE'))).toEqual(['337']);
+    await bob.ask('PART #c');
+    expect(commands(await bob.ask('JOIN #c'))).toEqual(['473']);
   });
 
   it('moves invites with a nick change and drops them on quit', async () => {
     await start();
     const [op] = await channelWith('#c', 'op');
-    await ask(op!, 'MODE #c +i');
+    await op!.ask('MODE #c +i');
     const bob = await connect('bob');
-    await ask(op!, 'INVITE bob #c');
-    await ask(bob, 'NICK robert');
+    await op!.ask('INVITE bob #c');
+    await bob.ask('NICK robert');
     const impostor = await connect('bob');
-    expect(commands(await ask(impostor, 'JOIN #c'))).toEqual(['473']);
-    expect(commands(await ask(bob, 'JOIN #c'))).toContain('JOIN');
+    expect(commands(await impostor.ask('JOIN #c'))).toEqual(['473']);
+    expect(commands(await bob.ask('JOIN #c'))).toContain('JOIN');
     const carol = await connect('carol');
-    await ask(op!, 'INVITE carol #c');
+    await op!.ask('INVITE carol #c');
     carol.send('QUIT');
     await carol.waitClosed();
     const other = await connect('carol');
-    expect(commands(await ask(other, 'JOIN #c'))).toEqual(['473']);
+    expect(commands(await other.ask('JOIN #c'))).toEqual(['473']);
   });
 
   it('answers 401, 403, 442, 443 and 482', async () => {
     await start();
     const [op, member] = await channelWith('#c', 'op', 'member');
     const outsider = await connect('out');
-    expect(commands(await ask(op!, 'INVITE nobody #c'))).toEqual(['401']);
-    expect(commands(await ask(op!, 'INVITE out #none'))).toEqual(['403']);
-    expect(commands(await ask(outsider, 'INVITE op #c'))).toEqual(['442']);
-    expect(commands(await ask(op!, 'INVITE member #c'))).toEqual(['443']);
-    await ask(op!, 'MODE #c +i');
-    expect(commands(await ask(member!, 'INVITE out #c'))).toEqual(['482']);
+    expect(commands(await op!.ask('INVITE nobody #c'))).toEqual(['401']);
+    expect(commands(await op!.ask('INVITE out #none'))).toEqual(['403']);
+    expect(commands(await outsider.ask('INVITE op #c'))).toEqual(['442']);
+    expect(commands(await op!.ask('INVITE member #c'))).toEqual(['443']);
+    await op!.ask('MODE #c +i');
+    expect(commands(await member!.ask('INVITE out #c'))).toEqual(['482']);
   });
 
   it('lets invites expire after invite_expiry', async () => {
     await start({ limits: { invite_expiry: 0.2 } });
     const [op] = await channelWith('#c', 'op');
-    await ask(op!, 'MODE #c +i');
+    await op!.ask('MODE #c +i');
     const bob = await connect('bob');
-    await ask(op!, 'INVITE bob #c');
+    await op!.ask('INVITE bob #c');
     await new Promise((r) => setTimeout(r, 300));
-    expect(commands(await ask(bob, 'JOIN #c'))).toEqual(['473']);
+    expect(commands(await bob.ask('JOIN #c'))).toEqual(['473']);
   });
 });
 
@@ -374,7 +368,7 @@ describe('KICK', () => {
   it('kicks several users with a reason truncated to KICKLEN; all members see each KICK once', async () => {
     await start({ limits: { kicklen: 5 } });
     const [op, a, b, watcher] = await channelWith('#c', 'op', 'a', 'b', 'watcher');
-    const res = await ask(op!, 'KICK #c a,b,ghost :goodbye');
+    const res = await op!.ask('KICK #c a,b,ghost :goodbye');
     expect(res.filter((m) => m.command === 'KICK').map((m) => m.params)).toEqual([
       ['#c', 'a', 'goodb'],
       ['#c', 'b', 'goodb'],
@@ -390,27 +384,27 @@ describe('KICK', () => {
     await start();
     const [op, member] = await channelWith('#c', 'op', 'member');
     const outsider = await connect('out');
-    expect(commands(await ask(op!, 'KICK #c out'))).toEqual(['441']);
-    expect(commands(await ask(outsider, 'KICK #c op'))).toEqual(['442']);
-    expect(commands(await ask(member!, 'KICK #c op'))).toEqual(['482']);
-    expect(commands(await ask(op!, 'KICK #none op'))).toEqual(['403']);
-    expect((await ask(op!, 'KICK #c member'))[0]!.params).toEqual(['#c', 'member', 'op']);
+    expect(commands(await op!.ask('KICK #c out'))).toEqual(['441']);
+    expect(commands(await outsider.ask('KICK #c op'))).toEqual(['442']);
+    expect(commands(await member!.ask('KICK #c op'))).toEqual(['482']);
+    expect(commands(await op!.ask('KICK #none op'))).toEqual(['403']);
+    expect((await op!.ask('KICK #c member'))[0]!.params).toEqual(['#c', 'member', 'op']);
   });
 
   it('pairs channels with users when several channels are given (RFC 2812), else 461', async () => {
     await start();
     const [op, , b] = await channelWith('#c', 'op', 'a', 'b');
-    await ask(op!, 'JOIN #d');
-    await ask(b!, 'JOIN #d');
-    const res = await ask(op!, 'KICK #c,#d a,b :bye');
+    await op!.ask('JOIN #d');
+    await b!.ask('JOIN #d');
+    const res = await op!.ask('KICK #c,#d a,b :bye');
     expect(res.filter((m) => m.command === 'KICK').map((m) => m.params)).toEqual([
       ['#c', 'a', 'bye'],
       ['#d', 'b', 'bye'],
     ]);
     // b was kicked from #d only; a repeated channel kicks each paired user from it.
     expect(srv!.server.state.findChannel('#c')!.members.has(srv!.server.state.findNick('b')!)).toBe(true);
-    expect(commands(await ask(op!, 'KICK #c,#d b'))).toEqual(['461']);
-    const twice = await ask(op!, 'KICK #c,#c b,ghost :x');
+    expect(commands(await op!.ask('KICK #c,#d b'))).toEqual(['461']);
+    const twice = await op!.ask('KICK #c,#c b,ghost :x');
     expect(twice.map((m) => [m.command, m.params[1]])).toEqual([
       ['KICK', 'b'],
       ['401', 'ghost'],
@@ -423,16 +417,16 @@ describe('KNOCK', () => {
     await start();
     const [op, member] = await channelWith('#c', 'op', 'member');
     const bob = await connect('bob');
-    expect(commands(await ask(bob, 'KNOCK #c'))).toEqual(['713']);
-    await ask(op!, 'MODE #c +i');
-    const knock = await ask(bob, 'KNOCK #c :let me in');
+    expect(commands(await bob.ask('KNOCK #c'))).toEqual(['713']);
+    await op!.ask('MODE #c +i');
+    const knock = await bob.ask('KNOCK #c :let me in');
     expect(commands(knock)).toEqual(['711']);
     const seen = find(await pending(op!), '710')!;
     expect(seen.params.slice(1)).toEqual(['#c', expect.stringMatching(/^bob!/), 'has asked for an invite (let me in)']);
     expect(find(await pending(member!), '710')).toBeUndefined();
-    expect(commands(await ask(bob, 'KNOCK #c'))).toEqual(['712']);
-    expect(commands(await ask(member!, 'KNOCK #c'))).toEqual(['714']);
-    expect(commands(await ask(bob, 'KNOCK #none'))).toEqual(['403']);
+    expect(commands(await bob.ask('KNOCK #c'))).toEqual(['712']);
+    expect(commands(await member!.ask('KNOCK #c'))).toEqual(['714']);
+    expect(commands(await bob.ask('KNOCK #none'))).toEqual(['403']);
   });
 });
 
@@ -440,72 +434,72 @@ describe('channel MODE', () => {
   it('normalises and broadcasts changes once; ignores no-ops', async () => {
     await start();
     const [op, bob] = await channelWith('#c', 'op', 'bob');
-    const res = await ask(op!, 'MODE #c +o+v-v+v bob bob bob bob');
+    const res = await op!.ask('MODE #c +o+v-v+v bob bob bob bob');
     expect(res.map((m) => m.params)).toEqual([['#c', '+ov-v+v', 'bob', 'bob', 'bob', 'bob']]);
     expect((await pending(bob!)).filter((m) => m.command === 'MODE')).toHaveLength(1);
-    expect(await ask(op!, 'MODE #c +n')).toEqual([]);
-    expect((await ask(op!, 'MODE #c +imn-t'))[0]!.params).toEqual(['#c', '+im-t']);
+    expect(await op!.ask('MODE #c +n')).toEqual([]);
+    expect((await op!.ask('MODE #c +imn-t'))[0]!.params).toEqual(['#c', '+im-t']);
   });
 
   it('answers 472, 482, 401, 441, 696 and 467', async () => {
     await start();
     const [op, bob] = await channelWith('#c', 'op', 'bob');
     await connect('out');
-    expect((await ask(op!, 'MODE #c +Zi'))[0]!.params.slice(0, 2)).toEqual(['op', 'Z']);
-    expect(commands(await ask(bob!, 'MODE #c +i'))).toEqual(['482']);
-    expect(commands(await ask(op!, 'MODE #c +o nobody'))).toEqual(['401']);
-    expect(commands(await ask(op!, 'MODE #c +o out'))).toEqual(['441']);
-    expect((await ask(op!, 'MODE #c +l zero'))[0]!.params).toEqual(['op', '#c', 'l', 'zero', expect.any(String)]);
-    expect(commands(await ask(op!, 'MODE #c +l 0'))).toEqual(['696']);
-    expect((await ask(op!, 'MODE #c +k a,b'))[0]!.params.slice(0, 4)).toEqual(['op', '#c', 'k', '*']);
-    await ask(op!, 'MODE #c +k one');
-    expect(commands(await ask(op!, 'MODE #c +k two'))).toEqual(['467']);
-    expect(commands(await ask(op!, 'MODE #c'))).toEqual(['324', '329']);
-    expect((await ask(op!, 'MODE #c'))[0]!.params).toEqual(['op', '#c', '+intk', 'one']);
-    expect((await ask(await connect('out2'), 'MODE #c'))[0]!.params).toEqual(['out2', '#c', '+intk', '*']);
-    expect(commands(await ask(op!, 'MODE #nope +i'))).toEqual(['403']);
+    expect((await op!.ask('MODE #c +Zi'))[0]!.params.slice(0, 2)).toEqual(['op', 'Z']);
+    expect(commands(await bob!.ask('MODE #c +i'))).toEqual(['482']);
+    expect(commands(await op!.ask('MODE #c +o nobody'))).toEqual(['401']);
+    expect(commands(await op!.ask('MODE #c +o out'))).toEqual(['441']);
+    expect((await op!.ask('MODE #c +l zero'))[0]!.params).toEqual(['op', '#c', 'l', 'zero', expect.any(String)]);
+    expect(commands(await op!.ask('MODE #c +l 0'))).toEqual(['696']);
+    expect((await op!.ask('MODE #c +k a,b'))[0]!.params.slice(0, 4)).toEqual(['op', '#c', 'k', '*']);
+    await op!.ask('MODE #c +k one');
+    expect(commands(await op!.ask('MODE #c +k two'))).toEqual(['467']);
+    expect(commands(await op!.ask('MODE #c'))).toEqual(['324', '329']);
+    expect((await op!.ask('MODE #c'))[0]!.params).toEqual(['op', '#c', '+intk', 'one']);
+    expect((await (await connect('out2')).ask('MODE #c'))[0]!.params).toEqual(['out2', '#c', '+intk', '*']);
+    expect(commands(await op!.ask('MODE #nope +i'))).toEqual(['403']);
   });
 
   it('keeps s and p exclusive', async () => {
     await start();
     const [op] = await channelWith('#c', 'op');
-    expect((await ask(op!, 'MODE #c +s'))[0]!.params).toEqual(['#c', '+s']);
-    expect((await ask(op!, 'MODE #c +p'))[0]!.params).toEqual(['#c', '-s+p']);
+    expect((await op!.ask('MODE #c +s'))[0]!.params).toEqual(['#c', '+s']);
+    expect((await op!.ask('MODE #c +p'))[0]!.params).toEqual(['#c', '-s+p']);
   });
 
   it('manages ban lists: normalised masks, silent duplicates, 367/368, 348/349, 346/347, 478', async () => {
     await start({ limits: { list_entries: 3 } });
     const [op, bob] = await channelWith('#c', 'op', 'bob');
-    expect((await ask(op!, 'MODE #c +b bad'))[0]!.params).toEqual(['#c', '+b', 'bad!*@*']);
-    expect(await ask(op!, 'MODE #c +b bad!*@*')).toEqual([]);
-    expect(await ask(op!, 'MODE #c -b other')).toEqual([]);
-    await ask(op!, 'MODE #c +e *@good.host');
-    const full = await ask(op!, 'MODE #c +Ib friend extra');
+    expect((await op!.ask('MODE #c +b bad'))[0]!.params).toEqual(['#c', '+b', 'bad!*@*']);
+    expect(await op!.ask('MODE #c +b bad!*@*')).toEqual([]);
+    expect(await op!.ask('MODE #c -b other')).toEqual([]);
+    await op!.ask('MODE #c +e *@good.host');
+    const full = await op!.ask('MODE #c +Ib friend extra');
     expect(full.map((m) => m.command)).toEqual(['478', 'MODE']);
     expect(full[0]!.params.slice(1, 3)).toEqual(['#c', 'b']);
-    const bans = await ask(bob!, 'MODE #c +b');
+    const bans = await bob!.ask('MODE #c +b');
     expect(bans.map((m) => m.command)).toEqual(['367', '368']);
     expect(bans[0]!.params.slice(1, 4)).toEqual(['#c', 'bad!*@*', expect.stringMatching(/^op!/)]);
-    expect(commands(await ask(bob!, 'MODE #c e'))).toEqual(['348', '349']);
-    expect(commands(await ask(bob!, 'MODE #c I'))).toEqual(['346', '347']);
-    expect((await ask(op!, 'MODE #c -b BAD!*@*'))[0]!.params).toEqual(['#c', '-b', 'bad!*@*']);
+    expect(commands(await bob!.ask('MODE #c e'))).toEqual(['348', '349']);
+    expect(commands(await bob!.ask('MODE #c I'))).toEqual(['346', '347']);
+    expect((await op!.ask('MODE #c -b BAD!*@*'))[0]!.params).toEqual(['#c', '-b', 'bad!*@*']);
   });
 
   it('caps parameter modes at MODES per line', async () => {
     await start({ limits: { modes_per_line: 2 } });
     const [op] = await channelWith('#c', 'op');
-    expect((await ask(op!, 'MODE #c +bbb a b c'))[0]!.params).toEqual(['#c', '+bb', 'a!*@*', 'b!*@*']);
+    expect((await op!.ask('MODE #c +bbb a b c'))[0]!.params).toEqual(['#c', '+bb', 'a!*@*', 'b!*@*']);
   });
 
   it('enables halfop and owner prefixes from config', async () => {
     await start({ channels: { prefix: '(qaohv)~!@%+' } });
     const [op, half] = await channelWith('#c', 'op', 'half', 'v');
-    await ask(op!, 'MODE #c +h half');
-    expect(commands(await ask(op!, 'MODE #c +q op'))).toEqual(['482']);
-    expect((await ask(half!, 'MODE #c +v v'))[0]!.params).toEqual(['#c', '+v', 'v']);
-    expect(commands(await ask(half!, 'MODE #c +o v'))).toEqual(['482']);
-    expect(commands(await ask(half!, 'KICK #c op'))).toEqual(['482']);
-    expect(commands(await ask(half!, 'KICK #c v'))).toEqual(['KICK']);
+    await op!.ask('MODE #c +h half');
+    expect(commands(await op!.ask('MODE #c +q op'))).toEqual(['482']);
+    expect((await half!.ask('MODE #c +v v'))[0]!.params).toEqual(['#c', '+v', 'v']);
+    expect(commands(await half!.ask('MODE #c +o v'))).toEqual(['482']);
+    expect(commands(await half!.ask('KICK #c op'))).toEqual(['482']);
+    expect(commands(await half!.ask('KICK #c v'))).toEqual(['KICK']);
   });
 });
 
@@ -513,11 +507,11 @@ describe('rehash', () => {
   it('drops prefix modes that the new config no longer has', async () => {
     await start({ channels: { prefix: '(qaohv)~!@%+' } });
     const [op, half] = await channelWith('#c', 'op', 'half');
-    await ask(op!, 'MODE #c +hv half half');
+    await op!.ask('MODE #c +hv half half');
     writeFileSync(srv!.configPath, toToml(testConfig()));
     expect(await srv!.server.rehash('test')).toEqual({ ok: true });
-    expect(find(await ask(half!, 'NAMES #c'), '353')!.params[3]).toBe('@op +half');
-    expect(commands(await ask(half!, 'KICK #c op'))).toEqual(['482']);
+    expect(find(await half!.ask('NAMES #c'), '353')!.params[3]).toBe('@op +half');
+    expect(commands(await half!.ask('KICK #c op'))).toEqual(['482']);
   });
 });
 
@@ -526,11 +520,11 @@ describe('membership fan-out', () => {
     await start();
     const [alice, bob] = await channelWith('#one', 'alice', 'bob');
     const carol = await connect('carol');
-    await ask(alice!, 'JOIN #two');
-    await ask(bob!, 'JOIN #two');
-    await ask(carol, 'JOIN #two');
+    await alice!.ask('JOIN #two');
+    await bob!.ask('JOIN #two');
+    await carol.ask('JOIN #two');
     for (const c of [alice!, bob!, carol]) await pending(c);
-    await ask(bob!, 'NICK robert');
+    await bob!.ask('NICK robert');
     expect(commands(await pending(alice!)).filter((c) => c === 'NICK')).toHaveLength(1);
     expect(commands(await pending(carol)).filter((c) => c === 'NICK')).toHaveLength(1);
     bob!.send('QUIT :bye');

@@ -1,7 +1,7 @@
 // Channel mode +C: no CTCP to the channel except ACTION (Modern IRC "No CTCP" mode), refused
 // with 404 to PRIVMSG and silently for NOTICE; it binds operators too.
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseMessage, type Message } from '../../src/protocol/message.js';
+import { parseMessage } from '../../src/protocol/message.js';
 import { client, startServer, type TestClient, type TestServer } from '../support/harness.js';
 
 let srv: TestServer | undefined;
@@ -13,11 +13,6 @@ async function connect(nick: string): Promise<TestClient> {
   return c;
 }
 
-async function ask(c: TestClient, line: string): Promise<Message[]> {
-  await c.collectUntilPong();
-  c.send(line);
-  return c.collectUntilPong();
-}
 
 afterEach(async () => {
   for (const c of open.splice(0)) c.close();
@@ -30,21 +25,21 @@ describe('channel mode +C', () => {
     srv = await startServer();
     const op = await connect('op');
     const user = await connect('user');
-    await ask(op, 'JOIN #c');
-    await ask(user, 'JOIN #c');
-    expect(await ask(user, 'PRIVMSG #c :\x01VERSION\x01')).toEqual([]);
+    await op.ask('JOIN #c');
+    await user.ask('JOIN #c');
+    expect(await user.ask('PRIVMSG #c :\x01VERSION\x01')).toEqual([]);
 
-    expect((await ask(op, 'MODE #c +C'))[0]!.params).toEqual(['#c', '+C']);
-    expect((await ask(op, 'MODE #c'))[0]!.params).toEqual(['op', '#c', '+Cnt']);
+    expect((await op.ask('MODE #c +C'))[0]!.params).toEqual(['#c', '+C']);
+    expect((await op.ask('MODE #c'))[0]!.params).toEqual(['op', '#c', '+Cnt']);
     await op.collectUntilPong();
     const from = op.mark;
-    const refused = await ask(user, 'PRIVMSG #c :\x01PING 123\x01');
+    const refused = await user.ask('PRIVMSG #c :\x01PING 123\x01');
     expect(refused.map((m) => [m.command, ...m.params])).toEqual([['404', 'user', '#c', 'Cannot send CTCP to channel (+C)']]);
-    expect(await ask(user, 'NOTICE #c :\x01PING 123\x01')).toEqual([]);
-    expect((await ask(op, 'PRIVMSG #c :\x01VERSION\x01'))[0]!.command).toBe('404');
-    expect(await ask(user, 'PRIVMSG #c :\x01ACTION waves\x01')).toEqual([]);
-    expect(await ask(user, 'PRIVMSG #c :\x01ACTION\x01')).toEqual([]);
-    expect(await ask(user, 'PRIVMSG #c :plain text')).toEqual([]);
+    expect(await user.ask('NOTICE #c :\x01PING 123\x01')).toEqual([]);
+    expect((await op.ask('PRIVMSG #c :\x01VERSION\x01'))[0]!.command).toBe('404');
+    expect(await user.ask('PRIVMSG #c :\x01ACTION waves\x01')).toEqual([]);
+    expect(await user.ask('PRIVMSG #c :\x01ACTION\x01')).toEqual([]);
+    expect(await user.ask('PRIVMSG #c :plain text')).toEqual([]);
     await op.collectUntilPong();
     const got = op.lines.slice(from).map((l) => parseMessage(l)).filter((m) => m.command === 'PRIVMSG');
     expect(got.map((m) => m.params[1])).toEqual(['\x01ACTION waves\x01', '\x01ACTION\x01', 'plain text']);

@@ -186,6 +186,13 @@ export class TestClient {
       .filter((m) => !(m.command === 'PONG' && m.params[1] === token));
   }
 
+  /** Sends a line and returns everything the server answered to it (earlier lines are skipped). */
+  async ask(line: string): Promise<Message[]> {
+    await this.collectUntilPong();
+    this.send(line);
+    return this.collectUntilPong();
+  }
+
   /** Waits until the server closes the connection. */
   async waitClosed(timeout = 3000): Promise<void> {
     const deadline = Date.now() + timeout;
