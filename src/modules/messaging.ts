@@ -49,20 +49,22 @@ function deliver(server: Server, client: Client, msg: Message): void {
   const tags = clientTags(client, msg);
   if (isTagmsg && !tags) return;
   const fold = server.state.fold;
-  const seen = new Set<string>();
+  const seen = targets.length > 1 ? new Set<string>() : undefined;
   for (const target of targets) {
-    const key = fold(target);
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (seen) {
+      const key = fold(target);
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
     const resolved = resolveTarget(server, client, command, target, isTagmsg ? [] : [text]);
     if (!resolved) continue;
     const params = isTagmsg ? [target] : [target, text];
     const out = relay(client, { source: client.mask, command, params }, { msgid: newMsgid(), clientTags: tags });
     // Tag-only messages reach only clients that understand tags.
-    const mayReceive = (c: Client) => !isTagmsg || c.hasCap(CAP['message-tags']);
-    for (const recipient of resolved.recipients) if (mayReceive(recipient)) recipient.sendOutgoing(out, true);
+    const needed = isTagmsg ? CAP['message-tags'] : 0;
+    for (const recipient of resolved.recipients) if ((recipient.caps & needed) === needed) recipient.sendOutgoing(out, true);
     server.emit('messageRelayed', client, resolved.to, out);
-    if (client.hasCap(CAP['echo-message']) && mayReceive(client)) client.sendOutgoing(out);
+    if (client.hasCap(CAP['echo-message']) && (client.caps & needed) === needed) client.sendOutgoing(out);
   }
 }
 

@@ -68,12 +68,25 @@ export function newMsgid(): string {
  * Wraps a message relayed on behalf of a client with the tags every relayed message carries:
  * server-time, the sender's account and bot flag, and (for PRIVMSG/NOTICE/TAGMSG) a msgid.
  */
+let isoMs = 0;
+let isoText = '';
+
+/** The current time as IRCv3 server-time text, formatted once per millisecond. */
+export function serverTime(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
+}
+
 export function relay(
   from: Client | undefined,
   msg: Message,
   opts: { msgid?: string; clientTags?: Tags } = {},
 ): Outgoing {
-  const tags: Tags = { ...opts.clientTags, time: new Date().toISOString() };
+  const tags: Tags = opts.clientTags ? { ...opts.clientTags, time: serverTime() } : { time: serverTime() };
   if (opts.msgid) tags.msgid = opts.msgid;
   if (from?.account) tags.account = from.account;
   if (from?.modes.has('B')) tags.bot = '';

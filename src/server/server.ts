@@ -297,15 +297,24 @@ export class Server implements ConnectionOwner {
 
   // ---- services for modules -------------------------------------------------------------------
 
+  /** Each hook's handlers in module order, collected once: emit runs on every message. */
+  private readonly hookTable = new Map<keyof Hooks, Array<{ module: Module; fn: (s: Server, ...a: unknown[]) => void }>>();
+
   emit<K extends keyof Hooks>(hook: K, ...args: Hooks[K] extends (s: Server, ...a: infer A) => void ? A : never): void {
-    for (const m of this.modules) {
-      const fn = m.hooks?.[hook] as ((s: Server, ...a: unknown[]) => void) | undefined;
-      if (!fn) continue;
+    let handlers = this.hookTable.get(hook);
+    if (!handlers) {
+      handlers = this.modules.flatMap((module) => {
+        const fn = module.hooks?.[hook] as ((s: Server, ...a: unknown[]) => void) | undefined;
+        return fn ? [{ module, fn }] : [];
+      });
+      this.hookTable.set(hook, handlers);
+    }
+    for (const { module, fn } of handlers) {
       try {
         fn(this, ...args);
       } catch (err) {
         const conn = args[0] instanceof Client ? args[0].id : undefined;
-        this.log.error({ conn, module: m.name, hook, err: err instanceof Error ? err.stack : String(err) }, 'hook failed');
+        this.log.error({ conn, module: module.name, hook, err: err instanceof Error ? err.stack : String(err) }, 'hook failed');
       }
     }
   }

@@ -89,6 +89,16 @@ describe('CHATHISTORY in a channel', () => {
     expect(texts((await history(a, 'CHATHISTORY AFTER #h timestamp=2000-01-01T00:00:00.000Z 100')).lines)).toEqual(texts(e).slice(3, 6));
   });
 
+  it('keeps exactly the newest messages_per_target while far more messages pass through', async () => {
+    await s.start({ history: { messages_per_target: 10 } });
+    const a = await s.connect('alice', { caps: CAPS });
+    a.send('JOIN #h');
+    await a.waitFor('366');
+    const sent = await say(a, '#h', 300);
+    expect(texts((await history(a, 'CHATHISTORY LATEST #h * 100')).lines)).toEqual(texts(sent).slice(-10));
+    expect(ids((await history(a, 'CHATHISTORY LATEST #h * 3')).lines)).toEqual(ids(sent).slice(-3));
+  });
+
   it('forgets the least recently used targets beyond max_targets', async () => {
     await s.start({ history: { max_targets: 2 } });
     const a = await s.connect('alice', { caps: CAPS });

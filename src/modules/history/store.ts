@@ -20,10 +20,49 @@ export interface HistoryItem extends Dated {
   senderAccount: string | undefined;
 }
 
-export interface Conversation {
-  items: HistoryItem[];
+/**
+ * One target's messages, oldest first. Dropping the oldest is O(1): they are only skipped over
+ * (`start`) and the array is compacted once the dead head is as long as the live part, so a full
+ * history does not cost an O(n) shift on every new message.
+ */
+export class Conversation {
+  private buffer: HistoryItem[] = [];
+  private start = 0;
+
   /** Direct conversations: each participant's identity → the nick it last used here. */
-  peers?: Map<string, string>;
+  constructor(readonly peers?: Map<string, string>) {}
+
+  /** The kept messages, oldest first. */
+  get items(): HistoryItem[] {
+    this.compact();
+    return this.buffer;
+  }
+
+  get size(): number {
+    return this.buffer.length - this.start;
+  }
+
+  push(item: HistoryItem): void {
+    this.buffer.push(item);
+  }
+
+  /** Forgets the oldest `n` messages. */
+  dropOldest(n: number): void {
+    this.start = Math.min(this.buffer.length, this.start + n);
+    if (this.start >= 64 && this.start * 2 >= this.buffer.length) this.compact();
+  }
+
+  /** Index (from the oldest kept) of the first message at or after `at`, or -1. */
+  firstAtOrAfter(at: number): number {
+    for (let i = this.start; i < this.buffer.length; i++) if (this.buffer[i]!.at >= at) return i - this.start;
+    return -1;
+  }
+
+  private compact(): void {
+    if (this.start === 0) return;
+    this.buffer = this.buffer.slice(this.start);
+    this.start = 0;
+  }
 }
 
 type Key = Channel | string;
@@ -88,7 +127,7 @@ export class HistoryStore {
 
   recordChannel(channel: Channel, sender: Client, msg: Message, tags: Tags): void {
     let conv = this.conversations.get(channel);
-    if (!conv) this.conversations.set(channel, (conv = { items: [] }));
+    if (!conv) this.conversations.set(channel, (conv = new Conversation()));
     this.push(conv, sender, msg, tags);
   }
 
@@ -98,7 +137,7 @@ export class HistoryStore {
     const key = this.dmKey(from, to);
     let conv = this.conversations.get(key);
     if (!conv) {
-      this.conversations.set(key, (conv = { items: [], peers: new Map() }));
+      this.conversations.set(key, (conv = new Conversation(new Map())));
       for (const id of new Set([from, to])) {
         let keys = this.byParticipant.get(id);
         if (!keys) this.byParticipant.set(id, (keys = new Set()));
@@ -112,7 +151,7 @@ export class HistoryStore {
 
   private push(conv: Conversation, sender: Client, msg: Message, tags: Tags): void {
     const at = Date.parse(tags.time!);
-    conv.items.push({
+    conv.push({
       msg,
       tags,
       msgid: tags.msgid!,
@@ -125,11 +164,10 @@ export class HistoryStore {
 
   /** Drops what is over the count or older than max_age. */
   private trim(conv: Conversation): void {
-    const excess = conv.items.length - this.cfg.messages_per_target;
-    if (excess > 0) conv.items.splice(0, excess);
-    const cutoff = Date.now() - this.cfg.max_age * 1000;
-    const stale = conv.items.findIndex((m) => m.at >= cutoff);
-    if (stale !== 0) conv.items.splice(0, stale === -1 ? conv.items.length : stale);
+    const excess = conv.size - this.cfg.messages_per_target;
+    if (excess > 0) conv.dropOldest(excess);
+    const stale = conv.firstAtOrAfter(Date.now() - this.cfg.max_age * 1000);
+    if (stale !== 0) conv.dropOldest(stale === -1 ? conv.size : stale);
   }
 
   /** A channel's history (messages still within max_age, oldest first), if it has any. */
@@ -183,7 +221,7 @@ export class HistoryStore {
       const peer = conv && this.peerOf(conv, me);
       if (!peer) continue;
       this.trim(conv);
-      if (conv.items.length === 0) continue;
+      if (conv.size === 0) continue;
       const online = this.state.findNick(peer.nick);
       const name = online && this.identity(online) === peer.id ? online.nick : peer.nick;
       out.push({ name, at: last(conv) });
