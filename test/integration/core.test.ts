@@ -354,6 +354,37 @@ describe('labeled-response and batch', () => {
 });
 
 describe('labeled-response edge cases', () => {
+  it('wraps every multi-line reply in one labeled batch: WHO, WHOIS, NAMES, LIST, ban list, MOTD', async () => {
+    await start();
+    const a = await connect('alice', { caps: ['labeled-response', 'batch'] });
+    const b = await connect('bob');
+    a.send('JOIN #lab');
+    b.send('JOIN #lab');
+    await a.waitFor((m) => m.command === 'JOIN' && m.source!.startsWith('bob!'));
+    a.send('MODE #lab +b x!*@*');
+    await a.waitFor('MODE');
+    const cases: Array<[string, string[]]> = [
+      ['WHO #lab', ['352', '315']],
+      ['WHOIS bob', ['311', '318']],
+      ['NAMES #lab', ['353', '366']],
+      ['LIST', ['321', '322', '323']],
+      ['MODE #lab +b', ['367', '368']],
+      ['MOTD', ['375', '376']],
+    ];
+    for (const [i, [line, expected]] of cases.entries()) {
+      const replies = await a.ask(`@label=L${i} ${line}`);
+      const open = replies[0]!;
+      expect(open.command).toBe('BATCH');
+      expect(open.tags?.label).toBe(`L${i}`);
+      expect(open.params[1]).toBe('labeled-response');
+      const ref = open.params[0]!.slice(1);
+      const inner = replies.slice(1, -1);
+      expect(inner.every((m) => m.tags?.batch === ref && m.tags?.label === undefined)).toBe(true);
+      expect(inner.map((m) => m.command)).toEqual(expect.arrayContaining(expected));
+      expect(replies.at(-1)!.params).toEqual([`-${ref}`]);
+    }
+  });
+
   it('labels refusals too: unknown commands and missing parameters', async () => {
     await start();
     const a = await connect('alice', { caps: ['labeled-response', 'batch'] });
