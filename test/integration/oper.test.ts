@@ -117,11 +117,18 @@ describe('server notices and the audit log', () => {
     op.send('KILL victim :spamming');
     await v.waitClosed();
     await op.collectUntilPong();
-    const log = readFileSync(join(srv.dir, 'ircd.log'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const audits = log.filter((r) => r.audit === true);
+    // pino writes the file asynchronously: wait until the last audit record has landed.
+    const readAudits = () =>
+      readFileSync(join(srv!.dir, 'ircd.log'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((r) => r.audit === true);
+    let audits = readAudits();
+    for (let i = 0; i < 50 && !audits.some((r) => r.msg === 'kill'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      audits = readAudits();
+    }
     expect(audits.find((r) => r.msg === 'oper up')).toMatchObject({ oper: 'alice', nick: 'op' });
     expect(audits.find((r) => r.msg === 'kill')).toMatchObject({ oper: 'alice', target: 'victim!victim@127.0.0.1', reason: 'spamming' });
   });
