@@ -1,24 +1,13 @@
 // Channels end to end: JOIN/PART/TOPIC/NAMES/LIST/INVITE/KICK/KNOCK/MODE with several raw clients,
 // their error numerics, visibility rules, list modes, and who sees which membership change.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseMessage, type Message } from '../../src/protocol/message.js';
 import { writeFileSync } from 'node:fs';
-import { client, startServer, testConfig, toToml, type TestClient, type TestServer } from '../support/harness.js';
+import { testConfig, toToml, type TestClient } from '../support/harness.js';
+import { useSession } from '../support/session.js';
 
-let srv: TestServer | undefined;
-const open: TestClient[] = [];
-
-async function start(patch = {}): Promise<TestServer> {
-  srv = await startServer(patch);
-  return srv;
-}
-
-async function connect(nick: string, opts: Parameters<typeof client>[2] = {}): Promise<TestClient> {
-  const c = await client(srv!.port, nick, opts);
-  open.push(c);
-  return c;
-}
-
+const session = useSession();
+const { start, connect } = session;
 
 /** Everything received since the last wait or sync. */
 async function pending(c: TestClient): Promise<Message[]> {
@@ -45,12 +34,6 @@ async function channelWith(name: string, ...nicks: string[]): Promise<TestClient
   return out;
 }
 
-afterEach(async () => {
-  for (const c of open.splice(0)) c.close();
-  await srv?.stop();
-  srv = undefined;
-});
-
 describe('JOIN', () => {
   it('creates the channel with default modes, gives the creator +o and sends JOIN, NAMES', async () => {
     await start();
@@ -75,8 +58,8 @@ describe('JOIN', () => {
     expect(joined.filter((m) => m.command === 'JOIN').map((m) => m.params[0])).toEqual(['#a', '#b', '#c']);
     const parted = await bob.ask('JOIN 0');
     expect(parted.filter((m) => m.command === 'PART').map((m) => m.params[0]).sort()).toEqual(['#a', '#b', '#c']);
-    expect(srv!.server.state.channelsOf(srv!.server.state.findNick('bob')!).size).toBe(0);
-    expect(srv!.server.state.findChannel('#c')).toBeUndefined();
+    expect(session.srv.server.state.channelsOf(session.srv.server.state.findNick('bob')!).size).toBe(0);
+    expect(session.srv.server.state.findChannel('#c')).toBeUndefined();
   });
 
   it('answers 403/476 for bad names, 405 past CHANLIMIT, and ignores a second join', async () => {
@@ -145,7 +128,7 @@ describe('PART', () => {
     expect(own.map((m) => [m.command, ...m.params])).toEqual([['PART', '#c', 'see you']]);
     expect((await pending(alice!)).filter((m) => m.command === 'PART')).toHaveLength(1);
     await alice!.ask('PART #c');
-    expect(srv!.server.state.findChannel('#c')).toBeUndefined();
+    expect(session.srv.server.state.findChannel('#c')).toBeUndefined();
   });
 
   it('answers 403 and 442', async () => {
@@ -241,8 +224,8 @@ describe('LIST', () => {
     const [alice] = await channelWith('#one', 'alice');
     const [b1] = await channelWith('#two', 'b1', 'b2');
     await b1!.ask('TOPIC #two :the topic');
-    await channelWith('#secret', 'carol');
-    await open.at(-1)!.ask('MODE #secret +s');
+    const [carol] = await channelWith('#secret', 'carol');
+    await carol!.ask('MODE #secret +s');
     const all = await alice!.ask('LIST');
     expect(commands(all)).toEqual(['321', '322', '322', '323']);
     expect(all.filter((m) => m.command === '322').map((m) => m.params.slice(1))).toEqual([
@@ -265,8 +248,7 @@ describe('LIST', () => {
     expect(await listed('T<10')).toEqual(['#two']);
     expect(await listed('T<10,>5')).toEqual([]);
     expect((await alice!.ask('LIST #secret')).filter((m) => m.command === '322')).toEqual([]);
-    const carol = open.at(-1)!;
-    expect((await carol.ask('LIST #secret')).filter((m) => m.command === '322')).toHaveLength(1);
+    expect((await carol!.ask('LIST #secret')).filter((m) => m.command === '322')).toHaveLength(1);
   });
 
   it('advertises the channel ISUPPORT tokens', async () => {
@@ -377,7 +359,7 @@ describe('KICK', () => {
     expect(commands(await pending(watcher!)).filter((c) => c === 'KICK')).toHaveLength(2);
     expect(commands(await pending(a!))).toEqual(['KICK']);
     expect(commands(await pending(b!))).toEqual(['KICK', 'KICK']);
-    expect(srv!.server.state.findChannel('#c')!.members.size).toBe(2);
+    expect(session.srv.server.state.findChannel('#c')!.members.size).toBe(2);
   });
 
   it('answers 441, 442 and 482; the default reason is the kicker', async () => {
@@ -402,7 +384,7 @@ describe('KICK', () => {
       ['#d', 'b', 'bye'],
     ]);
     // b was kicked from #d only; a repeated channel kicks each paired user from it.
-    expect(srv!.server.state.findChannel('#c')!.members.has(srv!.server.state.findNick('b')!)).toBe(true);
+    expect(session.srv.server.state.findChannel('#c')!.members.has(session.srv.server.state.findNick('b')!)).toBe(true);
     expect(commands(await op!.ask('KICK #c,#d b'))).toEqual(['461']);
     const twice = await op!.ask('KICK #c,#c b,ghost :x');
     expect(twice.map((m) => [m.command, m.params[1]])).toEqual([
@@ -508,8 +490,8 @@ describe('rehash', () => {
     await start({ channels: { prefix: '(qaohv)~!@%+' } });
     const [op, half] = await channelWith('#c', 'op', 'half');
     await op!.ask('MODE #c +hv half half');
-    writeFileSync(srv!.configPath, toToml(testConfig()));
-    expect(await srv!.server.rehash('test')).toEqual({ ok: true });
+    writeFileSync(session.srv.configPath, toToml(testConfig()));
+    expect(await session.srv.server.rehash('test')).toEqual({ ok: true });
     expect(find(await half!.ask('NAMES #c'), '353')!.params[3]).toBe('@op +half');
     expect(commands(await half!.ask('KICK #c op'))).toEqual(['482']);
   });

@@ -1,33 +1,11 @@
 // The daemon end to end: registration, nick rules, direct messages, input limits, timers, shutdown.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/password.js';
-import { client, startServer, TestClient, type TestServer } from '../support/harness.js';
+import { TestClient } from '../support/harness.js';
+import { useSession } from '../support/session.js';
 
-let srv: TestServer | undefined;
-const open: TestClient[] = [];
-
-async function start(patch = {}): Promise<TestServer> {
-  srv = await startServer(patch);
-  return srv;
-}
-
-async function connect(nick: string, opts: Parameters<typeof client>[2] = {}): Promise<TestClient> {
-  const c = await client(srv!.port, nick, opts);
-  open.push(c);
-  return c;
-}
-
-async function raw(): Promise<TestClient> {
-  const c = await TestClient.connect(srv!.port);
-  open.push(c);
-  return c;
-}
-
-afterEach(async () => {
-  for (const c of open.splice(0)) c.close();
-  await srv?.stop();
-  srv = undefined;
-});
+const session = useSession();
+const { start, connect, raw } = session;
 
 describe('registration', () => {
   it('sends the welcome burst in order', async () => {
@@ -95,7 +73,7 @@ describe('registration', () => {
     expect((await c.waitFor('468')).params[0]).toBe('emoji');
     c.send('USER we!rd 0 * :Real Name');
     await c.waitFor('001');
-    expect(srv!.server.state.findNick('emoji')!.user).toBe('werd');
+    expect(session.srv.server.state.findNick('emoji')!.user).toBe('werd');
   });
 
   it('holds registration while CAP negotiation is open', async () => {
@@ -315,17 +293,17 @@ describe('keepalive and limits', () => {
       ],
     });
     const reader = await connect('reader');
-    const sleeper = await TestClient.connect(srv!.port, { localAddress: '127.0.0.2' });
-    open.push(sleeper);
+    const sleeper = await TestClient.connect(session.srv.port, { localAddress: '127.0.0.2' });
+    session.track(sleeper);
     await sleeper.register('sleeper');
     sleeper.socket.pause();
     const sender = await connect('sender');
     const line = 'PRIVMSG sleeper :' + 'x'.repeat(400) + '\r\n';
-    for (let i = 0; i < 40 && srv!.server.state.findNick('sleeper'); i++) {
+    for (let i = 0; i < 40 && session.srv.server.state.findNick('sleeper'); i++) {
       sender.sendRaw(line.repeat(1000));
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(await waitUntil(() => !srv!.server.state.findNick('sleeper'), 15000)).toBe(true);
+    expect(await waitUntil(() => !session.srv.server.state.findNick('sleeper'), 15000)).toBe(true);
     sender.send('PRIVMSG reader :still here');
     expect((await reader.waitFor('PRIVMSG', { timeout: 10000 })).params[1]).toBe('still here');
   });

@@ -1,10 +1,14 @@
 // One server and its clients per test, torn down after each test.
 import { afterEach } from 'vitest';
-import { client, startServer, type RawConfig, type TestClient, type TestServer } from './harness.js';
+import { client, startServer, TestClient, type RawConfig, type TestServer } from './harness.js';
 
 export interface Session {
   start(patch?: RawConfig): Promise<TestServer>;
   connect(nick: string, opts?: Parameters<typeof client>[2]): Promise<TestClient>;
+  /** Connects without registering. */
+  raw(): Promise<TestClient>;
+  /** Closes a client made elsewhere after the test too. */
+  track(c: TestClient): TestClient;
   readonly srv: TestServer;
 }
 
@@ -24,6 +28,15 @@ export function useSession(): Session {
     },
     async connect(nick, opts = {}) {
       const c = await client(srv!.port, nick, opts);
+      open.push(c);
+      return c;
+    },
+    async raw() {
+      const c = await TestClient.connect(srv!.port);
+      open.push(c);
+      return c;
+    },
+    track(c) {
       open.push(c);
       return c;
     },
