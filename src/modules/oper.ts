@@ -282,6 +282,10 @@ export const oper: Module = {
     registered: (server, client) =>
       serverNotice(server, 'c', `Client connecting: ${client.nick} (${client.user}@${client.realHost}) [${client.ip}] {${client.klass.name}} [${client.realname}]`),
     quit: (server, client, reason) => serverNotice(server, 'c', `Client exiting: ${client.nick} (${client.user}@${client.realHost}) [${client.ip}] (${reason})`, client),
+    // A SIGHUP has nobody to answer: opers learn of a refused config here.
+    rehashFailed: (server, source, error) => {
+      for (const line of error.split('\n')) serverNotice(server, 'o', `Rehash (${source}) failed, configuration unchanged: ${line.trim()}`);
+    },
     rehashed: (server, old) => {
       if (old.oper_limits.tracked_ips !== server.config.oper_limits.tracked_ips) failuresByServer.delete(server);
       refreshOpers(server);

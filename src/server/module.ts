@@ -39,6 +39,8 @@ export interface Hooks {
   nickChanged(server: Server, client: Client, oldNick: string, oldMask: string): void;
   /** After the config is replaced by REHASH. */
   rehashed(server: Server, old: Config): void;
+  /** A REHASH (or SIGHUP) was refused; nothing changed. `source` names who asked. */
+  rehashFailed(server: Server, source: string, error: string): void;
   /** After a client joined a channel. */
   joined(server: Server, client: Client, channel: Channel): void;
   /** While a JOIN is answered: after the JOIN line, before topic and names (read-marker's MARKREAD goes here). */

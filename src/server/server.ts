@@ -391,10 +391,7 @@ export class Server implements ConnectionOwner {
       if (next.server.casemapping !== this.config.server.casemapping)
         throw new Error('server.casemapping cannot change while running; restart the server to change it');
     } catch (err) {
-      this.stats.rehashes.failure++;
-      const error = (err as Error).message;
-      this.log.error({ source, error }, 'rehash failed; keeping the running configuration');
-      return { ok: false, error };
+      return this.rehashFailed(source, err);
     }
     const wanted = new Map(next.listen.map((l) => [listenerKey(l), l]));
     const opened: Listener[] = [];
@@ -407,10 +404,7 @@ export class Server implements ConnectionOwner {
         this.listeners.delete(listenerKey(l.cfg));
         await l.close();
       }
-      this.stats.rehashes.failure++;
-      const error = (err as Error).message;
-      this.log.error({ source, error }, 'rehash failed; keeping the running configuration');
-      return { ok: false, error };
+      return this.rehashFailed(source, err);
     }
     // Existing connections on a removed listener stay; only the listening socket goes.
     for (const [key, l] of this.listeners) {
@@ -442,6 +436,14 @@ export class Server implements ConnectionOwner {
     this.traceCommands = this.log.isLevelEnabled('trace');
     this.log.info({ source, config: this.configPath }, 'configuration reloaded');
     return { ok: true };
+  }
+
+  private rehashFailed(source: string, err: unknown): { ok: false; error: string } {
+    this.stats.rehashes.failure++;
+    const error = (err as Error).message;
+    this.log.error({ source, error }, 'rehash failed; keeping the running configuration');
+    this.emit('rehashFailed', source, error);
+    return { ok: false, error };
   }
 
   /** Graceful stop: refuse new connections, tell everyone, close within `graceMs`. */

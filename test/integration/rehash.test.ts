@@ -83,6 +83,23 @@ describe('REHASH', () => {
     expect(await linksInfo(op)).toBe('0 An IRC server');
   });
 
+  it('tells opers when a rehash nobody typed (SIGHUP) is refused', async () => {
+    srv = await startServer(operConfig());
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    await op.collectUntilPong();
+    const before = srv.server.config;
+    rewrite(srv.configPath, { limits: { nicklen: 3 } });
+    const mark = op.mark;
+    expect((await srv.server.rehash('SIGHUP')).ok).toBe(false);
+    await op.collectUntilPong();
+    const notices = op.lines.slice(mark).filter((l) => l.includes(' NOTICE '));
+    expect(notices.length).toBeGreaterThan(1);
+    expect(notices.every((l) => /Rehash \(SIGHUP\) failed, configuration unchanged/.test(l))).toBe(true);
+    expect(notices.join('\n')).toMatch(/limits\.nicklen: .*\(got 3\)/);
+    expect(srv.server.config).toBe(before);
+  });
+
   it('REHASH MOTD rereads only the MOTD', async () => {
     srv = await startServer(operConfig());
     const op = await client(srv.port, 'op');
