@@ -1,16 +1,14 @@
 // RENAME (IRCv3 draft/channel-rename) end to end: members with the capability see RENAME, the
 // others a PART and a JOIN burst; the channel keeps its state; errors are numerics or FAIL RENAME.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseMessage, type Message } from '../../src/protocol/message.js';
-import { client, startServer, type TestClient, type TestServer } from '../support/harness.js';
+import type { TestClient } from '../support/harness.js';
+import { useSession } from '../support/session.js';
 
-let srv: TestServer | undefined;
-const open: TestClient[] = [];
+const session = useSession();
 
 async function connect(nick: string, caps: string[] = []): Promise<TestClient> {
-  const c = await client(srv!.port, nick, { caps });
-  open.push(c);
-  return c;
+  return session.connect(nick, { caps });
 }
 
 
@@ -22,15 +20,10 @@ async function since(c: TestClient, from: number): Promise<Message[]> {
 
 const lines = (msgs: Message[]) => msgs.map((m) => [m.command, ...m.params].join(' '));
 
-afterEach(async () => {
-  for (const c of open.splice(0)) c.close();
-  await srv?.stop();
-  srv = undefined;
-});
 
 describe('RENAME', () => {
   it('renames for members with the capability and re-joins the others under the new name', async () => {
-    srv = await startServer();
+    await session.start();
     const op = await connect('op', ['draft/channel-rename']);
     const plain = await connect('plain');
     await op.ask('JOIN #old');
@@ -55,7 +48,7 @@ describe('RENAME', () => {
     ]);
 
     // Same channel, new name: members, ops and lists stay; the old name is free again.
-    const state = srv.server.state;
+    const state = session.srv.server.state;
     const channel = state.findChannel('#NEW')!;
     expect(state.findChannel('#old')).toBeUndefined();
     expect(channel.members.get(state.findNick('op')!)).toBe('o');
@@ -65,14 +58,14 @@ describe('RENAME', () => {
   });
 
   it('sends the server-to-client RENAME with an empty reason when none is given', async () => {
-    srv = await startServer();
+    await session.start();
     const op = await connect('op', ['draft/channel-rename']);
     await op.ask('JOIN #a');
     expect((await op.ask('RENAME #a #b'))[0]!.params).toEqual(['#a', '#b', '']);
   });
 
   it('changes only the case without a PART/JOIN fallback', async () => {
-    srv = await startServer();
+    await session.start();
     const op = await connect('op', ['draft/channel-rename']);
     const plain = await connect('plain');
     await op.ask('JOIN #case');
@@ -81,11 +74,11 @@ describe('RENAME', () => {
     const from = plain.mark;
     expect(lines(await op.ask('RENAME #case #CaSe'))).toEqual(['RENAME #case #CaSe ']);
     expect(await since(plain, from)).toEqual([]);
-    expect(srv.server.state.findChannel('#case')!.name).toBe('#CaSe');
+    expect(session.srv.server.state.findChannel('#case')!.name).toBe('#CaSe');
   });
 
   it('answers 461, 403, 442 and 482, and FAIL RENAME for names it cannot take', async () => {
-    srv = await startServer({ channels: { types: '#&' } });
+    await session.start({ channels: { types: '#&' } });
     const op = await connect('op', ['draft/channel-rename']);
     const member = await connect('member');
     const outsider = await connect('outsider');
@@ -106,11 +99,11 @@ describe('RENAME', () => {
     expect(lines(await op.ask('RENAME #here #bad,name'))).toEqual([
       'FAIL RENAME CANNOT_RENAME #here #bad,name That is not a valid channel name',
     ]);
-    expect(srv.server.state.findChannel('#here')!.name).toBe('#here');
+    expect(session.srv.server.state.findChannel('#here')!.name).toBe('#here');
   });
 
   it('lets a channel be renamed again only after rename_interval', async () => {
-    srv = await startServer({ limits: { rename_interval: 0.3 } });
+    await session.start({ limits: { rename_interval: 0.3 } });
     const op = await connect('op', ['draft/channel-rename']);
     await op.ask('JOIN #one');
     expect(lines(await op.ask('RENAME #one #two'))).toEqual(['RENAME #one #two ']);

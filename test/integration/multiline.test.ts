@@ -1,19 +1,17 @@
 // draft/multiline end to end: a client-initiated BATCH is relayed as one multiline batch to
 // clients with the capability and as separate lines to the others; every malformed batch gets
 // FAIL BATCH and nothing of it is delivered.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseMessage, type Message } from '../../src/protocol/message.js';
-import { client, startServer, type RawConfig, type TestClient, type TestServer } from '../support/harness.js';
+import { type RawConfig, type TestClient } from '../support/harness.js';
+import { useSession } from '../support/session.js';
 
 const ML = ['draft/multiline', 'batch', 'message-tags', 'server-time', 'echo-message', 'labeled-response'];
 
-let srv: TestServer | undefined;
-const open: TestClient[] = [];
+const session = useSession();
 
 async function connect(nick: string, caps: string[] = []): Promise<TestClient> {
-  const c = await client(srv!.port, nick, { caps });
-  open.push(c);
-  return c;
+  return session.connect(nick, { caps });
 }
 
 /** Sends lines and returns everything the server answered to them. */
@@ -31,7 +29,7 @@ async function since(c: TestClient, from: number): Promise<Message[]> {
 
 /** alice and bob with multiline, carol without, all in #room; returns them and carol's mark. */
 async function room(patch: RawConfig = {}): Promise<TestClient[]> {
-  srv = await startServer(patch);
+  await session.start(patch);
   const people = [await connect('alice', ML), await connect('bob', ML), await connect('carol', ['message-tags', 'server-time'])];
   for (const c of people) await ask(c, 'JOIN #room');
   for (const c of people) await c.collectUntilPong();
@@ -46,15 +44,10 @@ const batch = (ref: string, target: string, ...body: string[]) => [
 
 const fails = (msgs: Message[]) => msgs.filter((m) => m.command === 'FAIL').map((m) => m.params);
 
-afterEach(async () => {
-  for (const c of open.splice(0)) c.close();
-  await srv?.stop();
-  srv = undefined;
-});
 
 describe('draft/multiline', () => {
   it('advertises max-bytes and max-lines from [limits]', async () => {
-    srv = await startServer({ limits: { multiline_max_bytes: 2000, multiline_max_lines: 7 } });
+    await session.start({ limits: { multiline_max_bytes: 2000, multiline_max_lines: 7 } });
     const c = await connect('alice');
     const ls = await ask(c, 'CAP LS 302');
     const caps = ls.flatMap((m) => m.params.at(-1)!.split(' '));
@@ -96,7 +89,7 @@ describe('draft/multiline', () => {
   });
 
   it('sends a multiline NOTICE to a nick, and ACKs a labeled batch without echo-message', async () => {
-    srv = await startServer();
+    await session.start();
     const alice = await connect('alice', ['draft/multiline', 'batch', 'labeled-response']);
     const bob = await connect('bob', ML);
     const from = bob.mark;
@@ -154,7 +147,7 @@ describe('draft/multiline', () => {
   });
 
   it('charges a flood token for every line of a batch', async () => {
-    srv = await startServer({
+    await session.start({
       class: [{ name: 'default', max_per_ip: 100, recvq: 65536, flood: { burst: 2, rate: 5 } }],
     });
     const alice = await connect('alice', ML);

@@ -1,36 +1,29 @@
 // The mute extban (+b $m:<mask>, ISUPPORT EXTBAN=$,am): matching users join but cannot speak,
 // unless voiced or excepted with +e $m:<mask>; a plain ban still keeps users out.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import { client, startServer, type TestClient, type TestServer } from '../support/harness.js';
+import type { TestClient } from '../support/harness.js';
+import { useSession } from '../support/session.js';
 
-let srv: TestServer | undefined;
-const open: TestClient[] = [];
+const session = useSession();
 
 async function connect(nick: string, user?: string): Promise<TestClient> {
-  const c = await client(srv!.port, nick, { user });
-  open.push(c);
-  return c;
+  return session.connect(nick, { user });
 }
 
 
 const commands = (msgs: Message[]) => msgs.map((m) => m.command);
 
-afterEach(async () => {
-  for (const c of open.splice(0)) c.close();
-  await srv?.stop();
-  srv = undefined;
-});
 
 describe('mute extban', () => {
   it('advertises $m beside $a in one EXTBAN token', async () => {
-    srv = await startServer();
+    await session.start();
     const c = await connect('alice');
     expect(c.lines.filter((l) => l.includes(' 005 ')).join(' ')).toContain(' EXTBAN=$,am ');
   });
 
   it('lets a muted user join but not speak, until voiced or unmuted', async () => {
-    srv = await startServer();
+    await session.start();
     const op = await connect('op');
     await op.ask('JOIN #c');
     expect(commands(await op.ask('MODE #c +b $m:Quiet'))).toEqual(['MODE']);
@@ -53,7 +46,7 @@ describe('mute extban', () => {
   });
 
   it('is lifted by a $m exception (+e), not by a plain one', async () => {
-    srv = await startServer();
+    await session.start();
     const op = await connect('op');
     await op.ask('JOIN #c');
     await op.ask('MODE #c +b $m:*!*@*');

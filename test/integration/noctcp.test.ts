@@ -1,28 +1,21 @@
 // Channel mode +C: no CTCP to the channel except ACTION (Modern IRC "No CTCP" mode), refused
 // with 404 to PRIVMSG and silently for NOTICE; it binds operators too.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../src/protocol/message.js';
-import { client, startServer, type TestClient, type TestServer } from '../support/harness.js';
+import type { TestClient } from '../support/harness.js';
+import { useSession } from '../support/session.js';
 
-let srv: TestServer | undefined;
-const open: TestClient[] = [];
+const session = useSession();
 
 async function connect(nick: string): Promise<TestClient> {
-  const c = await client(srv!.port, nick);
-  open.push(c);
-  return c;
+  return session.connect(nick);
 }
 
 
-afterEach(async () => {
-  for (const c of open.splice(0)) c.close();
-  await srv?.stop();
-  srv = undefined;
-});
 
 describe('channel mode +C', () => {
   it('refuses CTCP other than ACTION, for everyone, once set', async () => {
-    srv = await startServer();
+    await session.start();
     const op = await connect('op');
     const user = await connect('user');
     await op.ask('JOIN #c');
