@@ -14,17 +14,9 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { parseArgs } from './lib/args.js';
 import { fuzzLine, SEEDS } from './fuzz-lines.js';
 
-function parseArgs(argv) {
-  const out = {};
-  for (let i = 0; i < argv.length; i++) {
-    const key = argv[i].replace(/^--/, '');
-    const val = argv[i + 1] && !argv[i + 1].startsWith('--') ? argv[++i] : 'true';
-    out[key] = /^\d+$/.test(val) ? Number(val) : val;
-  }
-  return out;
-}
 
 const args = parseArgs(process.argv.slice(2));
 const host = args.host ?? '127.0.0.1';

@@ -16,11 +16,10 @@ import { Connection } from '../dist/src/net/connection.js';
 import { parseMessage } from '../dist/src/protocol/message.js';
 import { Client } from '../dist/src/server/client.js';
 import { Server } from '../dist/src/server/server.js';
+import { parseArgs } from './lib/args.js';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
-const sizes = (args.sizes ?? '500,2000,10000').split(',').map(Number);
+const args = parseArgs(process.argv.slice(2));
+const sizes = String(args.sizes ?? '500,2000,10000').split(',').map(Number);
 const rounds = Number(args.rounds ?? 200);
 
 /** A socket that accepts every write and never closes: the kernel's share is not measured. */

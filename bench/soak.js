@@ -15,16 +15,8 @@
 // trips either way. Clients come from 127.0.0.1..127.0.0.8 so per-IP limits are not the subject.
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { parseArgs } from './lib/args.js';
 
-function parseArgs(argv) {
-  const out = {};
-  for (let i = 0; i < argv.length; i++) {
-    const key = argv[i].replace(/^--/, '');
-    const val = argv[i + 1] && !argv[i + 1].startsWith('--') ? argv[++i] : 'true';
-    out[key] = /^\d+(\.\d+)?$/.test(val) ? Number(val) : val;
-  }
-  return out;
-}
 
 const args = parseArgs(process.argv.slice(2));
 const host = args.host ?? '127.0.0.1';

@@ -5,6 +5,7 @@
 // trips/s and RTT percentiles over the measured window (after a warm-up).
 // Both ends of a pair live in the same generator process.
 import { Conn, Handler } from '../lib/client.js';
+import { readDecimals } from '../lib/payload.js';
 import { connectAll, quitAll } from '../lib/ramp.js';
 import { monoUs, sleepUntil, sleep } from '../lib/clock.js';
 import { Histogram, Reasons } from '../lib/stats.js';
@@ -51,6 +52,7 @@ class DirectHandler extends Handler {
     this.end = Infinity;
     this.sending = false;
     this.pad = '';
+    this.fields = [0, 0]; // reused by readDecimals: seq, send time
     this.roundTrips = 0; // completed inside the measured window
     this.outOfOrder = 0;
     this.foreign = 0;
@@ -69,19 +71,11 @@ class DirectHandler extends Handler {
       conn.send(`PRIVMSG ${a.peer.nick} :${b.toString('latin1', s, e)}\r\n`);
       return;
     }
-    let p = s;
-    let c;
-    let seq = 0;
-    while (p < e && (c = b[p]) !== 0x20) {
-      seq = seq * 10 + c - 48;
-      p++;
-    }
-    let ts = 0;
-    p++;
-    while (p < e && (c = b[p]) !== 0x20) {
-      ts = ts * 10 + c - 48;
-      p++;
-    }
+    const fields = this.fields;
+    fields[1] = 0;
+    readDecimals(b, s, e, fields);
+    const seq = fields[0];
+    const ts = fields[1];
     if (!(ts > 0)) {
       this.foreign++;
       return;

@@ -42,6 +42,7 @@
 // counted by the time they happen), then a drain of at most --drain seconds
 // in which nothing new is sent and stragglers are collected for loss counting.
 import { Conn, Handler, setBatchInterval } from '../lib/client.js';
+import { readDecimals } from '../lib/payload.js';
 import { connectAll, quitAll } from '../lib/ramp.js';
 import { monoUs, sleepUntil, sleep } from '../lib/clock.js';
 import { Histogram, Reasons } from '../lib/stats.js';
@@ -108,6 +109,7 @@ class SenderState {
 class FanoutHandler extends Handler {
   constructor(totalSenders) {
     super();
+    this.fields = [0, 0, 0]; // reused by readDecimals: sender id, seq, send time
     this.hist = new Histogram();
     this.uniq = new Float64Array(totalSenders); // unique deliveries per global sender id
     this.warmEnd = Infinity;
@@ -138,25 +140,12 @@ class FanoutHandler extends Handler {
 
   onPrivmsg(conn, b, s, e, now) {
     // Payload "<sid> <seq> <tUs>[ pad]", parsed in place.
-    let p = s;
-    let c;
-    let sid = 0;
-    while (p < e && (c = b[p]) !== 0x20) {
-      sid = sid * 10 + c - 48;
-      p++;
-    }
-    let seq = 0;
-    p++;
-    while (p < e && (c = b[p]) !== 0x20) {
-      seq = seq * 10 + c - 48;
-      p++;
-    }
-    let ts = 0;
-    p++;
-    while (p < e && (c = b[p]) !== 0x20) {
-      ts = ts * 10 + c - 48;
-      p++;
-    }
+    const fields = this.fields;
+    fields[2] = 0;
+    readDecimals(b, s, e, fields);
+    const sid = fields[0];
+    const seq = fields[1];
+    const ts = fields[2];
     const a = conn.app;
     const k = sid - a.sidBase;
     if (k < 0 || k >= a.next.length || !(ts > 0)) {
