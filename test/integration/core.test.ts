@@ -1,7 +1,7 @@
 // The daemon end to end: registration, nick rules, direct messages, input limits, timers, shutdown.
 import { describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/password.js';
-import { TestClient } from '../support/harness.js';
+import { TestClient, waitUntil } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 
 const session = useSession();
@@ -396,12 +396,3 @@ describe('shutdown', () => {
     await expect(TestClient.connect(s.port)).rejects.toThrow();
   });
 });
-
-async function waitUntil(cond: () => boolean, timeout: number): Promise<boolean> {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return cond();
-}

@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { client, startServer, TestClient, testConfig, toToml, type RawConfig, type TestServer } from '../support/harness.js';
+import { client, freePort, sleep, startServer, TestClient, testConfig, toToml, waitUntil, type RawConfig, type TestServer } from '../support/harness.js';
 import { operConfig, operUp } from '../support/oper.js';
 import { makeSelfSignedCert } from '../support/tls.js';
 
@@ -22,21 +22,6 @@ afterEach(async () => {
   srv = undefined;
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil(cond: () => boolean, timeout: number): Promise<boolean> {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline && !cond()) await sleep(25);
-  return cond();
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** A temp folder holding a config for a daemon process on a free port. */
 async function processConfig(patch: (dir: string) => RawConfig): Promise<{ dir: string; cfg: string; port: number }> {

@@ -4,7 +4,7 @@
 // measured figures are printed so the README can quote them.
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { client, startServer, TestClient, type TestServer } from '../support/harness.js';
+import { client, sleep, startServer, TestClient, waitUntil, type TestServer } from '../support/harness.js';
 
 let srv: TestServer | undefined;
 const open: TestClient[] = [];
@@ -28,16 +28,6 @@ async function registered(nick: string): Promise<TestClient> {
   return c;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil(cond: () => boolean, timeout: number): Promise<boolean> {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    if (cond()) return true;
-    await sleep(25);
-  }
-  return cond();
-}
 
 /** PING round trips in ms, one every `gapMs`, until `until()` is false (at least `min` of them). */
 async function pingRtts(c: TestClient, until: () => boolean, gapMs = 20, min = 20): Promise<number[]> {

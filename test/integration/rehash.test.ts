@@ -1,11 +1,10 @@
 // REHASH (whole config, MOTD, TLS), SIGHUP and RESTART in a real process, cap-notify on rehash.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { client, startServer, TestClient, testConfig, toToml, type RawConfig, type TestServer } from '../support/harness.js';
+import { client, freePort, startServer, TestClient, testConfig, toToml, type RawConfig, type TestServer } from '../support/harness.js';
 import { operConfig, operUp } from '../support/oper.js';
 import { makeSelfSignedCert } from '../support/tls.js';
 
@@ -158,14 +157,6 @@ describe('a real process', () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     child = undefined;
   });
-
-  async function freePort(): Promise<number> {
-    const s = createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-    const port = (s.address() as { port: number }).port;
-    await new Promise((r) => s.close(r));
-    return port;
-  }
 
   async function connectWhenUp(port: number): Promise<TestClient> {
     for (let i = 0; i < 100; i++) {

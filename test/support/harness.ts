@@ -1,6 +1,6 @@
 // Test support: a real server on a loopback port (port 0) and raw IRC clients over sockets.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
@@ -232,4 +232,22 @@ export async function client(port: number, nick: string, opts: Parameters<TestCl
   const c = await TestClient.connect(port);
   await c.register(nick, opts);
   return c;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every 25 ms until it holds or `timeout` ms pass; returns its last value. */
+export async function waitUntil(cond: () => boolean, timeout: number): Promise<boolean> {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline && !cond()) await sleep(25);
+  return cond();
+}
+
+/** A loopback port that was free a moment ago (for configs a child process will listen on). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }
