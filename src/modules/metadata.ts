@@ -266,9 +266,17 @@ function handleSync(server: Server, client: Client, target: Target): void {
   sendBatch(server, client, 'metadata', [target.name], lines);
 }
 
-function handleSub(server: Server, client: Client, keys: string[]): void {
-  const max = server.config.metadata.max_subscriptions;
-  const subs = userMetadata(client).subs;
+/**
+ * SUB and UNSUB: invalid keys get KEY_INVALID, `apply` takes each valid one (a returned FAIL line
+ * stops the rest), and the keys taken are confirmed with `numeric` before the failures.
+ */
+function changeSubscriptions(
+  server: Server,
+  client: Client,
+  keys: string[],
+  numeric: string,
+  apply: (key: string) => Message | undefined,
+): void {
   const ok: string[] = [];
   const out: Message[] = [];
   for (const key of keys) {
@@ -276,32 +284,34 @@ function handleSub(server: Server, client: Client, keys: string[]): void {
       out.push(failLine(server, 'KEY_INVALID', echoed(key), 'Invalid key'));
       continue;
     }
-    if (!subs.has(key)) {
-      // The first key over the limit is named, and the rest are not processed (spec: METADATA SUB).
-      if (subs.size >= max) {
-        out.push(failLine(server, 'TOO_MANY_SUBS', key, `At most ${max} subscriptions`));
-        break;
-      }
-      subs.add(key);
+    const refused = apply(key);
+    if (refused) {
+      out.push(refused);
+      break;
     }
     if (!ok.includes(key)) ok.push(key);
   }
-  for (const line of [...sendKeyLists(server, client, RPL.METADATASUBOK, ok), ...out]) client.send(line);
+  for (const line of [...sendKeyLists(server, client, numeric, ok), ...out]) client.send(line);
+}
+
+function handleSub(server: Server, client: Client, keys: string[]): void {
+  const max = server.config.metadata.max_subscriptions;
+  const subs = userMetadata(client).subs;
+  changeSubscriptions(server, client, keys, RPL.METADATASUBOK, (key) => {
+    if (subs.has(key)) return undefined;
+    // The first key over the limit is named, and the rest are not processed (spec: METADATA SUB).
+    if (subs.size >= max) return failLine(server, 'TOO_MANY_SUBS', key, `At most ${max} subscriptions`);
+    subs.add(key);
+    return undefined;
+  });
 }
 
 function handleUnsub(server: Server, client: Client, keys: string[]): void {
   const subs = peekUser(client)?.subs;
-  const ok: string[] = [];
-  const out: Message[] = [];
-  for (const key of keys) {
-    if (!KEY_RE.test(key)) {
-      out.push(failLine(server, 'KEY_INVALID', echoed(key), 'Invalid key'));
-      continue;
-    }
+  changeSubscriptions(server, client, keys, RPL.METADATAUNSUBOK, (key) => {
     subs?.delete(key);
-    if (!ok.includes(key)) ok.push(key);
-  }
-  for (const line of [...sendKeyLists(server, client, RPL.METADATAUNSUBOK, ok), ...out]) client.send(line);
+    return undefined;
+  });
 }
 
 const handleMetadata: Handler = (server, client, msg) => {
