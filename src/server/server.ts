@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { loadConfig } from '../config/load.js';
 import type { ClassConfig, Config, ListenConfig } from '../config/schema.js';
-import { Connection, normalizeIp, type ConnectionOwner, type LineProblem } from '../net/connection.js';
+import { Connection, normalizeIp, type ConnectionOwner, type LineLimits, type LineProblem } from '../net/connection.js';
 import { listenerKey, openListener, readTls, type Listener } from '../net/listener.js';
 import { ConnectThrottle } from '../net/throttle.js';
 import { announceCapChanges } from '../modules/cap.js';
 import { loggableParams, type Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
-import { cidrContains, globMatch, ipBytes, parseCidr } from '../protocol/mask.js';
+import { cidrContains, globMatch, ipBytes, parseCidr, type Cidr } from '../protocol/mask.js';
 import { parseMessage, ParseError, type Message } from '../protocol/message.js';
 import { ERR } from '../protocol/numerics.js';
 import type { CapOffer } from './caps.js';
@@ -163,17 +163,17 @@ export class Server implements ConnectionOwner {
     return undefined;
   }
 
-  lineLimits() {
-    return { lineLength: this.config.limits.line_length, tagLength: this.config.limits.tag_length };
+  lineLimits(): LineLimits {
+    return this.derivedFromConfig().lineLimits;
   }
 
   /** The first allow block matching the IP (CIDR) or host (glob); it names the class and PASS password. */
   allowFor(ip: string, host = ip): Config['allow'][number] | undefined {
     const bytes = ipBytes(ip);
-    return this.config.allow.find((a) => {
-      const cidr = parseCidr(a.mask);
-      return cidr ? !!bytes && cidrContains(cidr, bytes) : globMatch(a.mask.toLowerCase(), host.toLowerCase());
-    });
+    const folded = host.toLowerCase();
+    return this.derivedFromConfig().allow.find(({ cidr, glob }) =>
+      cidr ? !!bytes && cidrContains(cidr, bytes) : globMatch(glob, folded),
+    )?.block;
   }
 
   classFor(ip: string, host = ip): ClassConfig | undefined {
@@ -329,11 +329,26 @@ export class Server implements ConnectionOwner {
   }
 
   /** Values derived from the config alone, rebuilt when REHASH replaces it (every registration reads them). */
-  private derived: { config: Config; isupport: string[]; modes: { user: string; channel: string; channelWithParam: string } } | undefined;
+  private derived:
+    | {
+        config: Config;
+        isupport: string[];
+        modes: { user: string; channel: string; channelWithParam: string };
+        /** Allow blocks with their CIDR parsed once (undefined for host globs, lowercased). */
+        allow: Array<{ block: Config['allow'][number]; cidr: Cidr | undefined; glob: string }>;
+        lineLimits: LineLimits;
+      }
+    | undefined;
 
   private derivedFromConfig() {
     if (this.derived?.config !== this.config)
-      this.derived = { config: this.config, isupport: this.buildIsupport(), modes: this.buildModeLetters() };
+      this.derived = {
+        config: this.config,
+        isupport: this.buildIsupport(),
+        modes: this.buildModeLetters(),
+        allow: this.config.allow.map((block) => ({ block, cidr: parseCidr(block.mask), glob: block.mask.toLowerCase() })),
+        lineLimits: { lineLength: this.config.limits.line_length, tagLength: this.config.limits.tag_length },
+      };
     return this.derived;
   }
 
