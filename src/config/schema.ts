@@ -268,6 +268,13 @@ export const accountsSchema = z.strictObject({
   nick_grace: seconds(60),
   /** Accounts shown at most by one ACCOUNT LIST. */
   list_max: z.number().int().min(1).max(10000).default(100),
+  /**
+   * Multiclient: a client logged in to the account that holds a nick may connect with that nick
+   * and becomes a further session of the same user (same channels, messages reach every session).
+   */
+  multiclient: z.boolean().default(true),
+  /** Connections one user may have at once with multiclient, the first included. */
+  max_sessions: z.number().int().min(1).max(100).default(8),
 }).refine((a) => a.password_min_length <= a.password_max_length, {
   path: ['password_max_length'],
   message: 'must not be below password_min_length',

@@ -65,6 +65,7 @@ function deliver(server: Server, client: Client, msg: Message): void {
     for (const recipient of resolved.recipients) if ((recipient.caps & needed) === needed) recipient.sendOutgoing(out, true);
     server.emit('messageRelayed', client, resolved.to, out);
     if (client.hasCap(CAP['echo-message']) && (client.caps & needed) === needed) client.sendOutgoing(out);
+    else client.sendToOtherSessions(out);
   }
 }
 

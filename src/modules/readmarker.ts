@@ -4,6 +4,7 @@
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
+import { Outgoing } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { ReadMarkerStore, type ReadMarker } from '../store/readmarkers.js';
 import { isChannelName } from './channels/common.js';
@@ -75,6 +76,7 @@ function handleMarkread(server: Server, client: Client, params: string[]): void 
     setMarker(server, client, marker);
     const line = markreadLine(server, target, marker);
     client.send(line);
+    client.sendToOtherSessions(new Outgoing(line));
     for (const session of otherSessions(server, client)) session.send(line);
   } catch (err) {
     server.log.error({ conn: client.id, err: (err as Error).message }, 'read marker store failed');

@@ -7,6 +7,7 @@ import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import { VERSION, type Server } from '../server/server.js';
 import { sendLusers, sendMotd } from './info.js';
+import { attachOrRelease, mayAttachLater, pendingAttach, setPendingAttach } from './multiclient.js';
 
 /** RFC 2812 nick grammar: a letter or special first, then letters, digits, specials and "-". */
 const NICK_RE = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/;
@@ -17,7 +18,7 @@ export function validNick(nick: string, maxLen: number): boolean {
 
 /** Completes registration once NICK and USER are in and CAP negotiation is over. */
 export function tryRegister(server: Server, client: Client): void | Promise<void> {
-  if (client.registered || !client.nickKey || !client.user || client.capNegotiating) return;
+  if (client.registered || (!client.nickKey && !pendingAttach(client)) || !client.user || client.capNegotiating) return;
   // The hostname decides the allow block and bans, so the lookup started at connect must end first.
   if (client.hostLookup) return client.hostLookup.then(() => tryRegister(server, client));
   const allow = server.allowFor(client.ip, client.realHost);
@@ -48,11 +49,22 @@ function finishRegistration(server: Server, client: Client, passwordOk: boolean)
     server.disconnect(client, `Banned: ${refusal}`);
     return;
   }
+  if (pendingAttach(client)) {
+    const attached = attachOrRelease(server, client, (user) => sendWelcome(server, user));
+    if (attached !== false) return;
+  }
   server.emit('registering', client);
-  const cfg = server.config;
   client.registered = true;
   server.state.registeredCount++;
   server.state.maxRegistered = Math.max(server.state.maxRegistered, server.state.registeredCount);
+  sendWelcome(server, client);
+  server.log.info({ conn: client.id, nick: client.nick, user: client.user, host: client.realHost }, 'client registered');
+  server.emit('registered', client);
+}
+
+/** 001 to 004, ISUPPORT, LUSERS and the MOTD. */
+function sendWelcome(server: Server, client: Client): void {
+  const cfg = server.config;
   const modes = server.modeLetters();
   client.numeric(RPL.WELCOME, `Welcome to the ${cfg.server.network} Internet Relay Chat Network ${client.nick}`);
   client.numeric(RPL.YOURHOST, `Your host is ${server.name}, running version ircd-${VERSION}`);
@@ -62,8 +74,6 @@ function finishRegistration(server: Server, client: Client, passwordOk: boolean)
   sendLusers(server, client);
   server.emit('welcomeBurst', client);
   sendMotd(server, client);
-  server.log.info({ conn: client.id, nick: client.nick, user: client.user, host: client.realHost }, 'client registered');
-  server.emit('registered', client);
 }
 
 function handleNick(server: Server, client: Client, nick: string | undefined): void | Promise<void> {
@@ -75,9 +85,17 @@ function handleNick(server: Server, client: Client, nick: string | undefined): v
     client.numeric(ERR.ERRONEUSNICKNAME, nick, 'Erroneous nickname');
     return;
   }
-  if (!client.registered) client.requestedNick = nick;
+  if (!client.registered) {
+    client.requestedNick = nick;
+    setPendingAttach(client, undefined);
+  }
   const holder = server.state.findNick(nick);
   if (holder && holder !== client) {
+    if (!client.registered && mayAttachLater(server, client, holder)) {
+      // Settled when registration completes, once the client has (or has not) logged in.
+      setPendingAttach(client, holder);
+      return tryRegister(server, client);
+    }
     client.numeric(ERR.NICKNAMEINUSE, nick, 'Nickname is already in use');
     return;
   }

@@ -1,8 +1,43 @@
 // A client: the IRC-level state of one connection. Handlers talk to clients, never to sockets.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ClassConfig } from '../config/schema.js';
 import type { Connection } from '../net/connection.js';
 import { serializeMessage, type Message, type Tags } from '../protocol/message.js';
+import { CAP } from './caps.js';
 import { Outgoing } from './outgoing.js';
+
+/**
+ * The connection whose command is running (multiclient only). Handlers always get the user's
+ * Client, so replies must find the session that asked, also after an await.
+ */
+const actingSession = new AsyncLocalStorage<Client>();
+
+/** Runs a command or burst of `session` (the user itself or one of its attached sessions). */
+export function runAsSession<T>(session: Client, fn: () => T): T {
+  return actingSession.run(session, fn);
+}
+
+/**
+ * Lines a session gets only with the capability that announces them. Deliveries to a user with
+ * several sessions are gated on what any of them negotiated; each session is then filtered here.
+ */
+const LINE_CAPS: Record<string, number> = {
+  ACCOUNT: CAP['account-notify'],
+  AWAY: CAP['away-notify'],
+  BATCH: CAP.batch,
+  CHGHOST: CAP.chghost,
+  MARKREAD: CAP['draft/read-marker'],
+  METADATA: CAP['draft/metadata-3'],
+  REDACT: CAP['draft/message-redaction'],
+  RENAME: CAP['draft/channel-rename'],
+  SETNAME: CAP.setname,
+  TAGMSG: CAP['message-tags'],
+};
+
+function sessionAccepts(caps: number, command: string): boolean {
+  const needed = LINE_CAPS[command];
+  return needed === undefined || (caps & needed) !== 0;
+}
 
 /** Replies collected while a labeled command runs (IRCv3 labeled-response). */
 export interface LabelContext {
@@ -21,10 +56,10 @@ export class Client {
   /** The resolved or literal host before cloaking. */
   realHost: string;
   registered = false;
-  /** Enabled capabilities as a bitmask of CAP bits. */
-  caps = 0;
-  /** CAP LS version the client asked for (0 = never sent CAP LS). */
-  capVersion = 0;
+  /** This connection's capabilities as a bitmask of CAP bits (see `caps`). */
+  ownCaps = 0;
+  /** This connection's CAP LS version (0 = never sent CAP LS). */
+  ownCapVersion = 0;
   /** True while CAP negotiation holds registration. */
   capNegotiating = false;
   /** User modes as letters, e.g. "iw". */
@@ -38,7 +73,15 @@ export class Client {
   readonly signonAt = Date.now();
   /** Last time the client sent a message (WHOIS idle). */
   lastActiveAt = Date.now();
-  label: LabelContext | undefined;
+  /** The labeled command running on this connection (see `label`). */
+  ownLabel: LabelContext | undefined;
+  /**
+   * Multiclient: further connections attached to this user (same account and nick). This Client
+   * keeps the identity, channels and modes; each session keeps its connection, caps and label.
+   */
+  sessions: Client[] | undefined;
+  /** On an attached session: the user it is a connection of. */
+  attachedTo: Client | undefined;
   /** Shared (relayed) messages written to this client, for the fan-out metric. */
   fannedOut = 0;
   /** Set by OPER: the oper block's name and its privileges. */
@@ -48,17 +91,66 @@ export class Client {
   /** Per-module state keyed by module name, allocated only by the modules that need it. */
   readonly ext = new Map<string, unknown>();
 
+  /** Stable for the user's lifetime, even when another session takes over its connection. */
+  readonly id: number;
+
   constructor(
-    readonly conn: Connection,
+    public ownConn: Connection,
     public klass: ClassConfig,
     private readonly serverName: () => string,
   ) {
-    this.host = conn.ip.includes(':') && conn.ip.startsWith(':') ? '0' + conn.ip : conn.ip;
+    this.id = ownConn.id;
+    this.host = ownConn.ip.includes(':') && ownConn.ip.startsWith(':') ? '0' + ownConn.ip : ownConn.ip;
     this.realHost = this.host;
   }
 
-  get id(): number {
-    return this.conn.id;
+  /** True while a command of one of this user's sessions runs. */
+  isActing(): boolean {
+    return this.acting() !== undefined;
+  }
+
+  /** The session whose command is running, if it is one of this user's. */
+  private acting(): Client | undefined {
+    const s = actingSession.getStore();
+    return s !== undefined && (s === this || s.attachedTo === this) ? s : undefined;
+  }
+
+  /** The connection that is acting now: the one whose command runs, else the first one. */
+  get conn(): Connection {
+    return this.sessions === undefined ? this.ownConn : (this.acting() ?? this).ownConn;
+  }
+
+  /**
+   * Capabilities of the acting session; outside its own commands, a user with several sessions
+   * has what any of them negotiated (each session's lines are then filtered by sessionAccepts).
+   */
+  get caps(): number {
+    if (this.sessions === undefined) return this.ownCaps;
+    const a = this.acting();
+    if (a) return a.ownCaps;
+    let all = this.ownCaps;
+    for (const s of this.sessions) all |= s.ownCaps;
+    return all;
+  }
+
+  set caps(value: number) {
+    (this.sessions === undefined ? this : (this.acting() ?? this)).ownCaps = value;
+  }
+
+  get capVersion(): number {
+    return (this.sessions === undefined ? this : (this.acting() ?? this)).ownCapVersion;
+  }
+
+  set capVersion(value: number) {
+    (this.sessions === undefined ? this : (this.acting() ?? this)).ownCapVersion = value;
+  }
+
+  get label(): LabelContext | undefined {
+    return (this.sessions === undefined ? this : (this.acting() ?? this)).ownLabel;
+  }
+
+  set label(value: LabelContext | undefined) {
+    (this.sessions === undefined ? this : (this.acting() ?? this)).ownLabel = value;
   }
 
   get ip(): string {
@@ -83,29 +175,59 @@ export class Client {
     return (this.caps & bit) !== 0;
   }
 
-  /** Sends one message to this client. Tags are filtered by its capabilities. */
+  /**
+   * Sends one message to this client. Tags are filtered by its capabilities. A user with several
+   * sessions: a reply goes to the session that asked; anything else to every session.
+   */
   send(msg: Message): void {
-    if (this.label) {
-      this.label.replies.push(msg);
+    if (this.sessions === undefined) return this.sendOwn(msg);
+    const a = this.acting();
+    if (a) return a.sendOwn(msg);
+    for (const s of this.allSessions()) if (sessionAccepts(s.ownCaps, msg.command)) s.sendOwn(msg);
+  }
+
+  private sendOwn(msg: Message): void {
+    if (this.ownLabel) {
+      this.ownLabel.replies.push(msg);
       return;
     }
     if (msg.tags) {
-      this.sendOutgoing(new Outgoing({ source: msg.source, command: msg.command, params: msg.params }, msg.tags));
+      this.deliverOwn(new Outgoing({ source: msg.source, command: msg.command, params: msg.params }, msg.tags), true);
       return;
     }
-    this.conn.write(Buffer.from(serializeMessage(msg) + '\r\n', 'utf8'));
+    this.ownConn.write(Buffer.from(serializeMessage(msg) + '\r\n', 'utf8'));
   }
 
-  /** Sends a shared message; its wire form is built once per view. */
+  /** Sends a shared message; its wire form is built once per view. Every session of the user gets it. */
   sendOutgoing(out: Outgoing, asRecipient = false): void {
+    if (this.sessions === undefined) return this.deliverOwn(out, asRecipient);
+    const a = this.acting() ?? this;
+    // Only the asking session's copy can be a reply to its labeled command.
+    for (const s of this.allSessions())
+      if (sessionAccepts(s.ownCaps, out.msg.command)) s.deliverOwn(out, asRecipient || s !== a);
+  }
+
+  /** Sends to this user's sessions other than the acting one (what one session did, the others learn). */
+  sendToOtherSessions(out: Outgoing): void {
+    if (this.sessions === undefined) return;
+    const a = this.acting() ?? this;
+    for (const s of this.allSessions()) if (s !== a && sessionAccepts(s.ownCaps, out.msg.command)) s.deliverOwn(out, true);
+  }
+
+  private deliverOwn(out: Outgoing, asRecipient: boolean): void {
     // A message this client receives as a target (e.g. a PRIVMSG to itself) is not a reply to
     // its labeled command; only the echo is.
-    if (this.label && !asRecipient) {
-      this.label.replies.push({ ...out.msg, tags: out.tagsFor(this.caps) });
+    if (this.ownLabel && !asRecipient) {
+      this.ownLabel.replies.push({ ...out.msg, tags: out.tagsFor(this.ownCaps) });
       return;
     }
     this.fannedOut++;
-    this.conn.write(out.bufferFor(this.caps));
+    this.ownConn.write(out.bufferFor(this.ownCaps));
+  }
+
+  /** The user itself and its attached sessions. */
+  allSessions(): Client[] {
+    return this.sessions === undefined ? [this] : [this, ...this.sessions];
   }
 
   /** Sends a numeric from the server with this client's nick as first parameter. */

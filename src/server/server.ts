@@ -14,7 +14,7 @@ import { parseMessage, ParseError, type Message } from '../protocol/message.js';
 import { ERR } from '../protocol/numerics.js';
 import type { CapOffer } from './caps.js';
 import { PrefixTable } from './channel.js';
-import { Client } from './client.js';
+import { Client, runAsSession } from './client.js';
 import type { Hooks, Module } from './module.js';
 import { openStore, type Db } from '../store/db.js';
 import { Router } from './router.js';
@@ -126,7 +126,7 @@ export class Server implements ConnectionOwner {
     if (this.stopping) return refuse('Server is shutting down', 'shutdown');
     const banned = this.connectionRefusal(ip);
     if (banned) return refuse(banned);
-    if (this.state.clients.size >= this.config.server.max_clients) return refuse('Server is full', 'limit');
+    if (this.clientOf.size >= this.config.server.max_clients) return refuse('Server is full', 'limit');
     const klass = this.classFor(ip);
     if (!klass) return refuse('You are not authorised to use this server', 'denied');
     if (!this.connectThrottle.allow(ip, klass.connect_rate)) return refuse('Throttled: reconnecting too fast', 'throttle');
@@ -184,6 +184,13 @@ export class Server implements ConnectionOwner {
   handleLine(conn: Connection, line: string, problem: LineProblem | undefined): void | Promise<void> {
     const client = this.clientOf.get(conn);
     if (!client) return;
+    // Multiclient: a session's line runs as its user, with replies going back to that session.
+    const user = client.attachedTo ?? client;
+    if (user.sessions !== undefined) return runAsSession(client, () => this.handleClientLine(user, line, problem));
+    return this.handleClientLine(client, line, problem);
+  }
+
+  private handleClientLine(client: Client, line: string, problem: LineProblem | undefined): void | Promise<void> {
     if (problem === 'too-long') {
       client.numeric(ERR.INPUTTOOLONG, 'Input line was too long');
       return;
@@ -200,7 +207,7 @@ export class Server implements ConnectionOwner {
       throw err;
     }
     if (this.traceCommands)
-      this.log.trace({ conn: conn.id, command: msg.command, params: loggableParams(msg.command, msg.params) }, 'command received');
+      this.log.trace({ conn: client.conn.id, command: msg.command, params: loggableParams(msg.command, msg.params) }, 'command received');
     if (problem === 'invalid-utf8' && this.config.server.utf8only) {
       client.standardReply('FAIL', msg.command, 'INVALID_UTF8', 'Message rejected, your IRC software MUST use UTF-8 encoding on this network');
       return;
@@ -227,6 +234,9 @@ export class Server implements ConnectionOwner {
     else this.state.perIp.set(conn.ip, n);
     if (!client) return;
     this.stats.connectionClosed(conn, client.fannedOut, classifyDisconnect(reason, this.stopping));
+    // One session of several going leaves the user (and its channels) to the others.
+    if (client.attachedTo) return this.detachSession(client.attachedTo, client, reason);
+    if (client.sessions) return this.promoteSession(client, reason);
     this.state.clients.delete(client);
     this.state.forgetModes(client);
     if (client.registered) {
@@ -238,10 +248,42 @@ export class Server implements ConnectionOwner {
     this.log.info({ conn: conn.id, nick: client.nick, reason }, 'connection closed');
   }
 
-  /** Disconnects a client; QUIT is shown to its peers with this reason. */
+  /**
+   * Disconnects a client; QUIT is shown to its peers with this reason. Within a command of one of
+   * its sessions (QUIT) only that session goes; otherwise (KILL, bans, shutdown) all of them.
+   */
   disconnect(client: Client, reason: string): void {
     client.label = undefined;
+    if (client.sessions && !client.isActing()) for (const s of client.sessions) s.ownConn.close(reason);
     client.conn.close(reason);
+  }
+
+  /** Makes a registering client a further session of `user` (same account, same nick). */
+  attachSession(user: Client, session: Client): void {
+    this.state.clients.delete(session);
+    session.attachedTo = user;
+    (user.sessions ??= []).push(session);
+    session.registered = true;
+    this.log.info({ conn: session.id, user: user.id, nick: user.nick }, 'session attached');
+  }
+
+  private detachSession(user: Client, session: Client, reason: string): void {
+    user.sessions = user.sessions?.filter((s) => s !== session);
+    if (user.sessions?.length === 0) user.sessions = undefined;
+    this.log.info({ conn: session.id, user: user.id, nick: user.nick, reason }, 'session detached');
+  }
+
+  /** The user's own connection closed: its first attached session carries on as the user. */
+  private promoteSession(user: Client, reason: string): void {
+    const next = user.sessions!.shift()!;
+    if (user.sessions!.length === 0) user.sessions = undefined;
+    this.log.info({ conn: user.ownConn.id, user: user.id, nick: user.nick, reason }, 'session detached');
+    user.ownConn = next.ownConn;
+    user.ownCaps = next.ownCaps;
+    user.ownCapVersion = next.ownCapVersion;
+    user.ownLabel = next.ownLabel;
+    user.klass = next.klass;
+    this.clientOf.set(next.ownConn, user);
   }
 
   throttled(conn: Connection): void {
@@ -279,19 +321,24 @@ export class Server implements ConnectionOwner {
   private tick(): void {
     const now = Date.now();
     for (const client of this.state.clients) {
-      const conn = client.conn;
-      const k = client.klass;
       if (!client.registered) {
-        if (now - conn.connectedAt > k.registration_timeout * 1000) this.disconnect(client, 'Registration timed out');
+        if (now - client.ownConn.connectedAt > client.klass.registration_timeout * 1000) this.disconnect(client, 'Registration timed out');
         continue;
       }
-      if (conn.pingSentAt) {
-        if (now - conn.pingSentAt > k.ping_timeout * 1000)
-          this.disconnect(client, `Ping timeout: ${Math.round((now - conn.lastRead) / 1000)} seconds`);
-      } else if (now - conn.lastRead > k.ping_interval * 1000) {
-        conn.pingSentAt = now;
-        client.send({ command: 'PING', params: [this.name] });
-      }
+      if (client.sessions === undefined) this.keepAlive(client, now);
+      else for (const s of client.allSessions()) this.keepAlive(s, now);
+    }
+  }
+
+  /** Pings a quiet connection and closes one that stopped answering (only that session of a user). */
+  private keepAlive(session: Client, now: number): void {
+    const conn = session.ownConn;
+    const k = session.klass;
+    if (conn.pingSentAt) {
+      if (now - conn.pingSentAt > k.ping_timeout * 1000) conn.close(`Ping timeout: ${Math.round((now - conn.lastRead) / 1000)} seconds`);
+    } else if (now - conn.lastRead > k.ping_interval * 1000) {
+      conn.pingSentAt = now;
+      conn.write(Buffer.from(`PING ${this.name}\r\n`));
     }
   }
 
@@ -435,11 +482,13 @@ export class Server implements ConnectionOwner {
     this.motd = this.readMotd();
     this.prefixes = new PrefixTable(next.channels.prefix);
     if (next.limits.connect_rate_ips !== this.connectThrottle.maxIps) this.connectThrottle = new ConnectThrottle(next.limits.connect_rate_ips);
-    for (const client of this.state.clients) {
-      const klass = this.classFor(client.ip, client.realHost) ?? next.class[0]!;
-      client.klass = klass;
-      client.conn.klass = klass;
-      client.conn.limits = this.lineLimits();
+    for (const user of this.state.clients) {
+      for (const client of user.allSessions()) {
+        const klass = this.classFor(client.ownConn.ip, client.realHost) ?? next.class[0]!;
+        client.klass = klass;
+        client.ownConn.klass = klass;
+        client.ownConn.limits = this.lineLimits();
+      }
     }
     const tokens = this.isupportTokens();
     if (tokens.join(' ') !== oldTokens) for (const c of this.registeredClients()) this.sendIsupport(c);

@@ -1,0 +1,78 @@
+// Multiclient: several connections of one logged-in user under one nick (as Ergo offers). A client
+// that logs in to the account of a user already online and asks for that user's nick becomes a
+// further session of it: one user in channels, WHOIS and NAMES; every session sees what reaches
+// the user. The session mechanics (acting session, delivery, detach) live in Client and Server.
+import { ERR, RPL } from '../protocol/numerics.js';
+import { CAP } from '../server/caps.js';
+import { runAsSession, type Client } from '../server/client.js';
+import type { Server } from '../server/server.js';
+import { sendNames, sendTopic } from './channels/common.js';
+
+const EXT = 'multiclient';
+
+/**
+ * Whether NICK may name `holder`'s nick, to be settled at registration: the client is logged in
+ * to the holder's account, or may still log in (it is negotiating capabilities, e.g. SASL).
+ */
+export function mayAttachLater(server: Server, client: Client, holder: Client): boolean {
+  if (!server.config.accounts.multiclient || !holder.registered || holder.account === undefined) return false;
+  if (client.account === undefined) return client.capNegotiating;
+  return server.state.fold(client.account) === server.state.fold(holder.account);
+}
+
+export function setPendingAttach(client: Client, holder: Client | undefined): void {
+  if (holder) client.ext.set(EXT, holder);
+  else client.ext.delete(EXT);
+}
+
+export function pendingAttach(client: Client): Client | undefined {
+  return client.ext.get(EXT) as Client | undefined;
+}
+
+/**
+ * Settles a pending attach as registration completes. True when the client became a session (it
+ * got its welcome and channel state); otherwise the caller registers it as a user of its own,
+ * or it has been told the nick is in use and must pick another.
+ */
+export function attachOrRelease(server: Server, client: Client, welcome: (user: Client) => void): boolean | 'nick-in-use' {
+  const holder = pendingAttach(client)!;
+  setPendingAttach(client, undefined);
+  const nick = client.requestedNick!;
+  const still = server.state.findNick(nick) === holder && !holder.ownConn.closed;
+  if (still && client.account !== undefined && mayAttachLater(server, client, holder)) {
+    if ((holder.sessions?.length ?? 0) + 1 < server.config.accounts.max_sessions) {
+      attach(server, client, holder, welcome);
+      return true;
+    }
+    client.numeric(ERR.NICKNAMEINUSE, nick, `Nickname is already in use (that user has ${server.config.accounts.max_sessions} sessions)`);
+    return 'nick-in-use';
+  }
+  if (server.state.findNick(nick)) {
+    client.numeric(ERR.NICKNAMEINUSE, nick, 'Nickname is already in use');
+    return 'nick-in-use';
+  }
+  server.state.setNick(client, nick);
+  return false;
+}
+
+function attach(server: Server, session: Client, user: Client, welcome: (user: Client) => void): void {
+  // A nick the client held before asking for the user's is free again.
+  if (session.nickKey && server.state.nicks.get(session.nickKey) === session) server.state.nicks.delete(session.nickKey);
+  session.nickKey = '';
+  session.nick = user.nick;
+  session.user = user.user;
+  session.host = user.host;
+  server.attachSession(user, session);
+  // The new session learns the user's state as if it had just joined everything itself.
+  runAsSession(session, () => {
+    welcome(user);
+    if (user.away !== undefined) user.numeric(RPL.NOWAWAY, 'You have been marked as being away');
+    for (const channel of server.state.channelsOf(user)) {
+      const params = user.hasCap(CAP['extended-join']) ? [channel.name, user.account ?? '*', user.realname] : [channel.name];
+      user.send({ source: user.mask, command: 'JOIN', params });
+      server.emit('joinBurst', user, channel);
+      sendTopic(user, channel, false);
+      sendNames(server, user, channel);
+    }
+  });
+}

@@ -1,0 +1,203 @@
+// Multiclient: a second connection logged in to the same account with the same nick becomes a
+// session of the user already online. One user to everyone else; every session sees the user's
+// traffic; replies go to the session that asked; the user quits with its last session.
+import { describe, expect, it } from 'vitest';
+import type { TestClient } from '../support/harness.js';
+import { loggedInClient, saslLogin } from '../support/login.js';
+import { operConfig, operUp } from '../support/oper.js';
+import { useSession } from '../support/session.js';
+
+const s = useSession();
+
+async function session(nick: string, account = nick, caps: string[] = []): Promise<TestClient> {
+  return s.track(await loggedInClient(s.srv.server, s.srv.port, nick, account, caps));
+}
+
+const commands = (msgs: { command: string }[]) => msgs.map((m) => m.command);
+
+describe('attaching a session', () => {
+  it('gives the second connection the same user, with its channels, and nobody else notices', async () => {
+    await s.start();
+    const first = await session('alys');
+    first.send('JOIN #room');
+    first.send('TOPIC #room :the topic');
+    await first.waitFor('TOPIC');
+    const bob = await s.connect('bob');
+    bob.send('JOIN #room');
+    await bob.waitFor('366');
+    await bob.collectUntilPong();
+
+    const second = await session('alys');
+    const welcome = second.lines.map((l) => l.split(' ').slice(0, 3).join(' '));
+    expect(welcome).toContain(`:${s.srv.server.name} 001 alys`);
+    await second.collectUntilPong();
+    // The channel state arrives after the MOTD as if the session had joined itself.
+    const join = second.lines.findIndex((l) => /^:alys!\S+ JOIN #room$/.test(l));
+    expect(join).toBeGreaterThan(second.lines.findIndex((l) => / 376 /.test(l)));
+    expect(second.lines.some((l) => / 332 alys #room :the topic$/.test(l))).toBe(true);
+    expect(second.lines.some((l) => / 353 alys = #room :.*@alys/.test(l))).toBe(true);
+
+    const names = await bob.ask('NAMES #room');
+    expect(names.find((m) => m.command === '353')!.params[3]!.split(' ').sort()).toEqual(['@alys', 'bob']);
+    expect(commands(await bob.collectUntilPong())).not.toContain('JOIN');
+    const lusers = await bob.ask('LUSERS');
+    expect(lusers.find((m) => m.command === '251')!.params[1]).toMatch(/There are 2 users/);
+  });
+
+  it('delivers messages to every session and shows what one session says to the others', async () => {
+    await s.start();
+    const first = await session('alys');
+    first.send('JOIN #room');
+    await first.waitFor('366');
+    const second = await session('alys');
+    const bob = await s.connect('bob');
+    bob.send('JOIN #room');
+    await bob.waitFor('366');
+    await first.collectUntilPong();
+    await second.collectUntilPong();
+
+    bob.send('PRIVMSG alys :hello you');
+    bob.send('PRIVMSG #room :hello all');
+    for (const c of [first, second]) {
+      await c.waitFor((m) => m.command === 'PRIVMSG' && m.params[0] === 'alys' && m.params[1] === 'hello you');
+      await c.waitFor((m) => m.command === 'PRIVMSG' && m.params[0] === '#room' && m.params[1] === 'hello all');
+    }
+
+    // No echo-message on the speaking session: the other session still sees the message.
+    second.send('PRIVMSG #room :from my phone');
+    await bob.waitFor((m) => m.command === 'PRIVMSG' && m.params[1] === 'from my phone');
+    await first.waitFor((m) => m.command === 'PRIVMSG' && m.params[1] === 'from my phone' && m.source!.startsWith('alys!'));
+    expect((await second.collectUntilPong()).filter((m) => m.command === 'PRIVMSG')).toEqual([]);
+    expect((await bob.collectUntilPong()).filter((m) => m.command === 'PRIVMSG')).toEqual([]);
+
+    // A JOIN from one session is seen by all of them, and by others once.
+    second.send('JOIN #other');
+    await second.waitFor('366');
+    await first.waitFor((m) => m.command === 'JOIN' && m.params[0] === '#other');
+  });
+
+  it('answers a session only: numerics, PONG and labeled replies do not reach the other sessions', async () => {
+    await s.start();
+    const first = await session('alys', 'alys', ['labeled-response', 'batch']);
+    const second = await session('alys', 'alys', ['labeled-response', 'batch']);
+    await s.connect('bob');
+    await first.collectUntilPong();
+    const whois = await second.ask('WHOIS bob');
+    expect(commands(whois)).toContain('311');
+    second.send('@label=abc WHOIS bob');
+    await second.waitFor((m) => m.command === 'BATCH' && m.tags?.label === 'abc');
+    second.send('NICK alys_');
+    await second.waitFor('NICK');
+    await first.waitFor((m) => m.command === 'NICK' && m.params[0] === 'alys_');
+    const seen = commands(await first.collectUntilPong());
+    expect(seen).not.toContain('311');
+    expect(seen).not.toContain('BATCH');
+    expect(first.lines.some((l) => l.includes('label=abc'))).toBe(false);
+    // The renamed user still has both sessions.
+    expect((await second.ask('WHOIS alys_')).find((m) => m.command === '311')!.params[1]).toBe('alys_');
+  });
+
+  it('filters capability lines per session', async () => {
+    await s.start();
+    const first = await session('alys', 'alys', ['away-notify']);
+    first.send('JOIN #room');
+    await first.waitFor('366');
+    const second = await session('alys');
+    const bob = await s.connect('bob');
+    bob.send('JOIN #room');
+    await bob.waitFor('366');
+    bob.send('AWAY :lunch');
+    await first.waitFor((m) => m.command === 'AWAY' && m.params[0] === 'lunch');
+    expect(commands(await second.collectUntilPong())).not.toContain('AWAY');
+  });
+
+  it('shares read markers with the other sessions of the same nick', async () => {
+    await s.start();
+    const first = await session('alys', 'alys', ['draft/read-marker']);
+    first.send('JOIN #test');
+    await first.waitFor('366');
+    const second = await session('alys', 'alys', ['draft/read-marker']);
+    await second.collectUntilPong();
+    first.send('MARKREAD #test timestamp=2022-11-11T11:11:11.111Z');
+    const got = await second.waitFor('MARKREAD');
+    expect(got.params).toEqual(['#test', 'timestamp=2022-11-11T11:11:11.111Z']);
+  });
+});
+
+describe('leaving', () => {
+  it('keeps the user while any session remains, whichever went first', async () => {
+    await s.start();
+    const first = await session('alys');
+    first.send('JOIN #room');
+    await first.waitFor('366');
+    const second = await session('alys');
+    const third = await session('alys');
+    const bob = await s.connect('bob');
+    bob.send('JOIN #room');
+    await bob.waitFor('366');
+
+    first.send('QUIT :laptop closed');
+    await first.waitClosed();
+    third.send('QUIT :phone off');
+    await third.waitClosed();
+    expect(commands(await bob.collectUntilPong())).not.toContain('QUIT');
+    // The session that was attached carries the user on.
+    bob.send('PRIVMSG alys :still there?');
+    await second.waitFor((m) => m.command === 'PRIVMSG' && m.params[1] === 'still there?');
+    second.send('PRIVMSG #room :yes');
+    await bob.waitFor((m) => m.command === 'PRIVMSG' && m.params[1] === 'yes');
+
+    second.send('QUIT :bye');
+    await bob.waitFor((m) => m.command === 'QUIT' && m.source!.startsWith('alys!'));
+    expect((await bob.ask('WHOIS alys')).map((m) => m.command)).toContain('401');
+  });
+
+  it('KILL ends every session of the user', async () => {
+    await s.start(operConfig());
+    const first = await session('alys');
+    const second = await session('alys');
+    const op = await s.connect('oper');
+    await operUp(op);
+    op.send('KILL alys :enough');
+    await first.waitClosed();
+    await second.waitClosed();
+  });
+});
+
+describe('when a nick is not shared', () => {
+  it('refuses another account, a client that did not log in, and more than max_sessions', async () => {
+    await s.start({ accounts: { max_sessions: 2 } });
+    await session('alys');
+    const other = await loggedInClient(s.srv.server, s.srv.port, 'mallory', 'mallory');
+    s.track(other);
+    expect(commands(await other.ask('NICK alys'))).toContain('433');
+
+    // Still negotiating capabilities, it might yet log in: NICK waits, CAP END settles it.
+    const anon = await s.raw();
+    anon.send('CAP LS 302');
+    anon.send('NICK alys');
+    anon.send('USER a 0 * :A');
+    expect(commands(await anon.collectUntilPong())).not.toContain('433');
+    anon.send('CAP END');
+    await anon.waitFor('433');
+    anon.send('NICK anon');
+    await anon.waitFor('001');
+
+    await session('alys');
+    const third = await s.raw();
+    await saslLogin(third, 'alys');
+    third.send('NICK alys');
+    third.send('USER a 0 * :A');
+    third.send('CAP END');
+    expect((await third.waitFor('433')).params[2]).toMatch(/2 sessions/);
+  });
+
+  it('is off with accounts.multiclient = false', async () => {
+    await s.start({ accounts: { multiclient: false } });
+    await session('alys');
+    const again = await s.raw();
+    await saslLogin(again, 'alys');
+    again.send('NICK alys');
+    await again.waitFor('433');
+  });
+});
