@@ -7,69 +7,18 @@
 // and per member; O(members) work shows as a flat per-member time as the channel grows.
 //
 //   node bench/join-scaling.js [--sizes 500,2000,10000] [--rounds 200]
-import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { pino } from 'pino';
-import { validateConfig } from '../dist/src/config/load.js';
-import { allModules } from '../dist/src/modules/index.js';
-import { Connection } from '../dist/src/net/connection.js';
 import { parseMessage } from '../dist/src/protocol/message.js';
-import { Client } from '../dist/src/server/client.js';
-import { Server } from '../dist/src/server/server.js';
 import { parseArgs } from './lib/args.js';
+import { startInProcess } from './lib/inproc.js';
 
 const args = parseArgs(process.argv.slice(2));
 const sizes = String(args.sizes ?? '500,2000,10000').split(',').map(Number);
 const rounds = Number(args.rounds ?? 200);
 
-/** A socket that accepts every write and never closes: the kernel's share is not measured. */
-class NullSocket extends EventEmitter {
-  remoteAddress = '127.0.0.1';
-  remotePort = 1;
-  writableLength = 0;
-  destroyed = false;
-  setNoDelay() {}
-  write() {
-    return true;
-  }
-  end() {}
-  destroy() {}
-}
-
-const config = validateConfig(
-  {
-    server: { name: 'bench.local', network: 'BenchNet', max_clients: 1000000 },
-    listen: [{ address: '127.0.0.1', port: 0 }],
-    limits: { channels_per_user: 10 },
-    class: [{ name: 'c', max_per_ip: 1000000, sendq: 1 << 30, recvq: 1 << 20, flood: { burst: 100000, rate: 1000000 } }],
-    allow: [{ mask: '*', class: 'c' }],
-    store: { path: ':memory:' },
-    log: { level: 'silent' },
-  },
-  'bench/join-scaling.js',
-);
-
-const server = new Server(config, 'bench/join-scaling.js', pino({ level: 'silent' }), allModules());
-await server.start(); // modules open their state; the listener on port 0 stays unused
-const klass = config.class[0];
-let n = 0;
-
-// Writes are batched per event-loop tick in the daemon; here each measured event ends with the flush.
-const pending = new Set();
-function flushAll() {
-  for (const c of pending) c.flush();
-  pending.clear();
-}
-
-function makeClient() {
-  const conn = new Connection(new NullSocket(), server, klass, server.lineLimits(), (c) => pending.add(c));
-  const client = new Client(conn, klass, () => server.name);
-  server['clientOf'].set(conn, client);
-  server.state.clients.add(client);
-  const nick = `m${n++}`;
-  for (const line of [`NICK ${nick}`, `USER u 0 * :bench`]) server.router.dispatch(server, client, parseMessage(line));
-  return client;
-}
+const daemon = await startInProcess('bench/join-scaling.js');
+const { server, flushAll } = daemon;
+const makeClient = () => daemon.register().client;
 
 function run(client, line) {
   server.router.dispatch(server, client, parseMessage(line));

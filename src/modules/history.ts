@@ -26,8 +26,8 @@ function record(server: Server, sender: Client, target: Channel | Client, out: O
   if (target instanceof Channel) {
     // STATUSMSG ("@#chan") reached only some members; history is for all of them.
     if (splitStatusPrefix(server, msg.params[0]!).status) return;
-    store.recordChannel(target, sender, msg, out.tags);
-  } else store.recordDirect(sender, target, msg, out.tags);
+    store.recordChannel(target, sender, msg, out.tags, out.at || undefined);
+  } else store.recordDirect(sender, target, msg, out.tags, out.at || undefined);
 }
 
 /** Lines this client may get back: PRIVMSG and NOTICE always, others (TAGMSG, TOPIC) with event-playback. */

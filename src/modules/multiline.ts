@@ -39,7 +39,8 @@ interface BatchState {
 }
 
 function stateOf(client: Client): BatchState | undefined {
-  return client.ext.get(EXT) as BatchState | undefined;
+  // Runs for every line of every client: most have no per-module state at all.
+  return client.ext.size === 0 ? undefined : (client.ext.get(EXT) as BatchState | undefined);
 }
 
 /** Refuses the open batch: FAIL BATCH <code>, and its remaining lines will be ignored. */

@@ -54,6 +54,11 @@ export class Connection {
   private tokensAt = Date.now();
   private out: Buffer[] = [];
   private outBytes = 0;
+  /**
+   * Lines written as text since the last Buffer: a burst of replies (the welcome, WHO, NAMES)
+   * becomes one string and one Buffer instead of one of each per line.
+   */
+  private outText = '';
 
   constructor(
     readonly socket: Socket,
@@ -73,7 +78,8 @@ export class Connection {
   }
 
   get sendqBytes(): number {
-    return this.outBytes + this.socket.writableLength;
+    // Text counts in UTF-16 units here (bytes once it is a Buffer): close enough for a limit.
+    return this.outBytes + this.outText.length + this.socket.writableLength;
   }
 
   get recvqBytes(): number {
@@ -177,14 +183,33 @@ export class Connection {
   /** Queues bytes for the next batched write of this tick. */
   write(buf: Buffer): void {
     if (this.closed) return;
-    if (this.out.length === 0) this.scheduleFlush(this);
+    if (this.out.length === 0 && this.outText === '') this.scheduleFlush(this);
+    else if (this.outText !== '') this.takeText();
     this.out.push(buf);
     this.outBytes += buf.length;
     this.linesOut++;
     if (this.sendqBytes > this.klass.sendq) this.close('SendQ exceeded');
   }
 
+  /** Queues one line (with its CRLF) of text for the next batched write of this tick. */
+  writeText(line: string): void {
+    if (this.closed) return;
+    if (this.out.length === 0 && this.outText === '') this.scheduleFlush(this);
+    this.outText += line;
+    this.linesOut++;
+    if (this.sendqBytes > this.klass.sendq) this.close('SendQ exceeded');
+  }
+
+  /** Moves the queued text into the Buffer queue, keeping the order of what was written. */
+  private takeText(): void {
+    const buf = Buffer.from(this.outText, 'utf8');
+    this.outText = '';
+    this.out.push(buf);
+    this.outBytes += buf.length;
+  }
+
   flush(): void {
+    if (this.outText !== '') this.takeText();
     if (this.out.length === 0 || this.socket.destroyed) return;
     const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
     this.out = [];
@@ -207,13 +232,11 @@ export class Connection {
     if (reason === 'SendQ exceeded') {
       this.out = [];
       this.outBytes = 0;
+      this.outText = '';
       this.socket.destroy();
     } else if (!this.socket.destroyed) {
       const line = errorLine ?? `ERROR :Closing Link: ${this.ip} (${reason})`;
-      // Bytes, not UTF-16 units: a non-ASCII quit reason must not cut the line short in flush().
-      const buf = Buffer.from(line + '\r\n');
-      this.out.push(buf);
-      this.outBytes += buf.length;
+      this.outText += line + '\r\n';
       this.linesOut++;
       this.flush();
       // Once the ERROR line is handed to the kernel the socket is done: don't wait for the peer's

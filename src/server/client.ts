@@ -195,7 +195,7 @@ export class Client {
       this.deliverOwn(new Outgoing({ source: msg.source, command: msg.command, params: msg.params }, msg.tags), true);
       return;
     }
-    this.ownConn.write(Buffer.from(serializeMessage(msg) + '\r\n', 'utf8'));
+    this.ownConn.writeText(serializeMessage(msg) + '\r\n');
   }
 
   /** Sends a shared message; its wire form is built once per view. Every session of the user gets it. */

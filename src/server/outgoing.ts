@@ -10,7 +10,12 @@ const CRLF = '\r\n';
 export class Outgoing {
   /** Bitmask of all capabilities that gate at least one tag of this message. */
   readonly tagCaps: number;
-  private readonly views = new Map<number, Buffer>();
+  /** Its server-time in epoch ms when relayed (history keeps it without parsing the tag back). */
+  at = 0;
+  /** The first view built, kept apart: most messages only ever need one or two. */
+  private firstView = -1;
+  private firstBuf: Buffer | undefined;
+  private views: Map<number, Buffer> | undefined;
   private readonly tagBits: number[] = [];
   private readonly tagKeys: string[];
 
@@ -41,18 +46,22 @@ export class Outgoing {
 
   bufferFor(caps: number): Buffer {
     const view = caps & this.tagCaps;
-    let buf = this.views.get(view);
+    if (view === this.firstView) return this.firstBuf!;
+    let buf = this.views?.get(view);
     if (!buf) {
       const tags = this.tagsFor(view);
       buf = Buffer.from(serializeMessage(tags ? { ...this.msg, tags } : this.msg) + CRLF, 'utf8');
-      this.views.set(view, buf);
+      if (this.firstView === -1) {
+        this.firstView = view;
+        this.firstBuf = buf;
+      } else (this.views ??= new Map()).set(view, buf);
     }
     return buf;
   }
 
   /** How many distinct wire forms were built (tests and benchmarks check the fan-out cost). */
   get viewCount(): number {
-    return this.views.size;
+    return (this.firstView === -1 ? 0 : 1) + (this.views?.size ?? 0);
   }
 }
 
@@ -86,9 +95,12 @@ export function relay(
   msg: Message,
   opts: { msgid?: string; clientTags?: Tags } = {},
 ): Outgoing {
-  const tags: Tags = opts.clientTags ? { ...opts.clientTags, time: serverTime() } : { time: serverTime() };
+  const time = serverTime();
+  const tags: Tags = opts.clientTags ? { ...opts.clientTags, time } : { time };
   if (opts.msgid) tags.msgid = opts.msgid;
   if (from?.account) tags.account = from.account;
   if (from?.modes.has('B')) tags.bot = '';
-  return new Outgoing(msg, tags);
+  const out = new Outgoing(msg, tags);
+  out.at = isoMs;
+  return out;
 }

@@ -338,7 +338,7 @@ export class Server implements ConnectionOwner {
       if (now - conn.pingSentAt > k.ping_timeout * 1000) conn.close(`Ping timeout: ${Math.round((now - conn.lastRead) / 1000)} seconds`);
     } else if (now - conn.lastRead > k.ping_interval * 1000) {
       conn.pingSentAt = now;
-      conn.write(Buffer.from(`PING ${this.name}\r\n`));
+      conn.writeText(`PING ${this.name}\r\n`);
     }
   }
 

@@ -72,6 +72,10 @@ export class HistoryStore {
   private conversations: LRUCache<Key, Conversation>;
   /** Participant identity → keys of its direct conversations (TARGETS, and finding offline peers). */
   private readonly byParticipant = new Map<string, Set<string>>();
+  /** Each client's history identity, computed once per account it is logged in to. */
+  private readonly identities = new WeakMap<Client, { account: string | undefined; id: string }>();
+  /** Each sender's last direct-message key. */
+  private readonly lastDm = new WeakMap<Client, { from: string; to: string; key: string }>();
 
   constructor(
     private cfg: Config['history'],
@@ -118,23 +122,32 @@ export class HistoryStore {
    * someone else never exposes the previous holder's conversations.
    */
   identity(client: Client): string {
-    return client.account !== undefined ? `a:${this.state.fold(client.account)}` : `c:${client.id}`;
+    // Cached: the same string object each time, so the LRU lookup reuses its hash.
+    const cached = this.identities.get(client);
+    if (cached && cached.account === client.account) return cached.id;
+    const id = client.account !== undefined ? `a:${this.state.fold(client.account)}` : `c:${client.id}`;
+    this.identities.set(client, { account: client.account, id });
+    return id;
   }
 
   private dmKey(a: string, b: string): string {
     return a < b ? `dm ${a} ${b}` : `dm ${b} ${a}`;
   }
 
-  recordChannel(channel: Channel, sender: Client, msg: Message, tags: Tags): void {
+  /** `at` is the message's server-time in epoch ms (parsed from its tag when not given). */
+  recordChannel(channel: Channel, sender: Client, msg: Message, tags: Tags, at?: number): void {
     let conv = this.conversations.get(channel);
     if (!conv) this.conversations.set(channel, (conv = new Conversation()));
-    this.push(conv, sender, msg, tags);
+    this.push(conv, sender, msg, tags, at);
   }
 
-  recordDirect(sender: Client, recipient: Client, msg: Message, tags: Tags): void {
+  recordDirect(sender: Client, recipient: Client, msg: Message, tags: Tags, at?: number): void {
     const from = this.identity(sender);
     const to = this.identity(recipient);
-    const key = this.dmKey(from, to);
+    // A sender usually writes to the same peer again: reuse that key string (and its hash).
+    const last = this.lastDm.get(sender);
+    const key = last && last.from === from && last.to === to ? last.key : this.dmKey(from, to);
+    if (last?.key !== key) this.lastDm.set(sender, { from, to, key });
     let conv = this.conversations.get(key);
     if (!conv) {
       this.conversations.set(key, (conv = new Conversation(new Map())));
@@ -146,11 +159,10 @@ export class HistoryStore {
     }
     conv.peers!.set(from, sender.nick);
     conv.peers!.set(to, recipient.nick);
-    this.push(conv, sender, msg, tags);
+    this.push(conv, sender, msg, tags, at);
   }
 
-  private push(conv: Conversation, sender: Client, msg: Message, tags: Tags): void {
-    const at = Date.parse(tags.time!);
+  private push(conv: Conversation, sender: Client, msg: Message, tags: Tags, at = Date.parse(tags.time!)): void {
     conv.push({
       msg,
       tags,
