@@ -54,7 +54,7 @@ type Target =
 
 function userMetadata(client: Client): UserMetadata {
   let md = client.ext.get(EXT) as UserMetadata | undefined;
-  if (!md) client.ext.set(EXT, (md = { values: new Map(), subs: new Set() }));
+  if (!md) client.setExt(EXT, (md = { values: new Map(), subs: new Set() }));
   return md;
 }
 

@@ -83,7 +83,7 @@ function add(server: Server, client: Client, targets: string[]): void {
       client.numeric(ERR.MONLISTFULL, String(limit), targets.slice(i).join(','), 'Monitor list is full.');
       break;
     }
-    if (!list) client.ext.set(EXT, (list = new Map()));
+    if (!list) client.setExt(EXT, (list = new Map()));
     list.set(key, nick);
     const index = watchersIndex(server);
     let watchers = index.get(key);
@@ -104,7 +104,7 @@ function remove(server: Server, client: Client, keys: Iterable<string>): void {
     watchers?.delete(client);
     if (watchers?.size === 0) index.delete(key);
   }
-  if (list.size === 0) client.ext.delete(EXT);
+  if (list.size === 0) client.deleteExt(EXT);
 }
 
 function clear(server: Server, client: Client): void {

@@ -21,8 +21,8 @@ export function mayAttachLater(server: Server, client: Client, holder: Client): 
 }
 
 export function setPendingAttach(client: Client, holder: Client | undefined): void {
-  if (holder) client.ext.set(EXT, holder);
-  else client.ext.delete(EXT);
+  if (holder) client.setExt(EXT, holder);
+  else client.deleteExt(EXT);
 }
 
 export function pendingAttach(client: Client): Client | undefined {

@@ -116,7 +116,7 @@ function handleBatch(server: Server, client: Client, msg: Message): void {
   // The answer to a labeled BATCH comes when the batch closes, so the router must not ACK it now.
   const label = type === BATCH_TYPE ? client.label?.label : undefined;
   if (label !== undefined) client.label = undefined;
-  if (!state) client.ext.set(EXT, (state = { open: undefined, abandoned: undefined }));
+  if (!state) client.setExt(EXT, (state = { open: undefined, abandoned: undefined }));
   if (state.open) refuse(client, state, 'MULTILINE_INVALID', `Batch ${state.open.ref} was not closed before another began`);
   // A refused batch is void: the lines the client still sends for it are dropped, not run.
   if (type !== BATCH_TYPE) {

@@ -49,7 +49,7 @@ interface OperExt {
 
 function operExt(client: Client): OperExt {
   let ext = client.ext.get('oper') as OperExt | undefined;
-  if (!ext) client.ext.set('oper', (ext = { snomask: '' }));
+  if (!ext) client.setExt('oper', (ext = { snomask: '' }));
   return ext;
 }
 

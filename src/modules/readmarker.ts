@@ -17,7 +17,7 @@ const EXT = 'readmarker';
 /** Markers of a connection that is not logged in: casefolded target → marker, least recently set first. */
 function connectionMarkers(client: Client): Map<string, ReadMarker> {
   let markers = client.ext.get(EXT) as Map<string, ReadMarker> | undefined;
-  if (!markers) client.ext.set(EXT, (markers = new Map()));
+  if (!markers) client.setExt(EXT, (markers = new Map()));
   return markers;
 }
 

@@ -40,7 +40,7 @@ function sessionOf(client: Client): Session | undefined {
 }
 
 function endSession(client: Client): void {
-  client.ext.delete('sasl');
+  client.deleteExt('sasl');
 }
 
 /** A server challenge, base64 in chunks of 400; "+" ends a response that filled its last chunk (or is empty). */
@@ -183,7 +183,7 @@ function start(server: Server, client: Client, arg: string): void {
     client.numeric(ERR.SASLFAIL, 'SASL authentication failed: too many failed attempts, try again later');
     return;
   }
-  client.ext.set('sasl', { mechanism, buffer: '', stage: 'first' } satisfies Session);
+  client.setExt('sasl', { mechanism, buffer: '', stage: 'first' } satisfies Session);
   client.fromServer('AUTHENTICATE', ['+']);
 }
 

@@ -12,6 +12,10 @@ import { Outgoing } from './outgoing.js';
  */
 const actingSession = new AsyncLocalStorage<Client>();
 
+/** Shared by every client without user modes or module state (idle clients are most of them). */
+const NO_MODES: ReadonlySet<string> = new Set();
+const NO_EXT: ReadonlyMap<string, unknown> = new Map();
+
 /** Runs a command or burst of `session` (the user itself or one of its attached sessions). */
 export function runAsSession<T>(session: Client, fn: () => T): T {
   return actingSession.run(session, fn);
@@ -63,7 +67,7 @@ export class Client {
   /** True while CAP negotiation holds registration. */
   capNegotiating = false;
   /** User modes as letters, e.g. "iw". */
-  modes = new Set<string>();
+  modes: ReadonlySet<string> = NO_MODES;
   away: string | undefined;
   account: string | undefined;
   /** The last nick asked for before registration, even one refused as taken (REGISTER * names it). */
@@ -88,8 +92,11 @@ export class Client {
   oper: { name: string; privileges: Set<string> } | undefined;
   /** The hostname lookup started at connect; registration waits for it (cleared when done). */
   hostLookup: Promise<void> | undefined;
-  /** Per-module state keyed by module name, allocated only by the modules that need it. */
-  readonly ext = new Map<string, unknown>();
+  /**
+   * Per-module state keyed by module name (read with `ext.get`, changed with setExt/deleteExt).
+   * Most clients never need any, so they share one empty map until a module stores something.
+   */
+  ext: ReadonlyMap<string, unknown> = NO_EXT;
 
   /** Stable for the user's lifetime, even when another session takes over its connection. */
   readonly id: number;
@@ -102,6 +109,15 @@ export class Client {
     this.id = ownConn.id;
     this.host = ownConn.ip.includes(':') && ownConn.ip.startsWith(':') ? '0' + ownConn.ip : ownConn.ip;
     this.realHost = this.host;
+  }
+
+  setExt(key: string, value: unknown): void {
+    if (this.ext === NO_EXT) this.ext = new Map();
+    (this.ext as Map<string, unknown>).set(key, value);
+  }
+
+  deleteExt(key: string): void {
+    if (this.ext !== NO_EXT) (this.ext as Map<string, unknown>).delete(key);
   }
 
   /** True while a command of one of this user's sessions runs. */

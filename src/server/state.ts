@@ -39,11 +39,13 @@ export class State {
   setUserMode(client: Client, letter: string, on: boolean): void {
     let holders = this.modeHolders.get(letter);
     if (!holders) this.modeHolders.set(letter, (holders = new Set()));
+    // Written only here: a client's first mode replaces the shared empty set with its own.
     if (on) {
-      client.modes.add(letter);
+      if (client.modes.size === 0) client.modes = new Set([letter]);
+      else (client.modes as Set<string>).add(letter);
       holders.add(client);
     } else {
-      client.modes.delete(letter);
+      (client.modes as Set<string>).delete(letter);
       holders.delete(client);
     }
   }

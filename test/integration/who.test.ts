@@ -96,7 +96,7 @@ describe('WHO', () => {
     putInChannel(srv, 'inside', '#secret', { flags: 's' });
     putInChannel(srv, 'inside', '#public');
     putInChannel(srv, 'ghost', '#public');
-    serverClient(srv, 'ghost').modes.add('i');
+    srv.state.setUserMode(serverClient(srv, 'ghost'), 'i', true);
     expect((await who(outsider, '#secret')).replies).toEqual([]);
     expect(nicksIn((await who(inside, '#secret')).replies)).toEqual(['inside']);
     expect(nicksIn((await who(outsider, '#public')).replies)).toEqual(['inside']);

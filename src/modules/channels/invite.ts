@@ -25,7 +25,7 @@ const INVITED_TO = 'channels.invitedTo';
  */
 function invitedTo(client: Client): Set<Channel> {
   let set = client.ext.get(INVITED_TO) as Set<Channel> | undefined;
-  if (!set) client.ext.set(INVITED_TO, (set = new Set()));
+  if (!set) client.setExt(INVITED_TO, (set = new Set()));
   return set;
 }
 
