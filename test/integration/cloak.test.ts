@@ -1,20 +1,17 @@
 // Host cloaking (user mode +x, 396, CHGHOST) and reverse DNS before registration.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cloakHost } from '../../src/auth/cloak.js';
-import { client, startServer, TestClient, type TestServer } from '../support/harness.js';
+import { client, TestClient } from '../support/harness.js';
+import { useSession } from '../support/session.js';
 
 const SECRET = '9f8e7d6c5b4a39281706f5e4d3c2b1a0ffeeddccbbaa99887766554433221100';
 const CLOAK = cloakHost(SECRET, '127.0.0.1', 'cloak');
 
-let srv: TestServer | undefined;
-afterEach(async () => {
-  await srv?.stop();
-  srv = undefined;
-});
+const s = useSession();
 
 describe('cloaking', () => {
   it('shows everyone the cloak from registration on, the same on every connection', async () => {
-    srv = await startServer({ cloaking: { enabled: true, secret: SECRET } });
+    const srv = await s.start({ cloaking: { enabled: true, secret: SECRET } });
     const a = await TestClient.connect(srv.port);
     await a.register('alice');
     expect(a.lines.map((l) => l.split(' ').slice(1, 4).join(' '))).toContain(`396 alice ${CLOAK}`);
@@ -30,7 +27,7 @@ describe('cloaking', () => {
   });
 
   it('toggles with MODE -x / +x, answering 396 and sending CHGHOST', async () => {
-    srv = await startServer({ cloaking: { enabled: true, secret: SECRET } });
+    const srv = await s.start({ cloaking: { enabled: true, secret: SECRET } });
     const a = await client(srv.port, 'alice', { caps: ['chghost'] });
     a.send('MODE alice -x');
     expect((await a.waitFor('CHGHOST')).params).toEqual(['alice', '127.0.0.1']);
@@ -41,13 +38,13 @@ describe('cloaking', () => {
   });
 
   it('leaves hosts alone when off by default or disabled', async () => {
-    srv = await startServer({ cloaking: { enabled: true, secret: SECRET, default_on: false } });
+    let srv = await s.start({ cloaking: { enabled: true, secret: SECRET, default_on: false } });
     const a = await client(srv.port, 'alice');
     expect(srv.server.state.findNick('alice')!.host).toBe('127.0.0.1');
     a.send('MODE alice +x');
     await a.waitFor('396');
     await srv.stop();
-    srv = await startServer();
+    srv = await s.start();
     const b = await client(srv.port, 'bob');
     b.send('MODE bob +x');
     expect((await b.collectUntilPong()).map((m) => m.command)).toEqual([]);
@@ -57,7 +54,7 @@ describe('cloaking', () => {
 
 describe('reverse DNS', () => {
   it('says it is looking up the hostname and registers (falling back to the IP) when enabled', async () => {
-    srv = await startServer({ dns: { enabled: true, timeout: 0.5 } });
+    const srv = await s.start({ dns: { enabled: true, timeout: 0.5 } });
     const c = await TestClient.connect(srv.port);
     await c.waitFor((m) => m.command === 'NOTICE' && m.params[1] === '*** Looking up your hostname...');
     await c.register('dnsuser');
@@ -67,7 +64,7 @@ describe('reverse DNS', () => {
   });
 
   it('sends no lookup notices when disabled', async () => {
-    srv = await startServer();
+    const srv = await s.start();
     const c = await client(srv.port, 'plain');
     expect(c.lines.some((l) => l.includes('Looking up your hostname'))).toBe(false);
   });

@@ -3,31 +3,18 @@
 // else is served as before. Latency bounds are generous for a shared 2-core machine; the
 // measured figures are printed so the README can quote them.
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { client, sleep, startServer, TestClient, waitUntil, type TestServer } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { sleep, TestClient, waitUntil } from '../support/harness.js';
+import { useSession } from '../support/session.js';
 
-let srv: TestServer | undefined;
-const open: TestClient[] = [];
-
-afterEach(async () => {
-  for (const c of open.splice(0)) c.close();
-  await srv?.stop();
-  srv = undefined;
-});
+const s = useSession();
 
 async function connectFrom(nick: string, localAddress: string): Promise<TestClient> {
-  const c = await TestClient.connect(srv!.port, { localAddress });
-  open.push(c);
+  const c = await TestClient.connect(s.srv.port, { localAddress });
+  s.track(c);
   await c.register(nick);
   return c;
 }
-
-async function registered(nick: string): Promise<TestClient> {
-  const c = await client(srv!.port, nick);
-  open.push(c);
-  return c;
-}
-
 
 /** PING round trips in ms, one every `gapMs`, until `until()` is false (at least `min` of them). */
 async function pingRtts(c: TestClient, until: () => boolean, gapMs = 20, min = 20): Promise<number[]> {
@@ -54,7 +41,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 describe('slow and malicious clients', () => {
   it('drops a member that never reads while its channel floods, frees its queue, and the channel goes on', async () => {
     const roomy = { max_per_ip: 100, recvq: 1 << 20, flood: { burst: 100000, rate: 100000 } };
-    srv = await startServer({
+    const srv = await s.start({
       class: [
         { name: 'default', ...roomy },
         { name: 'small', ...roomy, sendq: 65536 },
@@ -64,8 +51,8 @@ describe('slow and malicious clients', () => {
         { mask: '*', class: 'default' },
       ],
     });
-    const talker = await registered('talker');
-    const listener = await registered('listener');
+    const talker = await s.connect('talker');
+    const listener = await s.connect('listener');
     const sleeper = await connectFrom('sleeper', '127.0.0.2');
     for (const c of [talker, listener, sleeper]) {
       c.send('JOIN #busy');
@@ -90,9 +77,9 @@ describe('slow and malicious clients', () => {
   });
 
   it('drops a slowloris client at the registration timeout even though bytes keep coming', async () => {
-    srv = await startServer({ class: [{ name: 'default', registration_timeout: 2, max_per_ip: 100 }] });
+    const srv = await s.start({ class: [{ name: 'default', registration_timeout: 2, max_per_ip: 100 }] });
     const slow = await TestClient.connect(srv.port);
-    open.push(slow);
+    s.track(slow);
     const started = Date.now();
     const text = 'NICK slowloris\r\nUSER slow 0 * :Slow Loris\r\n';
     let i = 0;
@@ -114,10 +101,10 @@ describe('slow and malicious clients', () => {
   });
 
   it('drops a client sending 10 MB without a newline at the recvq, having read little of it', async () => {
-    srv = await startServer({ class: [{ name: 'default', max_per_ip: 100 }] }); // recvq: the 16 KiB default
+    const srv = await s.start({ class: [{ name: 'default', max_per_ip: 100 }] }); // recvq: the 16 KiB default
     const flooder = await TestClient.connect(srv.port);
-    open.push(flooder);
-    const bystander = await registered('bystander');
+    s.track(flooder);
+    const bystander = await s.connect('bystander');
     flooder.sendRaw(Buffer.alloc(10 * 1024 * 1024, 'a'));
     expect((await flooder.waitFor('ERROR', { timeout: 10000 })).params[0]).toMatch(/Excess Flood/);
     await flooder.waitClosed(10000);
@@ -158,7 +145,7 @@ describe('connection floods', () => {
   }
 
   it('throttles 1,000 connections a second from one IP while other IPs connect and chat as fast as before', async () => {
-    srv = await startServer({
+    const srv = await s.start({
       class: [
         { name: 'default', max_per_ip: 100, connect_rate: { count: 20, seconds: 10 }, flood: { burst: 1000, rate: 1000 } },
         { name: 'flood', max_per_ip: 1000, connect_rate: { count: 10, seconds: 60 } },
@@ -197,20 +184,20 @@ describe('connection floods', () => {
   });
 
   it('lets an IP connect again once its bucket refills', async () => {
-    srv = await startServer({ class: [{ name: 'default', max_per_ip: 100, connect_rate: { count: 2, seconds: 1 } }] });
+    const srv = await s.start({ class: [{ name: 'default', max_per_ip: 100, connect_rate: { count: 2, seconds: 1 } }] });
     const first = await TestClient.connect(srv.port);
     const second = await TestClient.connect(srv.port);
     const third = await TestClient.connect(srv.port);
-    open.push(first, second, third);
+    s.track(first); s.track(second); s.track(third);
     expect((await third.waitFor('ERROR')).params[0]).toMatch(/Throttled: reconnecting too fast/);
     await sleep(700); // one token back at 2 per second
-    await registered('later');
+    await s.connect('later');
   });
 });
 
 describe('command floods', () => {
   it('slows a flooding client to its class rate without slowing anyone else', async () => {
-    srv = await startServer({
+    await s.start({
       class: [
         { name: 'default', max_per_ip: 100, flood: { burst: 1000, rate: 1000 } },
         { name: 'flood', max_per_ip: 100, recvq: 1 << 20, flood: { burst: 5, rate: 2 } },
@@ -221,8 +208,8 @@ describe('command floods', () => {
       ],
     });
     const flooder = await connectFrom('flooder', '127.0.0.2');
-    const other = await registered('other');
-    const peer = await registered('peer');
+    const other = await s.connect('other');
+    const peer = await s.connect('peer');
     for (const c of [flooder, other, peer]) {
       c.send('JOIN #room');
       await c.waitFor('366');

@@ -15,6 +15,19 @@ async function session(nick: string, account = nick, caps: string[] = []): Promi
 
 const commands = (msgs: { command: string }[]) => msgs.map((m) => m.command);
 
+/** alys in #room (first connection with `caps`), `more` further sessions of alys, and bob in #room. */
+async function roomWithSessions(more: number, caps: string[] = []) {
+  const first = await session('alys', 'alys', caps);
+  first.send('JOIN #room');
+  await first.waitFor('366');
+  const others: TestClient[] = [];
+  for (let i = 0; i < more; i++) others.push(await session('alys'));
+  const bob = await s.connect('bob');
+  bob.send('JOIN #room');
+  await bob.waitFor('366');
+  return { first, others, bob };
+}
+
 describe('attaching a session', () => {
   it('gives the second connection the same user, with its channels, and nobody else notices', async () => {
     await s.start();
@@ -46,13 +59,7 @@ describe('attaching a session', () => {
 
   it('delivers messages to every session and shows what one session says to the others', async () => {
     await s.start();
-    const first = await session('alys');
-    first.send('JOIN #room');
-    await first.waitFor('366');
-    const second = await session('alys');
-    const bob = await s.connect('bob');
-    bob.send('JOIN #room');
-    await bob.waitFor('366');
+    const { first, others: [second], bob } = await roomWithSessions(1);
     await first.collectUntilPong();
     await second.collectUntilPong();
 
@@ -99,13 +106,7 @@ describe('attaching a session', () => {
 
   it('filters capability lines per session', async () => {
     await s.start();
-    const first = await session('alys', 'alys', ['away-notify']);
-    first.send('JOIN #room');
-    await first.waitFor('366');
-    const second = await session('alys');
-    const bob = await s.connect('bob');
-    bob.send('JOIN #room');
-    await bob.waitFor('366');
+    const { first, others: [second], bob } = await roomWithSessions(1, ['away-notify']);
     bob.send('AWAY :lunch');
     await first.waitFor((m) => m.command === 'AWAY' && m.params[0] === 'lunch');
     expect(commands(await second.collectUntilPong())).not.toContain('AWAY');
@@ -127,14 +128,7 @@ describe('attaching a session', () => {
 describe('leaving', () => {
   it('keeps the user while any session remains, whichever went first', async () => {
     await s.start();
-    const first = await session('alys');
-    first.send('JOIN #room');
-    await first.waitFor('366');
-    const second = await session('alys');
-    const third = await session('alys');
-    const bob = await s.connect('bob');
-    bob.send('JOIN #room');
-    await bob.waitFor('366');
+    const { first, others: [second, third], bob } = await roomWithSessions(2);
 
     first.send('QUIT :laptop closed');
     await first.waitClosed();

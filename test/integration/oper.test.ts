@@ -3,20 +3,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { client, startServer, TestClient, type TestServer } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { client, TestClient } from '../support/harness.js';
+import { useSession } from '../support/session.js';
 import { operConfig, operUp, PASSWORD } from '../support/oper.js';
 import { makeSelfSignedCert } from '../support/tls.js';
 
-let srv: TestServer | undefined;
-afterEach(async () => {
-  await srv?.stop();
-  srv = undefined;
-});
+const s = useSession();
 
 describe('OPER', () => {
   it('grants +o and the snomask in one MODE line with 381, and tells the other opers', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const watcher = await client(srv.port, 'watcher');
     await operUp(watcher);
     const a = await client(srv.port, 'ann');
@@ -31,7 +28,7 @@ describe('OPER', () => {
   });
 
   it('answers 464 for a wrong password, 491 for a host or name that does not match, 461 without password', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const a = await client(srv.port, 'ann');
     a.send('OPER alice wrong');
     expect((await a.waitFor('464')).params[0]).toBe('ann');
@@ -47,7 +44,7 @@ describe('OPER', () => {
   });
 
   it('logs failures and refuses further attempts once the per-connection limit is reached', async () => {
-    srv = await startServer(operConfig({ oper_limits: { failures_per_connection: 2, failures_per_ip: 50 } }));
+    const srv = await s.start(operConfig({ oper_limits: { failures_per_connection: 2, failures_per_ip: 50 } }));
     const watcher = await client(srv.port, 'watcher');
     await operUp(watcher);
     const a = await client(srv.port, 'ann');
@@ -66,7 +63,7 @@ describe('OPER', () => {
   });
 
   it('applies the per-IP limit across connections', async () => {
-    srv = await startServer(operConfig({ oper_limits: { failures_per_connection: 10, failures_per_ip: 2 } }));
+    const srv = await s.start(operConfig({ oper_limits: { failures_per_connection: 10, failures_per_ip: 2 } }));
     for (const nick of ['one', 'two']) {
       const c = await client(srv.port, nick);
       c.send('OPER alice wrong');
@@ -81,7 +78,7 @@ describe('OPER', () => {
     const server = makeSelfSignedCert('irc.test');
     const user = makeSelfSignedCert('oper-client');
     const fp = new X509Certificate(readFileSync(user.cert)).fingerprint256; // "AB:CD:..." form
-    srv = await startServer(operConfig({ listen: [{ address: '127.0.0.1', port: 0, tls: server }] }, [fp]));
+    const srv = await s.start(operConfig({ listen: [{ address: '127.0.0.1', port: 0, tls: server }] }, [fp]));
     const withCert = await TestClient.connectTls(srv.port, { cert: readFileSync(user.cert), key: readFileSync(user.key) });
     await withCert.register('certy');
     withCert.send('OPER certonly');
@@ -93,7 +90,7 @@ describe('OPER', () => {
   });
 
   it('lets an oper drop +o, which ends the session', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const a = await client(srv.port, 'ann');
     await operUp(a);
     a.send('MODE ann -o');
@@ -106,7 +103,7 @@ describe('OPER', () => {
 
 describe('server notices and the audit log', () => {
   it('shows connects and exits to opers with snomask c, and logs oper actions with audit: true', async () => {
-    srv = await startServer(operConfig({ log: { level: 'info', destination: 'ircd.log' } }));
+    const srv = await s.start(operConfig({ log: { level: 'info', destination: 'ircd.log' } }));
     const op = await client(srv.port, 'op');
     await operUp(op);
     const u = await client(srv.port, 'visitor', { realname: 'Vis Itor' });
@@ -136,7 +133,7 @@ describe('server notices and the audit log', () => {
 
 describe('KILL', () => {
   it('needs the kill privilege (481), and kills with ERROR and QUIT "Killed (oper (reason))"', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const op = await client(srv.port, 'op');
     await operUp(op);
     const helper = await client(srv.port, 'helpy');
@@ -163,7 +160,7 @@ describe('KILL', () => {
   });
 
   it('answers 401 for an unknown nick, 483 for the server, and accepts a missing reason', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const op = await client(srv.port, 'op');
     await operUp(op);
     op.send('KILL ghost :x');
@@ -178,7 +175,7 @@ describe('KILL', () => {
 
 describe('WALLOPS', () => {
   it('needs the wallops privilege and reaches exactly the +w users', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const op = await client(srv.port, 'op');
     await operUp(op);
     const plain = await client(srv.port, 'plain');
@@ -197,7 +194,7 @@ describe('WALLOPS', () => {
 
 describe('DIE and RESTART', () => {
   it('need the die privilege', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const c = await client(srv.port, 'someone');
     for (const cmd of ['DIE', 'RESTART']) {
       c.send(`${cmd} :bye`);
@@ -211,7 +208,7 @@ describe('DIE and RESTART', () => {
   });
 
   it('DIE stops the server and tells every client why', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const op = await client(srv.port, 'op');
     await operUp(op);
     const other = await client(srv.port, 'other');

@@ -4,16 +4,13 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { client, freePort, startServer, TestClient, testConfig, toToml, type RawConfig, type TestServer } from '../support/harness.js';
+import { client, freePort, TestClient, testConfig, toToml, type RawConfig } from '../support/harness.js';
+import { useSession } from '../support/session.js';
 import { operConfig, operUp } from '../support/oper.js';
 import { makeSelfSignedCert } from '../support/tls.js';
 
 const MAIN = join(__dirname, '../../dist/src/main.js');
-let srv: TestServer | undefined;
-afterEach(async () => {
-  await srv?.stop();
-  srv = undefined;
-});
+const s = useSession();
 
 function rewrite(path: string, patch: RawConfig): void {
   writeFileSync(path, toToml(testConfig(operConfig(patch))));
@@ -26,7 +23,7 @@ async function linksInfo(c: TestClient): Promise<string> {
 
 describe('REHASH', () => {
   it('needs the rehash privilege', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const c = await client(srv.port, 'someone');
     for (const cmd of ['REHASH', 'REHASH MOTD', 'REHASH TLS']) {
       c.send(cmd);
@@ -35,7 +32,7 @@ describe('REHASH', () => {
   });
 
   it('reloads the config with 382 and tells the other opers', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const op = await client(srv.port, 'op');
     await operUp(op);
     const other = await client(srv.port, 'other');
@@ -48,7 +45,7 @@ describe('REHASH', () => {
   });
 
   it('updates the privileges of opers online, and ends the session of opers whose block is gone', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const op = await client(srv.port, 'op');
     await operUp(op);
     const helper = await client(srv.port, 'helpy');
@@ -68,7 +65,7 @@ describe('REHASH', () => {
   });
 
   it('keeps everything as it was when the new config is broken, and says why with the key path', async () => {
-    srv = await startServer(operConfig({ limits: { nicklen: 20 } }));
+    const srv = await s.start(operConfig({ limits: { nicklen: 20 } }));
     const op = await client(srv.port, 'op');
     await operUp(op);
     const before = srv.server.config;
@@ -83,7 +80,7 @@ describe('REHASH', () => {
   });
 
   it('tells opers when a rehash nobody typed (SIGHUP) is refused', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const op = await client(srv.port, 'op');
     await operUp(op);
     await op.collectUntilPong();
@@ -100,7 +97,7 @@ describe('REHASH', () => {
   });
 
   it('REHASH MOTD rereads only the MOTD', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const op = await client(srv.port, 'op');
     await operUp(op);
     writeFileSync(join(srv.dir, 'motd.txt'), 'A brand new MOTD\n');
@@ -114,7 +111,7 @@ describe('REHASH', () => {
 
   it('REHASH TLS swaps the certificate for new connections', async () => {
     const tls = makeSelfSignedCert('irc.test');
-    srv = await startServer(operConfig({ listen: [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0, tls }] }));
+    const srv = await s.start(operConfig({ listen: [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0, tls }] }));
     const tlsPort = [...srv.server.listeners.values()].find((l) => l.cfg.tls)!.port;
     const cn = async () => {
       const c = await TestClient.connectTls(tlsPort);
@@ -136,7 +133,7 @@ describe('REHASH', () => {
   it('announces capabilities that go away with cap-notify', async () => {
     const tls = makeSelfSignedCert('irc.test');
     const listen = [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0, tls }];
-    srv = await startServer(operConfig({ listen }));
+    const srv = await s.start(operConfig({ listen }));
     const watcher = await TestClient.connect(srv.port);
     watcher.send('CAP LS 302');
     expect((await watcher.waitFor('CAP')).params.at(-1)).toContain('sts=');
@@ -170,7 +167,7 @@ describe('a real process', () => {
   }
 
   it('reloads on SIGHUP, keeps the old config when the new one is broken, and RESTARTs with the same command line', async () => {
-    srv = await startServer();
+    const srv = await s.start();
     const port = await freePort();
     const cfg = join(srv.dir, 'proc.toml');
     const listen = [{ address: '127.0.0.1', port }];

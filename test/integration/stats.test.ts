@@ -1,17 +1,14 @@
 // STATS letters (public and oper-only), 219, 402, and LINKS for this single server.
-import { afterEach, describe, expect, it } from 'vitest';
-import { client, startServer, type TestServer } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { client } from '../support/harness.js';
+import { useSession } from '../support/session.js';
 import { operConfig, operUp } from '../support/oper.js';
 
-let srv: TestServer | undefined;
-afterEach(async () => {
-  await srv?.stop();
-  srv = undefined;
-});
+const s = useSession();
 
 describe('STATS', () => {
   it('answers public letters for everyone, 481 for the rest, and always ends with 219', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const c = await client(srv.port, 'someone');
     c.send('STATS u');
     const u = await c.collectUntilPong();
@@ -35,7 +32,7 @@ describe('STATS', () => {
   });
 
   it('makes letters public through [stats] public', async () => {
-    srv = await startServer(operConfig({ stats: { public: 'uo' } }));
+    const srv = await s.start(operConfig({ stats: { public: 'uo' } }));
     const c = await client(srv.port, 'someone');
     c.send('STATS o');
     const rows = (await c.collectUntilPong()).filter((m) => m.command === '243');
@@ -48,7 +45,7 @@ describe('STATS', () => {
   });
 
   it('shows opers connections, command counts, allow blocks and classes', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const op = await client(srv.port, 'op');
     await operUp(op);
     await client(srv.port, 'other');
@@ -73,7 +70,7 @@ describe('STATS', () => {
 
 describe('LINKS', () => {
   it('lists only this server', async () => {
-    srv = await startServer(operConfig());
+    const srv = await s.start(operConfig());
     const c = await client(srv.port, 'someone');
     c.send('LINKS');
     const replies = await c.collectUntilPong();
@@ -86,7 +83,7 @@ describe('LINKS', () => {
   });
 
   it('hides the list from non-opers when stats.links_public is off', async () => {
-    srv = await startServer(operConfig({ stats: { links_public: false } }));
+    const srv = await s.start(operConfig({ stats: { links_public: false } }));
     const c = await client(srv.port, 'someone');
     c.send('LINKS');
     expect((await c.collectUntilPong()).map((m) => m.command)).toEqual(['365']);

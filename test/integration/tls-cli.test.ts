@@ -3,23 +3,20 @@ import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
-import { afterEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/auth/password.js';
-import { startServer, TestClient, toToml, testConfig, type TestServer } from '../support/harness.js';
+import { TestClient, toToml, testConfig } from '../support/harness.js';
+import { useSession } from '../support/session.js';
 import { makeSelfSignedCert } from '../support/tls.js';
 
 const MAIN = join(__dirname, '../../dist/src/main.js');
-let srv: TestServer | undefined;
-
-afterEach(async () => {
-  await srv?.stop();
-  srv = undefined;
-});
+const s = useSession();
 
 describe('TLS listener', () => {
   it('serves TLS and plain listeners side by side', async () => {
     const { cert, key } = makeSelfSignedCert();
-    srv = await startServer({
+    const srv = await s.start({
       listen: [
         { address: '127.0.0.1', port: 0, tls: { cert, key } },
         { address: '127.0.0.1', port: 0 },
@@ -36,7 +33,7 @@ describe('TLS listener', () => {
 
   it('advertises sts with the TLS port on plain connections and the duration on TLS ones', async () => {
     const { cert, key } = makeSelfSignedCert();
-    srv = await startServer({
+    const srv = await s.start({
       listen: [
         { address: '127.0.0.1', port: 0 },
         { address: '127.0.0.1', port: 0, tls: { cert, key } },
@@ -60,7 +57,7 @@ describe('command line', () => {
     const ok = spawnSync(process.execPath, [MAIN, 'check', join(__dirname, '../../config/ircd.toml')], { encoding: 'utf8' });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/configuration is valid/);
-    const dir = srv?.dir ?? require('node:os').tmpdir();
+    const dir = tmpdir();
     const bad = join(dir, `bad-${process.pid}.toml`);
     writeFileSync(bad, toToml({ ...testConfig(), limits: { nicklen: 3, bogus: 1 } }));
     const res = spawnSync(process.execPath, [MAIN, 'check', bad], { encoding: 'utf8' });
@@ -85,7 +82,7 @@ describe('command line', () => {
   });
 
   it('runs as a process, fails clearly when the port is taken, and exits 0 on SIGTERM after telling clients', async () => {
-    srv = await startServer();
+    const srv = await s.start();
     const dir = srv.dir;
     const busy = join(dir, 'busy.toml');
     writeFileSync(busy, toToml(testConfig({ listen: [{ address: '127.0.0.1', port: srv.port }], store: { path: join(dir, 'a.db') } })));
