@@ -67,7 +67,7 @@ function notifyAccount(server: Server, client: Client): void {
 /** Marks the client as logged in (900) and tells whoever follows account changes. */
 export function logIn(server: Server, client: Client, account: string): void {
   const changed = client.account !== account;
-  client.account = account;
+  server.state.setAccount(client, account);
   client.numeric(RPL.LOGGEDIN, client.mask, account, `You are now logged in as ${account}`);
   server.log.info({ conn: client.id, nick: client.nick, account }, 'logged in');
   if (changed) notifyAccount(server, client);
@@ -77,7 +77,7 @@ export function logIn(server: Server, client: Client, account: string): void {
 export function logOut(server: Server, client: Client): void {
   if (client.account === undefined) return;
   const account = client.account;
-  client.account = undefined;
+  server.state.setAccount(client, undefined);
   client.numeric(RPL.LOGGEDOUT, client.mask, 'You are now logged out');
   server.log.info({ conn: client.id, nick: client.nick, account }, 'logged out');
   notifyAccount(server, client);
@@ -213,8 +213,7 @@ async function handleAccount(server: Server, client: Client, params: string[]): 
       if (!need(2)) return;
       const account = rt.store.get(name!);
       if (!account || !rt.store.drop(account.name)) return fail('NO_SUCH_ACCOUNT', name!, 'No such account');
-      const fold = server.state.fold;
-      for (const c of server.state.clients) if (c.account !== undefined && fold(c.account) === fold(account.name)) logOut(server, c);
+      for (const c of [...server.state.withAccount(account.name)]) logOut(server, c);
       server.log.info({ oper: client.oper?.name, account: account.name }, 'account dropped by an operator');
       return notice(client, `Account ${account.name} dropped`);
     }

@@ -51,10 +51,7 @@ function markreadLine(server: Server, target: string, marker: ReadMarker | undef
 /** The client's other sessions sharing its markers (same account) that asked for them. */
 function otherSessions(server: Server, client: Client): Client[] {
   if (client.account === undefined) return [];
-  const account = server.state.fold(client.account);
-  return [...server.registeredClients()].filter(
-    (c) => c !== client && c.hasCap(CAP['draft/read-marker']) && c.account !== undefined && server.state.fold(c.account) === account,
-  );
+  return [...server.state.withAccount(client.account)].filter((c) => c !== client && c.registered && c.hasCap(CAP['draft/read-marker']));
 }
 
 function handleMarkread(server: Server, client: Client, params: string[]): void {

@@ -244,6 +244,7 @@ export class Server implements ConnectionOwner {
       for (const ch of [...this.state.channelsOf(client)]) this.state.removeMember(ch, client);
       this.state.registeredCount--;
     }
+    this.state.forgetAccount(client);
     if (client.nickKey && this.state.nicks.get(client.nickKey) === client) this.state.nicks.delete(client.nickKey);
     this.log.info({ conn: conn.id, nick: client.nick, reason }, 'connection closed');
   }
@@ -261,6 +262,8 @@ export class Server implements ConnectionOwner {
   /** Makes a registering client a further session of `user` (same account, same nick). */
   attachSession(user: Client, session: Client): void {
     this.state.clients.delete(session);
+    // The session logged in on its own; from now on only the user it joins counts as logged in.
+    this.state.forgetAccount(session);
     session.attachedTo = user;
     (user.sessions ??= []).push(session);
     session.registered = true;

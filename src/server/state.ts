@@ -16,6 +16,8 @@ export class State {
   private readonly modeHolders = new Map<string, Set<Client>>();
   /** Connections per IP (per-IP limits). */
   readonly perIp = new Map<string, number>();
+  /** Clients logged in to each account (casefolded name), so an account's sessions are found without a scan. */
+  private readonly byAccount = new Map<string, Set<Client>>();
 
   constructor(readonly fold: CaseFold) {}
 
@@ -57,6 +59,31 @@ export class State {
   /** Drops a departing client from the mode indexes. */
   forgetModes(client: Client): void {
     for (const letter of client.modes) this.modeHolders.get(letter)?.delete(client);
+  }
+
+  /** Logs a client in to an account or out (undefined); every change of client.account goes through here. */
+  setAccount(client: Client, account: string | undefined): void {
+    this.forgetAccount(client);
+    client.account = account;
+    if (account === undefined) return;
+    const key = this.fold(account);
+    let set = this.byAccount.get(key);
+    if (!set) this.byAccount.set(key, (set = new Set()));
+    set.add(client);
+  }
+
+  /** Drops a departing client (or one becoming a session) from the account index; its account field stays. */
+  forgetAccount(client: Client): void {
+    if (client.account === undefined) return;
+    const key = this.fold(client.account);
+    const set = this.byAccount.get(key);
+    set?.delete(client);
+    if (set?.size === 0) this.byAccount.delete(key);
+  }
+
+  /** Clients logged in to the account, registered or not. */
+  withAccount(account: string): ReadonlySet<Client> {
+    return this.byAccount.get(this.fold(account)) ?? NO_CLIENTS;
   }
 
   channelsOf(client: Client): Set<Channel> {
