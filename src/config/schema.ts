@@ -99,6 +99,7 @@ export const classSchema = z.strictObject({
   ping_interval: seconds(120),
   ping_timeout: seconds(60),
   registration_timeout: seconds(60),
+  /** Connections from one IP; an IPv6 address counts as its /64, as in every per-IP limit. */
   max_per_ip: z.number().int().min(1).default(10),
   /**
    * New connections accepted from one IP: `count` at once, then `count` per `seconds` (a token

@@ -159,12 +159,12 @@ async function handleRegister(server: Server, client: Client, requested: string,
   const problem = passwordProblem(cfg, password);
   if (problem) return fail(problem.code, name, problem.text);
   const windowMs = cfg.register_window * 1000;
-  if (rt.registrations.count(client.ip, windowMs) >= cfg.register_per_ip)
+  if (rt.registrations.count(client.limitKey, windowMs) >= cfg.register_per_ip)
     return fail('TEMPORARILY_UNAVAILABLE', name, 'Too many accounts were registered from your address; try again later');
   const credentials = await makeCredentials(password, cfg.pbkdf2_iterations);
   if (client.conn.closed) return;
   if (!rt.store.create(name, credentials, email === '*' ? undefined : email)) return fail('ACCOUNT_EXISTS', name, 'That name is not available');
-  rt.registrations.hit(client.ip, windowMs);
+  rt.registrations.hit(client.limitKey, windowMs);
   server.log.info({ conn: client.id, ip: client.ip, account: name }, 'account registered');
   client.fromServer('REGISTER', ['SUCCESS', name, 'Account successfully registered']);
   logIn(server, client, name);

@@ -87,7 +87,7 @@ function privilegesOf(cfg: Config, oper: OperConfig): { privileges: Set<string>;
 function operFailed(server: Server, client: Client, name: string, why: string, numeric: string): void {
   const window = server.config.oper_limits.window * 1000;
   failures(server).hit(`conn ${client.id}`, window);
-  failures(server).hit(`ip ${client.ip}`, window);
+  failures(server).hit(`ip ${client.limitKey}`, window);
   if (numeric === ERR.NOOPERHOST) client.numeric(ERR.NOOPERHOST, 'No O-lines for your host');
   else client.numeric(ERR.PASSWDMISMATCH, 'Password incorrect');
   server.log.warn({ conn: client.id, nick: client.nick, from: client.realMask, ip: client.ip, oper: name, why }, 'failed OPER attempt');
@@ -99,7 +99,7 @@ function rateLimited(server: Server, client: Client): boolean {
   const window = l.window * 1000;
   return (
     failures(server).count(`conn ${client.id}`, window) >= l.failures_per_connection ||
-    failures(server).count(`ip ${client.ip}`, window) >= l.failures_per_ip
+    failures(server).count(`ip ${client.limitKey}`, window) >= l.failures_per_ip
   );
 }
 

@@ -88,7 +88,7 @@ function fail(server: Server, client: Client, reason: string, account?: string):
   server.stats.saslAttempt(session?.mechanism ?? 'other', false);
   endSession(client);
   const l = limits(server);
-  l.byIp.hit(client.ip, l.windowMs);
+  l.byIp.hit(client.limitKey, l.windowMs);
   if (account) l.byAccount.hit(server.state.fold(account), l.windowMs);
   server.log.warn({ conn: client.id, ip: client.ip, mechanism: session?.mechanism, account, reason }, 'SASL authentication failed');
   client.numeric(ERR.SASLFAIL, 'SASL authentication failed');
@@ -178,7 +178,7 @@ function start(server: Server, client: Client, arg: string): void {
     return;
   }
   const l = limits(server);
-  if (l.byIp.count(client.ip, l.windowMs) >= l.cfg.failures_per_ip) {
+  if (l.byIp.count(client.limitKey, l.windowMs) >= l.cfg.failures_per_ip) {
     server.log.warn({ conn: client.id, ip: client.ip, mechanism }, 'SASL refused: too many failures from this IP');
     client.numeric(ERR.SASLFAIL, 'SASL authentication failed: too many failed attempts, try again later');
     return;

@@ -75,6 +75,20 @@ export function ipBytes(ip: string): Uint8Array | undefined {
   return out;
 }
 
+/**
+ * What per-address limits (connections, connection rate, failed logins, registrations) count by:
+ * an IPv4 address, or the /64 of an IPv6 address, since one end site usually holds a whole /64 and
+ * could otherwise step around every limit by changing addresses.
+ */
+export function addressKey(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const bytes = ipBytes(ip);
+  if (!bytes) return ip;
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return `${groups.join(':')}::/64`;
+}
+
 export interface Cidr {
   bytes: Uint8Array;
   /** Prefix length over the 128-bit form. */

@@ -2,6 +2,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ClassConfig } from '../config/schema.js';
 import type { Connection } from '../net/connection.js';
+import { addressKey } from '../protocol/mask.js';
 import { serializeMessage, type Message, type Tags } from '../protocol/message.js';
 import { CAP } from './caps.js';
 import { Outgoing } from './outgoing.js';
@@ -171,6 +172,11 @@ export class Client {
 
   get ip(): string {
     return this.conn.ip;
+  }
+
+  /** The address per-IP limits count this client under (an IPv6 address's /64). */
+  get limitKey(): string {
+    return addressKey(this.conn.ip);
   }
 
   get secure(): boolean {

@@ -9,7 +9,7 @@ import { ConnectThrottle } from '../net/throttle.js';
 import { announceCapChanges } from '../modules/cap.js';
 import { loggableParams, type Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
-import { cidrContains, globMatch, ipBytes, parseCidr, type Cidr } from '../protocol/mask.js';
+import { addressKey, cidrContains, globMatch, ipBytes, parseCidr, type Cidr } from '../protocol/mask.js';
 import { parseMessage, ParseError, type Message } from '../protocol/message.js';
 import { ERR } from '../protocol/numerics.js';
 import type { CapOffer } from './caps.js';
@@ -129,10 +129,11 @@ export class Server implements ConnectionOwner {
     if (this.clientOf.size >= this.config.server.max_clients) return refuse('Server is full', 'limit');
     const klass = this.classFor(ip);
     if (!klass) return refuse('You are not authorised to use this server', 'denied');
-    if (!this.connectThrottle.allow(ip, klass.connect_rate)) return refuse('Throttled: reconnecting too fast', 'throttle');
-    const count = this.state.perIp.get(ip) ?? 0;
+    const key = addressKey(ip);
+    if (!this.connectThrottle.allow(key, klass.connect_rate)) return refuse('Throttled: reconnecting too fast', 'throttle');
+    const count = this.state.perIp.get(key) ?? 0;
     if (count >= klass.max_per_ip) return refuse('Too many connections from your IP', 'limit');
-    this.state.perIp.set(ip, count + 1);
+    this.state.perIp.set(key, count + 1);
 
     const conn = new Connection(socket, this, klass, this.lineLimits(), this.flushLater);
     const client = new Client(conn, klass, this.serverName);
@@ -229,9 +230,10 @@ export class Server implements ConnectionOwner {
     this.clientOf.delete(conn);
     this.pendingFlush.delete(conn);
     this.throttledConns.delete(conn);
-    const n = (this.state.perIp.get(conn.ip) ?? 1) - 1;
-    if (n <= 0) this.state.perIp.delete(conn.ip);
-    else this.state.perIp.set(conn.ip, n);
+    const key = addressKey(conn.ip);
+    const n = (this.state.perIp.get(key) ?? 1) - 1;
+    if (n <= 0) this.state.perIp.delete(key);
+    else this.state.perIp.set(key, n);
     if (!client) return;
     this.stats.connectionClosed(conn, client.fannedOut, classifyDisconnect(reason, this.stopping));
     // One session of several going leaves the user (and its channels) to the others.

@@ -14,7 +14,7 @@ export class State {
   maxRegistered = 0;
   /** Clients holding each user mode, so LUSERS, server notices and WALLOPS need not scan everyone. */
   private readonly modeHolders = new Map<string, Set<Client>>();
-  /** Connections per IP (per-IP limits). */
+  /** Connections per IP, an IPv6 address counting as its /64 (per-IP limits). */
   readonly perIp = new Map<string, number>();
   /** Clients logged in to each account (casefolded name), so an account's sessions are found without a scan. */
   private readonly byAccount = new Map<string, Set<Client>>();

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { asciiFold, rfc1459Fold } from '../../src/protocol/casemap.js';
-import { cidrContains, globMatch, ipBytes, normalizeMask, parseCidr } from '../../src/protocol/mask.js';
+import { addressKey, cidrContains, globMatch, ipBytes, normalizeMask, parseCidr } from '../../src/protocol/mask.js';
 
 describe('casemapping', () => {
   it('rfc1459 folds []\\~ to {}|^ and A-Z only', () => {
@@ -81,5 +81,16 @@ describe('CIDR', () => {
     expect(parseCidr('*.example.net')).toBeUndefined();
     expect(parseCidr('1.2.3.4/33')).toBeUndefined();
     expect(parseCidr('1.2.3.4/x')).toBeUndefined();
+  });
+});
+
+describe('addressKey', () => {
+  it('keeps IPv4 addresses and reduces IPv6 ones to their /64, however they are written', () => {
+    expect(addressKey('192.0.2.7')).toBe('192.0.2.7');
+    expect(addressKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
+    expect(addressKey('2001:db8:1:3::1')).not.toBe(addressKey('2001:db8:1:2::1'));
   });
 });
