@@ -50,7 +50,13 @@ function normalizeBanMask(server: Server, kind: BanKind, given: string): { mask:
   }
   if (kind === 'D') {
     const mask = (online ? online.ip : given).toLowerCase();
-    return parseCidr(mask) ? { mask } : { error: `"${given}" is not an IP address or CIDR range (e.g. 192.0.2.0/24, 2001:db8::/32)` };
+    const cidr = parseCidr(mask);
+    if (!cidr) return { error: `"${given}" is not an IP address or CIDR range (e.g. 192.0.2.0/24, 2001:db8::/48)` };
+    const cfg = server.config.bans;
+    const widest = cidr.v4 ? cfg.dline_min_cidr : cfg.dline_min_cidr6;
+    if ((cidr.v4 ? cidr.bits - 96 : cidr.bits) < widest)
+      return { error: `"${given}" is too broad: D-lines may cover at most a /${widest} (bans.dline_min_cidr${cidr.v4 ? '' : '6'})` };
+    return { mask };
   }
   // Realnames may contain spaces; opers write them as "\s" in the one-word mask.
   const mask = given.replace(/\\s/g, ' ').toLowerCase();

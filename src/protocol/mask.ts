@@ -93,6 +93,8 @@ export interface Cidr {
   bytes: Uint8Array;
   /** Prefix length over the 128-bit form. */
   bits: number;
+  /** Written as IPv4 (its prefix length as written is bits - 96). */
+  v4: boolean;
 }
 
 /** Parses "1.2.3.0/24", "2001:db8::/32" or a bare IP; undefined when it is neither. */
@@ -109,7 +111,7 @@ export function parseCidr(text: string): Cidr | undefined {
     if (!/^\d{1,3}$/.test(suffix) || Number(suffix) > max) return undefined;
     bits = Number(suffix);
   }
-  return { bytes, bits: v4 ? bits + 96 : bits };
+  return { bytes, bits: v4 ? bits + 96 : bits, v4 };
 }
 
 export function cidrContains(cidr: Cidr, ip: Uint8Array): boolean {

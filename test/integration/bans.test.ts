@@ -98,19 +98,33 @@ describe('DLINE', () => {
     await refused.waitClosed();
     expect(online.closed).toBe(false);
 
-    op.send('DLINE 2001:db8::/32 :v6 range');
-    await notice(op, /Added permanent D-Line for \[2001:db8::\/32\]/);
+    op.send('DLINE 2001:db8::/48 :v6 range');
+    await notice(op, /Added permanent D-Line for \[2001:db8::\/48\]/);
     op.send('DLINE not-an-ip');
     expect((await op.waitFor('FAIL')).params.slice(0, 2)).toEqual(['DLINE', 'INVALID_PARAMS']);
     op.send('STATS d');
     const listed = (await op.collectUntilPong()).filter((m) => m.command === '225').map((m) => m.params.slice(1, 3));
     expect(listed).toEqual([
       ['D', '127.0.0.4/30'],
-      ['D', '2001:db8::/32'],
+      ['D', '2001:db8::/48'],
     ]);
     op.send('UNDLINE 127.0.0.4/30');
     await notice(op, /D-Line for \[127\.0\.0\.4\/30\] removed/);
     await (await TestClient.connect(srv.port, { localAddress: '127.0.0.6' })).register('six');
+  });
+
+  it('refuses ranges wider than bans.dline_min_cidr / dline_min_cidr6', async () => {
+    const srv = await start();
+    const op = await oper(srv.port);
+    for (const [range, limit] of [['0.0.0.0/0', '/16'], ['127.0.0.0/8', '/16'], ['2001:db8::/32', '/48'], ['0::/0', '/48']]) {
+      op.send(`DLINE ${range} :too much`);
+      const fail = await op.waitFor('FAIL');
+      expect(fail.params.slice(0, 2)).toEqual(['DLINE', 'INVALID_PARAMS']);
+      expect(fail.params[2]).toContain(`at most a ${limit}`);
+    }
+    op.send('DLINE 192.0.0.0/16 :widest allowed');
+    await notice(op, /Added permanent D-Line for \[192\.0\.0\.0\/16\]/);
+    expect(op.closed).toBe(false);
   });
 });
 
