@@ -304,7 +304,7 @@ export const saslSchema = z.strictObject({
 /**
  * Chat history (IRCv3 draft/chathistory) is kept in memory: it is a recent window that clients
  * page through, not durable data, so a restart forgets it. Worst case memory is about
- * max_targets * messages_per_target * (line plus tags, up to ~4.5 KB).
+ * max_messages * (line plus tags, up to ~4.5 KB).
  */
 export const historySchema = z.strictObject({
   /** Keep history and offer draft/chathistory, draft/event-playback and draft/message-redaction. */
@@ -313,6 +313,8 @@ export const historySchema = z.strictObject({
   messages_per_target: z.number().int().min(1).max(100000).default(200),
   /** Channels and conversations kept at once; the least recently used are forgotten first. */
   max_targets: z.number().int().min(1).max(1000000).default(1000),
+  /** Messages kept over all targets; past it the least recently used conversations are forgotten. */
+  max_messages: z.number().int().min(1).max(10000000).default(50000),
   /** Messages older than this many seconds are forgotten. */
   max_age: seconds(604800),
   /** Most messages one CHATHISTORY command returns (ISUPPORT CHATHISTORY); larger limits are cut to it. */

@@ -111,6 +111,19 @@ describe('CHATHISTORY in a channel', () => {
     expect(texts((await history(a, 'CHATHISTORY LATEST #three * 10')).lines)).toEqual(['message 0']);
   });
 
+  it('keeps at most max_messages over all targets: least recently used targets go first, then the oldest lines', async () => {
+    await s.start({ history: { max_messages: 5 } });
+    const a = await s.connect('alice', { caps: CAPS });
+    a.send('JOIN #one,#two');
+    await a.waitFor((m) => m.command === '366' && m.params[1] === '#two');
+    await say(a, '#one', 3);
+    const two = await say(a, '#two', 3);
+    expect((await history(a, 'CHATHISTORY LATEST #one * 10')).lines).toEqual([]);
+    expect(texts((await history(a, 'CHATHISTORY LATEST #two * 10')).lines)).toEqual(texts(two));
+    const more = await say(a, '#two', 4);
+    expect(texts((await history(a, 'CHATHISTORY LATEST #two * 10')).lines)).toEqual(texts([...two, ...more]).slice(-5));
+  });
+
   it('does not keep STATUSMSG messages, which only some members received', async () => {
     await s.start();
     const a = await s.connect('alice', { caps: CAPS });

@@ -46,10 +46,13 @@ export class Conversation {
     this.buffer.push(item);
   }
 
-  /** Forgets the oldest `n` messages. */
-  dropOldest(n: number): void {
+  /** Forgets the oldest `n` messages; returns how many went. */
+  dropOldest(n: number): number {
+    const before = this.start;
     this.start = Math.min(this.buffer.length, this.start + n);
+    const dropped = this.start - before;
     if (this.start >= 64 && this.start * 2 >= this.buffer.length) this.compact();
+    return dropped;
   }
 
   /** Index (from the oldest kept) of the first message at or after `at`, or -1. */
@@ -72,6 +75,8 @@ export class HistoryStore {
   private conversations: LRUCache<Key, Conversation>;
   /** Participant identity → keys of its direct conversations (TARGETS, and finding offline peers). */
   private readonly byParticipant = new Map<string, Set<string>>();
+  /** Messages kept over all conversations (bounded by max_messages). */
+  private total = 0;
   /** Each client's history identity, computed once per account it is logged in to. */
   private readonly identities = new WeakMap<Client, { account: string | undefined; id: string }>();
   /** Each sender's last direct-message key. */
@@ -88,6 +93,7 @@ export class HistoryStore {
     return new LRUCache<Key, Conversation>({
       max,
       dispose: (conv, key) => {
+        this.total -= conv.size;
         if (typeof key === 'string') for (const id of conv.peers?.keys() ?? []) this.unindex(id, key);
       },
     });
@@ -109,11 +115,13 @@ export class HistoryStore {
       for (const key of [...old.rkeys()]) this.conversations.set(key, old.peek(key)!);
     }
     for (const conv of this.conversations.values()) this.trim(conv);
+    this.keepWithinTotal();
   }
 
   clear(): void {
     this.conversations.clear();
     this.byParticipant.clear();
+    this.total = 0;
   }
 
   /**
@@ -171,15 +179,31 @@ export class HistoryStore {
       senderId: sender.id,
       senderAccount: sender.account !== undefined ? this.state.fold(sender.account) : undefined,
     });
+    this.total++;
     this.trim(conv);
+    this.keepWithinTotal(conv);
+  }
+
+  /** Over max_messages: the least recently used conversations go, then the oldest messages of this one. */
+  private keepWithinTotal(current?: Conversation): void {
+    const max = this.cfg.max_messages;
+    while (this.total > max) {
+      const oldest = this.conversations.rkeys().next();
+      if (oldest.done) return;
+      if (current && this.conversations.peek(oldest.value) === current) {
+        this.total -= current.dropOldest(this.total - max);
+        return;
+      }
+      this.conversations.delete(oldest.value);
+    }
   }
 
   /** Drops what is over the count or older than max_age. */
   private trim(conv: Conversation): void {
     const excess = conv.size - this.cfg.messages_per_target;
-    if (excess > 0) conv.dropOldest(excess);
+    if (excess > 0) this.total -= conv.dropOldest(excess);
     const stale = conv.firstAtOrAfter(Date.now() - this.cfg.max_age * 1000);
-    if (stale !== 0) conv.dropOldest(stale === -1 ? conv.size : stale);
+    if (stale !== 0) this.total -= conv.dropOldest(stale === -1 ? conv.size : stale);
   }
 
   /** A channel's history (messages still within max_age, oldest first), if it has any. */
@@ -244,7 +268,9 @@ export class HistoryStore {
   /** Removes a message (REDACT); returns it, or undefined when it is not stored. */
   remove(conv: Conversation, msgid: string): HistoryItem | undefined {
     const i = conv.items.findIndex((m) => m.msgid === msgid);
-    return i === -1 ? undefined : conv.items.splice(i, 1)[0];
+    if (i === -1) return undefined;
+    this.total--;
+    return conv.items.splice(i, 1)[0];
   }
 }
 
