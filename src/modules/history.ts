@@ -5,12 +5,13 @@ import type { Message } from '../protocol/message.js';
 import { CAP } from '../server/caps.js';
 import { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
-import type { Module } from '../server/module.js';
+import type { Module, MultilinePart } from '../server/module.js';
 import type { Outgoing } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { parseMessageRef, parseTimestampRef, selectHistory, strictlyBetween, type HistoryQuery, type MessageRef } from './history/query.js';
 import { HistoryStore, type Conversation, type HistoryItem } from './history/store.js';
 import { splitStatusPrefix } from './messaging.js';
+import { linesOfBatch, linesWithoutBatch } from './multiline.js';
 
 const stores = new WeakMap<Server, HistoryStore>();
 
@@ -19,15 +20,37 @@ export function historyStore(server: Server): HistoryStore | undefined {
   return server.config.history.enabled ? stores.get(server) : undefined;
 }
 
-function record(server: Server, sender: Client, target: Channel | Client, out: Outgoing): void {
+function record(server: Server, sender: Client, target: Channel | Client, out: Outgoing, multiline?: readonly MultilinePart[]): void {
   const store = historyStore(server);
   if (!store) return;
   const msg = out.msg;
   if (target instanceof Channel) {
     // STATUSMSG ("@#chan") reached only some members; history is for all of them.
     if (splitStatusPrefix(server, msg.params[0]!).status) return;
-    store.recordChannel(target, sender, msg, out.tags, out.at || undefined);
-  } else store.recordDirect(sender, target, msg, out.tags, out.at || undefined);
+    store.recordChannel(target, sender, msg, out.tags, out.at || undefined, multiline);
+  } else store.recordDirect(sender, target, msg, out.tags, out.at || undefined, multiline);
+}
+
+let multilineSeq = 0;
+
+/**
+ * The lines that replay one stored message: a draft/multiline message as its own multiline batch
+ * (nested in the chathistory batch) for clients that can take it, else as its non-blank lines,
+ * only the first with the msgid, as they were relayed live.
+ */
+function replayLines(server: Server, client: Client, item: HistoryItem): Message[] {
+  const { msg, tags, multiline } = item;
+  if (!multiline) return [{ ...msg, tags }];
+  const [target] = msg.params;
+  if (client.hasCap(CAP['draft/multiline']) && client.hasCap(CAP.batch)) {
+    const ref = `HM${(++multilineSeq).toString(36)}`;
+    return [
+      { source: msg.source, command: 'BATCH', params: [`+${ref}`, 'draft/multiline', target!], tags },
+      ...linesOfBatch(msg.source!, msg.command, target!, ref, multiline),
+      { source: server.name, command: 'BATCH', params: [`-${ref}`] },
+    ];
+  }
+  return linesWithoutBatch(msg.source!, msg.command, target!, multiline, tags);
 }
 
 /** Lines this client may get back: PRIVMSG and NOTICE always, others (TAGMSG, TOPIC) with event-playback. */
@@ -48,7 +71,8 @@ function inBatch(server: Server, client: Client, type: string[], lines: Message[
   }
   const ref = `H${(++batchSeq).toString(36)}`;
   client.fromServer('BATCH', [`+${ref}`, ...type]);
-  for (const line of lines) client.send({ ...line, tags: { ...line.tags, batch: ref } });
+  // A line already in a batch of its own (a multiline message) keeps it: that batch nests in this one.
+  for (const line of lines) client.send(line.tags?.batch ? line : { ...line, tags: { ...line.tags, batch: ref } });
   client.fromServer('BATCH', [`-${ref}`]);
 }
 
@@ -106,7 +130,7 @@ function handleChathistory(server: Server, client: Client, msg: Message): void {
     conv = store.directWith(client, target);
   }
   const visible = (conv?.items ?? []).filter((item) => replayable(client, item));
-  const lines = selectHistory(visible, query).map((item) => ({ ...item.msg, tags: item.tags }));
+  const lines = selectHistory(visible, query).flatMap((item) => replayLines(server, client, item));
   inBatch(server, client, ['chathistory', name], lines);
 }
 

@@ -7,7 +7,7 @@ import type { Message, Tags } from '../protocol/message.js';
 import { ERR } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
-import type { Module } from '../server/module.js';
+import type { Module, MultilinePart } from '../server/module.js';
 import { newMsgid, Outgoing, relay } from '../server/outgoing.js';
 import { finishLabel } from '../server/router.js';
 import type { Server } from '../server/server.js';
@@ -151,6 +151,25 @@ function closeBatch(server: Server, client: Client, state: BatchState, open: Ope
   for (const r of replies) client.send(r);
 }
 
+/** The lines of a multiline message inside batch `ref` (without the BATCH lines around them). */
+export function linesOfBatch(source: string, command: string, target: string, ref: string, parts: readonly MultilinePart[]): Message[] {
+  return parts.map((l): Message => {
+    const tags: Tags = l.concat ? { batch: ref, [CONCAT_TAG]: '' } : { batch: ref };
+    return { source, command, params: [target, l.text], tags };
+  });
+}
+
+/**
+ * A multiline message for clients without the capability: its non-blank lines one by one, each
+ * with the message's tags but only the first with its msgid.
+ */
+export function linesWithoutBatch(source: string, command: string, target: string, parts: readonly MultilinePart[], tags: Tags): Message[] {
+  const { msgid: _, ...laterTags } = tags;
+  return parts
+    .filter((l) => l.text !== '')
+    .map((l, i) => ({ source, command, params: [target, l.text], tags: i === 0 ? tags : laterTags }));
+}
+
 /** Relays a closed batch; returns its lines as the sender's echo-message sees them, if it asked for that. */
 function relayBatch(server: Server, client: Client, open: OpenBatch): Outgoing[] | undefined {
   if (open.lines.every((l) => l.text === '')) {
@@ -166,24 +185,17 @@ function relayBatch(server: Server, client: Client, open: OpenBatch): Outgoing[]
     { source: client.mask, command: 'BATCH', params: [`+${ref}`, BATCH_TYPE, open.target] },
     { msgid: newMsgid(), clientTags: open.tags },
   );
-  const batched = [start];
-  for (const l of open.lines) {
-    const tags: Tags = l.concat ? { batch: ref, [CONCAT_TAG]: '' } : { batch: ref };
-    batched.push(new Outgoing({ source: client.mask, command, params: [open.target, l.text] }, tags));
-  }
+  const batched = [start, ...linesOfBatch(client.mask, command, open.target, ref, open.lines).map(({ tags, ...line }) => new Outgoing(line, tags))];
   batched.push(new Outgoing({ source: server.name, command: 'BATCH', params: [`-${ref}`] }));
-  // Without the capability: the non-blank lines one by one, each with the message's tags but
-  // only the first with its msgid.
-  const laterTags = { ...start.tags };
-  delete laterTags.msgid;
-  const fallback = open.lines
-    .filter((l) => l.text !== '')
-    .map((l, i) => new Outgoing({ source: client.mask, command, params: [open.target, l.text] }, i === 0 ? start.tags : laterTags));
+  const fallback = linesWithoutBatch(client.mask, command, open.target, open.lines, start.tags).map(({ tags, ...line }) => new Outgoing(line, tags));
   for (const recipient of resolved.recipients) {
     const lines = recipient.hasCap(CAP['draft/multiline']) && recipient.hasCap(CAP.batch) ? batched : fallback;
     for (const out of lines) recipient.sendOutgoing(out, true);
   }
-  return client.hasCap(CAP['echo-message']) ? batched : undefined;
+  server.emit('messageRelayed', client, resolved.to, fallback[0]!, open.lines);
+  if (client.hasCap(CAP['echo-message'])) return batched;
+  for (const out of batched) client.sendToOtherSessions(out);
+  return undefined;
 }
 
 export const multiline: Module = {

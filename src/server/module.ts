@@ -49,8 +49,9 @@ export interface Hooks {
    * A message that belongs in chat history (PRIVMSG, NOTICE, TAGMSG; TOPIC) passed every check
    * for one target (a channel, its name in out.msg.params[0] possibly behind a STATUSMSG prefix,
    * or a registered user) and was relayed. Emitted once per target; out.tags holds msgid and time.
+   * A draft/multiline message comes with its lines; out is then its first non-blank line.
    */
-  messageRelayed(server: Server, sender: Client, target: Channel | Client, out: Outgoing): void;
+  messageRelayed(server: Server, sender: Client, target: Channel | Client, out: Outgoing, multiline?: readonly MultilinePart[]): void;
   /** A new connection became a client (not yet registered), e.g. to start a hostname lookup. */
   connected(server: Server, client: Client): void;
   /** Registration passed every check; just before the welcome burst, e.g. to apply a cloak. */
@@ -90,4 +91,10 @@ export interface Module {
   init?(server: Server): void;
   /** Called when the server stops. */
   close?(server: Server): void;
+}
+
+/** One line of a draft/multiline message; `concat` joins it to the previous line without a line break. */
+export interface MultilinePart {
+  text: string;
+  concat: boolean;
 }

@@ -164,3 +164,38 @@ describe('draft/multiline', () => {
     await bob.waitFor((m) => m.command === 'PRIVMSG' && m.params[1] === 'line 7', { from, timeout: 4000 });
   });
 });
+
+describe('draft/multiline in chat history', () => {
+  it('replays a multiline message as a nested multiline batch, or as its lines to clients without it', async () => {
+    await session.start();
+    const alice = await connect('alice', [...ML, 'draft/chathistory']);
+    const carol = await connect('carol', ['batch', 'message-tags', 'server-time', 'draft/chathistory']);
+    for (const c of [alice, carol]) await ask(c, 'JOIN #room');
+    await ask(alice, ...batch('b1', '#room', 'PRIVMSG #room one', 'PRIVMSG #room :', '@draft/multiline-concat PRIVMSG #room :, two'));
+    await ask(alice, 'PRIVMSG #room :plain');
+
+    const full = await ask(alice, 'CHATHISTORY LATEST #room * 10');
+    const outer = full[0]!;
+    expect(outer.params.slice(1)).toEqual(['chathistory', '#room']);
+    const outerRef = outer.params[0]!.slice(1);
+    const nested = full[1]!;
+    expect(nested.command).toBe('BATCH');
+    expect(nested.params.slice(1)).toEqual(['draft/multiline', '#room']);
+    expect(nested.tags?.batch).toBe(outerRef);
+    expect(nested.tags?.msgid).toBeTruthy();
+    const innerRef = nested.params[0]!.slice(1);
+    const inner = full.filter((m) => m.tags?.batch === innerRef);
+    expect(inner.map((m) => [m.params[1], 'draft/multiline-concat' in (m.tags ?? {})])).toEqual([
+      ['one', false],
+      ['', false],
+      [', two', true],
+    ]);
+    expect(full.find((m) => m.command === 'BATCH' && m.params[0] === `-${innerRef}`)?.tags?.batch).toBe(outerRef);
+    expect(full.filter((m) => m.command === 'PRIVMSG' && m.tags?.batch === outerRef).map((m) => m.params[1])).toEqual(['plain']);
+
+    const lines = (await ask(carol, 'CHATHISTORY LATEST #room * 10')).filter((m) => m.command === 'PRIVMSG');
+    expect(lines.map((m) => m.params[1])).toEqual(['one', ', two', 'plain']);
+    expect(lines[0]!.tags?.msgid).toBe(nested.tags?.msgid);
+    expect(lines[1]!.tags?.msgid).toBeUndefined();
+  });
+});

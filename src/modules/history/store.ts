@@ -7,6 +7,7 @@ import type { Config } from '../../config/schema.js';
 import type { Message, Tags } from '../../protocol/message.js';
 import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
+import type { MultilinePart } from '../../server/module.js';
 import type { State } from '../../server/state.js';
 import type { Dated } from './query.js';
 
@@ -18,6 +19,8 @@ export interface HistoryItem extends Dated {
   /** Who sent it, for REDACT: the connection, and the casefolded account it was logged in to. */
   senderId: number;
   senderAccount: string | undefined;
+  /** A draft/multiline message's lines (msg then holds its first non-blank line). */
+  multiline?: readonly MultilinePart[];
 }
 
 /**
@@ -143,13 +146,13 @@ export class HistoryStore {
   }
 
   /** `at` is the message's server-time in epoch ms (parsed from its tag when not given). */
-  recordChannel(channel: Channel, sender: Client, msg: Message, tags: Tags, at?: number): void {
+  recordChannel(channel: Channel, sender: Client, msg: Message, tags: Tags, at?: number, multiline?: readonly MultilinePart[]): void {
     let conv = this.conversations.get(channel);
     if (!conv) this.conversations.set(channel, (conv = new Conversation()));
-    this.push(conv, sender, msg, tags, at);
+    this.push(conv, sender, msg, tags, at, multiline);
   }
 
-  recordDirect(sender: Client, recipient: Client, msg: Message, tags: Tags, at?: number): void {
+  recordDirect(sender: Client, recipient: Client, msg: Message, tags: Tags, at?: number, multiline?: readonly MultilinePart[]): void {
     const from = this.identity(sender);
     const to = this.identity(recipient);
     // A sender usually writes to the same peer again: reuse that key string (and its hash).
@@ -167,18 +170,20 @@ export class HistoryStore {
     }
     conv.peers!.set(from, sender.nick);
     conv.peers!.set(to, recipient.nick);
-    this.push(conv, sender, msg, tags, at);
+    this.push(conv, sender, msg, tags, at, multiline);
   }
 
-  private push(conv: Conversation, sender: Client, msg: Message, tags: Tags, at = Date.parse(tags.time!)): void {
-    conv.push({
+  private push(conv: Conversation, sender: Client, msg: Message, tags: Tags, at = Date.parse(tags.time!), multiline?: readonly MultilinePart[]): void {
+    const item: HistoryItem = {
       msg,
       tags,
       msgid: tags.msgid!,
       at,
       senderId: sender.id,
       senderAccount: sender.account !== undefined ? this.state.fold(sender.account) : undefined,
-    });
+    };
+    if (multiline) item.multiline = multiline;
+    conv.push(item);
     this.total++;
     this.trim(conv);
     this.keepWithinTotal(conv);
