@@ -1,5 +1,6 @@
 // The single source of truth for configuration keys, defaults and limits.
 // Every object is strict: an unknown key is an error, so typos never pass silently.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { cloakSecretProblem } from '../auth/cloak.js';
 import { isPasswordHash } from '../auth/password.js';
@@ -34,6 +35,12 @@ export const listenSchema = z.strictObject({
   address: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535),
   tls: tlsSchema.optional(),
+  /** IRC over WebSocket (IRCv3 subprotocols text.ircv3.net and binary.ircv3.net) for browser clients. */
+  websocket: z.boolean().default(false),
+  /** WebSocket only: browser origins allowed (globs such as "https://*.example.org"); empty allows any. */
+  origins: z.array(z.string().min(1)).default([]),
+  /** WebSocket only: reverse proxies (IPs) whose X-Forwarded-For header gives the client's address. */
+  trusted_proxies: z.array(z.string().refine((ip) => isIP(ip) !== 0, 'must be an IP address')).default([]),
 });
 
 export const limitsSchema = z.strictObject({

@@ -241,13 +241,6 @@ async function handleAccount(server: Server, client: Client, params: string[]): 
 
 // ---- CERTFP (the logged-in user's certificates for SASL EXTERNAL) -----------------------------------
 
-/** The SHA-256 fingerprint of the client's TLS certificate, if it sent one. */
-export function clientFingerprint(client: Client): string | undefined {
-  if (!client.secure) return undefined;
-  const socket = client.conn.socket as import('node:tls').TLSSocket;
-  const fp = socket.getPeerCertificate()?.fingerprint256;
-  return fp ? normalizeFingerprint(fp) : undefined;
-}
 
 function handleCertfp(server: Server, client: Client, params: string[]): void {
   const fail = (code: string, ...rest: string[]) => client.standardReply('FAIL', 'CERTFP', code, ...rest);
@@ -258,7 +251,7 @@ function handleCertfp(server: Server, client: Client, params: string[]): void {
   switch (sub) {
     case 'ADD': {
       const given = params[1];
-      const fp = given === undefined ? clientFingerprint(client) : normalizeFingerprint(given);
+      const fp = given === undefined ? client.conn.certFingerprint : normalizeFingerprint(given);
       if (!fp) return fail('INVALID_FINGERPRINT', given ?? '*', given ? 'Expected a SHA-256 fingerprint (64 hex digits)' : 'Your connection has no client certificate');
       if (store.fingerprints(account).length >= server.config.accounts.max_certfps)
         return fail('LIMIT_REACHED', fp, `An account holds at most ${server.config.accounts.max_certfps} fingerprints`);

@@ -8,6 +8,7 @@ import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import { newMsgid, relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
+import { truncateUtf8 } from './channels/common.js';
 
 /** Client-only tags (those starting with "+") the sender may pass on to recipients. */
 export function clientTags(client: Client, msg: Message): Tags | undefined {
@@ -58,7 +59,7 @@ function deliver(server: Server, client: Client, msg: Message): void {
     }
     const resolved = resolveTarget(server, client, command, target, isTagmsg ? [] : [text]);
     if (!resolved) continue;
-    const params = isTagmsg ? [target] : [target, text];
+    const params = isTagmsg ? [target] : [target, fitLine(server, client.mask, command, target, text)];
     const out = relay(client, { source: client.mask, command, params }, { msgid: newMsgid(), clientTags: tags });
     // Tag-only messages reach only clients that understand tags.
     const needed = isTagmsg ? CAP['message-tags'] : 0;
@@ -67,6 +68,17 @@ function deliver(server: Server, client: Client, msg: Message): void {
     if (client.hasCap(CAP['echo-message']) && (client.caps & needed) === needed) client.sendOutgoing(out);
     else client.sendToOtherSessions(out);
   }
+}
+
+/**
+ * The text cut so that the relayed line, with the sender's full mask in front, still fits
+ * limits.line_length: a client may send a line of the full length, and recipients must not get
+ * a longer one (other servers truncate the same way).
+ */
+function fitLine(server: Server, mask: string, command: string, target: string, text: string): string {
+  // ":" mask " " command " " target " :" text CRLF
+  const overhead = Buffer.byteLength(mask) + Buffer.byteLength(target) + command.length + 7;
+  return truncateUtf8(text, server.config.limits.line_length - overhead);
 }
 
 /** Where a message to one target goes: the channel's members but the sender, or one user. */

@@ -1,7 +1,6 @@
 // IRC operators (Modern IRC OPER, KILL, WALLOPS, REHASH, DIE, RESTART): [[oper]] blocks with
 // password hashes, host masks and TLS certificate fingerprints, privileges from [[oper_class]],
 // server notices (user mode +s with a snomask), and an audit log of every oper action.
-import type { TLSSocket } from 'node:tls';
 import { AttemptCounter } from '../auth/attempts.js';
 import { verifyPassword } from '../auth/password.js';
 import type { Config, OperConfig } from '../config/schema.js';
@@ -34,12 +33,6 @@ export function serverNotice(server: Server, letter: string, text: string, excep
   }
 }
 
-/** The SHA-256 fingerprint of a TLS client certificate as lowercase hex without colons. */
-export function certFingerprint(client: Client): string | undefined {
-  if (!client.secure) return undefined;
-  const cert = (client.conn.socket as TLSSocket).getPeerCertificate();
-  return cert?.fingerprint256 ? cert.fingerprint256.replace(/:/g, '').toLowerCase() : undefined;
-}
 
 // ---- per-client and per-server state ----------------------------------------------------------
 
@@ -128,7 +121,7 @@ async function handleOper(server: Server, client: Client, name: string, password
   if (!oper) return operFailed(server, client, name, 'no such oper block', ERR.NOOPERHOST);
   if (!oper.hosts.some((mask) => matchesUserHost(client, mask))) return operFailed(server, client, name, 'host does not match', ERR.NOOPERHOST);
   if (oper.certfp.length > 0) {
-    const fp = certFingerprint(client);
+    const fp = client.conn.certFingerprint;
     if (!fp || !oper.certfp.includes(fp)) return operFailed(server, client, name, fp ? 'certificate fingerprint does not match' : 'no TLS client certificate', ERR.PASSWDMISMATCH);
   }
   if (oper.password) {

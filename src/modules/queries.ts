@@ -9,7 +9,6 @@ import type { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
 import type { Handler, Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
-import { clientFingerprint } from './accounts.js';
 import { BOT_MODE, userModeString } from './usermodes.js';
 
 const SEE_HIDDEN = 'see_hidden';
@@ -160,7 +159,7 @@ function sendWhois(server: Server, client: Client, target: Client): void {
   if (target.modes.has(BOT_MODE)) client.numeric(RPL.WHOISBOT, nick, `is a bot on ${server.config.server.network}`);
   if (target.secure) client.numeric(RPL.WHOISSECURE, nick, 'is using a secure connection');
   if (privileged) {
-    const fp = clientFingerprint(target);
+    const fp = target.conn.certFingerprint;
     if (fp) client.numeric(RPL.WHOISCERTFP, nick, `has client certificate fingerprint ${fp}`);
     client.numeric(RPL.WHOISHOST, nick, `is connecting from ${target.user}@${target.realHost} ${target.ip}`);
     client.numeric(RPL.WHOISACTUALLY, nick, `${target.user}@${target.realHost}`, target.ip, 'Actual user@host, Actual IP');

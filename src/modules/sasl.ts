@@ -19,7 +19,7 @@ import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import type { Account } from '../store/accounts.js';
-import { accountStore, clientFingerprint, logIn } from './accounts.js';
+import { accountStore, logIn } from './accounts.js';
 
 const CHUNK = 400;
 
@@ -117,7 +117,7 @@ async function plain(server: Server, client: Client, data: Buffer): Promise<void
 }
 
 function external(server: Server, client: Client, data: Buffer): void {
-  const fp = clientFingerprint(client);
+  const fp = client.conn.certFingerprint;
   if (!fp) return fail(server, client, 'no client certificate');
   const account = accountStore(server).byFingerprint(fp);
   if (!account) return fail(server, client, 'certificate not bound to an account');

@@ -1,8 +1,22 @@
 // A Connection owns one socket: framing, input limits, flood penalty and the bounded output
 // queue. It knows nothing about IRC commands; complete lines go to its owner.
-import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { ClassConfig } from '../config/schema.js';
+import { normalizeIp } from '../protocol/mask.js';
+import { WebSocketTransport } from './websocket.js';
+
+/** What a Connection needs of its byte stream: a TCP or TLS socket, or a WebSocketTransport. */
+export interface Transport {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+  write(data: Buffer | string): boolean;
+  end(callback?: () => void): unknown;
+  destroy(): unknown;
+  setNoDelay(on: boolean): unknown;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+}
 
 export interface LineLimits {
   /** Non-tag part including CRLF (Modern IRC: 512). */
@@ -30,7 +44,7 @@ let nextId = 1;
 // One set of socket listeners for every connection, which finds its Connection on the socket:
 // three closures per client add up with tens of thousands of idle clients.
 const CONNECTION = Symbol('connection');
-type OwnedSocket = Socket & { [CONNECTION]: Connection };
+type OwnedSocket = Transport & { [CONNECTION]: Connection };
 
 function onSocketData(this: OwnedSocket, chunk: Buffer): void {
   this[CONNECTION].onData(chunk);
@@ -78,7 +92,7 @@ export class Connection {
   private outText = '';
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: Transport,
     private owner: ConnectionOwner,
     public klass: ClassConfig,
     public limits: LineLimits,
@@ -86,7 +100,7 @@ export class Connection {
   ) {
     this.ip = normalizeIp(socket.remoteAddress ?? '0.0.0.0');
     this.port = socket.remotePort ?? 0;
-    this.secure = socket instanceof TLSSocket;
+    this.secure = socket instanceof TLSSocket || (socket instanceof WebSocketTransport && socket.secure);
     this.tokens = klass.flood.burst;
     socket.setNoDelay(true);
     (socket as OwnedSocket)[CONNECTION] = this;
@@ -98,6 +112,13 @@ export class Connection {
   get sendqBytes(): number {
     // Text counts in UTF-16 units here (bytes once it is a Buffer): close enough for a limit.
     return this.outBytes + this.outText.length + this.socket.writableLength;
+  }
+
+  /** SHA-256 fingerprint of the client's TLS certificate (lowercase hex, no colons), if it sent one. */
+  get certFingerprint(): string | undefined {
+    if (!this.secure) return undefined;
+    const fp = (this.socket as TLSSocket | WebSocketTransport).getPeerCertificate()?.fingerprint256;
+    return fp ? fp.replace(/:/g, '').toLowerCase() : undefined;
   }
 
   get recvqBytes(): number {
@@ -267,8 +288,4 @@ export class Connection {
     }
     this.owner.connectionClosed(this, reason);
   }
-}
-
-export function normalizeIp(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }

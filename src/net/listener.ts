@@ -28,7 +28,7 @@ export function readTls(cfg: NonNullable<ListenConfig['tls']>): SecureContextOpt
 }
 
 export function listenerKey(cfg: ListenConfig): string {
-  return `${cfg.address}|${cfg.port}|${cfg.tls ? 'tls' : 'plain'}`;
+  return `${cfg.address}|${cfg.port}|${cfg.tls ? 'tls' : 'plain'}${cfg.websocket ? '|ws' : ''}`;
 }
 
 export async function openListener(cfg: ListenConfig, onSocket: (socket: Socket, l: ListenConfig) => void): Promise<Listener> {

@@ -75,6 +75,11 @@ export function ipBytes(ip: string): Uint8Array | undefined {
   return out;
 }
 
+/** An IPv4 address as Node reports it on a dual-stack socket (::ffff:a.b.c.d) in its plain form. */
+export function normalizeIp(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
 /**
  * What per-address limits (connections, connection rate, failed logins, registrations) count by:
  * an IPv4 address, or the /64 of an IPv6 address, since one end site usually holds a whole /64 and

@@ -3,13 +3,14 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { loadConfig } from '../config/load.js';
 import type { ClassConfig, Config, ListenConfig } from '../config/schema.js';
-import { Connection, normalizeIp, type ConnectionOwner, type LineLimits, type LineProblem } from '../net/connection.js';
+import { Connection, type ConnectionOwner, type LineLimits, type LineProblem, type Transport } from '../net/connection.js';
 import { listenerKey, openListener, readTls, type Listener } from '../net/listener.js';
+import { upgradeToWebSocket } from '../net/websocket.js';
 import { ConnectThrottle } from '../net/throttle.js';
 import { announceCapChanges } from '../modules/cap.js';
 import { loggableParams, type Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
-import { addressKey, cidrContains, globMatch, ipBytes, parseCidr, type Cidr } from '../protocol/mask.js';
+import { addressKey, cidrContains, globMatch, ipBytes, normalizeIp, parseCidr, type Cidr } from '../protocol/mask.js';
 import { parseMessage, ParseError, type Message } from '../protocol/message.js';
 import { ERR } from '../protocol/numerics.js';
 import type { CapOffer } from './caps.js';
@@ -21,6 +22,10 @@ import { Router } from './router.js';
 import { State } from './state.js';
 import { startHttp, type HttpEndpoint } from '../observability/http.js';
 import { classifyDisconnect, listenerLabel, Stats, type RejectReason } from '../observability/stats.js';
+
+/** Seconds-scale bounds on WebSocket upgrades: how long one may take, and how many at once. */
+const UPGRADE_TIMEOUT_MS = 10_000;
+const MAX_PENDING_UPGRADES = 1024;
 
 export const VERSION = '0.1.0';
 
@@ -51,6 +56,8 @@ export class Server implements ConnectionOwner {
   exitProcess: ((restart: boolean) => void) | undefined;
 
   private readonly clientOf = new Map<Connection, Client>();
+  /** WebSocket connections still in their HTTP upgrade. */
+  private pendingUpgrades = 0;
   // Shared by every connection and client instead of a closure each (memory per idle client).
   private readonly flushLater = (conn: Connection) => this.scheduleFlush(conn);
   private readonly serverName = () => this.name;
@@ -92,7 +99,7 @@ export class Server implements ConnectionOwner {
   }
 
   private async addListener(cfg: ListenConfig): Promise<Listener> {
-    const l = await openListener(cfg, (socket, lc) => this.accept(socket, lc));
+    const l = await openListener(cfg, (socket, lc) => (lc.websocket ? this.acceptWebSocket(socket, lc) : this.accept(socket, lc)));
     l.server.on('error', (err) => this.log.error({ err: err.message, listener: listenerKey(cfg) }, 'listener error'));
     l.server.on('tlsClientError', (err: Error, socket: Socket) => {
       this.stats.reject('tls_error');
@@ -113,13 +120,34 @@ export class Server implements ConnectionOwner {
 
   // ---- connections -------------------------------------------------------------------------
 
-  private accept(socket: Socket, listener: ListenConfig): void {
+  /**
+   * A WebSocket listener's connection: the HTTP upgrade first (bounded in size and time, and in
+   * how many may be pending at once), then the same checks as any connection, so a refusal
+   * reaches the browser as an IRC ERROR it can show.
+   */
+  private acceptWebSocket(socket: Socket, listener: ListenConfig): void {
+    if (this.pendingUpgrades >= MAX_PENDING_UPGRADES) {
+      this.stats.reject('limit');
+      socket.destroy();
+      return;
+    }
+    this.pendingUpgrades++;
+    socket.on('error', () => {});
+    const opts = { origins: listener.origins, trustedProxies: listener.trusted_proxies, timeoutMs: UPGRADE_TIMEOUT_MS };
+    void upgradeToWebSocket(socket, opts).then((transport) => {
+      this.pendingUpgrades--;
+      if (transport) this.accept(transport, listener);
+    });
+  }
+
+  private accept(socket: Transport, listener: ListenConfig): void {
     const ip = normalizeIp(socket.remoteAddress ?? '');
     // Module refusals (D-lines) are bans; the checks below name their own metric label.
     const refuse = (reason: string, label: RejectReason = 'ban') => {
       this.stats.reject(label);
       socket.on('error', () => {});
-      socket.end(`ERROR :Closing Link: ${ip} (${reason})\r\n`);
+      socket.write(`ERROR :Closing Link: ${ip} (${reason})\r\n`);
+      socket.end();
       setTimeout(() => socket.destroy(), 2000).unref();
       this.log.info({ ip, reason }, 'connection refused');
     };
@@ -142,7 +170,7 @@ export class Server implements ConnectionOwner {
     const bound = this.listeners.get(listenerKey(listener));
     conn.listener = listenerLabel(listener.address, bound?.port ?? listener.port);
     this.stats.accept(conn.listener);
-    this.log.info({ conn: conn.id, ip, port: conn.port, tls: !!listener.tls }, 'connection opened');
+    this.log.info({ conn: conn.id, ip, port: conn.port, tls: !!listener.tls, websocket: listener.websocket }, 'connection opened');
     this.emit('connected', client);
   }
 

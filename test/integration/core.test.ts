@@ -231,6 +231,18 @@ describe('keepalive and limits', () => {
     await a.waitFor('PRIVMSG');
   });
 
+  it('cuts relayed text so the line with the sender mask still fits 512 bytes, never inside a character', async () => {
+    await start();
+    const a = await connect('alice');
+    const b = await connect('bob');
+    const prefix = 'PRIVMSG bob :';
+    a.send(prefix + 'é'.repeat((510 - prefix.length) / 2 - 1) + 'xy');
+    await b.waitFor('PRIVMSG');
+    const raw = b.lines.find((l) => l.includes(' PRIVMSG bob '))!;
+    expect(Buffer.byteLength(raw) + 2).toBeLessThanOrEqual(512);
+    expect(raw).toMatch(/^:alice!\S+ PRIVMSG bob :?(é)+$/);
+  });
+
   it('rejects invalid UTF-8 and NUL bytes with FAIL, and keeps serving', async () => {
     await start();
     const a = await connect('alice');

@@ -102,6 +102,7 @@ def render_config(
     password_hash: Optional[str],
     tls: Optional[Dict[str, str]],
     register_before_connect: bool = False,
+    websocket: Optional[Dict[str, Any]] = None,
 ) -> str:
     """Builds the daemon's TOML config for one irctest run.
 
@@ -130,6 +131,7 @@ def render_config(
             },
         ),
         toml_table("[[listen]]", listen),
+        *([toml_table("[[listen]]", {**websocket, "websocket": True})] if websocket else []),
         toml_table("[limits]", {"nicklen": 30}),
         # Generous limits: irctest opens many connections from 127.0.0.1 in
         # quick succession and sends bursts of commands.
@@ -269,8 +271,6 @@ class IrcdController(BaseServerController, DirectoryBasedController):
         websocket_hostname: Optional[str] = None,
         websocket_port: Optional[int] = None,
     ) -> None:
-        if websocket_hostname is not None or websocket_port is not None:
-            raise NotImplementedByController("Websocket")
         if not DAEMON_ENTRY.is_file():
             raise FileNotFoundError(
                 f"{DAEMON_ENTRY} does not exist: build the daemon first "
@@ -301,6 +301,11 @@ class IrcdController(BaseServerController, DirectoryBasedController):
                     password_hash=hash_password(password) if password is not None else None,
                     tls=tls,
                     register_before_connect=self.test_config.account_registration_before_connect,
+                    websocket=(
+                        {"address": websocket_hostname or hostname, "port": websocket_port}
+                        if websocket_port is not None
+                        else None
+                    ),
                 )
             )
 

@@ -7,15 +7,15 @@ export interface Session {
   connect(nick: string, opts?: Parameters<typeof client>[2]): Promise<TestClient>;
   /** Connects without registering. */
   raw(): Promise<TestClient>;
-  /** Closes a client made elsewhere after the test too. */
-  track(c: TestClient): TestClient;
+  /** Closes a client made elsewhere (a TestClient, a TestWebSocket…) after the test too. */
+  track<C extends { close(): void }>(c: C): C;
   readonly srv: TestServer;
 }
 
 /** Call at the top level of a test file; each test then starts its own server. */
 export function useSession(): Session {
   let srv: TestServer | undefined;
-  const open: TestClient[] = [];
+  const open: Array<{ close(): void }> = [];
   afterEach(async () => {
     for (const c of open.splice(0)) c.close();
     await srv?.stop();

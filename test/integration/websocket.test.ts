@@ -1,0 +1,129 @@
+// IRC over WebSocket (IRCv3 WebSocket support, RFC 6455): the upgrade, subprotocol choice, one IRC
+// line per message both ways, fragmentation and control frames, origins, refusals as IRC ERROR,
+// and X-Forwarded-For from a trusted proxy.
+import { describe, expect, it } from 'vitest';
+import type { RawConfig } from '../support/harness.js';
+import { useSession } from '../support/session.js';
+import { TestWebSocket } from '../support/websocket.js';
+
+const s = useSession();
+
+/** Starts a server with a plain listener and a WebSocket one; returns the WebSocket port. */
+async function startWith(ws: RawConfig = {}, patch: RawConfig = {}): Promise<number> {
+  const srv = await s.start({
+    listen: [
+      { address: '127.0.0.1', port: 0 },
+      { address: '127.0.0.1', port: 0, websocket: true, ...ws },
+    ],
+    ...patch,
+  });
+  return [...srv.server.listeners.values()].find((l) => l.cfg.websocket)!.port;
+}
+
+async function open(port: number, opts: Parameters<typeof TestWebSocket.open>[1] = {}): Promise<TestWebSocket> {
+  return s.track(await TestWebSocket.open(port, opts));
+}
+
+describe('WebSocket listener', () => {
+  it('negotiates the subprotocol in the client order and carries one IRC line per message', async () => {
+    const port = await startWith();
+    for (const [offered, chosen, opcode] of [
+      [['binary.ircv3.net', 'text.ircv3.net'], 'binary.ircv3.net', 0x2],
+      [['text.ircv3.net', 'binary.ircv3.net'], 'text.ircv3.net', 0x1],
+      [['something.else'], undefined, 0x1],
+      [[], undefined, 0x1],
+    ] as const) {
+      const ws = await open(port, { protocols: [...offered] });
+      expect(ws.response).toMatch(/^HTTP\/1\.1 101 /);
+      const header = /Sec-WebSocket-Protocol: (\S+)/i.exec(ws.response)?.[1];
+      expect(header).toBe(chosen);
+      await ws.register(`web${opcode}${offered.length}`);
+      const texts = ws.messages.map((m) => m.data.toString());
+      expect(ws.messages.every((m) => m.opcode === opcode)).toBe(true);
+      expect(texts.some((t) => /\r|\n/.test(t))).toBe(false);
+      expect(texts.filter((t) => / 00[1-5] /.test(t)).length).toBeGreaterThanOrEqual(5);
+    }
+  });
+
+  it('talks with plain clients, reassembles fragments, forgives a trailing CRLF and answers PING frames', async () => {
+    const port = await startWith();
+    const plain = await s.connect('plain');
+    const ws = await open(port, { protocols: ['text.ircv3.net'] });
+    await ws.register('web');
+    ws.send('PRIVMSG plain :hello from the browser');
+    await plain.waitFor((m) => m.command === 'PRIVMSG' && m.params[1] === 'hello from the browser' && m.source!.startsWith('web!'));
+    plain.send('PRIVMSG web :café ☕');
+    const got = await ws.waitFor((t) => t.includes('PRIVMSG web'));
+    expect(got.data.toString()).toMatch(/^:plain!\S+ PRIVMSG web :café ☕$/);
+
+    ws.send('PRIVMSG plain :in three pieces', { fragments: 3 });
+    await plain.waitFor((m) => m.params[1] === 'in three pieces');
+    ws.send('PRIVMSG plain :with crlf\r\n');
+    await plain.waitFor((m) => m.params[1] === 'with crlf');
+    ws.send('are you there', { opcode: 0x9 });
+    const pong = await ws.waitFor((_t, m) => m.opcode === 0xa);
+    expect(pong.data.toString()).toBe('are you there');
+  });
+
+  it('applies the line limit without the CRLF a WebSocket message does not carry', async () => {
+    const port = await startWith();
+    const plain = await s.connect('plain');
+    const ws = await open(port, { protocols: ['text.ircv3.net'] });
+    await ws.register('web');
+    const prefix = 'PRIVMSG plain :';
+    ws.send(prefix + 'x'.repeat(510 - prefix.length));
+    await plain.waitFor((m) => m.command === 'PRIVMSG' && m.params[1]!.startsWith('xxx'));
+    ws.send(prefix + 'y'.repeat(511 - prefix.length));
+    await ws.waitFor((t) => / 417 web /.test(t));
+  });
+
+  it('refuses origins that are not allowed, and lets clients without Origin in', async () => {
+    const port = await startWith({ origins: ['https://*.example.org'] });
+    expect((await open(port, { headers: { Origin: 'https://evil.example.com' } })).response).toMatch(/^HTTP\/1\.1 403 /);
+    expect((await open(port, { headers: { Origin: 'https://chat.example.org' } })).response).toMatch(/^HTTP\/1\.1 101 /);
+    expect((await open(port)).response).toMatch(/^HTTP\/1\.1 101 /);
+  });
+
+  it('answers a request that is not an upgrade with HTTP 426, and closes on an unmasked frame', async () => {
+    const port = await startWith();
+    const { connect } = await import('node:net');
+    const reply = await new Promise<string>((resolve) => {
+      const sock = connect({ host: '127.0.0.1', port }, () => sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let text = '';
+      sock.on('data', (d) => (text += d.toString()));
+      sock.on('close', () => resolve(text));
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 426 /);
+
+    const ws = await open(port);
+    ws.socket.write(Buffer.from([0x81, 0x04, 0x50, 0x49, 0x4e, 0x47])); // "PING", not masked
+    const close = await ws.waitFor((_t, m) => m.opcode === 0x8);
+    expect(close.data.readUInt16BE(0)).toBe(1002);
+    await ws.waitClosed();
+  });
+
+  it('sends refusals after the upgrade as an IRC ERROR message', async () => {
+    const port = await startWith({}, { class: [{ name: 'default', max_per_ip: 1 }] });
+    await open(port);
+    const second = await open(port);
+    const error = await second.waitFor((t) => t.startsWith('ERROR'));
+    expect(error.data.toString()).toMatch(/Too many connections from your IP/);
+    await second.waitClosed();
+  });
+
+  it('takes the address from X-Forwarded-For only from a trusted proxy', async () => {
+    const port = await startWith({ trusted_proxies: ['127.0.0.1'] });
+    const proxied = await open(port, { headers: { 'X-Forwarded-For': '203.0.113.50, 192.0.2.9' } });
+    await proxied.register('proxied');
+    proxied.send('WHOIS proxied');
+    await proxied.waitFor((t) => / 311 proxied proxied web 192\.0\.2\.9 /.test(t));
+  });
+
+  it('ignores X-Forwarded-For from anyone else', async () => {
+    const port = await startWith();
+    const direct = await open(port, { headers: { 'X-Forwarded-For': '192.0.2.9' } });
+    await direct.register('direct');
+    direct.send('WHOIS direct');
+    await direct.waitFor((t) => / 311 direct direct web 127\.0\.0\.1 /.test(t));
+  });
+});
