@@ -1,6 +1,7 @@
 // Connection registration (Modern IRC "Connection Registration"): PASS, NICK, USER, the welcome
 // burst, PING/PONG and QUIT. Also NICK changes after registration.
 import { verifyPassword } from '../auth/password.js';
+import { serializeMessage } from '../protocol/message.js';
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
@@ -166,7 +167,12 @@ export const registration: Module = {
           client.numeric(ERR.NOORIGIN, 'No origin specified');
           return;
         }
-        client.fromServer('PONG', [server.name, msg.params[0]!]);
+        const pong = { source: server.name, command: 'PONG', params: [server.name, msg.params[0]!] };
+        // Clients sync on PING (bots, test suites): the PONG follows everything this tick produced
+        // for the client, messages other clients sent just before included, whatever order the
+        // event loop read the sockets in. A labeled PONG is a reply like any other.
+        if (client.label) client.send(pong);
+        else client.conn.writeAfterTick(serializeMessage(pong) + '\r\n');
       },
       help: ['PING <token>', 'Asks the server to answer with PONG <token>.'],
     },

@@ -90,6 +90,8 @@ export class Connection {
    * becomes one string and one Buffer instead of one of each per line.
    */
   private outText = '';
+  /** Lines that go out after everything else of this tick. */
+  private lastText = '';
 
   constructor(
     readonly socket: Transport,
@@ -111,7 +113,7 @@ export class Connection {
 
   get sendqBytes(): number {
     // Text counts in UTF-16 units here (bytes once it is a Buffer): close enough for a limit.
-    return this.outBytes + this.outText.length + this.socket.writableLength;
+    return this.outBytes + this.outText.length + this.lastText.length + this.socket.writableLength;
   }
 
   /** SHA-256 fingerprint of the client's TLS certificate (lowercase hex, no colons), if it sent one. */
@@ -241,6 +243,16 @@ export class Connection {
     if (this.sendqBytes > this.klass.sendq) this.close('SendQ exceeded');
   }
 
+  /**
+   * Queues a line to go after everything else written this tick (see the PONG in registration.ts).
+   */
+  writeAfterTick(line: string): void {
+    if (this.closed) return;
+    if (this.out.length === 0 && this.outText === '' && this.lastText === '') this.scheduleFlush(this);
+    this.lastText += line;
+    this.linesOut++;
+  }
+
   /** Moves the queued text into the Buffer queue, keeping the order of what was written. */
   private takeText(): void {
     const buf = Buffer.from(this.outText, 'utf8');
@@ -250,6 +262,10 @@ export class Connection {
   }
 
   flush(): void {
+    if (this.lastText !== '') {
+      this.outText += this.lastText;
+      this.lastText = '';
+    }
     if (this.outText !== '') this.takeText();
     if (this.out.length === 0 || this.socket.destroyed) return;
     const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
@@ -274,10 +290,12 @@ export class Connection {
       this.out = [];
       this.outBytes = 0;
       this.outText = '';
+      this.lastText = '';
       this.socket.destroy();
     } else if (!this.socket.destroyed) {
       const line = errorLine ?? `ERROR :Closing Link: ${this.ip} (${reason})`;
-      this.outText += line + '\r\n';
+      this.outText += this.lastText + line + '\r\n';
+      this.lastText = '';
       this.linesOut++;
       this.flush();
       // Once the ERROR line is handed to the kernel the socket is done: don't wait for the peer's

@@ -150,7 +150,7 @@ def render_config(
             },
         ),
         toml_table("[[allow]]", allow),
-        toml_table("[log]", {"level": "warn"}),
+        toml_table("[log]", {"level": os.environ.get("IRCD_LOG_LEVEL", "warn")}),
         # irctest opers up with OPER operuser operpassword.
         toml_table(
             "[[oper_class]]",

@@ -1,0 +1,40 @@
+// Connection output order: lines and shared Buffers leave in the order written within a tick, and
+// a line queued with writeAfterTick (the PONG) leaves after all of them.
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { validateConfig } from '../../src/config/load.js';
+import { Connection, type ConnectionOwner } from '../../src/net/connection.js';
+
+class CaptureSocket extends EventEmitter {
+  remoteAddress = '127.0.0.1';
+  remotePort = 1;
+  writableLength = 0;
+  destroyed = false;
+  written = '';
+  setNoDelay() {}
+  write(data: Buffer | string) {
+    this.written += data.toString();
+    return true;
+  }
+  end() {}
+  destroy() {}
+}
+
+const owner: ConnectionOwner = { handleLine: () => {}, connectionClosed: () => {}, throttled: () => {} };
+const cfg = validateConfig({ listen: [{ port: 0 }], class: [{ name: 'c' }], allow: [{ mask: '*', class: 'c' }] }, 'test');
+
+describe('Connection output', () => {
+  it('keeps the order of text and Buffers, and puts writeAfterTick lines last', () => {
+    const socket = new CaptureSocket();
+    const conn = new Connection(socket, owner, cfg.class[0]!, { lineLength: 512, tagLength: 4096 }, () => {});
+    conn.writeAfterTick('PONG me\r\n');
+    conn.writeText('001 a\r\n');
+    conn.write(Buffer.from('PRIVMSG shared\r\n'));
+    conn.writeText('002 b\r\n');
+    conn.flush();
+    expect(socket.written).toBe('001 a\r\nPRIVMSG shared\r\n002 b\r\nPONG me\r\n');
+    conn.write(Buffer.from('later\r\n'));
+    conn.flush();
+    expect(socket.written.endsWith('PONG me\r\nlater\r\n')).toBe(true);
+  });
+});
