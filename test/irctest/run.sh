@@ -13,6 +13,7 @@
 #                          (default: test/irctest/outcomes.txt, not committed)
 #   IRCTEST_WORKERS        pytest-xdist workers (default 2)
 #   IRCTEST_DEBUG_LOGS=1   irctest shows the daemon's output
+#   IRCD_LOG_LEVEL=trace   the daemon's log level in those runs (default warn)
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
