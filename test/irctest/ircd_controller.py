@@ -22,6 +22,7 @@ import base64
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 import atexit
 import shutil
@@ -340,6 +341,17 @@ class IrcdController(BaseServerController, DirectoryBasedController):
         proc = self.proc
         super().kill_proc()
         _live_procs.discard(proc)  # type: ignore[arg-type]
+        # Under faketime the daemon is a child of the wrapper irctest waited for: wait for
+        # the whole process group, or irctest removes the temp directory while the daemon
+        # is still closing its database (rmtree then trips over the vanishing -wal file).
+        assert proc is not None
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(proc.pid, 0)
+            except (ProcessLookupError, PermissionError):
+                break
+            time.sleep(0.02)
 
     def wait_for_services(self) -> None:
         # No separate services process: the daemon itself is the services.
