@@ -129,7 +129,10 @@ describe('draft/multiline', () => {
   it('breaks an open batch on an unrelated line, which still runs; PING and PONG pass', async () => {
     const [alice, bob] = await room();
     const res = await ask(alice!, 'BATCH +p draft/multiline #room', '@batch=p PRIVMSG #room :one', 'PING keep', '@batch=p PRIVMSG #room :two', 'BATCH -p');
-    expect(res.map((m) => m.command)).toEqual(['PONG', 'BATCH', 'PRIVMSG', 'PRIVMSG', 'BATCH']);
+    // The PONG leaves after whatever its tick produced, so where it lands depends on how the
+    // lines were read; the batch itself must be whole.
+    expect(res.filter((m) => m.command === 'PONG').map((m) => m.params[1])).toEqual(['keep']);
+    expect(res.filter((m) => m.command !== 'PONG').map((m) => m.command)).toEqual(['BATCH', 'PRIVMSG', 'PRIVMSG', 'BATCH']);
     await bob!.collectUntilPong();
     const from = bob!.mark;
     const broken = await ask(alice!, 'BATCH +q draft/multiline #room', '@batch=q PRIVMSG #room :lost', 'TOPIC #room :new topic', '@batch=q PRIVMSG #room :lost too', 'BATCH -q');
