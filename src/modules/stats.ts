@@ -45,19 +45,21 @@ const REPORTS: Record<string, { what: string; report: Report }> = {
     what: 'connections: sendq, messages and KiB sent and received, seconds open',
     report: (server, client) => {
       const now = Date.now();
+      // One line per connection: each session of a multiclient user has its own.
       for (const c of server.state.clients) {
-        const conn = c.conn;
-        client.numeric(
-          RPL.STATSLINKINFO,
-          `${c.nick}[${c.user || '*'}@${c.realHost}]`,
-          String(conn.sendqBytes),
-          String(conn.linesOut),
-          String(Math.floor(conn.bytesOut / 1024)),
-          String(conn.linesIn),
-          String(Math.floor(conn.bytesIn / 1024)),
-          String(Math.floor((now - conn.connectedAt) / 1000)),
-          `recvq ${conn.recvqBytes}`,
-        );
+        for (const { ownConn: conn } of c.allSessions()) {
+          client.numeric(
+            RPL.STATSLINKINFO,
+            `${c.nick}[${c.user || '*'}@${c.realHost}]`,
+            String(conn.sendqBytes),
+            String(conn.linesOut),
+            String(Math.floor(conn.bytesOut / 1024)),
+            String(conn.linesIn),
+            String(Math.floor(conn.bytesIn / 1024)),
+            String(Math.floor((now - conn.connectedAt) / 1000)),
+            `recvq ${conn.recvqBytes}`,
+          );
+        }
       }
     },
   },

@@ -37,20 +37,23 @@ function takeSnapshot(server: Server): Snapshot {
     s.open.set(label, { listener: label, tls: String(!!l.cfg.tls), count: 0 });
   }
   for (const client of server.state.clients) {
-    const conn = client.conn;
-    s.bytesIn += conn.bytesIn;
-    s.bytesOut += conn.bytesOut;
-    s.linesIn += conn.linesIn;
-    s.linesOut += conn.linesOut;
-    s.fannedOut += client.fannedOut;
-    const q = conn.sendqBytes;
-    s.sendqBytes += q;
-    if (q > s.sendqMax) s.sendqMax = q;
     if (client.registered && client.oper) s.opers++;
-    const entry = s.open.get(conn.listener);
-    if (entry) entry.count++;
-    // A connection on a listener removed by REHASH stays open; it keeps its label.
-    else s.open.set(conn.listener, { listener: conn.listener, tls: String(conn.secure), count: 1 });
+    // Every connection counts, the further sessions of a multiclient user included.
+    for (const session of client.allSessions()) {
+      const conn = session.ownConn;
+      s.bytesIn += conn.bytesIn;
+      s.bytesOut += conn.bytesOut;
+      s.linesIn += conn.linesIn;
+      s.linesOut += conn.linesOut;
+      s.fannedOut += session.fannedOut;
+      const q = conn.sendqBytes;
+      s.sendqBytes += q;
+      if (q > s.sendqMax) s.sendqMax = q;
+      const entry = s.open.get(conn.listener);
+      if (entry) entry.count++;
+      // A connection on a listener removed by REHASH stays open; it keeps its label.
+      else s.open.set(conn.listener, { listener: conn.listener, tls: String(conn.secure), count: 1 });
+    }
   }
   return s;
 }

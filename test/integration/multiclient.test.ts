@@ -146,6 +146,19 @@ describe('leaving', () => {
     expect((await bob.ask('WHOIS alys')).map((m) => m.command)).toContain('401');
   });
 
+  it('lists every session as a connection in STATS l and the metrics', async () => {
+    const srv = await s.start(operConfig({ metrics: { enabled: true, address: '127.0.0.1', port: 0 } }));
+    await session('alys');
+    await session('alys');
+    const op = await s.connect('oper');
+    await operUp(op);
+    const links = (await op.ask('STATS l')).filter((m) => m.command === '211').map((m) => m.params[1]!.split('[')[0]);
+    expect(links.sort()).toEqual(['alys', 'alys', 'oper']);
+    const text = await (await fetch(`http://127.0.0.1:${srv.server.http!.port}/metrics`)).text();
+    const open = text.split('\n').filter((l) => l.startsWith('ircd_connections_open{'));
+    expect(open.reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0)).toBe(3);
+  });
+
   it('KILL ends every session of the user', async () => {
     await s.start(operConfig());
     const first = await session('alys');
