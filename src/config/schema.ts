@@ -59,6 +59,8 @@ export const limitsSchema = z.strictObject({
   channels_per_user: z.number().int().min(1).max(10000).default(50),
   modes_per_line: z.number().int().min(1).max(100).default(6),
   list_entries: z.number().int().min(1).max(10000).default(100),
+  /** Replies one WHO by mask (not by channel) gives before it stops with 416; opers who see hidden users get all. */
+  who_results: z.number().int().min(1).max(1000000).default(500),
   /** Nicks one client may MONITOR (ISUPPORT MONITOR). */
   monitor: z.number().int().min(0).max(10000).default(100),
   /** WHOWAS history entries in all; one nick keeps its last 10; 0 keeps none. */

@@ -129,8 +129,16 @@ const handleWho: Handler = (server, client, msg) => {
       send(exact);
     } else {
       const pattern = server.state.fold(mask === '0' ? '*' : mask);
+      // A mask can match a whole large server: past who_results the asker would only flood its own sendq.
+      let left = server.hasPrivilege(client, SEE_HIDDEN) ? Infinity : server.config.limits.who_results;
       for (const target of server.registeredClients()) {
-        if (matchesWhoMask(server, client, target, pattern) && userVisible(server, client, target)) send(target);
+        if (!matchesWhoMask(server, client, target, pattern) || !userVisible(server, client, target)) continue;
+        if (operOnly && !target.oper) continue;
+        if (left-- === 0) {
+          client.numeric(ERR.TOOMANYMATCHES, 'WHO', 'Output too large, truncated');
+          break;
+        }
+        send(target);
       }
     }
   }

@@ -107,6 +107,23 @@ describe('WHO', () => {
   });
 });
 
+describe('WHO result cap', () => {
+  it('stops a mask WHO after limits.who_results with 416, except for opers who see hidden users', async () => {
+    await s.start({ limits: { who_results: 2 } });
+    const asker = await s.connect('asker');
+    for (const nick of ['one', 'two', 'three']) await s.connect(nick);
+    const { replies } = await who(asker, '*');
+    expect(replies.filter((m) => m.command === '352')).toHaveLength(2);
+    expect(replies.at(-1)!.command).toBe('416');
+    expect(replies.at(-1)!.params.slice(1)).toEqual(['WHO', 'Output too large, truncated']);
+    // Channel WHO is not capped: a client asking for its channel's members gets all of them.
+    for (const nick of ['asker', 'one', 'two', 'three']) putInChannel(s.srv.server, nick, '#c');
+    expect(nicksIn((await who(asker, '#c')).replies)).toEqual(['asker', 'one', 'three', 'two']);
+    makeOper(s.srv.server, 'asker', ['see_hidden']);
+    expect((await who(asker, '*')).replies.filter((m) => m.command === '352')).toHaveLength(4);
+  });
+});
+
 describe('WHOX', () => {
   it('is advertised and returns the requested fields in the spec order with the token', async () => {
     await s.start();
