@@ -59,9 +59,6 @@ function attach(server: Server, session: Client, user: Client, welcome: (user: C
   // A nick the client held before asking for the user's is free again.
   if (session.nickKey && server.state.nicks.get(session.nickKey) === session) server.state.nicks.delete(session.nickKey);
   session.nickKey = '';
-  session.nick = user.nick;
-  session.user = user.user;
-  session.host = user.host;
   server.attachSession(user, session);
   // The new session learns the user's state as if it had just joined everything itself.
   runAsSession(session, () => {

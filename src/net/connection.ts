@@ -223,10 +223,15 @@ export class Connection {
     this.tokensAt = now;
   }
 
+  /** True when nothing waits for this tick's flush (the first write schedules it). */
+  private get idle(): boolean {
+    return this.out.length === 0 && this.outText === '' && this.lastText === '';
+  }
+
   /** Queues bytes for the next batched write of this tick. */
   write(buf: Buffer): void {
     if (this.closed) return;
-    if (this.out.length === 0 && this.outText === '') this.scheduleFlush(this);
+    if (this.idle) this.scheduleFlush(this);
     else if (this.outText !== '') this.takeText();
     this.out.push(buf);
     this.outBytes += buf.length;
@@ -237,7 +242,7 @@ export class Connection {
   /** Queues one line (with its CRLF) of text for the next batched write of this tick. */
   writeText(line: string): void {
     if (this.closed) return;
-    if (this.out.length === 0 && this.outText === '') this.scheduleFlush(this);
+    if (this.idle) this.scheduleFlush(this);
     this.outText += line;
     this.linesOut++;
     if (this.sendqBytes > this.klass.sendq) this.close('SendQ exceeded');
@@ -248,9 +253,10 @@ export class Connection {
    */
   writeAfterTick(line: string): void {
     if (this.closed) return;
-    if (this.out.length === 0 && this.outText === '' && this.lastText === '') this.scheduleFlush(this);
+    if (this.idle) this.scheduleFlush(this);
     this.lastText += line;
     this.linesOut++;
+    if (this.sendqBytes > this.klass.sendq) this.close('SendQ exceeded');
   }
 
   /** Moves the queued text into the Buffer queue, keeping the order of what was written. */

@@ -181,10 +181,8 @@ export class WebSocketTransport extends EventEmitter {
     return frames.length === 0 || this.raw.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
   }
 
-  /** Sends `data` (if any), a close frame, and ends the socket. */
-  end(data?: Buffer | string | (() => void), callback?: () => void): this {
-    if (typeof data === 'function') [callback, data] = [data, undefined];
-    if (data !== undefined) this.write(data);
+  /** Sends a close frame and ends the socket. */
+  end(callback?: () => void): this {
     this.sendClose(1000);
     this.raw.end(callback);
     return this;

@@ -132,9 +132,14 @@ export class Client {
     return s !== undefined && (s === this || s.attachedTo === this) ? s : undefined;
   }
 
+  /** The session whose connection, caps and label apply now: the acting one, else the user itself. */
+  private current(): Client {
+    return this.sessions === undefined ? this : (this.acting() ?? this);
+  }
+
   /** The connection that is acting now: the one whose command runs, else the first one. */
   get conn(): Connection {
-    return this.sessions === undefined ? this.ownConn : (this.acting() ?? this).ownConn;
+    return this.current().ownConn;
   }
 
   /**
@@ -151,23 +156,23 @@ export class Client {
   }
 
   set caps(value: number) {
-    (this.sessions === undefined ? this : (this.acting() ?? this)).ownCaps = value;
+    this.current().ownCaps = value;
   }
 
   get capVersion(): number {
-    return (this.sessions === undefined ? this : (this.acting() ?? this)).ownCapVersion;
+    return this.current().ownCapVersion;
   }
 
   set capVersion(value: number) {
-    (this.sessions === undefined ? this : (this.acting() ?? this)).ownCapVersion = value;
+    this.current().ownCapVersion = value;
   }
 
   get label(): LabelContext | undefined {
-    return (this.sessions === undefined ? this : (this.acting() ?? this)).ownLabel;
+    return this.current().ownLabel;
   }
 
   set label(value: LabelContext | undefined) {
-    (this.sessions === undefined ? this : (this.acting() ?? this)).ownLabel = value;
+    this.current().ownLabel = value;
   }
 
   get ip(): string {

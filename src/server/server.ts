@@ -358,6 +358,7 @@ export class Server implements ConnectionOwner {
         if (now - client.ownConn.connectedAt > client.klass.registration_timeout * 1000) this.disconnect(client, 'Registration timed out');
         continue;
       }
+      // Most users have one connection: no allSessions() array per client and second.
       if (client.sessions === undefined) this.keepAlive(client, now);
       else for (const s of client.allSessions()) this.keepAlive(s, now);
     }
