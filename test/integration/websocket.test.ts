@@ -102,6 +102,25 @@ describe('WebSocket listener', () => {
     await ws.waitClosed();
   });
 
+  it('closes with 1002 on a continuation without a message, an oversized frame or reserved bits', async () => {
+    const port = await startWith();
+    const bad: Array<(ws: TestWebSocket) => void> = [
+      (ws) => ws.send('orphan', { opcode: 0x0 }),
+      (ws) => ws.socket.write(Buffer.from([0x81, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0])), // masked, claims 1 MiB
+      (ws) => ws.socket.write(Buffer.from([0xc1, 0x80, 1, 2, 3, 4])), // RSV1 set, empty masked text
+    ];
+    for (const send of bad) {
+      const ws = await open(port);
+      await ws.register(`w${bad.indexOf(send)}`);
+      send(ws);
+      const close = await ws.waitFor((_t, m) => m.opcode === 0x8);
+      expect(close.data.readUInt16BE(0)).toBe(1002);
+      await ws.waitClosed();
+    }
+    // The server is fine afterwards.
+    await (await open(port)).register('after');
+  });
+
   it('sends refusals after the upgrade as an IRC ERROR message', async () => {
     const port = await startWith({}, { class: [{ name: 'default', max_per_ip: 1 }] });
     await open(port);
