@@ -94,12 +94,12 @@ function checkReservation(server: Server, client: Client): void {
   if (cfg.nick_reservation === 'off' || !client.registered) return;
   const fold = server.state.fold;
   if (client.account !== undefined && fold(client.account) === client.nickKey) return;
-  const owner = rt.store.get(client.nick);
-  if (!owner) return;
+  const owner = rt.store.nameOf(client.nick);
+  if (owner === undefined) return;
   const enforce = cfg.nick_reservation === 'enforce';
   const text = enforce
-    ? `The nick ${client.nick} belongs to the account ${owner.name}. Log in to it within ${cfg.nick_grace} seconds or your nick will be changed.`
-    : `The nick ${client.nick} belongs to the account ${owner.name}. Please log in to it or choose another nick.`;
+    ? `The nick ${client.nick} belongs to the account ${owner}. Log in to it within ${cfg.nick_grace} seconds or your nick will be changed.`
+    : `The nick ${client.nick} belongs to the account ${owner}. Please log in to it or choose another nick.`;
   client.fromServer('NOTICE', [client.nick, text]);
   if (!enforce) return;
   rt.reservations.set(client, Date.now() + cfg.nick_grace * 1000);

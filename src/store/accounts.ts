@@ -70,6 +70,12 @@ export class AccountStore {
     return row && toAccount(row);
   }
 
+  /** The account's name as registered, if it exists (a cheap check: every registration asks). */
+  nameOf(name: string): string | undefined {
+    const row = prepared(this.db, 'SELECT name FROM accounts WHERE folded = ?').get(this.fold(name)) as { name: string } | undefined;
+    return row?.name;
+  }
+
   /** Creates the account; false when the name is taken. */
   create(name: string, credentials: ScramCredentials, email: string | undefined): boolean {
     const result = prepared(this.db,

@@ -37,4 +37,18 @@ describe('Connection output', () => {
     conn.flush();
     expect(socket.written.endsWith('PONG me\r\nlater\r\n')).toBe(true);
   });
+
+  it('writes text alone as one string and counts its UTF-8 bytes', () => {
+    const socket = new CaptureSocket();
+    const writes: Array<Buffer | string> = [];
+    socket.write = (data) => (writes.push(data), true);
+    const conn = new Connection(socket, owner, cfg.class[0]!, { lineLength: 512, tagLength: 4096 }, () => {});
+    conn.writeText('NOTICE a :héllo\r\n');
+    conn.writeText('NOTICE a :→\r\n');
+    conn.flush();
+    expect(writes).toEqual(['NOTICE a :héllo\r\nNOTICE a :→\r\n']);
+    expect(conn.bytesOut).toBe(Buffer.byteLength(writes[0]!));
+    conn.flush();
+    expect(writes).toHaveLength(1);
+  });
 });
