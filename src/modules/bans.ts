@@ -64,12 +64,20 @@ function normalizeBanMask(server: Server, kind: BanKind, given: string): { mask:
   return { mask };
 }
 
-/** Disconnects everyone online a new ban covers; D-lines also cover connections still registering. */
+/**
+ * Disconnects every connection online a new ban covers; D-lines also cover connections still
+ * registering. Each session of a multiclient user is matched on its own (its own address, ident
+ * and host), and only the matching ones go: the user quits when none is left.
+ */
 function enforce(server: Server, ban: ServerBan): void {
   for (const client of [...server.state.clients]) {
-    if ((ban.kind !== 'D' && !client.registered) || !banMatches(ban, client)) continue;
-    serverNotice(server, 'b', `${ban.kind}-Line active for ${client.nick} (${client.user}@${client.realHost}) [${client.ip}]: ${ban.reason}`);
-    server.disconnect(client, `Banned: ${ban.reason}`);
+    if (ban.kind !== 'D' && !client.registered) continue;
+    const hit = client.allSessions().filter((s) => banMatches(ban, s));
+    for (const s of hit) {
+      serverNotice(server, 'b', `${ban.kind}-Line active for ${client.nick} (${s.user}@${s.realHost}) [${s.ip}]: ${ban.reason}`);
+      if (client.sessions === undefined) server.disconnect(client, `Banned: ${ban.reason}`);
+      else s.ownConn.close(`Banned: ${ban.reason}`);
+    }
   }
 }
 

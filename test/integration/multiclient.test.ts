@@ -2,7 +2,7 @@
 // session of the user already online. One user to everyone else; every session sees the user's
 // traffic; replies go to the session that asked; the user quits with its last session.
 import { describe, expect, it } from 'vitest';
-import type { TestClient } from '../support/harness.js';
+import { TestClient } from '../support/harness.js';
 import { loggedInClient, saslLogin } from '../support/login.js';
 import { operConfig, operUp } from '../support/oper.js';
 import { useSession } from '../support/session.js';
@@ -168,6 +168,33 @@ describe('leaving', () => {
     op.send('KILL alys :enough');
     await first.waitClosed();
     await second.waitClosed();
+  });
+
+  it('a new K-line ends only the sessions it matches; the user goes with the last one', async () => {
+    await s.start(operConfig());
+    const first = await session('alys');
+    // A second session under another ident.
+    const second = s.track(await TestClient.connect(s.srv.port));
+    await saslLogin(second, 'alys');
+    second.send('CAP END');
+    second.send('NICK alys');
+    second.send('USER laptop 0 * :Test User');
+    await second.waitFor('376');
+    const op = await s.connect('oper');
+    await operUp(op);
+    const bob = await s.connect('bob');
+
+    op.send('KLINE laptop@127.0.0.1 :not from there');
+    const closing = await second.waitFor('ERROR');
+    expect(closing.params[0]).toMatch(/Banned: not from there/);
+    await second.waitClosed();
+    first.send('PING still');
+    await first.waitFor((m) => m.command === 'PONG' && m.params.includes('still'));
+    expect((await bob.ask('ISON alys')).find((m) => m.command === '303')!.params[1]).toBe('alys');
+
+    op.send('KLINE alys@127.0.0.1 :and not here');
+    await first.waitClosed();
+    expect((await bob.ask('ISON alys')).find((m) => m.command === '303')!.params[1]).toBe('');
   });
 });
 
