@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { cloakSecretProblem } from '../auth/cloak.js';
 import { isPasswordHash } from '../auth/password.js';
+import { parseCidr } from '../protocol/mask.js';
 
 const seconds = (def: number) => z.number().positive().max(86400 * 365).default(def);
 const bytes = (def: number) => z.number().int().min(512).max(1 << 30).default(def);
@@ -210,6 +211,21 @@ export const operLimitsSchema = z.strictObject({
   tracked_ips: z.number().int().min(1).max(1000000).default(10000),
 });
 
+/**
+ * A WebIRC gateway (IRCv3 WEBIRC): a web chat or bouncer that connects on its users' behalf and
+ * passes each user's real address, so bans, limits and cloaks apply to the user, not the gateway.
+ */
+export const webircSchema = z.strictObject({
+  /** The gateway's name, shown in WHOIS (350) and the logs. */
+  name: z.string().regex(/^[^\s:]{1,64}$/, '1-64 characters, no spaces'),
+  /** Addresses (IPs or CIDR ranges) the gateway connects from; WEBIRC from anywhere else is refused. */
+  hosts: z.array(z.string().refine((h) => parseCidr(h) !== undefined, 'an IP address or CIDR range')).min(1),
+  /** Hash from `ircd mkpasswd` of the password the gateway sends. */
+  password: z.string().refine(isPasswordHash, 'a hash made by `ircd mkpasswd` (plaintext is refused)'),
+  /** Use the hostname the gateway resolved for the user; when false the user's host is its IP. */
+  trust_hostname: z.boolean().default(true),
+});
+
 export const cloakingSchema = z
   .strictObject({
     /** Replace users' hosts with a keyed hash of their IP or hostname (user mode +x). */
@@ -383,6 +399,7 @@ export const configSchema = z
     bans: bansSchema.prefault({}),
     history: historySchema.prefault({}),
     metadata: metadataSchema.prefault({}),
+    webirc: z.array(webircSchema).default([]),
   })
   .superRefine((cfg, ctx) => {
     const classes = new Set<string>();
@@ -412,3 +429,4 @@ export type ListenConfig = z.infer<typeof listenSchema>;
 export type AllowConfig = z.infer<typeof allowSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
 export type OperConfig = z.infer<typeof operSchema>;
+export type WebircConfig = z.infer<typeof webircSchema>;

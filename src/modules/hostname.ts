@@ -11,9 +11,11 @@ export const hostname: Module = {
       if (!dns.enabled) return;
       const notice = (text: string) => client.fromServer('NOTICE', ['*', text]);
       notice('*** Looking up your hostname...');
-      client.hostLookup = resolveHostname(client.ip, dns.timeout * 1000)
+      const ip = client.ip;
+      client.hostLookup = resolveHostname(ip, dns.timeout * 1000)
         .then((name) => {
-          if (client.conn.closed) return;
+          // A WEBIRC gateway may have told the user's real address (and host) meanwhile.
+          if (client.conn.closed || client.ip !== ip) return;
           if (!name) return notice("*** Couldn't look up your hostname");
           client.realHost = name;
           client.host = name;

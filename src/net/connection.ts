@@ -60,9 +60,9 @@ function onSocketClose(this: OwnedSocket): void {
 
 export class Connection {
   readonly id = nextId++;
-  readonly ip: string;
+  ip: string;
   readonly port: number;
-  readonly secure: boolean;
+  secure: boolean;
   readonly connectedAt = Date.now();
   /** Last time any line arrived (ping timer). */
   lastRead = Date.now();
@@ -111,6 +111,14 @@ export class Connection {
     socket.on('close', onSocketClose);
   }
 
+  /** The client's real address as a trusted gateway told it (WEBIRC), and the class it gets. */
+  readdress(ip: string, secure: boolean, klass: ClassConfig): void {
+    this.ip = ip;
+    this.secure = secure;
+    this.klass = klass;
+    this.tokens = Math.min(this.tokens, klass.flood.burst);
+  }
+
   get sendqBytes(): number {
     // Text counts in UTF-16 units here (bytes once it is a Buffer): close enough for a limit.
     return this.outBytes + this.outText.length + this.lastText.length + this.socket.writableLength;
@@ -118,8 +126,10 @@ export class Connection {
 
   /** SHA-256 fingerprint of the client's TLS certificate (lowercase hex, no colons), if it sent one. */
   get certFingerprint(): string | undefined {
-    if (!this.secure) return undefined;
-    const fp = (this.socket as TLSSocket | WebSocketTransport).getPeerCertificate()?.fingerprint256;
+    // By the socket, not `secure`: a WebIRC user may be secure behind a plain gateway link.
+    const socket = this.socket;
+    if (!(socket instanceof TLSSocket || socket instanceof WebSocketTransport)) return undefined;
+    const fp = socket.getPeerCertificate()?.fingerprint256;
     return fp ? fp.replace(/:/g, '').toLowerCase() : undefined;
   }
 

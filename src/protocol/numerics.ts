@@ -81,6 +81,8 @@ export const RPL = {
   MOTDSTART: '375',
   ENDOFMOTD: '376',
   WHOISHOST: '378',
+  /** InspIRCd's: a user connected through a WebIRC gateway. */
+  WHOISGATEWAY: '350',
   WHOISMODES: '379',
   YOUREOPER: '381',
   REHASHING: '382',

@@ -62,6 +62,8 @@ export class Server implements ConnectionOwner {
   private readonly flushLater = (conn: Connection) => this.scheduleFlush(conn);
   private readonly serverName = () => this.name;
   private readonly pendingFlush = new Set<Connection>();
+  /** Connections of WebIRC gateways not yet told their user's address: outside the per-address count. */
+  private readonly uncounted = new Set<Connection>();
   private flushScheduled = false;
   private readonly throttledConns = new Set<Connection>();
   /** Recent connections per IP, for the class connect_rate. */
@@ -152,18 +154,13 @@ export class Server implements ConnectionOwner {
       this.log.info({ ip, reason }, 'connection refused');
     };
     if (this.stopping) return refuse('Server is shutting down', 'shutdown');
-    const banned = this.connectionRefusal(ip);
-    if (banned) return refuse(banned);
     if (this.clientOf.size >= this.config.server.max_clients) return refuse('Server is full', 'limit');
-    const klass = this.classFor(ip);
-    if (!klass) return refuse('You are not authorised to use this server', 'denied');
-    const key = addressKey(ip);
-    if (!this.connectThrottle.allow(key, klass.connect_rate)) return refuse('Throttled: reconnecting too fast', 'throttle');
-    const count = this.state.perIp.get(key) ?? 0;
-    if (count >= klass.max_per_ip) return refuse('Too many connections from your IP', 'limit');
-    this.state.perIp.set(key, count + 1);
+    const admitted = this.admit(ip);
+    if ('refused' in admitted) return refuse(admitted.refused, admitted.label);
+    const klass = admitted.klass;
 
     const conn = new Connection(socket, this, klass, this.lineLimits(), this.flushLater);
+    if (!admitted.counted) this.uncounted.add(conn);
     const client = new Client(conn, klass, this.serverName);
     this.clientOf.set(conn, client);
     this.state.clients.add(client);
@@ -172,6 +169,63 @@ export class Server implements ConnectionOwner {
     this.stats.accept(conn.listener);
     this.log.info({ conn: conn.id, ip, port: conn.port, tls: !!listener.tls, websocket: listener.websocket }, 'connection opened');
     this.emit('connected', client);
+  }
+
+  /**
+   * The checks every address must pass to hold a connection: D-lines, an allow block, the
+   * connect rate and the per-address limit. On success the address holds one more connection.
+   */
+  private admit(ip: string, host = ip): { klass: ClassConfig; counted: boolean } | { refused: string; label: RejectReason } {
+    const banned = this.connectionRefusal(ip);
+    if (banned) return { refused: banned, label: 'ban' };
+    const klass = this.classFor(ip, host);
+    if (!klass) return { refused: 'You are not authorised to use this server', label: 'denied' };
+    const key = addressKey(ip);
+    // A WebIRC gateway connects for many users: they are counted by their own addresses once it
+    // has told them (WEBIRC), so its own address is not rate- or count-limited.
+    if (this.isWebircGateway(ip)) return { klass, counted: false };
+    if (!this.connectThrottle.allow(key, klass.connect_rate)) return { refused: 'Throttled: reconnecting too fast', label: 'throttle' };
+    const count = this.state.perIp.get(key) ?? 0;
+    if (count >= klass.max_per_ip) return { refused: 'Too many connections from your IP', label: 'limit' };
+    this.state.perIp.set(key, count + 1);
+    return { klass, counted: true };
+  }
+
+  private isWebircGateway(ip: string): boolean {
+    const gateways = this.derivedFromConfig().webircHosts;
+    if (gateways.length === 0) return false;
+    const bytes = ipBytes(ip);
+    return !!bytes && gateways.some((cidr) => cidrContains(cidr, bytes));
+  }
+
+  /** Gives back the connection's place in the per-address count (WebIRC gateways are not counted). */
+  private releaseAddress(conn: Connection): void {
+    if (this.uncounted.delete(conn)) return;
+    const key = addressKey(conn.ip);
+    const n = (this.state.perIp.get(key) ?? 1) - 1;
+    if (n <= 0) this.state.perIp.delete(key);
+    else this.state.perIp.set(key, n);
+  }
+
+  /**
+   * A registering client's real address, told by a trusted gateway (WEBIRC): from now on bans,
+   * limits and the allow block see that address and host, as for a direct connection. Returns
+   * the reason when the address may not connect (the caller closes the connection).
+   */
+  readdress(client: Client, ip: string, host: string, secure: boolean): string | undefined {
+    const conn = client.conn;
+    const admitted = this.admit(ip, host);
+    if ('refused' in admitted) {
+      this.stats.reject(admitted.label);
+      return admitted.refused;
+    }
+    this.releaseAddress(conn);
+    if (!admitted.counted) this.uncounted.add(conn);
+    conn.readdress(ip, secure, admitted.klass);
+    client.klass = admitted.klass;
+    client.realHost = host;
+    client.host = host;
+    return undefined;
   }
 
   /** The first module's reason to refuse a connection from this IP (D-lines), if any. */
@@ -258,10 +312,7 @@ export class Server implements ConnectionOwner {
     this.clientOf.delete(conn);
     this.pendingFlush.delete(conn);
     this.throttledConns.delete(conn);
-    const key = addressKey(conn.ip);
-    const n = (this.state.perIp.get(key) ?? 1) - 1;
-    if (n <= 0) this.state.perIp.delete(key);
-    else this.state.perIp.set(key, n);
+    this.releaseAddress(conn);
     if (!client) return;
     this.stats.connectionClosed(conn, client.fannedOut, classifyDisconnect(reason, this.stopping));
     // One session of several going leaves the user (and its channels) to the others.
@@ -418,6 +469,8 @@ export class Server implements ConnectionOwner {
         /** Allow blocks with their CIDR parsed once (undefined for host globs, lowercased). */
         allow: Array<{ block: Config['allow'][number]; cidr: Cidr | undefined; glob: string }>;
         lineLimits: LineLimits;
+        /** Addresses of the configured WebIRC gateways. */
+        webircHosts: Cidr[];
       }
     | undefined;
 
@@ -429,6 +482,7 @@ export class Server implements ConnectionOwner {
         modes: this.buildModeLetters(),
         allow: this.config.allow.map((block) => ({ block, cidr: parseCidr(block.mask), glob: block.mask.toLowerCase() })),
         lineLimits: { lineLength: this.config.limits.line_length, tagLength: this.config.limits.tag_length },
+        webircHosts: this.config.webirc.flatMap((w) => w.hosts.map((h) => parseCidr(h)!)),
       };
     return this.derived;
   }

@@ -70,6 +70,16 @@ describe('config validation', () => {
     expect(ok.allow[1]!.password).toMatch(/^\$scrypt\$/);
   });
 
+  it('checks WebIRC gateways: addresses, a hashed password, a name', () => {
+    const bad = problems(base + `[[webirc]]\nname = "kiwi gw"\nhosts = ["not-an-ip", "10.0.0.0/33"]\npassword = "plain"\n`).join('\n');
+    expect(bad).toMatch(/webirc\[0\]\.name/);
+    expect(bad).toMatch(/webirc\[0\]\.hosts\[0\]: .*IP address or CIDR/);
+    expect(bad).toMatch(/webirc\[0\]\.hosts\[1\]/);
+    expect(bad).toMatch(/webirc\[0\]\.password: .*mkpasswd/);
+    const ok = parseConfigText(base + `[[webirc]]\nname = "kiwi"\nhosts = ["192.0.2.0/24", "::1"]\npassword = "${hashPassword('pw')}"\n`, 'x.toml');
+    expect(ok.webirc[0]).toMatchObject({ name: 'kiwi', trust_hostname: true });
+  });
+
   it('allows "&" as a prefix symbol unless it is also a channel type', () => {
     expect(parseConfigText(base + '[channels]\nprefix = "(qaohv)~&@%+"\n', 'x.toml').channels.prefix).toBe('(qaohv)~&@%+');
     expect(problems(base + '[channels]\nprefix = "(qaohv)~&@%+"\ntypes = "#&"\n').join('\n')).toMatch(
