@@ -23,12 +23,11 @@ export function historyStore(server: Server): HistoryStore | undefined {
 function record(server: Server, sender: Client, target: Channel | Client, out: Outgoing, multiline?: readonly MultilinePart[]): void {
   const store = historyStore(server);
   if (!store) return;
-  const msg = out.msg;
   if (target instanceof Channel) {
     // STATUSMSG ("@#chan") reached only some members; history is for all of them.
-    if (splitStatusPrefix(server, msg.params[0]!).status) return;
-    store.recordChannel(target, sender, msg, out.tags, out.at || undefined, multiline);
-  } else store.recordDirect(sender, target, msg, out.tags, out.at || undefined, multiline);
+    if (splitStatusPrefix(server, out.msg.params[0]!).status) return;
+    store.recordChannel(target, sender, out, multiline);
+  } else store.recordDirect(sender, target, out, multiline);
 }
 
 let multilineSeq = 0;
@@ -55,7 +54,7 @@ function replayLines(server: Server, client: Client, item: HistoryItem): Message
 
 /** Lines this client may get back: PRIVMSG and NOTICE always, others (TAGMSG, TOPIC) with event-playback. */
 function replayable(client: Client, item: HistoryItem): boolean {
-  const command = item.msg.command;
+  const command = item.command;
   if (command === 'PRIVMSG' || command === 'NOTICE') return true;
   if (!client.hasCap(CAP['draft/event-playback'])) return false;
   return command !== 'TAGMSG' || client.hasCap(CAP['message-tags']);

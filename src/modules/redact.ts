@@ -45,7 +45,7 @@ function handleRedact(server: Server, client: Client, params: string[]): void {
     if (!conv && !peer?.registered) return fail('INVALID_TARGET', target, `You cannot delete messages from ${target}`);
     recipients = peer?.registered && peer !== client ? [client, peer] : [client];
   }
-  const item = conv?.items.find((m) => m.msgid === msgid && REDACTABLE.has(m.msg.command));
+  const item = conv?.items.find((m) => m.msgid === msgid && REDACTABLE.has(m.command));
   if (!conv || !item) return unknown();
   if (!isSender(server, client, item) && !mayModerate)
     return fail('REDACT_FORBIDDEN', target, msgid, 'You are not authorised to delete this message');

@@ -4,23 +4,47 @@
 // per line, and a restart forgetting it is acceptable.
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../../config/schema.js';
-import type { Message, Tags } from '../../protocol/message.js';
+import { parseMessage, type Message, type Tags } from '../../protocol/message.js';
 import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import type { MultilinePart } from '../../server/module.js';
+import type { Outgoing } from '../../server/outgoing.js';
 import type { State } from '../../server/state.js';
 import type { Dated } from './query.js';
 
-export interface HistoryItem extends Dated {
+/**
+ * One stored message, kept compact: every message of a busy server passes through here and most
+ * live long enough to be promoted to V8's old generation, so each object and string kept per
+ * message costs garbage-collector work on the hot path. The message is kept as its wire line
+ * without tags (one string instead of a message object, its parameter array and their strings)
+ * and its tags only when they hold more than server-time and msgid, which are rebuilt.
+ */
+export class HistoryItem implements Dated {
+  constructor(
+    /** The message as relayed, serialized without tags. */
+    readonly line: string,
+    readonly command: string,
+    readonly msgid: string,
+    /** Its server-time in epoch ms. */
+    readonly at: number,
+    /** Who sent it, for REDACT: the connection, and the casefolded account it was logged in to. */
+    readonly senderId: number,
+    readonly senderAccount: string | undefined,
+    /** The relayed tags when they hold more than time and msgid (account, client-only tags). */
+    private readonly fullTags: Tags | undefined,
+    /** A draft/multiline message's lines (the line then holds its first non-blank line). */
+    readonly multiline?: readonly MultilinePart[],
+  ) {}
+
   /** The message as relayed, without tags. */
-  msg: Message;
+  get msg(): Message {
+    return parseMessage(this.line);
+  }
+
   /** Its tags as relayed: time, msgid, account, client-only tags. */
-  tags: Tags;
-  /** Who sent it, for REDACT: the connection, and the casefolded account it was logged in to. */
-  senderId: number;
-  senderAccount: string | undefined;
-  /** A draft/multiline message's lines (msg then holds its first non-blank line). */
-  multiline?: readonly MultilinePart[];
+  get tags(): Tags {
+    return this.fullTags ?? { time: new Date(this.at).toISOString(), msgid: this.msgid };
+  }
 }
 
 /**
@@ -80,8 +104,8 @@ export class HistoryStore {
   private readonly byParticipant = new Map<string, Set<string>>();
   /** Messages kept over all conversations (bounded by max_messages). */
   private total = 0;
-  /** Each client's history identity, computed once per account it is logged in to. */
-  private readonly identities = new WeakMap<Client, { account: string | undefined; id: string }>();
+  /** Each client's history identity and folded account, computed once per account it is logged in to. */
+  private readonly identities = new WeakMap<Client, { account: string | undefined; id: string; folded: string | undefined }>();
   /** Each sender's last direct-message key. */
   private readonly lastDm = new WeakMap<Client, { from: string; to: string; key: string }>();
 
@@ -133,26 +157,36 @@ export class HistoryStore {
    * someone else never exposes the previous holder's conversations.
    */
   identity(client: Client): string {
-    // Cached: the same string object each time, so the LRU lookup reuses its hash.
+    return this.cachedIdentity(client).id;
+  }
+
+  /** The client's account casefolded: the same string for every message it sends (less to keep). */
+  private foldedAccount(client: Client): string | undefined {
+    return this.cachedIdentity(client).folded;
+  }
+
+  // Cached: the same string objects each time, so the LRU lookup reuses the hash and stored
+  // messages share one string.
+  private cachedIdentity(client: Client): { account: string | undefined; id: string; folded: string | undefined } {
     const cached = this.identities.get(client);
-    if (cached && cached.account === client.account) return cached.id;
-    const id = client.account !== undefined ? `a:${this.state.fold(client.account)}` : `c:${client.id}`;
-    this.identities.set(client, { account: client.account, id });
-    return id;
+    if (cached && cached.account === client.account) return cached;
+    const folded = client.account !== undefined ? this.state.fold(client.account) : undefined;
+    const entry = { account: client.account, id: folded !== undefined ? `a:${folded}` : `c:${client.id}`, folded };
+    this.identities.set(client, entry);
+    return entry;
   }
 
   private dmKey(a: string, b: string): string {
     return a < b ? `dm ${a} ${b}` : `dm ${b} ${a}`;
   }
 
-  /** `at` is the message's server-time in epoch ms (parsed from its tag when not given). */
-  recordChannel(channel: Channel, sender: Client, msg: Message, tags: Tags, at?: number, multiline?: readonly MultilinePart[]): void {
+  recordChannel(channel: Channel, sender: Client, out: Outgoing, multiline?: readonly MultilinePart[]): void {
     let conv = this.conversations.get(channel);
     if (!conv) this.conversations.set(channel, (conv = new Conversation()));
-    this.push(conv, sender, msg, tags, at, multiline);
+    this.push(conv, sender, out, multiline);
   }
 
-  recordDirect(sender: Client, recipient: Client, msg: Message, tags: Tags, at?: number, multiline?: readonly MultilinePart[]): void {
+  recordDirect(sender: Client, recipient: Client, out: Outgoing, multiline?: readonly MultilinePart[]): void {
     const from = this.identity(sender);
     const to = this.identity(recipient);
     // A sender usually writes to the same peer again: reuse that key string (and its hash).
@@ -170,20 +204,16 @@ export class HistoryStore {
     }
     conv.peers!.set(from, sender.nick);
     conv.peers!.set(to, recipient.nick);
-    this.push(conv, sender, msg, tags, at, multiline);
+    this.push(conv, sender, out, multiline);
   }
 
-  private push(conv: Conversation, sender: Client, msg: Message, tags: Tags, at = Date.parse(tags.time!), multiline?: readonly MultilinePart[]): void {
-    const item: HistoryItem = {
-      msg,
-      tags,
-      msgid: tags.msgid!,
-      at,
-      senderId: sender.id,
-      senderAccount: sender.account !== undefined ? this.state.fold(sender.account) : undefined,
-    };
-    if (multiline) item.multiline = multiline;
-    conv.push(item);
+  private push(conv: Conversation, sender: Client, out: Outgoing, multiline?: readonly MultilinePart[]): void {
+    const tags = out.tags;
+    const at = out.at || Date.parse(tags.time!);
+    let extra = false;
+    for (const key in tags) if (key !== 'time' && key !== 'msgid') extra = true;
+    const account = sender.account !== undefined ? this.foldedAccount(sender) : undefined;
+    conv.push(new HistoryItem(out.plainLine, out.msg.command, tags.msgid!, at, sender.id, account, extra ? tags : undefined, multiline));
     this.total++;
     this.trim(conv);
     this.keepWithinTotal(conv);
