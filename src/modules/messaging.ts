@@ -32,7 +32,9 @@ function deliver(server: Server, client: Client, msg: Message): void {
   const command = msg.command;
   const isNotice = command === 'NOTICE';
   const isTagmsg = command === 'TAGMSG';
-  const targets = (msg.params[0] ?? '').split(',').filter(Boolean);
+  const first = msg.params[0] ?? '';
+  // Most messages name one target: no split and filter arrays for them.
+  const targets = first.indexOf(',') === -1 ? (first === '' ? [] : [first]) : first.split(',').filter(Boolean);
   const text = msg.params[1] ?? '';
   if (targets.length === 0) {
     if (!isNotice) client.numeric(ERR.NORECIPIENT, `No recipient given (${command})`);

@@ -18,7 +18,8 @@ export class Outgoing {
   private views: Map<number, Buffer> | undefined;
   private plain: string | undefined;
   private readonly tagBits: number[] = [];
-  private readonly tagKeys: string[];
+  /** Names of its tags, in order. */
+  readonly tagKeys: readonly string[];
 
   constructor(
     readonly msg: Message,

@@ -210,8 +210,8 @@ export class HistoryStore {
   private push(conv: Conversation, sender: Client, out: Outgoing, multiline?: readonly MultilinePart[]): void {
     const tags = out.tags;
     const at = out.at || Date.parse(tags.time!);
-    let extra = false;
-    for (const key in tags) if (key !== 'time' && key !== 'msgid') extra = true;
+    const keys = out.tagKeys;
+    const extra = keys.length !== 2 || tags.time === undefined || tags.msgid === undefined;
     const account = sender.account !== undefined ? this.foldedAccount(sender) : undefined;
     conv.push(new HistoryItem(out.plainLine, out.msg.command, tags.msgid!, at, sender.id, account, extra ? tags : undefined, multiline));
     this.total++;
