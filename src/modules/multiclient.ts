@@ -64,6 +64,7 @@ function attach(server: Server, session: Client, user: Client, welcome: (user: C
   runAsSession(session, () => {
     welcome(user);
     if (user.away !== undefined) user.numeric(RPL.NOWAWAY, 'You have been marked as being away');
+    server.emit('sessionAttached', user);
     for (const channel of server.state.channelsOf(user)) {
       const params = user.hasCap(CAP['extended-join']) ? [channel.name, user.account ?? '*', user.realname] : [channel.name];
       user.send({ source: user.mask, command: 'JOIN', params });

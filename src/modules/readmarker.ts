@@ -81,6 +81,15 @@ function handleMarkread(server: Server, client: Client, params: string[]): void 
   }
 }
 
+/**
+ * A new session of an account learns every marker at once; otherwise queries would need a
+ * MARKREAD get each, and nothing rejoins channels for it here (no always-on sessions).
+ */
+function sendAllMarkers(server: Server, client: Client): void {
+  if (!client.hasCap(CAP['draft/read-marker']) || client.account === undefined) return;
+  for (const marker of stores.get(server)!.all(server.state.fold(client.account))) client.send(markreadLine(server, marker.name, marker));
+}
+
 export const readmarker: Module = {
   name: 'readmarker',
   commands: {
@@ -98,12 +107,8 @@ export const readmarker: Module = {
     joinBurst: (server, client, channel) => {
       if (client.hasCap(CAP['draft/read-marker'])) client.send(markreadLine(server, channel.name, getMarker(server, client, channel.name)));
     },
-    // A new session of an account learns every marker at once; otherwise queries would need a
-    // MARKREAD get each, and nothing rejoins channels for it here (no always-on sessions).
-    registered: (server, client) => {
-      if (!client.hasCap(CAP['draft/read-marker']) || client.account === undefined) return;
-      for (const marker of stores.get(server)!.all(server.state.fold(client.account))) client.send(markreadLine(server, marker.name, marker));
-    },
+    registered: sendAllMarkers,
+    sessionAttached: sendAllMarkers,
   },
   init(server) {
     stores.set(server, new ReadMarkerStore(server.db));

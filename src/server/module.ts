@@ -56,6 +56,11 @@ export interface Hooks {
   connected(server: Server, client: Client): void;
   /** Registration passed every check; just before the welcome burst, e.g. to apply a cloak. */
   registering(server: Server, client: Client): void;
+  /**
+   * A further session attached to a logged-in user (multiclient), after its welcome and before its
+   * channels are replayed; runs as that session, so `user.send` reaches it alone.
+   */
+  sessionAttached(server: Server, user: Client): void;
   /** In the welcome burst, after ISUPPORT and LUSERS, before the MOTD (IRCv3 metadata sends the client's own keys here). */
   welcomeBurst(server: Server, client: Client): void;
   /** While WHOIS answers about `target`, before RPL_ENDOFWHOIS: lines other modules add (e.g. 760 metadata). */

@@ -123,6 +123,20 @@ describe('attaching a session', () => {
     const got = await second.waitFor('MARKREAD');
     expect(got.params).toEqual(['#test', 'timestamp=2022-11-11T11:11:11.111Z']);
   });
+
+  it("gives a new session the account's query read markers after its welcome", async () => {
+    await s.start();
+    const first = await session('alys', 'alys', ['draft/read-marker']);
+    first.send('MARKREAD bob timestamp=2022-10-10T10:10:10.100Z');
+    await first.waitFor('MARKREAD');
+    const second = await session('alys', 'alys', ['draft/read-marker']);
+    await second.collectUntilPong();
+    const line = second.lines.find((l) => l.includes('MARKREAD bob'));
+    expect(line).toMatch(/MARKREAD bob timestamp=2022-10-10T10:10:10\.100Z$/);
+    expect(second.lines.indexOf(line!)).toBeGreaterThan(second.lines.findIndex((l) => / 376 /.test(l)));
+    // The first session is not sent its markers again.
+    expect(commands(await first.collectUntilPong())).not.toContain('MARKREAD');
+  });
 });
 
 describe('leaving', () => {
