@@ -44,18 +44,20 @@ export async function startInProcess(name, dist = 'dist') {
   await server.start(); // modules open their state; the listener on port 0 stays unused
   const klass = config.class[0];
   // Writes are batched per event-loop tick in the daemon; here each measured step ends with flushAll.
-  const pending = new Set();
+  // Listed once per tick by each Connection (on its first write), as in the daemon.
+  let pending = [];
   let n = 0;
   return {
     server,
     flushAll() {
-      for (const c of pending) c.flush();
-      pending.clear();
+      const due = pending;
+      pending = [];
+      for (const c of due) c.flush();
     },
     /** A connected, unregistered client; `feed(text)` delivers bytes as its socket would. */
     connect() {
       const socket = new NullSocket();
-      const conn = new Connection(socket, server, klass, server.lineLimits(), (c) => pending.add(c));
+      const conn = new Connection(socket, server, klass, server.lineLimits(), (c) => pending.push(c));
       const client = new Client(conn, klass, () => server.name);
       server['clientOf'].set(conn, client);
       server.state.clients.add(client);

@@ -61,7 +61,13 @@ export class Server implements ConnectionOwner {
   // Shared by every connection and client instead of a closure each (memory per idle client).
   private readonly flushLater = (conn: Connection) => this.scheduleFlush(conn);
   private readonly serverName = () => this.name;
-  private readonly pendingFlush = new Set<Connection>();
+  /**
+   * Connections with output this tick, each listed once (a Connection asks only on its first
+   * write of a tick). Arrays, swapped and reused: a Set cleared every tick re-grew its hash table
+   * through every size up to the fan-out width each time.
+   */
+  private pendingFlush: Connection[] = [];
+  private flushing: Connection[] = [];
   /** Connections of WebIRC gateways not yet told their user's address: outside the per-address count. */
   private readonly uncounted = new Set<Connection>();
   private flushScheduled = false;
@@ -310,7 +316,6 @@ export class Server implements ConnectionOwner {
   connectionClosed(conn: Connection, reason: string): void {
     const client = this.clientOf.get(conn);
     this.clientOf.delete(conn);
-    this.pendingFlush.delete(conn);
     this.throttledConns.delete(conn);
     this.releaseAddress(conn);
     if (!client) return;
@@ -389,7 +394,7 @@ export class Server implements ConnectionOwner {
   }
 
   private scheduleFlush(conn: Connection): void {
-    this.pendingFlush.add(conn);
+    this.pendingFlush.push(conn);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => this.flushAll());
@@ -397,8 +402,12 @@ export class Server implements ConnectionOwner {
 
   private flushAll(): void {
     this.flushScheduled = false;
-    for (const c of this.pendingFlush) c.flush();
-    this.pendingFlush.clear();
+    const due = this.pendingFlush;
+    this.pendingFlush = this.flushing;
+    this.flushing = due;
+    // A connection closed since it was listed has nothing left to write: its flush does nothing.
+    for (let i = 0; i < due.length; i++) due[i]!.flush();
+    due.length = 0;
   }
 
   /** Once a second: registration timeouts and keepalive pings for every client. */
