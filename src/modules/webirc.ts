@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { verifyPassword } from '../auth/password.js';
 import type { WebircConfig } from '../config/schema.js';
 import { usableHostname } from '../net/dns.js';
-import { cidrContains, ipBytes, normalizeIp, parseCidr } from '../protocol/mask.js';
+import { normalizeIp } from '../protocol/mask.js';
 import { RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
@@ -25,11 +25,6 @@ export function gatewayOf(client: Client): Gateway | undefined {
   return client.ext.get(GATEWAY) as Gateway | undefined;
 }
 
-function fromHosts(block: WebircConfig, ip: string): boolean {
-  const bytes = ipBytes(ip);
-  return !!bytes && block.hosts.some((h) => cidrContains(parseCidr(h)!, bytes));
-}
-
 /** The options parameter: "secure", "remote-port=1234", ... (values may be escaped; only names matter here). */
 function optionNames(text: string | undefined): Set<string> {
   return new Set((text ?? '').split(' ').filter(Boolean).map((o) => o.split('=')[0]!.toLowerCase()));
@@ -45,9 +40,8 @@ async function handleWebirc(server: Server, client: Client, params: string[]): P
   if (client.requestedNick !== undefined || client.user || client.capNegotiating || client.capVersion > 0 || client.account !== undefined)
     return refuse('WEBIRC must be the first command');
   const gatewayIp = client.ip;
-  const blocks = server.config.webirc.filter((b) => fromHosts(b, gatewayIp));
   let block: WebircConfig | undefined;
-  for (const b of blocks) {
+  for (const b of server.webircBlocksFor(gatewayIp)) {
     if (await verifyPassword(password, b.password)) {
       block = b;
       break;

@@ -245,8 +245,7 @@ export class Connection {
     else if (this.outText !== '') this.takeText();
     this.out.push(buf);
     this.outBytes += buf.length;
-    this.linesOut++;
-    if (this.sendqBytes > this.klass.sendq) this.close('SendQ exceeded');
+    this.queued();
   }
 
   /** Queues one line (with its CRLF) of text for the next batched write of this tick. */
@@ -254,8 +253,7 @@ export class Connection {
     if (this.closed) return;
     if (this.idle) this.scheduleFlush(this);
     this.outText += line;
-    this.linesOut++;
-    if (this.sendqBytes > this.klass.sendq) this.close('SendQ exceeded');
+    this.queued();
   }
 
   /**
@@ -265,6 +263,11 @@ export class Connection {
     if (this.closed) return;
     if (this.idle) this.scheduleFlush(this);
     this.lastText += line;
+    this.queued();
+  }
+
+  /** Counts a queued line and enforces the class sendq. */
+  private queued(): void {
     this.linesOut++;
     if (this.sendqBytes > this.klass.sendq) this.close('SendQ exceeded');
   }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { loadConfig } from '../config/load.js';
-import type { ClassConfig, Config, ListenConfig } from '../config/schema.js';
+import type { ClassConfig, Config, ListenConfig, WebircConfig } from '../config/schema.js';
 import { Connection, type ConnectionOwner, type LineLimits, type LineProblem, type Transport } from '../net/connection.js';
 import { listenerKey, openListener, readTls, type Listener } from '../net/listener.js';
 import { upgradeToWebSocket } from '../net/websocket.js';
@@ -189,7 +189,7 @@ export class Server implements ConnectionOwner {
     const key = addressKey(ip);
     // A WebIRC gateway connects for many users: they are counted by their own addresses once it
     // has told them (WEBIRC), so its own address is not rate- or count-limited.
-    if (this.isWebircGateway(ip)) return { klass, counted: false };
+    if (this.webircBlocksFor(ip).length > 0) return { klass, counted: false };
     if (!this.connectThrottle.allow(key, klass.connect_rate)) return { refused: 'Throttled: reconnecting too fast', label: 'throttle' };
     const count = this.state.perIp.get(key) ?? 0;
     if (count >= klass.max_per_ip) return { refused: 'Too many connections from your IP', label: 'limit' };
@@ -197,11 +197,13 @@ export class Server implements ConnectionOwner {
     return { klass, counted: true };
   }
 
-  private isWebircGateway(ip: string): boolean {
-    const gateways = this.derivedFromConfig().webircHosts;
-    if (gateways.length === 0) return false;
+  /** The [[webirc]] blocks whose hosts include this address (a gateway may be listed more than once). */
+  webircBlocksFor(ip: string): WebircConfig[] {
+    const gateways = this.derivedFromConfig().webirc;
+    if (gateways.length === 0) return [];
     const bytes = ipBytes(ip);
-    return !!bytes && gateways.some((cidr) => cidrContains(cidr, bytes));
+    if (!bytes) return [];
+    return gateways.filter(({ cidrs }) => cidrs.some((cidr) => cidrContains(cidr, bytes))).map(({ block }) => block);
   }
 
   /** Gives back the connection's place in the per-address count (WebIRC gateways are not counted). */
@@ -478,8 +480,8 @@ export class Server implements ConnectionOwner {
         /** Allow blocks with their CIDR parsed once (undefined for host globs, lowercased). */
         allow: Array<{ block: Config['allow'][number]; cidr: Cidr | undefined; glob: string }>;
         lineLimits: LineLimits;
-        /** Addresses of the configured WebIRC gateways. */
-        webircHosts: Cidr[];
+        /** WebIRC gateway blocks with their addresses parsed once. */
+        webirc: Array<{ block: WebircConfig; cidrs: Cidr[] }>;
       }
     | undefined;
 
@@ -491,7 +493,7 @@ export class Server implements ConnectionOwner {
         modes: this.buildModeLetters(),
         allow: this.config.allow.map((block) => ({ block, cidr: parseCidr(block.mask), glob: block.mask.toLowerCase() })),
         lineLimits: { lineLength: this.config.limits.line_length, tagLength: this.config.limits.tag_length },
-        webircHosts: this.config.webirc.flatMap((w) => w.hosts.map((h) => parseCidr(h)!)),
+        webirc: this.config.webirc.map((block) => ({ block, cidrs: block.hosts.map((h) => parseCidr(h)!) })),
       };
     return this.derived;
   }
