@@ -99,10 +99,11 @@ export const cap: Module = {
     },
   },
   caps: [{ name: 'cap-notify' }],
+  hooks: { capsRehashed: announceCapChanges },
 };
 
 /** Tells clients with cap-notify which capabilities appeared or went away (after REHASH). */
-export function announceCapChanges(server: Server, before: Set<string>, after: Set<string>): void {
+function announceCapChanges(server: Server, before: Set<string>, after: Set<string>): void {
   const added = [...after].filter((c) => !before.has(c));
   const removed = [...before].filter((c) => !after.has(c));
   if (!added.length && !removed.length) return;

@@ -3,7 +3,7 @@
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
-import { VERSION, type Server } from '../server/server.js';
+import type { Server } from '../server/server.js';
 
 export function sendLusers(server: Server, client: Client): void {
   // Counted from the mode indexes: a registration must not cost a scan of every client.
@@ -57,7 +57,7 @@ export const info: Module = {
     VERSION: {
       handler: (server, client, msg) => {
         if (otherServer(server, client, msg.params[0])) return;
-        client.numeric(RPL.VERSION, `ircd-${VERSION}`, server.name, 'TypeScript IRC server on Node.js');
+        client.numeric(RPL.VERSION, `ircd-${server.version}`, server.name, 'TypeScript IRC server on Node.js');
         server.sendIsupport(client);
       },
       help: ['VERSION', 'Shows the server software version and its ISUPPORT tokens.'],
@@ -85,7 +85,7 @@ export const info: Module = {
       handler: (server, client, msg) => {
         if (otherServer(server, client, msg.params[0])) return;
         for (const line of [
-          `ircd ${VERSION}, an IRC server written in TypeScript for Node.js ${process.version}.`,
+          `ircd ${server.version}, an IRC server written in TypeScript for Node.js ${process.version}.`,
           'Released under the MIT license.',
           `Up since ${new Date(server.startedAt).toUTCString()}.`,
         ])

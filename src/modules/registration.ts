@@ -6,7 +6,7 @@ import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
-import { VERSION, type Server } from '../server/server.js';
+import type { Server } from '../server/server.js';
 import { sendLusers, sendMotd } from './info.js';
 import { attachOrRelease, mayAttachLater, pendingAttach, setPendingAttach } from './multiclient.js';
 
@@ -68,9 +68,9 @@ function sendWelcome(server: Server, client: Client): void {
   const cfg = server.config;
   const modes = server.modeLetters();
   client.numeric(RPL.WELCOME, `Welcome to the ${cfg.server.network} Internet Relay Chat Network ${client.nick}`);
-  client.numeric(RPL.YOURHOST, `Your host is ${server.name}, running version ircd-${VERSION}`);
+  client.numeric(RPL.YOURHOST, `Your host is ${server.name}, running version ircd-${server.version}`);
   client.numeric(RPL.CREATED, `This server was created ${new Date(server.startedAt).toUTCString()}`);
-  client.numeric(RPL.MYINFO, ...[server.name, `ircd-${VERSION}`, modes.user, modes.channel, modes.channelWithParam].filter(Boolean));
+  client.numeric(RPL.MYINFO, ...[server.name, `ircd-${server.version}`, modes.user, modes.channel, modes.channelWithParam].filter(Boolean));
   server.sendIsupport(client);
   sendLusers(server, client);
   server.emit('welcomeBurst', client);

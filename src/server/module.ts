@@ -39,6 +39,11 @@ export interface Hooks {
   nickChanged(server: Server, client: Client, oldNick: string, oldMask: string): void;
   /** After the config is replaced by REHASH. */
   rehashed(server: Server, old: Config): void;
+  /**
+   * During REHASH, before `rehashed`: the names of the capabilities offered before and after it
+   * (cap-notify announces the difference).
+   */
+  capsRehashed(server: Server, before: Set<string>, after: Set<string>): void;
   /** A REHASH (or SIGHUP) was refused; nothing changed. `source` names who asked. */
   rehashFailed(server: Server, source: string, error: string): void;
   /** After a client joined a channel. */

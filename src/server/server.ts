@@ -7,7 +7,6 @@ import { Connection, type ConnectionOwner, type LineLimits, type LineProblem, ty
 import { listenerKey, openListener, readTls, type Listener } from '../net/listener.js';
 import { upgradeToWebSocket } from '../net/websocket.js';
 import { ConnectThrottle } from '../net/throttle.js';
-import { announceCapChanges } from '../modules/cap.js';
 import { loggableParams, type Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
 import { addressKey, cidrContains, globMatch, ipBytes, normalizeIp, parseCidr, type Cidr } from '../protocol/mask.js';
@@ -591,7 +590,7 @@ export class Server implements ConnectionOwner {
     }
     const tokens = this.isupportTokens();
     if (tokens.join(' ') !== oldTokens) for (const c of this.registeredClients()) this.sendIsupport(c);
-    announceCapChanges(this, oldCaps, new Set(this.capOffers().map((c) => c.name as string)));
+    this.emit('capsRehashed', oldCaps, new Set(this.capOffers().map((c) => c.name as string)));
     this.emit('rehashed', old);
     this.stats.rehashes.success++;
     // The log level follows the file; format and destination stay until a restart.
