@@ -2,13 +2,13 @@
 // message-tags, echo-message, msgid).
 import type { Message, Tags } from '../protocol/message.js';
 import { ERR, RPL } from '../protocol/numerics.js';
+import { truncateUtf8 } from '../protocol/text.js';
 import { CAP } from '../server/caps.js';
 import type { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import { newMsgid, relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
-import { truncateUtf8 } from './channels/common.js';
 
 /** Client-only tags (those starting with "+") the sender may pass on to recipients. */
 export function clientTags(client: Client, msg: Message): Tags | undefined {

@@ -31,19 +31,6 @@ export function isHalfopOrAbove(server: Server, channel: Channel, client: Client
   return held !== undefined && bestRank(server.prefixes, held) <= opRanks(server.prefixes).halfop;
 }
 
-/** Cuts text to at most `max` UTF-8 bytes without splitting a character. */
-export function truncateUtf8(text: string, max: number): string {
-  if (Buffer.byteLength(text) <= max) return text;
-  let out = '';
-  let bytes = 0;
-  for (const ch of text) {
-    bytes += Buffer.byteLength(ch);
-    if (bytes > max) break;
-    out += ch;
-  }
-  return out;
-}
-
 /** RPL_TOPIC and RPL_TOPICWHOTIME, or RPL_NOTOPIC when asked and there is none. */
 export function sendTopic(client: Client, channel: Channel, sayNone: boolean): void {
   const topic = channel.topic;

@@ -2,11 +2,12 @@
 import { globMatch } from '../../protocol/mask.js';
 import type { Message } from '../../protocol/message.js';
 import { ERR, RPL } from '../../protocol/numerics.js';
+import { truncateUtf8 } from '../../protocol/text.js';
 import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import { newMsgid, relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
-import { canSeeChannel, isHalfopOrAbove, sendNames, sendTopic, truncateUtf8 } from './common.js';
+import { canSeeChannel, isHalfopOrAbove, sendNames, sendTopic } from './common.js';
 
 /** ELIST tokens we understand: C (creation time), M (mask), N (negated mask), T (topic time), U (user count). */
 export const ELIST = 'CMNTU';

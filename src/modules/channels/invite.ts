@@ -2,12 +2,13 @@
 // Solanum/InspIRCd with numerics 710-714).
 import type { Message } from '../../protocol/message.js';
 import { ERR, RPL } from '../../protocol/numerics.js';
+import { truncateUtf8 } from '../../protocol/text.js';
 import { CAP } from '../../server/caps.js';
 import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
-import { isHalfopOrAbove, truncateUtf8 } from './common.js';
+import { isHalfopOrAbove } from './common.js';
 import { isInvited } from './join.js';
 import { bestRank } from './modeparse.js';
 

@@ -1,12 +1,13 @@
 // JOIN and PART (Modern IRC "JOIN message", "PART message"; IRCv3 extended-join).
 import type { Message } from '../../protocol/message.js';
 import { ERR } from '../../protocol/numerics.js';
+import { truncateUtf8 } from '../../protocol/text.js';
 import { CAP } from '../../server/caps.js';
 import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import { relay, type Outgoing } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
-import { isChannelName, sendNames, sendTopic, truncateUtf8 } from './common.js';
+import { isChannelName, sendNames, sendTopic } from './common.js';
 
 /** True while the client holds an unexpired INVITE to the channel; an expired one is dropped. */
 export function isInvited(channel: Channel, client: Client): boolean {

@@ -3,12 +3,13 @@
 // name and join the new one, with the topic and names a JOIN brings.
 import type { Message } from '../../protocol/message.js';
 import { ERR } from '../../protocol/numerics.js';
+import { truncateUtf8 } from '../../protocol/text.js';
 import { CAP } from '../../server/caps.js';
 import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
-import { isChannelName, sendNames, sendTopic, truncateUtf8 } from './common.js';
+import { isChannelName, sendNames, sendTopic } from './common.js';
 import { bestRank, opRanks } from './modeparse.js';
 
 /** When each channel was last renamed (ms), for the per-channel cooldown. */
