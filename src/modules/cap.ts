@@ -1,5 +1,6 @@
 // IRCv3 capability negotiation (CAP LS/LIST/REQ/END, version 302 values, cap-notify).
 import { ERR } from '../protocol/numerics.js';
+import { packLines } from '../protocol/text.js';
 import { CAP, type CapName } from '../server/caps.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
@@ -18,15 +19,9 @@ function capToken(server: Server, client: Client, name: CapName): string {
 
 /** Sends a cap list, split over several lines with "*" continuation markers for 302 clients. */
 function sendCapList(server: Server, client: Client, sub: string, tokens: string[]): void {
-  const lines: string[] = [];
-  let cur = '';
-  for (const t of tokens) {
-    if (cur && cur.length + 1 + t.length > CAP_LINE_BUDGET) {
-      lines.push(cur);
-      cur = t;
-    } else cur = cur ? `${cur} ${t}` : t;
-  }
-  lines.push(cur);
+  const lines = packLines(tokens, CAP_LINE_BUDGET).map((line) => line.join(' '));
+  // An empty list is answered too, with one empty line.
+  if (lines.length === 0) lines.push('');
   const multiline = client.capVersion >= 302;
   lines.forEach((line, i) => {
     const more = i < lines.length - 1;

@@ -2,6 +2,7 @@
 // definition (CommandDef.help) and is read from the router's table, so HELP always describes
 // exactly the commands that are loaded. Operator commands are shown only to opers who may use them.
 import { ERR, RPL } from '../protocol/numerics.js';
+import { packLines } from '../protocol/text.js';
 import type { Client } from '../server/client.js';
 import type { CommandDef, Handler, Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
@@ -30,17 +31,9 @@ function sendHelp(client: Client, subject: string, lines: string[]): void {
   });
 }
 
-function wrapWords(words: string[], width: number): string[] {
-  const out: string[] = [];
-  let cur = '';
-  for (const w of words) {
-    if (cur && cur.length + 1 + w.length > width) {
-      out.push(cur);
-      cur = w;
-    } else cur = cur ? `${cur} ${w}` : w;
-  }
-  if (cur) out.push(cur);
-  return out;
+/** Command names in alphabetical order, as lines of at most LIST_WIDTH. */
+function commandList(names: string[]): string[] {
+  return packLines(names.sort(), LIST_WIDTH).map((line) => line.join(' '));
 }
 
 function overview(server: Server, client: Client): string[] {
@@ -50,8 +43,8 @@ function overview(server: Server, client: Client): string[] {
     if (!mayUse(server, client, def)) continue;
     (def.privilege ? oper : user).push(name);
   }
-  const lines = ['** Help System **', '', 'Commands available to you:', ...wrapWords(user.sort(), LIST_WIDTH)];
-  if (oper.length) lines.push('', 'Operator commands:', ...wrapWords(oper.sort(), LIST_WIDTH));
+  const lines = ['** Help System **', '', 'Commands available to you:', ...commandList(user)];
+  if (oper.length) lines.push('', 'Operator commands:', ...commandList(oper));
   lines.push('', 'Use /HELP <command> for help on one command.');
   return lines;
 }

@@ -13,6 +13,7 @@
 // live on the Client and a channel's beside the Channel object, so they end with them.
 import type { Message } from '../protocol/message.js';
 import { ERR, RPL } from '../protocol/numerics.js';
+import { packLines } from '../protocol/text.js';
 import { CAP } from '../server/caps.js';
 import type { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
@@ -115,21 +116,9 @@ function sendBatch(server: Server, client: Client, type: string, params: string[
 
 /** 770/771/772 with the keys as separate parameters, as many lines as the line length needs. */
 function sendKeyLists(server: Server, client: Client, code: string, keys: Iterable<string>): Message[] {
-  const budget = server.config.limits.line_length - 2 - Buffer.byteLength(`:${server.name} ${code} ${client.nick}`);
-  const lines: Message[] = [];
-  let current: string[] = [];
-  let used = 0;
-  for (const key of keys) {
-    if (current.length && (current.length === KEYS_PER_LINE || used + 1 + key.length > budget)) {
-      lines.push(numericLine(server, client, code, ...current));
-      current = [];
-      used = 0;
-    }
-    current.push(key);
-    used += 1 + key.length;
-  }
-  if (current.length) lines.push(numericLine(server, client, code, ...current));
-  return lines;
+  // The space in front of the first key is part of the fixed text; the others separate the keys.
+  const budget = server.config.limits.line_length - 2 - Buffer.byteLength(`:${server.name} ${code} ${client.nick} `);
+  return packLines(keys, budget, KEYS_PER_LINE).map((line) => numericLine(server, client, code, ...line));
 }
 
 /** Resolves "*", a nick or a channel; answers FAIL INVALID_TARGET when there is no such target to show. */

@@ -4,6 +4,7 @@
 // the see_hidden privilege see everything, including real hosts and IPs.
 import { globMatch } from '../protocol/mask.js';
 import { ERR, RPL } from '../protocol/numerics.js';
+import { packLines } from '../protocol/text.js';
 import { CAP } from '../server/caps.js';
 import type { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
@@ -35,18 +36,10 @@ function userVisible(server: Server, viewer: Client, target: Client): boolean {
 }
 
 /** Sends `items` joined by `sep` as the last parameter of as many numerics as the line length needs. */
-export function sendListNumeric(server: Server, client: Client, code: string, params: string[], items: string[], sep: string): void {
+export function sendListNumeric(server: Server, client: Client, code: string, params: string[], items: string[], sep: ',' | ' '): void {
   const overhead = Buffer.byteLength(`:${server.name} ${code} ${client.nick} ${params.map((p) => p + ' ').join('')}:`);
   const budget = server.config.limits.line_length - 2 - overhead;
-  let line = '';
-  for (const item of items) {
-    if (line && Buffer.byteLength(line) + sep.length + Buffer.byteLength(item) > budget) {
-      client.numeric(code, ...params, line);
-      line = '';
-    }
-    line = line ? line + sep + item : item;
-  }
-  if (line) client.numeric(code, ...params, line);
+  for (const line of packLines(items, budget)) client.numeric(code, ...params, line.join(sep));
 }
 
 // ---- WHO --------------------------------------------------------------------------------------

@@ -13,3 +13,25 @@ export function truncateUtf8(text: string, max: number): string {
   }
   return out;
 }
+
+/**
+ * Packs items, in order, into as few lines as fit: a line's items joined by one-byte separators
+ * (space or comma) come to at most `budget` UTF-8 bytes, and a line holds at most `maxItems`.
+ * An item too long for the budget on its own still gets a line: it is never cut or dropped.
+ */
+export function packLines(items: Iterable<string>, budget: number, maxItems = Infinity): string[][] {
+  const lines: string[][] = [];
+  let line: string[] = [];
+  let used = 0;
+  for (const item of items) {
+    const size = Buffer.byteLength(item);
+    if (line.length > 0 && (line.length === maxItems || used + 1 + size > budget)) {
+      lines.push(line);
+      line = [];
+    }
+    used = line.length === 0 ? size : used + 1 + size;
+    line.push(item);
+  }
+  if (line.length > 0) lines.push(line);
+  return lines;
+}

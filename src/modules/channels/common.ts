@@ -1,6 +1,7 @@
 // Helpers shared by the channel commands and exported for other modules (WHO, WHOIS, ...):
 // channel-name validity, visibility, privilege checks, NAMES and topic replies.
 import { RPL } from '../../protocol/numerics.js';
+import { packLines } from '../../protocol/text.js';
 import { CAP } from '../../server/caps.js';
 import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
@@ -59,16 +60,11 @@ export function sendNames(server: Server, client: Client, channel: Channel, with
   // ":server 353 nick = #chan :" plus CRLF is the fixed part of each line.
   const budget =
     server.config.limits.line_length - (server.name.length + client.nick.length + channel.name.length + 14);
-  let line = '';
+  const entries: string[] = [];
   for (const [m, held] of channel.members) {
     if (!member && m.modes.has('i')) continue;
-    const entry = server.prefixes.symbolsFor(held, allPrefixes) + (fullMask ? m.mask : m.nick);
-    if (line && line.length + 1 + entry.length > budget) {
-      client.numeric(RPL.NAMREPLY, symbol, channel.name, line);
-      line = '';
-    }
-    line = line ? `${line} ${entry}` : entry;
+    entries.push(server.prefixes.symbolsFor(held, allPrefixes) + (fullMask ? m.mask : m.nick));
   }
-  if (line) client.numeric(RPL.NAMREPLY, symbol, channel.name, line);
+  for (const line of packLines(entries, budget)) client.numeric(RPL.NAMREPLY, symbol, channel.name, line.join(' '));
   if (withEnd) client.numeric(RPL.ENDOFNAMES, channel.name, 'End of /NAMES list');
 }
