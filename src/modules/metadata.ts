@@ -20,7 +20,6 @@ import type { Client } from '../server/client.js';
 import type { Handler, Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
-import { bestRank, opRanks } from './channels/modeparse.js';
 import { watchersOf } from './monitor.js';
 
 const METADATA_CAP = CAP['draft/metadata-3'];
@@ -147,8 +146,7 @@ function canRead(server: Server, client: Client, target: Target): boolean {
 
 function canEdit(server: Server, client: Client, target: Target): boolean {
   if (target.kind === 'user') return target.client === client;
-  const held = target.channel.members.get(client);
-  return held !== undefined && bestRank(server.prefixes, held) <= opRanks(server.prefixes).op;
+  return server.prefixes.holdsRank(target.channel.members.get(client), 'op');
 }
 
 /**

@@ -6,7 +6,6 @@ import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
-import { bestRank, opRanks } from './channels/modeparse.js';
 import { historyStore } from './history.js';
 import type { Conversation, HistoryItem } from './history/store.js';
 
@@ -35,7 +34,7 @@ function handleRedact(server: Server, client: Client, params: string[]): void {
     const held = channel?.members.get(client);
     if (!channel || held === undefined) return fail('INVALID_TARGET', target, `You cannot delete messages from ${target}`);
     // Channel operators moderate their channel.
-    if (bestRank(server.prefixes, held) <= opRanks(server.prefixes).op) mayModerate = true;
+    if (server.prefixes.holdsRank(held, 'op')) mayModerate = true;
     conv = store?.ofChannel(channel);
     recipients = [...channel.members.keys()];
     shownTarget = channel.name;

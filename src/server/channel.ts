@@ -130,6 +130,31 @@ export class PrefixTable {
     return this.symbols.indexOf(symbol);
   }
 
+  /** Lowest rank index (0 is highest) of the prefix letters held; Infinity when none. */
+  bestRank(held: string): number {
+    let best = Infinity;
+    for (const m of held) {
+      const r = this.modes.indexOf(m);
+      if (r !== -1 && r < best) best = r;
+    }
+    return best;
+  }
+
+  /** Rank of a channel operator, and of a half-operator when h is configured (else the same). */
+  opRanks(): { op: number; halfop: number } {
+    const op = this.modes.indexOf('o');
+    const h = this.modes.indexOf('h');
+    return { op, halfop: h === -1 ? op : h };
+  }
+
+  /**
+   * The channel-operator check: true when a member holding `held` (undefined for a non-member)
+   * is a channel operator or above, or with 'halfop' a half-operator or above.
+   */
+  holdsRank(held: string | undefined, level: 'op' | 'halfop'): boolean {
+    return held !== undefined && this.bestRank(held) <= this.opRanks()[level];
+  }
+
   /** True when a member holding `held` mode letters ranks at or above `rank`. */
   atLeast(held: string, rank: number): boolean {
     for (const m of held) {

@@ -125,3 +125,22 @@ describe('mode parser properties', () => {
     );
   });
 });
+
+describe('PrefixTable.holdsRank (the channel-operator check)', () => {
+  it('counts the highest prefix held against op or halfop', () => {
+    const all = new PrefixTable('(qaohv)~&@%+');
+    expect(all.holdsRank('o', 'op')).toBe(true);
+    expect(all.holdsRank('qv', 'op')).toBe(true);
+    expect(all.holdsRank('hv', 'op')).toBe(false);
+    expect(all.holdsRank('h', 'halfop')).toBe(true);
+    expect(all.holdsRank('v', 'halfop')).toBe(false);
+    expect(all.holdsRank('', 'halfop')).toBe(false);
+    expect(all.holdsRank(undefined, 'op')).toBe(false);
+  });
+
+  it('asks for op where halfop is not configured', () => {
+    const plain = new PrefixTable('(ov)@+');
+    expect(plain.holdsRank('o', 'halfop')).toBe(true);
+    expect(plain.holdsRank('v', 'halfop')).toBe(false);
+  });
+});

@@ -6,7 +6,6 @@ import { CAP } from '../../server/caps.js';
 import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import type { Server } from '../../server/server.js';
-import { bestRank, opRanks } from './modeparse.js';
 
 /** RFC 2812 chanstring: no NUL, BELL, CR, LF, space, comma or colon (and no other controls). */
 const CHANSTRING = /^[^\x00-\x20,:\x7f]+$/;
@@ -28,8 +27,7 @@ export function canSeeChannel(client: Client, channel: Channel): boolean {
 
 /** True when the member holds halfop or above (op when h is not configured): kick, topic under +t, invite under +i. */
 export function isHalfopOrAbove(server: Server, channel: Channel, client: Client): boolean {
-  const held = channel.members.get(client);
-  return held !== undefined && bestRank(server.prefixes, held) <= opRanks(server.prefixes).halfop;
+  return server.prefixes.holdsRank(channel.members.get(client), 'halfop');
 }
 
 /** RPL_TOPIC and RPL_TOPICWHOTIME, or RPL_NOTOPIC when asked and there is none. */

@@ -10,7 +10,6 @@ import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { isHalfopOrAbove } from './common.js';
 import { isInvited } from './join.js';
-import { bestRank } from './modeparse.js';
 
 /** Drops the entries of a time-keyed map that are no longer valid. */
 function prune(map: Map<string, number>, stillValid: (t: number) => boolean): void {
@@ -135,13 +134,13 @@ function kickFrom(server: Server, client: Client, name: string, nicks: string[],
     client.numeric(ERR.CHANOPRIVSNEEDED, channel.name, "You're not channel operator");
     return;
   }
-  const rank = bestRank(server.prefixes, held);
+  const rank = server.prefixes.bestRank(held);
   for (const nick of nicks) {
     const target = server.state.findNick(nick);
     const targetHeld = target && channel.members.get(target);
     if (!target?.registered) client.numeric(ERR.NOSUCHNICK, nick, 'No such nick/channel');
     else if (targetHeld === undefined) client.numeric(ERR.USERNOTINCHANNEL, target.nick, channel.name, "They aren't on that channel");
-    else if (bestRank(server.prefixes, targetHeld) < rank)
+    else if (server.prefixes.bestRank(targetHeld) < rank)
       client.numeric(ERR.CHANOPRIVSNEEDED, channel.name, 'You cannot kick someone ranked above you');
     else kickMember(server, client, channel, target, reason);
   }

@@ -97,29 +97,12 @@ export interface ApplyResult {
   listQueries: string[];
 }
 
-/** Lowest rank index (0 is highest) of the prefix letters held; Infinity when none. */
-export function bestRank(prefixes: PrefixTable, held: string): number {
-  let best = Infinity;
-  for (const m of held) {
-    const r = prefixes.modes.indexOf(m);
-    if (r !== -1 && r < best) best = r;
-  }
-  return best;
-}
-
-/** Rank of a channel operator, and of a half-operator when h is configured (else the same). */
-export function opRanks(prefixes: PrefixTable): { op: number; halfop: number } {
-  const op = prefixes.modes.indexOf('o');
-  const h = prefixes.modes.indexOf('h');
-  return { op, halfop: h === -1 ? op : h };
-}
-
 /**
  * The rank needed to change a mode: prefix modes above op (a, q) need that rank, op and halfop
  * need op, modes below halfop (voice) need halfop; every other mode needs op.
  */
 function requiredRank(prefixes: PrefixTable, mode: string): number {
-  const { op, halfop } = opRanks(prefixes);
+  const { op, halfop } = prefixes.opRanks();
   const r = prefixes.modes.indexOf(mode);
   if (r === -1) return op;
   if (r < op) return r;
@@ -136,7 +119,7 @@ export function applyModeChanges(channel: Channel, changes: readonly ModeChange[
   const applied: ModeChange[] = [];
   const errors: ModeError[] = [];
   const listQueries: string[] = [];
-  const rank = bestRank(ctx.prefixes, ctx.setterHeld);
+  const rank = ctx.prefixes.bestRank(ctx.setterHeld);
   let deniedOnce = false;
   const err = (code: string, ...params: string[]) => errors.push({ code, params });
 

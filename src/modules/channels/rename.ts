@@ -10,7 +10,6 @@ import type { Client } from '../../server/client.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { isChannelName, sendNames, sendTopic } from './common.js';
-import { bestRank, opRanks } from './modeparse.js';
 
 /** When each channel was last renamed (ms), for the per-channel cooldown. */
 const renamedAt = new WeakMap<Channel, number>();
@@ -28,7 +27,7 @@ export function handleRename(server: Server, client: Client, msg: Message): void
     client.numeric(ERR.NOTONCHANNEL, channel.name, "You're not on that channel");
     return;
   }
-  if (bestRank(server.prefixes, held) > opRanks(server.prefixes).op) {
+  if (!server.prefixes.holdsRank(held, 'op')) {
     client.numeric(ERR.CHANOPRIVSNEEDED, channel.name, 'You must be a channel operator');
     return;
   }
