@@ -8,12 +8,12 @@ import { caseFolder } from '../protocol/casemap.js';
 import { ERR, RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
+import { notifyInterested } from '../server/interested.js';
 import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { AccountStore, normalizeFingerprint } from '../store/accounts.js';
 import { openStore } from '../store/db.js';
-import { notifyInterested } from './monitor.js';
 import { changeNick, validNick } from './registration.js';
 
 /** Per-server state: a module object is shared by every Server in the process (tests run several). */

@@ -5,10 +5,10 @@ import { RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
 import type { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
+import { notifyInterested } from '../server/interested.js';
 import type { Module } from '../server/module.js';
 import { relay, type Outgoing } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
-import { notifyInterested } from './monitor.js';
 
 /** The away-notify message for a client's current state. */
 export function awayMessage(client: Client): Outgoing {

@@ -3,11 +3,11 @@
 // rejoin (with its channel prefixes restored by MODE), so their view of the mask stays right.
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
+import { notifyInterested } from '../server/interested.js';
 import type { Module } from '../server/module.js';
 import { Outgoing, relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { awayMessage } from './away.js';
-import { notifyInterested } from './monitor.js';
 
 /** Changes the username and shown host of a client and tells everyone who sees it. */
 export function changeHost(server: Server, client: Client, user: string, host: string): void {

@@ -20,7 +20,6 @@ import type { Client } from '../server/client.js';
 import type { Handler, Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
-import { watchersOf } from './monitor.js';
 
 const METADATA_CAP = CAP['draft/metadata-3'];
 const EXT = 'metadata';
@@ -163,7 +162,7 @@ function notifyChange(server: Server, origin: Client, target: Target, key: strin
   const recipients =
     target.kind === 'channel'
       ? target.channel.members.keys()
-      : new Set([...server.state.peersOf(target.client), ...watchersOf(server, target.client.nick)]);
+      : new Set([...server.state.peersOf(target.client), ...server.state.watchersOf(target.client.nick)]);
   for (const r of recipients) {
     if (r !== origin && r.hasCap(METADATA_CAP) && subsOf(r).has(key)) r.sendOutgoing(out);
   }

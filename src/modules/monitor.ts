@@ -1,57 +1,19 @@
 // IRCv3 MONITOR (online/offline notifications for a bounded list of nicks) and extended-monitor
 // (watchers also get AWAY, ACCOUNT, CHGHOST and SETNAME of monitored nicks when they hold the cap
-// for that notification). A reverse index from casefolded nick to watchers keeps every
-// notification O(watchers of that nick).
+// for that notification, see server/interested.ts). The reverse index from casefolded nick to
+// watchers lives in State and keeps every notification O(watchers of that nick).
 import { ERR, RPL } from '../protocol/numerics.js';
-import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
-import type { Outgoing } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { sendListNumeric } from './queries.js';
 import { validNick } from './registration.js';
 
 const EXT = 'monitor';
 
-/** Casefolded nick → clients monitoring it, one index per server. */
-const watchersByServer = new WeakMap<Server, Map<string, Set<Client>>>();
-
-function watchersIndex(server: Server): Map<string, Set<Client>> {
-  let index = watchersByServer.get(server);
-  if (!index) watchersByServer.set(server, (index = new Map()));
-  return index;
-}
-
 /** A client's own list: casefolded nick → the nick as the client wrote it (shown by MONITOR L). */
 function listOf(client: Client): Map<string, string> | undefined {
   return client.ext.get(EXT) as Map<string, string> | undefined;
-}
-
-/** Clients monitoring this nick. */
-export function watchersOf(server: Server, nick: string): ReadonlySet<Client> {
-  return watchersIndex(server).get(server.state.fold(nick)) ?? NONE;
-}
-
-/**
- * Sends a change of `subject` (AWAY, SETNAME, CHGHOST, ACCOUNT) to everyone who asked for it, once
- * each: channel peers holding `cap`, and watchers holding both extended-monitor and `cap`.
- * The subject itself is included only with `self` (and only when it holds the cap).
- */
-export function notifyInterested(server: Server, subject: Client, out: Outgoing, cap: number, opts: { self?: boolean } = {}): void {
-  const reached = new Set<Client>();
-  if (opts.self && subject.hasCap(cap)) {
-    subject.sendOutgoing(out);
-    reached.add(subject);
-  }
-  for (const peer of server.state.peersOf(subject)) {
-    if (!peer.hasCap(cap)) continue;
-    peer.sendOutgoing(out);
-    reached.add(peer);
-  }
-  for (const watcher of watchersOf(server, subject.nick)) {
-    if (reached.has(watcher) || watcher === subject) continue;
-    if (watcher.hasCap(CAP['extended-monitor']) && watcher.hasCap(cap)) watcher.sendOutgoing(out);
-  }
 }
 
 /** 730 for online nicks (with their mask), 731 for offline ones. */
@@ -85,10 +47,7 @@ function add(server: Server, client: Client, targets: string[]): void {
     }
     if (!list) client.setExt(EXT, (list = new Map()));
     list.set(key, nick);
-    const index = watchersIndex(server);
-    let watchers = index.get(key);
-    if (!watchers) index.set(key, (watchers = new Set()));
-    watchers.add(client);
+    server.state.watch(key, client);
     added.push(nick);
   }
   sendStatus(server, client, added);
@@ -97,13 +56,7 @@ function add(server: Server, client: Client, targets: string[]): void {
 function remove(server: Server, client: Client, keys: Iterable<string>): void {
   const list = listOf(client);
   if (!list) return;
-  const index = watchersIndex(server);
-  for (const key of keys) {
-    if (!list.delete(key)) continue;
-    const watchers = index.get(key);
-    watchers?.delete(client);
-    if (watchers?.size === 0) index.delete(key);
-  }
+  for (const key of keys) if (list.delete(key)) server.state.unwatch(key, client);
   if (list.size === 0) client.deleteExt(EXT);
 }
 
@@ -114,7 +67,7 @@ function clear(server: Server, client: Client): void {
 
 /** Tells the watchers of `nick` that it came online (730 with the mask) or went offline (731). */
 function announce(server: Server, nick: string, online: Client | undefined): void {
-  for (const watcher of watchersOf(server, nick)) {
+  for (const watcher of server.state.watchersOf(nick)) {
     if (online) watcher.numeric(RPL.MONONLINE, online.mask);
     else watcher.numeric(RPL.MONOFFLINE, nick);
   }
@@ -176,5 +129,3 @@ export const monitor: Module = {
     },
   },
 };
-
-const NONE: ReadonlySet<Client> = new Set();

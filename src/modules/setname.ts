@@ -2,9 +2,9 @@
 // itself, channel peers, extended-monitor watchers) see `:mask SETNAME :realname`; the others see
 // nothing, and a user without the cap gets no reply, as the spec asks.
 import { CAP } from '../server/caps.js';
+import { notifyInterested } from '../server/interested.js';
 import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
-import { notifyInterested } from './monitor.js';
 
 export const setname: Module = {
   name: 'setname',

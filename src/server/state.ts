@@ -18,6 +18,8 @@ export class State {
   readonly perIp = new Map<string, number>();
   /** Clients logged in to each account (casefolded name), so an account's sessions are found without a scan. */
   private readonly byAccount = new Map<string, Set<Client>>();
+  /** Casefolded nick → clients monitoring it (MONITOR), so a change of a user reaches its watchers without a scan. */
+  private readonly watchers = new Map<string, Set<Client>>();
 
   constructor(readonly fold: CaseFold) {}
 
@@ -84,6 +86,25 @@ export class State {
   /** Clients logged in to the account, registered or not. */
   withAccount(account: string): ReadonlySet<Client> {
     return this.byAccount.get(this.fold(account)) ?? NO_CLIENTS;
+  }
+
+  /** Clients monitoring this nick. */
+  watchersOf(nick: string): ReadonlySet<Client> {
+    return this.watchers.get(this.fold(nick)) ?? NO_CLIENTS;
+  }
+
+  /** Adds a watcher of a casefolded nick; the monitor module keeps each client's own list. */
+  watch(key: string, client: Client): void {
+    let watchers = this.watchers.get(key);
+    if (!watchers) this.watchers.set(key, (watchers = new Set()));
+    watchers.add(client);
+  }
+
+  /** Removes a watcher of a casefolded nick. */
+  unwatch(key: string, client: Client): void {
+    const watchers = this.watchers.get(key);
+    watchers?.delete(client);
+    if (watchers?.size === 0) this.watchers.delete(key);
   }
 
   channelsOf(client: Client): Set<Channel> {

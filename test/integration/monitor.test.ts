@@ -2,7 +2,6 @@
 // extra notifications watchers with extended-monitor get.
 import { describe, expect, it } from 'vitest';
 import { changeHost } from '../../src/modules/chghost.js';
-import { watchersOf } from '../../src/modules/monitor.js';
 import type { Message } from '../../src/protocol/message.js';
 import { client, type TestClient } from '../support/harness.js';
 import { serverClient } from '../support/state.js';
@@ -84,10 +83,10 @@ describe('MONITOR', () => {
     const a = await s.connect('alice');
     const w = await s.connect('watcher');
     await ask(w, 'MONITOR + alice');
-    expect(watchersOf(s.srv.server, 'alice').size).toBe(1);
+    expect(s.srv.server.state.watchersOf('alice').size).toBe(1);
     w.send('QUIT');
     await w.waitClosed();
-    expect(watchersOf(s.srv.server, 'alice').size).toBe(0);
+    expect(s.srv.server.state.watchersOf('alice').size).toBe(0);
     a.send('NICK alice2');
     expect((await a.waitFor('NICK')).params).toEqual(['alice2']);
   });

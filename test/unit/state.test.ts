@@ -1,4 +1,4 @@
-// The state store's account index: logins found without scanning every client.
+// The state store's indexes of accounts and MONITOR watchers: found without scanning every client.
 import { describe, expect, it } from 'vitest';
 import { caseFolder } from '../../src/protocol/casemap.js';
 import type { Client } from '../../src/server/client.js';
@@ -28,5 +28,19 @@ describe('State account index', () => {
     state.forgetAccount(a);
     expect(a.account).toBe('alys');
     expect(state.withAccount('alys').size).toBe(0);
+  });
+});
+
+describe('State MONITOR index', () => {
+  it('finds the watchers of a nick in any case until they unwatch it', () => {
+    const state = new State(caseFolder('rfc1459'));
+    const [a, b] = [fakeClient(), fakeClient()];
+    state.watch(state.fold('Nick[1]'), a);
+    state.watch(state.fold('nick{1}'), b);
+    expect([...state.watchersOf('NICK{1}')]).toEqual([a, b]);
+    state.unwatch(state.fold('nick[1]'), a);
+    expect([...state.watchersOf('nick{1}')]).toEqual([b]);
+    state.unwatch(state.fold('nick[1]'), b);
+    expect(state.watchersOf('nick{1}').size).toBe(0);
   });
 });
