@@ -152,16 +152,12 @@ export class PrefixTable {
    * is a channel operator or above, or with 'halfop' a half-operator or above.
    */
   holdsRank(held: string | undefined, level: 'op' | 'halfop'): boolean {
-    return held !== undefined && this.bestRank(held) <= this.opRanks()[level];
+    return held !== undefined && this.atLeast(held, this.opRanks()[level]);
   }
 
   /** True when a member holding `held` mode letters ranks at or above `rank`. */
   atLeast(held: string, rank: number): boolean {
-    for (const m of held) {
-      const r = this.modes.indexOf(m);
-      if (r !== -1 && r <= rank) return true;
-    }
-    return false;
+    return this.bestRank(held) <= rank;
   }
 
   /** Sorts held mode letters by rank (highest first). */
