@@ -50,8 +50,4 @@ export class AttemptCounter {
       else this.underWayByKey.set(key, left);
     }
   }
-
-  clear(key: string): void {
-    this.windows.delete(key);
-  }
 }
