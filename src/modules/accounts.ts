@@ -12,7 +12,7 @@ import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { AccountStore, normalizeFingerprint } from '../store/accounts.js';
-import { openStore } from '../store/db.js';
+import { checkTables, openStore } from '../store/db.js';
 import { notifyInterested } from './monitor.js';
 import { changeNick, validNick } from './registration.js';
 
@@ -288,6 +288,7 @@ export async function createAccountFromCli(config: Config, name: string, passwor
   const db = openStore(config.store.path);
   try {
     const store = new AccountStore(db, caseFolder(config.server.casemapping));
+    checkTables(db);
     if (!store.create(name, await makeCredentials(password, config.accounts.pbkdf2_iterations), undefined))
       throw new Error(`the account ${name} already exists`);
   } finally {
