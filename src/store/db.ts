@@ -1,5 +1,6 @@
 // The durable store: one SQLite database (better-sqlite3, WAL). Each feature that keeps data
-// (bans, accounts, ...) declares its own tables through `migrate`, applied once per name.
+// (bans, accounts, ...) declares its own tables through `migrate`, applied once per name; at
+// startup the store must hold what those make and nothing a newer version migrated.
 import Database from 'better-sqlite3';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -129,19 +130,25 @@ function columnsByTable(db: Db): Map<string, string[]> {
  */
 export function checkTables(db: Db): void {
   const model = new Database(':memory:');
+  /** "table" or "table.column" → the migration that made it. */
   const madeBy = new Map<string, string>();
+  const note = (what: string, migration: string) => {
+    if (!madeBy.has(what)) madeBy.set(what, migration);
+  };
   try {
     for (const m of declared.get(db) ?? []) {
       model.exec(m.sql);
-      for (const table of columnsByTable(model).keys()) if (!madeBy.has(table)) madeBy.set(table, m.name);
+      for (const [table, columns] of columnsByTable(model)) {
+        note(table, m.name);
+        for (const column of columns) note(`${table}.${column}`, m.name);
+      }
     }
     const actual = columnsByTable(db);
     const missing: string[] = [];
     for (const [table, columns] of columnsByTable(model)) {
       const have = actual.get(table);
-      const from = `(migration ${madeBy.get(table)})`;
-      if (!have) missing.push(`table ${table} ${from}`);
-      else for (const column of columns.filter((c) => !have.includes(c))) missing.push(`column ${table}.${column} ${from}`);
+      if (!have) missing.push(`table ${table} (migration ${madeBy.get(table)})`);
+      else for (const column of columns.filter((c) => !have.includes(c))) missing.push(`column ${table}.${column} (migration ${madeBy.get(`${table}.${column}`)})`);
     }
     if (missing.length) throw new StoreError(`the database ${db.name} is missing ${missing.join(', ')}; restore it from a backup`);
   } finally {
