@@ -9,13 +9,24 @@ interface Window {
 
 export class AttemptCounter {
   private readonly windows: LRUCache<string, Window>;
+  /**
+   * Attempts whose outcome is still being computed (a password hash), per key. Limits count them:
+   * a check and its hit are an await apart, so parallel attempts would otherwise all pass the
+   * check the first one made. Bounded by the attempts running at once; empty keys are removed.
+   */
+  private readonly underWayByKey = new Map<string, number>();
 
   constructor(readonly size: number) {
     this.windows = new LRUCache({ max: size });
   }
 
-  /** Attempts counted for `key` in the window that started at most `windowMs` ago. */
+  /** Attempts counted for `key` in the window that started at most `windowMs` ago, plus those under way: what a limit compares. */
   count(key: string, windowMs: number, now = Date.now()): number {
+    return this.counted(key, windowMs, now) + (this.underWayByKey.get(key) ?? 0);
+  }
+
+  /** Only the attempts counted with `hit` in the window, not those under way. */
+  counted(key: string, windowMs: number, now = Date.now()): number {
     const w = this.windows.get(key);
     return w && now - w.startedAt < windowMs ? w.count : 0;
   }
@@ -28,7 +39,15 @@ export class AttemptCounter {
     return 1;
   }
 
-  clear(key: string): void {
-    this.windows.delete(key);
+  /** Runs `work` (what decides an attempt) with the attempt counted as under way for `key` meanwhile. */
+  async underWay<T>(key: string, work: () => Promise<T>): Promise<T> {
+    this.underWayByKey.set(key, (this.underWayByKey.get(key) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = this.underWayByKey.get(key)! - 1;
+      if (left === 0) this.underWayByKey.delete(key);
+      else this.underWayByKey.set(key, left);
+    }
   }
 }

@@ -47,6 +47,19 @@ export async function makeCredentials(password: string, iterations: number): Pro
   return credentialsFromSalted(await saltPassword(password, salt, iterations), salt, iterations);
 }
 
+/** Keys the decoys: random per process, so nobody can compute a name's decoy, and fixed while it runs. */
+const DECOY_KEY = randomBytes(32);
+
+/**
+ * A verifier for an account that does not exist, so that SASL answers as it would for one that
+ * does: the salt is derived from the (casefolded) name, the same on every attempt as a real
+ * account's salt is, and the keys match no password.
+ */
+export function decoyCredentials(foldedName: string, iterations: number): ScramCredentials {
+  const derive = (purpose: string) => hmac(DECOY_KEY, `${purpose}\0${foldedName}`);
+  return { salt: derive('salt').subarray(0, 16), iterations, storedKey: derive('stored key'), serverKey: derive('server key') };
+}
+
 /** Checks a plaintext password (SASL PLAIN) against the stored verifier. */
 export async function checkPassword(password: string, creds: ScramCredentials): Promise<boolean> {
   const salted = await saltPassword(password, creds.salt, creds.iterations);

@@ -318,7 +318,10 @@ export const saslSchema = z.strictObject({
     .default(['PLAIN', 'EXTERNAL', 'SCRAM-SHA-256']),
   /** Longest client response (base64 bytes, all AUTHENTICATE chunks together). */
   max_response: z.number().int().min(400).max(65536).default(8192),
-  /** Failed logins tolerated per IP and per account within `failure_window` seconds; more get 904 at once. */
+  /**
+   * Failed logins tolerated per IP and per account within `failure_window` seconds; more get 904
+   * at once. An account past its count is closed only to IPs that have failed themselves.
+   */
   failures_per_ip: z.number().int().min(1).max(100000).default(10),
   failures_per_account: z.number().int().min(1).max(100000).default(10),
   failure_window: seconds(300),

@@ -13,7 +13,7 @@ import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { AccountStore, normalizeFingerprint } from '../store/accounts.js';
-import { openStore } from '../store/db.js';
+import { checkTables, openStore } from '../store/db.js';
 import { changeNick, validNick } from './registration.js';
 
 /** Per-server state: a module object is shared by every Server in the process (tests run several). */
@@ -161,10 +161,15 @@ async function handleRegister(server: Server, client: Client, requested: string,
   const windowMs = cfg.register_window * 1000;
   if (rt.registrations.count(client.limitKey, windowMs) >= cfg.register_per_ip)
     return fail('TEMPORARILY_UNAVAILABLE', name, 'Too many accounts were registered from your address; try again later');
-  const credentials = await makeCredentials(password, cfg.pbkdf2_iterations);
+  // Under way until counted: REGISTERs from one address hashing in parallel see each other in the count.
+  const created = await rt.registrations.underWay(client.limitKey, async () => {
+    const credentials = await makeCredentials(password, cfg.pbkdf2_iterations);
+    if (client.conn.closed || !rt.store.create(name, credentials, email === '*' ? undefined : email)) return false;
+    rt.registrations.hit(client.limitKey, windowMs);
+    return true;
+  });
   if (client.conn.closed) return;
-  if (!rt.store.create(name, credentials, email === '*' ? undefined : email)) return fail('ACCOUNT_EXISTS', name, 'That name is not available');
-  rt.registrations.hit(client.limitKey, windowMs);
+  if (!created) return fail('ACCOUNT_EXISTS', name, 'That name is not available');
   server.log.info({ conn: client.id, ip: client.ip, account: name }, 'account registered');
   client.fromServer('REGISTER', ['SUCCESS', name, 'Account successfully registered']);
   logIn(server, client, name);
@@ -283,6 +288,7 @@ export async function createAccountFromCli(config: Config, name: string, passwor
   const db = openStore(config.store.path);
   try {
     const store = new AccountStore(db, caseFolder(config.server.casemapping));
+    checkTables(db);
     if (!store.create(name, await makeCredentials(password, config.accounts.pbkdf2_iterations), undefined))
       throw new Error(`the account ${name} already exists`);
   } finally {

@@ -11,7 +11,7 @@ import { CHANMODES, FLAG_MODES, KEY_MAX, KEY_MODE, LIMIT_MODE, LIST_MODES } from
 import { handleChannelMode } from './channels/modes.js';
 import { handleRename } from './channels/rename.js';
 
-export { canSeeChannel, isChannelName, isHalfopOrAbove, sendNames } from './channels/common.js';
+export { canSeeChannel, isHalfopOrAbove, sendNames } from './channels/common.js';
 export { partChannel } from './channels/join.js';
 
 export const channels: Module = {

@@ -1,6 +1,7 @@
 // Chat history (IRCv3 draft/chathistory, draft/event-playback): PRIVMSG, NOTICE, TAGMSG and
 // TOPIC are kept per channel and per direct conversation (see history/store.ts) and replayed by
 // CHATHISTORY in a `chathistory` batch; TARGETS lists the conversations with recent messages.
+import { isChannelTarget } from '../protocol/channelname.js';
 import type { Message } from '../protocol/message.js';
 import { CAP } from '../server/caps.js';
 import { Channel } from '../server/channel.js';
@@ -119,7 +120,7 @@ function handleChathistory(server: Server, client: Client, msg: Message): void {
 
   let conv: Conversation | undefined;
   let name = target;
-  if (server.config.channels.types.includes(target[0] ?? '')) {
+  if (isChannelTarget(target, server.config.channels.types)) {
     // Channel history is for members only: a channel's past is as private as its present.
     const channel = server.state.findChannel(target);
     if (!channel?.members.has(client)) return fail('INVALID_TARGET', sub, target, 'Messages could not be retrieved');

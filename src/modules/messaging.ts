@@ -1,5 +1,6 @@
 // PRIVMSG, NOTICE and TAGMSG to nicks and channels (Modern IRC "Sending Messages", IRCv3
 // message-tags, echo-message, msgid).
+import { isChannelTarget } from '../protocol/channelname.js';
 import type { Message, Tags } from '../protocol/message.js';
 import { ERR, RPL } from '../protocol/numerics.js';
 import { truncateUtf8 } from '../protocol/text.js';
@@ -103,7 +104,7 @@ export function resolveTarget(
 ): MessageTarget | undefined {
   const isNotice = command === 'NOTICE';
   const { status, name } = splitStatusPrefix(server, target);
-  if (server.config.channels.types.includes(name[0] ?? '')) {
+  if (isChannelTarget(name, server.config.channels.types)) {
     const channel = server.state.findChannel(name);
     if (!channel) {
       if (!isNotice) client.numeric(ERR.NOSUCHCHANNEL, name, 'No such channel');

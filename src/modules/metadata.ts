@@ -11,6 +11,7 @@
 // Who sees what: user keys are public; channel keys are shown to members (and see_hidden opers);
 // users edit their own keys, channel operators their channel's. Nothing is durable: a user's keys
 // live on the Client and a channel's beside the Channel object, so they end with them.
+import { isChannelTarget } from '../protocol/channelname.js';
 import type { Message } from '../protocol/message.js';
 import { ERR, RPL } from '../protocol/numerics.js';
 import { packLines } from '../protocol/text.js';
@@ -123,7 +124,7 @@ function sendKeyLists(server: Server, client: Client, code: string, keys: Iterab
 function resolveTarget(server: Server, client: Client, name: string): Target | undefined {
   if (name === '*') return { kind: 'user', name: selfName(client), client };
   if (client.registered) {
-    if (server.config.channels.types.includes(name[0] ?? '')) {
+    if (isChannelTarget(name, server.config.channels.types)) {
       const channel = server.state.findChannel(name);
       // A secret channel does not exist for outsiders, as in NAMES and LIST.
       if (channel && (!channel.flags.has('s') || channel.members.has(client) || server.hasPrivilege(client, SEE_HIDDEN)))

@@ -1,4 +1,5 @@
 // MODE routes by target: channel names go to the channel module, nicks to the user-mode module.
+import { isChannelTarget } from '../protocol/channelname.js';
 import { ERR } from '../protocol/numerics.js';
 import type { Module } from '../server/module.js';
 
@@ -9,7 +10,7 @@ export const mode: Module = {
       minParams: 1,
       handler: (server, client, msg) => {
         const target = msg.params[0]!;
-        const isChannel = server.config.channels.types.includes(target[0] ?? '');
+        const isChannel = isChannelTarget(target, server.config.channels.types);
         for (const m of server.modules) {
           const handler = isChannel ? m.modeHandlers?.channel : m.modeHandlers?.user;
           if (handler) return handler(server, client, msg);

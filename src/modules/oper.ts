@@ -129,9 +129,13 @@ async function handleOper(server: Server, client: Client, name: string, password
       client.numeric(ERR.NEEDMOREPARAMS, 'OPER', 'Not enough parameters');
       return;
     }
-    const ok = await verifyPassword(password, oper.password);
-    if (client.conn.closed) return;
-    if (!ok) return operFailed(server, client, name, 'wrong password', ERR.PASSWDMISMATCH);
+    // Under way until its failure is counted: parallel guesses from one address meet its limit.
+    const ok = await failures(server).underWay(`ip ${client.limitKey}`, async () => {
+      const ok = await verifyPassword(password, oper.password!);
+      if (!ok && !client.conn.closed) operFailed(server, client, name, 'wrong password', ERR.PASSWDMISMATCH);
+      return ok;
+    });
+    if (!ok || client.conn.closed) return;
   }
   grantOper(server, client, oper);
 }

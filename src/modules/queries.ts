@@ -2,6 +2,7 @@
 // Visibility: invisible (+i) users appear in mask queries only to those sharing a channel with
 // them, secret (+s) and private (+p) channels show their members only to members; operators with
 // the see_hidden privilege see everything, including real hosts and IPs.
+import { isChannelTarget } from '../protocol/channelname.js';
 import { globMatch } from '../protocol/mask.js';
 import { ERR, RPL } from '../protocol/numerics.js';
 import { packLines } from '../protocol/text.js';
@@ -109,7 +110,7 @@ const handleWho: Handler = (server, client, msg) => {
     if (!operOnly || target.oper) sendWhoReply(server, client, target, channel, whox);
   };
 
-  if (server.config.channels.types.includes(mask[0]!)) {
+  if (isChannelTarget(mask, server.config.channels.types)) {
     const channel = server.state.findChannel(mask);
     if (channel && channelVisible(server, client, channel)) {
       const all = channel.members.has(client) || server.hasPrivilege(client, SEE_HIDDEN);

@@ -1,13 +1,13 @@
 // MARKREAD (IRCv3 draft/read-marker): the time of the last message a user has read, per channel or
 // query. Markers of logged-in users belong to the account and are kept in the store; users who
 // are not logged in keep theirs for this connection only (nothing else identifies them safely).
+import { validChannelName } from '../protocol/channelname.js';
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import { Outgoing } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { ReadMarkerStore, type ReadMarker } from '../store/readmarkers.js';
-import { isChannelName } from './channels/common.js';
 import { parseTimestampRef } from './history/query.js';
 import { validNick } from './registration.js';
 
@@ -58,7 +58,7 @@ function handleMarkread(server: Server, client: Client, params: string[]): void 
   const fail = (code: string, ...rest: string[]) => client.standardReply('FAIL', 'MARKREAD', code, ...rest);
   const target = params[0];
   if (target === undefined || target === '') return fail('NEED_MORE_PARAMS', 'Missing parameters');
-  if (!isChannelName(server, target) && !validNick(target, server.config.limits.nicklen))
+  if (!validChannelName(target, server.config.channels.types, server.config.limits.channellen) && !validNick(target, server.config.limits.nicklen))
     return fail('INVALID_PARAMS', target, 'Invalid parameters');
   let stored: ReadMarker | undefined;
   try {

@@ -1,6 +1,7 @@
 // REDACT (IRCv3 draft/message-redaction): deletes a PRIVMSG, NOTICE or TAGMSG from chat history
 // and tells the clients that understand it. The message is looked up in history, which is what
 // says who sent it; a message no longer kept there cannot be redacted (UNKNOWN_MSGID).
+import { isChannelTarget } from '../protocol/channelname.js';
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
@@ -29,7 +30,7 @@ function handleRedact(server: Server, client: Client, params: string[]): void {
   let mayModerate = server.hasPrivilege(client, 'override');
   let recipients: Client[];
   let shownTarget = target;
-  if (server.config.channels.types.includes(target[0] ?? '')) {
+  if (isChannelTarget(target, server.config.channels.types)) {
     const channel = server.state.findChannel(target);
     const held = channel?.members.get(client);
     if (!channel || held === undefined) return fail('INVALID_TARGET', target, `You cannot delete messages from ${target}`);

@@ -4,6 +4,7 @@ import { AttemptCounter } from '../auth/attempts.js';
 import {
   authMessage,
   checkPassword,
+  decoyCredentials,
   newServerNonce,
   parseClientFinal,
   parseClientFirst,
@@ -29,7 +30,15 @@ interface Session {
   buffer: string;
   /** SCRAM: what the next client response is (client-first, client-final, the closing empty one). */
   stage: 'first' | 'final' | 'done';
-  scram?: { first: ClientFirst; serverFirst: string; nonce: string; account: Account; authMessage?: string };
+  scram?: {
+    first: ClientFirst;
+    serverFirst: string;
+    nonce: string;
+    /** The name asked for; for a missing account the exchange runs on to its end against a decoy. */
+    username: string;
+    account: Account | undefined;
+    credentials: ScramCredentials;
+  };
 }
 
 /** Failed attempts per IP and per account, per server. */
@@ -69,15 +78,23 @@ function limits(server: Server) {
   return { ...failures.get(server)!, cfg, windowMs: cfg.failure_window * 1000 };
 }
 
-function accountBlocked(server: Server, name: string): boolean {
+/**
+ * Why this client may not try the account now, if it may not. Too many failures (or attempts under
+ * way) from its address stop it. An account with too many failures is closed only to addresses
+ * that have failed themselves, so guessers from many addresses cannot lock its owner out; each of
+ * them gets its first try and then meets the account's count and its own.
+ */
+function refusal(server: Server, client: Client, name: string): string | undefined {
   const l = limits(server);
-  return l.byAccount.count(server.state.fold(name), l.windowMs) >= l.cfg.failures_per_account;
+  if (l.byIp.count(client.limitKey, l.windowMs) >= l.cfg.failures_per_ip) return 'too many failures from this address';
+  if (l.byIp.counted(client.limitKey, l.windowMs) > 0 && l.byAccount.count(server.state.fold(name), l.windowMs) >= l.cfg.failures_per_account)
+    return 'too many failures for this account';
+  return undefined;
 }
 
 function succeed(server: Server, client: Client, account: string): void {
   server.stats.saslAttempt(sessionOf(client)?.mechanism ?? 'other', true);
   endSession(client);
-  limits(server).byAccount.clear(server.state.fold(account));
   logIn(server, client, account);
   client.numeric(RPL.SASLSUCCESS, 'SASL authentication successful');
 }
@@ -96,8 +113,10 @@ function fail(server: Server, client: Client, reason: string, account?: string):
 
 // ---- mechanisms --------------------------------------------------------------------------------------
 
-/** Used for unknown accounts so a PLAIN failure takes as long whether or not the account exists. */
-const DECOY: ScramCredentials = { salt: Buffer.alloc(16), iterations: 4096, storedKey: Buffer.alloc(32), serverKey: Buffer.alloc(32) };
+/** The stored verifier, or for a missing account a decoy, so the exchange looks and takes the same either way. */
+function credentialsFor(server: Server, name: string, account: Account | undefined): ScramCredentials {
+  return account?.credentials ?? decoyCredentials(server.state.fold(name), server.config.accounts.pbkdf2_iterations);
+}
 
 async function plain(server: Server, client: Client, data: Buffer): Promise<void> {
   const parts = data.toString('binary').split('\0');
@@ -107,13 +126,17 @@ async function plain(server: Server, client: Client, data: Buffer): Promise<void
   const fold = server.state.fold;
   // Acting as another account (authzid) is not supported.
   if (authzid && fold(authzid) !== fold(authcid)) return fail(server, client, 'authzid differs from authcid', authcid);
-  if (accountBlocked(server, authcid)) return fail(server, client, 'too many failures for this account', authcid);
-  const account = accountStore(server).get(authcid);
-  const ok = await checkPassword(password, account?.credentials ?? { ...DECOY, iterations: server.config.accounts.pbkdf2_iterations });
-  if (client.conn.closed) return;
-  if (!account) return fail(server, client, 'unknown account', authcid);
-  if (!ok) return fail(server, client, 'wrong password', account.name);
-  succeed(server, client, account.name);
+  const refused = refusal(server, client, authcid);
+  if (refused) return fail(server, client, refused, authcid);
+  // Under way until its failure is counted: parallel guesses from one address meet its limit.
+  await limits(server).byIp.underWay(client.limitKey, async () => {
+    const account = accountStore(server).get(authcid);
+    const ok = await checkPassword(password, credentialsFor(server, authcid, account));
+    if (client.conn.closed) return;
+    if (!account) return fail(server, client, 'unknown account', authcid);
+    if (!ok) return fail(server, client, 'wrong password', account.name);
+    succeed(server, client, account.name);
+  });
 }
 
 function external(server: Server, client: Client, data: Buffer): void {
@@ -129,35 +152,42 @@ function external(server: Server, client: Client, data: Buffer): void {
 
 function scram(server: Server, client: Client, session: Session, data: Buffer): void {
   const text = strictUtf8(data);
-  if (text === undefined) return fail(server, client, 'malformed SCRAM message', session.scram?.account.name);
+  if (text === undefined) return fail(server, client, 'malformed SCRAM message', session.scram?.username);
   if (session.stage === 'first') {
     const first = parseClientFirst(text);
     if (!first) return fail(server, client, 'malformed client-first-message');
     const fold = server.state.fold;
     if (first.authzid && fold(first.authzid) !== fold(first.username)) return fail(server, client, 'authzid differs from username', first.username);
-    if (accountBlocked(server, first.username)) return fail(server, client, 'too many failures for this account', first.username);
+    const refused = refusal(server, client, first.username);
+    if (refused) return fail(server, client, refused, first.username);
     const account = accountStore(server).get(first.username);
-    if (!account) return fail(server, client, 'unknown account', first.username);
+    const credentials = credentialsFor(server, first.username, account);
     const nonce = first.nonce + newServerNonce();
-    const sf = serverFirst(nonce, account.credentials);
-    session.scram = { first, serverFirst: sf, nonce, account };
+    const sf = serverFirst(nonce, credentials);
+    session.scram = { first, serverFirst: sf, nonce, username: account?.name ?? first.username, account, credentials };
     session.stage = 'final';
     return sendChallenge(client, sf);
   }
   const s = session.scram!;
   if (session.stage === 'final') {
     const final = parseClientFinal(text);
-    if (!final) return fail(server, client, 'malformed client-final-message', s.account.name);
+    if (!final) return fail(server, client, 'malformed client-final-message', s.username);
     if (final.nonce !== s.nonce || final.channelBinding !== Buffer.from(s.first.gs2Header).toString('base64'))
-      return fail(server, client, 'nonce or channel binding mismatch', s.account.name);
+      return fail(server, client, 'nonce or channel binding mismatch', s.username);
+    // Checked again at the guess: other exchanges from this address may have failed since the first message.
+    const refused = refusal(server, client, s.username);
+    if (refused) return fail(server, client, refused, s.username);
     const auth = authMessage(s.first, s.serverFirst, final);
-    if (!verifyClientProof(s.account.credentials, auth, final.proof)) return fail(server, client, 'wrong password', s.account.name);
+    // The proof is checked for a missing account too, so both take the same work.
+    const proofOk = verifyClientProof(s.credentials, auth, final.proof);
+    if (!s.account) return fail(server, client, 'unknown account', s.username);
+    if (!proofOk) return fail(server, client, 'wrong password', s.username);
     session.stage = 'done';
-    return sendChallenge(client, serverFinal(s.account.credentials, auth));
+    return sendChallenge(client, serverFinal(s.credentials, auth));
   }
   // The client acknowledges the server signature with an empty response.
-  if (data.length !== 0) return fail(server, client, 'unexpected data after server-final-message', s.account.name);
-  succeed(server, client, s.account.name);
+  if (data.length !== 0) return fail(server, client, 'unexpected data after server-final-message', s.username);
+  succeed(server, client, s.username);
 }
 
 // ---- AUTHENTICATE ------------------------------------------------------------------------------------

@@ -41,12 +41,48 @@ export function createLogger(cfg: Config['log'], forcePretty = false): Logger {
   );
 }
 
-/** Commands whose parameters carry secrets, and how many leading parameters are safe to log. */
-const SECRET_PARAMS: Record<string, number> = { PASS: 0, OPER: 1, AUTHENTICATE: 0, REGISTER: 1, VERIFY: 1, ACCOUNT: 2 };
+const REDACTED = '[redacted]';
 
-/** A command's parameters fit for a log: passwords and SASL payloads become "[redacted]". */
+/**
+ * The commands whose parameters carry secrets (passwords, SASL payloads, verification codes,
+ * channel keys), and which parameters: every one from `from` on, or those `at`. Messages to
+ * services follow the rule after it. A command that takes a secret belongs here.
+ */
+const SECRET_PARAMS: Record<string, { from: number; when?: (params: string[]) => boolean } | { at: number[] }> = {
+  PASS: { from: 0 },
+  OPER: { from: 1 },
+  AUTHENTICATE: { from: 0 },
+  WEBIRC: { at: [0] }, // the gateway's password; its name and the user's address stay
+  REGISTER: { from: 1 }, // the email and the password
+  VERIFY: { from: 1 },
+  ACCOUNT: { from: 2 }, // CREATE and RESETPASS passwords (and CREATE's email)
+  JOIN: { from: 1 }, // channel keys
+  MODE: { from: 2, when: (params) => params[1]?.includes('k') === true }, // a key given with +k (all arguments then)
+};
+
+/**
+ * Services (NickServ, ChanServ, any *Serv, and the nick@server form of Q or X) take passwords in
+ * many of their commands (IDENTIFY, REGISTER, GHOST, RECOVER, SET PASSWORD, DROP, ...), so what
+ * they are told keeps only its first word, the command. The same holds for the command aliases
+ * (NS, CS, NICKSERV, CHANSERV, ...).
+ */
+const SERVICE_TARGET = /^(?:[^#&]*serv|[^#&@]+@.+)$/i;
+const SERVICE_ALIAS = /^(?:[A-Z]+SERV|[NCHMOB]S)$/;
+const TEXT_COMMANDS = new Set(['PRIVMSG', 'NOTICE', 'SQUERY']);
+
+function firstWordOnly(text: string): string {
+  const first = /^\s*\S*/.exec(text)![0];
+  return first.length < text.trimEnd().length ? `${first} ${REDACTED}` : text;
+}
+
+/** A command's parameters fit for a log: passwords, keys and SASL payloads become "[redacted]". */
 export function loggableParams(command: string, params: string[]): string[] {
-  const keep = SECRET_PARAMS[command];
-  if (keep === undefined) return params;
-  return params.map((p, i) => (i < keep ? p : '[redacted]'));
+  if (TEXT_COMMANDS.has(command) && params.length > 1 && params[0]!.split(',').some((t) => SERVICE_TARGET.test(t)))
+    return [params[0]!, ...params.slice(1).map(firstWordOnly)];
+  if (SERVICE_ALIAS.test(command)) return params.length ? [firstWordOnly(params.join(' '))] : params;
+  const secret = SECRET_PARAMS[command];
+  if (!secret) return params;
+  if ('at' in secret) return params.map((p, i) => (secret.at.includes(i) ? REDACTED : p));
+  if (secret.when && !secret.when(params)) return params;
+  return params.map((p, i) => (i >= secret.from ? REDACTED : p));
 }

@@ -16,7 +16,7 @@ import type { CapOffer } from './caps.js';
 import { PrefixTable } from './channel.js';
 import { Client, runAsSession } from './client.js';
 import type { Hooks, Module } from './module.js';
-import { openStore, type Db } from '../store/db.js';
+import { checkMigrationsKnown, checkTables, openStore, type Db } from '../store/db.js';
 import { Router } from './router.js';
 import { State } from './state.js';
 import { startHttp, type HttpEndpoint } from '../observability/http.js';
@@ -97,7 +97,15 @@ export class Server implements ConnectionOwner {
     // Health checks get their 503 "starting" while the rest comes up.
     if (this.config.metrics.enabled) this.http = await startHttp(this, this.config.metrics);
     this.db = openStore(this.config.store.path);
-    for (const m of this.modules) m.init?.(this);
+    try {
+      for (const m of this.modules) m.init?.(this);
+    } catch (err) {
+      // A missing table fails the first init that prepares a statement on it: name that instead.
+      checkTables(this.db);
+      throw err;
+    }
+    checkTables(this.db);
+    checkMigrationsKnown(this.db);
     for (const l of this.config.listen) await this.addListener(l);
     this.ticker = setInterval(() => this.tick(), 1000);
     this.ticker.unref();

@@ -137,6 +137,32 @@ describe('REGISTER', () => {
     expect((await failOf(b)).slice(0, 3)).toEqual(['REGISTER', 'TEMPORARILY_UNAVAILABLE', 'second']);
   });
 
+  it('holds the per-IP limit for REGISTERs sent in parallel while their passwords hash', async () => {
+    await session.start({ accounts: { register_per_ip: 3, pbkdf2_iterations: 200000 } });
+    const clients = await Promise.all(Array.from({ length: 10 }, (_, i) => session.connect(`par${i}`)));
+    for (const c of clients) c.send('REGISTER * * hunter2hunter2');
+    const answers = await Promise.all(clients.map((c) => c.waitFor((m) => m.command === 'REGISTER' || m.command === 'FAIL', { timeout: 10000 })));
+    const outcomes = answers.map((m) => (m.command === 'REGISTER' ? m.params[0] : m.params[1]));
+    expect(outcomes.filter((o) => o === 'SUCCESS')).toHaveLength(3);
+    expect(outcomes.filter((o) => o === 'TEMPORARILY_UNAVAILABLE')).toHaveLength(7);
+  });
+
+  it('gives the slot back when a registration fails after hashing', async () => {
+    await session.start({ accounts: { register_per_ip: 2, custom_account_name: true, pbkdf2_iterations: 200000 } });
+    const [a, b] = await Promise.all([session.connect('racer1'), session.connect('racer2')]);
+    // Both pass the name check before either has created the account; the second create fails.
+    a.send('REGISTER samename * hunter2hunter2');
+    b.send('REGISTER samename * hunter2hunter2');
+    const answers = await Promise.all([a, b].map((c) => c.waitFor((m) => m.command === 'REGISTER' || m.command === 'FAIL')));
+    expect(answers.map((m) => m.params.slice(0, 2).join(' ')).sort()).toEqual(['REGISTER ACCOUNT_EXISTS', 'SUCCESS samename']);
+    const c = await session.connect('third');
+    c.send('REGISTER * * hunter2hunter2');
+    expect((await c.waitFor('REGISTER')).params.slice(0, 2)).toEqual(['SUCCESS', 'third']);
+    const d = await session.connect('fourth');
+    d.send('REGISTER * * hunter2hunter2');
+    expect((await failOf(d)).slice(0, 3)).toEqual(['REGISTER', 'TEMPORARILY_UNAVAILABLE', 'fourth']);
+  });
+
   it('has nothing to VERIFY: registrations never wait for a code', async () => {
     await session.start();
     const c = await session.connect('tester');

@@ -99,6 +99,10 @@ describe('RENAME', () => {
     expect(lines(await op.ask('RENAME #here #bad,name'))).toEqual([
       'FAIL RENAME CANNOT_RENAME #here #bad,name That is not a valid channel name',
     ]);
+    // A right-to-left override would make "#here" show as "#ereh" in lists.
+    expect(lines(await op.ask('RENAME #here #\u202Eereh'))).toEqual([
+      'FAIL RENAME CANNOT_RENAME #here #\u202Eereh That is not a valid channel name',
+    ]);
     expect(session.srv.server.state.findChannel('#here')!.name).toBe('#here');
   });
 

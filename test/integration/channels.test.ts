@@ -68,6 +68,11 @@ describe('JOIN', () => {
     const bad = await alice.ask('JOIN inv@lid,#bad\x07name,#ok');
     expect(bad.filter((m) => m.command === '403').map((m) => m.params[1])).toEqual(['inv@lid']);
     expect(bad.filter((m) => m.command === '476').map((m) => m.params[1])).toEqual(['#bad\x07name']);
+    // Names that look like another channel's, or turn the line around: refused as nicks are.
+    const unseen = ['#o\u200Bk', '#ok\u202E', '#\u2066ok', '#\u3164', '#ok\u00A0', '#o\uFEFFk'];
+    const refused = await alice.ask(`JOIN ${unseen.join(',')}`);
+    expect(refused.filter((m) => m.command === '476').map((m) => m.params[1])).toEqual(unseen);
+    expect(refused.filter((m) => m.command === 'JOIN')).toEqual([]);
     expect(await alice.ask('JOIN #ok')).toEqual([]);
     await alice.ask('JOIN #two');
     const full = await alice.ask('JOIN #three');

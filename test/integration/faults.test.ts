@@ -2,9 +2,10 @@
 // REHASH into a config the machine cannot honour, and running out of file descriptors.
 // Most tests run dist/src/main.js as a real process (`npm run build` first).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as NetServer } from 'node:net';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { client, freePort, sleep, startServer, TestClient, testConfig, toToml, waitUntil, type RawConfig, type TestServer } from '../support/harness.js';
 import { operConfig, operUp } from '../support/oper.js';
@@ -109,6 +110,80 @@ describe('crash safety', () => {
     const run = spawnSync(process.execPath, [MAIN, '--config', cfg], { encoding: 'utf8', timeout: 10000 });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`cannot open the database ${join(dir, 'a-directory')}`);
+  });
+});
+
+describe('store faults', () => {
+  /** A config on a store this version made (every migration applied), then changed by `damage`. */
+  async function damagedStore(damage: (db: Database.Database, path: string) => void): Promise<{ cfg: string; path: string }> {
+    const { dir, cfg } = await processConfig((dir) => ({ store: { path: join(dir, 'ircd.db') } }));
+    const path = join(dir, 'ircd.db');
+    const maker = await startServer({ store: { path } });
+    await maker.stop();
+    const db = new Database(path);
+    damage(db, path);
+    db.close();
+    return { cfg, path };
+  }
+
+  const startup = (cfg: string, prefix: string[] = []) => {
+    const [cmd, ...args] = [...prefix, process.execPath, MAIN, '--config', cfg];
+    return spawnSync(cmd!, args, { encoding: 'utf8', timeout: 10000 });
+  };
+
+  it.each([
+    ['DROP TABLE accounts', 'table accounts (migration accounts-1)'],
+    // server_bans is used as the bans module starts, before the check after every module's start.
+    ['DROP TABLE server_bans; ALTER TABLE accounts DROP COLUMN email', 'column accounts.email (migration accounts-1), table server_bans (migration bans-1)'],
+  ])('refuses to start on a store after %j, naming the file and what is missing', async (damage, missing) => {
+    const { cfg, path } = await damagedStore((db) => db.exec(damage));
+    const run = startup(cfg);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`ircd: the database ${path} is missing ${missing}; restore it from a backup`);
+  });
+
+  it('refuses to create an account from the command line in a store missing its columns', async () => {
+    const { cfg, path } = await damagedStore((db) => db.exec('ALTER TABLE accounts DROP COLUMN email'));
+    const run = spawnSync(process.execPath, [MAIN, 'account', 'create', 'someone', '--config', cfg], { input: 'sesame123', encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`the database ${path} is missing column accounts.email (migration accounts-1)`);
+  });
+
+  it('refuses a store a newer version migrated, naming the migration', async () => {
+    const { cfg, path } = await damagedStore((db) => db.prepare('INSERT INTO migrations (name, applied_at) VALUES (?, ?)').run('accounts-2', Date.now()));
+    const run = startup(cfg);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`ircd: the database ${path} was written by a newer version of ircd: it has the migration accounts-2, which this version does not know`);
+  });
+
+  it('refuses a store in a newer SQLite file format, leaving it as it was', async () => {
+    const { cfg, path } = await damagedStore((db) => db.pragma('journal_mode = DELETE'));
+    const bytes = readFileSync(path);
+    bytes[18] = bytes[19] = 3;
+    writeFileSync(path, bytes);
+    const run = startup(cfg);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`cannot open the database ${path}: it was written in a newer SQLite file format (read version 3, write version 3)`);
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+  });
+
+  it('refuses a store that is not a SQLite file', async () => {
+    const { dir, cfg } = await processConfig((dir) => ({ store: { path: join(dir, 'notes.txt') } }));
+    writeFileSync(join(dir, 'notes.txt'), 'shopping list: milk, eggs, a bigger disk\n'.repeat(10));
+    const run = startup(cfg);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`cannot open the database ${join(dir, 'notes.txt')}: it is not a SQLite database`);
+  });
+
+  it('refuses a store file it may not write, instead of failing at the first write', async () => {
+    const { cfg, path } = await damagedStore(() => {});
+    chmodSync(path, 0o444);
+    // root writes anyway, so as root the daemon runs as nobody (the folder and config readable).
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) chmodSync(join(path, '..'), 0o755);
+    const run = startup(cfg, asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`cannot open the database ${path}: the file is read-only for this process`);
   });
 });
 

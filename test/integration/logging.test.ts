@@ -12,6 +12,9 @@ const OPER_PASSWORD = 'oper-Pass-77b2e0';
 const WRONG_OPER_PASSWORD = 'oper-Wrong-19ab44';
 const ACCOUNT_PASSWORD = 'acct-Pass-5c30aa';
 const WRONG_ACCOUNT_PASSWORD = 'acct-Wrong-e8d4f1';
+const WEBIRC_PASSWORD = 'webirc-Pass-0b7e21';
+const SERVICES_PASSWORD = 'ns-Pass-c41d9a';
+const CHANNEL_KEY = 'chan-Key-93f0be';
 
 let ts: TestServer | undefined;
 
@@ -102,5 +105,40 @@ describe('logs', () => {
     for (const r of records) {
       if ('nick' in r || 'command' in r) expect(r.conn, JSON.stringify(r)).toEqual(expect.any(Number));
     }
+  });
+
+  it('never contain the WEBIRC password, passwords told to services, or channel keys', async () => {
+    const logFile = join(mkdtempSync(join(tmpdir(), 'ircd-log-')), 'ircd.log');
+    ts = await startServer({
+      log: { level: 'trace', destination: logFile },
+      webirc: [{ name: 'kiwi', hosts: ['127.0.0.1'], password: hashPassword(WEBIRC_PASSWORD) }],
+    });
+    const web = await TestClient.connect(ts.port);
+    web.send(`WEBIRC ${WEBIRC_PASSWORD} kiwi web.example 192.0.2.7`);
+    await web.register('webber');
+    web.send(`PRIVMSG NickServ :IDENTIFY webber ${SERVICES_PASSWORD}`);
+    web.send(`NS IDENTIFY ${SERVICES_PASSWORD}`);
+    web.send(`JOIN #keyed`);
+    web.send(`MODE #keyed +k ${CHANNEL_KEY}`);
+    await web.collectUntilPong();
+    const other = await TestClient.connect(ts.port);
+    await other.register('other');
+    other.send(`JOIN #keyed ${CHANNEL_KEY}`);
+    await other.waitFor('366');
+
+    await ts.stop();
+    ts = undefined;
+    const text = await readLogWhenStopped(logFile);
+    const received = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => r.msg === 'command received');
+    // The lines were logged, with what is not secret still there.
+    expect(received.find((r) => r.command === 'WEBIRC')?.params).toEqual(['[redacted]', 'kiwi', 'web.example', '192.0.2.7']);
+    expect(received.find((r) => r.command === 'PRIVMSG')?.params).toEqual(['NickServ', 'IDENTIFY [redacted]']);
+    expect(received.find((r) => r.command === 'NS')?.params).toEqual(['IDENTIFY [redacted]']);
+    expect(received.filter((r) => r.command === 'JOIN').map((r) => r.params)).toContainEqual(['#keyed', '[redacted]']);
+    for (const secret of [WEBIRC_PASSWORD, SERVICES_PASSWORD, CHANNEL_KEY]) expect(text, 'a secret is in the log').not.toContain(secret);
   });
 });

@@ -74,6 +74,16 @@ describe('OPER', () => {
     expect((await c.waitFor('464')).params[1]).toMatch(/Too many/);
   });
 
+  it('counts OPER attempts still hashing against the address, so parallel guesses meet its limit', async () => {
+    const srv = await s.start(operConfig({ oper_limits: { failures_per_connection: 10, failures_per_ip: 2 } }));
+    const conns = await Promise.all(['p1', 'p2', 'p3', 'p4', 'p5', 'p6'].map((nick) => client(srv.port, nick)));
+    for (const c of conns) c.send('OPER alice wrong');
+    const answers = await Promise.all(conns.map((c) => c.waitFor('464')));
+    // Two are checked; the rest arrive while those are still hashing and are refused unchecked.
+    expect(answers.filter((m) => m.params[1] === 'Password incorrect')).toHaveLength(2);
+    expect(answers.filter((m) => /Too many/.test(m.params[1]!))).toHaveLength(4);
+  });
+
   it('accepts a TLS client certificate by fingerprint, and refuses without it', async () => {
     const server = makeSelfSignedCert('irc.test');
     const user = makeSelfSignedCert('oper-client');

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { makeCredentials, saltPassword } from '../../src/auth/scram.js';
 import { accountStore } from '../../src/modules/accounts.js';
 import type { Server } from '../../src/server/server.js';
-import { TestClient, type RawConfig } from '../support/harness.js';
+import { sleep, TestClient, type RawConfig } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 import { makeSelfSignedCert } from '../support/tls.js';
 
@@ -202,6 +202,41 @@ describe('SASL and registration', () => {
     expect(m.command).toBe('904');
     c.close();
   });
+
+  it('never locks the owner out: failures from many addresses close the account only to those addresses', async () => {
+    const srv = await start({ sasl: { failures_per_ip: 5, failures_per_account: 3 } });
+    const from = (ip: string) => saslConn(srv.port, (p) => TestClient.connect(p, { localAddress: ip }));
+    const guessers = await Promise.all(['127.0.0.2', '127.0.0.3', '127.0.0.4'].map(from));
+    for (const [i, g] of guessers.entries()) expect(await authenticatePlain(g, plainB64('', 'jilles', `guess${i}`))).toBe('904');
+    // A guesser that has failed meets the account's count, even with the right password...
+    expect(await authenticatePlain(guessers[0]!, plainB64('', 'jilles', 'sesame'))).toBe('904');
+    // ...while the owner, from an address without failures, logs in, as often as it likes.
+    for (let i = 0; i < 2; i++) {
+      const owner = await from('127.0.0.5');
+      expect(await authenticatePlain(owner, plainB64('', 'jilles', 'sesame'))).toBe('903');
+      owner.close();
+    }
+    for (const g of guessers) g.close();
+  });
+
+  it('counts PLAIN attempts still hashing against the address, so parallel guesses meet its limit', async () => {
+    const srv = await session.start({ sasl: { failures_per_ip: 2 } });
+    // A slow hash keeps the first guesses under way while the last one arrives.
+    accountStore(srv.server).create('slow', await makeCredentials('sesame', 300000), undefined);
+    const conns = await Promise.all(Array.from({ length: 6 }, () => saslConn(srv.port)));
+    for (const c of conns) {
+      c.send('AUTHENTICATE PLAIN');
+      await c.waitFor((m) => m.command === 'AUTHENTICATE' && m.params[0] === '+');
+    }
+    const wrong = conns.slice(0, 5);
+    for (const [i, c] of wrong.entries()) c.send(`AUTHENTICATE ${plainB64('', 'slow', `guess${i}`)}`);
+    await sleep(30);
+    // Without counting attempts under way, this one would be checked (and succeed) too.
+    const right = conns[5]!;
+    right.send(`AUTHENTICATE ${plainB64('', 'slow', 'sesame')}`);
+    expect((await right.waitFor((m) => ['903', '904'].includes(m.command), { timeout: 10000 })).command).toBe('904');
+    for (const c of wrong) expect((await c.waitFor((m) => ['903', '904'].includes(m.command), { timeout: 10000 })).command).toBe('904');
+  });
 });
 
 /** The client side of SCRAM-SHA-256, written out here so the test checks the server independently. */
@@ -247,6 +282,33 @@ describe('SASL SCRAM-SHA-256', () => {
     const c = await saslConn(srv.port);
     expect((await scramLogin(c, 'jilles', 'millet')).result).toBe('904');
     expect((await scramLogin(c, 'nobody', 'sesame')).result).toBe('904');
+    c.close();
+  });
+
+  it('answers a missing account as it would an existing one until the final failure', async () => {
+    const srv = await start();
+    const c = await saslConn(srv.port);
+    /** The server-first-message's attributes for `user`, then abort (906 counts as no failure). */
+    const serverFirstFor = async (user: string) => {
+      c.send('AUTHENTICATE SCRAM-SHA-256');
+      await c.waitFor((m) => m.command === 'AUTHENTICATE' && m.params[0] === '+');
+      c.send(`AUTHENTICATE ${Buffer.from(`n,,n=${user},r=abcdef`).toString('base64')}`);
+      const challenge = await c.waitFor((m) => m.command === 'AUTHENTICATE' || m.command === '904');
+      expect(challenge.command, user).toBe('AUTHENTICATE');
+      c.send('AUTHENTICATE *');
+      await c.waitFor('906');
+      const attrs = Object.fromEntries(Buffer.from(challenge.params[0]!, 'base64').toString().split(',').map((a) => [a[0], a.slice(2)]));
+      return { salt: Buffer.from(attrs.s!, 'base64'), iterations: attrs.i, nonce: attrs.r! };
+    };
+    const real = await serverFirstFor('jilles');
+    const missing = await serverFirstFor('nobody');
+    expect(missing.salt).toHaveLength(real.salt.length);
+    expect(missing.iterations).toBe(real.iterations);
+    expect(missing.nonce.length).toBe(real.nonce.length);
+    // The salt stays the same for a name, casefolded, as a real account's does; another name gets another.
+    expect((await serverFirstFor('NoBody')).salt).toEqual(missing.salt);
+    expect((await serverFirstFor('somebody')).salt).not.toEqual(missing.salt);
+    expect(await scramLogin(c, 'nobody', 'sesame')).toEqual({ result: '904', serverVerified: false });
     c.close();
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { allModules } from '../../src/modules/index.js';
 import { loggableParams } from '../../src/observability/log.js';
 import { classifyDisconnect, COMMAND_SECONDS_BUCKETS, listenerLabel, Stats } from '../../src/observability/stats.js';
 
@@ -70,12 +71,70 @@ describe('listenerLabel', () => {
 });
 
 describe('loggableParams', () => {
-  it('removes passwords and SASL payloads but keeps what helps debugging', () => {
-    expect(loggableParams('PASS', ['hunter2'])).toEqual(['[redacted]']);
-    expect(loggableParams('OPER', ['root', 'hunter2'])).toEqual(['root', '[redacted]']);
-    expect(loggableParams('AUTHENTICATE', ['AGFsaWNlAGh1bnRlcjI='])).toEqual(['[redacted]']);
-    expect(loggableParams('REGISTER', ['alice', '*', 'hunter2'])).toEqual(['alice', '[redacted]', '[redacted]']);
-    expect(loggableParams('ACCOUNT', ['CREATE', 'bob', 'hunter2'])).toEqual(['CREATE', 'bob', '[redacted]']);
-    expect(loggableParams('PRIVMSG', ['#c', 'hi'])).toEqual(['#c', 'hi']);
+  const R = '[redacted]';
+
+  it.each([
+    ['PASS', ['hunter2'], [R]],
+    ['PASS', ['alice:hunter2'], [R]],
+    ['OPER', ['root', 'hunter2'], ['root', R]],
+    ['AUTHENTICATE', ['AGFsaWNlAGh1bnRlcjI='], [R]],
+    ['WEBIRC', ['gw-secret', 'kiwi', 'host.example', '192.0.2.7', 'secure'], [R, 'kiwi', 'host.example', '192.0.2.7', 'secure']],
+    ['REGISTER', ['alice', 'alice@example.org', 'hunter2'], ['alice', R, R]],
+    ['VERIFY', ['alice', '39gvcdg4myvnmdcfhvd6exsv4n'], ['alice', R]],
+    ['ACCOUNT', ['CREATE', 'bob', 'hunter2', 'bob@example.org'], ['CREATE', 'bob', R, R]],
+    ['ACCOUNT', ['RESETPASS', 'bob', 'hunter2'], ['RESETPASS', 'bob', R]],
+    ['JOIN', ['#a,#b', 'key1,key2'], ['#a,#b', R]],
+    ['JOIN', ['#a'], ['#a']],
+    ['MODE', ['#c', '+kl', 'sekrit', '10'], ['#c', '+kl', R, R]],
+    ['MODE', ['#c', '+b', 'x!*@*'], ['#c', '+b', 'x!*@*']],
+  ])('%s %j keeps only what is not secret', (command, params, loggable) => {
+    expect(loggableParams(command, params)).toEqual(loggable);
+  });
+
+  it.each([
+    ['PRIVMSG', ['NickServ', 'IDENTIFY hunter2'], ['NickServ', `IDENTIFY ${R}`]],
+    ['PRIVMSG', ['nickserv', 'IDENTIFY alice hunter2'], ['nickserv', `IDENTIFY ${R}`]],
+    ['PRIVMSG', ['NickServ', 'GHOST alice hunter2'], ['NickServ', `GHOST ${R}`]],
+    ['PRIVMSG', ['NickServ', 'RECOVER alice hunter2'], ['NickServ', `RECOVER ${R}`]],
+    ['PRIVMSG', ['NickServ', 'SET PASSWORD hunter2'], ['NickServ', `SET ${R}`]],
+    ['PRIVMSG', ['NickServ', 'REGISTER hunter2 alice@example.org'], ['NickServ', `REGISTER ${R}`]],
+    ['PRIVMSG', ['ChanServ', 'SET #c PASSWORD hunter2'], ['ChanServ', `SET ${R}`]],
+    ['PRIVMSG', ['AuthServ', 'AUTH alice hunter2'], ['AuthServ', `AUTH ${R}`]],
+    ['PRIVMSG', ['NickServ@services.example.net', 'IDENTIFY hunter2'], ['NickServ@services.example.net', `IDENTIFY ${R}`]],
+    ['PRIVMSG', ['Q@CServe.quakenet.org', 'AUTH alice hunter2'], ['Q@CServe.quakenet.org', `AUTH ${R}`]],
+    ['PRIVMSG', ['#chan,NickServ', 'IDENTIFY hunter2'], ['#chan,NickServ', `IDENTIFY ${R}`]],
+    ['NOTICE', ['NickServ', 'IDENTIFY hunter2'], ['NickServ', `IDENTIFY ${R}`]],
+    ['SQUERY', ['NickServ', 'IDENTIFY hunter2'], ['NickServ', `IDENTIFY ${R}`]],
+    ['PRIVMSG', ['NickServ', 'HELP'], ['NickServ', 'HELP']],
+    ['NS', ['IDENTIFY', 'hunter2'], [`IDENTIFY ${R}`]],
+    ['NS', ['IDENTIFY hunter2'], [`IDENTIFY ${R}`]],
+    ['NICKSERV', ['IDENTIFY', 'alice', 'hunter2'], [`IDENTIFY ${R}`]],
+    ['CS', ['SET', '#c', 'PASSWORD', 'hunter2'], [`SET ${R}`]],
+    ['CHANSERV', ['IDENTIFY #c hunter2'], [`IDENTIFY ${R}`]],
+    ['HOSTSERV', ['ON'], ['ON']],
+  ])('%s %j to services keeps only the command word', (command, params, loggable) => {
+    expect(loggableParams(command, params)).toEqual(loggable);
+  });
+
+  it.each([
+    ['PRIVMSG', ['#c', 'hi there']],
+    ['PRIVMSG', ['#observ', 'hi there']], // a channel, not a service
+    ['PRIVMSG', ['@#c', 'hi ops']], // STATUSMSG, not nick@server
+    ['PRIVMSG', ['alice', 'IDENTIFY is a word']],
+    ['NICK', ['alice']],
+  ])('%s %j carries no secret and is kept', (command, params) => {
+    expect(loggableParams(command, params)).toEqual(params);
+  });
+
+  it('redacts something of every loaded command whose synopsis names a password, code or SASL data', () => {
+    const secretive = allModules()
+      .flatMap((m) => Object.entries(m.commands ?? {}))
+      .filter(([, def]) => /<(password|code|base64 data)>/.test(def.help?.[0] ?? ''))
+      .map(([name]) => name);
+    expect(secretive).toEqual(expect.arrayContaining(['PASS', 'OPER', 'AUTHENTICATE', 'WEBIRC', 'REGISTER', 'VERIFY', 'ACCOUNT']));
+    for (const name of secretive) {
+      const params = ['p0', 'p1', 'p2', 'p3', 'p4'];
+      expect(loggableParams(name, params), name).toContain(R);
+    }
   });
 });

@@ -3,6 +3,7 @@ import {
   authMessage,
   checkPassword,
   credentialsFromSalted,
+  decoyCredentials,
   makeCredentials,
   parseClientFinal,
   parseClientFirst,
@@ -45,6 +46,15 @@ describe('SCRAM-SHA-256 (RFC 7677 test vector)', () => {
     const creds = await makeCredentials('sesame', 4096);
     expect(await checkPassword('sesame', creds)).toBe(true);
     expect(await checkPassword('millet', creds)).toBe(false);
+  });
+
+  it('derives a decoy per name that stays the same and that no password matches', async () => {
+    const decoy = decoyCredentials('nobody', 4096);
+    expect(decoyCredentials('nobody', 4096)).toEqual(decoy);
+    expect(decoy.salt).toHaveLength(16);
+    expect(decoyCredentials('somebody', 4096).salt).not.toEqual(decoy.salt);
+    expect(await checkPassword('', decoy)).toBe(false);
+    expect(await checkPassword('nobody', decoy)).toBe(false);
   });
 
   it('parses authzid and escaped names, refuses malformed or channel-bound messages', () => {

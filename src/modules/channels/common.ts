@@ -1,24 +1,11 @@
 // Helpers shared by the channel commands and exported for other modules (WHO, WHOIS, ...):
-// channel-name validity, visibility, privilege checks, NAMES and topic replies.
+// visibility, privilege checks, NAMES and topic replies.
 import { RPL } from '../../protocol/numerics.js';
 import { packLines } from '../../protocol/text.js';
 import { CAP } from '../../server/caps.js';
 import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import type { Server } from '../../server/server.js';
-
-/** RFC 2812 chanstring: no NUL, BELL, CR, LF, space, comma or colon (and no other controls). */
-const CHANSTRING = /^[^\x00-\x20,:\x7f]+$/;
-
-/** True when `name` is a channel name users may use here: a configured type, a valid body, CHANNELLEN. */
-export function isChannelName(server: Server, name: string): boolean {
-  return (
-    name.length >= 2 &&
-    name.length <= server.config.limits.channellen &&
-    server.config.channels.types.includes(name[0]!) &&
-    CHANSTRING.test(name.slice(1))
-  );
-}
 
 /** Secret channels are seen only by their members. */
 export function canSeeChannel(client: Client, channel: Channel): boolean {

@@ -1,4 +1,5 @@
 // JOIN and PART (Modern IRC "JOIN message", "PART message"; IRCv3 extended-join).
+import { isChannelTarget, validChannelName } from '../../protocol/channelname.js';
 import type { Message } from '../../protocol/message.js';
 import { ERR } from '../../protocol/numerics.js';
 import { truncateUtf8 } from '../../protocol/text.js';
@@ -7,7 +8,7 @@ import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import { relay, type Outgoing } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
-import { isChannelName, sendNames, sendTopic } from './common.js';
+import { sendNames, sendTopic } from './common.js';
 
 /** True while the client holds an unexpired INVITE to the channel; an expired one is dropped. */
 export function isInvited(channel: Channel, client: Client): boolean {
@@ -36,8 +37,9 @@ function joinRefusal(server: Server, client: Client, channel: Channel, key: stri
 }
 
 function joinOne(server: Server, client: Client, name: string, key: string | undefined): void {
-  if (!isChannelName(server, name)) {
-    if (server.config.channels.types.includes(name[0] ?? '')) client.numeric(ERR.BADCHANMASK, name, 'Bad Channel Mask');
+  const { channels, limits } = server.config;
+  if (!validChannelName(name, channels.types, limits.channellen)) {
+    if (isChannelTarget(name, channels.types)) client.numeric(ERR.BADCHANMASK, name, 'Bad Channel Mask');
     else client.numeric(ERR.NOSUCHCHANNEL, name, 'No such channel');
     return;
   }

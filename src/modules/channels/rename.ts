@@ -1,6 +1,7 @@
 // RENAME (IRCv3 draft/channel-rename): a channel keeps its members, modes, lists and topic under
 // a new name. Members with the capability see RENAME; the others see themselves leave the old
 // name and join the new one, with the topic and names a JOIN brings.
+import { validChannelName } from '../../protocol/channelname.js';
 import type { Message } from '../../protocol/message.js';
 import { ERR } from '../../protocol/numerics.js';
 import { truncateUtf8 } from '../../protocol/text.js';
@@ -9,7 +10,7 @@ import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
-import { isChannelName, sendNames, sendTopic } from './common.js';
+import { sendNames, sendTopic } from './common.js';
 
 /** When each channel was last renamed (ms), for the per-channel cooldown. */
 const renamedAt = new WeakMap<Channel, number>();
@@ -32,7 +33,7 @@ export function handleRename(server: Server, client: Client, msg: Message): void
     return;
   }
   const fail = (code: string, text: string) => client.standardReply('FAIL', 'RENAME', code, channel.name, newName, text);
-  if (!isChannelName(server, newName)) return fail('CANNOT_RENAME', 'That is not a valid channel name');
+  if (!validChannelName(newName, server.config.channels.types, server.config.limits.channellen)) return fail('CANNOT_RENAME', 'That is not a valid channel name');
   if (newName[0] !== channel.name[0]) return fail('CANNOT_RENAME', 'You cannot change a channel prefix type');
   if (newName === channel.name) return fail('CANNOT_RENAME', 'The channel already has that name');
   const caseOnly = server.state.fold(newName) === channel.folded;

@@ -1,0 +1,24 @@
+// Channel names (Modern IRC "Channels"): which targets are addressed to a channel, and which
+// names a channel may have. Every command asks here, so the rules are in one place.
+
+/** True when `target` is addressed to a channel: it starts with one of the channel types (CHANTYPES). */
+export function isChannelTarget(target: string, types: string): boolean {
+  return target.length > 0 && types.includes(target[0]!);
+}
+
+/** RFC 2812 chanstring: no NUL, BELL, CR, LF, space, comma or colon (and no other ASCII controls). */
+const CHANSTRING = /^[^\x00-\x20,:\x7f]+$/;
+
+/**
+ * Characters that show as nothing or reorder the text around them: controls (C1 too), format
+ * characters and Unicode's default-ignorables (zero-width characters, bidirectional overrides
+ * and isolates, Hangul fillers, variation selectors), and non-ASCII spaces. A channel name with
+ * one looks like another channel's, or turns the rest of a line around. Nicks cannot have them:
+ * their grammar is ASCII.
+ */
+const UNSEEN = /[\p{Cc}\p{Cf}\p{Z}\p{Default_Ignorable_Code_Point}]/u;
+
+/** True when `name` is a channel name users may use: a channel type, then visible characters, at most `maxLength` in all. */
+export function validChannelName(name: string, types: string, maxLength: number): boolean {
+  return name.length >= 2 && name.length <= maxLength && isChannelTarget(name, types) && CHANSTRING.test(name.slice(1)) && !UNSEEN.test(name);
+}
