@@ -1,13 +1,14 @@
 // Server bans: KLINE/UNKLINE (user@host), DLINE/UNDLINE (IP or CIDR, checked when a connection
 // is accepted) and XLINE/UNXLINE (realname glob). Bans are durable (SQLite), may expire, and a
 // new ban disconnects the matching users already online.
-import { cidrContains, globMatch, ipBytes, parseCidr } from '../protocol/mask.js';
+import { ipBytes, parseCidr, userHostOf } from '../protocol/mask.js';
 import { formatDuration, parseDuration } from '../protocol/duration.js';
 import type { Client } from '../server/client.js';
 import type { CommandDef, Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
+import { banMatcher, type BanSubject } from '../store/ban-index.js';
 import { BanStore, type BanKind, type ServerBan } from '../store/bans.js';
-import { audit, matchesUserHost, serverNotice } from './oper.js';
+import { audit, serverNotice } from './oper.js';
 
 const stores = new WeakMap<Server, BanStore>();
 const expiryTimers = new WeakMap<Server, NodeJS.Timeout>();
@@ -19,21 +20,9 @@ export function bansOf(server: Server): BanStore {
   return store;
 }
 
-export function banMatches(ban: ServerBan, client: Client): boolean {
-  switch (ban.kind) {
-    case 'K':
-      return matchesUserHost(client, ban.mask);
-    case 'D':
-      return ipMatches(ban.mask, client.ip);
-    case 'X':
-      return globMatch(ban.mask, client.realname.toLowerCase());
-  }
-}
-
-function ipMatches(mask: string, ip: string): boolean {
-  const cidr = parseCidr(mask);
-  const bytes = ipBytes(ip);
-  return !!cidr && !!bytes && cidrContains(cidr, bytes);
+/** What bans see of a connection (each session of a multiclient user on its own). */
+function subjectOf(client: Client): BanSubject {
+  return { ...userHostOf(client.user, client.realHost, client.ip), realname: client.realname.toLowerCase() };
 }
 
 /** Turns what the oper typed into the stored mask, or explains why it is unusable. */
@@ -70,9 +59,10 @@ function normalizeBanMask(server: Server, kind: BanKind, given: string): { mask:
  * and host), and only the matching ones go: the user quits when none is left.
  */
 function enforce(server: Server, ban: ServerBan): void {
+  const matches = banMatcher(ban);
   for (const client of [...server.state.clients]) {
     if (ban.kind !== 'D' && !client.registered) continue;
-    const hit = client.allSessions().filter((s) => banMatches(ban, s));
+    const hit = client.allSessions().filter((s) => matches(subjectOf(s)));
     for (const s of hit) {
       serverNotice(server, 'b', `${ban.kind}-Line active for ${client.nick} (${s.user}@${s.realHost}) [${s.ip}]: ${ban.reason}`);
       if (client.sessions === undefined) server.disconnect(client, `Banned: ${ban.reason}`);
@@ -156,24 +146,18 @@ function banCommands(kind: BanKind): Record<string, CommandDef> {
   };
 }
 
-function firstMatch(server: Server, kinds: BanKind[], client: Client): ServerBan | undefined {
-  const store = bansOf(server);
-  for (const kind of kinds) {
-    const ban = store.list(kind).find((b) => banMatches(b, client));
-    if (ban) return ban;
-  }
-  return undefined;
-}
-
 export const bans: Module = {
   name: 'bans',
   commands: { ...banCommands('K'), ...banCommands('D'), ...banCommands('X') },
   refuseConnection: (server, ip) => {
-    const ban = bansOf(server).list('D').find((b) => ipMatches(b.mask, ip));
-    return ban && `Banned: ${ban.reason}`;
+    const bytes = ipBytes(ip);
+    const ban = bytes && bansOf(server).dlineCovering(bytes);
+    return ban ? `Banned: ${ban.reason}` : undefined;
   },
   refuseRegistration: (server, client) => {
-    const ban = firstMatch(server, ['K', 'X'], client);
+    const store = bansOf(server);
+    const who = subjectOf(client);
+    const ban = store.matching('K', who) ?? store.matching('X', who);
     if (!ban) return undefined;
     serverNotice(server, 'b', `${ban.kind}-Line refused ${client.nick} (${client.user}@${client.realHost}) [${client.ip}]: ${ban.reason}`);
     return ban.reason;

@@ -127,3 +127,35 @@ export function cidrContains(cidr: Cidr, ip: Uint8Array): boolean {
   }
   return true;
 }
+
+/** Who a user@host mask is matched against: the user, real host and IP, lowercased, and the IP's bytes. */
+export interface UserHost {
+  user: string;
+  host: string;
+  ip: string;
+  bytes: Uint8Array | undefined;
+}
+
+export function userHostOf(user: string, host: string, ip: string): UserHost {
+  return { user: user.toLowerCase(), host: host.toLowerCase(), ip: ip.toLowerCase(), bytes: ipBytes(ip) };
+}
+
+/** A user@host mask parsed once: a user glob, and a host that is a CIDR range or else a glob. */
+export interface UserHostMask {
+  user: string;
+  host: string;
+  cidr: Cidr | undefined;
+}
+
+export function parseUserHostMask(mask: string): UserHostMask {
+  const at = mask.lastIndexOf('@');
+  const host = mask.slice(at + 1).toLowerCase();
+  return { user: mask.slice(0, at).toLowerCase(), host, cidr: parseCidr(host) };
+}
+
+/** True when the user glob matches and the host is a range holding the IP, or a glob matching the real host or the IP. */
+export function userHostMatches(mask: UserHostMask, who: UserHost): boolean {
+  if (!globMatch(mask.user, who.user)) return false;
+  if (mask.cidr) return !!who.bytes && cidrContains(mask.cidr, who.bytes);
+  return globMatch(mask.host, who.host) || globMatch(mask.host, who.ip);
+}

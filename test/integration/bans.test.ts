@@ -2,6 +2,8 @@
 // with STATS, and kept across a restart with the same database file.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { bansOf } from '../../src/modules/bans.js';
+import type { BanKind } from '../../src/store/bans.js';
 import { client, startServer, TestClient, type TestServer } from '../support/harness.js';
 import { operConfig, operUp } from '../support/oper.js';
 
@@ -172,5 +174,61 @@ describe('persistence', () => {
     const d = await TestClient.connect(b.port, { localAddress: '127.0.0.33' });
     expect((await d.waitFor('ERROR')).params[0]).toContain('kept ip');
     await (await attempt(b.port, 'g1', { user: 'gone' })).waitFor('001');
+  });
+});
+
+describe('many bans', () => {
+  it('finds each kind of ban among thousands, and never an expired or removed one', async () => {
+    const srv = await start();
+    const store = bansOf(srv.server);
+    const now = Date.now();
+    const add = (kind: BanKind, mask: string, reason = 'filler', expiresAt?: number) =>
+      store.add({ kind, mask, reason, setBy: 'test', setAt: now, expiresAt });
+    // Bans of every shape the index keeps apart, none matching the clients below.
+    for (let i = 0; i < 1000; i++) {
+      add('D', `10.${i >> 8}.${i & 255}.0/24`);
+      add('D', `2001:db8:${i.toString(16)}::/64`);
+      add('K', `*@host${i}.example`);
+      add('K', `*@*.isp${i}.example`);
+      add('K', `*@198.18.${i >> 8}.${i & 255}`);
+      add('X', `spam bot ${i}`);
+      add('X', `*spam${i}*`);
+    }
+    add('D', '127.0.0.70', 'expired', now - 1);
+    add('K', 'late@127.0.0.*', 'expired', now - 1);
+    add('X', 'late', 'expired', now - 1);
+    const op = await oper(srv.port);
+    op.send('DLINE 127.0.0.50/31 :d range');
+    op.send('DLINE 127.0.0.52 :d address');
+    op.send('KLINE *@127.0.0.60/30 :k range');
+    op.send('KLINE ku@127.0.0.64 :k address');
+    op.send('KLINE kg*@127.0.0.* :k glob');
+    op.send('XLINE exact\\srealname :x exact');
+    op.send('XLINE *globbed* :x glob');
+    await op.collectUntilPong();
+
+    for (const [from, reason] of [['127.0.0.51', 'd range'], ['127.0.0.52', 'd address']]) {
+      const c = await TestClient.connect(srv.port, { localAddress: from });
+      expect((await c.waitFor('ERROR')).params[0]).toContain(`Banned: ${reason}`);
+    }
+    const refused: Array<[string, Parameters<typeof attempt>[2], string]> = [
+      ['k1', { from: '127.0.0.62' }, 'k range'],
+      ['k2', { from: '127.0.0.64', user: 'ku' }, 'k address'],
+      ['k3', { from: '127.0.0.65', user: 'kgx' }, 'k glob'],
+      ['x1', { realname: 'Exact Realname' }, 'x exact'],
+      ['x2', { realname: 'a globbed one' }, 'x glob'],
+    ];
+    for (const [nick, opts, reason] of refused) {
+      const c = await attempt(srv.port, nick, opts);
+      expect((await c.waitFor('465')).params[1]).toContain(reason);
+    }
+    for (const [nick, opts] of [['w1', { from: '127.0.0.64' }], ['w2', { from: '127.0.0.70', user: 'late', realname: 'late' }]] as const) {
+      await (await attempt(srv.port, nick, opts)).waitFor('001');
+    }
+    op.send('UNDLINE 127.0.0.52');
+    op.send('UNKLINE kg*@127.0.0.*');
+    await op.collectUntilPong();
+    await (await attempt(srv.port, 'w3', { from: '127.0.0.52' })).waitFor('001');
+    await (await attempt(srv.port, 'w4', { from: '127.0.0.65', user: 'kgx' })).waitFor('001');
   });
 });
