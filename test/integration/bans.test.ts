@@ -231,4 +231,25 @@ describe('many bans', () => {
     await (await attempt(srv.port, 'w3', { from: '127.0.0.52' })).waitFor('001');
     await (await attempt(srv.port, 'w4', { from: '127.0.0.65', user: 'kgx' })).waitFor('001');
   });
+
+  it("counts a D-lined address's attempts against its connect rate, checked before any ban", async () => {
+    const srv = await start({
+      class: [
+        { name: 'default', max_per_ip: 100, flood: { burst: 1000, rate: 1000 }, connect_rate: { count: 1000, seconds: 1 } },
+        { name: 'strict', max_per_ip: 100, connect_rate: { count: 2, seconds: 60 } },
+      ],
+      allow: [
+        { mask: '127.0.0.80', class: 'strict' },
+        { mask: '*', class: 'default' },
+      ],
+    });
+    const op = await oper(srv.port);
+    op.send('DLINE 127.0.0.80 :flooder');
+    await notice(op, /Added permanent D-Line for \[127\.0\.0\.80\]/);
+    for (const expected of [/Banned: flooder/, /Banned: flooder/, /Throttled: reconnecting too fast/]) {
+      const c = await TestClient.connect(srv.port, { localAddress: '127.0.0.80' });
+      expect((await c.waitFor('ERROR')).params[0]).toMatch(expected);
+    }
+    expect(srv.server.stats.rejected).toMatchObject({ ban: 2, throttle: 1 });
+  });
 });
