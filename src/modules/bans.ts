@@ -1,7 +1,8 @@
 // Server bans: KLINE/UNKLINE (user@host), DLINE/UNDLINE (IP or CIDR, checked when a connection
 // is accepted) and XLINE/UNXLINE (realname glob). Bans are durable (SQLite), may expire, and a
-// new ban disconnects the matching users already online.
-import { ipBytes, parseCidr, userHostOf } from '../protocol/mask.js';
+// new ban disconnects the matching users already online. Address ranges wider than
+// bans.dline_min_cidr/dline_min_cidr6 are refused.
+import { cidrWidths, ipBytes, parseCidr, userHostOf, type Cidr } from '../protocol/mask.js';
 import { formatDuration, parseDuration } from '../protocol/duration.js';
 import type { Client } from '../server/client.js';
 import type { CommandDef, Module } from '../server/module.js';
@@ -25,6 +26,21 @@ function subjectOf(client: Client): BanSubject {
   return { ...userHostOf(client.user, client.realHost, client.ip), realname: client.realname.toLowerCase() };
 }
 
+/**
+ * Why a range is wider than bans may cover, or undefined. IPv6 is checked first: ::/0 is refused
+ * as IPv6, ::ffff:0:0/96 (every IPv4 address, in the form IPv4 clients are matched in) as IPv4.
+ */
+function tooBroad(server: Server, kind: BanKind, given: string, cidr: Cidr): string | undefined {
+  const { dline_min_cidr: min4, dline_min_cidr6: min6 } = server.config.bans;
+  const { v4, v6 } = cidrWidths(cidr);
+  if (v6 !== undefined && v6 < min6) return `"${given}" is too broad: ${kind}-Lines may cover at most a /${min6} of IPv6 (bans.dline_min_cidr6)`;
+  if (v4 !== undefined && v4 < min4) {
+    const mapped = cidr.v4 ? '' : '; the range holds IPv4 addresses in their IPv4-mapped form (::ffff:a.b.c.d)';
+    return `"${given}" is too broad: ${kind}-Lines may cover at most a /${min4} of IPv4 (bans.dline_min_cidr)${mapped}`;
+  }
+  return undefined;
+}
+
 /** Turns what the oper typed into the stored mask, or explains why it is unusable. */
 function normalizeBanMask(server: Server, kind: BanKind, given: string): { mask: string } | { error: string } {
   // A nick that is online stands for its host (K) or IP (D), as opers usually mean.
@@ -34,18 +50,18 @@ function normalizeBanMask(server: Server, kind: BanKind, given: string): { mask:
     mask = mask.toLowerCase();
     const at = mask.lastIndexOf('@');
     if (/[\s!]/.test(mask) || at === 0 || at === mask.length - 1) return { error: `"${given}" is not a user@host mask` };
-    if (/^[*?.]*$/.test(mask.slice(at + 1))) return { error: `"${given}" would ban every host` };
-    return { mask };
+    const host = mask.slice(at + 1);
+    const cidr = parseCidr(host);
+    if (!cidr && /^[*?.:]*$/.test(host)) return { error: `"${given}" would ban every host` };
+    const broad = cidr && tooBroad(server, kind, given, cidr);
+    return broad ? { error: broad } : { mask };
   }
   if (kind === 'D') {
     const mask = (online ? online.ip : given).toLowerCase();
     const cidr = parseCidr(mask);
     if (!cidr) return { error: `"${given}" is not an IP address or CIDR range (e.g. 192.0.2.0/24, 2001:db8::/48)` };
-    const cfg = server.config.bans;
-    const widest = cidr.v4 ? cfg.dline_min_cidr : cfg.dline_min_cidr6;
-    if ((cidr.v4 ? cidr.bits - 96 : cidr.bits) < widest)
-      return { error: `"${given}" is too broad: D-lines may cover at most a /${widest} (bans.dline_min_cidr${cidr.v4 ? '' : '6'})` };
-    return { mask };
+    const broad = tooBroad(server, kind, given, cidr);
+    return broad ? { error: broad } : { mask };
   }
   // Realnames may contain spaces; opers write them as "\s" in the one-word mask.
   const mask = given.replace(/\\s/g, ' ').toLowerCase();
@@ -126,11 +142,17 @@ function removeBan(kind: BanKind): CommandDef['handler'] {
 
 const HELP: Record<BanKind, { add: string[]; remove: string[] }> = {
   K: {
-    add: ['KLINE [<duration>] <user@host|nick> [<reason>]', 'Bans a user@host mask (globs; the host may be a CIDR). Durations: 90, 30m, 1h30m, 7d; none is permanent.'],
+    add: [
+      'KLINE [<duration>] <user@host|nick> [<reason>]',
+      'Bans a user@host mask (globs; the host may be a CIDR range up to bans.dline_min_cidr/dline_min_cidr6 wide). Durations: 90, 30m, 1h30m, 7d; none is permanent.',
+    ],
     remove: ['UNKLINE <user@host>', 'Removes a K-Line.'],
   },
   D: {
-    add: ['DLINE [<duration>] <ip|cidr|nick> [<reason>]', 'Bans an IP address or CIDR range; connections are refused before registration.'],
+    add: [
+      'DLINE [<duration>] <ip|cidr|nick> [<reason>]',
+      'Bans an IP address or CIDR range (up to bans.dline_min_cidr/dline_min_cidr6 wide); connections are refused before registration.',
+    ],
     remove: ['UNDLINE <ip|cidr>', 'Removes a D-Line.'],
   },
   X: {

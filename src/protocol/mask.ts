@@ -128,6 +128,19 @@ export function cidrContains(cidr: Cidr, ip: Uint8Array): boolean {
   return true;
 }
 
+const IPV4_MAPPED: Cidr = { bytes: ipBytes('::ffff:0.0.0.0')!, bits: 96, v4: false };
+
+/**
+ * The prefix lengths a range fixes, per family, for limits on how wide a ban may be. IPv4 clients
+ * are matched as IPv4-mapped addresses (::ffff:a.b.c.d), so an IPv6 range that holds that space
+ * covers IPv4 too: ::ffff:0:0/96 and ::/80 each cover every IPv4 address (v4 = 0).
+ */
+export function cidrWidths(cidr: Cidr): { v4?: number; v6?: number } {
+  if (cidr.v4) return { v4: cidr.bits - 96 };
+  if (cidr.bits >= 96) return cidrContains(IPV4_MAPPED, cidr.bytes) ? { v4: cidr.bits - 96 } : { v6: cidr.bits };
+  return cidrContains(cidr, IPV4_MAPPED.bytes) ? { v4: 0, v6: cidr.bits } : { v6: cidr.bits };
+}
+
 /** Who a user@host mask is matched against: the user, real host and IP, lowercased, and the IP's bytes. */
 export interface UserHost {
   user: string;

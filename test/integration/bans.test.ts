@@ -85,6 +85,36 @@ describe('KLINE', () => {
   });
 });
 
+describe('bans that would reach too far', () => {
+  it('refuses K-line ranges wider than D-lines may be, IPv4-mapped forms included, and hosts that are all wildcards', async () => {
+    const srv = await start();
+    const op = await oper(srv.port);
+    const refusals: Array<[string, string]> = [
+      ['KLINE *@0.0.0.0/0', 'at most a /16 of IPv4'],
+      ['KLINE baduser@127.0.0.0/8', 'at most a /16 of IPv4'],
+      ['KLINE *@::/0', 'at most a /48 of IPv6'],
+      ['KLINE *@::ffff:0.0.0.0/0', 'at most a /16 of IPv4'],
+      // IPv4 clients are matched as ::ffff:a.b.c.d: these hold every IPv4 address.
+      ['KLINE *@::ffff:0:0/96', 'IPv4-mapped'],
+      ['KLINE *@::/80', 'IPv4-mapped'],
+      ['DLINE 0::ffff:0:0/96', 'IPv4-mapped'], // a parameter may not start with ":"
+      ['KLINE *@*:*', 'would ban every host'],
+    ];
+    for (const [command, why] of refusals) {
+      op.send(`${command} :too much`);
+      const fail = await op.waitFor('FAIL');
+      expect(fail.params.slice(0, 2)).toEqual([command.slice(0, 5), 'INVALID_PARAMS']);
+      expect(fail.params[2]).toContain(why);
+    }
+    op.send('KLINE *@192.0.0.0/16 :widest allowed');
+    await notice(op, /Added permanent K-Line for \[\*@192\.0\.0\.0\/16\]/);
+    op.send('STATS k');
+    expect((await op.collectUntilPong()).filter((m) => m.command === '216').map((m) => m.params[2])).toEqual(['192.0.0.0/16']);
+    expect(op.closed).toBe(false);
+  });
+
+});
+
 describe('DLINE', () => {
   it('refuses banned IPs and CIDR ranges at accept and drops those online', async () => {
     const srv = await start();
