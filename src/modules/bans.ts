@@ -1,7 +1,8 @@
 // Server bans: KLINE/UNKLINE (user@host), DLINE/UNDLINE (IP or CIDR, checked when a connection
 // is accepted) and XLINE/UNXLINE (realname glob). Bans are durable (SQLite), may expire, and a
 // new ban disconnects the matching users already online. Address ranges wider than
-// bans.dline_min_cidr/dline_min_cidr6 are refused.
+// bans.dline_min_cidr/dline_min_cidr6 are refused, and so is a ban matching the oper setting it,
+// unless MYSELF says that is meant.
 import { cidrWidths, ipBytes, parseCidr, userHostOf, type Cidr } from '../protocol/mask.js';
 import { formatDuration, parseDuration } from '../protocol/duration.js';
 import type { Client } from '../server/client.js';
@@ -90,6 +91,9 @@ function enforce(server: Server, ban: ServerBan): void {
 function addBan(kind: BanKind): CommandDef['handler'] {
   return (server, client, msg) => {
     const params = [...msg.params];
+    // MYSELF first confirms a ban that matches the oper setting it (alone, it is a nick).
+    const myself = params.length >= 2 && params[0]!.toUpperCase() === 'MYSELF';
+    if (myself) params.shift();
     let seconds = 0;
     const duration = params.length >= 2 ? parseDuration(params[0]!) : undefined;
     if (duration !== undefined) {
@@ -116,6 +120,13 @@ function addBan(kind: BanKind): CommandDef['handler'] {
       setAt: now,
       expiresAt: seconds > 0 ? now + seconds * 1000 : undefined,
     };
+    const matches = banMatcher(ban);
+    const self = client.allSessions().find((s) => matches(subjectOf(s)));
+    if (self && !myself) {
+      const you = `${self.user}@${self.realHost} [${self.ip}]`;
+      client.standardReply('FAIL', command, 'WOULD_BAN_YOU', `This ${kind}-Line for [${ban.mask}] matches you (${you}) and would disconnect you; to set it anyway, repeat the command with MYSELF before the other parameters`);
+      return;
+    }
     store.add(ban);
     const span = formatDuration(seconds);
     audit(server, client, `${kind}-line added`, { target: ban.mask, reason: ban.reason, duration: span });
@@ -140,23 +151,27 @@ function removeBan(kind: BanKind): CommandDef['handler'] {
   };
 }
 
+const MYSELF_HELP = 'A ban that matches you is refused unless MYSELF comes first (it disconnects you too).';
+
 const HELP: Record<BanKind, { add: string[]; remove: string[] }> = {
   K: {
     add: [
-      'KLINE [<duration>] <user@host|nick> [<reason>]',
+      'KLINE [MYSELF] [<duration>] <user@host|nick> [<reason>]',
       'Bans a user@host mask (globs; the host may be a CIDR range up to bans.dline_min_cidr/dline_min_cidr6 wide). Durations: 90, 30m, 1h30m, 7d; none is permanent.',
+      MYSELF_HELP,
     ],
     remove: ['UNKLINE <user@host>', 'Removes a K-Line.'],
   },
   D: {
     add: [
-      'DLINE [<duration>] <ip|cidr|nick> [<reason>]',
+      'DLINE [MYSELF] [<duration>] <ip|cidr|nick> [<reason>]',
       'Bans an IP address or CIDR range (up to bans.dline_min_cidr/dline_min_cidr6 wide); connections are refused before registration.',
+      MYSELF_HELP,
     ],
     remove: ['UNDLINE <ip|cidr>', 'Removes a D-Line.'],
   },
   X: {
-    add: ['XLINE [<duration>] <realname> [<reason>]', 'Bans a realname glob; write spaces as \\s.'],
+    add: ['XLINE [MYSELF] [<duration>] <realname> [<reason>]', 'Bans a realname glob; write spaces as \\s.', MYSELF_HELP],
     remove: ['UNXLINE <realname>', 'Removes an X-Line.'],
   },
 };

@@ -113,6 +113,30 @@ describe('bans that would reach too far', () => {
     expect(op.closed).toBe(false);
   });
 
+  it('refuses a ban matching the oper who sets it until MYSELF confirms it', async () => {
+    const srv = await start();
+    const op = await oper(srv.port);
+    const bystander = await client(srv.port, 'bystander');
+    // The oper is op@127.0.0.1 with the realname "Test User"; "KLINE op" stands for *@127.0.0.1.
+    for (const command of ['KLINE 1h *@127.0.0.0/16 :oops', 'KLINE op', 'DLINE 127.0.0.1 :oops', 'XLINE test\\suser :oops']) {
+      op.send(command);
+      const fail = await op.waitFor('FAIL');
+      expect(fail.params.slice(0, 2)).toEqual([command.slice(0, 5), 'WOULD_BAN_YOU']);
+      expect(fail.params[2]).toMatch(/matches you \(op@127\.0\.0\.1 \[127\.0\.0\.1\]\).* MYSELF /);
+    }
+    op.send('STATS k');
+    op.send('STATS d');
+    op.send('STATS x');
+    expect((await op.collectUntilPong()).filter((m) => ['216', '225', '247'].includes(m.command))).toEqual([]);
+    const help = (await op.ask('HELP KLINE')).map((m) => m.params[2]).join('\n');
+    expect(help).toContain('KLINE [MYSELF] [<duration>]');
+    expect(help).toMatch(/refused unless MYSELF comes first/);
+
+    op.send('KLINE MYSELF 1h *@127.0.0.0/16 :meant it');
+    await notice(op, /^\*\*\* Added 1h K-Line for \[\*@127\.0\.0\.0\/16\]: meant it$/);
+    expect((await op.waitFor('ERROR')).params[0]).toContain('Banned: meant it');
+    expect((await bystander.waitFor('ERROR')).params[0]).toContain('Banned: meant it');
+  });
 });
 
 describe('DLINE', () => {
