@@ -259,7 +259,7 @@ export const statsSchema = z.strictObject({
 export const bansSchema = z.strictObject({
   /** Server bans (K/D/X-lines) kept at once; more are refused until some expire or are removed. */
   max_entries: z.number().int().min(1).max(1000000).default(10000),
-  /** Widest D-line ranges accepted: shorter IPv4 and IPv6 prefixes are refused as too broad. */
+  /** Widest ranges accepted in D-lines and K-line hosts: shorter IPv4 and IPv6 prefixes are refused as too broad. */
   dline_min_cidr: z.number().int().min(0).max(32).default(16),
   dline_min_cidr6: z.number().int().min(0).max(128).default(48),
 });

@@ -1,13 +1,16 @@
 // Server bans: KLINE/UNKLINE (user@host), DLINE/UNDLINE (IP or CIDR, checked when a connection
 // is accepted) and XLINE/UNXLINE (realname glob). Bans are durable (SQLite), may expire, and a
-// new ban disconnects the matching users already online.
-import { cidrContains, globMatch, ipBytes, parseCidr } from '../protocol/mask.js';
+// new ban disconnects the matching users already online. Address ranges wider than
+// bans.dline_min_cidr/dline_min_cidr6 are refused, and so is a ban matching the oper setting it,
+// unless MYSELF says that is meant.
+import { cidrWidths, ipBytes, parseCidr, userHostOf, type Cidr } from '../protocol/mask.js';
 import { formatDuration, parseDuration } from '../protocol/duration.js';
 import type { Client } from '../server/client.js';
 import type { CommandDef, Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
+import { banMatcher, type BanSubject } from '../store/ban-index.js';
 import { BanStore, type BanKind, type ServerBan } from '../store/bans.js';
-import { audit, matchesUserHost, serverNotice } from './oper.js';
+import { audit, serverNotice } from './oper.js';
 
 const stores = new WeakMap<Server, BanStore>();
 const expiryTimers = new WeakMap<Server, NodeJS.Timeout>();
@@ -19,21 +22,24 @@ export function bansOf(server: Server): BanStore {
   return store;
 }
 
-export function banMatches(ban: ServerBan, client: Client): boolean {
-  switch (ban.kind) {
-    case 'K':
-      return matchesUserHost(client, ban.mask);
-    case 'D':
-      return ipMatches(ban.mask, client.ip);
-    case 'X':
-      return globMatch(ban.mask, client.realname.toLowerCase());
-  }
+/** What bans see of a connection (each session of a multiclient user on its own). */
+function subjectOf(client: Client): BanSubject {
+  return { ...userHostOf(client.user, client.realHost, client.ip), realname: client.realname.toLowerCase() };
 }
 
-function ipMatches(mask: string, ip: string): boolean {
-  const cidr = parseCidr(mask);
-  const bytes = ipBytes(ip);
-  return !!cidr && !!bytes && cidrContains(cidr, bytes);
+/**
+ * Why a range is wider than bans may cover, or undefined. IPv6 is checked first: ::/0 is refused
+ * as IPv6, ::ffff:0:0/96 (every IPv4 address, in the form IPv4 clients are matched in) as IPv4.
+ */
+function tooBroad(server: Server, kind: BanKind, given: string, cidr: Cidr): string | undefined {
+  const { dline_min_cidr: min4, dline_min_cidr6: min6 } = server.config.bans;
+  const { v4, v6 } = cidrWidths(cidr);
+  if (v6 !== undefined && v6 < min6) return `"${given}" is too broad: ${kind}-Lines may cover at most a /${min6} of IPv6 (bans.dline_min_cidr6)`;
+  if (v4 !== undefined && v4 < min4) {
+    const mapped = cidr.v4 ? '' : '; the range holds IPv4 addresses in their IPv4-mapped form (::ffff:a.b.c.d)';
+    return `"${given}" is too broad: ${kind}-Lines may cover at most a /${min4} of IPv4 (bans.dline_min_cidr)${mapped}`;
+  }
+  return undefined;
 }
 
 /** Turns what the oper typed into the stored mask, or explains why it is unusable. */
@@ -45,18 +51,18 @@ function normalizeBanMask(server: Server, kind: BanKind, given: string): { mask:
     mask = mask.toLowerCase();
     const at = mask.lastIndexOf('@');
     if (/[\s!]/.test(mask) || at === 0 || at === mask.length - 1) return { error: `"${given}" is not a user@host mask` };
-    if (/^[*?.]*$/.test(mask.slice(at + 1))) return { error: `"${given}" would ban every host` };
-    return { mask };
+    const host = mask.slice(at + 1);
+    const cidr = parseCidr(host);
+    if (!cidr && /^[*?.:]*$/.test(host)) return { error: `"${given}" would ban every host` };
+    const broad = cidr && tooBroad(server, kind, given, cidr);
+    return broad ? { error: broad } : { mask };
   }
   if (kind === 'D') {
     const mask = (online ? online.ip : given).toLowerCase();
     const cidr = parseCidr(mask);
     if (!cidr) return { error: `"${given}" is not an IP address or CIDR range (e.g. 192.0.2.0/24, 2001:db8::/48)` };
-    const cfg = server.config.bans;
-    const widest = cidr.v4 ? cfg.dline_min_cidr : cfg.dline_min_cidr6;
-    if ((cidr.v4 ? cidr.bits - 96 : cidr.bits) < widest)
-      return { error: `"${given}" is too broad: D-lines may cover at most a /${widest} (bans.dline_min_cidr${cidr.v4 ? '' : '6'})` };
-    return { mask };
+    const broad = tooBroad(server, kind, given, cidr);
+    return broad ? { error: broad } : { mask };
   }
   // Realnames may contain spaces; opers write them as "\s" in the one-word mask.
   const mask = given.replace(/\\s/g, ' ').toLowerCase();
@@ -70,9 +76,10 @@ function normalizeBanMask(server: Server, kind: BanKind, given: string): { mask:
  * and host), and only the matching ones go: the user quits when none is left.
  */
 function enforce(server: Server, ban: ServerBan): void {
+  const matches = banMatcher(ban);
   for (const client of [...server.state.clients]) {
     if (ban.kind !== 'D' && !client.registered) continue;
-    const hit = client.allSessions().filter((s) => banMatches(ban, s));
+    const hit = client.allSessions().filter((s) => matches(subjectOf(s)));
     for (const s of hit) {
       serverNotice(server, 'b', `${ban.kind}-Line active for ${client.nick} (${s.user}@${s.realHost}) [${s.ip}]: ${ban.reason}`);
       if (client.sessions === undefined) server.disconnect(client, `Banned: ${ban.reason}`);
@@ -84,6 +91,9 @@ function enforce(server: Server, ban: ServerBan): void {
 function addBan(kind: BanKind): CommandDef['handler'] {
   return (server, client, msg) => {
     const params = [...msg.params];
+    // MYSELF first confirms a ban that matches the oper setting it (alone, it is a nick).
+    const myself = params.length >= 2 && params[0]!.toUpperCase() === 'MYSELF';
+    if (myself) params.shift();
     let seconds = 0;
     const duration = params.length >= 2 ? parseDuration(params[0]!) : undefined;
     if (duration !== undefined) {
@@ -110,6 +120,13 @@ function addBan(kind: BanKind): CommandDef['handler'] {
       setAt: now,
       expiresAt: seconds > 0 ? now + seconds * 1000 : undefined,
     };
+    const matches = banMatcher(ban);
+    const self = client.allSessions().find((s) => matches(subjectOf(s)));
+    if (self && !myself) {
+      const you = `${self.user}@${self.realHost} [${self.ip}]`;
+      client.standardReply('FAIL', command, 'WOULD_BAN_YOU', `This ${kind}-Line for [${ban.mask}] matches you (${you}) and would disconnect you; to set it anyway, repeat the command with MYSELF before the other parameters`);
+      return;
+    }
     store.add(ban);
     const span = formatDuration(seconds);
     audit(server, client, `${kind}-line added`, { target: ban.mask, reason: ban.reason, duration: span });
@@ -134,17 +151,27 @@ function removeBan(kind: BanKind): CommandDef['handler'] {
   };
 }
 
+const MYSELF_HELP = 'A ban that matches you is refused unless MYSELF comes first (it disconnects you too).';
+
 const HELP: Record<BanKind, { add: string[]; remove: string[] }> = {
   K: {
-    add: ['KLINE [<duration>] <user@host|nick> [<reason>]', 'Bans a user@host mask (globs; the host may be a CIDR). Durations: 90, 30m, 1h30m, 7d; none is permanent.'],
+    add: [
+      'KLINE [MYSELF] [<duration>] <user@host|nick> [<reason>]',
+      'Bans a user@host mask (globs; the host may be a CIDR range up to bans.dline_min_cidr/dline_min_cidr6 wide). Durations: 90, 30m, 1h30m, 7d; none is permanent.',
+      MYSELF_HELP,
+    ],
     remove: ['UNKLINE <user@host>', 'Removes a K-Line.'],
   },
   D: {
-    add: ['DLINE [<duration>] <ip|cidr|nick> [<reason>]', 'Bans an IP address or CIDR range; connections are refused before registration.'],
+    add: [
+      'DLINE [MYSELF] [<duration>] <ip|cidr|nick> [<reason>]',
+      'Bans an IP address or CIDR range (up to bans.dline_min_cidr/dline_min_cidr6 wide); connections are refused before registration.',
+      MYSELF_HELP,
+    ],
     remove: ['UNDLINE <ip|cidr>', 'Removes a D-Line.'],
   },
   X: {
-    add: ['XLINE [<duration>] <realname> [<reason>]', 'Bans a realname glob; write spaces as \\s.'],
+    add: ['XLINE [MYSELF] [<duration>] <realname> [<reason>]', 'Bans a realname glob; write spaces as \\s.', MYSELF_HELP],
     remove: ['UNXLINE <realname>', 'Removes an X-Line.'],
   },
 };
@@ -156,24 +183,18 @@ function banCommands(kind: BanKind): Record<string, CommandDef> {
   };
 }
 
-function firstMatch(server: Server, kinds: BanKind[], client: Client): ServerBan | undefined {
-  const store = bansOf(server);
-  for (const kind of kinds) {
-    const ban = store.list(kind).find((b) => banMatches(b, client));
-    if (ban) return ban;
-  }
-  return undefined;
-}
-
 export const bans: Module = {
   name: 'bans',
   commands: { ...banCommands('K'), ...banCommands('D'), ...banCommands('X') },
   refuseConnection: (server, ip) => {
-    const ban = bansOf(server).list('D').find((b) => ipMatches(b.mask, ip));
-    return ban && `Banned: ${ban.reason}`;
+    const bytes = ipBytes(ip);
+    const ban = bytes && bansOf(server).dlineCovering(bytes);
+    return ban ? `Banned: ${ban.reason}` : undefined;
   },
   refuseRegistration: (server, client) => {
-    const ban = firstMatch(server, ['K', 'X'], client);
+    const store = bansOf(server);
+    const who = subjectOf(client);
+    const ban = store.matching('K', who) ?? store.matching('X', who);
     if (!ban) return undefined;
     serverNotice(server, 'b', `${ban.kind}-Line refused ${client.nick} (${client.user}@${client.realHost}) [${client.ip}]: ${ban.reason}`);
     return ban.reason;

@@ -5,7 +5,7 @@ import { AttemptCounter } from '../auth/attempts.js';
 import { verifyPassword } from '../auth/password.js';
 import type { Config, OperConfig } from '../config/schema.js';
 import { listenerKey } from '../net/listener.js';
-import { cidrContains, globMatch, ipBytes, parseCidr } from '../protocol/mask.js';
+import { parseUserHostMask, userHostMatches, userHostOf } from '../protocol/mask.js';
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
@@ -59,16 +59,7 @@ function failures(server: Server): AttemptCounter {
 
 /** True when a user@host mask (globs; the host may be a CIDR) matches the client's user and real host or IP. */
 export function matchesUserHost(client: Client, mask: string): boolean {
-  const at = mask.lastIndexOf('@');
-  const userMask = mask.slice(0, at).toLowerCase();
-  const hostMask = mask.slice(at + 1).toLowerCase();
-  if (!globMatch(userMask, client.user.toLowerCase())) return false;
-  const cidr = parseCidr(hostMask);
-  if (cidr) {
-    const ip = ipBytes(client.ip);
-    return !!ip && cidrContains(cidr, ip);
-  }
-  return globMatch(hostMask, client.realHost.toLowerCase()) || globMatch(hostMask, client.ip.toLowerCase());
+  return userHostMatches(parseUserHostMask(mask), userHostOf(client.user, client.realHost, client.ip));
 }
 
 function privilegesOf(cfg: Config, oper: OperConfig): { privileges: Set<string>; snomask: string } {

@@ -127,3 +127,48 @@ export function cidrContains(cidr: Cidr, ip: Uint8Array): boolean {
   }
   return true;
 }
+
+const IPV4_MAPPED: Cidr = { bytes: ipBytes('::ffff:0.0.0.0')!, bits: 96, v4: false };
+
+/**
+ * The prefix lengths a range fixes, per family, for limits on how wide a ban may be. IPv4 clients
+ * are matched as IPv4-mapped addresses (::ffff:a.b.c.d), so an IPv6 range that holds that space
+ * covers IPv4 too: ::ffff:0:0/96 and ::/80 each cover every IPv4 address (v4 = 0).
+ */
+export function cidrWidths(cidr: Cidr): { v4?: number; v6?: number } {
+  if (cidr.v4) return { v4: cidr.bits - 96 };
+  if (cidr.bits >= 96) return cidrContains(IPV4_MAPPED, cidr.bytes) ? { v4: cidr.bits - 96 } : { v6: cidr.bits };
+  return cidrContains(cidr, IPV4_MAPPED.bytes) ? { v4: 0, v6: cidr.bits } : { v6: cidr.bits };
+}
+
+/** Who a user@host mask is matched against: the user, real host and IP, lowercased, and the IP's bytes. */
+export interface UserHost {
+  user: string;
+  host: string;
+  ip: string;
+  bytes: Uint8Array | undefined;
+}
+
+export function userHostOf(user: string, host: string, ip: string): UserHost {
+  return { user: user.toLowerCase(), host: host.toLowerCase(), ip: ip.toLowerCase(), bytes: ipBytes(ip) };
+}
+
+/** A user@host mask parsed once: a user glob, and a host that is a CIDR range or else a glob. */
+export interface UserHostMask {
+  user: string;
+  host: string;
+  cidr: Cidr | undefined;
+}
+
+export function parseUserHostMask(mask: string): UserHostMask {
+  const at = mask.lastIndexOf('@');
+  const host = mask.slice(at + 1).toLowerCase();
+  return { user: mask.slice(0, at).toLowerCase(), host, cidr: parseCidr(host) };
+}
+
+/** True when the user glob matches and the host is a range holding the IP, or a glob matching the real host or the IP. */
+export function userHostMatches(mask: UserHostMask, who: UserHost): boolean {
+  if (!globMatch(mask.user, who.user)) return false;
+  if (mask.cidr) return !!who.bytes && cidrContains(mask.cidr, who.bytes);
+  return globMatch(mask.host, who.host) || globMatch(mask.host, who.ip);
+}

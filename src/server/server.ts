@@ -185,19 +185,23 @@ export class Server implements ConnectionOwner {
   }
 
   /**
-   * The checks every address must pass to hold a connection: D-lines, an allow block, the
-   * connect rate and the per-address limit. On success the address holds one more connection.
+   * The checks every address must pass to hold a connection: an allow block, the connect rate,
+   * D-lines and the per-address limit. On success the address holds one more connection.
    */
   private admit(ip: string, host = ip): { klass: ClassConfig; counted: boolean } | { refused: string; label: RejectReason } {
-    const banned = this.connectionRefusal(ip);
-    if (banned) return { refused: banned, label: 'ban' };
     const klass = this.classFor(ip, host);
     if (!klass) return { refused: 'You are not authorised to use this server', label: 'denied' };
     const key = addressKey(ip);
     // A WebIRC gateway connects for many users: they are counted by their own addresses once it
     // has told them (WEBIRC), so its own address is not rate- or count-limited.
-    if (this.webircBlocksFor(ip).length > 0) return { klass, counted: false };
-    if (!this.connectThrottle.allow(key, klass.connect_rate)) return { refused: 'Throttled: reconnecting too fast', label: 'throttle' };
+    const gateway = this.webircBlocksFor(ip).length > 0;
+    // The rate before the bans: a flood from one address, banned or not, is turned away by the
+    // cheapest check. A banned address's attempts use up its tokens too, so it sees its ban
+    // reason while it reconnects at a normal pace and "Throttled" when it floods.
+    if (!gateway && !this.connectThrottle.allow(key, klass.connect_rate)) return { refused: 'Throttled: reconnecting too fast', label: 'throttle' };
+    const banned = this.connectionRefusal(ip);
+    if (banned) return { refused: banned, label: 'ban' };
+    if (gateway) return { klass, counted: false };
     const count = this.state.perIp.get(key) ?? 0;
     if (count >= klass.max_per_ip) return { refused: 'Too many connections from your IP', label: 'limit' };
     this.state.perIp.set(key, count + 1);

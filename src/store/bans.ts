@@ -1,5 +1,6 @@
 // Server bans (K-lines: user@host, D-lines: IP/CIDR, X-lines: realname) kept in SQLite so they
-// survive restarts, with an in-memory copy for the checks made on every connection.
+// survive restarts, with an in-memory index for the checks made on every connection.
+import { BanIndex, expired, type BanSubject } from './ban-index.js';
 import { migrate, type Db } from './db.js';
 
 export type BanKind = 'K' | 'D' | 'X';
@@ -36,10 +37,8 @@ CREATE TABLE server_bans (
   PRIMARY KEY (kind, mask)
 );`;
 
-const key = (kind: BanKind, mask: string) => `${kind} ${mask}`;
-
 export class BanStore {
-  private readonly bans = new Map<string, ServerBan>();
+  private readonly index = new BanIndex();
   private readonly insert;
   private readonly remove_;
   private readonly purge;
@@ -52,49 +51,53 @@ export class BanStore {
     this.remove_ = db.prepare('DELETE FROM server_bans WHERE kind = ? AND mask = ?');
     this.purge = db.prepare('DELETE FROM server_bans WHERE expires_at IS NOT NULL AND expires_at <= ?');
     this.purge.run(Date.now());
-    for (const r of db.prepare('SELECT * FROM server_bans').all() as Row[]) {
+    for (const r of db.prepare('SELECT * FROM server_bans ORDER BY set_at').all() as Row[]) {
       const ban = { kind: r.kind, mask: r.mask, reason: r.reason, setBy: r.set_by, setAt: r.set_at, expiresAt: r.expires_at ?? undefined };
-      this.bans.set(key(r.kind, r.mask), ban);
+      this.index.add(ban);
     }
   }
 
   get size(): number {
-    return this.bans.size;
+    return this.index.size;
   }
 
   has(kind: BanKind, mask: string): boolean {
-    return this.bans.has(key(kind, mask));
+    return this.index.has(kind, mask);
   }
 
   /** Adds or replaces (same kind and mask) a ban; written before it takes effect. */
   add(ban: ServerBan): void {
     this.insert.run(ban.kind, ban.mask, ban.reason, ban.setBy, ban.setAt, ban.expiresAt ?? null);
-    this.bans.set(key(ban.kind, ban.mask), ban);
+    this.index.add(ban);
   }
 
   remove(kind: BanKind, mask: string): ServerBan | undefined {
-    const ban = this.bans.get(key(kind, mask));
-    if (!ban) return undefined;
+    if (!this.index.has(kind, mask)) return undefined;
     this.remove_.run(kind, mask);
-    this.bans.delete(key(kind, mask));
-    return ban;
+    return this.index.delete(kind, mask);
   }
 
   /** Live bans of one kind, oldest first. */
   list(kind: BanKind, now = Date.now()): ServerBan[] {
-    return [...this.bans.values()].filter((b) => b.kind === kind && !expired(b, now));
+    return [...this.index.bans()].filter((b) => b.kind === kind && !expired(b, now));
+  }
+
+  /** The earliest-set live D-line whose range holds the address (16 bytes, see ipBytes). */
+  dlineCovering(bytes: Uint8Array, now = Date.now()): ServerBan | undefined {
+    return this.index.dlineCovering(bytes, now);
+  }
+
+  /** The earliest-set live K-line or X-line (by `kind`) matching `who`. */
+  matching(kind: 'K' | 'X', who: BanSubject, now = Date.now()): ServerBan | undefined {
+    return this.index.matching(kind, who, now);
   }
 
   /** Drops expired bans and returns them. */
   expire(now = Date.now()): ServerBan[] {
-    const gone = [...this.bans.values()].filter((b) => expired(b, now));
+    const gone = [...this.index.bans()].filter((b) => expired(b, now));
     if (gone.length === 0) return gone;
     this.purge.run(now);
-    for (const b of gone) this.bans.delete(key(b.kind, b.mask));
+    for (const b of gone) this.index.delete(b.kind, b.mask);
     return gone;
   }
-}
-
-export function expired(ban: ServerBan, now = Date.now()): boolean {
-  return ban.expiresAt !== undefined && ban.expiresAt <= now;
 }

@@ -2,6 +2,8 @@
 // with STATS, and kept across a restart with the same database file.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { bansOf } from '../../src/modules/bans.js';
+import type { BanKind } from '../../src/store/bans.js';
 import { client, startServer, TestClient, type TestServer } from '../support/harness.js';
 import { operConfig, operUp } from '../support/oper.js';
 
@@ -80,6 +82,60 @@ describe('KLINE', () => {
     await late.waitFor('001');
     op.send('STATS k');
     expect((await op.collectUntilPong()).filter((m) => m.command === '216')).toEqual([]);
+  });
+});
+
+describe('bans that would reach too far', () => {
+  it('refuses K-line ranges wider than D-lines may be, IPv4-mapped forms included, and hosts that are all wildcards', async () => {
+    const srv = await start();
+    const op = await oper(srv.port);
+    const refusals: Array<[string, string]> = [
+      ['KLINE *@0.0.0.0/0', 'at most a /16 of IPv4'],
+      ['KLINE baduser@127.0.0.0/8', 'at most a /16 of IPv4'],
+      ['KLINE *@::/0', 'at most a /48 of IPv6'],
+      ['KLINE *@::ffff:0.0.0.0/0', 'at most a /16 of IPv4'],
+      // IPv4 clients are matched as ::ffff:a.b.c.d: these hold every IPv4 address.
+      ['KLINE *@::ffff:0:0/96', 'IPv4-mapped'],
+      ['KLINE *@::/80', 'IPv4-mapped'],
+      ['DLINE 0::ffff:0:0/96', 'IPv4-mapped'], // a parameter may not start with ":"
+      ['KLINE *@*:*', 'would ban every host'],
+    ];
+    for (const [command, why] of refusals) {
+      op.send(`${command} :too much`);
+      const fail = await op.waitFor('FAIL');
+      expect(fail.params.slice(0, 2)).toEqual([command.slice(0, 5), 'INVALID_PARAMS']);
+      expect(fail.params[2]).toContain(why);
+    }
+    op.send('KLINE *@192.0.0.0/16 :widest allowed');
+    await notice(op, /Added permanent K-Line for \[\*@192\.0\.0\.0\/16\]/);
+    op.send('STATS k');
+    expect((await op.collectUntilPong()).filter((m) => m.command === '216').map((m) => m.params[2])).toEqual(['192.0.0.0/16']);
+    expect(op.closed).toBe(false);
+  });
+
+  it('refuses a ban matching the oper who sets it until MYSELF confirms it', async () => {
+    const srv = await start();
+    const op = await oper(srv.port);
+    const bystander = await client(srv.port, 'bystander');
+    // The oper is op@127.0.0.1 with the realname "Test User"; "KLINE op" stands for *@127.0.0.1.
+    for (const command of ['KLINE 1h *@127.0.0.0/16 :oops', 'KLINE op', 'DLINE 127.0.0.1 :oops', 'XLINE test\\suser :oops']) {
+      op.send(command);
+      const fail = await op.waitFor('FAIL');
+      expect(fail.params.slice(0, 2)).toEqual([command.slice(0, 5), 'WOULD_BAN_YOU']);
+      expect(fail.params[2]).toMatch(/matches you \(op@127\.0\.0\.1 \[127\.0\.0\.1\]\).* MYSELF /);
+    }
+    op.send('STATS k');
+    op.send('STATS d');
+    op.send('STATS x');
+    expect((await op.collectUntilPong()).filter((m) => ['216', '225', '247'].includes(m.command))).toEqual([]);
+    const help = (await op.ask('HELP KLINE')).map((m) => m.params[2]).join('\n');
+    expect(help).toContain('KLINE [MYSELF] [<duration>]');
+    expect(help).toMatch(/refused unless MYSELF comes first/);
+
+    op.send('KLINE MYSELF 1h *@127.0.0.0/16 :meant it');
+    await notice(op, /^\*\*\* Added 1h K-Line for \[\*@127\.0\.0\.0\/16\]: meant it$/);
+    expect((await op.waitFor('ERROR')).params[0]).toContain('Banned: meant it');
+    expect((await bystander.waitFor('ERROR')).params[0]).toContain('Banned: meant it');
   });
 });
 
@@ -172,5 +228,82 @@ describe('persistence', () => {
     const d = await TestClient.connect(b.port, { localAddress: '127.0.0.33' });
     expect((await d.waitFor('ERROR')).params[0]).toContain('kept ip');
     await (await attempt(b.port, 'g1', { user: 'gone' })).waitFor('001');
+  });
+});
+
+describe('many bans', () => {
+  it('finds each kind of ban among thousands, and never an expired or removed one', async () => {
+    const srv = await start();
+    const store = bansOf(srv.server);
+    const now = Date.now();
+    const add = (kind: BanKind, mask: string, reason = 'filler', expiresAt?: number) =>
+      store.add({ kind, mask, reason, setBy: 'test', setAt: now, expiresAt });
+    // Bans of every shape the index keeps apart, none matching the clients below.
+    for (let i = 0; i < 1000; i++) {
+      add('D', `10.${i >> 8}.${i & 255}.0/24`);
+      add('D', `2001:db8:${i.toString(16)}::/64`);
+      add('K', `*@host${i}.example`);
+      add('K', `*@*.isp${i}.example`);
+      add('K', `*@198.18.${i >> 8}.${i & 255}`);
+      add('X', `spam bot ${i}`);
+      add('X', `*spam${i}*`);
+    }
+    add('D', '127.0.0.70', 'expired', now - 1);
+    add('K', 'late@127.0.0.*', 'expired', now - 1);
+    add('X', 'late', 'expired', now - 1);
+    const op = await oper(srv.port);
+    op.send('DLINE 127.0.0.50/31 :d range');
+    op.send('DLINE 127.0.0.52 :d address');
+    op.send('KLINE *@127.0.0.60/30 :k range');
+    op.send('KLINE ku@127.0.0.64 :k address');
+    op.send('KLINE kg*@127.0.0.* :k glob');
+    op.send('XLINE exact\\srealname :x exact');
+    op.send('XLINE *globbed* :x glob');
+    await op.collectUntilPong();
+
+    for (const [from, reason] of [['127.0.0.51', 'd range'], ['127.0.0.52', 'd address']]) {
+      const c = await TestClient.connect(srv.port, { localAddress: from });
+      expect((await c.waitFor('ERROR')).params[0]).toContain(`Banned: ${reason}`);
+    }
+    const refused: Array<[string, Parameters<typeof attempt>[2], string]> = [
+      ['k1', { from: '127.0.0.62' }, 'k range'],
+      ['k2', { from: '127.0.0.64', user: 'ku' }, 'k address'],
+      ['k3', { from: '127.0.0.65', user: 'kgx' }, 'k glob'],
+      ['x1', { realname: 'Exact Realname' }, 'x exact'],
+      ['x2', { realname: 'a globbed one' }, 'x glob'],
+    ];
+    for (const [nick, opts, reason] of refused) {
+      const c = await attempt(srv.port, nick, opts);
+      expect((await c.waitFor('465')).params[1]).toContain(reason);
+    }
+    for (const [nick, opts] of [['w1', { from: '127.0.0.64' }], ['w2', { from: '127.0.0.70', user: 'late', realname: 'late' }]] as const) {
+      await (await attempt(srv.port, nick, opts)).waitFor('001');
+    }
+    op.send('UNDLINE 127.0.0.52');
+    op.send('UNKLINE kg*@127.0.0.*');
+    await op.collectUntilPong();
+    await (await attempt(srv.port, 'w3', { from: '127.0.0.52' })).waitFor('001');
+    await (await attempt(srv.port, 'w4', { from: '127.0.0.65', user: 'kgx' })).waitFor('001');
+  });
+
+  it("counts a D-lined address's attempts against its connect rate, checked before any ban", async () => {
+    const srv = await start({
+      class: [
+        { name: 'default', max_per_ip: 100, flood: { burst: 1000, rate: 1000 }, connect_rate: { count: 1000, seconds: 1 } },
+        { name: 'strict', max_per_ip: 100, connect_rate: { count: 2, seconds: 60 } },
+      ],
+      allow: [
+        { mask: '127.0.0.80', class: 'strict' },
+        { mask: '*', class: 'default' },
+      ],
+    });
+    const op = await oper(srv.port);
+    op.send('DLINE 127.0.0.80 :flooder');
+    await notice(op, /Added permanent D-Line for \[127\.0\.0\.80\]/);
+    for (const expected of [/Banned: flooder/, /Banned: flooder/, /Throttled: reconnecting too fast/]) {
+      const c = await TestClient.connect(srv.port, { localAddress: '127.0.0.80' });
+      expect((await c.waitFor('ERROR')).params[0]).toMatch(expected);
+    }
+    expect(srv.server.stats.rejected).toMatchObject({ ban: 2, throttle: 1 });
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { asciiFold, rfc1459Fold } from '../../src/protocol/casemap.js';
-import { addressKey, cidrContains, globMatch, ipBytes, normalizeMask, parseCidr } from '../../src/protocol/mask.js';
+import { addressKey, cidrContains, cidrWidths, globMatch, ipBytes, normalizeMask, parseCidr } from '../../src/protocol/mask.js';
 
 describe('casemapping', () => {
   it('rfc1459 folds []\\~ to {}|^ and A-Z only', () => {
@@ -81,6 +81,17 @@ describe('CIDR', () => {
     expect(parseCidr('*.example.net')).toBeUndefined();
     expect(parseCidr('1.2.3.4/33')).toBeUndefined();
     expect(parseCidr('1.2.3.4/x')).toBeUndefined();
+  });
+  it('tells how wide a range is per family, counting IPv6 ranges that hold IPv4-mapped addresses as IPv4 too', () => {
+    const widths = (text: string) => cidrWidths(parseCidr(text)!);
+    expect(widths('192.0.2.0/24')).toEqual({ v4: 24 });
+    expect(widths('::ffff:10.0.0.0/8')).toEqual({ v4: 8 });
+    expect(widths('2001:db8::/48')).toEqual({ v6: 48 });
+    expect(widths('64:ff9b::/96')).toEqual({ v6: 96 });
+    expect(widths('::ffff:c000:200/120')).toEqual({ v4: 24 });
+    expect(widths('::ffff:0:0/96')).toEqual({ v4: 0 });
+    expect(widths('::/80')).toEqual({ v4: 0, v6: 80 });
+    expect(widths('::/0')).toEqual({ v4: 0, v6: 0 });
   });
 });
 
