@@ -306,7 +306,9 @@ export class Connection {
 
   /**
    * Sends an ERROR line, flushes what is queued and closes. The owner hears about it once.
-   * A sendq overflow drops queued output instead: that client is not reading anyway.
+   * The ERROR line (and a WebSocket's CLOSE frame after it) counts against the sendq like any
+   * output: when it does not fit, everything queued is dropped instead, as for a sendq overflow,
+   * since that client is not reading anyway.
    */
   close(reason: string, errorLine?: string): void {
     if (this.closed) return;
@@ -315,16 +317,15 @@ export class Connection {
     this.queue = [];
     this.queuedBytes = 0;
     this.partial = null;
-    if (reason === 'SendQ exceeded') {
+    const farewell = this.socket.destroyed ? '' : (errorLine ?? `ERROR :Closing Link: ${this.ip} (${reason})`) + '\r\n';
+    this.outText += this.lastText + farewell;
+    this.lastText = '';
+    if (this.sendqBytes > this.klass.sendq) {
       this.out = [];
       this.outBytes = 0;
       this.outText = '';
-      this.lastText = '';
       this.socket.destroy();
     } else if (!this.socket.destroyed) {
-      const line = errorLine ?? `ERROR :Closing Link: ${this.ip} (${reason})`;
-      this.outText += this.lastText + line + '\r\n';
-      this.lastText = '';
       this.linesOut++;
       this.flush();
       // Once the ERROR line is handed to the kernel the socket is done: don't wait for the peer's
