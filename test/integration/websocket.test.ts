@@ -1,10 +1,10 @@
 // IRC over WebSocket (IRCv3 WebSocket support, RFC 6455): the upgrade, subprotocol choice, one IRC
 // line per message both ways, fragmentation and control frames, origins, refusals as IRC ERROR,
-// and X-Forwarded-For from a trusted proxy.
+// X-Forwarded-For from a trusted proxy, and control frames held to flood control and the sendq.
 import { describe, expect, it } from 'vitest';
-import type { RawConfig } from '../support/harness.js';
+import { sleep, waitUntil, type RawConfig } from '../support/harness.js';
 import { useSession } from '../support/session.js';
-import { TestWebSocket } from '../support/websocket.js';
+import { maskedFrame, TestWebSocket } from '../support/websocket.js';
 
 const s = useSession();
 
@@ -144,5 +144,50 @@ describe('WebSocket listener', () => {
     await direct.register('direct');
     direct.send('WHOIS direct');
     await direct.waitFor((t) => / 311 direct direct web 127\.0\.0\.1 /.test(t));
+  });
+});
+
+describe('WebSocket control frames', () => {
+  it('makes PING frames wait for flood tokens like lines, and a flood of them past the recvq is Excess Flood', async () => {
+    const burst = 10;
+    // Tokens come back once in 1,000 s: only the burst is ever spent.
+    const port = await startWith({}, { class: [{ name: 'default', max_per_ip: 100, recvq: 512, flood: { burst, rate: 0.001 } }] });
+    const ws = await open(port);
+    await ws.register('pinger'); // NICK and USER: two tokens
+    const conn = s.srv.server.state.findNick('pinger')!.conn;
+    const pings = Array.from({ length: 20 }, (_, i) => `ping${String(i).padStart(2, '0')}`);
+    for (const p of pings) ws.send(p, { opcode: 0x9 });
+    const answered = burst - 2;
+    await ws.waitFor((t, m) => m.opcode === 0xa && t === pings[answered - 1]);
+    // The other PINGs wait in the recvq (12-byte frames: 6 of header and mask, 6 of payload).
+    expect(await waitUntil(() => conn.recvqBytes === (pings.length - answered) * 12, 3000)).toBe(true);
+    expect(ws.messages.filter((m) => m.opcode === 0xa).map((m) => m.data.toString())).toEqual(pings.slice(0, answered));
+
+    for (let i = 0; i < 100; i++) ws.send('flood', { opcode: 0x9 });
+    const error = await ws.waitFor((t) => t.startsWith('ERROR'));
+    expect(error.data.toString()).toMatch(/Excess Flood/);
+    await ws.waitClosed();
+    expect(s.srv.server.stats.disconnects.flood).toBe(1);
+  });
+
+  it('drops a client that sends PING frames and never reads at its sendq, and frees what was queued', async () => {
+    // Flood control out of the way: only the sendq can stop this client.
+    const roomy = { max_per_ip: 100, recvq: 1 << 20, flood: { burst: 100000, rate: 100000 } };
+    const port = await startWith({}, { class: [{ name: 'default', ...roomy, sendq: 65536 }] });
+    const state = s.srv.server.state;
+    const bystander = await s.connect('bystander');
+    const ws = await open(port);
+    await ws.register('sleeper');
+    ws.socket.pause();
+    // About 1 MB of 125-byte PING frames at a time, until the kernel's buffers and the sendq are full.
+    const batch = Buffer.concat(Array.from({ length: 8000 }, () => maskedFrame(0x9, Buffer.alloc(125, 'p'))));
+    for (let i = 0; i < 60 && state.findNick('sleeper'); i++) {
+      ws.socket.write(batch);
+      await sleep(20);
+    }
+    expect(await waitUntil(() => !state.findNick('sleeper'), 10000)).toBe(true);
+    expect(s.srv.server.stats.disconnects.sendq).toBe(1);
+    expect(await waitUntil(() => [...state.clients].every((c) => c.conn.sendqBytes === 0), 10000)).toBe(true);
+    expect((await bystander.collectUntilPong()).some((m) => m.command === 'ERROR')).toBe(false);
   });
 });

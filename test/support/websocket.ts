@@ -129,7 +129,8 @@ export class TestWebSocket {
   }
 }
 
-function maskedFrame(opcode: number, payload: Buffer, fin: boolean): Buffer {
+/** A client frame: masked, as RFC 6455 requires; `fin` false for all but the last fragment. */
+export function maskedFrame(opcode: number, payload: Buffer, fin = true): Buffer {
   const len = payload.length;
   const header = len < 126 ? 2 : len < 65536 ? 4 : 10;
   const out = Buffer.alloc(header + 4 + len);
