@@ -29,8 +29,8 @@ const OP_PONG = 0xa;
 export interface UpgradeOptions {
   /** Browser origins allowed (globs, case-insensitive); empty allows any. Clients without Origin are not browsers and pass. */
   origins: string[];
-  /** Peers (reverse proxies) whose X-Forwarded-For names the client's address. */
-  trustedProxies: string[];
+  /** The peer is a trusted reverse proxy: its X-Forwarded-For names the client's address. */
+  fromTrustedProxy: boolean;
   timeoutMs: number;
 }
 
@@ -83,8 +83,7 @@ export function upgradeToWebSocket(socket: Socket, opts: UpgradeOptions): Promis
         'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
           `Sec-WebSocket-Accept: ${accept}\r\n${protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : ''}\r\n`,
       );
-      const peer = normalizeIp(socket.remoteAddress ?? '');
-      const forwarded = opts.trustedProxies.includes(peer) ? forwardedFor(h['x-forwarded-for']) : undefined;
+      const forwarded = opts.fromTrustedProxy ? forwardedFor(h['x-forwarded-for']) : undefined;
       done(new WebSocketTransport(socket, protocol === 'binary.ircv3.net', forwarded, rest));
     };
     const timer = setTimeout(() => refuse('408 Request Timeout'), opts.timeoutMs);

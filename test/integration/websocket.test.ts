@@ -1,9 +1,12 @@
 // IRC over WebSocket (IRCv3 WebSocket support, RFC 6455): the upgrade, subprotocol choice, one IRC
 // line per message both ways, fragmentation and control frames, origins, refusals as IRC ERROR,
-// X-Forwarded-For from a trusted proxy, and control frames held to flood control and the sendq.
+// X-Forwarded-For from a trusted proxy, control frames held to flood control and the sendq, and
+// per-address admission before the upgrade.
+import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { sleep, waitUntil, type RawConfig } from '../support/harness.js';
 import { useSession } from '../support/session.js';
+import { operConfig, operUp } from '../support/oper.js';
 import { maskedFrame, TestWebSocket } from '../support/websocket.js';
 
 const s = useSession();
@@ -189,5 +192,66 @@ describe('WebSocket control frames', () => {
     expect(s.srv.server.stats.disconnects.sendq).toBe(1);
     expect(await waitUntil(() => [...state.clients].every((c) => c.conn.sendqBytes === 0), 10000)).toBe(true);
     expect((await bystander.collectUntilPong()).some((m) => m.command === 'ERROR')).toBe(false);
+  });
+});
+
+describe('pending upgrades', () => {
+  /** Opens `count` connections from `localAddress` that never send a byte; `closed` counts those the server ended. */
+  async function silent(port: number, count: number, localAddress = '127.0.0.1'): Promise<{ sockets: Socket[]; closed: () => number }> {
+    let closed = 0;
+    const sockets = await Promise.all(
+      Array.from(
+        { length: count },
+        () =>
+          new Promise<Socket>((resolve, reject) => {
+            const sock = connect({ host: '127.0.0.1', port, localAddress }, () => resolve(sock));
+            sock.once('error', reject);
+            sock.on('close', () => closed++);
+          }),
+      ),
+    );
+    for (const sock of sockets) s.track({ close: () => sock.destroy() });
+    return { sockets, closed: () => closed };
+  }
+
+  it('keeps browsers from other addresses coming in while one address holds 1,030 silent sockets', async () => {
+    const port = await startWith();
+    const attack = await silent(port, 1030);
+    // All but a few of them are closed at once; those few wait for their request.
+    expect(await waitUntil(() => attack.closed() === 1030 - 8, 5000)).toBe(true);
+    expect(s.srv.server.stats.rejected.limit).toBe(1030 - 8);
+    const browser = await open(port, { localAddress: '127.0.0.2' });
+    await browser.register('browser');
+    await expect(TestWebSocket.open(port)).rejects.toThrow();
+  });
+
+  it('counts pending upgrades toward the per-address limit, and gives their places back when they end', async () => {
+    const port = await startWith({}, { class: [{ name: 'default', max_per_ip: 2 }] });
+    const waiting = await silent(port, 2);
+    const third = await open(port);
+    expect((await third.waitFor((t) => t.startsWith('ERROR'))).data.toString()).toMatch(/Too many connections from your IP/);
+    for (const sock of waiting.sockets) sock.destroy();
+    expect(await waitUntil(() => s.srv.server.state.perIp.size === 0, 3000)).toBe(true);
+    await (await open(port)).register('later');
+  });
+
+  it('applies a D-line set while the upgrade was pending', async () => {
+    const port = await startWith({}, operConfig());
+    const [pending] = (await silent(port, 1, '127.0.0.3')).sockets;
+    const op = await s.connect('op');
+    await operUp(op);
+    op.send('DLINE 127.0.0.3 :not you');
+    await op.waitFor((m) => m.command === 'NOTICE' && /Added permanent D-Line/.test(m.params[1]!));
+    const ws = await TestWebSocket.upgrade(pending!);
+    expect((await ws.waitFor((t) => t.startsWith('ERROR'))).data.toString()).toMatch(/Banned: not you/);
+  });
+
+  it('does not limit a trusted proxy by its own address: its users are admitted by theirs', async () => {
+    const port = await startWith({ trusted_proxies: ['127.0.0.1'] }, { class: [{ name: 'default', max_per_ip: 1 }] });
+    await silent(port, 12);
+    const users = ['192.0.2.1', '192.0.2.2'].map((ip) => open(port, { headers: { 'X-Forwarded-For': ip } }));
+    for (const [i, user] of (await Promise.all(users)).entries()) await user.register(`user${i}`);
+    const again = await open(port, { headers: { 'X-Forwarded-For': '192.0.2.1' } });
+    expect((await again.waitFor((t) => t.startsWith('ERROR'))).data.toString()).toMatch(/Too many connections from your IP/);
   });
 });
