@@ -12,6 +12,8 @@ export interface Transport {
   readonly writableLength: number;
   readonly destroyed: boolean;
   write(data: Buffer | string): boolean;
+  /** WebSocket only: answers a PING frame the transport reported with a 'control' event. */
+  pong?(payload: Buffer): void;
   end(callback?: () => void): unknown;
   destroy(): unknown;
   setNoDelay(on: boolean): unknown;
@@ -58,6 +60,22 @@ function onSocketClose(this: OwnedSocket): void {
   this[CONNECTION].close('Connection closed');
 }
 
+function onWebSocketControl(this: OwnedSocket, bytes: number, ping: Buffer | undefined): void {
+  this[CONNECTION].onControlFrame(bytes, ping);
+}
+
+function onWebSocketCloseRequested(this: OwnedSocket, reason: string): void {
+  this[CONNECTION].close(reason);
+}
+
+/**
+ * What waits in the recvq for a flood token: a line, or a WebSocket control frame (PING, whose
+ * PONG is sent when its turn comes, or PONG), which costs a token like a line.
+ */
+type Received =
+  | { line: string; bytes: number; problem: LineProblem | undefined }
+  | { control: true; bytes: number; ping: Buffer | undefined };
+
 export class Connection {
   readonly id = nextId++;
   ip: string;
@@ -78,7 +96,7 @@ export class Connection {
   listener = '';
 
   private partial: Buffer | null = null;
-  private queue: Array<{ line: string; bytes: number; problem: LineProblem | undefined }> = [];
+  private queue: Received[] = [];
   private queuedBytes = 0;
   private busy = false;
   private tokens: number;
@@ -109,6 +127,10 @@ export class Connection {
     socket.on('data', onSocketData);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
+    if (socket instanceof WebSocketTransport) {
+      socket.on('control', onWebSocketControl);
+      socket.on('closeRequested', onWebSocketCloseRequested);
+    }
   }
 
   /** The client's real address as a trusted gateway told it (WEBIRC), and the class it gets. */
@@ -156,6 +178,23 @@ export class Connection {
       // Copy so the (possibly large) read chunk is not kept alive by a small tail.
       this.partial = Buffer.from(buf);
     }
+    this.received();
+  }
+
+  /**
+   * A WebSocket PING or PONG frame of `bytes` on the wire. It queues behind the lines and costs a
+   * flood token like one, so a flood of control frames is slowed and bounded as a flood of lines
+   * is (PONGs wait, and a full recvq is "Excess Flood"); a PING is answered when its turn comes.
+   */
+  onControlFrame(bytes: number, ping: Buffer | undefined): void {
+    if (this.closed) return;
+    this.queue.push({ control: true, bytes, ping });
+    this.queuedBytes += bytes;
+    this.received();
+  }
+
+  /** Enforces the class recvq on what just arrived, then handles what the flood tokens allow. */
+  private received(): void {
     if (this.recvqBytes > this.klass.recvq) {
       this.close('Excess Flood');
       return;
@@ -206,6 +245,10 @@ export class Connection {
       this.queuedBytes -= item.bytes;
       this.lastRead = Date.now();
       this.pingSentAt = 0;
+      if ('control' in item) {
+        if (item.ping) this.pong(item.ping);
+        continue;
+      }
       const pending = this.owner.handleLine(this, item.line, item.problem);
       if (pending) {
         this.busy = true;
@@ -269,7 +312,17 @@ export class Connection {
   /** Counts a queued line and enforces the class sendq. */
   private queued(): void {
     this.linesOut++;
+    this.checkSendq();
+  }
+
+  private checkSendq(): void {
     if (this.sendqBytes > this.klass.sendq) this.close('SendQ exceeded');
+  }
+
+  /** Answers a WebSocket PING frame; the PONG is output like any other, within the sendq. */
+  private pong(payload: Buffer): void {
+    this.socket.pong!(payload);
+    this.checkSendq();
   }
 
   /** Moves the queued text into the Buffer queue, keeping the order of what was written. */
@@ -306,7 +359,9 @@ export class Connection {
 
   /**
    * Sends an ERROR line, flushes what is queued and closes. The owner hears about it once.
-   * A sendq overflow drops queued output instead: that client is not reading anyway.
+   * The ERROR line (and a WebSocket's CLOSE frame after it) counts against the sendq like any
+   * output: when it does not fit, everything queued is dropped instead, as for a sendq overflow,
+   * since that client is not reading anyway.
    */
   close(reason: string, errorLine?: string): void {
     if (this.closed) return;
@@ -315,16 +370,15 @@ export class Connection {
     this.queue = [];
     this.queuedBytes = 0;
     this.partial = null;
-    if (reason === 'SendQ exceeded') {
+    const farewell = this.socket.destroyed ? '' : (errorLine ?? `ERROR :Closing Link: ${this.ip} (${reason})`) + '\r\n';
+    this.outText += this.lastText + farewell;
+    this.lastText = '';
+    if (this.sendqBytes > this.klass.sendq) {
       this.out = [];
       this.outBytes = 0;
       this.outText = '';
-      this.lastText = '';
       this.socket.destroy();
     } else if (!this.socket.destroyed) {
-      const line = errorLine ?? `ERROR :Closing Link: ${this.ip} (${reason})`;
-      this.outText += this.lastText + line + '\r\n';
-      this.lastText = '';
       this.linesOut++;
       this.flush();
       // Once the ERROR line is handed to the kernel the socket is done: don't wait for the peer's

@@ -3,6 +3,9 @@
 // WebSocket message carries one IRC line without CRLF. WebSocketTransport then stands in for the
 // TCP socket under a Connection: incoming messages become LF-terminated lines, and outgoing
 // lines become one message each (text frames, or binary with the binary.ircv3.net subprotocol).
+// Once upgraded, the transport never writes on its own: PING/PONG frames and the peer's CLOSE (or
+// a protocol error) are reported to the Connection, which answers them within its flood control
+// and sendq like lines, so a client cannot make the server queue bytes it does not account for.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isIP, type Socket } from 'node:net';
@@ -26,8 +29,8 @@ const OP_PONG = 0xa;
 export interface UpgradeOptions {
   /** Browser origins allowed (globs, case-insensitive); empty allows any. Clients without Origin are not browsers and pass. */
   origins: string[];
-  /** Peers (reverse proxies) whose X-Forwarded-For names the client's address. */
-  trustedProxies: string[];
+  /** The peer is a trusted reverse proxy: its X-Forwarded-For names the client's address. */
+  fromTrustedProxy: boolean;
   timeoutMs: number;
 }
 
@@ -80,8 +83,7 @@ export function upgradeToWebSocket(socket: Socket, opts: UpgradeOptions): Promis
         'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
           `Sec-WebSocket-Accept: ${accept}\r\n${protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : ''}\r\n`,
       );
-      const peer = normalizeIp(socket.remoteAddress ?? '');
-      const forwarded = opts.trustedProxies.includes(peer) ? forwardedFor(h['x-forwarded-for']) : undefined;
+      const forwarded = opts.fromTrustedProxy ? forwardedFor(h['x-forwarded-for']) : undefined;
       done(new WebSocketTransport(socket, protocol === 'binary.ircv3.net', forwarded, rest));
     };
     const timer = setTimeout(() => refuse('408 Request Timeout'), opts.timeoutMs);
@@ -114,7 +116,10 @@ function forwardedFor(header: string | undefined): string | undefined {
 
 /**
  * A WebSocket that looks like the socket a Connection expects: 'data' carries LF-terminated IRC
- * lines, write() takes CRLF-terminated lines and sends one WebSocket message per line.
+ * lines, write() takes CRLF-terminated lines and sends one WebSocket message per line. Besides
+ * the socket's events it emits 'control' (frame bytes, and the payload of a PING, which wants
+ * pong(payload)) for each PING or PONG frame, and 'closeRequested' (reason) when the peer sent
+ * CLOSE or broke the protocol; end() then sends the CLOSE frame with the matching code.
  */
 export class WebSocketTransport extends EventEmitter {
   readonly secure: boolean;
@@ -122,7 +127,10 @@ export class WebSocketTransport extends EventEmitter {
   /** Data frames of a fragmented message so far. */
   private fragments: Buffer[] = [];
   private fragmentBytes = 0;
-  private closing = false;
+  /** False once the peer sent CLOSE, broke the protocol, or end() was called: input is ignored. */
+  private reading = true;
+  /** The status code of the CLOSE frame end() sends: the peer's own, or why we fail it. */
+  private closeCode = 1000;
 
   constructor(
     readonly raw: Socket,
@@ -181,10 +189,17 @@ export class WebSocketTransport extends EventEmitter {
     return frames.length === 0 || this.raw.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
   }
 
-  /** Sends a close frame and ends the socket. */
+  /** Answers a PING frame reported by 'control' (its owner decides when: see Connection). */
+  pong(payload: Buffer): void {
+    this.raw.write(frame(OP_PONG, payload));
+  }
+
+  /** Sends a CLOSE frame, ends the socket and stops reading. */
   end(callback?: () => void): this {
-    this.sendClose(1000);
-    this.raw.end(callback);
+    this.reading = false;
+    const payload = Buffer.alloc(2);
+    payload.writeUInt16BE(this.closeCode);
+    this.raw.end(frame(OP_CLOSE, payload), callback);
     return this;
   }
 
@@ -193,52 +208,48 @@ export class WebSocketTransport extends EventEmitter {
     return this;
   }
 
-  private sendClose(code: number): void {
-    if (this.closing) return;
-    this.closing = true;
-    const payload = Buffer.alloc(2);
-    payload.writeUInt16BE(code);
-    this.raw.write(frame(OP_CLOSE, payload));
+  /** Stops reading and asks the owner to close with `reason`. */
+  private stop(reason: string): void {
+    this.reading = false;
+    this.buffered = Buffer.alloc(0);
+    this.fragments = [];
+    this.emit('closeRequested', reason);
   }
 
-  /** A protocol error: close with `code` and stop reading. Returns false, for handleFrame. */
-  private fail(code: number): false {
-    this.sendClose(code);
-    this.raw.end();
-    setTimeout(() => this.raw.destroy(), 2000).unref();
-    this.buffered = Buffer.alloc(0);
-    return false;
+  /** A protocol error: the CLOSE frame will carry `code`. */
+  private fail(code: number): void {
+    this.closeCode = code;
+    this.stop(code === 1009 ? 'WebSocket message too big' : 'WebSocket protocol error');
   }
 
   private onRaw(chunk: Buffer): void {
+    if (!this.reading) return;
     let buf = this.buffered.length > 0 ? Buffer.concat([this.buffered, chunk]) : chunk;
     for (;;) {
-      if (this.closing && this.raw.writableEnded) break;
       const f = readFrame(buf);
       if (f === 'incomplete') break;
-      if (f === 'invalid') {
-        this.fail(1002);
-        return;
-      }
+      if (f === 'invalid') return this.fail(1002);
       buf = buf.subarray(f.size);
-      if (!this.handleFrame(f.fin, f.opcode, f.payload)) return;
+      this.handleFrame(f.fin, f.opcode, f.payload, f.size);
+      // Closed on that frame: by the peer, a protocol error, or the owner (a full recvq or sendq).
+      if (!this.reading) return;
     }
     // Keep only the unread tail, copied so the whole read chunk is not kept alive by it.
     this.buffered = buf.length > 0 ? Buffer.from(buf) : Buffer.alloc(0);
     if (this.buffered.length > MAX_MESSAGE + 14) this.fail(1009);
   }
 
-  /** Returns false once the connection is being failed. */
-  private handleFrame(fin: boolean, opcode: number, payload: Buffer): boolean {
+  private handleFrame(fin: boolean, opcode: number, payload: Buffer, size: number): void {
     if (opcode >= 0x8) {
       if (!fin || payload.length > 125) return this.fail(1002);
-      if (opcode === OP_PING) this.raw.write(frame(OP_PONG, payload));
-      else if (opcode === OP_CLOSE) {
-        this.sendClose(payload.length >= 2 ? payload.readUInt16BE(0) : 1000);
-        this.raw.end();
-        return false;
-      } else if (opcode !== OP_PONG) return this.fail(1002);
-      return true;
+      if (opcode === OP_CLOSE) {
+        // Echo the peer's status code, as RFC 6455 5.5.1 suggests.
+        if (payload.length >= 2) this.closeCode = payload.readUInt16BE(0);
+        return this.stop('Connection closed');
+      }
+      if (opcode !== OP_PING && opcode !== OP_PONG) return this.fail(1002);
+      this.emit('control', size, opcode === OP_PING ? payload : undefined);
+      return;
     }
     const starts = opcode === OP_TEXT || opcode === OP_BINARY;
     if (starts === this.fragments.length > 0 || (!starts && opcode !== OP_CONTINUATION)) return this.fail(1002);
@@ -246,7 +257,7 @@ export class WebSocketTransport extends EventEmitter {
     if (this.fragmentBytes > MAX_MESSAGE) return this.fail(1009);
     if (!fin) {
       this.fragments.push(payload);
-      return true;
+      return;
     }
     const message = this.fragments.length > 0 ? Buffer.concat([...this.fragments, payload]) : payload;
     this.fragments = [];
@@ -258,7 +269,6 @@ export class WebSocketTransport extends EventEmitter {
     message.copy(line, 0, 0, end);
     line[end] = 0x0a;
     this.emit('data', line);
-    return true;
   }
 }
 

@@ -25,6 +25,15 @@ import { classifyDisconnect, listenerLabel, Stats, type RejectReason } from '../
 /** Seconds-scale bounds on WebSocket upgrades: how long one may take, and how many at once. */
 const UPGRADE_TIMEOUT_MS = 10_000;
 const MAX_PENDING_UPGRADES = 1024;
+/**
+ * Pending upgrades from one address (an IPv6 /64): a browser needs one, a few behind one NAT may
+ * overlap, and a single address must not be able to fill MAX_PENDING_UPGRADES.
+ */
+const MAX_PENDING_UPGRADES_PER_ADDRESS = 8;
+
+/** The outcome of the checks an address must pass to hold a connection (see Server.admit). */
+type Admission = Admitted | { refused: string; label: RejectReason };
+type Admitted = { klass: ClassConfig; counted: boolean };
 
 export const VERSION = '0.1.0';
 
@@ -55,8 +64,9 @@ export class Server implements ConnectionOwner {
   exitProcess: ((restart: boolean) => void) | undefined;
 
   private readonly clientOf = new Map<Connection, Client>();
-  /** WebSocket connections still in their HTTP upgrade. */
+  /** WebSocket connections still in their HTTP upgrade: in all, and per address (trusted proxies aside). */
   private pendingUpgrades = 0;
+  private readonly pendingUpgradesFrom = new Map<string, number>();
   // Shared by every connection and client instead of a closure each (memory per idle client).
   private readonly flushLater = (conn: Connection) => this.scheduleFlush(conn);
   private readonly serverName = () => this.name;
@@ -136,44 +146,65 @@ export class Server implements ConnectionOwner {
   // ---- connections -------------------------------------------------------------------------
 
   /**
-   * A WebSocket listener's connection: the HTTP upgrade first (bounded in size and time, and in
-   * how many may be pending at once), then the same checks as any connection, so a refusal
-   * reaches the browser as an IRC ERROR it can show.
+   * A WebSocket listener's connection. Its address is admitted (D-lines, allow block, connect rate,
+   * per-address count) before the HTTP upgrade and holds its place in the count while the upgrade
+   * is pending; pending upgrades are bounded in size and time, in all and per address, so one
+   * address cannot keep other browsers out. A refused address still gets the upgrade (within that
+   * bound), so the refusal reaches the browser as an IRC ERROR it can show.
    */
   private acceptWebSocket(socket: Socket, listener: ListenConfig): void {
-    if (this.pendingUpgrades >= MAX_PENDING_UPGRADES) {
+    const peer = normalizeIp(socket.remoteAddress ?? '');
+    // A trusted proxy speaks for every user behind it, whose own addresses (X-Forwarded-For) are
+    // known only once the upgrade is read: limiting or counting the proxy's address would lock all
+    // of them out together. So it is exempt here, and accept() admits each user by their address.
+    const fromTrustedProxy = listener.trusted_proxies.includes(peer);
+    const key = fromTrustedProxy ? undefined : addressKey(peer);
+    const pendingFromPeer = key === undefined ? 0 : (this.pendingUpgradesFrom.get(key) ?? 0);
+    if (this.pendingUpgrades >= MAX_PENDING_UPGRADES || pendingFromPeer >= MAX_PENDING_UPGRADES_PER_ADDRESS) {
       this.stats.reject('limit');
       socket.destroy();
       return;
     }
+    const admission = fromTrustedProxy ? undefined : this.admit(peer);
+    if (admission && 'refused' in admission) this.refused(peer, admission.refused, admission.label);
     this.pendingUpgrades++;
+    if (key !== undefined) this.pendingUpgradesFrom.set(key, pendingFromPeer + 1);
     socket.on('error', () => {});
-    const opts = { origins: listener.origins, trustedProxies: listener.trusted_proxies, timeoutMs: UPGRADE_TIMEOUT_MS };
+    const opts = { origins: listener.origins, fromTrustedProxy, timeoutMs: UPGRADE_TIMEOUT_MS };
     void upgradeToWebSocket(socket, opts).then((transport) => {
       this.pendingUpgrades--;
-      if (transport) this.accept(transport, listener);
+      if (key !== undefined) countDown(this.pendingUpgradesFrom, key);
+      if (admission && 'refused' in admission) {
+        if (transport) this.sendRefusal(transport, peer, admission.refused);
+      } else if (transport) this.accept(transport, listener, admission);
+      // No upgrade (refused, timed out, gone): the address gives back its place in the count.
+      else if (admission?.counted) countDown(this.state.perIp, addressKey(peer));
     });
   }
 
-  private accept(socket: Transport, listener: ListenConfig): void {
+  /**
+   * Makes a client of a new connection, unless the server is stopping or full or the address may
+   * not connect. `admitted` is given when the address was admitted before a WebSocket upgrade.
+   */
+  private accept(socket: Transport, listener: ListenConfig, admitted?: Admitted): void {
     const ip = normalizeIp(socket.remoteAddress ?? '');
-    // Module refusals (D-lines) are bans; the checks below name their own metric label.
-    const refuse = (reason: string, label: RejectReason = 'ban') => {
-      this.stats.reject(label);
-      socket.on('error', () => {});
-      socket.write(`ERROR :Closing Link: ${ip} (${reason})\r\n`);
-      socket.end();
-      setTimeout(() => socket.destroy(), 2000).unref();
-      this.log.info({ ip, reason }, 'connection refused');
+    const refuse = (reason: string, label: RejectReason) => {
+      // A place in the per-address count taken before the upgrade is given back.
+      if (admitted?.counted) countDown(this.state.perIp, addressKey(ip));
+      this.refused(ip, reason, label);
+      this.sendRefusal(socket, ip, reason);
     };
     if (this.stopping) return refuse('Server is shutting down', 'shutdown');
     if (this.clientOf.size >= this.config.server.max_clients) return refuse('Server is full', 'limit');
-    const admitted = this.admit(ip);
-    if ('refused' in admitted) return refuse(admitted.refused, admitted.label);
-    const klass = admitted.klass;
+    // A D-line set while the upgrade was pending found no client to end: it applies here.
+    const bannedSince = admitted && this.connectionRefusal(ip);
+    if (bannedSince) return refuse(bannedSince, 'ban');
+    const admission = admitted ?? this.admit(ip);
+    if ('refused' in admission) return refuse(admission.refused, admission.label);
+    const klass = admission.klass;
 
     const conn = new Connection(socket, this, klass, this.lineLimits(), this.flushLater);
-    if (!admitted.counted) this.uncounted.add(conn);
+    if (!admission.counted) this.uncounted.add(conn);
     const client = new Client(conn, klass, this.serverName);
     this.clientOf.set(conn, client);
     this.state.clients.add(client);
@@ -184,11 +215,28 @@ export class Server implements ConnectionOwner {
     this.emit('connected', client);
   }
 
+  /** Counts and logs a connection refused before it became a client. */
+  private refused(ip: string, reason: string, label: RejectReason): void {
+    this.stats.reject(label);
+    this.log.info({ ip, reason }, 'connection refused');
+  }
+
+  /**
+   * Tells a refused connection why, as an IRC ERROR, and closes it. Written outside any sendq:
+   * one line to a fresh socket, destroyed within 2 s even if the peer never reads it.
+   */
+  private sendRefusal(socket: Transport, ip: string, reason: string): void {
+    socket.on('error', () => {});
+    socket.write(`ERROR :Closing Link: ${ip} (${reason})\r\n`);
+    socket.end();
+    setTimeout(() => socket.destroy(), 2000).unref();
+  }
+
   /**
    * The checks every address must pass to hold a connection: an allow block, the connect rate,
    * D-lines and the per-address limit. On success the address holds one more connection.
    */
-  private admit(ip: string, host = ip): { klass: ClassConfig; counted: boolean } | { refused: string; label: RejectReason } {
+  private admit(ip: string, host = ip): Admission {
     const klass = this.classFor(ip, host);
     if (!klass) return { refused: 'You are not authorised to use this server', label: 'denied' };
     const key = addressKey(ip);
@@ -220,10 +268,7 @@ export class Server implements ConnectionOwner {
   /** Gives back the connection's place in the per-address count (WebIRC gateways are not counted). */
   private releaseAddress(conn: Connection): void {
     if (this.uncounted.delete(conn)) return;
-    const key = addressKey(conn.ip);
-    const n = (this.state.perIp.get(key) ?? 1) - 1;
-    if (n <= 0) this.state.perIp.delete(key);
-    else this.state.perIp.set(key, n);
+    countDown(this.state.perIp, addressKey(conn.ip));
   }
 
   /**
@@ -637,4 +682,11 @@ export class Server implements ConnectionOwner {
     await this.http?.close();
     this.log.info({ reason }, 'server stopped');
   }
+}
+
+/** Takes one from a per-address count, forgetting the address at zero. */
+function countDown(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 1) - 1;
+  if (n <= 0) counts.delete(key);
+  else counts.set(key, n);
 }

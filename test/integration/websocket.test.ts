@@ -1,10 +1,13 @@
 // IRC over WebSocket (IRCv3 WebSocket support, RFC 6455): the upgrade, subprotocol choice, one IRC
 // line per message both ways, fragmentation and control frames, origins, refusals as IRC ERROR,
-// and X-Forwarded-For from a trusted proxy.
+// X-Forwarded-For from a trusted proxy, control frames held to flood control and the sendq, and
+// per-address admission before the upgrade.
+import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import type { RawConfig } from '../support/harness.js';
+import { sleep, waitUntil, type RawConfig } from '../support/harness.js';
 import { useSession } from '../support/session.js';
-import { TestWebSocket } from '../support/websocket.js';
+import { operConfig, operUp } from '../support/oper.js';
+import { maskedFrame, TestWebSocket } from '../support/websocket.js';
 
 const s = useSession();
 
@@ -144,5 +147,111 @@ describe('WebSocket listener', () => {
     await direct.register('direct');
     direct.send('WHOIS direct');
     await direct.waitFor((t) => / 311 direct direct web 127\.0\.0\.1 /.test(t));
+  });
+});
+
+describe('WebSocket control frames', () => {
+  it('makes PING frames wait for flood tokens like lines, and a flood of them past the recvq is Excess Flood', async () => {
+    const burst = 10;
+    // Tokens come back once in 1,000 s: only the burst is ever spent.
+    const port = await startWith({}, { class: [{ name: 'default', max_per_ip: 100, recvq: 512, flood: { burst, rate: 0.001 } }] });
+    const ws = await open(port);
+    await ws.register('pinger'); // NICK and USER: two tokens
+    const conn = s.srv.server.state.findNick('pinger')!.conn;
+    const pings = Array.from({ length: 20 }, (_, i) => `ping${String(i).padStart(2, '0')}`);
+    for (const p of pings) ws.send(p, { opcode: 0x9 });
+    const answered = burst - 2;
+    await ws.waitFor((t, m) => m.opcode === 0xa && t === pings[answered - 1]);
+    // The other PINGs wait in the recvq (12-byte frames: 6 of header and mask, 6 of payload).
+    expect(await waitUntil(() => conn.recvqBytes === (pings.length - answered) * 12, 3000)).toBe(true);
+    expect(ws.messages.filter((m) => m.opcode === 0xa).map((m) => m.data.toString())).toEqual(pings.slice(0, answered));
+
+    for (let i = 0; i < 100; i++) ws.send('flood', { opcode: 0x9 });
+    const error = await ws.waitFor((t) => t.startsWith('ERROR'));
+    expect(error.data.toString()).toMatch(/Excess Flood/);
+    await ws.waitClosed();
+    expect(s.srv.server.stats.disconnects.flood).toBe(1);
+  });
+
+  it('drops a client that sends PING frames and never reads at its sendq, and frees what was queued', async () => {
+    // Flood control out of the way: only the sendq can stop this client.
+    const roomy = { max_per_ip: 100, recvq: 1 << 20, flood: { burst: 100000, rate: 100000 } };
+    const port = await startWith({}, { class: [{ name: 'default', ...roomy, sendq: 65536 }] });
+    const state = s.srv.server.state;
+    const bystander = await s.connect('bystander');
+    const ws = await open(port);
+    await ws.register('sleeper');
+    ws.socket.pause();
+    // About 1 MB of 125-byte PING frames at a time, until the kernel's buffers and the sendq are full.
+    const batch = Buffer.concat(Array.from({ length: 8000 }, () => maskedFrame(0x9, Buffer.alloc(125, 'p'))));
+    for (let i = 0; i < 60 && state.findNick('sleeper'); i++) {
+      ws.socket.write(batch);
+      await sleep(20);
+    }
+    expect(await waitUntil(() => !state.findNick('sleeper'), 10000)).toBe(true);
+    expect(s.srv.server.stats.disconnects.sendq).toBe(1);
+    expect(await waitUntil(() => [...state.clients].every((c) => c.conn.sendqBytes === 0), 10000)).toBe(true);
+    expect((await bystander.collectUntilPong()).some((m) => m.command === 'ERROR')).toBe(false);
+  });
+});
+
+describe('pending upgrades', () => {
+  /** Opens `count` connections from `localAddress` that never send a byte; `closed` counts those the server ended. */
+  async function silent(port: number, count: number, localAddress = '127.0.0.1'): Promise<{ sockets: Socket[]; closed: () => number }> {
+    let closed = 0;
+    const sockets = await Promise.all(
+      Array.from(
+        { length: count },
+        () =>
+          new Promise<Socket>((resolve, reject) => {
+            const sock = connect({ host: '127.0.0.1', port, localAddress }, () => resolve(sock));
+            sock.once('error', reject);
+            sock.on('close', () => closed++);
+          }),
+      ),
+    );
+    for (const sock of sockets) s.track({ close: () => sock.destroy() });
+    return { sockets, closed: () => closed };
+  }
+
+  it('keeps browsers from other addresses coming in while one address holds 1,030 silent sockets', async () => {
+    const port = await startWith();
+    const attack = await silent(port, 1030);
+    // All but a few of them are closed at once; those few wait for their request.
+    expect(await waitUntil(() => attack.closed() === 1030 - 8, 5000)).toBe(true);
+    expect(s.srv.server.stats.rejected.limit).toBe(1030 - 8);
+    const browser = await open(port, { localAddress: '127.0.0.2' });
+    await browser.register('browser');
+    await expect(TestWebSocket.open(port)).rejects.toThrow();
+  });
+
+  it('counts pending upgrades toward the per-address limit, and gives their places back when they end', async () => {
+    const port = await startWith({}, { class: [{ name: 'default', max_per_ip: 2 }] });
+    const waiting = await silent(port, 2);
+    const third = await open(port);
+    expect((await third.waitFor((t) => t.startsWith('ERROR'))).data.toString()).toMatch(/Too many connections from your IP/);
+    for (const sock of waiting.sockets) sock.destroy();
+    expect(await waitUntil(() => s.srv.server.state.perIp.size === 0, 3000)).toBe(true);
+    await (await open(port)).register('later');
+  });
+
+  it('applies a D-line set while the upgrade was pending', async () => {
+    const port = await startWith({}, operConfig());
+    const [pending] = (await silent(port, 1, '127.0.0.3')).sockets;
+    const op = await s.connect('op');
+    await operUp(op);
+    op.send('DLINE 127.0.0.3 :not you');
+    await op.waitFor((m) => m.command === 'NOTICE' && /Added permanent D-Line/.test(m.params[1]!));
+    const ws = await TestWebSocket.upgrade(pending!);
+    expect((await ws.waitFor((t) => t.startsWith('ERROR'))).data.toString()).toMatch(/Banned: not you/);
+  });
+
+  it('does not limit a trusted proxy by its own address: its users are admitted by theirs', async () => {
+    const port = await startWith({ trusted_proxies: ['127.0.0.1'] }, { class: [{ name: 'default', max_per_ip: 1 }] });
+    await silent(port, 12);
+    const users = ['192.0.2.1', '192.0.2.2'].map((ip) => open(port, { headers: { 'X-Forwarded-For': ip } }));
+    for (const [i, user] of (await Promise.all(users)).entries()) await user.register(`user${i}`);
+    const again = await open(port, { headers: { 'X-Forwarded-For': '192.0.2.1' } });
+    expect((await again.waitFor((t) => t.startsWith('ERROR'))).data.toString()).toMatch(/Too many connections from your IP/);
   });
 });

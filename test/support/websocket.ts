@@ -3,6 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 
+export interface UpgradeRequest {
+  protocols?: string[];
+  headers?: Record<string, string>;
+}
+
 export interface WsMessage {
   opcode: number;
   data: Buffer;
@@ -29,16 +34,21 @@ export class TestWebSocket {
   }
 
   /** Connects and upgrades; `headers` go into the request as they are (e.g. Origin). */
-  static open(port: number, opts: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<TestWebSocket> {
+  static async open(port: number, opts: UpgradeRequest & { localAddress?: string } = {}): Promise<TestWebSocket> {
+    const socket = connect({ host: '127.0.0.1', port, localAddress: opts.localAddress });
+    await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    return TestWebSocket.upgrade(socket, opts);
+  }
+
+  /** Sends the upgrade request on a connected socket and waits for the response. */
+  static upgrade(socket: Socket, opts: UpgradeRequest = {}): Promise<TestWebSocket> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => {
-        const extra = Object.entries(opts.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-        const protocols = opts.protocols?.length ? `Sec-WebSocket-Protocol: ${opts.protocols.join(', ')}\r\n` : '';
-        socket.write(
-          'GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-            `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${protocols}${extra}\r\n`,
-        );
-      });
+      const extra = Object.entries(opts.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      const protocols = opts.protocols?.length ? `Sec-WebSocket-Protocol: ${opts.protocols.join(', ')}\r\n` : '';
+      socket.write(
+        'GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${protocols}${extra}\r\n`,
+      );
       let head = Buffer.alloc(0);
       const onData = (chunk: Buffer) => {
         head = Buffer.concat([head, chunk]);
@@ -49,6 +59,7 @@ export class TestWebSocket {
       };
       socket.on('data', onData);
       socket.once('error', reject);
+      socket.once('close', () => reject(new Error('closed before the upgrade')));
     });
   }
 
@@ -129,7 +140,8 @@ export class TestWebSocket {
   }
 }
 
-function maskedFrame(opcode: number, payload: Buffer, fin: boolean): Buffer {
+/** A client frame: masked, as RFC 6455 requires; `fin` false for all but the last fragment. */
+export function maskedFrame(opcode: number, payload: Buffer, fin = true): Buffer {
   const len = payload.length;
   const header = len < 126 ? 2 : len < 65536 ? 4 : 10;
   const out = Buffer.alloc(header + 4 + len);

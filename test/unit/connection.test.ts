@@ -1,5 +1,6 @@
 // Connection output order: lines and shared Buffers leave in the order written within a tick, and
-// a line queued with writeAfterTick (the PONG) leaves after all of them.
+// a line queued with writeAfterTick (the PONG) leaves after all of them. The farewell ERROR line
+// counts against the sendq like any output.
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
@@ -17,7 +18,9 @@ class CaptureSocket extends EventEmitter {
     return true;
   }
   end() {}
-  destroy() {}
+  destroy() {
+    this.destroyed = true;
+  }
 }
 
 const owner: ConnectionOwner = { handleLine: () => {}, connectionClosed: () => {}, throttled: () => {} };
@@ -50,5 +53,25 @@ describe('Connection output', () => {
     expect(conn.bytesOut).toBe(Buffer.byteLength(writes[0]!));
     conn.flush();
     expect(writes).toHaveLength(1);
+  });
+});
+
+describe('Connection close', () => {
+  const small = validateConfig({ listen: [{ port: 0 }], class: [{ name: 'c', sendq: 1024 }], allow: [{ mask: '*', class: 'c' }] }, 'test');
+
+  /** Queues a line and closes a connection whose socket holds `unsent` bytes the kernel has not taken. */
+  function killWith(unsent: number): CaptureSocket {
+    const socket = new CaptureSocket();
+    socket.writableLength = unsent;
+    const conn = new Connection(socket, owner, small.class[0]!, { lineLength: 512, tagLength: 4096 }, () => {});
+    conn.writeText('NOTICE a :queued\r\n');
+    conn.close('Killed (oper (bye))');
+    return socket;
+  }
+
+  it('sends the ERROR line when it fits in the sendq, and otherwise drops it with the rest of the queue', () => {
+    expect(killWith(0).written).toBe('NOTICE a :queued\r\nERROR :Closing Link: 127.0.0.1 (Killed (oper (bye)))\r\n');
+    const full = killWith(1000);
+    expect([full.written, full.destroyed]).toEqual(['', true]);
   });
 });
