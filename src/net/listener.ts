@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { createServer as createTcpServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import type { ListenConfig } from '../config/schema.js';
+import { addressKey, normalizeIp } from '../protocol/mask.js';
+import { HANDSHAKE_TIMEOUT_MS, PendingHandshakes } from './pending.js';
 
 export interface Listener {
   readonly cfg: ListenConfig;
@@ -27,14 +29,57 @@ export function readTls(cfg: NonNullable<ListenConfig['tls']>): SecureContextOpt
   return { cert: read('certificate', cfg.cert), key: read('key', cfg.key) };
 }
 
+/**
+ * A TLS listener. Nothing of ours sees a socket until its handshake is done, so silent sockets
+ * are bounded here: a handshake gets HANDSHAKE_TIMEOUT_MS (Node's default is 120 s) and one
+ * address only a few at once, so its half-open sockets cannot crowd out everyone else's.
+ */
+function openTls(cfg: ListenConfig, onSocket: (socket: Socket, l: ListenConfig) => void, onRefused: () => void): TlsServer {
+  const pending = new PendingHandshakes();
+  // The raw socket and the TLS socket over it share the peer's address and port.
+  const inHandshake = new Map<string, string>();
+  const peerOf = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
+  const done = (peer: string) => {
+    const key = inHandshake.get(peer);
+    if (key === undefined) return;
+    inHandshake.delete(peer);
+    pending.leave(key);
+  };
+  const server = createTlsServer(
+    { ...readTls(cfg.tls!), requestCert: true, rejectUnauthorized: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
+    (s) => {
+      done(peerOf(s));
+      onSocket(s, cfg);
+    },
+  );
+  server.on('connection', (raw: Socket) => {
+    const key = addressKey(normalizeIp(raw.remoteAddress ?? ''));
+    if (!pending.enter(key)) {
+      onRefused();
+      raw.destroy();
+      return;
+    }
+    const peer = peerOf(raw);
+    inHandshake.set(peer, key);
+    raw.once('close', () => done(peer));
+  });
+  return server;
+}
+
 export function listenerKey(cfg: ListenConfig): string {
   return `${cfg.address}|${cfg.port}|${cfg.tls ? 'tls' : 'plain'}${cfg.websocket ? '|ws' : ''}`;
 }
 
-export async function openListener(cfg: ListenConfig, onSocket: (socket: Socket, l: ListenConfig) => void): Promise<Listener> {
-  const server = cfg.tls
-    ? createTlsServer({ ...readTls(cfg.tls), requestCert: true, rejectUnauthorized: false }, (s) => onSocket(s, cfg))
-    : createTcpServer((s) => onSocket(s, cfg));
+/**
+ * Opens a listener; each connection goes to `onSocket` (a TLS one once its handshake is done).
+ * `onRefused` hears of a connection dropped before that (too many handshakes from its address).
+ */
+export async function openListener(
+  cfg: ListenConfig,
+  onSocket: (socket: Socket, l: ListenConfig) => void,
+  onRefused: () => void,
+): Promise<Listener> {
+  const server = cfg.tls ? openTls(cfg, onSocket, onRefused) : createTcpServer((s) => onSocket(s, cfg));
   server.maxConnections = 1 << 30;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {

@@ -6,6 +6,7 @@ import type { ClassConfig, Config, ListenConfig, WebircConfig } from '../config/
 import { Connection, type ConnectionOwner, type LineLimits, type LineProblem, type Transport } from '../net/connection.js';
 import { listenerKey, openListener, readTls, type Listener } from '../net/listener.js';
 import { upgradeToWebSocket } from '../net/websocket.js';
+import { HANDSHAKE_TIMEOUT_MS, PendingHandshakes } from '../net/pending.js';
 import { ConnectThrottle } from '../net/throttle.js';
 import { loggableParams, type Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
@@ -21,15 +22,6 @@ import { Router } from './router.js';
 import { State } from './state.js';
 import { startHttp, type HttpEndpoint } from '../observability/http.js';
 import { classifyDisconnect, listenerLabel, Stats, type RejectReason } from '../observability/stats.js';
-
-/** Seconds-scale bounds on WebSocket upgrades: how long one may take, and how many at once. */
-const UPGRADE_TIMEOUT_MS = 10_000;
-const MAX_PENDING_UPGRADES = 1024;
-/**
- * Pending upgrades from one address (an IPv6 /64): a browser needs one, a few behind one NAT may
- * overlap, and a single address must not be able to fill MAX_PENDING_UPGRADES.
- */
-const MAX_PENDING_UPGRADES_PER_ADDRESS = 8;
 
 /** The outcome of the checks an address must pass to hold a connection (see Server.admit). */
 type Admission = Admitted | { refused: string; label: RejectReason };
@@ -65,8 +57,7 @@ export class Server implements ConnectionOwner {
 
   private readonly clientOf = new Map<Connection, Client>();
   /** WebSocket connections still in their HTTP upgrade: in all, and per address (trusted proxies aside). */
-  private pendingUpgrades = 0;
-  private readonly pendingUpgradesFrom = new Map<string, number>();
+  private readonly pendingUpgrades = new PendingHandshakes();
   // Shared by every connection and client instead of a closure each (memory per idle client).
   private readonly flushLater = (conn: Connection) => this.scheduleFlush(conn);
   private readonly serverName = () => this.name;
@@ -124,7 +115,12 @@ export class Server implements ConnectionOwner {
   }
 
   private async addListener(cfg: ListenConfig): Promise<Listener> {
-    const l = await openListener(cfg, (socket, lc) => (lc.websocket ? this.acceptWebSocket(socket, lc) : this.accept(socket, lc)));
+    const l = await openListener(
+      cfg,
+      (socket, lc) => (lc.websocket ? this.acceptWebSocket(socket, lc) : this.accept(socket, lc)),
+      // Not logged: a flood of these would flood the log too.
+      () => this.stats.reject('limit'),
+    );
     l.server.on('error', (err) => this.log.error({ err: err.message, listener: listenerKey(cfg) }, 'listener error'));
     l.server.on('tlsClientError', (err: Error, socket: Socket) => {
       this.stats.reject('tls_error');
@@ -159,21 +155,17 @@ export class Server implements ConnectionOwner {
     // of them out together. So it is exempt here, and accept() admits each user by their address.
     const fromTrustedProxy = listener.trusted_proxies.includes(peer);
     const key = fromTrustedProxy ? undefined : addressKey(peer);
-    const pendingFromPeer = key === undefined ? 0 : (this.pendingUpgradesFrom.get(key) ?? 0);
-    if (this.pendingUpgrades >= MAX_PENDING_UPGRADES || pendingFromPeer >= MAX_PENDING_UPGRADES_PER_ADDRESS) {
+    if (!this.pendingUpgrades.enter(key)) {
       this.stats.reject('limit');
       socket.destroy();
       return;
     }
     const admission = fromTrustedProxy ? undefined : this.admit(peer);
     if (admission && 'refused' in admission) this.refused(peer, admission.refused, admission.label);
-    this.pendingUpgrades++;
-    if (key !== undefined) this.pendingUpgradesFrom.set(key, pendingFromPeer + 1);
     socket.on('error', () => {});
-    const opts = { origins: listener.origins, fromTrustedProxy, timeoutMs: UPGRADE_TIMEOUT_MS };
+    const opts = { origins: listener.origins, fromTrustedProxy, timeoutMs: HANDSHAKE_TIMEOUT_MS };
     void upgradeToWebSocket(socket, opts).then((transport) => {
-      this.pendingUpgrades--;
-      if (key !== undefined) countDown(this.pendingUpgradesFrom, key);
+      this.pendingUpgrades.leave(key);
       if (admission && 'refused' in admission) {
         if (transport) this.sendRefusal(transport, peer, admission.refused);
       } else if (transport) this.accept(transport, listener, admission);

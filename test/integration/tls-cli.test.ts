@@ -1,12 +1,13 @@
 // TLS listeners and the command line: check, mkpasswd, --version, a real process and SIGTERM.
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/auth/password.js';
-import { TestClient, toToml, testConfig } from '../support/harness.js';
+import { sleep, TestClient, toToml, testConfig } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 import { makeSelfSignedCert } from '../support/tls.js';
 
@@ -49,6 +50,42 @@ describe('TLS listener', () => {
     expect((await secure.waitFor('CAP')).params.at(-1)).toContain('sts=duration=300');
     plain.close();
     secure.close();
+  });
+  it('bounds silent sockets in the TLS handshake per address; other addresses still get TLS', async () => {
+    const { cert, key } = makeSelfSignedCert();
+    const srv = await s.start({ listen: [{ address: '127.0.0.1', port: 0, tls: { cert, key } }] });
+    const port = [...srv.server.listeners.values()][0]!.port;
+    // Plain TCP sockets that never send a ClientHello, from one address.
+    const silent = await Promise.all(
+      Array.from({ length: 12 }, () => new Promise<Socket>((resolve) => {
+        const sock = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' }, () => resolve(sock));
+        sock.on('error', () => {});
+      })),
+    );
+    const closed = await Promise.all(
+      silent.map((sock) => new Promise<boolean>((resolve) => {
+        if (sock.destroyed) return resolve(true);
+        sock.once('close', () => resolve(true));
+        setTimeout(() => resolve(false), 1000);
+      })),
+    );
+    // Eight may wait for their handshake; the rest are dropped at once.
+    expect(closed.filter(Boolean)).toHaveLength(4);
+    const c = await TestClient.connectTls(port);
+    await c.register('bystander');
+    c.close();
+    for (const sock of silent) sock.destroy();
+    // Their places come back: a new silent socket from that address is held again.
+    await sleep(100);
+    const again = await new Promise<Socket>((resolve) => {
+      const sock = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' }, () => resolve(sock));
+    });
+    const dropped = await new Promise<boolean>((resolve) => {
+      again.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 500);
+    });
+    expect(dropped).toBe(false);
+    again.destroy();
   });
 });
 
