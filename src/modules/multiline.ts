@@ -146,12 +146,9 @@ function closeBatch(server: Server, client: Client, state: BatchState, open: Ope
   }
 }
 
-/** The lines of a multiline message inside batch `ref` (without the BATCH lines around them). */
-export function linesOfBatch(source: string, command: string, target: string, ref: string, parts: readonly MultilinePart[]): Message[] {
-  return parts.map((l): Message => {
-    const tags: Tags = l.concat ? { batch: ref, [CONCAT_TAG]: '' } : { batch: ref };
-    return { source, command, params: [target, l.text], tags };
-  });
+/** The lines of a multiline message, to go inside its batch (without the BATCH lines around them or the batch tag). */
+export function linesOfBatch(source: string, command: string, target: string, parts: readonly MultilinePart[]): Message[] {
+  return parts.map((l): Message => ({ source, command, params: [target, l.text], tags: l.concat ? { [CONCAT_TAG]: '' } : undefined }));
 }
 
 /**
@@ -183,7 +180,7 @@ function relayBatch(server: Server, client: Client, open: OpenBatch): void {
     { source: client.mask, command: 'BATCH', params: [`+${ref}`, BATCH_TYPE, open.target] },
     { msgid: newMsgid(), clientTags: open.tags },
   );
-  const batched = [start, ...linesOfBatch(client.mask, command, open.target, ref, open.lines).map(({ tags, ...line }) => new Outgoing(line, tags))];
+  const batched = [start, ...linesOfBatch(client.mask, command, open.target, open.lines).map(({ tags, ...line }) => new Outgoing(line, { batch: ref, ...tags }))];
   batched.push(new Outgoing({ source: server.name, command: 'BATCH', params: [`-${ref}`] }));
   const fallback = linesWithoutBatch(client.mask, command, open.target, open.lines, start.tags).map(({ tags, ...line }) => new Outgoing(line, tags));
   for (const recipient of resolved.recipients) {
