@@ -174,7 +174,7 @@ function relayBatch(server: Server, client: Client, open: OpenBatch): void {
   // One tag for every recipient, so the lines are serialized once. The sender's counter serves:
   // batches reach a connection whole, so a tag only has to differ from those of the batches
   // around it (the sender's labeled-response batch, from the same counter).
-  const ref = client.newBatchRef();
+  const ref = client.session.newBatchRef();
   const start = relay(
     client,
     { source: client.mask, command: 'BATCH', params: [`+${ref}`, BATCH_TYPE, open.target] },

@@ -143,12 +143,11 @@ export class Client {
   }
 
   /**
-   * A batch reference tag from the acting session's one counter. Batches are always written
-   * whole, so a tag needs only to differ from the others open on one connection at a time.
+   * A batch reference tag from this connection's one counter (call it on a session). Batches
+   * are always written whole, so a tag needs only to differ from those of the batches around it.
    */
   newBatchRef(): string {
-    const session = this.session;
-    return (++session.batchRefs).toString(36);
+    return (++this.batchRefs).toString(36);
   }
 
   /**
