@@ -8,6 +8,7 @@ import { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
 import type { Module, MultilinePart } from '../server/module.js';
 import type { Outgoing } from '../server/outgoing.js';
+import { replyTo, type Reply } from '../server/reply.js';
 import type { Server } from '../server/server.js';
 import { parseMessageRef, parseTimestampRef, selectHistory, strictlyBetween, type HistoryQuery, type MessageRef } from './history/query.js';
 import { HistoryStore, type Conversation, type HistoryItem } from './history/store.js';
@@ -31,26 +32,21 @@ function record(server: Server, sender: Client, target: Channel | Client, out: O
   } else store.recordDirect(sender, target, out, multiline);
 }
 
-let multilineSeq = 0;
-
 /**
- * The lines that replay one stored message: a draft/multiline message as its own multiline batch
- * (nested in the chathistory batch) for clients that can take it, else as its non-blank lines,
- * only the first with the msgid, as they were relayed live.
+ * Replays one stored message: a draft/multiline message as its own multiline batch (nested in the
+ * chathistory batch) for clients that can take it, else as its non-blank lines, only the first
+ * with the msgid, as they were relayed live.
  */
-function replayLines(server: Server, client: Client, item: HistoryItem): Message[] {
+function replay(client: Client, reply: Reply, item: HistoryItem): void {
   const { msg, tags, multiline } = item;
-  if (!multiline) return [{ ...msg, tags }];
-  const [target] = msg.params;
+  if (!multiline) return reply.send({ ...msg, tags });
+  const source = msg.source!;
+  const target = msg.params[0]!;
   if (client.hasCap(CAP['draft/multiline']) && client.hasCap(CAP.batch)) {
-    const ref = `HM${(++multilineSeq).toString(36)}`;
-    return [
-      { source: msg.source, command: 'BATCH', params: [`+${ref}`, 'draft/multiline', target!], tags },
-      ...linesOfBatch(msg.source!, msg.command, target!, ref, multiline),
-      { source: server.name, command: 'BATCH', params: [`-${ref}`] },
-    ];
+    reply.batch('draft/multiline', [target], linesOfBatch(source, msg.command, target, multiline), { source, tags });
+    return;
   }
-  return linesWithoutBatch(msg.source!, msg.command, target!, multiline, tags);
+  for (const line of linesWithoutBatch(source, msg.command, target, multiline, tags)) reply.send(line);
 }
 
 /** Lines this client may get back: PRIVMSG and NOTICE always, others (TAGMSG, TOPIC) with event-playback. */
@@ -59,21 +55,6 @@ function replayable(client: Client, item: HistoryItem): boolean {
   if (command === 'PRIVMSG' || command === 'NOTICE') return true;
   if (!client.hasCap(CAP['draft/event-playback'])) return false;
   return command !== 'TAGMSG' || client.hasCap(CAP['message-tags']);
-}
-
-let batchSeq = 0;
-
-/** Sends lines in a batch of the given type when the client has `batch`, bare otherwise. */
-function inBatch(server: Server, client: Client, type: string[], lines: Message[]): void {
-  if (!client.hasCap(CAP.batch)) {
-    for (const line of lines) client.send(line);
-    return;
-  }
-  const ref = `H${(++batchSeq).toString(36)}`;
-  client.fromServer('BATCH', [`+${ref}`, ...type]);
-  // A line already in a batch of its own (a multiline message) keeps it: that batch nests in this one.
-  for (const line of lines) client.send(line.tags?.batch ? line : { ...line, tags: { ...line.tags, batch: ref } });
-  client.fromServer('BATCH', [`-${ref}`]);
 }
 
 function handleChathistory(server: Server, client: Client, msg: Message): void {
@@ -130,8 +111,10 @@ function handleChathistory(server: Server, client: Client, msg: Message): void {
     conv = store.directWith(client, target);
   }
   const visible = (conv?.items ?? []).filter((item) => replayable(client, item));
-  const lines = selectHistory(visible, query).flatMap((item) => replayLines(server, client, item));
-  inBatch(server, client, ['chathistory', name], lines);
+  const reply = replyTo(client);
+  reply.batch('chathistory', [name], () => {
+    for (const item of selectHistory(visible, query)) replay(client, reply, item);
+  });
 }
 
 /** CHATHISTORY TARGETS: joined channels and direct conversations whose latest message lies between the bounds. */
@@ -149,7 +132,7 @@ function sendTargets(server: Server, client: Client, store: HistoryStore, from: 
     command: 'CHATHISTORY',
     params: ['TARGETS', t.name, new Date(t.at).toISOString()],
   }));
-  inBatch(server, client, ['draft/chathistory-targets'], lines);
+  replyTo(client).batch('draft/chathistory-targets', [], lines);
 }
 
 const enabled = (server: Server) => server.config.history.enabled;

@@ -20,6 +20,7 @@ import type { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
 import type { Handler, Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
+import { replyTo } from '../server/reply.js';
 import type { Server } from '../server/server.js';
 
 const METADATA_CAP = CAP['draft/metadata-3'];
@@ -97,20 +98,6 @@ function failLine(server: Server, code: string, ...params: string[]): Message {
 
 function numericLine(server: Server, client: Client, code: string, ...params: string[]): Message {
   return { source: server.name, command: code, params: [client.nick, ...params] };
-}
-
-let batchSeq = 0;
-
-/** Sends lines inside an IRCv3 batch; a client without the batch cap gets them bare. */
-function sendBatch(server: Server, client: Client, type: string, params: string[], lines: Message[]): void {
-  if (!client.hasCap(CAP.batch)) {
-    for (const line of lines) client.send(line);
-    return;
-  }
-  const ref = `md${(++batchSeq).toString(36)}`;
-  client.fromServer('BATCH', [`+${ref}`, type, ...params]);
-  for (const line of lines) client.send({ ...line, tags: { ...line.tags, batch: ref } });
-  client.send({ source: server.name, command: 'BATCH', params: [`-${ref}`] });
 }
 
 /** 770/771/772 with the keys as separate parameters, as many lines as the line length needs. */
@@ -204,13 +191,13 @@ function handleGet(server: Server, client: Client, target: Target, keys: string[
       ? numericLine(server, client, RPL.KEYNOTSET, target.name, key, 'Key not set')
       : numericLine(server, client, RPL.KEYVALUE, target.name, key, '*', value);
   });
-  sendBatch(server, client, 'metadata', [target.name], lines);
+  replyTo(client).batch('metadata', [target.name], lines);
 }
 
 function handleList(server: Server, client: Client, target: Target): void {
   if (!canRead(server, client, target)) return fail(client, 'KEY_NO_PERMISSION', target.name, '*', 'You may not see this metadata');
   const lines = [...valuesOf(target)].map(([key, value]) => numericLine(server, client, RPL.KEYVALUE, target.name, key, '*', value));
-  sendBatch(server, client, 'metadata', [target.name], lines);
+  replyTo(client).batch('metadata', [target.name], lines);
 }
 
 function handleClear(server: Server, client: Client, target: Target): void {
@@ -218,7 +205,7 @@ function handleClear(server: Server, client: Client, target: Target): void {
     return fail(client, 'KEY_NO_PERMISSION', target.name, '*', `You do not have permission to clear '${target.name}'`);
   const keys = [...valuesOf(target).keys()];
   if (keys.length) writableValues(target).clear();
-  sendBatch(server, client, 'metadata', [target.name], keys.map((key) => numericLine(server, client, RPL.KEYNOTSET, target.name, key, 'Key not set')));
+  replyTo(client).batch('metadata', [target.name], keys.map((key) => numericLine(server, client, RPL.KEYNOTSET, target.name, key, 'Key not set')));
   for (const key of keys) notifyChange(server, client, target, key, undefined);
 }
 
@@ -250,7 +237,7 @@ function handleSync(server: Server, client: Client, target: Target): void {
   let lines: Message[] = [];
   if (target.kind === 'channel') lines = channelSync(server, client, target.channel, Infinity)!;
   else subscribedValues(server, client, target, lines);
-  sendBatch(server, client, 'metadata', [target.name], lines);
+  replyTo(client).batch('metadata', [target.name], lines);
 }
 
 /**
@@ -319,7 +306,7 @@ const handleMetadata: Handler = (server, client, msg) => {
       return fail(client, 'INVALID_TARGET', echoed(targetName), 'Subscriptions can only be managed for yourself (use *)');
     if (sub === 'SUB') return handleSub(server, client, args);
     if (sub === 'UNSUB') return handleUnsub(server, client, args);
-    return sendBatch(server, client, 'metadata-subs', [], sendKeyLists(server, client, RPL.METADATASUBS, subsOf(client)));
+    return replyTo(client).batch('metadata-subs', [], sendKeyLists(server, client, RPL.METADATASUBS, subsOf(client)));
   }
   if (!['GET', 'LIST', 'SET', 'CLEAR', 'SYNC'].includes(sub)) return fail(client, 'SUBCOMMAND_INVALID', echoed(rawSub), 'Invalid subcommand');
   const target = resolveTarget(server, client, targetName);
@@ -345,7 +332,7 @@ function sendOwnMetadata(server: Server, client: Client): void {
   if (!client.hasCap(METADATA_CAP)) return;
   const self: Target = { kind: 'user', name: client.nick, client };
   const lines = [...valuesOf(self)].map(([key, value]) => numericLine(server, client, RPL.KEYVALUE, client.nick, key, '*', value));
-  sendBatch(server, client, 'metadata', [client.nick], lines);
+  replyTo(client).batch('metadata', [client.nick], lines);
 }
 
 /**
@@ -356,7 +343,7 @@ function syncOnJoin(server: Server, client: Client, channel: Channel): void {
   if (client.hasCap(METADATA_CAP) && subsOf(client).size > 0) {
     const lines = channelSync(server, client, channel, server.config.metadata.join_sync_lines);
     if (!lines) client.numeric(RPL.METADATASYNCLATER, channel.name);
-    else if (lines.length) sendBatch(server, client, 'metadata', [channel.name], lines);
+    else if (lines.length) replyTo(client).batch('metadata', [channel.name], lines);
   }
   const own = valuesOf({ kind: 'user', name: client.nick, client });
   if (own.size === 0) return;

@@ -9,7 +9,7 @@ import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
 import type { Module, MultilinePart } from '../server/module.js';
 import { newMsgid, Outgoing, relay } from '../server/outgoing.js';
-import { finishLabel } from '../server/router.js';
+import { Reply, replyTo } from '../server/reply.js';
 import type { Server } from '../server/server.js';
 import { clientTags, resolveTarget } from './messaging.js';
 
@@ -22,7 +22,7 @@ const REFTAG = /^[A-Za-z0-9-]{1,64}$/;
 interface OpenBatch {
   ref: string;
   target: string;
-  /** The label of the opening BATCH: the reply to the whole batch carries it. */
+  /** The label of the opening BATCH: the answer to the whole batch carries it. */
   label: string | undefined;
   /** Client-only tags, which multiline puts on the opening BATCH. */
   tags: Tags | undefined;
@@ -48,7 +48,10 @@ function refuse(client: Client, state: BatchState, code: string, ...rest: string
   const open = state.open;
   state.open = undefined;
   state.abandoned = open?.ref;
-  client.fromServer('FAIL', ['BATCH', code, ...rest], open?.label === undefined ? undefined : { label: open.label });
+  // The refusal answers the opening BATCH, whose label waited for it.
+  const reply = new Reply(client.session, open?.label).begin();
+  client.standardReply('FAIL', 'BATCH', code, ...rest);
+  reply.end();
 }
 
 /**
@@ -113,9 +116,8 @@ function handleBatch(server: Server, client: Client, msg: Message): void {
     client.numeric(ERR.NEEDMOREPARAMS, 'BATCH', 'Not enough parameters');
     return;
   }
-  // The answer to a labeled BATCH comes when the batch closes, so the router must not ACK it now.
-  const label = type === BATCH_TYPE ? client.label?.label : undefined;
-  if (label !== undefined) client.label = undefined;
+  // The answer to a labeled BATCH comes when the batch ends, so this command must not ACK it now.
+  const label = type === BATCH_TYPE ? replyTo(client).defer() : undefined;
   if (!state) client.setExt(EXT, (state = { open: undefined, abandoned: undefined }));
   if (state.open) refuse(client, state, 'MULTILINE_INVALID', `Batch ${state.open.ref} was not closed before another began`);
   // A refused batch is void: the lines the client still sends for it are dropped, not run.
@@ -130,33 +132,23 @@ function handleBatch(server: Server, client: Client, msg: Message): void {
   if (!target) return refuse(client, state, 'MULTILINE_INVALID', 'A multiline batch needs a target');
 }
 
-let batchSeq = 0;
-
 function closeBatch(server: Server, client: Client, state: BatchState, open: OpenBatch): void {
   state.open = undefined;
-  // Replies answer the opening BATCH's label (or this line's, when only it had one).
-  const label = open.label ?? client.label?.label;
-  client.label = label === undefined ? undefined : { label, replies: [] };
-  const echo = relayBatch(server, client, open);
-  if (!echo) {
-    finishLabel(server, client);
-    return;
+  // The whole batch is one command: its answer carries the opening BATCH's label (the closing
+  // line's own label then gets an ACK), or else the closing line's.
+  const reply = open.label === undefined ? replyTo(client) : new Reply(client.session, open.label).begin();
+  // With echo-message the answer is the echoed batch, whose start then carries the label.
+  reply.letBatchCarryLabel();
+  try {
+    relayBatch(server, client, open);
+  } finally {
+    if (open.label !== undefined) reply.end();
   }
-  // With echo-message the label goes on the echoed opening BATCH alone; other replies follow.
-  const replies = client.label?.replies ?? [];
-  client.label = undefined;
-  const [start, ...rest] = echo as [Outgoing, ...Outgoing[]];
-  client.sendOutgoing(label === undefined ? start : new Outgoing(start.msg, { ...start.tags, label }));
-  for (const out of rest) client.sendOutgoing(out);
-  for (const r of replies) client.send(r);
 }
 
-/** The lines of a multiline message inside batch `ref` (without the BATCH lines around them). */
-export function linesOfBatch(source: string, command: string, target: string, ref: string, parts: readonly MultilinePart[]): Message[] {
-  return parts.map((l): Message => {
-    const tags: Tags = l.concat ? { batch: ref, [CONCAT_TAG]: '' } : { batch: ref };
-    return { source, command, params: [target, l.text], tags };
-  });
+/** The lines of a multiline message, to go inside its batch (without the BATCH lines around them or the batch tag). */
+export function linesOfBatch(source: string, command: string, target: string, parts: readonly MultilinePart[]): Message[] {
+  return parts.map((l): Message => ({ source, command, params: [target, l.text], tags: l.concat ? { [CONCAT_TAG]: '' } : undefined }));
 }
 
 /**
@@ -170,22 +162,25 @@ export function linesWithoutBatch(source: string, command: string, target: strin
     .map((l, i) => ({ source, command, params: [target, l.text], tags: i === 0 ? tags : laterTags }));
 }
 
-/** Relays a closed batch; returns its lines as the sender's echo-message sees them, if it asked for that. */
-function relayBatch(server: Server, client: Client, open: OpenBatch): Outgoing[] | undefined {
+/** Relays a closed batch to its recipients and the sender's other sessions, and echoes it with echo-message. */
+function relayBatch(server: Server, client: Client, open: OpenBatch): void {
   if (open.lines.every((l) => l.text === '')) {
     client.standardReply('FAIL', 'BATCH', 'MULTILINE_INVALID', 'A multiline message needs a line that is not blank');
-    return undefined;
+    return;
   }
   const command = open.command!;
   const resolved = resolveTarget(server, client, command, open.target, open.lines.map((l) => l.text));
-  if (!resolved) return undefined;
-  const ref = `ml${(++batchSeq).toString(36)}`;
+  if (!resolved) return;
+  // One tag for every recipient, so the lines are serialized once. The sender's counter serves:
+  // batches reach a connection whole, so a tag only has to differ from those of the batches
+  // around it (the sender's labeled-response batch, from the same counter).
+  const ref = client.session.newBatchRef();
   const start = relay(
     client,
     { source: client.mask, command: 'BATCH', params: [`+${ref}`, BATCH_TYPE, open.target] },
     { msgid: newMsgid(), clientTags: open.tags },
   );
-  const batched = [start, ...linesOfBatch(client.mask, command, open.target, ref, open.lines).map(({ tags, ...line }) => new Outgoing(line, tags))];
+  const batched = [start, ...linesOfBatch(client.mask, command, open.target, open.lines).map(({ tags, ...line }) => new Outgoing(line, { batch: ref, ...tags }))];
   batched.push(new Outgoing({ source: server.name, command: 'BATCH', params: [`-${ref}`] }));
   const fallback = linesWithoutBatch(client.mask, command, open.target, open.lines, start.tags).map(({ tags, ...line }) => new Outgoing(line, tags));
   for (const recipient of resolved.recipients) {
@@ -193,9 +188,11 @@ function relayBatch(server: Server, client: Client, open: OpenBatch): Outgoing[]
     for (const out of lines) recipient.sendOutgoing(out, true);
   }
   server.emit('messageRelayed', client, resolved.to, fallback[0]!, open.lines);
-  if (client.hasCap(CAP['echo-message'])) return batched;
-  for (const out of batched) client.sendToOtherSessions(out);
-  return undefined;
+  const echo = client.hasCap(CAP['echo-message']);
+  for (const out of batched) {
+    if (echo) client.sendOutgoing(out);
+    else client.sendToOtherSessions(out);
+  }
 }
 
 export const multiline: Module = {

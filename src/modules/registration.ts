@@ -6,6 +6,7 @@ import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
+import { replyTo } from '../server/reply.js';
 import type { Server } from '../server/server.js';
 import { sendLusers, sendMotd } from './info.js';
 import { attachOrRelease, mayAttachLater, pendingAttach, setPendingAttach } from './multiclient.js';
@@ -171,7 +172,7 @@ export const registration: Module = {
         // Clients sync on PING (bots, test suites): the PONG follows everything this tick produced
         // for the client, messages other clients sent just before included, whatever order the
         // event loop read the sockets in. A labeled PONG is a reply like any other.
-        if (client.label) client.send(pong);
+        if (replyTo(client).labeled) client.send(pong);
         else client.conn.writeAfterTick(serializeMessage(pong) + '\r\n');
       },
       help: ['PING <token>', 'Asks the server to answer with PONG <token>.'],

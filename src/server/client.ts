@@ -6,6 +6,7 @@ import { addressKey } from '../protocol/mask.js';
 import { serializeMessage, type Message, type Tags } from '../protocol/message.js';
 import { CAP } from './caps.js';
 import { Outgoing } from './outgoing.js';
+import type { Reply } from './reply.js';
 
 /**
  * The connection whose command is running (multiclient only). Handlers always get the user's
@@ -44,12 +45,6 @@ function sessionAccepts(caps: number, command: string): boolean {
   return needed === undefined || (caps & needed) !== 0;
 }
 
-/** Replies collected while a labeled command runs (IRCv3 labeled-response). */
-export interface LabelContext {
-  label: string;
-  replies: Array<Message>;
-}
-
 export class Client {
   nick = '*';
   /** Casefolded nick, the key in the nick index ('' until a nick is set). */
@@ -78,11 +73,16 @@ export class Client {
   readonly signonAt = Date.now();
   /** Last time the client sent a message (WHOIS idle). */
   lastActiveAt = Date.now();
-  /** The labeled command running on this connection (see `label`). */
-  ownLabel: LabelContext | undefined;
+  /**
+   * The reply taking this connection's lines: set by Reply itself (server/reply.ts) while a
+   * labeled command runs or one of its batches is open; modules use replyTo().
+   */
+  reply: Reply | undefined;
+  /** Batch reference tags given out on this connection so far (see newBatchRef). */
+  private batchRefs = 0;
   /**
    * Multiclient: further connections attached to this user (same account and nick). This Client
-   * keeps the identity, channels and modes; each session keeps its connection, caps and label.
+   * keeps the identity, channels and modes; each session keeps its connection, caps and reply.
    */
   sessions: Client[] | undefined;
   /** On an attached session: the user it is a connection of. */
@@ -105,7 +105,7 @@ export class Client {
   constructor(
     public ownConn: Connection,
     public klass: ClassConfig,
-    private readonly serverName: () => string,
+    readonly serverName: () => string,
   ) {
     this.id = ownConn.id;
     this.host = ownConn.ip.includes(':') && ownConn.ip.startsWith(':') ? '0' + ownConn.ip : ownConn.ip;
@@ -132,14 +132,22 @@ export class Client {
     return s !== undefined && (s === this || s.attachedTo === this) ? s : undefined;
   }
 
-  /** The session whose connection, caps and label apply now: the acting one, else the user itself. */
-  private current(): Client {
+  /** The session whose connection, caps and reply apply now: the acting one, else the user itself. */
+  get session(): Client {
     return this.sessions === undefined ? this : (this.acting() ?? this);
   }
 
   /** The connection that is acting now: the one whose command runs, else the first one. */
   get conn(): Connection {
-    return this.current().ownConn;
+    return this.session.ownConn;
+  }
+
+  /**
+   * A batch reference tag from this connection's one counter (call it on a session). Batches
+   * are always written whole, so a tag needs only to differ from those of the batches around it.
+   */
+  newBatchRef(): string {
+    return (++this.batchRefs).toString(36);
   }
 
   /**
@@ -156,23 +164,15 @@ export class Client {
   }
 
   set caps(value: number) {
-    this.current().ownCaps = value;
+    this.session.ownCaps = value;
   }
 
   get capVersion(): number {
-    return this.current().ownCapVersion;
+    return this.session.ownCapVersion;
   }
 
   set capVersion(value: number) {
-    this.current().ownCapVersion = value;
-  }
-
-  get label(): LabelContext | undefined {
-    return this.current().ownLabel;
-  }
-
-  set label(value: LabelContext | undefined) {
-    this.current().ownLabel = value;
+    this.session.ownCapVersion = value;
   }
 
   get ip(): string {
@@ -214,10 +214,12 @@ export class Client {
   }
 
   private sendOwn(msg: Message): void {
-    if (this.ownLabel) {
-      this.ownLabel.replies.push(msg);
-      return;
-    }
+    if (this.reply) return this.reply.send(msg);
+    this.writeOwn(msg);
+  }
+
+  /** Writes to this session's connection, past any reply (the Reply writes its lines here). */
+  writeOwn(msg: Message): void {
     if (msg.tags) {
       this.deliverOwn(new Outgoing({ source: msg.source, command: msg.command, params: msg.params }, msg.tags), true);
       return;
@@ -244,10 +246,7 @@ export class Client {
   private deliverOwn(out: Outgoing, asRecipient: boolean): void {
     // A message this client receives as a target (e.g. a PRIVMSG to itself) is not a reply to
     // its labeled command; only the echo is.
-    if (this.ownLabel && !asRecipient) {
-      this.ownLabel.replies.push({ ...out.msg, tags: out.tagsFor(this.ownCaps) });
-      return;
-    }
+    if (this.reply && !asRecipient) return this.reply.send({ ...out.msg, tags: out.tagsFor(this.ownCaps) });
     this.fannedOut++;
     this.ownConn.write(out.bufferFor(this.ownCaps));
   }

@@ -5,6 +5,7 @@ import { ERR } from '../protocol/numerics.js';
 import { CAP } from './caps.js';
 import type { Client } from './client.js';
 import type { CommandDef, Module } from './module.js';
+import { Reply } from './reply.js';
 import type { Server } from './server.js';
 
 export class Router {
@@ -26,21 +27,23 @@ export class Router {
 
   /**
    * Runs the command; returns a promise only when the handler is asynchronous. A labeled command
-   * (IRCv3 labeled-response) has every reply collected, refusals and failures included.
+   * (IRCv3 labeled-response) gets a Reply for the session that sent it, which takes every line
+   * it is sent until the command ends, refusals and failures included. An unlabeled one gets
+   * none unless a handler asks (replyTo): most commands never do, PRIVMSG among them.
    */
   dispatch(server: Server, client: Client, msg: Message): void | Promise<void> {
     for (const claim of this.lineClaims) if (claim(server, client, msg)) return;
     const label = msg.tags?.label;
     if (label === undefined || !client.hasCap(CAP['labeled-response'])) return this.route(server, client, msg);
-    client.label = { label, replies: [] };
+    const reply = new Reply(client.session, label).begin();
     let result: void | Promise<void> = undefined;
     try {
       result = this.route(server, client, msg);
     } catch (err) {
       server.handlerFailed(client, msg, err);
     }
-    if (result) return result.finally(() => finishLabel(server, client));
-    finishLabel(server, client);
+    if (result) return result.finally(() => reply.end());
+    reply.end();
   }
 
   private route(server: Server, client: Client, msg: Message): void | Promise<void> {
@@ -79,32 +82,4 @@ export class Router {
       return result.catch((err) => server.handlerFailed(client, msg, err)).finally(() => server.stats.commandEnd(started));
     server.stats.commandEnd(started);
   }
-}
-
-let batchSeq = 0;
-
-/** Sends the replies collected for a labeled command: ACK, one labeled line, or a labeled batch. */
-export function finishLabel(server: Server, client: Client): void {
-  const ctx = client.label;
-  client.label = undefined;
-  if (!ctx) return;
-  const { label, replies } = ctx;
-  if (replies.length === 0) {
-    client.fromServer('ACK', [], { label });
-    return;
-  }
-  if (replies.length === 1) {
-    const only = replies[0]!;
-    client.send({ ...only, tags: { ...only.tags, label } });
-    return;
-  }
-  if (!client.hasCap(CAP.batch)) {
-    for (const r of replies) client.send(r);
-    return;
-  }
-  const ref = `L${(++batchSeq).toString(36)}`;
-  client.fromServer('BATCH', [`+${ref}`, 'labeled-response'], { label });
-  // Lines already inside a batch of their own (e.g. chathistory) keep it: that batch nests in this one.
-  for (const r of replies) client.send(r.tags?.batch ? r : { ...r, tags: { ...r.tags, batch: ref } });
-  client.send({ source: server.name, command: 'BATCH', params: [`-${ref}`] });
 }

@@ -390,7 +390,8 @@ export class Server implements ConnectionOwner {
    * its sessions (QUIT) only that session goes; otherwise (KILL, bans, shutdown) all of them.
    */
   disconnect(client: Client, reason: string): void {
-    client.label = undefined;
+    // What a labeled command said before this (464, 465) still reaches the client, ahead of ERROR.
+    client.session.reply?.endBeforeClose();
     if (client.sessions && !client.isActing()) for (const s of client.sessions) s.ownConn.close(reason);
     client.conn.close(reason);
   }
@@ -417,10 +418,11 @@ export class Server implements ConnectionOwner {
     const next = user.sessions!.shift()!;
     if (user.sessions!.length === 0) user.sessions = undefined;
     this.log.info({ conn: user.ownConn.id, user: user.id, nick: user.nick, reason }, 'session detached');
+    // A labeled command of the closed connection still running ends with it, not on the next one.
+    user.reply?.endBeforeClose();
     user.ownConn = next.ownConn;
     user.ownCaps = next.ownCaps;
     user.ownCapVersion = next.ownCapVersion;
-    user.ownLabel = next.ownLabel;
     user.klass = next.klass;
     this.clientOf.set(next.ownConn, user);
   }

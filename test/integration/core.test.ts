@@ -395,6 +395,20 @@ describe('labeled-response edge cases', () => {
     const rest = await a.collectUntilPong();
     expect(rest.some((m) => m.command === 'BATCH')).toBe(false);
   });
+
+  it('still answers a labeled command that ends the connection, before the ERROR', async () => {
+    await start({ allow: [{ mask: '*', class: 'default', password: hashPassword('sesame') }] });
+    const c = await raw();
+    c.send('CAP REQ :labeled-response batch');
+    c.send('PASS wrong');
+    c.send('NICK bad');
+    c.send('USER bad 0 * :Bad');
+    c.send('@label=p1 CAP END');
+    expect((await c.waitFor('464')).tags?.label).toBe('p1');
+    await c.waitClosed();
+    expect(c.lines.at(-1)).toMatch(/^ERROR /);
+    expect(c.lines.at(-2)).toMatch(/ 464 bad :Password incorrect$/);
+  });
 });
 
 describe('shutdown', () => {

@@ -104,6 +104,35 @@ describe('attaching a session', () => {
     expect((await second.ask('WHOIS alys_')).find((m) => m.command === '311')!.params[1]).toBe('alys_');
   });
 
+  it('labels the echo of a multiline batch for the session that sent it, not for the others', async () => {
+    await s.start();
+    const caps = ['labeled-response', 'batch', 'draft/multiline', 'echo-message'];
+    const first = await session('alys', 'alys', caps);
+    const second = await session('alys', 'alys', caps);
+    await s.connect('bob');
+    await first.collectUntilPong();
+    const from = first.mark;
+    second.send('@label=m1 BATCH +x draft/multiline bob');
+    second.send('@batch=x PRIVMSG bob :one');
+    second.send('@batch=x PRIVMSG bob :two');
+    second.send('BATCH -x');
+    const echo = await second.collectUntilPong();
+    expect(echo.map((m) => [m.command, m.tags?.label])).toEqual([
+      ['BATCH', 'm1'],
+      ['PRIVMSG', undefined],
+      ['PRIVMSG', undefined],
+      ['BATCH', undefined],
+    ]);
+    await first.collectUntilPong();
+    const seen = first.lines.slice(from).filter((l) => !/ PONG /.test(l));
+    expect(seen.map((l) => l.replace(/[+-]\w+|batch=\w+/g, '#'))).toEqual([
+      ':alys!alys@127.0.0.1 BATCH # draft/multiline bob',
+      '@# :alys!alys@127.0.0.1 PRIVMSG bob one',
+      '@# :alys!alys@127.0.0.1 PRIVMSG bob two',
+      ':irc.test BATCH #',
+    ]);
+  });
+
   it('filters capability lines per session', async () => {
     await s.start();
     const { first, others: [second], bob } = await roomWithSessions(1, ['away-notify']);
