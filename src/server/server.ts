@@ -290,6 +290,10 @@ export class Server implements ConnectionOwner {
       client.fromServer('FAIL', ['*', 'INVALID_CHARACTERS', 'Messages may not contain NUL bytes']);
       return;
     }
+    if (problem === 'cr') {
+      client.fromServer('FAIL', ['*', 'INVALID_CHARACTERS', 'Messages may not contain CR except before the final LF']);
+      return;
+    }
     let msg: Message;
     try {
       msg = parseMessage(line);
