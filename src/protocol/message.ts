@@ -44,12 +44,13 @@ const TAG_KEY = /^\+?(?:[A-Za-z0-9.-]+\/)?[A-Za-z0-9-]+$/;
 export const MAX_TAGS = 64;
 
 /**
- * Parses a tag section (without "@"). A key that breaks the message-tags grammar is dropped, not
- * the message: the spec forbids rejecting a message for its tag names, and such a key (control
- * characters, say) must never be relayed. A repeated key keeps its last value, as the spec asks.
- * Linear in the length of the text: each character is looked at a bounded number of times.
+ * Parses a tag section (without "@"), reading at most `maxTags` distinct keys. A key that breaks
+ * the message-tags grammar is dropped, not the message: the spec forbids rejecting a message for
+ * its tag names, and such a key (control characters, say) must never be relayed. A repeated key
+ * keeps its last value, as the spec asks. Linear in the length of the text: each character is
+ * looked at a bounded number of times.
  */
-export function parseTags(raw: string): Tags {
+export function parseTags(raw: string, maxTags = MAX_TAGS): Tags {
   const tags: Tags = Object.create(null);
   let count = 0;
   // The next "=" at or after the current tag, found again only once passed: asking indexOf for
@@ -64,7 +65,7 @@ export function parseTags(raw: string): Tags {
     }
     const keyEnd = Math.min(eq, end);
     const key = raw.slice(start, keyEnd);
-    if (TAG_KEY.test(key) && (key in tags || count < MAX_TAGS)) {
+    if (TAG_KEY.test(key) && (key in tags || count < maxTags)) {
       if (!(key in tags)) count++;
       tags[key] = keyEnd === end ? '' : unescapeTagValue(raw.slice(keyEnd + 1, end));
     }
