@@ -83,7 +83,7 @@ export class Server implements ConnectionOwner {
     readonly log: Logger,
     readonly modules: Module[],
   ) {
-    this.state = new State(caseFolder(config.server.casemapping));
+    this.state = new State(caseFolder(config.server.casemapping), (channel) => this.emit('channelDestroyed', channel));
     for (const m of modules) this.router.register(m);
     this.motd = this.readMotd();
     this.prefixes = new PrefixTable(config.channels.prefix);

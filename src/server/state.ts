@@ -19,7 +19,11 @@ export class State {
   /** Clients logged in to each account (casefolded name), so an account's sessions are found without a scan. */
   private readonly byAccount = new Map<string, Set<Client>>();
 
-  constructor(readonly fold: CaseFold) {}
+  /** `channelRemoved` hears of each channel removed because its last member left. */
+  constructor(
+    readonly fold: CaseFold,
+    private readonly channelRemoved?: (channel: Channel) => void,
+  ) {}
 
   findNick(nick: string): Client | undefined {
     return this.nicks.get(this.fold(nick));
@@ -129,7 +133,10 @@ export class State {
       set.delete(channel);
       if (set.size === 0) this.memberships.delete(client);
     }
-    if (channel.members.size === 0) this.channels.delete(channel.folded);
+    if (channel.members.size === 0) {
+      this.channels.delete(channel.folded);
+      this.channelRemoved?.(channel);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // IRCv3 draft/chathistory and draft/event-playback: what is recorded, CHATHISTORY subcommands and
 // errors, direct-message conversations keyed by account or connection, TARGETS, and the bounds.
 import { describe, expect, it } from 'vitest';
+import { historyStore } from '../../src/modules/history.js';
 import type { Message } from '../../src/protocol/message.js';
 import type { TestClient } from '../support/harness.js';
 import { loggedInClient } from '../support/login.js';
@@ -193,6 +194,27 @@ describe('CHATHISTORY in a channel', () => {
     a.send('JOIN #h');
     await a.waitFor('366');
     expect((await history(a, 'CHATHISTORY LATEST #h * 10')).lines).toEqual([]);
+  });
+
+  it("forgets a channel's history when its last member leaves, and only then", async () => {
+    const srv = await s.start();
+    const a = await s.connect('alice', { caps: CAPS });
+    const b = await s.connect('bob', { caps: CAPS });
+    for (const c of [a, b]) {
+      c.send('JOIN #h');
+      await c.waitFor('366');
+    }
+    await say(a, '#h', 2);
+    const channel = srv.server.state.findChannel('#h')!;
+    const store = historyStore(srv.server)!;
+    a.send('PART #h');
+    await a.waitFor('PART');
+    expect(store.ofChannel(channel)?.size).toBe(2);
+    expect(texts((await history(b, 'CHATHISTORY LATEST #h * 10')).lines)).toEqual(['message 0', 'message 1']);
+    b.send('QUIT');
+    await b.waitClosed();
+    expect(srv.server.state.findChannel('#h')).toBeUndefined();
+    expect(store.ofChannel(channel)).toBeUndefined();
   });
 
   it('sends bare lines to clients without batch, and nests the batch in a labeled response', async () => {

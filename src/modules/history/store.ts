@@ -212,6 +212,15 @@ export class HistoryStore {
   }
 
   /**
+   * Forgets a channel that no longer exists (its last member left). Only members may read a
+   * channel's history, and a channel created again under the name is a new object that starts
+   * empty, so nothing could read it any more; it would only hold memory until evicted.
+   */
+  forgetChannel(channel: Channel): void {
+    this.conversations.delete(channel);
+  }
+
+  /**
    * Who a client is for direct-message history: its account when logged in (any session of the
    * account shares the history), otherwise this connection only, so that a nick taken over by
    * someone else never exposes the previous holder's conversations.
