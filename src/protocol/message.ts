@@ -11,22 +11,57 @@ export interface Message {
 
 export class ParseError extends Error {}
 
-const TAG_UNESCAPE: Record<string, string> = { ':': ';', s: ' ', '\\': '\\', r: '\r', n: '\n' };
-const TAG_ESCAPE: Record<string, string> = { ';': '\\:', ' ': '\\s', '\\': '\\\\', '\r': '\\r', '\n': '\\n' };
-
-// Both directions by one regular-expression replace, which builds one flat string: appending a
-// character at a time makes a V8 rope of one piece per character (~2,000 objects and ~65 KB for a
-// 4 KB value of escapes), and such a value may be kept for days in chat history.
-export function unescapeTagValue(raw: string): string {
-  if (raw.indexOf('\\') === -1) return raw;
-  // A backslash and the character after it, if any: a lone trailing backslash is dropped, an
-  // unknown escape ("\\b") gives the character itself. Without the u flag the character is one
-  // UTF-16 unit, so a surrogate pair after a backslash stays whole.
-  return raw.replace(/\\([\s\S]?)/g, (_, c: string) => TAG_UNESCAPE[c] ?? c);
+/**
+ * The first `length` UTF-16 units of `units` as one flat string. Escaping and unescaping build
+ * their result here rather than by appending a character at a time, which makes a V8 rope of one
+ * piece per character (~2,000 objects and ~65 KB for a 4 KB value of escapes) that chat history
+ * may then keep for days. fromCharCode takes an argument list, hence the chunks; values up to the
+ * 4 KB of a tag section take one.
+ */
+function unitsToString(units: Uint16Array, length: number): string {
+  const CHUNK = 8192;
+  let out = '';
+  for (let i = 0; i < length; i += CHUNK) {
+    out += String.fromCharCode.apply(null, units.subarray(i, Math.min(length, i + CHUNK)) as unknown as number[]);
+  }
+  return out;
 }
 
+const BACKSLASH = 0x5c;
+
+export function unescapeTagValue(raw: string): string {
+  if (raw.indexOf('\\') === -1) return raw;
+  const units = new Uint16Array(raw.length);
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) {
+    let c = raw.charCodeAt(i);
+    if (c === BACKSLASH) {
+      if (++i === raw.length) break; // a lone trailing backslash is dropped
+      c = raw.charCodeAt(i);
+      // \: \s \r \n; "\\" and an unknown escape ("\b") give the character itself.
+      c = c === 0x3a ? 0x3b : c === 0x73 ? 0x20 : c === 0x72 ? 0x0d : c === 0x6e ? 0x0a : c;
+    }
+    units[n++] = c;
+  }
+  return unitsToString(units, n);
+}
+
+const NEEDS_ESCAPE = /[; \\\r\n]/;
+
 export function escapeTagValue(value: string): string {
-  return value.replace(/[; \\\r\n]/g, (c) => TAG_ESCAPE[c]!);
+  if (!NEEDS_ESCAPE.test(value)) return value;
+  const units = new Uint16Array(value.length * 2);
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    const escaped = c === 0x3b ? 0x3a : c === 0x20 ? 0x73 : c === BACKSLASH ? BACKSLASH : c === 0x0d ? 0x72 : c === 0x0a ? 0x6e : 0;
+    if (escaped === 0) units[n++] = c;
+    else {
+      units[n++] = BACKSLASH;
+      units[n++] = escaped;
+    }
+  }
+  return unitsToString(units, n);
 }
 
 /**
@@ -65,8 +100,9 @@ export function parseTags(raw: string, maxTags = MAX_TAGS): Tags {
     }
     const keyEnd = Math.min(eq, end);
     const key = raw.slice(start, keyEnd);
-    if (TAG_KEY.test(key) && (key in tags || count < maxTags)) {
-      if (!(key in tags)) count++;
+    const known = key in tags;
+    if ((known || count < maxTags) && TAG_KEY.test(key)) {
+      if (!known) count++;
       tags[key] = keyEnd === end ? '' : unescapeTagValue(raw.slice(keyEnd + 1, end));
     }
     start = end + 1;
