@@ -110,10 +110,19 @@ export function parseTags(raw: string, maxTags = MAX_TAGS): Tags {
   return tags;
 }
 
+/**
+ * A copy of a string that shares no memory with the text it was cut from: V8 keeps a slice of a
+ * string as a reference into the whole, so a short field kept for hours keeps its whole line
+ * alive. Exact for text decoded from UTF-8, as every received line is.
+ */
+export function detached(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
+}
+
 /** Parses one line without its CR/LF. Throws ParseError when there is no command. */
 export function parseMessage(line: string): Message {
   let pos = 0;
-  const len = line.length;
+  let len = line.length;
   const skipSpaces = () => {
     while (pos < len && line.charCodeAt(pos) === 32) pos++;
   };
@@ -123,7 +132,11 @@ export function parseMessage(line: string): Message {
     const end = line.indexOf(' ');
     if (end === -1) throw new ParseError('tags without a command');
     tags = parseTags(line.slice(1, end));
-    pos = end;
+    // The rest is parsed from a copy of its own: a parameter kept for long (a metadata value, a
+    // topic, a realname) would otherwise hold the line's up to 4 KB of tags with it (~0.3 µs).
+    line = detached(line.slice(end));
+    len = line.length;
+    pos = 0;
     skipSpaces();
   } else {
     skipSpaces();

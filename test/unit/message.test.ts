@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { escapeTagValue, MAX_TAGS, parseMessage, ParseError, parseTags, serializeMessage, unescapeTagValue } from '../../src/protocol/message.js';
 
@@ -59,6 +61,19 @@ describe('parseMessage', () => {
 
   it('takes the first "=" of each tag, and values may hold "="', () => {
     expect({ ...parseTags('a;b=1=2;c=;d') }).toEqual({ a: '', b: '1=2', c: '', d: '' });
+  });
+
+  it('gives parameters that do not keep the tag section of their line alive', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const kept: string[] = [];
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 2000; i++) kept.push(parseMessage(`@+e=${'x'.repeat(4000)}${i} METADATA * SET display-name :value ${i}, twenty or so`).params[3]!);
+    gc();
+    // A slice of the line held all of its ~4,100 bytes; a copy of its own, a hundred or so.
+    expect((process.memoryUsage().heapUsed - before) / kept.length).toBeLessThan(1000);
+    expect(kept[7]).toBe('value 7, twenty or so');
   });
 
   it('accepts 15 middle parameters and more (no silent truncation)', () => {

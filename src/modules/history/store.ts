@@ -4,7 +4,7 @@
 // per line, and a restart forgetting it is acceptable.
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../../config/schema.js';
-import { escapeTagValue, parseMessage, parseTags, type Message, type Tags } from '../../protocol/message.js';
+import { detached, escapeTagValue, parseMessage, parseTags, type Message, type Tags } from '../../protocol/message.js';
 import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import type { MultilinePart } from '../../server/module.js';
@@ -41,14 +41,6 @@ const conversationBytes = (conv: Conversation) => (conv.peers ? 600 : 300);
 
 /** The commands history keeps, one string each: a parsed command is a new string every message. */
 const COMMANDS = new Map(['PRIVMSG', 'NOTICE', 'TAGMSG', 'TOPIC'].map((c) => [c, c]));
-
-/**
- * A copy of a string that shares no memory with the line it was cut from: a V8 slice of a
- * received line keeps that whole line alive, its 4 KB of tags included.
- */
-function detached(text: string): string {
-  return Buffer.from(text, 'utf8').toString('utf8');
-}
 
 /**
  * One stored message, kept compact: every message of a busy server passes through here and most
@@ -291,6 +283,7 @@ export class HistoryStore {
     const msgid = tags.msgid!;
     let bytes = ITEM_BYTES + stringBytes(line) + stringBytes(msgid) + (otherTags === undefined ? 0 : stringBytes(otherTags));
     let parts: MultilinePart[] | undefined;
+    // Each line a copy: as a slice, it would keep its whole received line alive.
     if (multiline) {
       parts = multiline.map((p) => ({ text: detached(p.text), concat: p.concat }));
       bytes += MULTILINE_BYTES;
