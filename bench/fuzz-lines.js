@@ -71,6 +71,38 @@ export const hostileLine = fc.oneof(
   fc.tuple(fc.constantFrom(...SEEDS), fc.uint8Array({ minLength: 1, maxLength: 4 })).map(([s, bad]) => Buffer.concat([Buffer.from(s), Buffer.from(bad).map((b) => b | 0x80)])),
 );
 
-/** Any fuzz line: mutated seeds, commands with random parameters, and hostile bytes. */
+/**
+ * Control characters: CR (most often), LF and NUL, which must never reach another client raw, and
+ * others that are relayed as they are (CTCP, colours, escape, line and paragraph separators).
+ */
+const CONTROL = fc.constantFrom('\r', '\r', '\r', '\r\r', '\n', '\0', '\x01', '\x03', '\x07', '\t', '\x0b', '\x0c', '\x1b', '\x7f', '\u0085', '\u2028');
+/** Text with at least one control character in it (and no spaces, so it stays in its field). */
+const CONTROL_TEXT = fc
+  .tuple(fc.stringMatching(/^[a-z:;=\\]{0,4}$/), CONTROL, fc.array(fc.oneof(CONTROL, fc.stringMatching(/^[a-z:;=\\]{0,4}$/)), { maxLength: 3 }))
+  .map(([head, control, rest]) => head + control + rest.join(''));
+
+/** Lines with a "%" in every field that reaches other clients: parameters, trailing text, realname, tag keys and values. */
+const CONTROL_TEMPLATES = [
+  'PRIVMSG #fuzz :%', 'PRIVMSG #fuzz,alice :a % b', 'NOTICE #fuzz :%', 'PRIVMSG alice :%', 'TOPIC #fuzz :%', 'AWAY :%',
+  'SETNAME :%', 'USER u% 0 * :real % name', 'NICK fz%', 'METADATA * SET display-name :%', 'METADATA #fuzz SET url :%',
+  '@+%=v PRIVMSG #fuzz :tagged', '@+draft/reply=%;+k%=% TAGMSG #fuzz', '@+x=%\\r%\\n PRIVMSG #fuzz :escaped CR and LF',
+  '@label=%;+% PING :x', '@batch=% PRIVMSG #fuzz :%', 'INVITE alice #fuzz%', 'KNOCK #keyed :%', 'WALLOPS :%',
+  'CHGHOST alice %', 'PART #Fuzz[1] :%', 'QUIT :%',
+];
+
+/** A template with control characters in each of its fields. */
+export const controlLine = fc
+  .tuple(fc.constantFrom(...CONTROL_TEMPLATES), fc.array(CONTROL_TEXT, { minLength: 4, maxLength: 4 }))
+  .map(([template, fields]) => {
+    let i = 0;
+    return Buffer.from(template.replace(/%/g, () => fields[i++ % fields.length]));
+  });
+
+/** Any fuzz line: mutated seeds, commands with random parameters, hostile bytes, control characters. */
 export const fuzzLine = (names) =>
-  fc.oneof({ weight: 3, arbitrary: mutatedSeed }, { weight: 3, arbitrary: commandLine(names) }, { weight: 2, arbitrary: hostileLine });
+  fc.oneof(
+    { weight: 3, arbitrary: mutatedSeed },
+    { weight: 3, arbitrary: commandLine(names) },
+    { weight: 2, arbitrary: hostileLine },
+    { weight: 2, arbitrary: controlLine },
+  );

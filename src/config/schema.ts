@@ -331,8 +331,9 @@ export const saslSchema = z.strictObject({
 
 /**
  * Chat history (IRCv3 draft/chathistory) is kept in memory: it is a recent window that clients
- * page through, not durable data, so a restart forgets it. Worst case memory is about
- * max_messages * (line plus tags, up to ~4.5 KB).
+ * page through, not durable data, so a restart forgets it. max_bytes bounds its memory, counted as
+ * each message is held (see history/store.ts); the process's RSS grows by up to about twice that,
+ * as with any V8 heap.
  */
 export const historySchema = z.strictObject({
   /** Keep history and offer draft/chathistory, draft/event-playback and draft/message-redaction. */
@@ -343,6 +344,13 @@ export const historySchema = z.strictObject({
   max_targets: z.number().int().min(1).max(1000000).default(1000),
   /** Messages kept over all targets; past it the least recently used conversations are forgotten. */
   max_messages: z.number().int().min(1).max(10000000).default(50000),
+  /** Bytes of memory all kept messages may take; past it the least recently used conversations are forgotten. */
+  max_bytes: z.number().int().min(1 << 20).max(2 ** 40).default(64 * 1024 * 1024),
+  /**
+   * Bytes of client-only tags (`+name=value` as sent) kept with each message: whole tags in the
+   * order sent while they fit; the others reached the recipients online but are not replayed.
+   */
+  client_tag_bytes: z.number().int().min(0).max(4094).default(512),
   /** Messages older than this many seconds are forgotten. */
   max_age: seconds(604800),
   /** Most messages one CHATHISTORY command returns (ISUPPORT CHATHISTORY); larger limits are cut to it. */

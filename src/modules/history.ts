@@ -157,6 +157,7 @@ export const history: Module = {
     cfg.history.enabled ? { CHATHISTORY: cfg.history.query_limit, MSGREFTYPES: 'timestamp,msgid' } : {},
   hooks: {
     messageRelayed: record,
+    channelDestroyed: (server, channel) => stores.get(server)!.forgetChannel(channel),
     rehashed: (server) => {
       const store = stores.get(server)!;
       if (server.config.history.enabled) store.reconfigure(server.config.history);

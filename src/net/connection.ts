@@ -27,8 +27,15 @@ export interface LineLimits {
   tagLength: number;
 }
 
-/** Why a received line could not be used as it is. */
-export type LineProblem = 'too-long' | 'invalid-utf8' | 'nul';
+/**
+ * Why a received line could not be used as it is. 'cr' is a CR anywhere but just before the LF
+ * that ends the line: Modern IRC forbids CR and LF inside a message, and a client that splits on
+ * CR would show what follows it as a line of its own (a forged server NOTICE, say). Checked here,
+ * once for the whole line, so no field (parameters, trailing text, realname, tag keys and values)
+ * can carry one. The line is rejected, not split at the CR as some servers do: split, the line a
+ * gateway or bouncer in front of us saw as one command would run as two here.
+ */
+export type LineProblem = 'too-long' | 'invalid-utf8' | 'nul' | 'cr';
 
 export interface ConnectionOwner {
   /** A complete line (without CR/LF) ready to be handled; may return a promise to hold the queue. */
@@ -215,6 +222,7 @@ export class Connection {
     for (let i = start; i < end; i++) {
       const b = buf[i]!;
       if (b === 0) problem ??= 'nul';
+      else if (b === 0x0d) problem ??= 'cr';
       if (b >= 0x80) ascii = false;
     }
     let line: string;

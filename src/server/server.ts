@@ -83,7 +83,7 @@ export class Server implements ConnectionOwner {
     readonly log: Logger,
     readonly modules: Module[],
   ) {
-    this.state = new State(caseFolder(config.server.casemapping));
+    this.state = new State(caseFolder(config.server.casemapping), (channel) => this.emit('channelDestroyed', channel));
     for (const m of modules) this.router.register(m);
     this.motd = this.readMotd();
     this.prefixes = new PrefixTable(config.channels.prefix);
@@ -336,6 +336,10 @@ export class Server implements ConnectionOwner {
     }
     if (problem === 'nul') {
       client.fromServer('FAIL', ['*', 'INVALID_CHARACTERS', 'Messages may not contain NUL bytes']);
+      return;
+    }
+    if (problem === 'cr') {
+      client.fromServer('FAIL', ['*', 'INVALID_CHARACTERS', 'Messages may not contain CR except before the final LF']);
       return;
     }
     let msg: Message;

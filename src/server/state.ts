@@ -21,7 +21,11 @@ export class State {
   /** Casefolded nick → clients monitoring it (MONITOR), so a change of a user reaches its watchers without a scan. */
   private readonly watchers = new Map<string, Set<Client>>();
 
-  constructor(readonly fold: CaseFold) {}
+  /** `channelRemoved` hears of each channel removed because its last member left. */
+  constructor(
+    readonly fold: CaseFold,
+    private readonly channelRemoved?: (channel: Channel) => void,
+  ) {}
 
   findNick(nick: string): Client | undefined {
     return this.nicks.get(this.fold(nick));
@@ -150,7 +154,10 @@ export class State {
       set.delete(channel);
       if (set.size === 0) this.memberships.delete(client);
     }
-    if (channel.members.size === 0) this.channels.delete(channel.folded);
+    if (channel.members.size === 0) {
+      this.channels.delete(channel.folded);
+      this.channelRemoved?.(channel);
+    }
   }
 }
 

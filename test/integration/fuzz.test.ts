@@ -1,7 +1,9 @@
 // Parser and handler fuzzing (issue #9): thousands of random and mutated lines go over real
 // sockets through parse → route → handle against a live server with registered users, opers and
-// channels. No handler may throw ("command failed"/"hook failed" at error level in the log), and
-// the server must still answer a new client afterwards. bench/fuzz.js runs the long version.
+// channels. No handler may throw ("command failed"/"hook failed" at error level in the log), no
+// line another client receives may carry a raw CR, LF or NUL or a tag key outside the message-tags
+// grammar (what forged lines are made of), and the server must still answer a new client
+// afterwards. bench/fuzz.js runs the long version.
 import fc from 'fast-check';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,9 +32,13 @@ beforeAll(async () => {
     oper_limits: { failures_per_connection: 1000, failures_per_ip: 100000 },
     log: { level: 'error', destination: logFile },
   });
+  // The residents see what the fuzzers make others see: every capability, every metadata key the
+  // fuzz sets.
+  const caps = srv.server.capOffers().map((c) => c.name as string);
   for (const nick of ['alice', 'bob', 'carol']) {
-    const c = await client(srv.port, nick, { caps: ['message-tags', 'echo-message', 'batch', 'labeled-response'] });
+    const c = await client(srv.port, nick, { caps });
     for (const ch of CHANNELS) c.send(`JOIN ${ch}`);
+    c.send('METADATA * SUB display-name url avatar');
     residents.push(c);
   }
   await operUp(residents[0]!);
@@ -71,6 +77,24 @@ async function feed(c: TestClient, lines: Buffer[]): Promise<void> {
   }
 }
 
+/** IRCv3 message-tags: [ "+" ] [ vendor "/" ] key_name. */
+const TAG_KEY = /^\+?(?:[A-Za-z0-9.-]+\/)?[A-Za-z0-9-]+$/;
+const checkedUpTo = new Map<TestClient, number>();
+
+/** Lines the residents received since the last call that could forge a line or a tag. */
+function forgeries(): string[] {
+  const found: string[] = [];
+  for (const c of residents) {
+    const lines = c.lines.slice(checkedUpTo.get(c) ?? 0);
+    checkedUpTo.set(c, c.lines.length);
+    for (const line of lines) {
+      const tagKeys = line.startsWith('@') ? line.slice(1, line.indexOf(' ')).split(';').map((t) => t.split('=')[0]!) : [];
+      if (/[\r\n\0]/.test(line) || !tagKeys.every((k) => TAG_KEY.test(k))) found.push(line);
+    }
+  }
+  return found;
+}
+
 function errorsLogged(): string[] {
   let text = '';
   try {
@@ -102,9 +126,13 @@ describe('fuzzing the running server', () => {
         const store = bansOf(srv.server);
         for (const kind of ['K', 'D', 'X'] as const) for (const ban of store.list(kind)) store.remove(kind, ban.mask);
         expect(errorsLogged()).toEqual([]);
+        expect(forgeries()).toEqual([]);
       }),
       { numRuns: 500, endOnFailure: true },
     );
+    // Fuzzed fields with other control characters did reach the residents: the check above saw them.
+    const relayedControls = residents.flatMap((c) => c.lines).filter((l) => /^(@\S+ )?:fz\d+!/.test(l) && /[\x01\x03\x07\x1b\x7f]/.test(l));
+    expect(relayedControls.length).toBeGreaterThan(0);
     registered.close();
     console.log(`fuzz: ${sent} lines in 500 runs; ${srv.server.router.usage.size} commands reached their handler; ${fuzzSeq} fuzzers connected`);
     expect(sent).toBeGreaterThan(4000);

@@ -1,6 +1,7 @@
 // IRCv3 draft/chathistory and draft/event-playback: what is recorded, CHATHISTORY subcommands and
 // errors, direct-message conversations keyed by account or connection, TARGETS, and the bounds.
 import { describe, expect, it } from 'vitest';
+import { historyStore } from '../../src/modules/history.js';
 import type { Message } from '../../src/protocol/message.js';
 import type { TestClient } from '../support/harness.js';
 import { loggedInClient } from '../support/login.js';
@@ -124,6 +125,54 @@ describe('CHATHISTORY in a channel', () => {
     expect(texts((await history(a, 'CHATHISTORY LATEST #two * 10')).lines)).toEqual(texts([...two, ...more]).slice(-5));
   });
 
+  it('keeps at most max_bytes of memory: the least recently used targets go first, then the oldest lines', async () => {
+    const maxBytes = 1 << 20;
+    await s.start({ history: { max_bytes: maxBytes, messages_per_target: 100000, query_limit: 1000, client_tag_bytes: 1000 } });
+    const a = await s.connect('alice', { caps: CAPS });
+    a.send('JOIN #old,#big');
+    await a.waitFor((m) => m.command === '366' && m.params[1] === '#big');
+    await say(a, '#old', 2);
+    // Lines of 512 bytes with 1,000 bytes of client-only tags: 1.5 KB of text each, 3 MB in all.
+    const sent = 2000;
+    const tags = `@+x=${'t'.repeat(997)}`;
+    // In steps that fit the test class's recvq (64 KiB).
+    for (let i = 0; i < sent; i += 25) {
+      const lines = Array.from({ length: 25 }, (_, j) => `${tags} PRIVMSG #big :${i + j} ${'m'.repeat(480)}\r\n`);
+      a.sendRaw(lines.join(''));
+      await a.collectUntilPong();
+    }
+    expect((await history(a, 'CHATHISTORY LATEST #old * 10')).lines).toEqual([]);
+    const kept = (await history(a, 'CHATHISTORY LATEST #big * 1000')).lines;
+    const numbers = kept.map((m) => Number(m.params[1]!.split(' ')[0]));
+    expect(numbers).toEqual(Array.from({ length: kept.length }, (_, i) => sent - kept.length + i));
+    // What is kept holds at least its text, and the count is not far below what the text allows.
+    const textBytes = Buffer.byteLength(`:${kept[0]!.source} PRIVMSG #big :${kept[0]!.params[1]}`) + tags.length;
+    expect(kept.length * textBytes).toBeLessThanOrEqual(maxBytes);
+    expect(kept.length * textBytes).toBeGreaterThan(maxBytes / 2);
+    expect(kept[0]!.tags!['+x']).toBe('t'.repeat(997));
+  });
+
+  it('keeps client-only tags up to client_tag_bytes, whole and in order; recipients online get them all', async () => {
+    await s.start({ history: { client_tag_bytes: 100 } });
+    const a = await s.connect('alice', { caps: CAPS });
+    const b = await s.connect('bob', { caps: CAPS });
+    for (const c of [a, b]) {
+      c.send('JOIN #h');
+      await c.waitFor('366');
+    }
+    const sixty = (c: string) => c.repeat(60);
+    a.send(`@+a=${sixty('a')};+b=${sixty('b')};+c=z PRIVMSG #h :three tags`);
+    a.send(`@+big=${'\\s'.repeat(2000)};+small PRIVMSG #h :escapes`);
+    const live = [await b.waitFor('PRIVMSG'), await b.waitFor('PRIVMSG')];
+    expect(live[0]!.tags).toMatchObject({ '+a': sixty('a'), '+b': sixty('b'), '+c': 'z' });
+    expect(live[1]!.tags).toMatchObject({ '+big': ' '.repeat(2000), '+small': '' });
+    const replayed = (await history(b, 'CHATHISTORY LATEST #h * 10')).lines;
+    expect(replayed.map(({ tags: { batch: _, ...tags } = {} }) => tags)).toEqual([
+      { time: live[0]!.tags!.time, msgid: live[0]!.tags!.msgid, '+a': sixty('a'), '+c': 'z' },
+      { time: live[1]!.tags!.time, msgid: live[1]!.tags!.msgid, '+small': '' },
+    ]);
+  });
+
   it('does not keep STATUSMSG messages, which only some members received', async () => {
     await s.start();
     const a = await s.connect('alice', { caps: CAPS });
@@ -145,6 +194,27 @@ describe('CHATHISTORY in a channel', () => {
     a.send('JOIN #h');
     await a.waitFor('366');
     expect((await history(a, 'CHATHISTORY LATEST #h * 10')).lines).toEqual([]);
+  });
+
+  it("forgets a channel's history when its last member leaves, and only then", async () => {
+    const srv = await s.start();
+    const a = await s.connect('alice', { caps: CAPS });
+    const b = await s.connect('bob', { caps: CAPS });
+    for (const c of [a, b]) {
+      c.send('JOIN #h');
+      await c.waitFor('366');
+    }
+    await say(a, '#h', 2);
+    const channel = srv.server.state.findChannel('#h')!;
+    const store = historyStore(srv.server)!;
+    a.send('PART #h');
+    await a.waitFor('PART');
+    expect(store.ofChannel(channel)?.size).toBe(2);
+    expect(texts((await history(b, 'CHATHISTORY LATEST #h * 10')).lines)).toEqual(['message 0', 'message 1']);
+    b.send('QUIT');
+    await b.waitClosed();
+    expect(srv.server.state.findChannel('#h')).toBeUndefined();
+    expect(store.ofChannel(channel)).toBeUndefined();
   });
 
   it('sends bare lines to clients without batch, and nests the batch in a labeled response', async () => {

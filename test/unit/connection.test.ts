@@ -1,6 +1,6 @@
-// Connection output order: lines and shared Buffers leave in the order written within a tick, and
-// a line queued with writeAfterTick (the PONG) leaves after all of them. The farewell ERROR line
-// counts against the sendq like any output.
+// Connection framing: a bare CR inside a line is flagged; output lines and shared Buffers leave in
+// the order written within a tick, and a line queued with writeAfterTick (the PONG) after them all.
+// The farewell ERROR line counts against the sendq like any output.
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
@@ -73,5 +73,21 @@ describe('Connection close', () => {
     expect(killWith(0).written).toBe('NOTICE a :queued\r\nERROR :Closing Link: 127.0.0.1 (Killed (oper (bye)))\r\n');
     const full = killWith(1000);
     expect([full.written, full.destroyed]).toEqual(['', true]);
+  });
+});
+
+describe('Connection input', () => {
+  it('flags a CR anywhere but before the final LF, and only that', () => {
+    const seen: Array<[string, string | undefined]> = [];
+    const recorder: ConnectionOwner = { ...owner, handleLine: (_c, line, problem) => void seen.push([line, problem]) };
+    const conn = new Connection(new CaptureSocket(), recorder, cfg.class[0]!, { lineLength: 512, tagLength: 4096 }, () => {});
+    conn.onData(Buffer.from('PRIVMSG #p :crlf\r\nPRIVMSG #p :lf\nPRIVMSG #p :a\r:irc.example.net NOTICE you :b\r\n@+k\r=v TAGMSG #p\nAWAY :x\r\r\n'));
+    expect(seen).toEqual([
+      ['PRIVMSG #p :crlf', undefined],
+      ['PRIVMSG #p :lf', undefined],
+      ['PRIVMSG #p :a\r:irc.example.net NOTICE you :b', 'cr'],
+      ['@+k\r=v TAGMSG #p', 'cr'],
+      ['AWAY :x\r', 'cr'],
+    ]);
   });
 });

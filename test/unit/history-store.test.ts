@@ -32,4 +32,12 @@ describe('HistoryStore entries', () => {
     expect(b!.senderAccount).toBe('alys');
     expect(b!.command).toBe('NOTICE');
   });
+
+  it('give back every tag kept, however many: 64 client-only tags and the account', () => {
+    const store = new HistoryStore(cfg.history, new State(caseFolder('rfc1459')));
+    const clientTags = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`+k${i}`, `${i}`]));
+    const out = relay(sender('Alys'), { source: 'alys!a@host', command: 'TAGMSG', params: ['#c'] }, { msgid: newMsgid(), clientTags });
+    store.recordChannel(channel, sender('Alys'), out);
+    expect(store.ofChannel(channel)!.items[0]!.tags).toEqual(out.tags);
+  });
 });

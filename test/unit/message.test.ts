@@ -1,6 +1,8 @@
 import fc from 'fast-check';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { escapeTagValue, parseMessage, ParseError, serializeMessage, unescapeTagValue } from '../../src/protocol/message.js';
+import { escapeTagValue, MAX_TAGS, parseMessage, ParseError, parseTags, serializeMessage, unescapeTagValue } from '../../src/protocol/message.js';
 
 describe('parseMessage', () => {
   it('parses tags, source, command and params with a trailing parameter', () => {
@@ -37,6 +39,43 @@ describe('parseMessage', () => {
     expect(unescapeTagValue('a\\bc')).toBe('abc');
   });
 
+  it('unescapes a value made only of escapes, and keeps a surrogate pair after a backslash', () => {
+    expect(unescapeTagValue('\\s'.repeat(2045))).toBe(' '.repeat(2045));
+    expect(unescapeTagValue('a\\\u{1F600}b')).toBe('a\u{1F600}b');
+  });
+
+  it('drops tag keys that break the message-tags grammar and keeps the message', () => {
+    const m = parseMessage('@+ok=1;+bad\x01key=2;+=3;+;=4;vend.or-1/key-2=5;a/b/c=6;+x/=7;sp\x1bc;+draft/reply=8;time=9 TAGMSG #c');
+    expect({ ...m.tags }).toEqual({ '+ok': '1', 'vend.or-1/key-2': '5', '+draft/reply': '8', time: '9' });
+    expect(m.command).toBe('TAGMSG');
+  });
+
+  it(`reads at most ${MAX_TAGS} distinct keys, and a repeated key keeps its last value`, () => {
+    const many = Array.from({ length: 800 }, (_, i) => `+k${i}=${i}`).join(';');
+    const tags = parseTags(`${many};+k0=last;+late=x`);
+    expect(Object.keys(tags)).toHaveLength(MAX_TAGS);
+    expect(tags['+k0']).toBe('last');
+    expect(tags[`+k${MAX_TAGS - 1}`]).toBe(String(MAX_TAGS - 1));
+    expect(tags['+late']).toBeUndefined();
+  });
+
+  it('takes the first "=" of each tag, and values may hold "="', () => {
+    expect({ ...parseTags('a;b=1=2;c=;d') }).toEqual({ a: '', b: '1=2', c: '', d: '' });
+  });
+
+  it('gives parameters that do not keep the tag section of their line alive', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const kept: string[] = [];
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 2000; i++) kept.push(parseMessage(`@+e=${'x'.repeat(4000)}${i} METADATA * SET display-name :value ${i}, twenty or so`).params[3]!);
+    gc();
+    // A slice of the line held all of its ~4,100 bytes; a copy of its own, a hundred or so.
+    expect((process.memoryUsage().heapUsed - before) / kept.length).toBeLessThan(1000);
+    expect(kept[7]).toBe('value 7, twenty or so');
+  });
+
   it('accepts 15 middle parameters and more (no silent truncation)', () => {
     const params = Array.from({ length: 20 }, (_, i) => `p${i}`);
     expect(parseMessage(`CMD ${params.join(' ')}`).params).toEqual(params);
@@ -51,8 +90,9 @@ describe('serializeMessage', () => {
     expect(serializeMessage({ command: 'PRIVMSG', params: ['#a', ':)'] })).toBe('PRIVMSG #a ::)');
   });
 
-  it('escapes tag values', () => {
+  it('escapes tag values, CR and LF included', () => {
     expect(serializeMessage({ tags: { a: 'x y;z\\' }, command: 'TAGMSG', params: ['#c'] })).toBe('@a=x\\sy\\:z\\\\ TAGMSG #c');
+    expect(escapeTagValue('1\r:irc.example.net NOTICE you :2\n3')).toBe('1\\r:irc.example.net\\sNOTICE\\syou\\s:2\\n3');
   });
 });
 

@@ -4,20 +4,50 @@
 // per line, and a restart forgetting it is acceptable.
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../../config/schema.js';
-import { parseMessage, type Message, type Tags } from '../../protocol/message.js';
+import { detached, escapeTagValue, parseMessage, parseTags, type Message, type Tags } from '../../protocol/message.js';
 import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import type { MultilinePart } from '../../server/module.js';
-import type { Outgoing } from '../../server/outgoing.js';
+import { flatten, type Outgoing } from '../../server/outgoing.js';
 import type { State } from '../../server/state.js';
 import type { Dated } from './query.js';
+
+// Sizes in V8's heap on 64-bit Node.js (no pointer compression), checked against heapUsed for
+// stored messages of each kind; a heap with compressed pointers holds less than is counted.
+
+/**
+ * Bytes a flat string takes: a 16-byte header and one byte a character when every character is
+ * ASCII, else two (counting Latin-1 text as two-byte overcounts, the safe side), in 8-byte steps.
+ * Measuring its UTF-8 length flattens it (see flatten()), so what is counted is what is kept.
+ */
+function stringBytes(text: string): number {
+  const chars = Buffer.byteLength(text, 'utf8') === text.length ? text.length : 2 * text.length;
+  return (16 + chars + 7) & ~7;
+}
+
+/**
+ * What a stored message holds besides its strings: the HistoryItem (nine fields), the boxed number
+ * of its time, and its slot in the conversation's array, with that array's spare room.
+ */
+const ITEM_BYTES = 136;
+/** A draft/multiline message's array of lines, and each line's object and slot. */
+const MULTILINE_BYTES = 32;
+const PART_BYTES = 48;
+/**
+ * A conversation besides its messages: its object, array and LRU entry; a direct one also its key,
+ * its map of peers and its entries in the index by participant.
+ */
+const conversationBytes = (conv: Conversation) => (conv.peers ? 600 : 300);
+
+/** The commands history keeps, one string each: a parsed command is a new string every message. */
+const COMMANDS = new Map(['PRIVMSG', 'NOTICE', 'TAGMSG', 'TOPIC'].map((c) => [c, c]));
 
 /**
  * One stored message, kept compact: every message of a busy server passes through here and most
  * live long enough to be promoted to V8's old generation, so each object and string kept per
  * message costs garbage-collector work on the hot path. The message is kept as its wire line
- * without tags (one string instead of a message object, its parameter array and their strings)
- * and its tags only when they hold more than server-time and msgid, which are rebuilt.
+ * without tags (one string instead of a message object, its parameter array and their strings),
+ * and the tags other than server-time and msgid, which are rebuilt, as one serialized string.
  */
 export class HistoryItem implements Dated {
   constructor(
@@ -30,10 +60,12 @@ export class HistoryItem implements Dated {
     /** Who sent it, for REDACT: the connection, and the casefolded account it was logged in to. */
     readonly senderId: number,
     readonly senderAccount: string | undefined,
-    /** The relayed tags when they hold more than time and msgid (account, client-only tags). */
-    private readonly fullTags: Tags | undefined,
+    /** The other relayed tags (account, bot, the client-only tags kept), serialized; undefined when none. */
+    private readonly otherTags: string | undefined,
     /** A draft/multiline message's lines (the line then holds its first non-blank line). */
-    readonly multiline?: readonly MultilinePart[],
+    readonly multiline: readonly MultilinePart[] | undefined,
+    /** The memory it holds, as counted against max_bytes. */
+    readonly bytes: number,
   ) {}
 
   /** The message as relayed, without tags. */
@@ -41,9 +73,11 @@ export class HistoryItem implements Dated {
     return parseMessage(this.line);
   }
 
-  /** Its tags as relayed: time, msgid, account, client-only tags. */
+  /** Its tags as relayed (but for client-only tags past client_tag_bytes): time, msgid, account, client-only tags. */
   get tags(): Tags {
-    return this.fullTags ?? { time: new Date(this.at).toISOString(), msgid: this.msgid };
+    const tags: Tags = { time: new Date(this.at).toISOString(), msgid: this.msgid };
+    // Bounded when received, and then by client_tag_bytes: all of what was kept comes back.
+    return this.otherTags === undefined ? tags : Object.assign(tags, parseTags(this.otherTags, Infinity));
   }
 }
 
@@ -55,6 +89,8 @@ export class HistoryItem implements Dated {
 export class Conversation {
   private buffer: HistoryItem[] = [];
   private start = 0;
+  /** Memory its kept messages hold (HistoryItem.bytes summed). */
+  bytes = 0;
 
   /** Direct conversations: each participant's identity → the nick it last used here. */
   constructor(readonly peers?: Map<string, string>) {}
@@ -71,15 +107,27 @@ export class Conversation {
 
   push(item: HistoryItem): void {
     this.buffer.push(item);
+    this.bytes += item.bytes;
   }
 
   /** Forgets the oldest `n` messages; returns how many went. */
   dropOldest(n: number): number {
     const before = this.start;
     this.start = Math.min(this.buffer.length, this.start + n);
+    for (let i = before; i < this.start; i++) this.bytes -= this.buffer[i]!.bytes;
     const dropped = this.start - before;
     if (this.start >= 64 && this.start * 2 >= this.buffer.length) this.compact();
     return dropped;
+  }
+
+  /** Removes one message (REDACT); returns it, or undefined when it is not kept. */
+  remove(msgid: string): HistoryItem | undefined {
+    const items = this.items;
+    const i = items.findIndex((m) => m.msgid === msgid);
+    if (i === -1) return undefined;
+    const [item] = items.splice(i, 1);
+    this.bytes -= item!.bytes;
+    return item;
   }
 
   /** Index (from the oldest kept) of the first message at or after `at`, or -1. */
@@ -104,6 +152,8 @@ export class HistoryStore {
   private readonly byParticipant = new Map<string, Set<string>>();
   /** Messages kept over all conversations (bounded by max_messages). */
   private total = 0;
+  /** Memory those messages and their conversations hold (bounded by max_bytes). */
+  private bytes = 0;
   /** Each client's history identity and folded account, computed once per account it is logged in to. */
   private readonly identities = new WeakMap<Client, { account: string | undefined; id: string; folded: string | undefined }>();
   /** Each sender's last direct-message key. */
@@ -121,6 +171,7 @@ export class HistoryStore {
       max,
       dispose: (conv, key) => {
         this.total -= conv.size;
+        this.bytes -= conv.bytes + conversationBytes(conv);
         if (typeof key === 'string') for (const id of conv.peers?.keys() ?? []) this.unindex(id, key);
       },
     });
@@ -149,6 +200,16 @@ export class HistoryStore {
     this.conversations.clear();
     this.byParticipant.clear();
     this.total = 0;
+    this.bytes = 0;
+  }
+
+  /**
+   * Forgets a channel that no longer exists (its last member left). Only members may read a
+   * channel's history, and a channel created again under the name is a new object that starts
+   * empty, so nothing could read it any more; it would only hold memory until evicted.
+   */
+  forgetChannel(channel: Channel): void {
+    this.conversations.delete(channel);
   }
 
   /**
@@ -182,7 +243,7 @@ export class HistoryStore {
 
   recordChannel(channel: Channel, sender: Client, out: Outgoing, multiline?: readonly MultilinePart[]): void {
     let conv = this.conversations.get(channel);
-    if (!conv) this.conversations.set(channel, (conv = new Conversation()));
+    if (!conv) this.conversations.set(channel, (conv = this.newConversation()));
     this.push(conv, sender, out, multiline);
   }
 
@@ -195,7 +256,7 @@ export class HistoryStore {
     if (last?.key !== key) this.lastDm.set(sender, { from, to, key });
     let conv = this.conversations.get(key);
     if (!conv) {
-      this.conversations.set(key, (conv = new Conversation(new Map())));
+      this.conversations.set(key, (conv = this.newConversation(new Map())));
       for (const id of new Set([from, to])) {
         let keys = this.byParticipant.get(id);
         if (!keys) this.byParticipant.set(id, (keys = new Set()));
@@ -207,26 +268,82 @@ export class HistoryStore {
     this.push(conv, sender, out, multiline);
   }
 
+  private newConversation(peers?: Map<string, string>): Conversation {
+    const conv = new Conversation(peers);
+    this.bytes += conversationBytes(conv);
+    return conv;
+  }
+
   private push(conv: Conversation, sender: Client, out: Outgoing, multiline?: readonly MultilinePart[]): void {
     const tags = out.tags;
     const at = out.at || Date.parse(tags.time!);
-    const keys = out.tagKeys;
-    const extra = keys.length !== 2 || tags.time === undefined || tags.msgid === undefined;
     const account = sender.account !== undefined ? this.foldedAccount(sender) : undefined;
-    conv.push(new HistoryItem(out.plainLine, out.msg.command, tags.msgid!, at, sender.id, account, extra ? tags : undefined, multiline));
+    const otherTags = this.otherTags(out);
+    const line = out.plainLine;
+    const msgid = tags.msgid!;
+    let bytes = ITEM_BYTES + stringBytes(line) + stringBytes(msgid) + (otherTags === undefined ? 0 : stringBytes(otherTags));
+    let parts: MultilinePart[] | undefined;
+    // Each line a copy: as a slice, it would keep its whole received line alive.
+    if (multiline) {
+      parts = multiline.map((p) => ({ text: detached(p.text), concat: p.concat }));
+      bytes += MULTILINE_BYTES;
+      for (const p of parts) bytes += PART_BYTES + stringBytes(p.text);
+    }
+    const command = COMMANDS.get(out.msg.command) ?? out.msg.command;
+    conv.push(new HistoryItem(line, command, msgid, at, sender.id, account, otherTags, parts, bytes));
     this.total++;
+    this.bytes += bytes;
     this.trim(conv);
     this.keepWithinTotal(conv);
   }
 
-  /** Over max_messages: the least recently used conversations go, then the oldest messages of this one. */
+  /**
+   * The relayed tags other than time and msgid (rebuilt on replay), serialized as one flat string,
+   * with client-only tags only as long as they fit in client_tag_bytes: a client may send 4 KB of
+   * them with every line, and history is where they would otherwise add up.
+   */
+  private otherTags(out: Outgoing): string | undefined {
+    const keys = out.tagKeys;
+    if (keys.length === 2 && out.tags.time !== undefined && out.tags.msgid !== undefined) return undefined;
+    let text = '';
+    let clientBytes = 0;
+    for (const key of keys) {
+      if (key === 'time' || key === 'msgid') continue;
+      const value = out.tags[key]!;
+      const tag = value === '' ? key : `${key}=${escapeTagValue(value)}`;
+      if (key[0] === '+') {
+        const size = Buffer.byteLength(tag) + (clientBytes === 0 ? 0 : 1);
+        if (clientBytes + size > this.cfg.client_tag_bytes) continue;
+        clientBytes += size;
+      }
+      text = text === '' ? tag : `${text};${tag}`;
+    }
+    return text === '' ? undefined : flatten(text);
+  }
+
+  private overLimit(): boolean {
+    return this.total > this.cfg.max_messages || this.bytes > this.cfg.max_bytes;
+  }
+
+  /** Drops a conversation's oldest `n` messages from it and from the totals. */
+  private dropOldest(conv: Conversation, n: number): number {
+    const bytes = conv.bytes;
+    const dropped = conv.dropOldest(n);
+    this.total -= dropped;
+    this.bytes -= bytes - conv.bytes;
+    return dropped;
+  }
+
+  /**
+   * Over max_messages or max_bytes: the least recently used conversations go, then the oldest
+   * messages of this one.
+   */
   private keepWithinTotal(current?: Conversation): void {
-    const max = this.cfg.max_messages;
-    while (this.total > max) {
+    while (this.overLimit()) {
       const oldest = this.conversations.rkeys().next();
       if (oldest.done) return;
       if (current && this.conversations.peek(oldest.value) === current) {
-        this.total -= current.dropOldest(this.total - max);
+        while (this.overLimit() && this.dropOldest(current, 1) > 0);
         return;
       }
       this.conversations.delete(oldest.value);
@@ -236,9 +353,9 @@ export class HistoryStore {
   /** Drops what is over the count or older than max_age. */
   private trim(conv: Conversation): void {
     const excess = conv.size - this.cfg.messages_per_target;
-    if (excess > 0) this.total -= conv.dropOldest(excess);
+    if (excess > 0) this.dropOldest(conv, excess);
     const stale = conv.firstAtOrAfter(Date.now() - this.cfg.max_age * 1000);
-    if (stale !== 0) this.total -= conv.dropOldest(stale === -1 ? conv.size : stale);
+    if (stale !== 0) this.dropOldest(conv, stale === -1 ? conv.size : stale);
   }
 
   /** A channel's history (messages still within max_age, oldest first), if it has any. */
@@ -302,10 +419,11 @@ export class HistoryStore {
 
   /** Removes a message (REDACT); returns it, or undefined when it is not stored. */
   remove(conv: Conversation, msgid: string): HistoryItem | undefined {
-    const i = conv.items.findIndex((m) => m.msgid === msgid);
-    if (i === -1) return undefined;
+    const item = conv.remove(msgid);
+    if (!item) return undefined;
     this.total--;
-    return conv.items.splice(i, 1)[0];
+    this.bytes -= item.bytes;
+    return item;
   }
 }
 
