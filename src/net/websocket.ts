@@ -267,6 +267,9 @@ export class WebSocketTransport extends EventEmitter {
     while (end > 0 && (message[end - 1] === 0x0a || message[end - 1] === 0x0d)) end--;
     const line = Buffer.allocUnsafe(end + 1);
     message.copy(line, 0, 0, end);
+    // A message is one line: an LF inside would make it two here, so it is passed on as a CR,
+    // which the Connection refuses (FAIL INVALID_CHARACTERS) like a bare CR from any client.
+    for (let i = line.indexOf(0x0a); i !== -1 && i < end; i = line.indexOf(0x0a, i + 1)) line[i] = 0x0d;
     line[end] = 0x0a;
     this.emit('data', line);
   }

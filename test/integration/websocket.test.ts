@@ -68,6 +68,22 @@ describe('WebSocket listener', () => {
     expect(pong.data.toString()).toBe('are you there');
   });
 
+  it('refuses a message with an LF or CR inside instead of running it as two lines', async () => {
+    const port = await startWith();
+    const plain = await s.connect('plain');
+    const ws = await open(port, { protocols: ['text.ircv3.net'] });
+    await ws.register('web');
+    const from = plain.mark;
+    ws.send('PRIVMSG plain :hi\nNOTICE plain :forged');
+    ws.send('PRIVMSG plain :hi\r:irc.test NOTICE plain :forged');
+    ws.send('PRIVMSG plain :after');
+    await plain.waitFor((m) => m.params[1] === 'after', { from });
+    let refusals = 0;
+    await ws.waitFor((t) => t.includes('FAIL * INVALID_CHARACTERS') && ++refusals === 2);
+    // Nothing of the two refused messages reached the other client.
+    expect(plain.lines.slice(from).filter((l) => / (PRIVMSG|NOTICE) plain :(hi|forged)/.test(l))).toEqual([]);
+  });
+
   it('applies the line limit without the CRLF a WebSocket message does not carry', async () => {
     const port = await startWith();
     const plain = await s.connect('plain');
