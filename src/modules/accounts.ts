@@ -303,6 +303,8 @@ export const accounts: Module = {
   commands: {
     REGISTER: {
       minParams: 3,
+      // Hashing the password is the most CPU one line can ask for.
+      penalty: 4,
       preRegistration: true,
       handler: (server, client, msg) => handleRegister(server, client, msg.params[0]!, msg.params[1]!, msg.params[2]!),
       help: [

@@ -39,10 +39,13 @@ export const channels: Module = {
     },
     NAMES: {
       targets: 'limited',
+      penalty: 1,
       handler: handleNames,
       help: ['NAMES <channel>[,<channel>...]', 'Lists the users of channels.'],
     },
     LIST: {
+      // Every channel is looked at; InspIRCd charges LIST and KNOCK five times a plain command too.
+      penalty: 4,
       handler: handleList,
       help: [
         'LIST [<channel>|<mask>|!<mask>|><n>|<<n>|C<<n>|C><n>|T<<n>|T><n>[,...]]',
@@ -51,6 +54,8 @@ export const channels: Module = {
       ],
     },
     INVITE: {
+      // Reaches another user (and the channel's operators with invite-notify): a spam vector.
+      penalty: 2,
       handler: handleInvite,
       help: [
         'INVITE [<nick> <channel>]',
@@ -65,6 +70,7 @@ export const channels: Module = {
     },
     KNOCK: {
       minParams: 1,
+      penalty: 4,
       handler: handleKnock,
       help: ['KNOCK <channel> [:<message>]', "Asks an invite-only channel's operators for an invite."],
     },

@@ -228,7 +228,8 @@ export const oper: Module = {
   commands: {
     OPER: {
       minParams: 1,
-      penalty: 2,
+      // Checking the password hashes it, as REGISTER does.
+      penalty: 4,
       handler: (server, client, msg) => handleOper(server, client, msg.params[0]!, msg.params[1]),
       help: ['OPER <name> <password>', 'Makes you an IRC operator; the password may be left out when your TLS certificate is required instead.'],
     },

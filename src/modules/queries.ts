@@ -200,6 +200,8 @@ export const queries: Module = {
   name: 'queries',
   commands: {
     WHO: {
+      // A mask (or none: everyone) is matched against every user; a channel or a nick is a lookup.
+      penalty: (params) => (params[0] === undefined || params[0] === '0' || /[*?]/.test(params[0]) ? 3 : 1),
       handler: handleWho,
       help: [
         'WHO <mask|channel> [o][%<fields>[,<token>]]',
@@ -209,6 +211,7 @@ export const queries: Module = {
     },
     WHOIS: {
       targets: 'limited',
+      penalty: 1,
       handler: handleWhois,
       help: ['WHOIS [<server>] <nick>[,<nick>...]', 'Shows information about users: host, real name, channels, idle time, account.'],
     },

@@ -220,6 +220,14 @@ export class Connection {
     if (this.queue.length === 0) this.queue = [];
   }
 
+  /**
+   * Takes `extra` flood tokens beyond the one every line costs (a command's declared penalty). The
+   * count may go below zero: the lines after an expensive command then wait until it is paid off.
+   */
+  charge(extra: number): void {
+    this.tokens -= extra;
+  }
+
   get hasQueuedLines(): boolean {
     return this.queue.length > 0;
   }

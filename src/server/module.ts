@@ -19,8 +19,12 @@ export interface CommandDef {
   onlyPreRegistration?: boolean;
   /** Oper privilege required (481 otherwise). */
   privilege?: string;
-  /** Flood tokens the command costs beyond the first (default 0). */
-  penalty?: number;
+  /**
+   * Flood tokens the command costs beyond the one every line costs (default 0), for commands that
+   * make the server scan, hash or notify much more than a line's worth; a function when the cost
+   * depends on the parameters (WHO of a mask scans every user, WHO of a nick does not).
+   */
+  penalty?: number | ((params: readonly string[]) => number);
   /**
    * Comma-separated targets this command takes, advertised in ISUPPORT TARGMAX: 'limited' means
    * up to [limits].max_targets, 'unlimited' means no count limit of its own.

@@ -67,6 +67,8 @@ export class Router {
       client.numeric(ERR.NOPRIVILEGES, `Permission Denied - You do not have the required operator privileges`);
       return;
     }
+    const penalty = def.penalty;
+    if (penalty !== undefined) client.conn.charge(typeof penalty === 'number' ? penalty : penalty(msg.params));
     this.usage.set(msg.command, (this.usage.get(msg.command) ?? 0) + 1);
     if (client.registered) client.lastActiveAt = Date.now();
     return this.run(server, client, msg, def);

@@ -1,7 +1,8 @@
 // Connection output order: lines and shared Buffers leave in the order written within a tick, and
-// a line queued with writeAfterTick (the PONG) leaves after all of them.
+// a line queued with writeAfterTick (the PONG) leaves after all of them. Flood tokens: one per
+// line, more for a command that charges a penalty.
 import { EventEmitter } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { Connection, type ConnectionOwner } from '../../src/net/connection.js';
 
@@ -50,5 +51,35 @@ describe('Connection output', () => {
     expect(conn.bytesOut).toBe(Buffer.byteLength(writes[0]!));
     conn.flush();
     expect(writes).toHaveLength(1);
+  });
+});
+
+describe('Connection flood tokens', () => {
+  afterEach(() => vi.useRealTimers());
+
+  /** The lines a connection handles at once out of `lines`, when `penalised` ones charge 4 more tokens each. */
+  function handledAtOnce(lines: string[], penalised: string): string[] {
+    vi.useFakeTimers({ toFake: ['Date'] }); // no refill while the lines are read
+    const klass = validateConfig(
+      { listen: [{ port: 0 }], class: [{ name: 'c', flood: { burst: 10, rate: 1 } }], allow: [{ mask: '*', class: 'c' }] },
+      'test',
+    ).class[0]!;
+    const handled: string[] = [];
+    const counting: ConnectionOwner = {
+      ...owner,
+      handleLine: (conn, line) => {
+        handled.push(line);
+        if (line === penalised) conn.charge(4);
+      },
+    };
+    const conn = new Connection(new CaptureSocket(), counting, klass, { lineLength: 512, tagLength: 4096 }, () => {});
+    conn.onData(Buffer.from(lines.map((l) => l + '\r\n').join('')));
+    return handled;
+  }
+
+  it('handles a burst of lines, and fewer when each charges a penalty', () => {
+    expect(handledAtOnce(Array(12).fill('PING'), 'LIST')).toHaveLength(10);
+    // 10 tokens: 5 for each LIST, so the third waits for the refill, and the PING behind it too.
+    expect(handledAtOnce(['LIST', 'LIST', 'LIST', 'PING'], 'LIST')).toEqual(['LIST', 'LIST']);
   });
 });
