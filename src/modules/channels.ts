@@ -56,6 +56,8 @@ export const channels: Module = {
     INVITE: {
       // Reaches another user (and the channel's operators with invite-notify): a spam vector.
       penalty: 2,
+      // Alone it lists your invites (Modern IRC); otherwise it needs both.
+      minParams: (params) => (params.length === 0 ? 0 : 2),
       handler: handleInvite,
       help: [
         'INVITE [<nick> <channel>]',

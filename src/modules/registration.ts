@@ -138,15 +138,12 @@ export const registration: Module = {
     },
     USER: {
       minParams: 4,
+      emptyIsMissing: true,
       preRegistration: true,
       onlyPreRegistration: true,
       handler: (server, client, msg) => {
         const limits = server.config.limits;
         const realname = msg.params[3]!;
-        if (!msg.params[0] || !realname) {
-          client.numeric(ERR.NEEDMOREPARAMS, 'USER', 'Not enough parameters');
-          return;
-        }
         // Characters a user@host mask cannot carry are dropped; nothing usable left is refused.
         const user = msg.params[0].replace(/[^A-Za-z0-9._~-]/g, '').slice(0, limits.userlen);
         if (!user) {

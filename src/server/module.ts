@@ -9,12 +9,29 @@ import type { Server } from './server.js';
 
 export type Handler = (server: Server, client: Client, msg: Message) => void | Promise<void>;
 
+/** How many parameters a command needs: a count, or one that depends on what was sent (a subcommand). */
+export type ParamCount = number | ((params: readonly string[]) => number);
+
+/**
+ * A ParamCount chosen by a subcommand: the parameter at `at`, case-insensitive, looked up in
+ * `counts`; any other value (or none) needs `otherwise`. The handler answers unknown subcommands.
+ */
+export function bySubcommand(at: number, counts: Record<string, number>, otherwise: number): (params: readonly string[]) => number {
+  const table = new Map(Object.entries(counts)); // a Map: "constructor" is no subcommand
+  return (params) => table.get(params[at]?.toUpperCase() ?? '') ?? otherwise;
+}
+
 export interface CommandDef {
   handler: Handler;
   /** Parameters required before the handler runs (461 otherwise). */
-  minParams?: number;
-  /** Usable before registration completes (NICK, USER, CAP, PASS, ...). */
-  preRegistration?: boolean;
+  minParams?: ParamCount;
+  /** A required parameter sent empty counts as missing (Modern IRC: USER with an empty realname is 461). */
+  emptyIsMissing?: boolean;
+  /**
+   * Usable before registration completes (NICK, USER, CAP, PASS, ...); a function when that
+   * depends on the config or the client (METADATA before-connect needs the capability).
+   */
+  preRegistration?: boolean | ((server: Server, client: Client) => boolean);
   /** Only before registration (PASS, USER answer 462 afterwards). */
   onlyPreRegistration?: boolean;
   /** Oper privilege required (481 otherwise). */

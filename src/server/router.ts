@@ -51,7 +51,7 @@ export class Router {
       else client.numeric(ERR.NOTREGISTERED, 'You have not registered');
       return;
     }
-    if (!client.registered && !def.preRegistration) {
+    if (!client.registered && !usableBeforeRegistration(server, client, def)) {
       client.numeric(ERR.NOTREGISTERED, 'You have not registered');
       return;
     }
@@ -59,7 +59,7 @@ export class Router {
       client.numeric(ERR.ALREADYREGISTERED, 'You may not reregister');
       return;
     }
-    if (msg.params.length < (def.minParams ?? 0)) {
+    if (missingParams(def, msg.params)) {
       client.numeric(ERR.NEEDMOREPARAMS, msg.command, 'Not enough parameters');
       return;
     }
@@ -81,6 +81,21 @@ export class Router {
       return result.catch((err) => server.handlerFailed(client, msg, err)).finally(() => server.stats.commandEnd(started));
     server.stats.commandEnd(started);
   }
+}
+
+function usableBeforeRegistration(server: Server, client: Client, def: CommandDef): boolean {
+  const pre = def.preRegistration;
+  return typeof pre === 'function' ? pre(server, client) : pre === true;
+}
+
+/** Whether fewer parameters came than the command needs (461), counting empty ones when it says so. */
+function missingParams(def: CommandDef, params: readonly string[]): boolean {
+  const min = def.minParams;
+  if (min === undefined) return false;
+  const needed = typeof min === 'number' ? min : min(params);
+  if (params.length < needed) return true;
+  if (def.emptyIsMissing) for (let i = 0; i < needed; i++) if (params[i] === '') return true;
+  return false;
 }
 
 let batchSeq = 0;

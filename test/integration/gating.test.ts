@@ -1,9 +1,28 @@
-// What the router enforces from each command's declaration, end to end: flood penalties.
+// What the router enforces from each command's declaration, end to end: parameter counts that
+// depend on a subcommand or on emptiness, and flood penalties.
 import { describe, expect, it } from 'vitest';
 import { useSession } from '../support/session.js';
 
 const session = useSession();
-const { start, connect } = session;
+const { start, connect, raw } = session;
+
+const numerics = (msgs: Array<{ command: string; params: string[] }>) => msgs.map((m) => [m.command, ...m.params.slice(1)].join(' '));
+
+describe('parameter counts from the declaration', () => {
+  it('answers 461 for a subcommand short of its parameters and for an empty required one', async () => {
+    await start();
+    const a = await connect('alice', { caps: ['batch', 'draft/multiline', 'draft/metadata-3'] });
+    expect(numerics(await a.ask('BATCH +b1'))).toEqual(['461 BATCH Not enough parameters']);
+    expect(numerics(await a.ask('BATCH -b1'))).toEqual(['FAIL MULTILINE_INVALID No open batch b1']);
+    expect(numerics(await a.ask('MONITOR -'))).toEqual(['461 MONITOR Not enough parameters']);
+    expect(numerics(await a.ask('MONITOR + :'))).toEqual(['461 MONITOR Not enough parameters']);
+    expect(numerics(await a.ask('METADATA * SUB'))).toEqual(['461 METADATA Not enough parameters']);
+    const c = await raw();
+    c.send('NICK carol');
+    c.send('USER carol * * :');
+    expect((await c.waitFor('461')).params).toEqual(['carol', 'USER', 'Not enough parameters']);
+  });
+});
 
 describe('flood penalties', () => {
   it('makes the lines after an expensive command wait for the tokens it used', async () => {

@@ -5,6 +5,7 @@ import { validateConfig } from '../../src/config/load.js';
 import { Connection } from '../../src/net/connection.js';
 import type { Message } from '../../src/protocol/message.js';
 import { Client } from '../../src/server/client.js';
+import { bySubcommand } from '../../src/server/module.js';
 import { Server } from '../../src/server/server.js';
 import { testConfig } from '../support/harness.js';
 
@@ -26,6 +27,15 @@ function setup() {
           SECRET: { privilege: 'die', handler: (_s, c) => c.fromServer('NOTICE', [c.nick, 'secret ok']) },
           EARLY: { preRegistration: true, onlyPreRegistration: true, handler: (_s, c) => c.fromServer('NOTICE', [c.nick, 'early ok']) },
           TWO: { minParams: 2, handler: (_s, c) => c.fromServer('NOTICE', [c.nick, 'two ok']) },
+          SUB: {
+            minParams: bySubcommand(0, { ADD: 3, DEL: 2 }, 1),
+            handler: (_s, c, m) => c.fromServer('NOTICE', [c.nick, `sub ${m.params.join(' ')}`]),
+          },
+          FULL: { minParams: 2, emptyIsMissing: true, handler: (_s, c) => c.fromServer('NOTICE', [c.nick, 'full ok']) },
+          OPTIN: {
+            preRegistration: (_s, c) => c.nick === 'early',
+            handler: (_s, c) => c.fromServer('NOTICE', [c.nick, 'optin ok']),
+          },
         },
       },
     ],
@@ -60,6 +70,34 @@ describe('router gating', () => {
     client.registered = true;
     expect(run('TWO a')).toEqual(['461 TWO Not enough parameters']);
     expect(run('two a b')).toEqual(['NOTICE two ok']);
+  });
+
+  it('takes the parameter count of a subcommand from the declaration', () => {
+    const { client, run } = setup();
+    client.registered = true;
+    expect(run('SUB')).toEqual(['461 SUB Not enough parameters']);
+    expect(run('SUB add x')).toEqual(['461 SUB Not enough parameters']);
+    expect(run('SUB add x y')).toEqual(['NOTICE sub add x y']);
+    expect(run('SUB DEL')).toEqual(['461 SUB Not enough parameters']);
+    expect(run('SUB DEL x')).toEqual(['NOTICE sub DEL x']);
+    // Any other subcommand (the handler's to refuse) needs the default; so does an Object.prototype name.
+    expect(run('SUB list')).toEqual(['NOTICE sub list']);
+    expect(run('SUB constructor')).toEqual(['NOTICE sub constructor']);
+  });
+
+  it('counts an empty required parameter as missing when the command says so', () => {
+    const { client, run } = setup();
+    client.registered = true;
+    expect(run('FULL a :')).toEqual(['461 FULL Not enough parameters']);
+    expect(run('FULL a :b')).toEqual(['NOTICE full ok']);
+    expect(run('TWO a :')).toEqual(['NOTICE two ok']);
+  });
+
+  it('asks a declaration whether this client may use it before registering', () => {
+    const { client, run } = setup();
+    expect(run('OPTIN')).toEqual(['451 You have not registered']);
+    client.nick = 'early';
+    expect(run('OPTIN')).toEqual(['NOTICE optin ok']);
   });
 
   it('answers 481 without the privilege', () => {

@@ -57,10 +57,6 @@ function sendInviteList(client: Client): void {
 
 export function handleInvite(server: Server, client: Client, msg: Message): void {
   if (msg.params.length === 0) return sendInviteList(client);
-  if (msg.params.length < 2) {
-    client.numeric(ERR.NEEDMOREPARAMS, 'INVITE', 'Not enough parameters');
-    return;
-  }
   const [nick, name] = msg.params as [string, string];
   const target = server.state.findNick(nick);
   if (!target?.registered) {
