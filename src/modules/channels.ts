@@ -18,7 +18,7 @@ export const channels: Module = {
   name: 'channels',
   commands: {
     JOIN: {
-      targets: 'unlimited',
+      targets: { limit: 'unlimited' },
       minParams: 1,
       handler: handleJoin,
       help: [
@@ -27,7 +27,7 @@ export const channels: Module = {
       ],
     },
     PART: {
-      targets: 'unlimited',
+      targets: { limit: 'unlimited' },
       minParams: 1,
       handler: handlePart,
       help: ['PART <channel>[,<channel>...] [:<reason>]', 'Leaves channels.'],
@@ -38,7 +38,7 @@ export const channels: Module = {
       help: ['TOPIC <channel> [:<topic>]', 'Shows or sets the topic; an empty topic clears it. Under +t only operators set it.'],
     },
     NAMES: {
-      targets: 'limited',
+      targets: { limit: 'limited' },
       penalty: 1,
       handler: handleNames,
       help: ['NAMES <channel>[,<channel>...]', 'Lists the users of channels.'],
@@ -65,7 +65,8 @@ export const channels: Module = {
       ],
     },
     KICK: {
-      targets: 'limited',
+      // The nicks are the targets; the channels pair with them (one for all, or one each).
+      targets: { limit: 'limited', param: 1, pairedWith: 0 },
       minParams: 2,
       handler: handleKick,
       help: ['KICK <channel> <nick>[,<nick>...] [:<reason>]', 'Removes users from a channel (operators only).'],

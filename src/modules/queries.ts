@@ -175,7 +175,7 @@ const handleWhois: Handler = (server, client, msg) => {
   // "WHOIS <server|nick> <nick>" asks a given server; with one server everything is answered here.
   const hasTarget = msg.params.length >= 2;
   const list = msg.params[hasTarget ? 1 : 0] ?? '';
-  const nicks = list.split(',').filter(Boolean).slice(0, server.config.limits.max_targets);
+  const nicks = list.split(',').filter(Boolean);
   if (nicks.length === 0) {
     client.numeric(ERR.NONICKNAMEGIVEN, 'No nickname given');
     return;
@@ -210,7 +210,8 @@ export const queries: Module = {
       ],
     },
     WHOIS: {
-      targets: 'limited',
+      // "WHOIS <server> <nicks>" asks a given server: the list is then the second parameter.
+      targets: { limit: 'limited', param: (params) => (params.length >= 2 ? 1 : 0) },
       penalty: 1,
       handler: handleWhois,
       help: ['WHOIS [<server>] <nick>[,<nick>...]', 'Shows information about users: host, real name, channels, idle time, account.'],

@@ -42,13 +42,29 @@ export interface CommandDef {
    * depends on the parameters (WHO of a mask scans every user, WHO of a nick does not).
    */
   penalty?: number | ((params: readonly string[]) => number);
-  /**
-   * Comma-separated targets this command takes, advertised in ISUPPORT TARGMAX: 'limited' means
-   * up to [limits].max_targets, 'unlimited' means no count limit of its own.
-   */
-  targets?: 'limited' | 'unlimited';
+  /** The comma-separated targets this command takes (see TargetList). */
+  targets?: TargetList;
   /** Lines of help text; the first line is the syntax. */
   help?: string[];
+}
+
+/**
+ * A comma-separated list of targets in one parameter, advertised in ISUPPORT TARGMAX. The router
+ * holds it to the limit: past it, ERR_TOOMANYTARGETS names the first target dropped and the
+ * handler gets the ones before. A required list that names no target is a missing parameter.
+ */
+export interface TargetList {
+  /** 'limited': at most [limits].max_targets; 'unlimited': no count limit of its own. */
+  limit: 'limited' | 'unlimited';
+  /** The parameter holding the list (default 0); a function when it moves (WHOIS [<server>] <nicks>). */
+  param?: number | ((params: readonly string[]) => number);
+  /**
+   * A parameter whose list pairs with the targets (KICK's channels, RFC 2812): one item for all
+   * of them or one per target, else 461; it is cut at the limit with them.
+   */
+  pairedWith?: number;
+  /** Targets past the limit are dropped without ERR_TOOMANYTARGETS (NOTICE never gets automatic replies). */
+  quiet?: boolean;
 }
 
 export interface Hooks {

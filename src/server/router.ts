@@ -4,7 +4,7 @@ import type { Message } from '../protocol/message.js';
 import { ERR } from '../protocol/numerics.js';
 import { CAP } from './caps.js';
 import type { Client } from './client.js';
-import type { CommandDef, Module } from './module.js';
+import type { CommandDef, Module, TargetList } from './module.js';
 import type { Server } from './server.js';
 
 export class Router {
@@ -59,13 +59,19 @@ export class Router {
       client.numeric(ERR.ALREADYREGISTERED, 'You may not reregister');
       return;
     }
-    if (missingParams(def, msg.params)) {
+    const needed = paramsNeeded(def, msg.params);
+    if (missingParams(def, msg.params, needed)) {
       client.numeric(ERR.NEEDMOREPARAMS, msg.command, 'Not enough parameters');
       return;
     }
     if (def.privilege && !server.hasPrivilege(client, def.privilege)) {
       client.numeric(ERR.NOPRIVILEGES, `Permission Denied - You do not have the required operator privileges`);
       return;
+    }
+    if (def.targets !== undefined) {
+      const accepted = acceptTargets(server, client, msg, def.targets, needed);
+      if (accepted === undefined) return;
+      msg = accepted;
     }
     const penalty = def.penalty;
     if (penalty !== undefined) client.conn.charge(typeof penalty === 'number' ? penalty : penalty(msg.params));
@@ -88,14 +94,45 @@ function usableBeforeRegistration(server: Server, client: Client, def: CommandDe
   return typeof pre === 'function' ? pre(server, client) : pre === true;
 }
 
-/** Whether fewer parameters came than the command needs (461), counting empty ones when it says so. */
-function missingParams(def: CommandDef, params: readonly string[]): boolean {
+function paramsNeeded(def: CommandDef, params: readonly string[]): number {
   const min = def.minParams;
-  if (min === undefined) return false;
-  const needed = typeof min === 'number' ? min : min(params);
+  return min === undefined ? 0 : typeof min === 'number' ? min : min(params);
+}
+
+/** Whether fewer parameters came than the command needs (461), counting empty ones when it says so. */
+function missingParams(def: CommandDef, params: readonly string[], needed: number): boolean {
   if (params.length < needed) return true;
   if (def.emptyIsMissing) for (let i = 0; i < needed; i++) if (params[i] === '') return true;
   return false;
+}
+
+/**
+ * The message with its target list held to the command's limit, or undefined when it was refused
+ * with 461 (a required list naming no target, a paired list that does not pair up).
+ */
+function acceptTargets(server: Server, client: Client, msg: Message, spec: TargetList, needed: number): Message | undefined {
+  const at = spec.param === undefined ? 0 : typeof spec.param === 'number' ? spec.param : spec.param(msg.params);
+  const list = msg.params[at];
+  if (list === undefined) return msg; // an optional list left out is the handler's (PRIVMSG answers 411)
+  // Most commands name one target: no arrays for them.
+  if (spec.pairedWith === undefined && list.indexOf(',') === -1) {
+    if (list !== '' || at >= needed) return msg;
+    client.numeric(ERR.NEEDMOREPARAMS, msg.command, 'Not enough parameters');
+    return undefined;
+  }
+  const targets = list.split(',').filter(Boolean);
+  const paired = spec.pairedWith === undefined ? undefined : (msg.params[spec.pairedWith] ?? '').split(',').filter(Boolean);
+  if ((targets.length === 0 && at < needed) || (paired && paired.length !== 1 && paired.length !== targets.length)) {
+    client.numeric(ERR.NEEDMOREPARAMS, msg.command, 'Not enough parameters');
+    return undefined;
+  }
+  const max = spec.limit === 'limited' ? server.config.limits.max_targets : Infinity;
+  if (targets.length <= max) return msg;
+  if (!spec.quiet) client.numeric(ERR.TOOMANYTARGETS, targets[max]!, `Too many targets, at most ${max}`);
+  const params = [...msg.params];
+  params[at] = targets.slice(0, max).join(',');
+  if (paired && paired.length > 1) params[spec.pairedWith!] = paired.slice(0, max).join(',');
+  return { ...msg, params };
 }
 
 let batchSeq = 0;

@@ -509,7 +509,7 @@ export class Server implements ConnectionOwner {
     }
     const targmax = [...this.router.commands]
       .filter(([, def]) => def.targets)
-      .map(([name, def]) => `${name}:${def.targets === 'limited' ? this.config.limits.max_targets : ''}`);
+      .map(([name, def]) => `${name}:${def.targets!.limit === 'limited' ? this.config.limits.max_targets : ''}`);
     if (targmax.length) tokens.push(`TARGMAX=${targmax.join(',')}`);
     return tokens;
   }

@@ -1,5 +1,5 @@
 // What the router enforces from each command's declaration, end to end: parameter counts that
-// depend on a subcommand or on emptiness, and flood penalties.
+// depend on a subcommand or on emptiness, target limits (TARGMAX) and flood penalties.
 import { describe, expect, it } from 'vitest';
 import { useSession } from '../support/session.js';
 
@@ -21,6 +21,29 @@ describe('parameter counts from the declaration', () => {
     c.send('NICK carol');
     c.send('USER carol * * :');
     expect((await c.waitFor('461')).params).toEqual(['carol', 'USER', 'Not enough parameters']);
+  });
+});
+
+describe('target limits', () => {
+  it('answers 407 past TARGMAX and runs the command for the targets before it', async () => {
+    await start({ limits: { max_targets: 2 } });
+    const a = await connect('alice');
+    const b = await connect('bob');
+    const c = await connect('carol');
+    const d = await connect('dave');
+    const isupport = a.lines.filter((l) => l.split(' ')[1] === '005').join(' ');
+    expect(/TARGMAX=(\S+)/.exec(isupport)![1]!.split(',')).toEqual(expect.arrayContaining(['PRIVMSG:2', 'WHOIS:2', 'KICK:2']));
+
+    expect(numerics(await a.ask('PRIVMSG bob,carol,dave :hi all'))).toEqual(['407 dave Too many targets, at most 2']);
+    for (const to of [b, c]) expect((await to.waitFor('PRIVMSG')).params).toEqual([to.nick, 'hi all']);
+    await d.collectUntilPong();
+    expect(d.lines.some((l) => l.includes('hi all'))).toBe(false);
+    // NOTICE is never answered automatically: the extra targets are dropped silently.
+    expect(numerics(await a.ask('NOTICE bob,carol,dave :psst'))).toEqual([]);
+
+    const whois = numerics(await a.ask('WHOIS irc.test bob,carol,dave'));
+    expect(whois[0]).toBe('407 dave Too many targets, at most 2');
+    expect(whois.filter((l) => l.startsWith('318 '))).toEqual(['318 bob End of /WHOIS list', '318 carol End of /WHOIS list']);
   });
 });
 

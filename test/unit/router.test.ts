@@ -32,6 +32,14 @@ function setup() {
             handler: (_s, c, m) => c.fromServer('NOTICE', [c.nick, `sub ${m.params.join(' ')}`]),
           },
           FULL: { minParams: 2, emptyIsMissing: true, handler: (_s, c) => c.fromServer('NOTICE', [c.nick, 'full ok']) },
+          SEND: { targets: { limit: 'limited' }, handler: (_s, c, m) => c.fromServer('NOTICE', [c.nick, `to ${m.params.join(' ')}`]) },
+          HUSH: { targets: { limit: 'limited', quiet: true }, handler: (_s, c, m) => c.fromServer('NOTICE', [c.nick, `to ${m.params[0]}`]) },
+          BOOT: {
+            minParams: 2,
+            targets: { limit: 'limited', param: 1, pairedWith: 0 },
+            handler: (_s, c, m) => c.fromServer('NOTICE', [c.nick, `boot ${m.params.join(' ')}`]),
+          },
+          JOINISH: { minParams: 1, targets: { limit: 'unlimited' }, handler: (_s, c, m) => c.fromServer('NOTICE', [c.nick, `in ${m.params[0]}`]) },
           OPTIN: {
             preRegistration: (_s, c) => c.nick === 'early',
             handler: (_s, c) => c.fromServer('NOTICE', [c.nick, 'optin ok']),
@@ -98,6 +106,33 @@ describe('router gating', () => {
     expect(run('OPTIN')).toEqual(['451 You have not registered']);
     client.nick = 'early';
     expect(run('OPTIN')).toEqual(['NOTICE optin ok']);
+  });
+
+  it('holds target lists to max_targets with 407, handing the handler the first ones', () => {
+    const { client, run } = setup();
+    client.registered = true;
+    expect(run('SEND a,b,c,d :hi')).toEqual(['NOTICE to a,b,c,d hi']);
+    expect(run('SEND a,,b,c,d,e,f :hi')).toEqual(['407 e Too many targets, at most 4', 'NOTICE to a,b,c,d hi']);
+    expect(run('HUSH a,b,c,d,e')).toEqual(['NOTICE to a,b,c,d']);
+    // An optional list left out or naming nothing is the handler's to answer (PRIVMSG: 411).
+    expect(run('SEND')).toEqual(['NOTICE to ']);
+    expect(run('SEND ,')).toEqual(['NOTICE to ,']);
+    expect(run('JOINISH a,b,c,d,e,f')).toEqual(['NOTICE in a,b,c,d,e,f']);
+  });
+
+  it('refuses a required target list naming nothing, and paired lists that do not pair up', () => {
+    const { client, run } = setup();
+    client.registered = true;
+    expect(run('JOINISH ,')).toEqual(['461 JOINISH Not enough parameters']);
+    expect(run('BOOT #a :')).toEqual(['461 BOOT Not enough parameters']);
+    expect(run('BOOT #a ,')).toEqual(['461 BOOT Not enough parameters']);
+    expect(run('BOOT , x')).toEqual(['461 BOOT Not enough parameters']);
+    expect(run('BOOT #a,#b x')).toEqual(['461 BOOT Not enough parameters']);
+    expect(run('BOOT #a x,y :why')).toEqual(['NOTICE boot #a x,y why']);
+    expect(run('BOOT #a,#b x,y')).toEqual(['NOTICE boot #a,#b x,y']);
+    // Pairs are cut together at the limit; one channel for all stays.
+    expect(run('BOOT #a,#b,#c,#d,#e v,w,x,y,z')).toEqual(['407 z Too many targets, at most 4', 'NOTICE boot #a,#b,#c,#d v,w,x,y']);
+    expect(run('BOOT #a v,w,x,y,z')).toEqual(['407 z Too many targets, at most 4', 'NOTICE boot #a v,w,x,y']);
   });
 
   it('answers 481 without the privilege', () => {
