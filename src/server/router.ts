@@ -26,21 +26,29 @@ export class Router {
 
   /**
    * Runs the command; returns a promise only when the handler is asynchronous. A labeled command
-   * (IRCv3 labeled-response) has every reply collected, refusals and failures included.
+   * (IRCv3 labeled-response) has every reply collected, refusals and failures included. The one
+   * place a failing command is caught, whether it throws or its promise rejects: it is logged and
+   * answered with FAIL, and the connection goes on.
    */
   dispatch(server: Server, client: Client, msg: Message): void | Promise<void> {
-    for (const claim of this.lineClaims) if (claim(server, client, msg)) return;
-    const label = msg.tags?.label;
-    if (label === undefined || !client.hasCap(CAP['labeled-response'])) return this.route(server, client, msg);
-    client.label = { label, replies: [] };
+    let labeled = false;
     let result: void | Promise<void> = undefined;
     try {
+      for (const claim of this.lineClaims) if (claim(server, client, msg)) return;
+      const label = msg.tags?.label;
+      if (label !== undefined && client.hasCap(CAP['labeled-response'])) {
+        labeled = true;
+        client.label = { label, replies: [] };
+      }
       result = this.route(server, client, msg);
     } catch (err) {
-      server.handlerFailed(client, msg, err);
+      commandFailed(server, client, msg, err);
     }
-    if (result) return result.finally(() => finishLabel(server, client));
-    finishLabel(server, client);
+    if (result) {
+      const settled = result.catch((err: unknown) => commandFailed(server, client, msg, err));
+      return labeled ? settled.finally(() => finishLabel(server, client)) : settled;
+    }
+    if (labeled) finishLabel(server, client);
   }
 
   private route(server: Server, client: Client, msg: Message): void | Promise<void> {
@@ -83,10 +91,14 @@ export class Router {
   private run(server: Server, client: Client, msg: Message, def: CommandDef): void | Promise<void> {
     const started = server.stats.commandStart();
     const result = def.handler(server, client, msg);
-    if (result)
-      return result.catch((err) => server.handlerFailed(client, msg, err)).finally(() => server.stats.commandEnd(started));
+    if (result) return result.finally(() => server.stats.commandEnd(started));
     server.stats.commandEnd(started);
   }
+}
+
+function commandFailed(server: Server, client: Client, msg: Message, err: unknown): void {
+  server.log.error({ conn: client.id, command: msg.command, err: err instanceof Error ? err.stack : String(err) }, 'command failed');
+  client.fromServer('FAIL', [msg.command, 'INTERNAL_ERROR', 'The server could not complete this command']);
 }
 
 function usableBeforeRegistration(server: Server, client: Client, def: CommandDef): boolean {

@@ -302,16 +302,7 @@ export class Server implements ConnectionOwner {
       client.standardReply('FAIL', msg.command, 'INVALID_UTF8', 'Message rejected, your IRC software MUST use UTF-8 encoding on this network');
       return;
     }
-    try {
-      return this.router.dispatch(this, client, msg);
-    } catch (err) {
-      this.handlerFailed(client, msg, err);
-    }
-  }
-
-  handlerFailed(client: Client, msg: Message, err: unknown): void {
-    this.log.error({ conn: client.id, command: msg.command, err: err instanceof Error ? err.stack : String(err) }, 'command failed');
-    client.fromServer('FAIL', [msg.command, 'INTERNAL_ERROR', 'The server could not complete this command']);
+    return this.router.dispatch(this, client, msg);
   }
 
   connectionClosed(conn: Connection, reason: string): void {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { Connection } from '../../src/net/connection.js';
 import type { Message } from '../../src/protocol/message.js';
+import { CAP } from '../../src/server/caps.js';
 import { Client } from '../../src/server/client.js';
 import { bySubcommand } from '../../src/server/module.js';
 import { Server } from '../../src/server/server.js';
@@ -24,6 +25,7 @@ function setup() {
               throw new Error('handler bug');
             },
           },
+          LATER: { handler: () => Promise.reject(new Error('async bug')) },
           SECRET: { privilege: 'die', handler: (_s, c) => c.fromServer('NOTICE', [c.nick, 'secret ok']) },
           EARLY: { preRegistration: true, onlyPreRegistration: true, handler: (_s, c) => c.fromServer('NOTICE', [c.nick, 'early ok']) },
           TWO: { minParams: 2, handler: (_s, c) => c.fromServer('NOTICE', [c.nick, 'two ok']) },
@@ -51,14 +53,24 @@ function setup() {
   const conn = new Connection(new Socket(), server, config.class[0]!, server.lineLimits(), () => {});
   const client = new Client(conn, config.class[0]!, () => server.name);
   const sent: Message[] = [];
-  client.send = (m: Message) => void sent.push(m);
+  const collect = client.send.bind(client);
+  // While a labeled command runs the client collects its replies itself; what leaves it is recorded.
+  client.send = (m: Message) => (client.label ? collect(m) : void sent.push(m));
+  const shown = (m: Message) => [m.tags?.label ? `[${m.tags.label}]` : '', m.command, ...m.params.slice(1)].filter(Boolean).join(' ');
   const run = (line: string) => {
     sent.length = 0;
     (server as unknown as { clientOf: Map<Connection, Client> }).clientOf.set(conn, client);
     server.handleLine(conn, line, undefined);
-    return sent.map((m) => [m.command, ...m.params.slice(1)].join(' '));
+    return sent.map(shown);
   };
-  return { server, client, run };
+  /** Runs a line whose handler may be asynchronous; resolves when it is done. */
+  const settle = async (line: string) => {
+    sent.length = 0;
+    (server as unknown as { clientOf: Map<Connection, Client> }).clientOf.set(conn, client);
+    await server.handleLine(conn, line, undefined);
+    return sent.map(shown);
+  };
+  return { server, client, run, settle };
 }
 
 describe('router gating', () => {
@@ -148,6 +160,19 @@ describe('router gating', () => {
     client.registered = true;
     expect(run('BOOM')).toEqual(['FAIL INTERNAL_ERROR The server could not complete this command']);
     expect(run('TWO a b')).toEqual(['NOTICE two ok']);
+  });
+
+  it('catches a rejected handler, a labeled one and a throwing line claim the same way', async () => {
+    const { server, client, run, settle } = setup();
+    client.registered = true;
+    expect(await settle('LATER')).toEqual(['FAIL INTERNAL_ERROR The server could not complete this command']);
+    client.caps = CAP['labeled-response'];
+    expect(run('@label=x BOOM')).toEqual(['[x] FAIL INTERNAL_ERROR The server could not complete this command']);
+    expect(await settle('@label=y LATER')).toEqual(['[y] FAIL INTERNAL_ERROR The server could not complete this command']);
+    server.router.lineClaims.push(() => {
+      throw new Error('claim bug');
+    });
+    expect(run('TWO a b')).toEqual(['FAIL INTERNAL_ERROR The server could not complete this command']);
   });
 
   it('counts command usage', () => {
