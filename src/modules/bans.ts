@@ -75,8 +75,9 @@ function enforce(server: Server, ban: ServerBan): void {
     const hit = client.allSessions().filter((s) => banMatches(ban, s));
     for (const s of hit) {
       serverNotice(server, 'b', `${ban.kind}-Line active for ${client.nick} (${s.user}@${s.realHost}) [${s.ip}]: ${ban.reason}`);
-      if (client.sessions === undefined) server.disconnect(client, `Banned: ${ban.reason}`);
-      else s.ownConn.close(`Banned: ${ban.reason}`);
+      const reason = { kind: 'ban', text: `Banned: ${ban.reason}` } as const;
+      if (client.sessions === undefined) server.disconnect(client, reason);
+      else s.ownConn.close(reason);
     }
   }
 }

@@ -166,7 +166,7 @@ function handleKill(server: Server, client: Client, nick: string, given: string 
     return;
   }
   const reason = (given || 'No reason given').slice(0, server.config.limits.kicklen);
-  const quit = `Killed (${client.nick} (${reason}))`;
+  const quit = { kind: 'kill', text: `Killed (${client.nick} (${reason}))` } as const;
   victim.send({ source: client.mask, command: 'KILL', params: [victim.nick, reason] });
   audit(server, client, 'kill', { target: victim.realMask, reason });
   serverNotice(server, 'k', `Received KILL message for ${victim.nick} (${victim.user}@${victim.realHost}) from ${client.nick}: ${reason}`);

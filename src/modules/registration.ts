@@ -36,18 +36,18 @@ function finishRegistration(server: Server, client: Client, passwordOk: boolean)
   if (client.conn.closed || client.registered) return;
   if (!passwordOk) {
     client.numeric(ERR.PASSWDMISMATCH, 'Password incorrect');
-    server.disconnect(client, 'Bad password');
+    server.disconnect(client, { kind: 'password', text: 'Bad password' });
     return;
   }
   if (client.klass.require_sasl && client.account === undefined) {
     client.standardReply('FAIL', '*', 'ACCOUNT_REQUIRED', 'You must log in with SASL to use this server');
-    server.disconnect(client, 'Account required');
+    server.disconnect(client, { kind: 'other', text: 'Account required' });
     return;
   }
   const refusal = server.registrationRefusal(client);
   if (refusal) {
     client.numeric(ERR.YOUREBANNEDCREEP, `You are banned from this server: ${refusal}`);
-    server.disconnect(client, `Banned: ${refusal}`);
+    server.disconnect(client, { kind: 'ban', text: `Banned: ${refusal}` });
     return;
   }
   if (pendingAttach(client)) {
@@ -182,7 +182,7 @@ export const registration: Module = {
       preRegistration: true,
       handler: (server, client, msg) => {
         const reason = msg.params[0];
-        server.disconnect(client, reason ? `Quit: ${reason.slice(0, server.config.limits.kicklen)}` : 'Client Quit');
+        server.disconnect(client, { kind: 'quit', text: reason ? `Quit: ${reason.slice(0, server.config.limits.kicklen)}` : 'Client Quit' });
       },
       help: ['QUIT [<reason>]', 'Disconnects from the server.'],
     },

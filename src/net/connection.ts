@@ -3,6 +3,7 @@
 import { TLSSocket } from 'node:tls';
 import type { ClassConfig } from '../config/schema.js';
 import { normalizeIp } from '../protocol/mask.js';
+import type { DisconnectReason } from './disconnect.js';
 import { WebSocketTransport } from './websocket.js';
 
 /** What a Connection needs of its byte stream: a TCP or TLS socket, or a WebSocketTransport. */
@@ -31,7 +32,7 @@ export type LineProblem = 'too-long' | 'invalid-utf8' | 'nul';
 export interface ConnectionOwner {
   /** A complete line (without CR/LF) ready to be handled; may return a promise to hold the queue. */
   handleLine(conn: Connection, line: string, problem: LineProblem | undefined): void | Promise<void>;
-  connectionClosed(conn: Connection, reason: string): void;
+  connectionClosed(conn: Connection, reason: DisconnectReason): void;
   /** Called when a connection has lines waiting for flood tokens. */
   throttled(conn: Connection): void;
 }
@@ -51,11 +52,11 @@ function onSocketData(this: OwnedSocket, chunk: Buffer): void {
 }
 
 function onSocketError(this: OwnedSocket, err: Error): void {
-  this[CONNECTION].close(`Read error: ${err.message}`);
+  this[CONNECTION].close({ kind: 'closed', text: `Read error: ${err.message}` });
 }
 
 function onSocketClose(this: OwnedSocket): void {
-  this[CONNECTION].close('Connection closed');
+  this[CONNECTION].close({ kind: 'closed', text: 'Connection closed' });
 }
 
 export class Connection {
@@ -69,7 +70,6 @@ export class Connection {
   /** When a PING was sent for which no reply has come yet (0 = none). */
   pingSentAt = 0;
   closed = false;
-  closeReason = '';
   bytesIn = 0;
   bytesOut = 0;
   linesIn = 0;
@@ -157,7 +157,7 @@ export class Connection {
       this.partial = Buffer.from(buf);
     }
     if (this.recvqBytes > this.klass.recvq) {
-      this.close('Excess Flood');
+      this.close({ kind: 'flood', text: 'Excess Flood' });
       return;
     }
     this.pump();
@@ -277,7 +277,7 @@ export class Connection {
   /** Counts a queued line and enforces the class sendq. */
   private queued(): void {
     this.linesOut++;
-    if (this.sendqBytes > this.klass.sendq) this.close('SendQ exceeded');
+    if (this.sendqBytes > this.klass.sendq) this.close({ kind: 'sendq', text: 'SendQ exceeded' });
   }
 
   /** Moves the queued text into the Buffer queue, keeping the order of what was written. */
@@ -316,21 +316,20 @@ export class Connection {
    * Sends an ERROR line, flushes what is queued and closes. The owner hears about it once.
    * A sendq overflow drops queued output instead: that client is not reading anyway.
    */
-  close(reason: string, errorLine?: string): void {
+  close(reason: DisconnectReason, errorLine?: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.closeReason = reason;
     this.queue = [];
     this.queuedBytes = 0;
     this.partial = null;
-    if (reason === 'SendQ exceeded') {
+    if (reason.kind === 'sendq') {
       this.out = [];
       this.outBytes = 0;
       this.outText = '';
       this.lastText = '';
       this.socket.destroy();
     } else if (!this.socket.destroyed) {
-      const line = errorLine ?? `ERROR :Closing Link: ${this.ip} (${reason})`;
+      const line = errorLine ?? `ERROR :Closing Link: ${this.ip} (${reason.text})`;
       this.outText += this.lastText + line + '\r\n';
       this.lastText = '';
       this.linesOut++;

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { loadConfig } from '../config/load.js';
 import type { ClassConfig, Config, ListenConfig, WebircConfig } from '../config/schema.js';
 import { Connection, type ConnectionOwner, type LineLimits, type LineProblem, type Transport } from '../net/connection.js';
+import type { DisconnectReason } from '../net/disconnect.js';
 import { listenerKey, openListener, readTls, type Listener } from '../net/listener.js';
 import { upgradeToWebSocket } from '../net/websocket.js';
 import { ConnectThrottle } from '../net/throttle.js';
@@ -20,7 +21,7 @@ import { openStore, type Db } from '../store/db.js';
 import { Router } from './router.js';
 import { State } from './state.js';
 import { startHttp, type HttpEndpoint } from '../observability/http.js';
-import { classifyDisconnect, listenerLabel, Stats, type RejectReason } from '../observability/stats.js';
+import { listenerLabel, Stats, type RejectReason } from '../observability/stats.js';
 
 /** Seconds-scale bounds on WebSocket upgrades: how long one may take, and how many at once. */
 const UPGRADE_TIMEOUT_MS = 10_000;
@@ -219,12 +220,12 @@ export class Server implements ConnectionOwner {
    * limits and the allow block see that address and host, as for a direct connection. Returns
    * the reason when the address may not connect (the caller closes the connection).
    */
-  readdress(client: Client, ip: string, host: string, secure: boolean): string | undefined {
+  readdress(client: Client, ip: string, host: string, secure: boolean): DisconnectReason | undefined {
     const conn = client.conn;
     const admitted = this.admit(ip, host);
     if ('refused' in admitted) {
       this.stats.reject(admitted.label);
-      return admitted.refused;
+      return { kind: admitted.label === 'ban' ? 'ban' : 'other', text: admitted.refused };
     }
     this.releaseAddress(conn);
     if (!admitted.counted) this.uncounted.add(conn);
@@ -305,33 +306,33 @@ export class Server implements ConnectionOwner {
     return this.router.dispatch(this, client, msg);
   }
 
-  connectionClosed(conn: Connection, reason: string): void {
+  connectionClosed(conn: Connection, reason: DisconnectReason): void {
     const client = this.clientOf.get(conn);
     this.clientOf.delete(conn);
     this.throttledConns.delete(conn);
     this.releaseAddress(conn);
     if (!client) return;
-    this.stats.connectionClosed(conn, client.fannedOut, classifyDisconnect(reason, this.stopping));
+    this.stats.connectionClosed(conn, client.fannedOut, reason.kind);
     // One session of several going leaves the user (and its channels) to the others.
     if (client.attachedTo) return this.detachSession(client.attachedTo, client, reason);
     if (client.sessions) return this.promoteSession(client, reason);
     this.state.clients.delete(client);
     this.state.forgetModes(client);
     if (client.registered) {
-      this.emit('quit', client, reason);
+      this.emit('quit', client, reason.text);
       for (const ch of [...this.state.channelsOf(client)]) this.state.removeMember(ch, client);
       this.state.registeredCount--;
     }
     this.state.forgetAccount(client);
     if (client.nickKey && this.state.nicks.get(client.nickKey) === client) this.state.nicks.delete(client.nickKey);
-    this.log.info({ conn: conn.id, nick: client.nick, reason }, 'connection closed');
+    this.log.info({ conn: conn.id, nick: client.nick, reason: reason.text, kind: reason.kind }, 'connection closed');
   }
 
   /**
    * Disconnects a client; QUIT is shown to its peers with this reason. Within a command of one of
    * its sessions (QUIT) only that session goes; otherwise (KILL, bans, shutdown) all of them.
    */
-  disconnect(client: Client, reason: string): void {
+  disconnect(client: Client, reason: DisconnectReason): void {
     client.label = undefined;
     if (client.sessions && !client.isActing()) for (const s of client.sessions) s.ownConn.close(reason);
     client.conn.close(reason);
@@ -348,17 +349,17 @@ export class Server implements ConnectionOwner {
     this.log.info({ conn: session.id, user: user.id, nick: user.nick }, 'session attached');
   }
 
-  private detachSession(user: Client, session: Client, reason: string): void {
+  private detachSession(user: Client, session: Client, reason: DisconnectReason): void {
     user.sessions = user.sessions?.filter((s) => s !== session);
     if (user.sessions?.length === 0) user.sessions = undefined;
-    this.log.info({ conn: session.id, user: user.id, nick: user.nick, reason }, 'session detached');
+    this.log.info({ conn: session.id, user: user.id, nick: user.nick, reason: reason.text, kind: reason.kind }, 'session detached');
   }
 
   /** The user's own connection closed: its first attached session carries on as the user. */
-  private promoteSession(user: Client, reason: string): void {
+  private promoteSession(user: Client, reason: DisconnectReason): void {
     const next = user.sessions!.shift()!;
     if (user.sessions!.length === 0) user.sessions = undefined;
-    this.log.info({ conn: user.ownConn.id, user: user.id, nick: user.nick, reason }, 'session detached');
+    this.log.info({ conn: user.ownConn.id, user: user.id, nick: user.nick, reason: reason.text, kind: reason.kind }, 'session detached');
     user.ownConn = next.ownConn;
     user.ownCaps = next.ownCaps;
     user.ownCapVersion = next.ownCapVersion;
@@ -407,7 +408,8 @@ export class Server implements ConnectionOwner {
     const now = Date.now();
     for (const client of this.state.clients) {
       if (!client.registered) {
-        if (now - client.ownConn.connectedAt > client.klass.registration_timeout * 1000) this.disconnect(client, 'Registration timed out');
+        if (now - client.ownConn.connectedAt > client.klass.registration_timeout * 1000)
+          this.disconnect(client, { kind: 'registration_timeout', text: 'Registration timed out' });
         continue;
       }
       // Most users have one connection: no allSessions() array per client and second.
@@ -421,7 +423,8 @@ export class Server implements ConnectionOwner {
     const conn = session.ownConn;
     const k = session.klass;
     if (conn.pingSentAt) {
-      if (now - conn.pingSentAt > k.ping_timeout * 1000) conn.close(`Ping timeout: ${Math.round((now - conn.lastRead) / 1000)} seconds`);
+      if (now - conn.pingSentAt > k.ping_timeout * 1000)
+        conn.close({ kind: 'ping_timeout', text: `Ping timeout: ${Math.round((now - conn.lastRead) / 1000)} seconds` });
     } else if (now - conn.lastRead > k.ping_interval * 1000) {
       conn.pingSentAt = now;
       conn.writeText(`PING ${this.name}\r\n`);
@@ -607,7 +610,7 @@ export class Server implements ConnectionOwner {
     clearInterval(this.ticker);
     clearInterval(this.throttleTimer);
     const closing = [...this.listeners.values()].map((l) => l.close());
-    for (const client of [...this.state.clients]) this.disconnect(client, reason);
+    for (const client of [...this.state.clients]) this.disconnect(client, { kind: 'shutdown', text: reason });
     this.flushAll();
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, graceMs).unref())]);
     for (const m of this.modules) m.close?.(this);
