@@ -11,6 +11,7 @@ import type { Client } from '../server/client.js';
 import { notifyInterested } from '../server/interested.js';
 import { bySubcommand, type Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
+import { PerServer } from '../server/per-server.js';
 import type { Server } from '../server/server.js';
 import { AccountStore, normalizeFingerprint } from '../store/accounts.js';
 import { openStore } from '../store/db.js';
@@ -26,12 +27,10 @@ interface AccountsRuntime {
   sweep: NodeJS.Timeout | undefined;
 }
 
-const runtimes = new WeakMap<Server, AccountsRuntime>();
+const runtimes = new PerServer<AccountsRuntime>('accounts');
 
 function runtime(server: Server): AccountsRuntime {
-  const rt = runtimes.get(server);
-  if (!rt) throw new Error('accounts module used before init');
-  return rt;
+  return runtimes.get(server);
 }
 
 export function accountStore(server: Server): AccountStore {
@@ -357,8 +356,7 @@ export const accounts: Module = {
     });
   },
   close(server) {
-    const rt = runtimes.get(server);
+    const rt = runtimes.remove(server);
     if (rt) clearInterval(rt.sweep);
-    runtimes.delete(server);
   },
 };

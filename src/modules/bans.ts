@@ -5,18 +5,17 @@ import { cidrContains, globMatch, ipBytes, parseCidr } from '../protocol/mask.js
 import { formatDuration, parseDuration } from '../protocol/duration.js';
 import type { Client } from '../server/client.js';
 import type { CommandDef, Module } from '../server/module.js';
+import { PerServer } from '../server/per-server.js';
 import type { Server } from '../server/server.js';
 import { BanStore, type BanKind, type ServerBan } from '../store/bans.js';
 import { audit, matchesUserHost, serverNotice } from './oper.js';
 
-const stores = new WeakMap<Server, BanStore>();
+const stores = new PerServer<BanStore>('bans');
 const expiryTimers = new WeakMap<Server, NodeJS.Timeout>();
 
 /** The server's ban store (opened at init). */
 export function bansOf(server: Server): BanStore {
-  const store = stores.get(server);
-  if (!store) throw new Error('the bans module is not initialised');
-  return store;
+  return stores.get(server);
 }
 
 export function banMatches(ban: ServerBan, client: Client): boolean {
@@ -188,5 +187,8 @@ export const bans: Module = {
     timer.unref();
     expiryTimers.set(server, timer);
   },
-  close: (server) => clearInterval(expiryTimers.get(server)),
+  close: (server) => {
+    clearInterval(expiryTimers.get(server));
+    stores.remove(server);
+  },
 };

@@ -45,8 +45,7 @@ export class Server implements ConnectionOwner {
   readonly listeners = new Map<string, Listener>();
   motd: string[] | undefined;
   prefixes: PrefixTable;
-  /** The durable store, opened at start(). */
-  db!: Db;
+  private openedDb: Db | undefined;
   /** Set once stop() begins; new connections are refused. */
   stopping = false;
   /**
@@ -94,10 +93,16 @@ export class Server implements ConnectionOwner {
     return this.config.server.name;
   }
 
+  /** The durable store, opened by start() before the modules' init (where they open their tables). */
+  get db(): Db {
+    if (!this.openedDb) throw new Error('the store is opened by Server.start(), which has not run');
+    return this.openedDb;
+  }
+
   async start(): Promise<void> {
     // Health checks get their 503 "starting" while the rest comes up.
     if (this.config.metrics.enabled) this.http = await startHttp(this, this.config.metrics);
-    this.db = openStore(this.config.store.path);
+    this.openedDb = openStore(this.config.store.path);
     for (const m of this.modules) m.init?.(this);
     for (const l of this.config.listen) await this.addListener(l);
     this.ticker = setInterval(() => this.tick(), 1000);
@@ -614,7 +619,7 @@ export class Server implements ConnectionOwner {
     this.flushAll();
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, graceMs).unref())]);
     for (const m of this.modules) m.close?.(this);
-    this.db?.close();
+    this.openedDb?.close();
     // Last to go, so /healthz says "stopping" (503) during the grace period.
     await this.http?.close();
     this.log.info({ reason }, 'server stopped');
