@@ -1,5 +1,6 @@
-// The command router: one table filled by modules. Gating (registration, parameters, privileges)
-// happens here so handlers only see commands they can act on.
+// The command router: one table filled by modules. Everything a command declares is enforced
+// here (registration, parameter counts, privileges, target limits, the flood penalty), so
+// handlers only see commands they can act on.
 import type { Message } from '../protocol/message.js';
 import { ERR } from '../protocol/numerics.js';
 import { CAP } from './caps.js';
@@ -69,7 +70,7 @@ export class Router {
     }
     const needed = paramsNeeded(def, msg.params);
     if (missingParams(def, msg.params, needed)) {
-      client.numeric(ERR.NEEDMOREPARAMS, msg.command, 'Not enough parameters');
+      notEnoughParams(client, msg);
       return;
     }
     if (def.privilege && !server.hasPrivilege(client, def.privilege)) {
@@ -101,6 +102,10 @@ function commandFailed(server: Server, client: Client, msg: Message, err: unknow
   client.fromServer('FAIL', [msg.command, 'INTERNAL_ERROR', 'The server could not complete this command']);
 }
 
+function notEnoughParams(client: Client, msg: Message): void {
+  client.numeric(ERR.NEEDMOREPARAMS, msg.command, 'Not enough parameters');
+}
+
 function usableBeforeRegistration(server: Server, client: Client, def: CommandDef): boolean {
   const pre = def.preRegistration;
   return typeof pre === 'function' ? pre(server, client) : pre === true;
@@ -129,13 +134,13 @@ function acceptTargets(server: Server, client: Client, msg: Message, spec: Targe
   // Most commands name one target: no arrays for them.
   if (spec.pairedWith === undefined && list.indexOf(',') === -1) {
     if (list !== '' || at >= needed) return msg;
-    client.numeric(ERR.NEEDMOREPARAMS, msg.command, 'Not enough parameters');
+    notEnoughParams(client, msg);
     return undefined;
   }
   const targets = list.split(',').filter(Boolean);
   const paired = spec.pairedWith === undefined ? undefined : (msg.params[spec.pairedWith] ?? '').split(',').filter(Boolean);
   if ((targets.length === 0 && at < needed) || (paired && paired.length !== 1 && paired.length !== targets.length)) {
-    client.numeric(ERR.NEEDMOREPARAMS, msg.command, 'Not enough parameters');
+    notEnoughParams(client, msg);
     return undefined;
   }
   const max = spec.limit === 'limited' ? server.config.limits.max_targets : Infinity;
