@@ -100,6 +100,11 @@ function matchesWhoMask(server: Server, viewer: Client, target: Client, pattern:
   return fields.some((f) => globMatch(pattern, f));
 }
 
+/** A WHO mask that is matched against every user ("0" means everyone). */
+function isWhoMask(mask: string): boolean {
+  return mask === '0' || /[*?]/.test(mask);
+}
+
 const handleWho: Handler = (server, client, msg) => {
   const mask = msg.params[0] || '*';
   const arg = msg.params[1];
@@ -201,7 +206,7 @@ export const queries: Module = {
   commands: {
     WHO: {
       // A mask (or none: everyone) is matched against every user; a channel or a nick is a lookup.
-      penalty: (params) => (params[0] === undefined || params[0] === '0' || /[*?]/.test(params[0]) ? 3 : 1),
+      penalty: (params) => (isWhoMask(params[0] || '*') ? 3 : 1),
       handler: handleWho,
       help: [
         'WHO <mask|channel> [o][%<fields>[,<token>]]',
