@@ -43,7 +43,7 @@ for (const size of sizes) {
     run(c, 'JOIN #big');
     flushAll();
     const t1 = performance.now();
-    server.disconnect(c, 'Quit: bench');
+    server.disconnect(c, { kind: 'quit', text: 'Quit: bench' });
     flushAll();
     const t2 = performance.now();
     if (r >= 20) {

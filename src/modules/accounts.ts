@@ -5,12 +5,13 @@ import { AttemptCounter } from '../auth/attempts.js';
 import { makeCredentials } from '../auth/scram.js';
 import type { Config } from '../config/schema.js';
 import { caseFolder } from '../protocol/casemap.js';
-import { ERR, RPL } from '../protocol/numerics.js';
+import { RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
 import { notifyInterested } from '../server/interested.js';
-import type { Module } from '../server/module.js';
+import { bySubcommand, type Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
+import { PerServer } from '../server/per-server.js';
 import type { Server } from '../server/server.js';
 import { AccountStore, normalizeFingerprint } from '../store/accounts.js';
 import { checkTables, openStore } from '../store/db.js';
@@ -26,12 +27,10 @@ interface AccountsRuntime {
   sweep: NodeJS.Timeout | undefined;
 }
 
-const runtimes = new WeakMap<Server, AccountsRuntime>();
+const runtimes = new PerServer<AccountsRuntime>('accounts');
 
 function runtime(server: Server): AccountsRuntime {
-  const rt = runtimes.get(server);
-  if (!rt) throw new Error('accounts module used before init');
-  return rt;
+  return runtimes.get(server);
 }
 
 export function accountStore(server: Server): AccountStore {
@@ -196,14 +195,9 @@ async function handleAccount(server: Server, client: Client, params: string[]): 
   const cfg = server.config.accounts;
   const rt = runtime(server);
   const fail = (code: string, ...rest: string[]) => client.standardReply('FAIL', 'ACCOUNT', code, ...rest);
-  const need = (n: number) => {
-    if (params.length >= n) return true;
-    client.numeric(ERR.NEEDMOREPARAMS, 'ACCOUNT', 'Not enough parameters');
-    return false;
-  };
+  // The router checked each subcommand's parameter count (see minParams below).
   switch (sub) {
     case 'CREATE': {
-      if (!need(3)) return;
       const [, account, password, email] = params as [string, string, string, string | undefined];
       if (!validAccountName(server.config, account)) return fail('BAD_ACCOUNT_NAME', account, 'Account names follow the nick rules');
       if (email !== undefined && !EMAIL_RE.test(email)) return fail('INVALID_EMAIL', account, 'That is not an email address');
@@ -215,7 +209,6 @@ async function handleAccount(server: Server, client: Client, params: string[]): 
       return notice(client, `Account ${account} created`);
     }
     case 'DROP': {
-      if (!need(2)) return;
       const account = rt.store.get(name!);
       if (!account || !rt.store.drop(account.name)) return fail('NO_SUCH_ACCOUNT', name!, 'No such account');
       for (const c of [...server.state.withAccount(account.name)]) logOut(server, c);
@@ -223,7 +216,6 @@ async function handleAccount(server: Server, client: Client, params: string[]): 
       return notice(client, `Account ${account.name} dropped`);
     }
     case 'RESETPASS': {
-      if (!need(3)) return;
       const password = params[2]!;
       const account = rt.store.get(name!);
       if (!account) return fail('NO_SUCH_ACCOUNT', name!, 'No such account');
@@ -309,6 +301,8 @@ export const accounts: Module = {
   commands: {
     REGISTER: {
       minParams: 3,
+      // Hashing the password is the most CPU one line can ask for.
+      penalty: 4,
       preRegistration: true,
       handler: (server, client, msg) => handleRegister(server, client, msg.params[0]!, msg.params[1]!, msg.params[2]!),
       help: [
@@ -323,7 +317,7 @@ export const accounts: Module = {
       help: ['VERIFY <account> <code>', 'Completes a registration that needed verification (this server never asks for one).'],
     },
     ACCOUNT: {
-      minParams: 1,
+      minParams: bySubcommand(0, { CREATE: 3, DROP: 2, RESETPASS: 3 }, 1),
       privilege: 'accounts',
       handler: (server, client, msg) => handleAccount(server, client, msg.params),
       help: [
@@ -368,8 +362,7 @@ export const accounts: Module = {
     });
   },
   close(server) {
-    const rt = runtimes.get(server);
+    const rt = runtimes.remove(server);
     if (rt) clearInterval(rt.sweep);
-    runtimes.delete(server);
   },
 };

@@ -7,19 +7,18 @@ import { cidrWidths, ipBytes, parseCidr, userHostOf, type Cidr } from '../protoc
 import { formatDuration, parseDuration } from '../protocol/duration.js';
 import type { Client } from '../server/client.js';
 import type { CommandDef, Module } from '../server/module.js';
+import { PerServer } from '../server/per-server.js';
 import type { Server } from '../server/server.js';
 import { banMatcher, type BanSubject } from '../store/ban-index.js';
 import { BanStore, type BanKind, type ServerBan } from '../store/bans.js';
 import { audit, serverNotice } from './oper.js';
 
-const stores = new WeakMap<Server, BanStore>();
+const stores = new PerServer<BanStore>('bans');
 const expiryTimers = new WeakMap<Server, NodeJS.Timeout>();
 
 /** The server's ban store (opened at init). */
 export function bansOf(server: Server): BanStore {
-  const store = stores.get(server);
-  if (!store) throw new Error('the bans module is not initialised');
-  return store;
+  return stores.get(server);
 }
 
 /** What bans see of a connection (each session of a multiclient user on its own). */
@@ -82,8 +81,9 @@ function enforce(server: Server, ban: ServerBan): void {
     const hit = client.allSessions().filter((s) => matches(subjectOf(s)));
     for (const s of hit) {
       serverNotice(server, 'b', `${ban.kind}-Line active for ${client.nick} (${s.user}@${s.realHost}) [${s.ip}]: ${ban.reason}`);
-      if (client.sessions === undefined) server.disconnect(client, `Banned: ${ban.reason}`);
-      else s.ownConn.close(`Banned: ${ban.reason}`);
+      const reason = { kind: 'ban', text: `Banned: ${ban.reason}` } as const;
+      if (client.sessions === undefined) server.disconnect(client, reason);
+      else s.ownConn.close(reason);
     }
   }
 }
@@ -208,5 +208,8 @@ export const bans: Module = {
     timer.unref();
     expiryTimers.set(server, timer);
   },
-  close: (server) => clearInterval(expiryTimers.get(server)),
+  close: (server) => {
+    clearInterval(expiryTimers.get(server));
+    stores.remove(server);
+  },
 };

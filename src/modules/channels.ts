@@ -18,7 +18,7 @@ export const channels: Module = {
   name: 'channels',
   commands: {
     JOIN: {
-      targets: 'unlimited',
+      targets: { limit: 'unlimited' },
       minParams: 1,
       handler: handleJoin,
       help: [
@@ -27,7 +27,7 @@ export const channels: Module = {
       ],
     },
     PART: {
-      targets: 'unlimited',
+      targets: { limit: 'unlimited' },
       minParams: 1,
       handler: handlePart,
       help: ['PART <channel>[,<channel>...] [:<reason>]', 'Leaves channels.'],
@@ -38,11 +38,14 @@ export const channels: Module = {
       help: ['TOPIC <channel> [:<topic>]', 'Shows or sets the topic; an empty topic clears it. Under +t only operators set it.'],
     },
     NAMES: {
-      targets: 'limited',
+      targets: { limit: 'limited' },
+      penalty: 1,
       handler: handleNames,
       help: ['NAMES <channel>[,<channel>...]', 'Lists the users of channels.'],
     },
     LIST: {
+      // Every channel is looked at; InspIRCd charges LIST and KNOCK five times a plain command too.
+      penalty: 4,
       handler: handleList,
       help: [
         'LIST [<channel>|<mask>|!<mask>|><n>|<<n>|C<<n>|C><n>|T<<n>|T><n>[,...]]',
@@ -51,6 +54,10 @@ export const channels: Module = {
       ],
     },
     INVITE: {
+      // Reaches another user (and the channel's operators with invite-notify): a spam vector.
+      penalty: 2,
+      // Alone it lists your invites (Modern IRC); otherwise it needs both.
+      minParams: (params) => (params.length === 0 ? 0 : 2),
       handler: handleInvite,
       help: [
         'INVITE [<nick> <channel>]',
@@ -58,13 +65,15 @@ export const channels: Module = {
       ],
     },
     KICK: {
-      targets: 'limited',
+      // The nicks are the targets; the channels pair with them (one for all, or one each).
+      targets: { limit: 'limited', param: 1, pairedWith: 0 },
       minParams: 2,
       handler: handleKick,
       help: ['KICK <channel> <nick>[,<nick>...] [:<reason>]', 'Removes users from a channel (operators only).'],
     },
     KNOCK: {
       minParams: 1,
+      penalty: 4,
       handler: handleKnock,
       help: ['KNOCK <channel> [:<message>]', "Asks an invite-only channel's operators for an invite."],
     },

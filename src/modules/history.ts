@@ -141,6 +141,8 @@ export const history: Module = {
   name: 'history',
   commands: {
     CHATHISTORY: {
+      // Each answer can replay up to [history] query_limit messages.
+      penalty: 2,
       handler: handleChathistory,
       help: [
         'CHATHISTORY LATEST|BEFORE|AFTER|AROUND <target> <ref> <limit> | BETWEEN <target> <ref> <ref> <limit> | TARGETS <ts> <ts> <limit>',

@@ -45,11 +45,6 @@ function deliver(server: Server, client: Client, msg: Message): void {
     if (!isNotice) client.numeric(ERR.NOTEXTTOSEND, 'No text to send');
     return;
   }
-  const limit = server.config.limits.max_targets;
-  if (targets.length > limit) {
-    if (!isNotice) client.numeric(ERR.TOOMANYTARGETS, targets[limit]!, `Too many targets, at most ${limit}`);
-    targets.length = limit;
-  }
   const tags = clientTags(client, msg);
   if (isTagmsg && !tags) return;
   const fold = server.state.fold;
@@ -141,18 +136,18 @@ export const messaging: Module = {
   commands: {
     PRIVMSG: {
       handler: deliver,
-      targets: 'limited',
+      targets: { limit: 'limited' },
       help: ['PRIVMSG <target>[,<target>...] :<text>', 'Sends a message to nicknames or channels.'],
     },
     NOTICE: {
       handler: deliver,
-      targets: 'limited',
+      targets: { limit: 'limited', quiet: true },
       help: ['NOTICE <target>[,<target>...] :<text>', 'Sends a notice; no automatic reply is ever sent to one.'],
     },
     TAGMSG: {
       minParams: 1,
       handler: deliver,
-      targets: 'limited',
+      targets: { limit: 'limited' },
       help: ['TAGMSG <target>', 'Sends only message tags (e.g. typing notifications) to clients that support them.'],
     },
   },

@@ -13,12 +13,12 @@
 // live on the Client and a channel's beside the Channel object, so they end with them.
 import { isChannelTarget } from '../protocol/channelname.js';
 import type { Message } from '../protocol/message.js';
-import { ERR, RPL } from '../protocol/numerics.js';
+import { RPL } from '../protocol/numerics.js';
 import { packLines } from '../protocol/text.js';
 import { CAP } from '../server/caps.js';
 import type { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
-import type { Handler, Module } from '../server/module.js';
+import { bySubcommand, type Handler, type Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import { replyTo } from '../server/reply.js';
 import type { Server } from '../server/server.js';
@@ -289,17 +289,8 @@ function handleUnsub(server: Server, client: Client, keys: string[]): void {
 }
 
 const handleMetadata: Handler = (server, client, msg) => {
-  // Before registration METADATA is for clients that negotiated the cap, when before-connect is offered.
-  if (!client.registered && !(server.config.metadata.before_connect && client.hasCap(METADATA_CAP))) {
-    client.numeric(ERR.NOTREGISTERED, 'You have not registered');
-    return;
-  }
   const [targetName, rawSub, ...args] = msg.params as [string, string, ...string[]];
   const sub = rawSub.toUpperCase();
-  if (['GET', 'SET', 'SUB', 'UNSUB'].includes(sub) && args.length === 0) {
-    client.numeric(ERR.NEEDMOREPARAMS, 'METADATA', 'Not enough parameters');
-    return;
-  }
   if (sub === 'SUB' || sub === 'UNSUB' || sub === 'SUBS') {
     // Subscriptions belong to the connection: the target can only be the client itself.
     if (targetName !== '*' && server.state.findNick(targetName) !== client)
@@ -368,8 +359,9 @@ export const metadata: Module = {
   name: 'metadata',
   commands: {
     METADATA: {
-      minParams: 2,
-      preRegistration: true,
+      minParams: bySubcommand(1, { GET: 3, SET: 3, SUB: 3, UNSUB: 3 }, 2),
+      // Before registration METADATA is for clients that negotiated the cap, when before-connect is offered.
+      preRegistration: (server, client) => server.config.metadata.before_connect && client.hasCap(METADATA_CAP),
       handler: handleMetadata,
       help: [
         'METADATA <target> GET|LIST|SET|CLEAR|SUB|UNSUB|SUBS|SYNC [<key> [<value>]...]',

@@ -4,7 +4,7 @@
 // watchers lives in State and keeps every notification O(watchers of that nick).
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
-import type { Module } from '../server/module.js';
+import { bySubcommand, type Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import { sendListNumeric } from './queries.js';
 import { validNick } from './registration.js';
@@ -77,17 +77,16 @@ export const monitor: Module = {
   name: 'monitor',
   commands: {
     MONITOR: {
-      minParams: 1,
+      minParams: bySubcommand(0, { '+': 2, '-': 2 }, 1),
+      emptyIsMissing: true,
       handler: (server, client, msg) => {
         const targets = (msg.params[1] ?? '').split(',').filter(Boolean);
         switch (msg.params[0]) {
           case '+':
-            if (targets.length === 0) client.numeric(ERR.NEEDMOREPARAMS, 'MONITOR', 'Not enough parameters');
-            else add(server, client, targets);
+            add(server, client, targets);
             return;
           case '-':
-            if (targets.length === 0) client.numeric(ERR.NEEDMOREPARAMS, 'MONITOR', 'Not enough parameters');
-            else remove(server, client, targets.map((t) => server.state.fold(t)));
+            remove(server, client, targets.map((t) => server.state.fold(t)));
             return;
           case 'C':
           case 'c':

@@ -4,7 +4,6 @@
 // as separate non-blank lines to the others. Each line still costs its flood token on the
 // connection, and the held text is bounded by [limits] multiline_max_bytes and _max_lines.
 import type { Message, Tags } from '../protocol/message.js';
-import { ERR } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
 import type { Module, MultilinePart } from '../server/module.js';
@@ -112,10 +111,6 @@ function handleBatch(server: Server, client: Client, msg: Message): void {
     client.standardReply('FAIL', 'BATCH', 'MULTILINE_INVALID', `No open batch ${ref}`);
     return;
   }
-  if (type === undefined) {
-    client.numeric(ERR.NEEDMOREPARAMS, 'BATCH', 'Not enough parameters');
-    return;
-  }
   // The answer to a labeled BATCH comes when the batch ends, so this command must not ACK it now.
   const label = type === BATCH_TYPE ? replyTo(client).defer() : undefined;
   if (!state) client.setExt(EXT, (state = { open: undefined, abandoned: undefined }));
@@ -123,7 +118,7 @@ function handleBatch(server: Server, client: Client, msg: Message): void {
   // A refused batch is void: the lines the client still sends for it are dropped, not run.
   if (type !== BATCH_TYPE) {
     state.abandoned = ref;
-    client.standardReply('FAIL', 'BATCH', 'UNKNOWN_TYPE', ref, type, 'Unknown batch type');
+    client.standardReply('FAIL', 'BATCH', 'UNKNOWN_TYPE', ref, type!, 'Unknown batch type'); // minParams: "+" comes with a type
     return;
   }
   state.open = { ref, target: target ?? '', label, tags: clientTags(client, msg), command: undefined, lines: [], bytes: 0 };
@@ -199,7 +194,8 @@ export const multiline: Module = {
   name: 'multiline',
   commands: {
     BATCH: {
-      minParams: 1,
+      // Opening a batch names its type too.
+      minParams: (params) => (params[0]?.startsWith('+') ? 2 : 1),
       handler: handleBatch,
       help: [
         'BATCH +<ref> draft/multiline <target> | BATCH -<ref>',

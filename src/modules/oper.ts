@@ -161,7 +161,7 @@ function handleKill(server: Server, client: Client, nick: string, given: string 
     return;
   }
   const reason = (given || 'No reason given').slice(0, server.config.limits.kicklen);
-  const quit = `Killed (${client.nick} (${reason}))`;
+  const quit = { kind: 'kill', text: `Killed (${client.nick} (${reason}))` } as const;
   victim.send({ source: client.mask, command: 'KILL', params: [victim.nick, reason] });
   audit(server, client, 'kill', { target: victim.realMask, reason });
   serverNotice(server, 'k', `Received KILL message for ${victim.nick} (${victim.user}@${victim.realHost}) from ${client.nick}: ${reason}`);
@@ -223,7 +223,8 @@ export const oper: Module = {
   commands: {
     OPER: {
       minParams: 1,
-      penalty: 2,
+      // Checking the password hashes it, as REGISTER does.
+      penalty: 4,
       handler: (server, client, msg) => handleOper(server, client, msg.params[0]!, msg.params[1]),
       help: ['OPER <name> <password>', 'Makes you an IRC operator; the password may be left out when your TLS certificate is required instead.'],
     },

@@ -101,6 +101,11 @@ function matchesWhoMask(server: Server, viewer: Client, target: Client, pattern:
   return fields.some((f) => globMatch(pattern, f));
 }
 
+/** A WHO mask that is matched against every user ("0" means everyone). */
+function isWhoMask(mask: string): boolean {
+  return mask === '0' || /[*?]/.test(mask);
+}
+
 const handleWho: Handler = (server, client, msg) => {
   const mask = msg.params[0] || '*';
   const arg = msg.params[1];
@@ -176,7 +181,7 @@ const handleWhois: Handler = (server, client, msg) => {
   // "WHOIS <server|nick> <nick>" asks a given server; with one server everything is answered here.
   const hasTarget = msg.params.length >= 2;
   const list = msg.params[hasTarget ? 1 : 0] ?? '';
-  const nicks = list.split(',').filter(Boolean).slice(0, server.config.limits.max_targets);
+  const nicks = list.split(',').filter(Boolean);
   if (nicks.length === 0) {
     client.numeric(ERR.NONICKNAMEGIVEN, 'No nickname given');
     return;
@@ -201,6 +206,8 @@ export const queries: Module = {
   name: 'queries',
   commands: {
     WHO: {
+      // A mask (or none: everyone) is matched against every user; a channel or a nick is a lookup.
+      penalty: (params) => (isWhoMask(params[0] || '*') ? 3 : 1),
       handler: handleWho,
       help: [
         'WHO <mask|channel> [o][%<fields>[,<token>]]',
@@ -209,7 +216,9 @@ export const queries: Module = {
       ],
     },
     WHOIS: {
-      targets: 'limited',
+      // "WHOIS <server> <nicks>" asks a given server: the list is then the second parameter.
+      targets: { limit: 'limited', param: (params) => (params.length >= 2 ? 1 : 0) },
+      penalty: 1,
       handler: handleWhois,
       help: ['WHOIS [<server>] <nick>[,<nick>...]', 'Shows information about users: host, real name, channels, idle time, account.'],
     },

@@ -37,18 +37,18 @@ function finishRegistration(server: Server, client: Client, passwordOk: boolean)
   if (client.conn.closed || client.registered) return;
   if (!passwordOk) {
     client.numeric(ERR.PASSWDMISMATCH, 'Password incorrect');
-    server.disconnect(client, 'Bad password');
+    server.disconnect(client, { kind: 'password', text: 'Bad password' });
     return;
   }
   if (client.klass.require_sasl && client.account === undefined) {
     client.standardReply('FAIL', '*', 'ACCOUNT_REQUIRED', 'You must log in with SASL to use this server');
-    server.disconnect(client, 'Account required');
+    server.disconnect(client, { kind: 'other', text: 'Account required' });
     return;
   }
   const refusal = server.registrationRefusal(client);
   if (refusal) {
     client.numeric(ERR.YOUREBANNEDCREEP, `You are banned from this server: ${refusal}`);
-    server.disconnect(client, `Banned: ${refusal}`);
+    server.disconnect(client, { kind: 'ban', text: `Banned: ${refusal}` });
     return;
   }
   if (pendingAttach(client)) {
@@ -139,15 +139,12 @@ export const registration: Module = {
     },
     USER: {
       minParams: 4,
+      emptyIsMissing: true,
       preRegistration: true,
       onlyPreRegistration: true,
       handler: (server, client, msg) => {
         const limits = server.config.limits;
         const realname = msg.params[3]!;
-        if (!msg.params[0] || !realname) {
-          client.numeric(ERR.NEEDMOREPARAMS, 'USER', 'Not enough parameters');
-          return;
-        }
         // Characters a user@host mask cannot carry are dropped; nothing usable left is refused.
         const user = msg.params[0].replace(/[^A-Za-z0-9._~-]/g, '').slice(0, limits.userlen);
         if (!user) {
@@ -186,7 +183,7 @@ export const registration: Module = {
       preRegistration: true,
       handler: (server, client, msg) => {
         const reason = msg.params[0];
-        server.disconnect(client, reason ? `Quit: ${reason.slice(0, server.config.limits.kicklen)}` : 'Client Quit');
+        server.disconnect(client, { kind: 'quit', text: reason ? `Quit: ${reason.slice(0, server.config.limits.kicklen)}` : 'Client Quit' });
       },
       help: ['QUIT [<reason>]', 'Disconnects from the server.'],
     },

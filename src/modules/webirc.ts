@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { verifyPassword } from '../auth/password.js';
 import type { WebircConfig } from '../config/schema.js';
+import type { DisconnectKind } from '../net/disconnect.js';
 import { usableHostname } from '../net/dns.js';
 import { normalizeIp } from '../protocol/mask.js';
 import { RPL } from '../protocol/numerics.js';
@@ -32,9 +33,9 @@ function optionNames(text: string | undefined): Set<string> {
 
 async function handleWebirc(server: Server, client: Client, params: string[]): Promise<void> {
   const [password, , hostname, rawIp, options] = params as [string, string, string, string, string | undefined];
-  const refuse = (why: string) => {
+  const refuse = (why: string, kind: DisconnectKind = 'other') => {
     server.log.warn({ conn: client.id, gateway: client.ip, why }, 'WEBIRC refused');
-    server.disconnect(client, why);
+    server.disconnect(client, { kind, text: why });
   };
   // The spec wants it first: the address must be settled before anything depends on it.
   if (client.requestedNick !== undefined || client.user || client.capNegotiating || client.capVersion > 0 || client.account !== undefined)
@@ -59,7 +60,7 @@ async function handleWebirc(server: Server, client: Client, params: string[]): P
   const secure = optionNames(options).has('secure') && linkSafe;
   const gatewayHost = client.realHost;
   const refused = server.readdress(client, ip, host, secure);
-  if (refused) return refuse(refused);
+  if (refused) return refuse(refused.text, refused.kind);
   client.setExt(GATEWAY, { name: block.name, ip: gatewayIp, host: gatewayHost } satisfies Gateway);
   server.log.info({ conn: client.id, gateway: block.name, from: gatewayIp, ip, host, secure }, 'WEBIRC accepted');
 }

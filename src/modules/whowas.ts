@@ -69,7 +69,7 @@ export const whowas: Module = {
   name: 'whowas',
   commands: {
     WHOWAS: {
-      targets: 'limited',
+      targets: { limit: 'limited' },
       handler: (server, client, msg) => {
         const nicks = (msg.params[0] ?? '').split(',').filter(Boolean);
         if (nicks.length === 0) {
@@ -79,7 +79,7 @@ export const whowas: Module = {
         // A missing or non-positive count means every entry (Modern IRC).
         const count = Number.parseInt(msg.params[1] ?? '', 10);
         const max = Number.isFinite(count) && count > 0 ? count : Infinity;
-        for (const nick of nicks.slice(0, server.config.limits.max_targets)) {
+        for (const nick of nicks) {
           const entries = historyOf(server)?.get(server.state.fold(nick)) ?? [];
           if (entries.length === 0) client.numeric(ERR.WASNOSUCHNICK, nick, 'There was no such nickname');
           for (const e of entries.slice(0, max)) sendEntry(server, client, e);

@@ -3,6 +3,7 @@
 import { TLSSocket } from 'node:tls';
 import type { ClassConfig } from '../config/schema.js';
 import { normalizeIp } from '../protocol/mask.js';
+import type { DisconnectReason } from './disconnect.js';
 import { WebSocketTransport } from './websocket.js';
 
 /** What a Connection needs of its byte stream: a TCP or TLS socket, or a WebSocketTransport. */
@@ -40,7 +41,7 @@ export type LineProblem = 'too-long' | 'invalid-utf8' | 'nul' | 'cr';
 export interface ConnectionOwner {
   /** A complete line (without CR/LF) ready to be handled; may return a promise to hold the queue. */
   handleLine(conn: Connection, line: string, problem: LineProblem | undefined): void | Promise<void>;
-  connectionClosed(conn: Connection, reason: string): void;
+  connectionClosed(conn: Connection, reason: DisconnectReason): void;
   /** Called when a connection has lines waiting for flood tokens. */
   throttled(conn: Connection): void;
 }
@@ -60,18 +61,18 @@ function onSocketData(this: OwnedSocket, chunk: Buffer): void {
 }
 
 function onSocketError(this: OwnedSocket, err: Error): void {
-  this[CONNECTION].close(`Read error: ${err.message}`);
+  this[CONNECTION].close({ kind: 'closed', text: `Read error: ${err.message}` });
 }
 
 function onSocketClose(this: OwnedSocket): void {
-  this[CONNECTION].close('Connection closed');
+  this[CONNECTION].close({ kind: 'closed', text: 'Connection closed' });
 }
 
 function onWebSocketControl(this: OwnedSocket, bytes: number, ping: Buffer | undefined): void {
   this[CONNECTION].onControlFrame(bytes, ping);
 }
 
-function onWebSocketCloseRequested(this: OwnedSocket, reason: string): void {
+function onWebSocketCloseRequested(this: OwnedSocket, reason: DisconnectReason): void {
   this[CONNECTION].close(reason);
 }
 
@@ -94,7 +95,6 @@ export class Connection {
   /** When a PING was sent for which no reply has come yet (0 = none). */
   pingSentAt = 0;
   closed = false;
-  closeReason = '';
   bytesIn = 0;
   bytesOut = 0;
   linesIn = 0;
@@ -203,7 +203,7 @@ export class Connection {
   /** Enforces the class recvq on what just arrived, then handles what the flood tokens allow. */
   private received(): void {
     if (this.recvqBytes > this.klass.recvq) {
-      this.close('Excess Flood');
+      this.close({ kind: 'flood', text: 'Excess Flood' });
       return;
     }
     this.pump();
@@ -271,6 +271,14 @@ export class Connection {
     if (this.queue.length === 0) this.queue = [];
   }
 
+  /**
+   * Takes `extra` flood tokens beyond the one every line costs (a command's declared penalty). The
+   * count may go below zero: the lines after an expensive command then wait until it is paid off.
+   */
+  charge(extra: number): void {
+    this.tokens -= extra;
+  }
+
   get hasQueuedLines(): boolean {
     return this.queue.length > 0;
   }
@@ -324,7 +332,7 @@ export class Connection {
   }
 
   private checkSendq(): void {
-    if (this.sendqBytes > this.klass.sendq) this.close('SendQ exceeded');
+    if (this.sendqBytes > this.klass.sendq) this.close({ kind: 'sendq', text: 'SendQ exceeded' });
   }
 
   /** Answers a WebSocket PING frame; the PONG is output like any other, within the sendq. */
@@ -371,14 +379,13 @@ export class Connection {
    * output: when it does not fit, everything queued is dropped instead, as for a sendq overflow,
    * since that client is not reading anyway.
    */
-  close(reason: string, errorLine?: string): void {
+  close(reason: DisconnectReason, errorLine?: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.closeReason = reason;
     this.queue = [];
     this.queuedBytes = 0;
     this.partial = null;
-    const farewell = this.socket.destroyed ? '' : (errorLine ?? `ERROR :Closing Link: ${this.ip} (${reason})`) + '\r\n';
+    const farewell = this.socket.destroyed ? '' : (errorLine ?? `ERROR :Closing Link: ${this.ip} (${reason.text})`) + '\r\n';
     this.outText += this.lastText + farewell;
     this.lastText = '';
     if (this.sendqBytes > this.klass.sendq) {

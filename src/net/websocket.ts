@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isIP, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
+import type { DisconnectReason } from './disconnect.js';
 import { globMatch, normalizeIp } from '../protocol/mask.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -209,7 +210,7 @@ export class WebSocketTransport extends EventEmitter {
   }
 
   /** Stops reading and asks the owner to close with `reason`. */
-  private stop(reason: string): void {
+  private stop(reason: DisconnectReason): void {
     this.reading = false;
     this.buffered = Buffer.alloc(0);
     this.fragments = [];
@@ -219,7 +220,7 @@ export class WebSocketTransport extends EventEmitter {
   /** A protocol error: the CLOSE frame will carry `code`. */
   private fail(code: number): void {
     this.closeCode = code;
-    this.stop(code === 1009 ? 'WebSocket message too big' : 'WebSocket protocol error');
+    this.stop({ kind: 'other', text: code === 1009 ? 'WebSocket message too big' : 'WebSocket protocol error' });
   }
 
   private onRaw(chunk: Buffer): void {
@@ -245,7 +246,7 @@ export class WebSocketTransport extends EventEmitter {
       if (opcode === OP_CLOSE) {
         // Echo the peer's status code, as RFC 6455 5.5.1 suggests.
         if (payload.length >= 2) this.closeCode = payload.readUInt16BE(0);
-        return this.stop('Connection closed');
+        return this.stop({ kind: 'closed', text: 'Connection closed' });
       }
       if (opcode !== OP_PING && opcode !== OP_PONG) return this.fail(1002);
       this.emit('control', size, opcode === OP_PING ? payload : undefined);

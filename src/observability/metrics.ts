@@ -3,7 +3,8 @@
 // of the live state is taken per scrape so the counters of one answer agree with each other.
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { Server } from '../server/server.js';
-import { COMMAND_SECONDS_BUCKETS, DISCONNECT_REASONS, listenerLabel, REJECT_REASONS } from './stats.js';
+import { DISCONNECT_KINDS } from '../net/disconnect.js';
+import { COMMAND_SECONDS_BUCKETS, listenerLabel, REJECT_REASONS } from './stats.js';
 
 /** Figures summed over the open connections at scrape time. */
 interface Snapshot {
@@ -123,7 +124,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const reason of DISCONNECT_REASONS) this.inc({ reason }, stats.disconnects[reason]);
+        for (const kind of DISCONNECT_KINDS) this.inc({ reason: kind }, stats.disconnects[kind]);
       },
     });
     new Counter({

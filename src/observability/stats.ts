@@ -1,52 +1,17 @@
 // Plain counters the server bumps on its paths. They cost an integer add; prom-client only reads
 // them when /metrics is scraped (see metrics.ts), so nothing here calls into a metrics library.
 import type { Connection } from '../net/connection.js';
+import { DISCONNECT_KINDS, type DisconnectKind } from '../net/disconnect.js';
 
 /** Why a connection was refused before it became a client. */
 export const REJECT_REASONS = ['limit', 'ban', 'denied', 'throttle', 'tls_error', 'shutdown'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
-
-/** Why a connection ended, a bounded label set mapped from the free-text reason. */
-export const DISCONNECT_REASONS = [
-  'quit',
-  'closed',
-  'ping_timeout',
-  'registration_timeout',
-  'sendq',
-  'flood',
-  'kill',
-  'ban',
-  'password',
-  'shutdown',
-  'other',
-] as const;
-export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
 
 /** SASL mechanisms counted by name; anything else a client names is counted as "other". */
 export const SASL_MECHANISMS = ['PLAIN', 'EXTERNAL', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'other'] as const;
 
 /** Upper bounds (seconds) of the command handling time histogram; handlers run in microseconds. */
 export const COMMAND_SECONDS_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.025, 0.1, 0.5, 2.5];
-
-// The ordered checks matter: a QUIT reason is user text ("Quit: banned") and must win first.
-const DISCONNECT_PATTERNS: Array<[RegExp, DisconnectReason]> = [
-  [/^(Quit:|Client Quit$)/, 'quit'],
-  [/^Ping timeout/, 'ping_timeout'],
-  [/^Registration timed out/, 'registration_timeout'],
-  [/^SendQ exceeded/, 'sendq'],
-  [/^Excess Flood/, 'flood'],
-  [/^Killed\b/i, 'kill'],
-  [/\bbanned\b|\b[KGZD]-?lined\b/i, 'ban'],
-  [/^Bad password/, 'password'],
-  [/^(Connection closed|Read error|Write error)/, 'closed'],
-];
-
-/** Maps a free-text disconnect reason to its label. */
-export function classifyDisconnect(reason: string, stopping: boolean): DisconnectReason {
-  if (stopping) return 'shutdown';
-  for (const [re, label] of DISCONNECT_PATTERNS) if (re.test(reason)) return label;
-  return 'other';
-}
 
 /** The label of a listener: "address:port", IPv6 in brackets. */
 export function listenerLabel(address: string, port: number): string {
@@ -61,7 +26,8 @@ export class Stats {
   /** Connections accepted, by listener label ("127.0.0.1:6667"); bounded by the configured listeners. */
   readonly accepted = new Map<string, number>();
   readonly rejected = zeroes(REJECT_REASONS);
-  readonly disconnects = zeroes(DISCONNECT_REASONS);
+  /** Connections ended, by the kind of their DisconnectReason. */
+  readonly disconnects = zeroes(DISCONNECT_KINDS);
   /** Commands the router did not know (router.usage counts the known ones). */
   unknownCommands = 0;
   /** Command handling time: a count per bucket of COMMAND_SECONDS_BUCKETS (last = +Inf), and the sum. */
@@ -103,13 +69,13 @@ export class Stats {
   }
 
   /** Moves a closing connection's traffic into the totals and counts why it ended. */
-  connectionClosed(conn: Connection, fannedOut: number, reason: DisconnectReason): void {
+  connectionClosed(conn: Connection, fannedOut: number, kind: DisconnectKind): void {
     this.closed.bytesIn += conn.bytesIn;
     this.closed.bytesOut += conn.bytesOut;
     this.closed.linesIn += conn.linesIn;
     this.closed.linesOut += conn.linesOut;
     this.closed.fannedOut += fannedOut;
-    this.disconnects[reason]++;
+    this.disconnects[kind]++;
   }
 
   /** For the SASL module: one finished authentication attempt. */

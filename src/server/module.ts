@@ -9,25 +9,62 @@ import type { Server } from './server.js';
 
 export type Handler = (server: Server, client: Client, msg: Message) => void | Promise<void>;
 
+/** How many parameters a command needs: a count, or one that depends on what was sent (a subcommand). */
+export type ParamCount = number | ((params: readonly string[]) => number);
+
+/**
+ * A ParamCount chosen by a subcommand: the parameter at `at`, case-insensitive, looked up in
+ * `counts`; any other value (or none) needs `otherwise`. The handler answers unknown subcommands.
+ */
+export function bySubcommand(at: number, counts: Record<string, number>, otherwise: number): (params: readonly string[]) => number {
+  const table = new Map(Object.entries(counts)); // a Map: "constructor" is no subcommand
+  return (params) => table.get(params[at]?.toUpperCase() ?? '') ?? otherwise;
+}
+
 export interface CommandDef {
   handler: Handler;
   /** Parameters required before the handler runs (461 otherwise). */
-  minParams?: number;
-  /** Usable before registration completes (NICK, USER, CAP, PASS, ...). */
-  preRegistration?: boolean;
+  minParams?: ParamCount;
+  /** A required parameter sent empty counts as missing (Modern IRC: USER with an empty realname is 461). */
+  emptyIsMissing?: boolean;
+  /**
+   * Usable before registration completes (NICK, USER, CAP, PASS, ...); a function when that
+   * depends on the config or the client (METADATA before-connect needs the capability).
+   */
+  preRegistration?: boolean | ((server: Server, client: Client) => boolean);
   /** Only before registration (PASS, USER answer 462 afterwards). */
   onlyPreRegistration?: boolean;
   /** Oper privilege required (481 otherwise). */
   privilege?: string;
-  /** Flood tokens the command costs beyond the first (default 0). */
-  penalty?: number;
   /**
-   * Comma-separated targets this command takes, advertised in ISUPPORT TARGMAX: 'limited' means
-   * up to [limits].max_targets, 'unlimited' means no count limit of its own.
+   * Flood tokens the command costs beyond the one every line costs (default 0), for commands that
+   * make the server scan, hash or notify much more than a line's worth; a function when the cost
+   * depends on the parameters (WHO of a mask scans every user, WHO of a nick does not).
    */
-  targets?: 'limited' | 'unlimited';
+  penalty?: number | ((params: readonly string[]) => number);
+  /** The comma-separated targets this command takes (see TargetList). */
+  targets?: TargetList;
   /** Lines of help text; the first line is the syntax. */
   help?: string[];
+}
+
+/**
+ * A comma-separated list of targets in one parameter, advertised in ISUPPORT TARGMAX. The router
+ * holds it to the limit: past it, ERR_TOOMANYTARGETS names the first target dropped and the
+ * handler gets the ones before. A required list that names no target is a missing parameter.
+ */
+export interface TargetList {
+  /** 'limited': at most [limits].max_targets; 'unlimited': no count limit of its own. */
+  limit: 'limited' | 'unlimited';
+  /** The parameter holding the list (default 0); a function when it moves (WHOIS [<server>] <nicks>). */
+  param?: number | ((params: readonly string[]) => number);
+  /**
+   * A parameter whose list pairs with the targets (KICK's channels, RFC 2812): one item for all
+   * of them or one per target, else 461; it is cut at the limit with them.
+   */
+  pairedWith?: number;
+  /** Targets past the limit are dropped without ERR_TOOMANYTARGETS (NOTICE never gets automatic replies). */
+  quiet?: boolean;
 }
 
 export interface Hooks {

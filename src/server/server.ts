@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { loadConfig } from '../config/load.js';
 import type { ClassConfig, Config, ListenConfig, WebircConfig } from '../config/schema.js';
 import { Connection, type ConnectionOwner, type LineLimits, type LineProblem, type Transport } from '../net/connection.js';
+import type { DisconnectReason } from '../net/disconnect.js';
 import { listenerKey, openListener, readTls, type Listener } from '../net/listener.js';
 import { upgradeToWebSocket } from '../net/websocket.js';
 import { HANDSHAKE_TIMEOUT_MS, PendingHandshakes } from '../net/pending.js';
@@ -21,7 +22,7 @@ import { checkMigrationsKnown, checkTables, openStore, type Db } from '../store/
 import { Router } from './router.js';
 import { State } from './state.js';
 import { startHttp, type HttpEndpoint } from '../observability/http.js';
-import { classifyDisconnect, listenerLabel, Stats, type RejectReason } from '../observability/stats.js';
+import { listenerLabel, Stats, type RejectReason } from '../observability/stats.js';
 
 /** The outcome of the checks an address must pass to hold a connection (see Server.admit). */
 type Admission = Admitted | { refused: string; label: RejectReason };
@@ -45,8 +46,7 @@ export class Server implements ConnectionOwner {
   readonly listeners = new Map<string, Listener>();
   motd: string[] | undefined;
   prefixes: PrefixTable;
-  /** The durable store, opened at start(). */
-  db!: Db;
+  private openedDb: Db | undefined;
   /** Set once stop() begins; new connections are refused. */
   stopping = false;
   /**
@@ -94,10 +94,16 @@ export class Server implements ConnectionOwner {
     return this.config.server.name;
   }
 
+  /** The durable store, opened by start() before the modules' init (where they open their tables). */
+  get db(): Db {
+    if (!this.openedDb) throw new Error('the store is opened by Server.start(), which has not run');
+    return this.openedDb;
+  }
+
   async start(): Promise<void> {
     // Health checks get their 503 "starting" while the rest comes up.
     if (this.config.metrics.enabled) this.http = await startHttp(this, this.config.metrics);
-    this.db = openStore(this.config.store.path);
+    this.openedDb = openStore(this.config.store.path);
     try {
       for (const m of this.modules) m.init?.(this);
     } catch (err) {
@@ -268,12 +274,12 @@ export class Server implements ConnectionOwner {
    * limits and the allow block see that address and host, as for a direct connection. Returns
    * the reason when the address may not connect (the caller closes the connection).
    */
-  readdress(client: Client, ip: string, host: string, secure: boolean): string | undefined {
+  readdress(client: Client, ip: string, host: string, secure: boolean): DisconnectReason | undefined {
     const conn = client.conn;
     const admitted = this.admit(ip, host);
     if ('refused' in admitted) {
       this.stats.reject(admitted.label);
-      return admitted.refused;
+      return { kind: admitted.label === 'ban' ? 'ban' : 'other', text: admitted.refused };
     }
     this.releaseAddress(conn);
     if (!admitted.counted) this.uncounted.add(conn);
@@ -355,45 +361,36 @@ export class Server implements ConnectionOwner {
       client.standardReply('FAIL', msg.command, 'INVALID_UTF8', 'Message rejected, your IRC software MUST use UTF-8 encoding on this network');
       return;
     }
-    try {
-      return this.router.dispatch(this, client, msg);
-    } catch (err) {
-      this.handlerFailed(client, msg, err);
-    }
+    return this.router.dispatch(this, client, msg);
   }
 
-  handlerFailed(client: Client, msg: Message, err: unknown): void {
-    this.log.error({ conn: client.id, command: msg.command, err: err instanceof Error ? err.stack : String(err) }, 'command failed');
-    client.fromServer('FAIL', [msg.command, 'INTERNAL_ERROR', 'The server could not complete this command']);
-  }
-
-  connectionClosed(conn: Connection, reason: string): void {
+  connectionClosed(conn: Connection, reason: DisconnectReason): void {
     const client = this.clientOf.get(conn);
     this.clientOf.delete(conn);
     this.throttledConns.delete(conn);
     this.releaseAddress(conn);
     if (!client) return;
-    this.stats.connectionClosed(conn, client.fannedOut, classifyDisconnect(reason, this.stopping));
+    this.stats.connectionClosed(conn, client.fannedOut, reason.kind);
     // One session of several going leaves the user (and its channels) to the others.
     if (client.attachedTo) return this.detachSession(client.attachedTo, client, reason);
     if (client.sessions) return this.promoteSession(client, reason);
     this.state.clients.delete(client);
     this.state.forgetModes(client);
     if (client.registered) {
-      this.emit('quit', client, reason);
+      this.emit('quit', client, reason.text);
       for (const ch of [...this.state.channelsOf(client)]) this.state.removeMember(ch, client);
       this.state.registeredCount--;
     }
     this.state.forgetAccount(client);
     if (client.nickKey && this.state.nicks.get(client.nickKey) === client) this.state.nicks.delete(client.nickKey);
-    this.log.info({ conn: conn.id, nick: client.nick, reason }, 'connection closed');
+    this.log.info({ conn: conn.id, nick: client.nick, reason: reason.text, kind: reason.kind }, 'connection closed');
   }
 
   /**
    * Disconnects a client; QUIT is shown to its peers with this reason. Within a command of one of
    * its sessions (QUIT) only that session goes; otherwise (KILL, bans, shutdown) all of them.
    */
-  disconnect(client: Client, reason: string): void {
+  disconnect(client: Client, reason: DisconnectReason): void {
     // What a labeled command said before this (464, 465) still reaches the client, ahead of ERROR.
     client.session.reply?.endBeforeClose();
     if (client.sessions && !client.isActing()) for (const s of client.sessions) s.ownConn.close(reason);
@@ -411,17 +408,17 @@ export class Server implements ConnectionOwner {
     this.log.info({ conn: session.id, user: user.id, nick: user.nick }, 'session attached');
   }
 
-  private detachSession(user: Client, session: Client, reason: string): void {
+  private detachSession(user: Client, session: Client, reason: DisconnectReason): void {
     user.sessions = user.sessions?.filter((s) => s !== session);
     if (user.sessions?.length === 0) user.sessions = undefined;
-    this.log.info({ conn: session.id, user: user.id, nick: user.nick, reason }, 'session detached');
+    this.log.info({ conn: session.id, user: user.id, nick: user.nick, reason: reason.text, kind: reason.kind }, 'session detached');
   }
 
   /** The user's own connection closed: its first attached session carries on as the user. */
-  private promoteSession(user: Client, reason: string): void {
+  private promoteSession(user: Client, reason: DisconnectReason): void {
     const next = user.sessions!.shift()!;
     if (user.sessions!.length === 0) user.sessions = undefined;
-    this.log.info({ conn: user.ownConn.id, user: user.id, nick: user.nick, reason }, 'session detached');
+    this.log.info({ conn: user.ownConn.id, user: user.id, nick: user.nick, reason: reason.text, kind: reason.kind }, 'session detached');
     // A labeled command of the closed connection still running ends with it, not on the next one.
     user.reply?.endBeforeClose();
     user.ownConn = next.ownConn;
@@ -471,7 +468,8 @@ export class Server implements ConnectionOwner {
     const now = Date.now();
     for (const client of this.state.clients) {
       if (!client.registered) {
-        if (now - client.ownConn.connectedAt > client.klass.registration_timeout * 1000) this.disconnect(client, 'Registration timed out');
+        if (now - client.ownConn.connectedAt > client.klass.registration_timeout * 1000)
+          this.disconnect(client, { kind: 'registration_timeout', text: 'Registration timed out' });
         continue;
       }
       // Most users have one connection: no allSessions() array per client and second.
@@ -485,7 +483,8 @@ export class Server implements ConnectionOwner {
     const conn = session.ownConn;
     const k = session.klass;
     if (conn.pingSentAt) {
-      if (now - conn.pingSentAt > k.ping_timeout * 1000) conn.close(`Ping timeout: ${Math.round((now - conn.lastRead) / 1000)} seconds`);
+      if (now - conn.pingSentAt > k.ping_timeout * 1000)
+        conn.close({ kind: 'ping_timeout', text: `Ping timeout: ${Math.round((now - conn.lastRead) / 1000)} seconds` });
     } else if (now - conn.lastRead > k.ping_interval * 1000) {
       conn.pingSentAt = now;
       conn.writeText(`PING ${this.name}\r\n`);
@@ -564,7 +563,7 @@ export class Server implements ConnectionOwner {
     }
     const targmax = [...this.router.commands]
       .filter(([, def]) => def.targets)
-      .map(([name, def]) => `${name}:${def.targets === 'limited' ? this.config.limits.max_targets : ''}`);
+      .map(([name, def]) => `${name}:${def.targets!.limit === 'limited' ? this.config.limits.max_targets : ''}`);
     if (targmax.length) tokens.push(`TARGMAX=${targmax.join(',')}`);
     return tokens;
   }
@@ -671,11 +670,11 @@ export class Server implements ConnectionOwner {
     clearInterval(this.ticker);
     clearInterval(this.throttleTimer);
     const closing = [...this.listeners.values()].map((l) => l.close());
-    for (const client of [...this.state.clients]) this.disconnect(client, reason);
+    for (const client of [...this.state.clients]) this.disconnect(client, { kind: 'shutdown', text: reason });
     this.flushAll();
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, graceMs).unref())]);
     for (const m of this.modules) m.close?.(this);
-    this.db?.close();
+    this.openedDb?.close();
     // Last to go, so /healthz says "stopping" (503) during the grace period.
     await this.http?.close();
     this.log.info({ reason }, 'server stopped');

@@ -6,11 +6,14 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { allModules } from '../../src/modules/index.js';
+import { DISCONNECT_KINDS } from '../../src/net/disconnect.js';
 import { health, startHttp } from '../../src/observability/http.js';
 import { Server } from '../../src/server/server.js';
-import { client, startServer, testConfig, type TestClient, type TestServer } from '../support/harness.js';
+import { client, startServer, testConfig, waitUntil, type TestClient, type TestServer } from '../support/harness.js';
+import { operConfig, operUp } from '../support/oper.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+const zeroes = Object.fromEntries(DISCONNECT_KINDS.map((k) => [k, 0]));
 let ts: TestServer | undefined;
 
 afterEach(async () => {
@@ -92,6 +95,24 @@ describe('/metrics', () => {
     // Relayed to others: bob's own JOIN echo and the PRIVMSG to bob.
     expect(delta(after, 'ircd_messages_fanned_out_total')).toBe(2);
     bob.close();
+  });
+
+  it('counts each disconnect by the kind its cause gave, whatever its text says', async () => {
+    const t = (ts = await startServer(operConfig()));
+    const oper = await client(t.port, 'oper');
+    await operUp(oper);
+    const quitter = await client(t.port, 'quitter');
+    quitter.send('QUIT :K-lined for being banned'); // the kind decides, not the words
+    await quitter.waitClosed();
+    const victim = await client(t.port, 'victim');
+    oper.send('KILL victim :Quit: spam');
+    await victim.waitClosed();
+    const dropper = await client(t.port, 'dropper');
+    dropper.close();
+    expect(await waitUntil(() => t.server.stats.disconnects.closed === 1, 3000)).toBe(true);
+    ts = undefined;
+    await t.stop(); // the oper goes with the shutdown
+    expect(t.server.stats.disconnects).toEqual({ ...zeroes, quit: 1, kill: 1, closed: 1, shutdown: 1 });
   });
 
   it('follows Prometheus conventions: ircd_ prefix, _total counters, bounded labels', async () => {

@@ -1,8 +1,9 @@
 // Connection framing: a bare CR inside a line is flagged; output lines and shared Buffers leave in
 // the order written within a tick, and a line queued with writeAfterTick (the PONG) after them all.
-// The farewell ERROR line counts against the sendq like any output.
+// The farewell ERROR line counts against the sendq like any output. Flood tokens: one per line,
+// more for a command that charges a penalty.
 import { EventEmitter } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { Connection, type ConnectionOwner } from '../../src/net/connection.js';
 
@@ -65,7 +66,7 @@ describe('Connection close', () => {
     socket.writableLength = unsent;
     const conn = new Connection(socket, owner, small.class[0]!, { lineLength: 512, tagLength: 4096 }, () => {});
     conn.writeText('NOTICE a :queued\r\n');
-    conn.close('Killed (oper (bye))');
+    conn.close({ kind: 'kill', text: 'Killed (oper (bye))' });
     return socket;
   }
 
@@ -89,5 +90,35 @@ describe('Connection input', () => {
       ['@+k\r=v TAGMSG #p', 'cr'],
       ['AWAY :x\r', 'cr'],
     ]);
+  });
+});
+
+describe('Connection flood tokens', () => {
+  afterEach(() => vi.useRealTimers());
+
+  /** The lines a connection handles at once out of `lines`, when `penalised` ones charge 4 more tokens each. */
+  function handledAtOnce(lines: string[], penalised: string): string[] {
+    vi.useFakeTimers({ toFake: ['Date'] }); // no refill while the lines are read
+    const klass = validateConfig(
+      { listen: [{ port: 0 }], class: [{ name: 'c', flood: { burst: 10, rate: 1 } }], allow: [{ mask: '*', class: 'c' }] },
+      'test',
+    ).class[0]!;
+    const handled: string[] = [];
+    const counting: ConnectionOwner = {
+      ...owner,
+      handleLine: (conn, line) => {
+        handled.push(line);
+        if (line === penalised) conn.charge(4);
+      },
+    };
+    const conn = new Connection(new CaptureSocket(), counting, klass, { lineLength: 512, tagLength: 4096 }, () => {});
+    conn.onData(Buffer.from(lines.map((l) => l + '\r\n').join('')));
+    return handled;
+  }
+
+  it('handles a burst of lines, and fewer when each charges a penalty', () => {
+    expect(handledAtOnce(Array(12).fill('PING'), 'LIST')).toHaveLength(10);
+    // 10 tokens: 5 for each LIST, so the third waits for the refill, and the PING behind it too.
+    expect(handledAtOnce(['LIST', 'LIST', 'LIST', 'PING'], 'LIST')).toEqual(['LIST', 'LIST']);
   });
 });

@@ -1,32 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { allModules } from '../../src/modules/index.js';
 import { loggableParams } from '../../src/observability/log.js';
-import { classifyDisconnect, COMMAND_SECONDS_BUCKETS, listenerLabel, Stats } from '../../src/observability/stats.js';
-
-describe('classifyDisconnect', () => {
-  it.each([
-    ['Quit: see you', 'quit'],
-    ['Client Quit', 'quit'],
-    ['Quit: I was banned elsewhere', 'quit'],
-    ['Ping timeout: 180 seconds', 'ping_timeout'],
-    ['Registration timed out', 'registration_timeout'],
-    ['SendQ exceeded', 'sendq'],
-    ['Excess Flood', 'flood'],
-    ['Killed (oper (spamming))', 'kill'],
-    ['K-Lined: spam', 'ban'],
-    ['You are banned from this server', 'ban'],
-    ['Bad password', 'password'],
-    ['Connection closed', 'closed'],
-    ['Read error: ECONNRESET', 'closed'],
-    ['something new', 'other'],
-  ])('maps %j to %s', (reason, label) => {
-    expect(classifyDisconnect(reason, false)).toBe(label);
-  });
-
-  it('counts everything as shutdown while the server stops', () => {
-    expect(classifyDisconnect('Quit: bye', true)).toBe('shutdown');
-  });
-});
+import { COMMAND_SECONDS_BUCKETS, listenerLabel, Stats } from '../../src/observability/stats.js';
 
 describe('Stats', () => {
   it('counts unknown SASL mechanisms as "other" so the label set stays bounded', () => {

@@ -46,7 +46,7 @@ export function handleNames(server: Server, client: Client, msg: Message): void 
     client.numeric(RPL.ENDOFNAMES, '*', 'End of /NAMES list');
     return;
   }
-  const targets = names.split(',').filter(Boolean).slice(0, server.config.limits.max_targets);
+  const targets = names.split(',').filter(Boolean);
   // Several channels share one 366 that names them all, as RFC 2812 and Modern IRC show it.
   const single = targets.length === 1;
   for (const name of targets) {

@@ -57,10 +57,6 @@ function sendInviteList(client: Client): void {
 
 export function handleInvite(server: Server, client: Client, msg: Message): void {
   if (msg.params.length === 0) return sendInviteList(client);
-  if (msg.params.length < 2) {
-    client.numeric(ERR.NEEDMOREPARAMS, 'INVITE', 'Not enough parameters');
-    return;
-  }
   const [nick, name] = msg.params as [string, string];
   const target = server.state.findNick(nick);
   if (!target?.registered) {
@@ -108,15 +104,11 @@ export function handleInvite(server: Server, client: Client, msg: Message): void
 export function handleKick(server: Server, client: Client, msg: Message): void {
   const names = msg.params[0]!.split(',').filter(Boolean);
   const nicks = msg.params[1]!.split(',').filter(Boolean);
-  // RFC 2812: one channel and several users, or as many channels as users, taken in pairs.
-  if (names.length === 0 || nicks.length === 0 || (names.length !== 1 && names.length !== nicks.length)) {
-    client.numeric(ERR.NEEDMOREPARAMS, 'KICK', 'Not enough parameters');
-    return;
-  }
   const reason = truncateUtf8(msg.params[2] || client.nick, server.config.limits.kicklen);
-  const max = server.config.limits.max_targets;
-  if (names.length === 1) kickFrom(server, client, names[0]!, nicks.slice(0, max), reason);
-  else nicks.slice(0, max).forEach((nick, i) => kickFrom(server, client, names[i]!, [nick], reason));
+  // RFC 2812: one channel and several users, or as many channels as users, taken in pairs (the
+  // router refused anything else).
+  if (names.length === 1) kickFrom(server, client, names[0]!, nicks, reason);
+  else nicks.forEach((nick, i) => kickFrom(server, client, names[i]!, [nick], reason));
 }
 
 function kickFrom(server: Server, client: Client, name: string, nicks: string[], reason: string): void {
