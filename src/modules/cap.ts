@@ -1,7 +1,7 @@
 // IRCv3 capability negotiation (CAP LS/LIST/REQ/END, version 302 values, cap-notify).
 import { ERR } from '../protocol/numerics.js';
 import { packLines } from '../protocol/text.js';
-import { CAP, type CapName } from '../server/caps.js';
+import { CAP, capsWith, type Cap, type CapName } from '../server/caps.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
@@ -33,8 +33,8 @@ function sendCapList(server: Server, client: Client, sub: string, tokens: string
 function handleReq(server: Server, client: Client, request: string): void {
   const offered = new Set(server.capOffers().map((c) => c.name as string));
   const items = request.split(' ').filter(Boolean);
-  let add = 0;
-  let remove = 0;
+  const add: Cap[] = [];
+  const remove: Cap[] = [];
   let ok = items.length > 0;
   for (const item of items) {
     const removing = item.startsWith('-');
@@ -43,15 +43,13 @@ function handleReq(server: Server, client: Client, request: string): void {
       ok = false;
       break;
     }
-    const bit = CAP[name as CapName];
-    if (removing) remove |= bit;
-    else add |= bit;
+    (removing ? remove : add).push(CAP[name as CapName]);
   }
   if (!ok) {
     client.fromServer('CAP', [client.nick, 'NAK', request]);
     return;
   }
-  client.caps = (client.caps | add) & ~remove;
+  client.caps = capsWith(client.caps, add, remove);
   client.fromServer('CAP', [client.nick, 'ACK', request]);
 }
 
@@ -68,7 +66,7 @@ export const cap: Module = {
             if (!client.registered) client.capNegotiating = true;
             const version = Number(msg.params[1] ?? 0) || 0;
             if (version > client.capVersion) client.capVersion = version;
-            if (client.capVersion >= 302) client.caps |= CAP['cap-notify'];
+            if (client.capVersion >= 302) client.caps = capsWith(client.caps, [CAP['cap-notify']], []);
             const tokens = server.capOffers().map((c) => capToken(server, client, c.name));
             sendCapList(server, client, 'LS', tokens);
             return;
@@ -107,7 +105,7 @@ function announceCapChanges(server: Server, before: Set<string>, after: Set<stri
     if (added.length)
       client.fromServer('CAP', [client.nick, 'NEW', added.map((c) => capToken(server, client, c as CapName)).join(' ')]);
     if (removed.length) {
-      for (const r of removed) client.caps &= ~CAP[r as CapName];
+      client.caps = capsWith(client.caps, [], removed.map((r) => CAP[r as CapName]));
       client.fromServer('CAP', [client.nick, 'DEL', removed.join(' ')]);
     }
   }

@@ -60,10 +60,9 @@ function deliver(server: Server, client: Client, msg: Message): void {
     const params = isTagmsg ? [target] : [target, fitLine(server, client.mask, command, target, text)];
     const out = relay(client, { source: client.mask, command, params }, { msgid: newMsgid(), clientTags: tags });
     // Tag-only messages reach only clients that understand tags.
-    const needed = isTagmsg ? CAP['message-tags'] : 0;
-    for (const recipient of resolved.recipients) if ((recipient.caps & needed) === needed) recipient.sendOutgoing(out, true);
+    for (const recipient of resolved.recipients) if (!isTagmsg || recipient.hasCap(CAP['message-tags'])) recipient.sendOutgoing(out, true);
     server.emit('messageRelayed', client, resolved.to, out);
-    if (client.hasCap(CAP['echo-message']) && (client.caps & needed) === needed) client.sendOutgoing(out);
+    if (client.hasCap(CAP['echo-message']) && (!isTagmsg || client.hasCap(CAP['message-tags']))) client.sendOutgoing(out);
     else client.sendToOtherSessions(out);
   }
 }

@@ -4,7 +4,7 @@ import type { ClassConfig } from '../config/schema.js';
 import type { Connection } from '../net/connection.js';
 import { addressKey } from '../protocol/mask.js';
 import { serializeMessage, type Message, type Tags } from '../protocol/message.js';
-import { CAP } from './caps.js';
+import { CAP, capsHas, capsUnion, NO_CAPS, type Cap, type CapSet } from './caps.js';
 import { Outgoing } from './outgoing.js';
 import type { Reply } from './reply.js';
 
@@ -27,7 +27,7 @@ export function runAsSession<T>(session: Client, fn: () => T): T {
  * Lines a session gets only with the capability that announces them. Deliveries to a user with
  * several sessions are gated on what any of them negotiated; each session is then filtered here.
  */
-const LINE_CAPS: Record<string, number> = {
+const LINE_CAPS: Record<string, Cap> = {
   ACCOUNT: CAP['account-notify'],
   AWAY: CAP['away-notify'],
   BATCH: CAP.batch,
@@ -40,9 +40,9 @@ const LINE_CAPS: Record<string, number> = {
   TAGMSG: CAP['message-tags'],
 };
 
-function sessionAccepts(caps: number, command: string): boolean {
+function sessionAccepts(caps: CapSet, command: string): boolean {
   const needed = LINE_CAPS[command];
-  return needed === undefined || (caps & needed) !== 0;
+  return needed === undefined || capsHas(caps, needed);
 }
 
 export class Client {
@@ -56,8 +56,8 @@ export class Client {
   /** The resolved or literal host before cloaking. */
   realHost: string;
   registered = false;
-  /** This connection's capabilities as a bitmask of CAP bits (see `caps`). */
-  ownCaps = 0;
+  /** This connection's capabilities (see `caps`). */
+  ownCaps: CapSet = NO_CAPS;
   /** This connection's CAP LS version (0 = never sent CAP LS). */
   ownCapVersion = 0;
   /** True while CAP negotiation holds registration. */
@@ -154,16 +154,16 @@ export class Client {
    * Capabilities of the acting session; outside its own commands, a user with several sessions
    * has what any of them negotiated (each session's lines are then filtered by sessionAccepts).
    */
-  get caps(): number {
+  get caps(): CapSet {
     if (this.sessions === undefined) return this.ownCaps;
     const a = this.acting();
     if (a) return a.ownCaps;
     let all = this.ownCaps;
-    for (const s of this.sessions) all |= s.ownCaps;
+    for (const s of this.sessions) all = capsUnion(all, s.ownCaps);
     return all;
   }
 
-  set caps(value: number) {
+  set caps(value: CapSet) {
     this.session.ownCaps = value;
   }
 
@@ -198,8 +198,8 @@ export class Client {
     return `${this.nick}!${this.user || '*'}@${this.realHost}`;
   }
 
-  hasCap(bit: number): boolean {
-    return (this.caps & bit) !== 0;
+  hasCap(cap: Cap): boolean {
+    return capsHas(this.caps, cap);
   }
 
   /**

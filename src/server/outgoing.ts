@@ -2,13 +2,13 @@
 // message's tags a recipient may see, so it is serialized once per distinct view and the same
 // Buffer is reused for every recipient sharing that view.
 import { serializeMessage, type Message, type Tags } from '../protocol/message.js';
-import { tagCap } from './caps.js';
+import { tagCap, tagView, type CapSet } from './caps.js';
 import type { Client } from './client.js';
 
 const CRLF = '\r\n';
 
 export class Outgoing {
-  /** Bitmask of all capabilities that gate at least one tag of this message. */
+  /** The tagView bits of all capabilities that gate at least one tag of this message. */
   readonly tagCaps: number;
   /** Its server-time in epoch ms when relayed (history keeps it without parsing the tag back). */
   at = 0;
@@ -36,8 +36,11 @@ export class Outgoing {
   }
 
   /** Tags visible to a client holding `caps`. */
-  tagsFor(caps: number): Tags | undefined {
-    const view = caps & this.tagCaps;
+  tagsFor(caps: CapSet): Tags | undefined {
+    return this.tagsInView(tagView(caps) & this.tagCaps);
+  }
+
+  private tagsInView(view: number): Tags | undefined {
     if (view === 0) return undefined;
     const out: Tags = {};
     for (let i = 0; i < this.tagKeys.length; i++) {
@@ -52,12 +55,12 @@ export class Outgoing {
     return this.plain;
   }
 
-  bufferFor(caps: number): Buffer {
-    const view = caps & this.tagCaps;
+  bufferFor(caps: CapSet): Buffer {
+    const view = tagView(caps) & this.tagCaps;
     if (view === this.firstView) return this.firstBuf!;
     let buf = this.views?.get(view);
     if (!buf) {
-      const tags = this.tagsFor(view);
+      const tags = this.tagsInView(view);
       buf = Buffer.from((tags ? serializeMessage({ ...this.msg, tags }) : this.plainLine) + CRLF, 'utf8');
       if (this.firstView === -1) {
         this.firstView = view;

@@ -4,7 +4,7 @@
 // (chathistory, multiline, metadata) nest in it (https://ircv3.net/specs/extensions/batch); and
 // every batch a connection is sent takes its reference tag from that connection's one counter.
 import type { Message, Tags } from '../protocol/message.js';
-import { CAP } from './caps.js';
+import { CAP, capsHas } from './caps.js';
 import type { Client } from './client.js';
 
 /**
@@ -63,7 +63,7 @@ export class Reply {
    */
   batch(type: string, params: string[], body: readonly Message[] | (() => void), opening?: { source: string; tags: Tags }): void {
     const fill = typeof body === 'function' ? body : () => body.forEach((line) => this.send(line));
-    if ((this.session.ownCaps & CAP.batch) === 0) return fill();
+    if (!capsHas(this.session.ownCaps, CAP.batch)) return fill();
     const ref = this.session.newBatchRef();
     const server = this.session.serverName();
     this.send({ source: opening?.source ?? server, command: 'BATCH', params: [`+${ref}`, type, ...params], tags: opening?.tags });
@@ -133,7 +133,7 @@ export class Reply {
       return;
     }
     // Without batch, labeled-response cannot be used; the lines go out as they would unlabeled.
-    if ((session.ownCaps & CAP.batch) === 0) {
+    if (!capsHas(session.ownCaps, CAP.batch)) {
       for (const line of lines) session.writeOwn(line);
       return;
     }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../src/protocol/message.js';
-import { CAP } from '../../src/server/caps.js';
+import { CAP, capsWith, NO_CAPS, type Cap } from '../../src/server/caps.js';
 import { Outgoing } from '../../src/server/outgoing.js';
+
+const caps = (...held: Cap[]) => capsWith(NO_CAPS, held, []);
 
 describe('Outgoing (fan-out serialization)', () => {
   const out = () =>
@@ -12,31 +14,32 @@ describe('Outgoing (fan-out serialization)', () => {
 
   it('builds one wire form per distinct view and reuses the same Buffer for every recipient', () => {
     const o = out();
-    const views = [0, CAP['server-time'], CAP['message-tags'], CAP['message-tags'] | CAP['server-time'] | CAP['echo-message']];
+    const views = [caps(), caps(CAP['server-time']), caps(CAP['message-tags']), caps(CAP['message-tags'], CAP['server-time'], CAP['echo-message'])];
     const buffers = new Map<number, Buffer>();
     for (let i = 0; i < 1000; i++) {
-      const caps = views[i % views.length]!;
-      const buf = o.bufferFor(caps);
-      const first = buffers.get(caps);
+      const view = i % views.length;
+      const buf = o.bufferFor(views[view]!);
+      const first = buffers.get(view);
       if (first) expect(buf).toBe(first);
-      else buffers.set(caps, buf);
+      else buffers.set(view, buf);
     }
     expect(o.viewCount).toBe(4);
   });
 
   it('caps that gate no tag do not create new views', () => {
     const o = out();
-    o.bufferFor(CAP['multi-prefix']);
-    o.bufferFor(CAP['echo-message'] | CAP['away-notify']);
-    o.bufferFor(0);
+    o.bufferFor(caps(CAP['multi-prefix']));
+    o.bufferFor(caps(CAP['echo-message'], CAP['away-notify']));
+    o.bufferFor(caps(40)); // past the first word
+    o.bufferFor(NO_CAPS);
     expect(o.viewCount).toBe(1);
   });
 
   it('shows each recipient only the tags its capabilities allow', () => {
     const o = out();
-    expect(o.bufferFor(0).toString()).toBe(':a!b@c PRIVMSG #chan :hello world\r\n');
-    expect(parseMessage(o.bufferFor(CAP['server-time']).toString().trimEnd()).tags).toEqual({ time: '2026-01-01T00:00:00.000Z' });
-    expect(parseMessage(o.bufferFor(CAP['message-tags']).toString().trimEnd()).tags).toEqual({ msgid: 'm1', '+draft/react': 'x' });
-    expect(parseMessage(o.bufferFor(CAP['account-tag']).toString().trimEnd()).tags).toEqual({ account: 'acct' });
+    expect(o.bufferFor(NO_CAPS).toString()).toBe(':a!b@c PRIVMSG #chan :hello world\r\n');
+    expect(parseMessage(o.bufferFor(caps(CAP['server-time'])).toString().trimEnd()).tags).toEqual({ time: '2026-01-01T00:00:00.000Z' });
+    expect(parseMessage(o.bufferFor(caps(CAP['message-tags'])).toString().trimEnd()).tags).toEqual({ msgid: 'm1', '+draft/react': 'x' });
+    expect(parseMessage(o.bufferFor(caps(CAP['account-tag'])).toString().trimEnd()).tags).toEqual({ account: 'acct' });
   });
 });

@@ -4,16 +4,16 @@ import { describe, expect, it } from 'vitest';
 import type { ClassConfig } from '../../src/config/schema.js';
 import type { Connection } from '../../src/net/connection.js';
 import type { Message } from '../../src/protocol/message.js';
-import { CAP } from '../../src/server/caps.js';
+import { CAP, capsWith, NO_CAPS, type Cap } from '../../src/server/caps.js';
 import { Client, runAsSession } from '../../src/server/client.js';
 import { relay } from '../../src/server/outgoing.js';
 import { Reply, replyTo } from '../../src/server/reply.js';
 
-const LABELS = CAP['labeled-response'] | CAP.batch;
+const LABELS = [CAP['labeled-response'], CAP.batch];
 let connIds = 0;
 
 /** A client whose connection keeps what is written to it, as lines without CRLF. */
-function connected(caps: number, nick = 'me'): { client: Client; wire: string[] } {
+function connected(caps: Cap[], nick = 'me'): { client: Client; wire: string[] } {
   const wire: string[] = [];
   const take = (text: string) => wire.push(...text.split('\r\n').filter(Boolean));
   const conn = {
@@ -25,7 +25,7 @@ function connected(caps: number, nick = 'me'): { client: Client; wire: string[] 
   } as unknown as Connection;
   const client = new Client(conn, {} as ClassConfig, () => 'irc.test');
   client.nick = nick;
-  client.ownCaps = caps;
+  client.ownCaps = capsWith(NO_CAPS, caps, []);
   return { client, wire };
 }
 
@@ -75,7 +75,7 @@ describe('Reply: labels', () => {
   });
 
   it('labels only the echo of a message to oneself, not the copy received as its target', () => {
-    const { client, wire } = connected(LABELS | CAP['echo-message']);
+    const { client, wire } = connected([...LABELS, CAP['echo-message']]);
     labeled(client, 'a4', () => {
       const out = relay(undefined, { source: 'me!u@h', command: 'PRIVMSG', params: ['me', 'hi'] });
       client.sendOutgoing(out, true);
@@ -87,7 +87,7 @@ describe('Reply: labels', () => {
 
 describe('Reply: batches', () => {
   it('nests a batch in the labeled-response batch, tagging each line with the innermost batch', () => {
-    const { client, wire } = connected(LABELS | CAP['message-tags']);
+    const { client, wire } = connected([...LABELS, CAP['message-tags']]);
     labeled(client, 'b1', (reply) => {
       reply.batch('chathistory', ['#h'], () => {
         reply.send(notice('one'));
@@ -123,7 +123,7 @@ describe('Reply: batches', () => {
   });
 
   it('writes the batch at once when the command has no label', () => {
-    const { client, wire } = connected(CAP.batch);
+    const { client, wire } = connected([CAP.batch]);
     replyTo(client).batch('metadata', ['me'], () => {
       expect(wire).toEqual([':irc.test BATCH +1 metadata me']);
       client.numeric('761', 'me', 'k', '*', 'v');
@@ -135,7 +135,7 @@ describe('Reply: batches', () => {
   });
 
   it('closes a batch whose body throws', () => {
-    const { client, wire } = connected(CAP.batch);
+    const { client, wire } = connected([CAP.batch]);
     expect(() =>
       replyTo(client).batch('metadata', [], () => {
         throw new Error('bug');
@@ -159,13 +159,13 @@ describe('Reply: batches', () => {
 
 describe('Reply: clients without batch', () => {
   it('sends the lines of a batch bare', () => {
-    const { client, wire } = connected(0);
+    const { client, wire } = connected([]);
     replyTo(client).batch('chathistory', ['#h'], [notice('one'), notice('two')]);
     expect(wire).toEqual([':irc.test NOTICE me one', ':irc.test NOTICE me two']);
   });
 
   it('sends several replies to a labeled command unlabeled (labeled-response needs batch)', () => {
-    const { client, wire } = connected(CAP['labeled-response']);
+    const { client, wire } = connected([CAP['labeled-response']]);
     labeled(client, 'd1', (reply) => reply.batch('metadata', [], [notice('one'), notice('two')]));
     expect(wire).toEqual([':irc.test NOTICE me one', ':irc.test NOTICE me two']);
   });

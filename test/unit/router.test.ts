@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { Connection } from '../../src/net/connection.js';
 import type { Message } from '../../src/protocol/message.js';
-import { CAP } from '../../src/server/caps.js';
+import { CAP, capsWith, NO_CAPS } from '../../src/server/caps.js';
 import { Client } from '../../src/server/client.js';
 import { bySubcommand } from '../../src/server/module.js';
 import { Server } from '../../src/server/server.js';
@@ -165,7 +165,7 @@ describe('router gating', () => {
     const { server, client, run, settle } = setup();
     client.registered = true;
     expect(await settle('LATER')).toEqual(['FAIL INTERNAL_ERROR The server could not complete this command']);
-    client.caps = CAP['labeled-response'];
+    client.caps = capsWith(NO_CAPS, [CAP['labeled-response']], []);
     expect(run('@label=x BOOM')).toEqual(['[x] FAIL INTERNAL_ERROR The server could not complete this command']);
     expect(await settle('@label=y LATER')).toEqual(['[y] FAIL INTERNAL_ERROR The server could not complete this command']);
     server.router.lineClaims.push(() => {
