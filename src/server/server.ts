@@ -9,6 +9,8 @@ import { listenerKey, openListener, readTls, type Listener } from '../net/listen
 import { upgradeToWebSocket } from '../net/websocket.js';
 import { HANDSHAKE_TIMEOUT_MS, PendingHandshakes } from '../net/pending.js';
 import { ConnectThrottle } from '../net/throttle.js';
+import { FlushQueue } from '../net/flush.js';
+import { KeepaliveSweep, ThrottledPump } from '../net/timers.js';
 import { loggableParams, type Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
 import { addressKey, cidrContains, globMatch, ipBytes, normalizeIp, parseCidr, type Cidr } from '../protocol/mask.js';
@@ -58,24 +60,19 @@ export class Server implements ConnectionOwner {
   private readonly clientOf = new Map<Connection, Client>();
   /** WebSocket connections still in their HTTP upgrade: in all, and per address (trusted proxies aside). */
   private readonly pendingUpgrades = new PendingHandshakes();
-  // Shared by every connection and client instead of a closure each (memory per idle client).
-  private readonly flushLater = (conn: Connection) => this.scheduleFlush(conn);
+  // Shared by every client instead of a closure each (memory per idle client).
   private readonly serverName = () => this.name;
-  /**
-   * Connections with output this tick, each listed once (a Connection asks only on its first
-   * write of a tick). Arrays, swapped and reused: a Set cleared every tick re-grew its hash table
-   * through every size up to the fan-out width each time.
-   */
-  private pendingFlush: Connection[] = [];
-  private flushing: Connection[] = [];
+  private readonly flushes = new FlushQueue();
+  private readonly throttledPump = new ThrottledPump();
+  private readonly sweep = new KeepaliveSweep<Client>(
+    () => this.state.clients,
+    (client, reason) => this.disconnect(client, reason),
+    this.serverName,
+  );
   /** Connections of WebIRC gateways not yet told their user's address: outside the per-address count. */
   private readonly uncounted = new Set<Connection>();
-  private flushScheduled = false;
-  private readonly throttledConns = new Set<Connection>();
   /** Recent connections per IP, for the class connect_rate. */
   private connectThrottle: ConnectThrottle;
-  private throttleTimer: NodeJS.Timeout | undefined;
-  private ticker: NodeJS.Timeout | undefined;
 
   constructor(
     public config: Config,
@@ -114,8 +111,7 @@ export class Server implements ConnectionOwner {
     checkTables(this.db);
     checkMigrationsKnown(this.db);
     for (const l of this.config.listen) await this.addListener(l);
-    this.ticker = setInterval(() => this.tick(), 1000);
-    this.ticker.unref();
+    this.sweep.start();
     this.traceCommands = this.log.isLevelEnabled('trace');
     this.ready = true;
   }
@@ -201,7 +197,7 @@ export class Server implements ConnectionOwner {
     if ('refused' in admission) return refuse(admission.refused, admission.label);
     const klass = admission.klass;
 
-    const conn = new Connection(socket, this, klass, this.lineLimits(), this.flushLater);
+    const conn = new Connection(socket, this, klass, this.lineLimits(), this.flushes.scheduleFlush);
     if (!admission.counted) this.uncounted.add(conn);
     const client = new Client(conn, klass, this.serverName);
     this.clientOf.set(conn, client);
@@ -367,7 +363,7 @@ export class Server implements ConnectionOwner {
   connectionClosed(conn: Connection, reason: DisconnectReason): void {
     const client = this.clientOf.get(conn);
     this.clientOf.delete(conn);
-    this.throttledConns.delete(conn);
+    this.throttledPump.forget(conn);
     this.releaseAddress(conn);
     if (!client) return;
     this.stats.connectionClosed(conn, client.fannedOut, reason.kind);
@@ -429,66 +425,7 @@ export class Server implements ConnectionOwner {
   }
 
   throttled(conn: Connection): void {
-    this.throttledConns.add(conn);
-    if (this.throttleTimer) return;
-    // One timer for all throttled connections, not one per client.
-    this.throttleTimer = setInterval(() => {
-      // A copy: pump() re-adds a connection still short of tokens, and iterating the live set
-      // would then spin on it until its next token is due, stalling every other client.
-      const due = [...this.throttledConns];
-      this.throttledConns.clear();
-      for (const c of due) c.pump();
-      if (this.throttledConns.size === 0) {
-        clearInterval(this.throttleTimer);
-        this.throttleTimer = undefined;
-      }
-    }, 50);
-    this.throttleTimer.unref();
-  }
-
-  private scheduleFlush(conn: Connection): void {
-    this.pendingFlush.push(conn);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flushAll());
-  }
-
-  private flushAll(): void {
-    this.flushScheduled = false;
-    const due = this.pendingFlush;
-    this.pendingFlush = this.flushing;
-    this.flushing = due;
-    // A connection closed since it was listed has nothing left to write: its flush does nothing.
-    for (let i = 0; i < due.length; i++) due[i]!.flush();
-    due.length = 0;
-  }
-
-  /** Once a second: registration timeouts and keepalive pings for every client. */
-  private tick(): void {
-    const now = Date.now();
-    for (const client of this.state.clients) {
-      if (!client.registered) {
-        if (now - client.ownConn.connectedAt > client.klass.registration_timeout * 1000)
-          this.disconnect(client, { kind: 'registration_timeout', text: 'Registration timed out' });
-        continue;
-      }
-      // Most users have one connection: no allSessions() array per client and second.
-      if (client.sessions === undefined) this.keepAlive(client, now);
-      else for (const s of client.allSessions()) this.keepAlive(s, now);
-    }
-  }
-
-  /** Pings a quiet connection and closes one that stopped answering (only that session of a user). */
-  private keepAlive(session: Client, now: number): void {
-    const conn = session.ownConn;
-    const k = session.klass;
-    if (conn.pingSentAt) {
-      if (now - conn.pingSentAt > k.ping_timeout * 1000)
-        conn.close({ kind: 'ping_timeout', text: `Ping timeout: ${Math.round((now - conn.lastRead) / 1000)} seconds` });
-    } else if (now - conn.lastRead > k.ping_interval * 1000) {
-      conn.pingSentAt = now;
-      conn.writeText(`PING ${this.name}\r\n`);
-    }
+    this.throttledPump.throttled(conn);
   }
 
   // ---- services for modules -------------------------------------------------------------------
@@ -667,11 +604,11 @@ export class Server implements ConnectionOwner {
     if (this.stopping) return;
     this.stopping = true;
     this.ready = false;
-    clearInterval(this.ticker);
-    clearInterval(this.throttleTimer);
+    this.sweep.stop();
+    this.throttledPump.stop();
     const closing = [...this.listeners.values()].map((l) => l.close());
     for (const client of [...this.state.clients]) this.disconnect(client, { kind: 'shutdown', text: reason });
-    this.flushAll();
+    this.flushes.flushAll();
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, graceMs).unref())]);
     for (const m of this.modules) m.close?.(this);
     this.openedDb?.close();
