@@ -2,11 +2,10 @@
 // admission, ISUPPORT, rehash and the connection timers to the objects that do them.
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { loadConfig } from '../config/load.js';
 import type { ClassConfig, Config, ListenConfig } from '../config/schema.js';
 import { Connection, type ConnectionOwner, type LineLimits, type LineProblem } from '../net/connection.js';
 import type { DisconnectReason } from '../net/disconnect.js';
-import { listenerKey, openListener, readTls, type Listener } from '../net/listener.js';
+import { listenerKey, openListener, type Listener } from '../net/listener.js';
 import { FlushQueue } from '../net/flush.js';
 import { KeepaliveSweep, ThrottledPump } from '../net/timers.js';
 import { loggableParams, type Logger } from '../observability/log.js';
@@ -23,6 +22,7 @@ import { Router } from './router.js';
 import { Admission } from './admission.js';
 import { derivedFrom } from './derived.js';
 import { Isupport } from './isupport.js';
+import { Rehash, type RehashResult } from './rehash.js';
 import { State } from './state.js';
 import { startHttp, type HttpEndpoint } from '../observability/http.js';
 import { listenerLabel, Stats } from '../observability/stats.js';
@@ -67,6 +67,7 @@ export class Server implements ConnectionOwner {
   );
   readonly admission: Admission;
   readonly isupport: Isupport;
+  private readonly rehasher: Rehash;
   /** Line limits of every connection, rebuilt when REHASH replaces the config. */
   readonly lineLimits = derivedFrom(
     () => this.config,
@@ -85,6 +86,7 @@ export class Server implements ConnectionOwner {
     this.prefixes = new PrefixTable(config.channels.prefix);
     this.admission = new Admission(this);
     this.isupport = new Isupport(this);
+    this.rehasher = new Rehash(this);
   }
 
   get name(): string {
@@ -116,7 +118,7 @@ export class Server implements ConnectionOwner {
     this.ready = true;
   }
 
-  private async addListener(cfg: ListenConfig): Promise<Listener> {
+  async addListener(cfg: ListenConfig): Promise<Listener> {
     const l = await openListener(
       cfg,
       (socket, lc) => (lc.websocket ? this.admission.acceptWebSocket(socket, lc) : this.admission.accept(socket, lc)),
@@ -304,72 +306,15 @@ export class Server implements ConnectionOwner {
     for (const c of this.state.clients) if (c.registered) yield c;
   }
 
-  /**
-   * Re-reads the config file. Everything is validated (and new listeners opened) before anything
-   * changes; on any error the running config stays and the error is returned.
-   */
-  async rehash(source: string): Promise<{ ok: true } | { ok: false; error: string }> {
-    let next: Config;
-    try {
-      next = loadConfig(this.configPath);
-      if (next.server.casemapping !== this.config.server.casemapping)
-        throw new Error('server.casemapping cannot change while running; restart the server to change it');
-    } catch (err) {
-      return this.rehashFailed(source, err);
-    }
-    const wanted = new Map(next.listen.map((l) => [listenerKey(l), l]));
-    const opened: Listener[] = [];
-    try {
-      for (const l of wanted.values()) if (l.tls) readTls(l.tls); // a missing or unreadable key fails here, before any change
-      for (const [key, l] of wanted) if (!this.listeners.has(key)) opened.push(await this.addListener(l));
-      for (const [key, l] of wanted) if (l.tls && this.listeners.has(key)) this.listeners.get(key)!.reloadTls(l);
-    } catch (err) {
-      for (const l of opened) {
-        this.listeners.delete(listenerKey(l.cfg));
-        await l.close();
-      }
-      return this.rehashFailed(source, err);
-    }
-    // Existing connections on a removed listener stay; only the listening socket goes.
-    for (const [key, l] of this.listeners) {
-      if (!wanted.has(key)) {
-        this.listeners.delete(key);
-        void l.close();
-      }
-    }
-    const old = this.config;
-    const oldTokens = this.isupport.tokens().join(' ');
-    const oldCaps = new Set(this.capOffers().map((c) => c.name as string));
-    this.config = next;
-    this.motd = this.readMotd();
-    this.prefixes = new PrefixTable(next.channels.prefix);
-    this.admission.resizeConnectThrottle(next.limits.connect_rate_ips);
-    for (const user of this.state.clients) {
-      for (const client of user.allSessions()) {
-        const klass = this.admission.classFor(client.ownConn.ip, client.realHost) ?? next.class[0]!;
-        client.klass = klass;
-        client.ownConn.klass = klass;
-        client.ownConn.limits = this.lineLimits();
-      }
-    }
-    const tokens = this.isupport.tokens();
-    if (tokens.join(' ') !== oldTokens) for (const c of this.registeredClients()) this.isupport.send(c);
-    this.emit('capsRehashed', oldCaps, new Set(this.capOffers().map((c) => c.name as string)));
-    this.emit('rehashed', old);
-    this.stats.rehashes.success++;
-    // The log level follows the file; format and destination stay until a restart.
-    this.log.level = next.log.level;
-    this.traceCommands = this.log.isLevelEnabled('trace');
-    this.log.info({ source, config: this.configPath }, 'configuration reloaded');
-    return { ok: true };
+  /** Re-reads the config file (REHASH, SIGHUP); see rehash.ts. */
+  rehash(source: string): Promise<RehashResult> {
+    return this.rehasher.run(source);
   }
 
-  private rehashFailed(source: string, err: unknown): { ok: false; error: string } {
-    this.stats.rehashes.failure++;
-    const error = (err as Error).message;
-    this.log.error({ source, error }, 'rehash failed; keeping the running configuration');
-    this.emit('rehashFailed', source, error);
-    return { ok: false, error };
+  /** Sets the log level, and with it whether commands are traced. */
+  setLogLevel(level: Config['log']['level']): void {
+    this.log.level = level;
+    this.traceCommands = this.log.isLevelEnabled('trace');
   }
 
   /** Graceful stop: refuse new connections, tell everyone, close within `graceMs`. */
