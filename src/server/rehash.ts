@@ -15,10 +15,10 @@ export type RehashResult = { ok: true; needsRestart: string[] } | { ok: false; e
  * opened, the metrics endpoint bound and the log stream made once, and the SASL and REGISTER
  * failure counters are sized in their modules' init. server.casemapping is refused instead.
  */
-export const RESTART_KEYS = ['store.path', 'metrics.*', 'log.format', 'log.destination', 'sasl.failure_tracking'] as const;
+const RESTART_KEYS = ['store.path', 'metrics.*', 'log.format', 'log.destination', 'sasl.failure_tracking'] as const;
 
 /** Keys of a [[listen]] block that its open socket keeps: they apply only to a listener opened anew. */
-export const LISTENER_RESTART_KEYS = ['origins', 'trusted_proxies'] as const;
+const LISTENER_RESTART_KEYS = ['origins', 'trusted_proxies'] as const;
 
 /** What the oper and the log are told: "changed but needs a restart: metrics.port, store.path". */
 export function describeRestartNeeded(keys: readonly string[]): string {
@@ -30,7 +30,7 @@ export function describeRestartNeeded(keys: readonly string[]): string {
  * started with, or for a listener the block it was opened with. Compared with what runs rather
  * than the previous file, a change is named at every rehash until a restart applies it.
  */
-export function restartNeeded(atStart: Config, next: Config, listeners: ReadonlyMap<string, Listener>): string[] {
+function restartNeeded(atStart: Config, next: Config, listeners: ReadonlyMap<string, Listener>): string[] {
   const changed: string[] = [];
   for (const key of RESTART_KEYS) {
     const [section, name] = key.split('.') as [keyof Config, string];
