@@ -140,7 +140,7 @@ async function handleRegister(server: Server, client: Client, requested: string,
   const fail = (code: string, account: string, text: string) => client.standardReply('FAIL', 'REGISTER', code, account, text);
   if (!cfg.registration) return fail('TEMPORARILY_UNAVAILABLE', requested, 'Account registration is disabled on this server');
   // Registering early must not get around a server password: those clients register first.
-  if (!client.registered && (!cfg.register_before_connect || server.allowFor(client.ip, client.realHost)?.password))
+  if (!client.registered && (!cfg.register_before_connect || server.admission.allowFor(client.ip, client.realHost)?.password))
     return fail('COMPLETE_CONNECTION_REQUIRED', requested, 'Complete connection registration before registering an account');
   // "*" names the current nick; before registration that is the nick last asked for, so a taken
   // nick is refused as ACCOUNT_EXISTS instead of being claimed from its holder later.

@@ -58,7 +58,7 @@ export const info: Module = {
       handler: (server, client, msg) => {
         if (otherServer(server, client, msg.params[0])) return;
         client.numeric(RPL.VERSION, `ircd-${server.version}`, server.name, 'TypeScript IRC server on Node.js');
-        server.sendIsupport(client);
+        server.isupport.send(client);
       },
       help: ['VERSION', 'Shows the server software version and its ISUPPORT tokens.'],
     },

@@ -9,6 +9,7 @@ import { parseUserHostMask, userHostMatches, userHostOf } from '../protocol/mask
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
+import { describeRestartNeeded } from '../server/rehash.js';
 import { relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { changeUserModes } from './usermodes.js';
@@ -203,7 +204,13 @@ async function handleRehash(server: Server, client: Client, what: string | undef
   const result = await server.rehash(`REHASH by ${client.oper?.name}`);
   if (result.ok) {
     client.numeric(RPL.REHASHING, server.configPath, 'Rehashing');
-    serverNotice(server, 'o', `${client.nick} rehashed the server configuration`, client);
+    if (result.needsRestart.length === 0) {
+      serverNotice(server, 'o', `${client.nick} rehashed the server configuration`, client);
+      return;
+    }
+    const later = describeRestartNeeded(result.needsRestart);
+    client.standardReply('WARN', 'REHASH', 'NEEDS_RESTART', `Reloaded; ${later}`);
+    serverNotice(server, 'o', `${client.nick} rehashed the server configuration; ${later}`, client);
     return;
   }
   for (const line of result.error.split('\n')) client.standardReply('FAIL', 'REHASH', 'CONFIG_INVALID', line.trim());

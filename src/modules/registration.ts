@@ -23,7 +23,7 @@ export function tryRegister(server: Server, client: Client): void | Promise<void
   if (client.registered || (!client.nickKey && !pendingAttach(client)) || !client.user || client.capNegotiating) return;
   // The hostname decides the allow block and bans, so the lookup started at connect must end first.
   if (client.hostLookup) return client.hostLookup.then(() => tryRegister(server, client));
-  const allow = server.allowFor(client.ip, client.realHost);
+  const allow = server.admission.allowFor(client.ip, client.realHost);
   if (allow?.password) {
     const given = client.password;
     client.password = undefined;
@@ -45,7 +45,7 @@ function finishRegistration(server: Server, client: Client, passwordOk: boolean)
     server.disconnect(client, { kind: 'other', text: 'Account required' });
     return;
   }
-  const refusal = server.registrationRefusal(client);
+  const refusal = server.admission.registrationRefusal(client);
   if (refusal) {
     client.numeric(ERR.YOUREBANNEDCREEP, `You are banned from this server: ${refusal}`);
     server.disconnect(client, { kind: 'ban', text: `Banned: ${refusal}` });
@@ -67,12 +67,12 @@ function finishRegistration(server: Server, client: Client, passwordOk: boolean)
 /** 001 to 004, ISUPPORT, LUSERS and the MOTD. */
 function sendWelcome(server: Server, client: Client): void {
   const cfg = server.config;
-  const modes = server.modeLetters();
+  const modes = server.isupport.modeLetters();
   client.numeric(RPL.WELCOME, `Welcome to the ${cfg.server.network} Internet Relay Chat Network ${client.nick}`);
   client.numeric(RPL.YOURHOST, `Your host is ${server.name}, running version ircd-${server.version}`);
   client.numeric(RPL.CREATED, `This server was created ${new Date(server.startedAt).toUTCString()}`);
   client.numeric(RPL.MYINFO, ...[server.name, `ircd-${server.version}`, modes.user, modes.channel, modes.channelWithParam].filter(Boolean));
-  server.sendIsupport(client);
+  server.isupport.send(client);
   sendLusers(server, client);
   server.emit('welcomeBurst', client);
   sendMotd(server, client);

@@ -42,7 +42,7 @@ async function handleWebirc(server: Server, client: Client, params: string[]): P
     return refuse('WEBIRC must be the first command');
   const gatewayIp = client.ip;
   let block: WebircConfig | undefined;
-  for (const b of server.webircBlocksFor(gatewayIp)) {
+  for (const b of server.admission.webircBlocksFor(gatewayIp)) {
     if (await verifyPassword(password, b.password)) {
       block = b;
       break;
@@ -59,7 +59,7 @@ async function handleWebirc(server: Server, client: Client, params: string[]): P
   const linkSafe = client.secure || gatewayIp === '127.0.0.1' || gatewayIp === '::1';
   const secure = optionNames(options).has('secure') && linkSafe;
   const gatewayHost = client.realHost;
-  const refused = server.readdress(client, ip, host, secure);
+  const refused = server.admission.readdress(client, ip, host, secure);
   if (refused) return refuse(refused.text, refused.kind);
   client.setExt(GATEWAY, { name: block.name, ip: gatewayIp, host: gatewayHost } satisfies Gateway);
   server.log.info({ conn: client.id, gateway: block.name, from: gatewayIp, ip, host, secure }, 'WEBIRC accepted');

@@ -64,6 +64,39 @@ describe('REHASH', () => {
     expect((await helper.collectUntilPong()).some((m) => m.command === '481')).toBe(false);
   });
 
+  it('applies what it can and names the keys that need a restart, until a restart or a revert', async () => {
+    const ws = { address: '127.0.0.1', port: 0, websocket: true };
+    const listen = [{ address: '127.0.0.1', port: 0 }, ws];
+    const srv = await s.start(operConfig({ listen }));
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    const other = await client(srv.port, 'other');
+    await operUp(other);
+    const waiting = 'changed but needs a restart: listen[1].origins, log.format, metrics.port, store.path';
+    rewrite(srv.configPath, {
+      listen: [listen[0], { ...ws, origins: ['https://chat.example'] }],
+      server: { name: 'irc.test', motd: 'motd.txt', description: 'Applied live' },
+      metrics: { port: 9999 },
+      store: { path: join(srv.dir, 'elsewhere.db') },
+      log: { level: 'silent', format: 'pretty' },
+    });
+    op.send('REHASH');
+    await op.waitFor('382');
+    expect((await op.waitFor('WARN')).params).toEqual(['REHASH', 'NEEDS_RESTART', `Reloaded; ${waiting}`]);
+    await other.waitFor((m) => m.command === 'NOTICE' && m.params[1]!.endsWith(`op rehashed the server configuration; ${waiting}`));
+    expect(await linksInfo(op)).toBe('0 Applied live');
+
+    // Still not in effect at the next rehash, so named again.
+    op.send('REHASH');
+    await op.waitFor('382');
+    expect((await op.waitFor('WARN')).params[2]).toBe(`Reloaded; ${waiting}`);
+
+    rewrite(srv.configPath, { listen, log: { level: 'silent' } });
+    op.send('REHASH');
+    await op.waitFor('382');
+    expect((await op.collectUntilPong()).filter((m) => m.command === 'WARN')).toEqual([]);
+  });
+
   it('keeps everything as it was when the new config is broken, and says why with the key path', async () => {
     const srv = await s.start(operConfig({ limits: { nicklen: 20 } }));
     const op = await client(srv.port, 'op');
@@ -180,9 +213,10 @@ describe('a real process', () => {
     await c.register('proc');
     expect(await linksInfo(c)).toBe('0 An IRC server');
 
-    rewrite(cfg, { ...base, server: { name: 'irc.test', motd: 'motd.txt', description: 'After SIGHUP' } });
+    rewrite(cfg, { ...base, server: { name: 'irc.test', motd: 'motd.txt', description: 'After SIGHUP' }, metrics: { port: 9999 } });
     child.kill('SIGHUP');
-    for (let i = 0; i < 50 && !out.includes('configuration reloaded'); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 50 && !out.includes('needs a restart'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(out).toMatch(/configuration reloaded.*\n.*changed but needs a restart: metrics\.port/);
     expect(await linksInfo(c)).toBe('0 After SIGHUP');
 
     rewrite(cfg, { ...base, limits: { nicklen: 2 } });
