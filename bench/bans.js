@@ -16,13 +16,13 @@
 // half globs. --dist runs another build (e.g. one made from an older commit) for comparison.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from './lib/args.js';
 import { sleep } from './lib/clock.js';
-import { procCpuS } from './lib/proc.js';
+import { freePort, procCpuS } from './lib/proc.js';
 
 const args = parseArgs(process.argv.slice(2));
 const banCount = Number(args.bans ?? 10000);
@@ -62,14 +62,6 @@ async function fillStore(path, n) {
   const size = store.size;
   db.close();
   return size;
-}
-
-async function freePort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 function config(port, db) {

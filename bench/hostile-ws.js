@@ -21,12 +21,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from './lib/args.js';
-import { procMem } from './lib/proc.js';
+import { sleep } from './lib/clock.js';
+import { freePort, procMem } from './lib/proc.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = parseArgs(process.argv.slice(2));
@@ -34,16 +35,6 @@ const phaseMs = (args.seconds ?? 20) * 1000;
 const dist = resolve(ROOT, args.dist ?? 'dist');
 const SILENT_SOCKETS = 1030;
 const attacks = String(args.only ?? 'ping-flood,silent').split(',');
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Starts the daemon on a config with an IRC and a WebSocket listener and the default class. */
 async function startDaemon() {

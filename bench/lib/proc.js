@@ -2,6 +2,7 @@
 // process, e.g. InspIRCd), and the generator's own CPU from process.cpuUsage.
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
 
 let clkTck = 100;
 try {
@@ -100,4 +101,13 @@ export function delta(a, b) {
 
 export function round3(x) {
   return Math.round(x * 1000) / 1000;
+}
+
+/** A loopback port free now, for a daemon a script starts itself. */
+export async function freePort() {
+  const s = createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
 }
