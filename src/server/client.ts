@@ -68,8 +68,6 @@ export class Client {
   account: string | undefined;
   /** The last nick asked for before registration, even one refused as taken (REGISTER * names it). */
   requestedNick: string | undefined;
-  /** Password given with PASS before registration. */
-  password: string | undefined;
   readonly signonAt = Date.now();
   /** Last time the client sent a message (WHOIS idle). */
   lastActiveAt = Date.now();
