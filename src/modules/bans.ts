@@ -7,8 +7,8 @@ import { cidrWidths, ipBytes, parseCidr, userHostOf, type Cidr } from '../protoc
 import { formatDuration, parseDuration } from '../protocol/duration.js';
 import type { Client } from '../server/client.js';
 import type { CommandDef, Module } from '../server/module.js';
-import { serverSlot } from '../server/slots.js';
 import type { Server } from '../server/server.js';
+import { serverSlot } from '../server/slots.js';
 import { banMatcher, type BanSubject } from '../store/ban-index.js';
 import { BanStore, type BanKind, type ServerBan } from '../store/bans.js';
 import { audit, serverNotice } from './oper.js';

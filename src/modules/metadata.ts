@@ -48,6 +48,7 @@ interface UserMetadata {
  * same name starts empty. A RENAME keeps the object, so the keys follow the new name.
  */
 const channelValues = channelSlot<Map<string, string>>();
+/** A user's own keys and the keys it subscribed to. */
 const userValues = userSlot<UserMetadata>();
 
 type Target =
@@ -72,8 +73,7 @@ function valuesOf(target: Target): ReadonlyMap<string, string> {
 
 function writableValues(target: Target): Map<string, string> {
   if (target.kind === 'user') return userMetadata(target.client).values;
-  const values = channelValues.getOrCreate(target.channel, () => new Map());
-  return values;
+  return channelValues.getOrCreate(target.channel, () => new Map());
 }
 
 /** The name a client is known by in replies: "*" until it has registered (spec: before-connect). */
