@@ -25,10 +25,8 @@ class SlotKind {
 const userSlots = new SlotKind();
 const channelSlots = new SlotKind();
 
-/**
- * One module's value on each owner. Absent is `undefined`, so a slot never stores undefined.
- */
-export class Slot<Owner extends SlotHolder, T> {
+/** One module's value on each owner. `undefined` means absent, so T excludes it. */
+export class Slot<Owner extends SlotHolder, T extends {}> {
   private readonly index: number;
 
   constructor(private readonly kind: SlotKind) {
@@ -60,12 +58,12 @@ export class Slot<Owner extends SlotHolder, T> {
 }
 
 /** A per-user value of one module. */
-export function userSlot<T>(): Slot<Client, T> {
+export function userSlot<T extends {}>(): Slot<Client, T> {
   return new Slot(userSlots);
 }
 
 /** A per-channel value of one module; it goes with the channel object (a recreated channel starts empty). */
-export function channelSlot<T>(): Slot<Channel, T> {
+export function channelSlot<T extends {}>(): Slot<Channel, T> {
   return new Slot(channelSlots);
 }
 
@@ -74,7 +72,7 @@ export function channelSlot<T>(): Slot<Channel, T> {
  * module object is shared by every Server of the process (tests run several), so the value is
  * keyed by the server, usually set in the module's init and deleted in its close.
  */
-export class ServerSlot<T> {
+export class ServerSlot<T extends {}> {
   private readonly values = new WeakMap<Server, T>();
 
   /** `module` names the owner in the error `require` throws. */
@@ -113,6 +111,6 @@ export class ServerSlot<T> {
 }
 
 /** A per-server value of the module named `module`. */
-export function serverSlot<T>(module: string): ServerSlot<T> {
+export function serverSlot<T extends {}>(module: string): ServerSlot<T> {
   return new ServerSlot(module);
 }

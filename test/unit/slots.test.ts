@@ -42,6 +42,11 @@ describe('user and channel slots', () => {
     expect(lists.get(a)).toBeUndefined();
     expect(lists.delete(a)).toBeUndefined();
     expect(lists.get(b)).toBe(created);
+    const named = userSlot<string>();
+    // @ts-expect-error a value of the wrong type does not compile
+    named.set(a, 1);
+    // @ts-expect-error undefined means absent, so a slot cannot be declared to hold it
+    userSlot<string | undefined>();
   });
 
   it('are independent of each other, user slots of channel slots too', () => {
