@@ -11,8 +11,8 @@ import type { Client } from '../server/client.js';
 import { notifyInterested } from '../server/interested.js';
 import { bySubcommand, type Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
-import { PerServer } from '../server/per-server.js';
 import type { Server } from '../server/server.js';
+import { serverSlot } from '../server/slots.js';
 import { AccountStore, normalizeFingerprint } from '../store/accounts.js';
 import { checkTables, openStore } from '../store/db.js';
 import { changeNick, validNick } from './registration.js';
@@ -27,10 +27,10 @@ interface AccountsRuntime {
   sweep: NodeJS.Timeout | undefined;
 }
 
-const runtimes = new PerServer<AccountsRuntime>('accounts');
+const runtimes = serverSlot<AccountsRuntime>('accounts');
 
 function runtime(server: Server): AccountsRuntime {
-  return runtimes.get(server);
+  return runtimes.require(server);
 }
 
 export function accountStore(server: Server): AccountStore {
@@ -362,7 +362,7 @@ export const accounts: Module = {
     });
   },
   close(server) {
-    const rt = runtimes.remove(server);
+    const rt = runtimes.delete(server);
     if (rt) clearInterval(rt.sweep);
   },
 };

@@ -7,18 +7,18 @@ import { cidrWidths, ipBytes, parseCidr, userHostOf, type Cidr } from '../protoc
 import { formatDuration, parseDuration } from '../protocol/duration.js';
 import type { Client } from '../server/client.js';
 import type { CommandDef, Module } from '../server/module.js';
-import { PerServer } from '../server/per-server.js';
 import type { Server } from '../server/server.js';
+import { serverSlot } from '../server/slots.js';
 import { banMatcher, type BanSubject } from '../store/ban-index.js';
 import { BanStore, type BanKind, type ServerBan } from '../store/bans.js';
 import { audit, serverNotice } from './oper.js';
 
-const stores = new PerServer<BanStore>('bans');
-const expiryTimers = new WeakMap<Server, NodeJS.Timeout>();
+const stores = serverSlot<BanStore>('bans');
+const expiryTimers = serverSlot<NodeJS.Timeout>('bans');
 
 /** The server's ban store (opened at init). */
 export function bansOf(server: Server): BanStore {
-  return stores.get(server);
+  return stores.require(server);
 }
 
 /** What bans see of a connection (each session of a multiclient user on its own). */
@@ -209,7 +209,7 @@ export const bans: Module = {
     expiryTimers.set(server, timer);
   },
   close: (server) => {
-    clearInterval(expiryTimers.get(server));
-    stores.remove(server);
+    clearInterval(expiryTimers.delete(server));
+    stores.delete(server);
   },
 };

@@ -10,16 +10,17 @@ import type { Module, MultilinePart } from '../server/module.js';
 import type { Outgoing } from '../server/outgoing.js';
 import { replyTo, type Reply } from '../server/reply.js';
 import type { Server } from '../server/server.js';
+import { serverSlot } from '../server/slots.js';
 import { parseMessageRef, parseTimestampRef, selectHistory, strictlyBetween, type HistoryQuery, type MessageRef } from './history/query.js';
 import { HistoryStore, type Conversation, type HistoryItem } from './history/store.js';
 import { splitStatusPrefix } from './messaging.js';
 import { linesOfBatch, linesWithoutBatch } from './multiline.js';
 
-const stores = new WeakMap<Server, HistoryStore>();
+const stores = serverSlot<HistoryStore>('history');
 
 /** The server's history, or undefined when [history] is disabled. */
 export function historyStore(server: Server): HistoryStore | undefined {
-  return server.config.history.enabled ? stores.get(server) : undefined;
+  return server.config.history.enabled ? stores.require(server) : undefined;
 }
 
 function record(server: Server, sender: Client, target: Channel | Client, out: Outgoing, multiline?: readonly MultilinePart[]): void {
@@ -159,9 +160,9 @@ export const history: Module = {
     cfg.history.enabled ? { CHATHISTORY: cfg.history.query_limit, MSGREFTYPES: 'timestamp,msgid' } : {},
   hooks: {
     messageRelayed: record,
-    channelDestroyed: (server, channel) => stores.get(server)!.forgetChannel(channel),
+    channelDestroyed: (server, channel) => stores.require(server).forgetChannel(channel),
     rehashed: (server) => {
-      const store = stores.get(server)!;
+      const store = stores.require(server);
       if (server.config.history.enabled) store.reconfigure(server.config.history);
       else store.clear();
     },

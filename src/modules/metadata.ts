@@ -22,9 +22,9 @@ import { bySubcommand, type Handler, type Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import { replyTo } from '../server/reply.js';
 import type { Server } from '../server/server.js';
+import { channelSlot, userSlot } from '../server/slots.js';
 
 const METADATA_CAP = CAP['draft/metadata-3'];
-const EXT = 'metadata';
 const SEE_HIDDEN = 'see_hidden';
 
 /**
@@ -47,20 +47,20 @@ interface UserMetadata {
  * leaves, the channel is dropped from the state and its keys go with it, and a new channel of the
  * same name starts empty. A RENAME keeps the object, so the keys follow the new name.
  */
-const channelValues = new WeakMap<Channel, Map<string, string>>();
+const channelValues = channelSlot<Map<string, string>>();
+/** A user's own keys and the keys it subscribed to. */
+const userValues = userSlot<UserMetadata>();
 
 type Target =
   | { kind: 'user'; name: string; client: Client }
   | { kind: 'channel'; name: string; channel: Channel };
 
 function userMetadata(client: Client): UserMetadata {
-  let md = client.ext.get(EXT) as UserMetadata | undefined;
-  if (!md) client.setExt(EXT, (md = { values: new Map(), subs: new Set() }));
-  return md;
+  return userValues.getOrCreate(client, () => ({ values: new Map(), subs: new Set() }));
 }
 
 function peekUser(client: Client): UserMetadata | undefined {
-  return client.ext.get(EXT) as UserMetadata | undefined;
+  return userValues.get(client);
 }
 
 function subsOf(client: Client): ReadonlySet<string> {
@@ -73,9 +73,7 @@ function valuesOf(target: Target): ReadonlyMap<string, string> {
 
 function writableValues(target: Target): Map<string, string> {
   if (target.kind === 'user') return userMetadata(target.client).values;
-  let values = channelValues.get(target.channel);
-  if (!values) channelValues.set(target.channel, (values = new Map()));
-  return values;
+  return channelValues.getOrCreate(target.channel, () => new Map());
 }
 
 /** The name a client is known by in replies: "*" until it has registered (spec: before-connect). */

@@ -6,14 +6,15 @@ import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import { bySubcommand, type Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
+import { userSlot } from '../server/slots.js';
 import { sendListNumeric } from './queries.js';
 import { validNick } from './registration.js';
 
-const EXT = 'monitor';
-
 /** A client's own list: casefolded nick → the nick as the client wrote it (shown by MONITOR L). */
+const lists = userSlot<Map<string, string>>();
+
 function listOf(client: Client): Map<string, string> | undefined {
-  return client.ext.get(EXT) as Map<string, string> | undefined;
+  return lists.get(client);
 }
 
 /** 730 for online nicks (with their mask), 731 for offline ones. */
@@ -45,7 +46,7 @@ function add(server: Server, client: Client, targets: string[]): void {
       client.numeric(ERR.MONLISTFULL, String(limit), targets.slice(i).join(','), 'Monitor list is full.');
       break;
     }
-    if (!list) client.setExt(EXT, (list = new Map()));
+    if (!list) lists.set(client, (list = new Map()));
     list.set(key, nick);
     server.state.watch(key, client);
     added.push(nick);
@@ -57,7 +58,7 @@ function remove(server: Server, client: Client, keys: Iterable<string>): void {
   const list = listOf(client);
   if (!list) return;
   for (const key of keys) if (list.delete(key)) server.state.unwatch(key, client);
-  if (list.size === 0) client.deleteExt(EXT);
+  if (list.size === 0) lists.delete(client);
 }
 
 function clear(server: Server, client: Client): void {

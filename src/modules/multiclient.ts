@@ -6,9 +6,11 @@ import { ERR, RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
 import { runAsSession, type Client } from '../server/client.js';
 import type { Server } from '../server/server.js';
+import { userSlot } from '../server/slots.js';
 import { sendNames, sendTopic } from './channels/common.js';
 
-const EXT = 'multiclient';
+/** The logged-in user whose nick a registering client asked for, to attach to at registration. */
+const pendingAttaches = userSlot<Client>();
 
 /**
  * Whether NICK may name `holder`'s nick, to be settled at registration: the client is logged in
@@ -21,12 +23,12 @@ export function mayAttachLater(server: Server, client: Client, holder: Client): 
 }
 
 export function setPendingAttach(client: Client, holder: Client | undefined): void {
-  if (holder) client.setExt(EXT, holder);
-  else client.deleteExt(EXT);
+  if (holder) pendingAttaches.set(client, holder);
+  else pendingAttaches.delete(client);
 }
 
 export function pendingAttach(client: Client): Client | undefined {
-  return client.ext.get(EXT) as Client | undefined;
+  return pendingAttaches.get(client);
 }
 
 /**

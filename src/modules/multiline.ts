@@ -10,11 +10,12 @@ import type { Module, MultilinePart } from '../server/module.js';
 import { newMsgid, Outgoing, relay } from '../server/outgoing.js';
 import { Reply, replyTo } from '../server/reply.js';
 import type { Server } from '../server/server.js';
+import { userSlot } from '../server/slots.js';
 import { clientTags, resolveTarget } from './messaging.js';
 
 const BATCH_TYPE = 'draft/multiline';
 const CONCAT_TAG = 'draft/multiline-concat';
-const EXT = 'multiline';
+const batchStates = userSlot<BatchState>();
 /** IRCv3 batch: reference tags are ASCII letters, digits and hyphens. */
 const REFTAG = /^[A-Za-z0-9-]{1,64}$/;
 
@@ -38,8 +39,7 @@ interface BatchState {
 }
 
 function stateOf(client: Client): BatchState | undefined {
-  // Runs for every line of every client: most have no per-module state at all.
-  return client.ext.size === 0 ? undefined : (client.ext.get(EXT) as BatchState | undefined);
+  return batchStates.get(client);
 }
 
 /** Refuses the open batch: FAIL BATCH <code>, and its remaining lines will be ignored. */
@@ -113,7 +113,7 @@ function handleBatch(server: Server, client: Client, msg: Message): void {
   }
   // The answer to a labeled BATCH comes when the batch ends, so this command must not ACK it now.
   const label = type === BATCH_TYPE ? replyTo(client).defer() : undefined;
-  if (!state) client.setExt(EXT, (state = { open: undefined, abandoned: undefined }));
+  if (!state) batchStates.set(client, (state = { open: undefined, abandoned: undefined }));
   if (state.open) refuse(client, state, 'MULTILINE_INVALID', `Batch ${state.open.ref} was not closed before another began`);
   // A refused batch is void: the lines the client still sends for it are dropped, not run.
   if (type !== BATCH_TYPE) {

@@ -12,6 +12,7 @@ import type { Module } from '../server/module.js';
 import { describeRestartNeeded } from '../server/rehash.js';
 import { relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
+import { serverSlot, userSlot } from '../server/slots.js';
 import { changeUserModes } from './usermodes.js';
 
 // ---- helpers other oper features use (bans, stats) -------------------------------------------
@@ -24,7 +25,7 @@ export function audit(server: Server, client: Client, action: string, fields: Re
 /** The server-notice letters a client receives (its snomask); empty unless it is an oper with +s. */
 export function snomaskOf(client: Client): string {
   if (!client.oper || !client.modes.has('s')) return '';
-  return (client.ext.get('oper') as OperExt | undefined)?.snomask ?? '';
+  return operState.get(client)?.snomask ?? '';
 }
 
 /** Sends "*** Notice -- text" to every oper whose snomask has `letter`. */
@@ -37,23 +38,21 @@ export function serverNotice(server: Server, letter: string, text: string, excep
 
 // ---- per-client and per-server state ----------------------------------------------------------
 
-interface OperExt {
+interface OperState {
   snomask: string;
 }
 
-function operExt(client: Client): OperExt {
-  let ext = client.ext.get('oper') as OperExt | undefined;
-  if (!ext) client.setExt('oper', (ext = { snomask: '' }));
-  return ext;
+const operState = userSlot<OperState>();
+
+function operStateOf(client: Client): OperState {
+  return operState.getOrCreate(client, () => ({ snomask: '' }));
 }
 
 /** Failed OPER attempts keyed "ip <ip>" and "conn <id>", bounded by oper_limits.tracked_ips. */
-const failuresByServer = new WeakMap<Server, AttemptCounter>();
+const failuresByServer = serverSlot<AttemptCounter>('oper');
 
 function failures(server: Server): AttemptCounter {
-  let counter = failuresByServer.get(server);
-  if (!counter) failuresByServer.set(server, (counter = new AttemptCounter(server.config.oper_limits.tracked_ips)));
-  return counter;
+  return failuresByServer.getOrCreate(server, () => new AttemptCounter(server.config.oper_limits.tracked_ips));
 }
 
 // ---- OPER -------------------------------------------------------------------------------------
@@ -91,7 +90,7 @@ function rateLimited(server: Server, client: Client): boolean {
 function grantOper(server: Server, client: Client, oper: OperConfig): void {
   const { privileges, snomask } = privilegesOf(server.config, oper);
   client.oper = { name: oper.name, privileges };
-  operExt(client).snomask = snomask;
+  operStateOf(client).snomask = snomask;
   // One MODE line for everything OPER changes (irctest and clients expect exactly one).
   changeUserModes(server, client, [
     { letter: 'o', adding: true },
@@ -145,7 +144,7 @@ function refreshOpers(server: Server): void {
     }
     const { privileges, snomask } = privilegesOf(server.config, oper);
     client.oper.privileges = privileges;
-    operExt(client).snomask = snomask;
+    operStateOf(client).snomask = snomask;
   }
 }
 
@@ -268,9 +267,9 @@ export const oper: Module = {
     s: {
       userMayChange: (_server, client, adding) => !adding || client.oper !== undefined,
       changed: (server, client, adding) => {
-        if (!adding || operExt(client).snomask || !client.oper) return;
+        if (!adding || operStateOf(client).snomask || !client.oper) return;
         const block = server.config.oper.find((o) => o.name === client.oper!.name);
-        if (block) operExt(client).snomask = privilegesOf(server.config, block).snomask;
+        if (block) operStateOf(client).snomask = privilegesOf(server.config, block).snomask;
       },
     },
   },

@@ -6,33 +6,31 @@ import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import { Outgoing } from '../server/outgoing.js';
-import { PerServer } from '../server/per-server.js';
+import { serverSlot, userSlot } from '../server/slots.js';
 import type { Server } from '../server/server.js';
 import { ReadMarkerStore, type ReadMarker } from '../store/readmarkers.js';
 import { parseTimestampRef } from './history/query.js';
 import { validNick } from './registration.js';
 
-const stores = new PerServer<ReadMarkerStore>('readmarker');
-const EXT = 'readmarker';
-
+const stores = serverSlot<ReadMarkerStore>('readmarker');
 /** Markers of a connection that is not logged in: casefolded target → marker, least recently set first. */
+const connectionMarkerMaps = userSlot<Map<string, ReadMarker>>();
+
 function connectionMarkers(client: Client): Map<string, ReadMarker> {
-  let markers = client.ext.get(EXT) as Map<string, ReadMarker> | undefined;
-  if (!markers) client.setExt(EXT, (markers = new Map()));
-  return markers;
+  return connectionMarkerMaps.getOrCreate(client, () => new Map());
 }
 
 function getMarker(server: Server, client: Client, target: string): ReadMarker | undefined {
   const key = server.state.fold(target);
   if (client.account === undefined) return connectionMarkers(client).get(key);
-  return stores.get(server).get(server.state.fold(client.account), key);
+  return stores.require(server).get(server.state.fold(client.account), key);
 }
 
 function setMarker(server: Server, client: Client, marker: ReadMarker): void {
   const key = server.state.fold(marker.name);
   const keep = server.config.history.read_markers;
   if (client.account !== undefined) {
-    stores.get(server).set(server.state.fold(client.account), key, marker, keep);
+    stores.require(server).set(server.state.fold(client.account), key, marker, keep);
     return;
   }
   const markers = connectionMarkers(client);
@@ -88,7 +86,7 @@ function handleMarkread(server: Server, client: Client, params: string[]): void 
  */
 function sendAllMarkers(server: Server, client: Client): void {
   if (!client.hasCap(CAP['draft/read-marker']) || client.account === undefined) return;
-  for (const marker of stores.get(server).all(server.state.fold(client.account))) client.send(markreadLine(server, marker.name, marker));
+  for (const marker of stores.require(server).all(server.state.fold(client.account))) client.send(markreadLine(server, marker.name, marker));
 }
 
 export const readmarker: Module = {
@@ -115,6 +113,6 @@ export const readmarker: Module = {
     stores.set(server, new ReadMarkerStore(server.db));
   },
   close(server) {
-    stores.remove(server);
+    stores.delete(server);
   },
 };

@@ -8,8 +8,12 @@ import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import { replyTo } from '../server/reply.js';
 import type { Server } from '../server/server.js';
+import { userSlot } from '../server/slots.js';
 import { sendLusers, sendMotd } from './info.js';
 import { attachOrRelease, mayAttachLater, pendingAttach, setPendingAttach } from './multiclient.js';
+
+/** The password a client gave with PASS, until registration checks it. */
+const passwords = userSlot<string>();
 
 /** RFC 2812 nick grammar: a letter or special first, then letters, digits, specials and "-". */
 const NICK_RE = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/;
@@ -25,8 +29,7 @@ export function tryRegister(server: Server, client: Client): void | Promise<void
   if (client.hostLookup) return client.hostLookup.then(() => tryRegister(server, client));
   const allow = server.admission.allowFor(client.ip, client.realHost);
   if (allow?.password) {
-    const given = client.password;
-    client.password = undefined;
+    const given = passwords.delete(client);
     if (given === undefined) return finishRegistration(server, client, false);
     return verifyPassword(given, allow.password).then((ok) => finishRegistration(server, client, ok));
   }
@@ -128,7 +131,7 @@ export const registration: Module = {
       preRegistration: true,
       onlyPreRegistration: true,
       handler: (_s, client, msg) => {
-        client.password = msg.params[0];
+        passwords.set(client, msg.params[0]!);
       },
       help: ['PASS <password>', 'Sends the server password before registering.'],
     },

@@ -18,6 +18,7 @@ import { ERR, RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
+import { serverSlot, userSlot } from '../server/slots.js';
 import type { Server } from '../server/server.js';
 import type { Account } from '../store/accounts.js';
 import { accountStore, logIn } from './accounts.js';
@@ -42,14 +43,16 @@ interface Session {
 }
 
 /** Failed attempts per IP and per account, per server. */
-const failures = new WeakMap<Server, { byIp: AttemptCounter; byAccount: AttemptCounter }>();
+const failures = serverSlot<{ byIp: AttemptCounter; byAccount: AttemptCounter }>('sasl');
+/** The exchange a client has under way. */
+const sessions = userSlot<Session>();
 
 function sessionOf(client: Client): Session | undefined {
-  return client.ext.get('sasl') as Session | undefined;
+  return sessions.get(client);
 }
 
 function endSession(client: Client): void {
-  client.deleteExt('sasl');
+  sessions.delete(client);
 }
 
 /** A server challenge, base64 in chunks of 400; "+" ends a response that filled its last chunk (or is empty). */
@@ -75,7 +78,7 @@ function strictUtf8(bytes: Buffer): string | undefined {
 
 function limits(server: Server) {
   const cfg = server.config.sasl;
-  return { ...failures.get(server)!, cfg, windowMs: cfg.failure_window * 1000 };
+  return { ...failures.require(server), cfg, windowMs: cfg.failure_window * 1000 };
 }
 
 /**
@@ -213,7 +216,7 @@ function start(server: Server, client: Client, arg: string): void {
     client.numeric(ERR.SASLFAIL, 'SASL authentication failed: too many failed attempts, try again later');
     return;
   }
-  client.setExt('sasl', { mechanism, buffer: '', stage: 'first' } satisfies Session);
+  sessions.set(client, { mechanism, buffer: '', stage: 'first' });
   client.fromServer('AUTHENTICATE', ['+']);
 }
 

@@ -12,6 +12,7 @@ import { RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
+import { userSlot } from '../server/slots.js';
 
 /** Where a client came through, kept for WHOIS. */
 interface Gateway {
@@ -20,10 +21,10 @@ interface Gateway {
   host: string;
 }
 
-const GATEWAY = 'webirc';
+const gateways = userSlot<Gateway>();
 
 export function gatewayOf(client: Client): Gateway | undefined {
-  return client.ext.get(GATEWAY) as Gateway | undefined;
+  return gateways.get(client);
 }
 
 /** The options parameter: "secure", "remote-port=1234", ... (values may be escaped; only names matter here). */
@@ -61,7 +62,7 @@ async function handleWebirc(server: Server, client: Client, params: string[]): P
   const gatewayHost = client.realHost;
   const refused = server.admission.readdress(client, ip, host, secure);
   if (refused) return refuse(refused.text, refused.kind);
-  client.setExt(GATEWAY, { name: block.name, ip: gatewayIp, host: gatewayHost } satisfies Gateway);
+  gateways.set(client, { name: block.name, ip: gatewayIp, host: gatewayHost });
   server.log.info({ conn: client.id, gateway: block.name, from: gatewayIp, ip, host, secure }, 'WEBIRC accepted');
 }
 

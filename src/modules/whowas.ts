@@ -6,6 +6,7 @@ import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
+import { serverSlot } from '../server/slots.js';
 
 interface WhowasEntry {
   nick: string;
@@ -23,7 +24,7 @@ const PER_NICK = 10;
 
 type History = LRUCache<string, WhowasEntry[]>;
 
-const histories = new WeakMap<Server, History>();
+const histories = serverSlot<History>('whowas');
 
 function newHistory(size: number): History | undefined {
   if (size <= 0) return undefined;
@@ -31,11 +32,9 @@ function newHistory(size: number): History | undefined {
 }
 
 function historyOf(server: Server): History | undefined {
-  if (!histories.has(server)) {
-    const h = newHistory(server.config.limits.whowas);
-    if (h) histories.set(server, h);
-  }
-  return histories.get(server);
+  let history = histories.get(server);
+  if (!history && (history = newHistory(server.config.limits.whowas))) histories.set(server, history);
+  return history;
 }
 
 function record(server: Server, client: Client, nick: string): void {
@@ -95,8 +94,7 @@ export const whowas: Module = {
     rehashed: (server, old) => {
       const size = server.config.limits.whowas;
       if (size === old.limits.whowas) return;
-      const before = histories.get(server);
-      histories.delete(server);
+      const before = histories.delete(server);
       const after = newHistory(size);
       if (!after) return;
       // Oldest first, so the most recently used nicks survive a smaller history.

@@ -4,6 +4,7 @@ import type { CaseFold } from '../protocol/casemap.js';
 import { globMatch } from '../protocol/mask.js';
 import type { Client } from './client.js';
 import type { Outgoing } from './outgoing.js';
+import { NO_MODULE_STATE } from './slots.js';
 
 export interface ListEntry {
   mask: string;
@@ -27,11 +28,9 @@ export class Channel {
   topic: Topic | undefined;
   /** List modes (b, e, I) by letter. */
   readonly lists = new Map<string, ListEntry[]>();
-  /** Casefolded nick → expiry time (ms) of an INVITE. */
-  readonly invites = new Map<string, number>();
-  /** Casefolded nick → time (ms) of its last KNOCK here, for the rate limit. */
-  readonly knocks = new Map<string, number>();
   readonly createdAt = Math.floor(Date.now() / 1000);
+  /** Values of modules' channel slots (server/slots.ts), read and written only through the slots. */
+  moduleState: readonly unknown[] = NO_MODULE_STATE;
 
   constructor(
     public name: string,

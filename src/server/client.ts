@@ -7,6 +7,7 @@ import { serializeMessage, type Message, type Tags } from '../protocol/message.j
 import { CAP, capsHas, capsUnion, NO_CAPS, type Cap, type CapSet } from './caps.js';
 import { Outgoing } from './outgoing.js';
 import type { Reply } from './reply.js';
+import { NO_MODULE_STATE } from './slots.js';
 
 /**
  * The connection whose command is running (multiclient only). Handlers always get the user's
@@ -16,7 +17,6 @@ const actingSession = new AsyncLocalStorage<Client>();
 
 /** Shared by every client without user modes or module state (idle clients are most of them). */
 const NO_MODES: ReadonlySet<string> = new Set();
-const NO_EXT: ReadonlyMap<string, unknown> = new Map();
 
 /** Runs a command or burst of `session` (the user itself or one of its attached sessions). */
 export function runAsSession<T>(session: Client, fn: () => T): T {
@@ -68,8 +68,6 @@ export class Client {
   account: string | undefined;
   /** The last nick asked for before registration, even one refused as taken (REGISTER * names it). */
   requestedNick: string | undefined;
-  /** Password given with PASS before registration. */
-  password: string | undefined;
   readonly signonAt = Date.now();
   /** Last time the client sent a message (WHOIS idle). */
   lastActiveAt = Date.now();
@@ -93,11 +91,8 @@ export class Client {
   oper: { name: string; privileges: Set<string> } | undefined;
   /** The hostname lookup started at connect; registration waits for it (cleared when done). */
   hostLookup: Promise<void> | undefined;
-  /**
-   * Per-module state keyed by module name (read with `ext.get`, changed with setExt/deleteExt).
-   * Most clients never need any, so they share one empty map until a module stores something.
-   */
-  ext: ReadonlyMap<string, unknown> = NO_EXT;
+  /** Values of modules' user slots (server/slots.ts), read and written only through the slots. */
+  moduleState: readonly unknown[] = NO_MODULE_STATE;
 
   /** Stable for the user's lifetime, even when another session takes over its connection. */
   readonly id: number;
@@ -110,15 +105,6 @@ export class Client {
     this.id = ownConn.id;
     this.host = ownConn.ip.includes(':') && ownConn.ip.startsWith(':') ? '0' + ownConn.ip : ownConn.ip;
     this.realHost = this.host;
-  }
-
-  setExt(key: string, value: unknown): void {
-    if (this.ext === NO_EXT) this.ext = new Map();
-    (this.ext as Map<string, unknown>).set(key, value);
-  }
-
-  deleteExt(key: string): void {
-    if (this.ext !== NO_EXT) (this.ext as Map<string, unknown>).delete(key);
   }
 
   /** True while a command of one of this user's sessions runs. */

@@ -10,7 +10,7 @@ import { newMsgid, relay } from '../../src/server/outgoing.js';
 import { State } from '../../src/server/state.js';
 
 const cfg = validateConfig({ listen: [{ port: 0 }], class: [{ name: 'c' }], allow: [{ mask: '*', class: 'c' }] }, 'test');
-const sender = (account?: string) => ({ id: 7, account, nick: 'alys', mask: 'alys!a@host', modes: new Set() }) as unknown as Client;
+const sender = (account?: string) => ({ id: 7, account, nick: 'alys', mask: 'alys!a@host', modes: new Set(), moduleState: [] }) as unknown as Client;
 const channel = {} as Channel;
 
 describe('HistoryStore entries', () => {

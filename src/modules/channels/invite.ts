@@ -8,48 +8,60 @@ import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
+import { channelSlot, userSlot } from '../../server/slots.js';
 import { isHalfopOrAbove } from './common.js';
-import { isInvited } from './join.js';
 
 /** Drops the entries of a time-keyed map that are no longer valid. */
 function prune(map: Map<string, number>, stillValid: (t: number) => boolean): void {
   for (const [k, t] of map) if (!stillValid(t)) map.delete(k);
 }
 
-const INVITED_TO = 'channels.invitedTo';
+/** A channel's INVITEs: casefolded nick → expiry time (ms). */
+const invites = channelSlot<Map<string, number>>();
+/** A channel's KNOCKs: casefolded nick → time (ms) of its last KNOCK there, for the rate limit. */
+const knocks = channelSlot<Map<string, number>>();
 
 /**
  * Channels that may hold an invite for the client. Invites are keyed by nick in the channel, so
  * this index lets a nick change carry them along and a quit drop them (the nick may be reused)
  * without scanning every channel.
  */
-function invitedTo(client: Client): Set<Channel> {
-  let set = client.ext.get(INVITED_TO) as Set<Channel> | undefined;
-  if (!set) client.setExt(INVITED_TO, (set = new Set()));
-  return set;
+const invitedTo = userSlot<Set<Channel>>();
+
+/** True while the client holds an unexpired INVITE to the channel; an expired one is dropped. */
+export function isInvited(channel: Channel, client: Client): boolean {
+  const expiry = invites.get(channel)?.get(client.nickKey);
+  if (expiry === undefined) return false;
+  if (expiry > Date.now()) return true;
+  dropInvite(channel, client);
+  return false;
+}
+
+/** Forgets the client's invite to the channel (used up by a JOIN, or expired). */
+export function dropInvite(channel: Channel, client: Client): void {
+  invites.get(channel)?.delete(client.nickKey);
 }
 
 /** Hook: invites follow the client to its new nick. */
 export function moveInvites(server: Server, client: Client, oldNick: string): void {
-  const set = client.ext.get(INVITED_TO) as Set<Channel> | undefined;
   const oldKey = server.state.fold(oldNick);
-  for (const channel of set ?? []) {
-    const expiry = channel.invites.get(oldKey);
-    channel.invites.delete(oldKey);
-    if (expiry !== undefined) channel.invites.set(client.nickKey, expiry);
+  for (const channel of invitedTo.get(client) ?? []) {
+    const byNick = invites.get(channel);
+    const expiry = byNick?.get(oldKey);
+    if (byNick === undefined || expiry === undefined) continue;
+    byNick.delete(oldKey);
+    byNick.set(client.nickKey, expiry);
   }
 }
 
 /** Hook: a client that leaves takes its invites along. */
 export function dropInvites(_server: Server, client: Client): void {
-  const set = client.ext.get(INVITED_TO) as Set<Channel> | undefined;
-  for (const channel of set ?? []) channel.invites.delete(client.nickKey);
+  for (const channel of invitedTo.get(client) ?? []) dropInvite(channel, client);
 }
 
 /** INVITE without parameters (Modern IRC): the channels the client holds a live invite to. */
 function sendInviteList(client: Client): void {
-  const set = client.ext.get(INVITED_TO) as Set<Channel> | undefined;
-  for (const channel of set ?? []) {
+  for (const channel of invitedTo.get(client) ?? []) {
     if (isInvited(channel, client)) client.numeric(RPL.INVITELIST, channel.name);
   }
   client.numeric(RPL.ENDOFINVITELIST, 'End of /INVITE list');
@@ -82,11 +94,12 @@ export function handleInvite(server: Server, client: Client, msg: Message): void
     return;
   }
   const now = Date.now();
-  prune(channel.invites, (t) => t > now);
+  const byNick = invites.getOrCreate(channel, () => new Map());
+  prune(byNick, (t) => t > now);
   // At the bound the oldest invite makes way (Maps iterate in insertion order).
-  if (channel.invites.size >= server.config.limits.list_entries) channel.invites.delete(channel.invites.keys().next().value!);
-  channel.invites.set(target.nickKey, now + server.config.limits.invite_expiry * 1000);
-  const index = invitedTo(target);
+  if (byNick.size >= server.config.limits.list_entries) byNick.delete(byNick.keys().next().value!);
+  byNick.set(target.nickKey, now + server.config.limits.invite_expiry * 1000);
+  const index = invitedTo.getOrCreate(target, () => new Set());
   // Used-up, expired and destroyed channels leave the index here, so it stays small.
   for (const c of index) if (!isInvited(c, target) || server.state.findChannel(c.name) !== c) index.delete(c);
   index.add(channel);
@@ -163,17 +176,18 @@ export function handleKnock(server: Server, client: Client, msg: Message): void 
   }
   const now = Date.now();
   const interval = server.config.limits.knock_interval * 1000;
-  const last = channel.knocks.get(client.nickKey);
+  const lastByNick = knocks.getOrCreate(channel, () => new Map());
+  const last = lastByNick.get(client.nickKey);
   if (last !== undefined && now - last < interval) {
     client.numeric(ERR.TOOMANYKNOCK, channel.name, 'Too many KNOCKs (user)');
     return;
   }
-  prune(channel.knocks, (t) => now - t < interval);
-  if (channel.knocks.size >= server.config.limits.list_entries) {
+  prune(lastByNick, (t) => now - t < interval);
+  if (lastByNick.size >= server.config.limits.list_entries) {
     client.numeric(ERR.TOOMANYKNOCK, channel.name, 'Too many KNOCKs (channel)');
     return;
   }
-  channel.knocks.set(client.nickKey, now);
+  lastByNick.set(client.nickKey, now);
 
   const why = msg.params[1] ? ` (${truncateUtf8(msg.params[1], server.config.limits.kicklen)})` : '';
   for (const member of channel.members.keys()) {

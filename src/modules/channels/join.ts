@@ -9,15 +9,7 @@ import type { Client } from '../../server/client.js';
 import { relay, type Outgoing } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { sendNames, sendTopic } from './common.js';
-
-/** True while the client holds an unexpired INVITE to the channel; an expired one is dropped. */
-export function isInvited(channel: Channel, client: Client): boolean {
-  const expiry = channel.invites.get(client.nickKey);
-  if (expiry === undefined) return false;
-  if (expiry > Date.now()) return true;
-  channel.invites.delete(client.nickKey);
-  return false;
-}
+import { dropInvite, isInvited } from './invite.js';
 
 /**
  * Why the client may not join an existing channel, as a numeric and text, or undefined.
@@ -63,7 +55,7 @@ function joinOne(server: Server, client: Client, name: string, key: string | und
     }
   }
   server.state.addMember(channel, client, created ? 'o' : '');
-  channel.invites.delete(client.nickKey);
+  dropInvite(channel, client);
 
   const plain = relay(client, { source: client.mask, command: 'JOIN', params: [channel.name] });
   let extended: Outgoing | undefined;

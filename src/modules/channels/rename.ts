@@ -10,10 +10,11 @@ import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
+import { channelSlot } from '../../server/slots.js';
 import { sendNames, sendTopic } from './common.js';
 
 /** When each channel was last renamed (ms), for the per-channel cooldown. */
-const renamedAt = new WeakMap<Channel, number>();
+const renamedAt = channelSlot<number>();
 
 export function handleRename(server: Server, client: Client, msg: Message): void {
   const [oldName, newName] = msg.params as [string, string];

@@ -9,6 +9,7 @@ import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import type { MultilinePart } from '../../server/module.js';
 import { flatten, type Outgoing } from '../../server/outgoing.js';
+import { userSlot } from '../../server/slots.js';
 import type { State } from '../../server/state.js';
 import type { Dated } from './query.js';
 
@@ -145,6 +146,19 @@ export class Conversation {
 
 type Key = Channel | string;
 
+/** A client's history identity and folded account, computed once per account it is logged in to. */
+interface Identity {
+  account: string | undefined;
+  id: string;
+  folded: string | undefined;
+}
+
+// A client belongs to one server, so these caches of its server's store live on the client; an
+// entry keeps what it was computed from (account, peers) and is recomputed when that changes.
+const identities = userSlot<Identity>();
+/** Each sender's last direct-message key. */
+const lastDm = userSlot<{ from: string; to: string; key: string }>();
+
 export class HistoryStore {
   /** Channels are keyed by their Channel object, so a name reused later starts empty. */
   private conversations: LRUCache<Key, Conversation>;
@@ -154,10 +168,6 @@ export class HistoryStore {
   private total = 0;
   /** Memory those messages and their conversations hold (bounded by max_bytes). */
   private bytes = 0;
-  /** Each client's history identity and folded account, computed once per account it is logged in to. */
-  private readonly identities = new WeakMap<Client, { account: string | undefined; id: string; folded: string | undefined }>();
-  /** Each sender's last direct-message key. */
-  private readonly lastDm = new WeakMap<Client, { from: string; to: string; key: string }>();
 
   constructor(
     private cfg: Config['history'],
@@ -228,12 +238,12 @@ export class HistoryStore {
 
   // Cached: the same string objects each time, so the LRU lookup reuses the hash and stored
   // messages share one string.
-  private cachedIdentity(client: Client): { account: string | undefined; id: string; folded: string | undefined } {
-    const cached = this.identities.get(client);
+  private cachedIdentity(client: Client): Identity {
+    const cached = identities.get(client);
     if (cached && cached.account === client.account) return cached;
     const folded = client.account !== undefined ? this.state.fold(client.account) : undefined;
     const entry = { account: client.account, id: folded !== undefined ? `a:${folded}` : `c:${client.id}`, folded };
-    this.identities.set(client, entry);
+    identities.set(client, entry);
     return entry;
   }
 
@@ -251,9 +261,9 @@ export class HistoryStore {
     const from = this.identity(sender);
     const to = this.identity(recipient);
     // A sender usually writes to the same peer again: reuse that key string (and its hash).
-    const last = this.lastDm.get(sender);
+    const last = lastDm.get(sender);
     const key = last && last.from === from && last.to === to ? last.key : this.dmKey(from, to);
-    if (last?.key !== key) this.lastDm.set(sender, { from, to, key });
+    if (last?.key !== key) lastDm.set(sender, { from, to, key });
     let conv = this.conversations.get(key);
     if (!conv) {
       this.conversations.set(key, (conv = this.newConversation(new Map())));
