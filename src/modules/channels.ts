@@ -96,7 +96,7 @@ export const channels: Module = {
       for (const channel of server.state.channels.values()) {
         for (const [member, held] of channel.members) {
           const kept = [...held].filter((m) => known.includes(m)).join('');
-          if (kept !== held) channel.members.set(member, kept);
+          server.state.setMemberPrefixes(channel, member, kept);
         }
       }
     },

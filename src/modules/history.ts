@@ -159,7 +159,6 @@ export const history: Module = {
     cfg.history.enabled ? { CHATHISTORY: cfg.history.query_limit, MSGREFTYPES: 'timestamp,msgid' } : {},
   hooks: {
     messageRelayed: record,
-    channelDestroyed: (server, channel) => stores.get(server)!.forgetChannel(channel),
     rehashed: (server) => {
       const store = stores.get(server)!;
       if (server.config.history.enabled) store.reconfigure(server.config.history);
@@ -167,7 +166,9 @@ export const history: Module = {
     },
   },
   init(server) {
-    stores.set(server, new HistoryStore(server.config.history, server.state));
+    const store = new HistoryStore(server.config.history, server.state);
+    stores.set(server, store);
+    server.state.events.on('channelDestroyed', ({ channel }) => store.forgetChannel(channel));
   },
   close(server) {
     stores.delete(server);

@@ -56,9 +56,7 @@ function finishRegistration(server: Server, client: Client, passwordOk: boolean)
     if (attached !== false) return;
   }
   server.emit('registering', client);
-  client.registered = true;
-  server.state.registeredCount++;
-  server.state.maxRegistered = Math.max(server.state.maxRegistered, server.state.registeredCount);
+  server.state.introduceUser(client);
   sendWelcome(server, client);
   server.log.info({ conn: client.id, nick: client.nick, user: client.user, host: client.realHost }, 'client registered');
   server.emit('registered', client);

@@ -19,7 +19,7 @@ export interface Topic {
 
 export class Channel {
   /** Member → prefix mode letters held, highest rank first (e.g. "ov"). */
-  readonly members = new Map<Client, string>();
+  readonly members: ReadonlyMap<Client, string> = new Map<Client, string>(); // written by State alone
   /** Flag modes (i, m, n, s, p, t, ...). */
   readonly flags = new Set<string>();
   key: string | undefined;

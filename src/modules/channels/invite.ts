@@ -140,7 +140,7 @@ function kickFrom(server: Server, client: Client, name: string, nicks: string[],
 
 function kickMember(server: Server, kicker: Client, channel: Channel, target: Client, reason: string): void {
   channel.broadcast(relay(kicker, { source: kicker.mask, command: 'KICK', params: [channel.name, target.nick, reason] }));
-  server.state.removeMember(channel, target);
+  server.state.kick(channel, target);
 }
 
 export function handleKnock(server: Server, client: Client, msg: Message): void {

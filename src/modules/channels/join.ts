@@ -87,7 +87,7 @@ function joinOne(server: Server, client: Client, name: string, key: string | und
 export function partChannel(server: Server, client: Client, channel: Channel, reason: string | undefined): void {
   const params = reason ? [channel.name, reason] : [channel.name];
   channel.broadcast(relay(client, { source: client.mask, command: 'PART', params }));
-  server.state.removeMember(channel, client);
+  server.state.part(channel, client);
 }
 
 export function handleJoin(server: Server, client: Client, msg: Message): void {

@@ -84,6 +84,8 @@ export interface ApplyContext {
   setterHeld: string;
   /** Finds a registered client by nick. */
   findNick(nick: string): Client | undefined;
+  /** Writes the prefix letters a member holds (State.setMemberPrefixes, which announces it). */
+  setPrefixes(member: Client, prefixes: string): void;
   /** Entries allowed in b, e and I together (ISUPPORT MAXLIST). */
   listLimit: number;
   setBy: string;
@@ -145,7 +147,7 @@ export function applyModeChanges(channel: Channel, changes: readonly ModeChange[
         continue;
       }
       if (held.includes(c.mode) === c.add) continue;
-      channel.members.set(target, c.add ? ctx.prefixes.sort(held + c.mode) : held.replace(c.mode, ''));
+      ctx.setPrefixes(target, c.add ? ctx.prefixes.sort(held + c.mode) : held.replace(c.mode, ''));
       applied.push({ add: c.add, mode: c.mode, param: target.nick });
     } else if (LIST_MODES.includes(c.mode)) {
       const mask = normalizeMask(c.param!);
