@@ -111,10 +111,12 @@ function handleNick(server: Server, client: Client, nick: string | undefined): v
 export function changeNick(server: Server, client: Client, nick: string): void {
   const oldNick = client.nick;
   const oldMask = client.mask;
-  server.state.setNick(client, nick);
+  // The NICK line goes out before the state changes, so it reaches everyone ahead of what
+  // subscribers to the change send (MONITOR's 731/730).
   const out = relay(client, { source: oldMask, command: 'NICK', params: [nick] });
   client.sendOutgoing(out);
   for (const peer of server.state.peersOf(client)) peer.sendOutgoing(out);
+  server.state.setNick(client, nick);
   server.emit('nickChanged', client, oldNick, oldMask);
 }
 
