@@ -87,9 +87,12 @@ export const channels: Module = {
     },
   },
   modeHandlers: { channel: handleChannelMode },
+  // Invites are keyed by nick, so they follow every nick change and go with the user.
+  init(server) {
+    server.state.events.on('nickChanged', ({ client, oldNick }) => moveInvites(server, client, oldNick));
+    server.state.events.on('userQuit', ({ client }) => dropInvites(client));
+  },
   hooks: {
-    nickChanged: moveInvites,
-    quit: dropInvites,
     // A REHASH may drop prefix modes (e.g. h); members keep only the letters that still exist.
     rehashed: (server) => {
       const known = server.prefixes.modes;

@@ -29,7 +29,7 @@ function invitedTo(client: Client): Set<Channel> {
   return set;
 }
 
-/** Hook: invites follow the client to its new nick. */
+/** Invites follow the client to its new nick (State's nickChanged). */
 export function moveInvites(server: Server, client: Client, oldNick: string): void {
   const set = client.ext.get(INVITED_TO) as Set<Channel> | undefined;
   const oldKey = server.state.fold(oldNick);
@@ -40,8 +40,8 @@ export function moveInvites(server: Server, client: Client, oldNick: string): vo
   }
 }
 
-/** Hook: a client that leaves takes its invites along. */
-export function dropInvites(_server: Server, client: Client): void {
+/** A client that leaves takes its invites along (State's userQuit). */
+export function dropInvites(client: Client): void {
   const set = client.ext.get(INVITED_TO) as Set<Channel> | undefined;
   for (const channel of set ?? []) channel.invites.delete(client.nickKey);
 }
