@@ -25,6 +25,8 @@ export interface StateEvents {
   /** A member's prefix modes changed (e.g. +o). */
   memberModeChanged: { channel: Channel; client: Client; oldPrefixes: string };
   topicChanged: { channel: Channel };
+  /** A channel mode was set or cleared: a flag, the key, the limit (param: the new value) or a list entry (param: its mask). */
+  channelModeChanged: { channel: Channel; mode: string; on: boolean; param?: string };
 }
 
 export type StateEventName = keyof StateEvents;

@@ -3,7 +3,7 @@
 // Every change goes through a method here, which keeps each index true and announces the change
 // on `events`; the maps are read-only to everyone else.
 import type { CaseFold } from '../protocol/casemap.js';
-import { Channel, type Topic } from './channel.js';
+import { Channel, type ListEntry, type Topic } from './channel.js';
 import type { Client } from './client.js';
 import { StateEventBus, type StateEventName } from './state-events.js';
 
@@ -220,8 +220,8 @@ export class State {
   renameChannel(channel: Channel, name: string): void {
     const oldName = channel.name;
     this.channelIndex.delete(channel.folded);
-    channel.name = name;
-    channel.folded = this.fold(name);
+    writable(channel).name = name;
+    writable(channel).folded = this.fold(name);
     this.channelIndex.set(channel.folded, channel);
     this.events.emit('channelRenamed', { channel, oldName });
   }
@@ -270,14 +270,58 @@ export class State {
   }
 
   setTopic(channel: Channel, topic: Topic | undefined): void {
-    channel.topic = topic;
+    writable(channel).topic = topic;
     this.events.emit('topicChanged', { channel });
+  }
+
+  /** Sets or clears a flag mode (i, m, n, s, t, ...). */
+  setChannelFlag(channel: Channel, letter: string, on: boolean): void {
+    if (channel.flags.has(letter) === on) return;
+    const flags = channel.flags as Set<string>;
+    if (on) flags.add(letter);
+    else flags.delete(letter);
+    this.events.emit('channelModeChanged', { channel, mode: letter, on });
+  }
+
+  /** Sets the key (+k) or clears it (undefined). */
+  setChannelKey(channel: Channel, letter: string, key: string | undefined): void {
+    if (channel.key === key) return;
+    writable(channel).key = key;
+    this.events.emit('channelModeChanged', { channel, mode: letter, on: key !== undefined, param: key });
+  }
+
+  /** Sets the member limit (+l) or clears it (undefined). */
+  setChannelLimit(channel: Channel, letter: string, limit: number | undefined): void {
+    if (channel.limit === limit) return;
+    writable(channel).limit = limit;
+    this.events.emit('channelModeChanged', { channel, mode: letter, on: limit !== undefined, param: limit?.toString() });
+  }
+
+  /** Adds an entry to a list mode (b, e, I); the caller has checked it is new and the lists have room. */
+  addListEntry(channel: Channel, letter: string, entry: ListEntry): void {
+    const lists = channel.lists as Map<string, ListEntry[]>;
+    let list = lists.get(letter);
+    if (!list) lists.set(letter, (list = []));
+    list.push(entry);
+    this.events.emit('channelModeChanged', { channel, mode: letter, on: true, param: entry.mask });
+  }
+
+  /** Removes the entry at `index` of a list mode and returns it. */
+  removeListEntry(channel: Channel, letter: string, index: number): ListEntry {
+    const [removed] = (channel.lists.get(letter) as ListEntry[]).splice(index, 1);
+    this.events.emit('channelModeChanged', { channel, mode: letter, on: false, param: removed!.mask });
+    return removed!;
   }
 }
 
 /** The writable member map, for State alone: Channel shows it read-only. */
 function membersOf(channel: Channel): Map<Client, string> {
   return channel.members as Map<Client, string>;
+}
+
+/** A channel's fields as State alone may write them. */
+function writable(channel: Channel): { -readonly [K in keyof Channel]: Channel[K] } {
+  return channel;
 }
 
 const EMPTY: ReadonlySet<Channel> = new Set();

@@ -28,7 +28,7 @@ function setup(prefixSpec = '(ov)@+', listLimit = 5) {
     prefixes,
     setterHeld: 'o',
     findNick: (nick) => clients.find((c) => rfc1459Fold(c.nick) === rfc1459Fold(nick)),
-    setPrefixes: (member, prefixes) => state.setMemberPrefixes(channel, member, prefixes),
+    state,
     listLimit,
     setBy: 'op!op@host',
     now: 1,

@@ -7,23 +7,26 @@ import type { Client } from '../../src/server/client.js';
 import { State } from '../../src/server/state.js';
 import type { StateEventName, StateEvents } from '../../src/server/state-events.js';
 
-const EVENT_NAMES: StateEventName[] = [
-  'userIntroduced',
-  'nickChanged',
-  'userQuit',
-  'userModeChanged',
-  'accountChanged',
-  'awayChanged',
-  'hostChanged',
-  'channelCreated',
-  'channelDestroyed',
-  'channelRenamed',
-  'joined',
-  'parted',
-  'kicked',
-  'memberModeChanged',
-  'topicChanged',
-];
+// A record, so the compiler says when an event is missing here.
+const EVENTS: Record<StateEventName, true> = {
+  userIntroduced: true,
+  nickChanged: true,
+  userQuit: true,
+  userModeChanged: true,
+  accountChanged: true,
+  awayChanged: true,
+  hostChanged: true,
+  channelCreated: true,
+  channelDestroyed: true,
+  channelRenamed: true,
+  joined: true,
+  parted: true,
+  kicked: true,
+  memberModeChanged: true,
+  topicChanged: true,
+  channelModeChanged: true,
+};
+const EVENT_NAMES = Object.keys(EVENTS) as StateEventName[];
 
 const fakeClient = (id = 0) =>
   ({ id, nick: '*', nickKey: '', registered: false, modes: new Set(), account: undefined, away: undefined, host: 'host' }) as unknown as Client;
@@ -139,6 +142,33 @@ describe('State events', () => {
     state.events.on('channelDestroyed', () => expect(state.findChannel('#new')).toBeUndefined());
     state.part(channel, a);
     expect(take()).toEqual(['parted', 'channelDestroyed']);
+  });
+
+  it('announces each change of a channel mode once: flags, key, limit and list entries', () => {
+    const { state, seen, take } = recordedState();
+    const { channel } = state.getOrCreateChannel('#c');
+    take();
+    state.setChannelFlag(channel, 'm', true);
+    state.setChannelFlag(channel, 'm', true);
+    expect(seen[0]!.payload).toEqual({ channel, mode: 'm', on: true });
+    expect(take()).toEqual(['channelModeChanged']);
+    state.setChannelKey(channel, 'k', 'secret');
+    state.setChannelKey(channel, 'k', 'secret');
+    expect(seen[0]!.payload).toEqual({ channel, mode: 'k', on: true, param: 'secret' });
+    expect(take()).toEqual(['channelModeChanged']);
+    state.setChannelLimit(channel, 'l', 5);
+    state.setChannelLimit(channel, 'l', undefined);
+    expect(seen.map((e) => e.payload)).toEqual([
+      { channel, mode: 'l', on: true, param: '5' },
+      { channel, mode: 'l', on: false, param: undefined },
+    ]);
+    expect(take()).toEqual(['channelModeChanged', 'channelModeChanged']);
+    state.addListEntry(channel, 'b', { mask: 'x!*@*', setBy: 'op', setAt: 1 });
+    state.addListEntry(channel, 'b', { mask: 'y!*@*', setBy: 'op', setAt: 2 });
+    expect(state.removeListEntry(channel, 'b', 0).mask).toBe('x!*@*');
+    expect(channel.list('b').map((e) => e.mask)).toEqual(['y!*@*']);
+    expect(seen.at(-1)!.payload).toEqual({ channel, mode: 'b', on: false, param: 'x!*@*' });
+    expect(take()).toEqual(['channelModeChanged', 'channelModeChanged', 'channelModeChanged']);
   });
 
   it('announces a quit once, with the channels it left, and the channels it emptied', () => {

@@ -59,7 +59,7 @@ function joinOne(server: Server, client: Client, name: string, key: string | und
   const { channel, created } = server.state.getOrCreateChannel(name);
   if (created) {
     for (const m of server.config.channels.default_modes) {
-      if (!(m === 'p' && channel.flags.has('s')) && !(m === 's' && channel.flags.has('p'))) channel.flags.add(m);
+      if (!(m === 'p' && channel.flags.has('s')) && !(m === 's' && channel.flags.has('p'))) server.state.setChannelFlag(channel, m, true);
     }
   }
   server.state.addMember(channel, client, created ? 'o' : '');
