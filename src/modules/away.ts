@@ -33,10 +33,10 @@ export const away: Module = {
         const text = (msg.params[0] ?? '').slice(0, server.config.limits.awaylen);
         const before = client.away;
         if (text === '') {
-          client.away = undefined;
+          server.state.setAway(client, undefined);
           client.numeric(RPL.UNAWAY, 'You are no longer marked as being away');
         } else {
-          client.away = text;
+          server.state.setAway(client, text);
           client.numeric(RPL.NOWAWAY, 'You have been marked as being away');
         }
         if (client.away !== before) notifyInterested(server, client, awayMessage(client), CAP['away-notify']);

@@ -87,16 +87,19 @@ export const channels: Module = {
     },
   },
   modeHandlers: { channel: handleChannelMode },
+  // Invites are keyed by nick, so they follow every nick change and go with the user.
+  init(server) {
+    server.state.events.on('nickChanged', ({ client, oldNick }) => moveInvites(server, client, oldNick));
+    server.state.events.on('userQuit', ({ client }) => dropInvites(client));
+  },
   hooks: {
-    nickChanged: moveInvites,
-    quit: dropInvites,
     // A REHASH may drop prefix modes (e.g. h); members keep only the letters that still exist.
     rehashed: (server) => {
       const known = server.prefixes.modes;
       for (const channel of server.state.channels.values()) {
         for (const [member, held] of channel.members) {
           const kept = [...held].filter((m) => known.includes(m)).join('');
-          if (kept !== held) channel.members.set(member, kept);
+          server.state.setMemberPrefixes(channel, member, kept);
         }
       }
     },

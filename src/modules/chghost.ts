@@ -14,7 +14,7 @@ export function changeHost(server: Server, client: Client, user: string, host: s
   if (user === client.user && host === client.host) return;
   const oldMask = client.mask;
   client.user = user;
-  client.host = host;
+  server.state.setHost(client, host);
   const out = relay(client, { source: oldMask, command: 'CHGHOST', params: [user, host] });
   notifyInterested(server, client, out, CAP.chghost, { self: true });
 

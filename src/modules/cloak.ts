@@ -38,7 +38,7 @@ export const cloak: Module = {
       const c = server.config.cloaking;
       if (!c.enabled || !c.default_on) return;
       server.state.setUserMode(client, CLOAK_MODE, true);
-      client.host = cloakFor(server, client);
+      server.state.setHost(client, cloakFor(server, client));
     },
     registered: (_server, client) => {
       if (client.modes.has(CLOAK_MODE)) client.numeric(RPL.HOSTHIDDEN, client.host, 'is now your displayed host');

@@ -160,7 +160,6 @@ export const history: Module = {
     cfg.history.enabled ? { CHATHISTORY: cfg.history.query_limit, MSGREFTYPES: 'timestamp,msgid' } : {},
   hooks: {
     messageRelayed: record,
-    channelDestroyed: (server, channel) => stores.require(server).forgetChannel(channel),
     rehashed: (server) => {
       const store = stores.require(server);
       if (server.config.history.enabled) store.reconfigure(server.config.history);
@@ -168,7 +167,9 @@ export const history: Module = {
     },
   },
   init(server) {
-    stores.set(server, new HistoryStore(server.config.history, server.state));
+    const store = new HistoryStore(server.config.history, server.state);
+    stores.set(server, store);
+    server.state.events.on('channelDestroyed', ({ channel }) => store.forgetChannel(channel));
   },
   close(server) {
     stores.delete(server);

@@ -18,7 +18,7 @@ export const hostname: Module = {
           if (client.conn.closed || client.ip !== ip) return;
           if (!name) return notice("*** Couldn't look up your hostname");
           client.realHost = name;
-          client.host = name;
+          server.state.setHost(client, name);
           notice('*** Found your hostname');
         })
         .finally(() => {

@@ -115,17 +115,18 @@ export const monitor: Module = {
   },
   caps: [{ name: 'extended-monitor' }],
   isupport: (cfg) => ({ MONITOR: cfg.limits.monitor }),
-  hooks: {
-    registered: (server, client) => announce(server, client.nick, client),
-    quit: (server, client) => {
+  init(server) {
+    const events = server.state.events;
+    events.on('userIntroduced', ({ client }) => announce(server, client.nick, client));
+    events.on('userQuit', ({ client }) => {
       clear(server, client);
       announce(server, client.nick, undefined);
-    },
-    nickChanged: (server, client, oldNick) => {
-      // A change of case only is the same nick for MONITOR: no numerics.
-      if (server.state.fold(oldNick) === client.nickKey) return;
+    });
+    events.on('nickChanged', ({ client, oldNick }) => {
+      // Watchers hear of users only; a change of case only is the same nick for MONITOR.
+      if (!client.registered || server.state.fold(oldNick) === client.nickKey) return;
       announce(server, oldNick, undefined);
       announce(server, client.nick, client);
-    },
+    });
   },
 };

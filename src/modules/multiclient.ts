@@ -58,9 +58,6 @@ export function attachOrRelease(server: Server, client: Client, welcome: (user: 
 }
 
 function attach(server: Server, session: Client, user: Client, welcome: (user: Client) => void): void {
-  // A nick the client held before asking for the user's is free again.
-  if (session.nickKey && server.state.nicks.get(session.nickKey) === session) server.state.nicks.delete(session.nickKey);
-  session.nickKey = '';
   server.attachSession(user, session);
   // The new session learns the user's state as if it had just joined everything itself.
   runAsSession(session, () => {

@@ -59,9 +59,7 @@ function finishRegistration(server: Server, client: Client, passwordOk: boolean)
     if (attached !== false) return;
   }
   server.emit('registering', client);
-  client.registered = true;
-  server.state.registeredCount++;
-  server.state.maxRegistered = Math.max(server.state.maxRegistered, server.state.registeredCount);
+  server.state.introduceUser(client);
   sendWelcome(server, client);
   server.log.info({ conn: client.id, nick: client.nick, user: client.user, host: client.realHost }, 'client registered');
   server.emit('registered', client);
@@ -116,10 +114,12 @@ function handleNick(server: Server, client: Client, nick: string | undefined): v
 export function changeNick(server: Server, client: Client, nick: string): void {
   const oldNick = client.nick;
   const oldMask = client.mask;
-  server.state.setNick(client, nick);
+  // The NICK line goes out before the state changes, so it reaches everyone ahead of what
+  // subscribers to the change send (MONITOR's 731/730).
   const out = relay(client, { source: oldMask, command: 'NICK', params: [nick] });
   client.sendOutgoing(out);
   for (const peer of server.state.peersOf(client)) peer.sendOutgoing(out);
+  server.state.setNick(client, nick);
   server.emit('nickChanged', client, oldNick, oldMask);
 }
 

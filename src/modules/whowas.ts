@@ -88,9 +88,13 @@ export const whowas: Module = {
       help: ['WHOWAS <nick>[,<nick>...] [<count>]', 'Shows who recently used a nickname, newest first, up to <count> entries.'],
     },
   },
+  init(server) {
+    server.state.events.on('userQuit', ({ client }) => record(server, client, client.nick));
+    server.state.events.on('nickChanged', ({ client, oldNick }) => {
+      if (client.registered) record(server, client, oldNick);
+    });
+  },
   hooks: {
-    quit: (server, client) => record(server, client, client.nick),
-    nickChanged: (server, client, oldNick) => record(server, client, oldNick),
     rehashed: (server, old) => {
       const size = server.config.limits.whowas;
       if (size === old.limits.whowas) return;

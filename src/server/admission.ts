@@ -183,7 +183,7 @@ export class Admission {
     conn.readdress(ip, secure, admitted.klass);
     client.klass = admitted.klass;
     client.realHost = host;
-    client.host = host;
+    this.server.state.setHost(client, host);
     return undefined;
   }
 

@@ -20,28 +20,27 @@ export interface Topic {
 
 export class Channel {
   /** Member → prefix mode letters held, highest rank first (e.g. "ov"). */
-  readonly members = new Map<Client, string>();
+  readonly members: ReadonlyMap<Client, string> = new Map<Client, string>();
+  // Members, modes, lists, topic and name are written by State alone, which announces each change.
   /** Flag modes (i, m, n, s, p, t, ...). */
-  readonly flags = new Set<string>();
-  key: string | undefined;
-  limit: number | undefined;
-  topic: Topic | undefined;
+  readonly flags: ReadonlySet<string> = new Set<string>();
+  readonly key: string | undefined;
+  readonly limit: number | undefined;
+  readonly topic: Topic | undefined;
   /** List modes (b, e, I) by letter. */
-  readonly lists = new Map<string, ListEntry[]>();
+  readonly lists: ReadonlyMap<string, readonly ListEntry[]> = new Map<string, ListEntry[]>();
   readonly createdAt = Math.floor(Date.now() / 1000);
   /** Values of modules' channel slots (server/slots.ts), read and written only through the slots. */
   moduleState: readonly unknown[] = NO_MODULE_STATE;
 
   constructor(
-    public name: string,
-    /** Casefolded name, the key in the channel index (changed only by State.renameChannel). */
-    public folded: string,
+    readonly name: string,
+    /** Casefolded name, the key in the channel index. */
+    readonly folded: string,
   ) {}
 
-  list(letter: string): ListEntry[] {
-    let l = this.lists.get(letter);
-    if (!l) this.lists.set(letter, (l = []));
-    return l;
+  list(letter: string): readonly ListEntry[] {
+    return this.lists.get(letter) ?? NO_ENTRIES;
   }
 
   /**
@@ -174,3 +173,5 @@ export class PrefixTable {
     return all ? syms : syms.slice(0, 1);
   }
 }
+
+const NO_ENTRIES: readonly ListEntry[] = [];

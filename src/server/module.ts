@@ -83,8 +83,6 @@ export interface Hooks {
   capsRehashed(server: Server, before: Set<string>, after: Set<string>): void;
   /** A REHASH (or SIGHUP) was refused; nothing changed. `source` names who asked. */
   rehashFailed(server: Server, source: string, error: string): void;
-  /** After the last member left a channel and the channel was removed from the state. */
-  channelDestroyed(server: Server, channel: Channel): void;
   /** After a client joined a channel. */
   joined(server: Server, client: Client, channel: Channel): void;
   /** While a JOIN is answered: after the JOIN line, before topic and names (read-marker's MARKREAD goes here). */

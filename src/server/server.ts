@@ -80,7 +80,9 @@ export class Server implements ConnectionOwner {
     readonly log: Logger,
     readonly modules: Module[],
   ) {
-    this.state = new State(caseFolder(config.server.casemapping), (channel) => this.emit('channelDestroyed', channel));
+    this.state = new State(caseFolder(config.server.casemapping), (event, err) =>
+      this.log.error({ event, err: err instanceof Error ? err.stack : String(err) }, 'state event subscriber failed'),
+    );
     for (const m of modules) this.router.register(m);
     this.motd = this.readMotd();
     this.prefixes = new PrefixTable(config.channels.prefix);
@@ -149,7 +151,7 @@ export class Server implements ConnectionOwner {
   addClient(conn: Connection, klass: ClassConfig, listener: ListenConfig): void {
     const client = new Client(conn, klass, this.serverName);
     this.clientOf.set(conn, client);
-    this.state.clients.add(client);
+    this.state.addClient(client);
     const bound = this.listeners.get(listenerKey(listener));
     conn.listener = listenerLabel(listener.address, bound?.port ?? listener.port);
     this.stats.accept(conn.listener);
@@ -210,15 +212,8 @@ export class Server implements ConnectionOwner {
     // One session of several going leaves the user (and its channels) to the others.
     if (client.attachedTo) return this.detachSession(client.attachedTo, client, reason);
     if (client.sessions) return this.promoteSession(client, reason);
-    this.state.clients.delete(client);
-    this.state.forgetModes(client);
-    if (client.registered) {
-      this.emit('quit', client, reason.text);
-      for (const ch of [...this.state.channelsOf(client)]) this.state.removeMember(ch, client);
-      this.state.registeredCount--;
-    }
-    this.state.forgetAccount(client);
-    if (client.nickKey && this.state.nicks.get(client.nickKey) === client) this.state.nicks.delete(client.nickKey);
+    if (client.registered) this.emit('quit', client, reason.text);
+    this.state.removeClient(client, reason.text);
     this.log.info({ conn: conn.id, nick: client.nick, reason: reason.text, kind: reason.kind }, 'connection closed');
   }
 
@@ -235,9 +230,7 @@ export class Server implements ConnectionOwner {
 
   /** Makes a registering client a further session of `user` (same account, same nick). */
   attachSession(user: Client, session: Client): void {
-    this.state.clients.delete(session);
-    // The session logged in on its own; from now on only the user it joins counts as logged in.
-    this.state.forgetAccount(session);
+    this.state.becomeSession(session);
     session.attachedTo = user;
     (user.sessions ??= []).push(session);
     session.registered = true;

@@ -12,7 +12,7 @@ export function serverClient(server: Server, nick: string): Client {
 /** Puts a user in a channel with the given prefix modes and flags, and runs the `joined` hooks. */
 export function putInChannel(server: Server, nick: string, name: string, opts: { prefixes?: string; flags?: string } = {}): void {
   const { channel } = server.state.getOrCreateChannel(name);
-  for (const f of opts.flags ?? '') channel.flags.add(f);
+  for (const f of opts.flags ?? '') server.state.setChannelFlag(channel, f, true);
   const client = serverClient(server, nick);
   server.state.addMember(channel, client, opts.prefixes ?? '');
   server.emit('joined', client, channel);

@@ -7,25 +7,28 @@ import {
   validKey,
   type ApplyContext,
 } from '../../src/modules/channels/modeparse.js';
-import { rfc1459Fold } from '../../src/protocol/casemap.js';
-import { Channel, PrefixTable } from '../../src/server/channel.js';
+import { caseFolder, rfc1459Fold } from '../../src/protocol/casemap.js';
+import { PrefixTable } from '../../src/server/channel.js';
 import type { Client } from '../../src/server/client.js';
+import { State } from '../../src/server/state.js';
 
 const fakeClient = (nick: string) => ({ nick }) as Client;
 
 function setup(prefixSpec = '(ov)@+', listLimit = 5) {
   const prefixes = new PrefixTable(prefixSpec);
-  const channel = new Channel('#c', '#c');
+  const state = new State(caseFolder('rfc1459'));
+  const { channel } = state.getOrCreateChannel('#c');
   const clients = ['op', 'bob', 'carol', 'out'].map(fakeClient);
   const [op, bob, carol] = clients as [Client, Client, Client];
-  channel.members.set(op, 'o');
-  channel.members.set(bob, '');
-  channel.members.set(carol, '');
+  state.addMember(channel, op, 'o');
+  state.addMember(channel, bob, '');
+  state.addMember(channel, carol, '');
   const ctx: ApplyContext = {
     fold: rfc1459Fold,
     prefixes,
     setterHeld: 'o',
     findNick: (nick) => clients.find((c) => rfc1459Fold(c.nick) === rfc1459Fold(nick)),
+    state,
     listLimit,
     setBy: 'op!op@host',
     now: 1,

@@ -1,10 +1,52 @@
-// The state store's indexes of accounts and MONITOR watchers: found without scanning every client.
+// The state store: its indexes (nicks, channels, memberships, modes, accounts, MONITOR watchers)
+// and the one event each change announces.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { caseFolder } from '../../src/protocol/casemap.js';
 import type { Client } from '../../src/server/client.js';
 import { State } from '../../src/server/state.js';
+import type { StateEventName, StateEvents } from '../../src/server/state-events.js';
 
-const fakeClient = () => ({ account: undefined }) as unknown as Client;
+// A record, so the compiler says when an event is missing here.
+const EVENTS: Record<StateEventName, true> = {
+  userIntroduced: true,
+  nickChanged: true,
+  userQuit: true,
+  userModeChanged: true,
+  accountChanged: true,
+  awayChanged: true,
+  hostChanged: true,
+  channelCreated: true,
+  channelDestroyed: true,
+  channelRenamed: true,
+  joined: true,
+  parted: true,
+  kicked: true,
+  memberModeChanged: true,
+  topicChanged: true,
+  channelModeChanged: true,
+};
+const EVENT_NAMES = Object.keys(EVENTS) as StateEventName[];
+
+const fakeClient = (id = 0) =>
+  ({ id, nick: '*', nickKey: '', registered: false, modes: new Set(), account: undefined, away: undefined, host: 'host' }) as unknown as Client;
+
+/** A state whose every event is recorded, by name, in order. */
+function recordedState(casemapping: 'ascii' | 'rfc1459' = 'rfc1459') {
+  const state = new State(caseFolder(casemapping));
+  const seen: Array<{ name: StateEventName; payload: StateEvents[StateEventName] }> = [];
+  for (const name of EVENT_NAMES) state.events.on(name, (payload) => seen.push({ name, payload }));
+  const take = () => seen.splice(0).map((e) => e.name);
+  return { state, seen, take };
+}
+
+function introduced(state: State, nick: string, id = 0): Client {
+  const c = fakeClient(id);
+  state.addClient(c);
+  state.setNick(c, nick);
+  state.introduceUser(c);
+  return c;
+}
 
 describe('State account index', () => {
   it('follows logins, logouts and account changes, casefolded', () => {
@@ -21,12 +63,14 @@ describe('State account index', () => {
     expect([...state.withAccount('other')]).toEqual([]);
   });
 
-  it('forgets a departing client but leaves its account field for quit hooks', () => {
+  it('forgets a departing client but leaves its account field for those who hear of the quit', () => {
     const state = new State(caseFolder('ascii'));
-    const a = fakeClient();
+    const a = introduced(state, 'a');
     state.setAccount(a, 'alys');
-    state.forgetAccount(a);
-    expect(a.account).toBe('alys');
+    let accountAtQuit: string | undefined;
+    state.events.on('userQuit', ({ client }) => (accountAtQuit = client.account));
+    state.removeClient(a, 'bye');
+    expect(accountAtQuit).toBe('alys');
     expect(state.withAccount('alys').size).toBe(0);
   });
 });
@@ -42,5 +86,325 @@ describe('State MONITOR index', () => {
     expect([...state.watchersOf('nick{1}')]).toEqual([b]);
     state.unwatch(state.fold('nick[1]'), b);
     expect(state.watchersOf('nick{1}').size).toBe(0);
+  });
+});
+
+describe('State events', () => {
+  it('announces each change of a user once, after the indexes changed', () => {
+    const { state, seen, take } = recordedState();
+    const a = fakeClient();
+    state.addClient(a);
+    expect(take()).toEqual([]);
+    state.events.on('nickChanged', ({ client }) => expect(state.findNick('ALICE')).toBe(client));
+    state.setNick(a, 'alice');
+    expect(seen[0]!.payload).toEqual({ client: a, oldNick: '*' });
+    expect(take()).toEqual(['nickChanged']);
+    state.introduceUser(a);
+    expect(take()).toEqual(['userIntroduced']);
+    expect(state.registeredCount).toBe(1);
+    state.setUserMode(a, 'i', true);
+    state.setUserMode(a, 'i', true);
+    expect(take()).toEqual(['userModeChanged']);
+    state.setAccount(a, 'alys');
+    state.setAccount(a, 'alys');
+    expect(seen[0]!.payload).toEqual({ client: a, oldAccount: undefined });
+    expect(take()).toEqual(['accountChanged']);
+    state.setAway(a, 'gone');
+    state.setAway(a, 'gone');
+    expect(take()).toEqual(['awayChanged']);
+    state.setHost(a, 'cloak');
+    expect(seen[0]!.payload).toEqual({ client: a, oldHost: 'host' });
+    expect(take()).toEqual(['hostChanged']);
+  });
+
+  it('announces channel creation, joins, prefix and topic changes, parts, kicks and destruction', () => {
+    const { state, seen, take } = recordedState();
+    const [a, b] = [introduced(state, 'a', 1), introduced(state, 'b', 2)];
+    take();
+    const { channel } = state.getOrCreateChannel('#Chan');
+    expect(state.getOrCreateChannel('#chan').created).toBe(false);
+    expect(take()).toEqual(['channelCreated']);
+    state.addMember(channel, a, 'o');
+    state.addMember(channel, b, '');
+    expect(take()).toEqual(['joined', 'joined']);
+    state.setMemberPrefixes(channel, b, 'v');
+    state.setMemberPrefixes(channel, b, 'v');
+    expect(seen[0]!.payload).toEqual({ channel, client: b, oldPrefixes: '' });
+    expect(take()).toEqual(['memberModeChanged']);
+    state.setTopic(channel, { text: 'hi', setBy: 'a', setAt: 1 });
+    expect(take()).toEqual(['topicChanged']);
+    state.renameChannel(channel, '#new');
+    expect(state.findChannel('#chan')).toBeUndefined();
+    expect(state.findChannel('#NEW')).toBe(channel);
+    expect(take()).toEqual(['channelRenamed']);
+    state.kick(channel, b);
+    expect(take()).toEqual(['kicked']);
+    state.events.on('channelDestroyed', () => expect(state.findChannel('#new')).toBeUndefined());
+    state.part(channel, a);
+    expect(take()).toEqual(['parted', 'channelDestroyed']);
+  });
+
+  it('announces each change of a channel mode once: flags, key, limit and list entries', () => {
+    const { state, seen, take } = recordedState();
+    const { channel } = state.getOrCreateChannel('#c');
+    take();
+    state.setChannelFlag(channel, 'm', true);
+    state.setChannelFlag(channel, 'm', true);
+    expect(seen[0]!.payload).toEqual({ channel, mode: 'm', on: true });
+    expect(take()).toEqual(['channelModeChanged']);
+    state.setChannelKey(channel, 'k', 'secret');
+    state.setChannelKey(channel, 'k', 'secret');
+    expect(seen[0]!.payload).toEqual({ channel, mode: 'k', on: true, param: 'secret' });
+    expect(take()).toEqual(['channelModeChanged']);
+    state.setChannelLimit(channel, 'l', 5);
+    state.setChannelLimit(channel, 'l', undefined);
+    expect(seen.map((e) => e.payload)).toEqual([
+      { channel, mode: 'l', on: true, param: '5' },
+      { channel, mode: 'l', on: false, param: undefined },
+    ]);
+    expect(take()).toEqual(['channelModeChanged', 'channelModeChanged']);
+    state.addListEntry(channel, 'b', { mask: 'x!*@*', setBy: 'op', setAt: 1 });
+    state.addListEntry(channel, 'b', { mask: 'y!*@*', setBy: 'op', setAt: 2 });
+    expect(state.removeListEntry(channel, 'b', 0).mask).toBe('x!*@*');
+    expect(channel.list('b').map((e) => e.mask)).toEqual(['y!*@*']);
+    expect(seen.at(-1)!.payload).toEqual({ channel, mode: 'b', on: false, param: 'x!*@*' });
+    expect(take()).toEqual(['channelModeChanged', 'channelModeChanged', 'channelModeChanged']);
+  });
+
+  it('announces a quit once, with the channels it left, and the channels it emptied', () => {
+    const { state, seen, take } = recordedState();
+    const [a, b] = [introduced(state, 'a', 1), introduced(state, 'b', 2)];
+    const shared = state.getOrCreateChannel('#shared').channel;
+    const alone = state.getOrCreateChannel('#alone').channel;
+    state.addMember(shared, a, '');
+    state.addMember(shared, b, '');
+    state.addMember(alone, a, 'o');
+    take();
+    state.removeClient(a, 'Quit: bye');
+    expect(seen[0]!.payload).toEqual({ client: a, reason: 'Quit: bye', channels: [shared, alone] });
+    expect(take()).toEqual(['userQuit', 'channelDestroyed']);
+    expect(state.findNick('a')).toBeUndefined();
+    expect([...shared.members.keys()]).toEqual([b]);
+    expect(state.registeredCount).toBe(1);
+    expect(state.maxRegistered).toBe(2);
+  });
+
+  it('removes a client that never registered without a quit event', () => {
+    const { state, take } = recordedState();
+    const a = fakeClient();
+    state.addClient(a);
+    state.setNick(a, 'a');
+    take();
+    state.removeClient(a, 'gone');
+    expect(take()).toEqual([]);
+    expect(state.clients.size).toBe(0);
+    expect(state.nicks.size).toBe(0);
+  });
+
+  it('runs every subscriber when one throws, and reports the failure', () => {
+    const failures: Array<[StateEventName, unknown]> = [];
+    const state = new State(caseFolder('ascii'), (event, err) => failures.push([event, err]));
+    const heard: string[] = [];
+    const boom = new Error('boom');
+    state.events.on('nickChanged', () => heard.push('first'));
+    state.events.on('nickChanged', () => {
+      throw boom;
+    });
+    state.events.on('nickChanged', () => heard.push('third'));
+    state.setNick(fakeClient(), 'x');
+    expect(heard).toEqual(['first', 'third']);
+    expect(failures).toEqual([['nickChanged', boom]]);
+  });
+
+  it('lets a session of a multiclient user give up its own nick and login without an event', () => {
+    const { state, take } = recordedState();
+    const s = fakeClient();
+    state.addClient(s);
+    state.setNick(s, 'pending');
+    state.setAccount(s, 'alys');
+    take();
+    state.becomeSession(s);
+    expect(take()).toEqual([]);
+    expect(state.findNick('pending')).toBeUndefined();
+    expect(state.withAccount('alys').size).toBe(0);
+    expect(state.clients.has(s)).toBe(false);
+  });
+});
+
+// ---- model-based: random operations on State and on a plain model must agree ------------------
+
+type Op =
+  | { kind: 'join'; c: number; ch: string }
+  | { kind: 'part'; c: number; ch: string }
+  | { kind: 'kick'; c: number; ch: string }
+  | { kind: 'nick'; c: number; nick: string }
+  | { kind: 'quit'; c: number }
+  | { kind: 'umode'; c: number; letter: string; on: boolean }
+  | { kind: 'prefix'; c: number; ch: string; prefixes: string }
+  | { kind: 'account'; c: number; account: string | undefined }
+  | { kind: 'watch'; c: number; nick: string; on: boolean };
+
+const CLIENTS = 4;
+const clientArb = fc.integer({ min: 0, max: CLIENTS - 1 });
+// Names differing in case only, and [ vs {, which rfc1459 folds together.
+const nickArb = fc.constantFrom('a', 'A', 'b[', 'B{', 'c', 'dd');
+const chanArb = fc.constantFrom('#x', '#X', '#y[', '#Y{', '#z');
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('join' as const), c: clientArb, ch: chanArb }),
+  fc.record({ kind: fc.constant('part' as const), c: clientArb, ch: chanArb }),
+  fc.record({ kind: fc.constant('kick' as const), c: clientArb, ch: chanArb }),
+  fc.record({ kind: fc.constant('nick' as const), c: clientArb, nick: nickArb }),
+  fc.record({ kind: fc.constant('quit' as const), c: clientArb }),
+  fc.record({ kind: fc.constant('umode' as const), c: clientArb, letter: fc.constantFrom('i', 'o', 'w'), on: fc.boolean() }),
+  fc.record({ kind: fc.constant('prefix' as const), c: clientArb, ch: chanArb, prefixes: fc.constantFrom('', 'o', 'ov', 'v') }),
+  fc.record({ kind: fc.constant('account' as const), c: clientArb, account: fc.constantFrom(undefined, 'acc', 'ACC', 'other') }),
+  fc.record({ kind: fc.constant('watch' as const), c: clientArb, nick: nickArb, on: fc.boolean() }),
+);
+
+interface ModelUser {
+  nick: string;
+  modes: Set<string>;
+  account: string | undefined;
+}
+
+describe('State indexes under random changes', () => {
+  it('match a plain model after every operation, each change announced by exactly its events', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
+        const { state, take } = recordedState();
+        const fold = state.fold;
+        // Slot i holds a live user (or none after its quit; the next op on it introduces a new one).
+        const users: Array<Client | undefined> = [];
+        const model = new Map<Client, ModelUser>();
+        /** Folded channel name → member → prefixes. */
+        const channels = new Map<string, Map<Client, string>>();
+        const watchers = new Map<string, Set<Client>>();
+        let nextId = 0;
+
+        const freeNick = () => ['n0', 'n1', 'n2', 'n3', 'n4'].find((n) => !state.findNick(n) && ![...model.values()].some((u) => fold(u.nick) === n))!;
+        const userAt = (i: number): Client => {
+          const existing = users[i];
+          if (existing) return existing;
+          const c = introduced(state, freeNick(), nextId++);
+          users[i] = c;
+          model.set(c, { nick: c.nick, modes: new Set(), account: undefined });
+          take();
+          return c;
+        };
+
+        for (const op of ops) {
+          const c = userAt(op.c);
+          const u = model.get(c)!;
+          let expected: StateEventName[] = [];
+          switch (op.kind) {
+            case 'join': {
+              const key = fold(op.ch);
+              let members = channels.get(key);
+              if (members?.has(c)) break;
+              const { channel, created } = state.getOrCreateChannel(op.ch);
+              state.addMember(channel, c, created ? 'o' : '');
+              expected = created ? ['channelCreated', 'joined'] : ['joined'];
+              if (!members) channels.set(key, (members = new Map()));
+              members.set(c, created ? 'o' : '');
+              break;
+            }
+            case 'part':
+            case 'kick': {
+              const key = fold(op.ch);
+              const members = channels.get(key);
+              if (!members?.has(c)) break;
+              const channel = state.findChannel(op.ch)!;
+              if (op.kind === 'part') state.part(channel, c);
+              else state.kick(channel, c);
+              members.delete(c);
+              expected = [op.kind === 'part' ? 'parted' : 'kicked'];
+              if (members.size === 0) {
+                channels.delete(key);
+                expected.push('channelDestroyed');
+              }
+              break;
+            }
+            case 'nick': {
+              const holder = state.findNick(op.nick);
+              if (holder && holder !== c) break;
+              state.setNick(c, op.nick);
+              u.nick = op.nick;
+              expected = ['nickChanged'];
+              break;
+            }
+            case 'quit': {
+              state.removeClient(c, 'bye');
+              expected = ['userQuit'];
+              for (const [key, members] of channels) {
+                if (!members.delete(c) || members.size > 0) continue;
+                channels.delete(key);
+                expected.push('channelDestroyed');
+              }
+              model.delete(c);
+              users[op.c] = undefined;
+              break;
+            }
+            case 'umode':
+              state.setUserMode(c, op.letter, op.on);
+              if (u.modes.has(op.letter) !== op.on) expected = ['userModeChanged'];
+              if (op.on) u.modes.add(op.letter);
+              else u.modes.delete(op.letter);
+              break;
+            case 'prefix': {
+              const members = channels.get(fold(op.ch));
+              if (!members?.has(c)) break;
+              state.setMemberPrefixes(state.findChannel(op.ch)!, c, op.prefixes);
+              if (members.get(c) !== op.prefixes) expected = ['memberModeChanged'];
+              members.set(c, op.prefixes);
+              break;
+            }
+            case 'account':
+              state.setAccount(c, op.account);
+              if (u.account !== op.account) expected = ['accountChanged'];
+              u.account = op.account;
+              break;
+            case 'watch': {
+              const key = fold(op.nick);
+              if (op.on) state.watch(key, c);
+              else state.unwatch(key, c);
+              let set = watchers.get(key);
+              if (!set) watchers.set(key, (set = new Set()));
+              if (op.on) set.add(c);
+              else set.delete(c);
+              break;
+            }
+          }
+          expect(take()).toEqual(expected);
+
+          // Clients and the nick index.
+          expect(new Set(state.clients)).toEqual(new Set(model.keys()));
+          expect(state.registeredCount).toBe(model.size);
+          expect(state.nicks.size).toBe(model.size);
+          for (const [client, m] of model) {
+            expect(client.nick).toBe(m.nick);
+            expect(state.findNick(m.nick)).toBe(client);
+          }
+          // Channels, members and memberships.
+          expect(new Set(state.channels.keys())).toEqual(new Set(channels.keys()));
+          for (const [key, members] of channels) expect(new Map(state.channels.get(key)!.members)).toEqual(members);
+          for (const client of model.keys()) {
+            const names = [...state.channelsOf(client)].map((ch) => ch.folded).sort();
+            expect(names).toEqual([...channels].filter(([, members]) => members.has(client)).map(([key]) => key).sort());
+          }
+          expect(state.memberships.size).toBe([...model.keys()].filter((client) => state.channelsOf(client).size > 0).length);
+          // Mode holders, the account index and watchers.
+          for (const letter of ['i', 'o', 'w']) {
+            expect(new Set(state.withMode(letter))).toEqual(new Set([...model].filter(([, m]) => m.modes.has(letter)).map(([client]) => client)));
+          }
+          for (const account of ['acc', 'other']) {
+            expect(new Set(state.withAccount(account))).toEqual(
+              new Set([...model].filter(([, m]) => m.account !== undefined && fold(m.account) === account).map(([client]) => client)),
+            );
+          }
+          for (const [key, set] of watchers) expect(new Set(state.watchersOf(key))).toEqual(set);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -32,7 +32,7 @@ export function handleTopic(server: Server, client: Client, msg: Message): void 
     return;
   }
   const topic = truncateUtf8(text, server.config.limits.topiclen);
-  channel.topic = topic ? { text: topic, setBy: client.mask, setAt: Math.floor(Date.now() / 1000) } : undefined;
+  server.state.setTopic(channel, topic ? { text: topic, setBy: client.mask, setAt: Math.floor(Date.now() / 1000) } : undefined);
   // A msgid lets history replay topic changes to clients with draft/event-playback.
   const out = relay(client, { source: client.mask, command: 'TOPIC', params: [channel.name, topic] }, { msgid: newMsgid() });
   channel.broadcast(out);

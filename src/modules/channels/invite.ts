@@ -42,7 +42,7 @@ export function dropInvite(channel: Channel, client: Client): void {
   invites.get(channel)?.delete(client.nickKey);
 }
 
-/** Hook: invites follow the client to its new nick. */
+/** Invites follow the client to its new nick (State's nickChanged). */
 export function moveInvites(server: Server, client: Client, oldNick: string): void {
   const oldKey = server.state.fold(oldNick);
   for (const channel of invitedTo.get(client) ?? []) {
@@ -54,8 +54,8 @@ export function moveInvites(server: Server, client: Client, oldNick: string): vo
   }
 }
 
-/** Hook: a client that leaves takes its invites along. */
-export function dropInvites(_server: Server, client: Client): void {
+/** A client that leaves takes its invites along (State's userQuit). */
+export function dropInvites(client: Client): void {
   for (const channel of invitedTo.get(client) ?? []) dropInvite(channel, client);
 }
 
@@ -153,7 +153,7 @@ function kickFrom(server: Server, client: Client, name: string, nicks: string[],
 
 function kickMember(server: Server, kicker: Client, channel: Channel, target: Client, reason: string): void {
   channel.broadcast(relay(kicker, { source: kicker.mask, command: 'KICK', params: [channel.name, target.nick, reason] }));
-  server.state.removeMember(channel, target);
+  server.state.kick(channel, target);
 }
 
 export function handleKnock(server: Server, client: Client, msg: Message): void {

@@ -51,7 +51,7 @@ function joinOne(server: Server, client: Client, name: string, key: string | und
   const { channel, created } = server.state.getOrCreateChannel(name);
   if (created) {
     for (const m of server.config.channels.default_modes) {
-      if (!(m === 'p' && channel.flags.has('s')) && !(m === 's' && channel.flags.has('p'))) channel.flags.add(m);
+      if (!(m === 'p' && channel.flags.has('s')) && !(m === 's' && channel.flags.has('p'))) server.state.setChannelFlag(channel, m, true);
     }
   }
   server.state.addMember(channel, client, created ? 'o' : '');
@@ -79,7 +79,7 @@ function joinOne(server: Server, client: Client, name: string, key: string | und
 export function partChannel(server: Server, client: Client, channel: Channel, reason: string | undefined): void {
   const params = reason ? [channel.name, reason] : [channel.name];
   channel.broadcast(relay(client, { source: client.mask, command: 'PART', params }));
-  server.state.removeMember(channel, client);
+  server.state.part(channel, client);
 }
 
 export function handleJoin(server: Server, client: Client, msg: Message): void {

@@ -6,6 +6,7 @@ import { normalizeMask } from '../../protocol/mask.js';
 import { ERR } from '../../protocol/numerics.js';
 import type { Channel, PrefixTable } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
+import type { State } from '../../server/state.js';
 
 /** List modes (type A): bans, ban exceptions, invite exceptions. */
 export const LIST_MODES = 'beI';
@@ -77,6 +78,12 @@ export interface ModeError {
   params: string[];
 }
 
+/** The State methods that apply channel modes. */
+export type ChannelModeWrites = Pick<
+  State,
+  'setMemberPrefixes' | 'setChannelFlag' | 'setChannelKey' | 'setChannelLimit' | 'addListEntry' | 'removeListEntry'
+>;
+
 export interface ApplyContext {
   fold: CaseFold;
   prefixes: PrefixTable;
@@ -84,6 +91,8 @@ export interface ApplyContext {
   setterHeld: string;
   /** Finds a registered client by nick. */
   findNick(nick: string): Client | undefined;
+  /** Where each change is written (State, which announces it). */
+  state: ChannelModeWrites;
   /** Entries allowed in b, e and I together (ISUPPORT MAXLIST). */
   listLimit: number;
   setBy: string;
@@ -145,7 +154,7 @@ export function applyModeChanges(channel: Channel, changes: readonly ModeChange[
         continue;
       }
       if (held.includes(c.mode) === c.add) continue;
-      channel.members.set(target, c.add ? ctx.prefixes.sort(held + c.mode) : held.replace(c.mode, ''));
+      ctx.state.setMemberPrefixes(channel, target, c.add ? ctx.prefixes.sort(held + c.mode) : held.replace(c.mode, ''));
       applied.push({ add: c.add, mode: c.mode, param: target.nick });
     } else if (LIST_MODES.includes(c.mode)) {
       const mask = normalizeMask(c.param!);
@@ -163,30 +172,30 @@ export function applyModeChanges(channel: Channel, changes: readonly ModeChange[
           err(ERR.BANLISTFULL, channel.name, c.mode, 'Channel list is full');
           continue;
         }
-        list.push({ mask, setBy: ctx.setBy, setAt: ctx.now });
+        ctx.state.addListEntry(channel, c.mode, { mask, setBy: ctx.setBy, setAt: ctx.now });
         applied.push({ add: true, mode: c.mode, param: mask });
       } else {
         if (at === -1) continue;
-        const [removed] = list.splice(at, 1);
-        applied.push({ add: false, mode: c.mode, param: removed!.mask });
+        const removed = ctx.state.removeListEntry(channel, c.mode, at);
+        applied.push({ add: false, mode: c.mode, param: removed.mask });
       }
     } else if (c.mode === KEY_MODE) {
       if (!c.add) {
         if (channel.key === undefined) continue;
-        channel.key = undefined;
+        ctx.state.setChannelKey(channel, KEY_MODE, undefined);
         applied.push({ add: false, mode: KEY_MODE, param: '*' });
       } else if (!validKey(c.param!)) {
         err(ERR.INVALIDMODEPARAM, channel.name, KEY_MODE, '*', 'Invalid key: 1-23 printable characters, no spaces or commas');
       } else if (channel.key !== undefined) {
         if (channel.key !== c.param) err(ERR.KEYSET, channel.name, 'Channel key already set');
       } else {
-        channel.key = c.param!;
+        ctx.state.setChannelKey(channel, KEY_MODE, c.param!);
         applied.push({ add: true, mode: KEY_MODE, param: c.param! });
       }
     } else if (c.mode === LIMIT_MODE) {
       if (!c.add) {
         if (channel.limit === undefined) continue;
-        channel.limit = undefined;
+        ctx.state.setChannelLimit(channel, LIMIT_MODE, undefined);
         applied.push({ add: false, mode: LIMIT_MODE });
         continue;
       }
@@ -196,15 +205,17 @@ export function applyModeChanges(channel: Channel, changes: readonly ModeChange[
         continue;
       }
       if (channel.limit === n) continue;
-      channel.limit = n;
+      ctx.state.setChannelLimit(channel, LIMIT_MODE, n);
       applied.push({ add: true, mode: LIMIT_MODE, param: String(n) });
     } else {
       if (channel.flags.has(c.mode) === c.add) continue;
       // Secret and private are exclusive: setting one replaces the other.
       const other = c.mode === 's' ? 'p' : c.mode === 'p' ? 's' : undefined;
-      if (c.add && other && channel.flags.delete(other)) applied.push({ add: false, mode: other });
-      if (c.add) channel.flags.add(c.mode);
-      else channel.flags.delete(c.mode);
+      if (c.add && other && channel.flags.has(other)) {
+        ctx.state.setChannelFlag(channel, other, false);
+        applied.push({ add: false, mode: other });
+      }
+      ctx.state.setChannelFlag(channel, c.mode, c.add);
       applied.push({ add: c.add, mode: c.mode });
     }
   }

@@ -44,6 +44,7 @@ export function handleChannelMode(server: Server, client: Client, msg: Message):
       const c = server.state.findNick(nick);
       return c?.registered ? c : undefined;
     },
+    state: server.state,
     listLimit: server.config.limits.list_entries,
     setBy: client.mask,
     now: Math.floor(Date.now() / 1000),
