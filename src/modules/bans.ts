@@ -187,12 +187,16 @@ export const bans: Module = {
   name: 'bans',
   commands: { ...banCommands('K'), ...banCommands('D'), ...banCommands('X') },
   refuseConnection: (server, ip) => {
+    const store = bansOf(server);
+    if (!store.holds('D')) return undefined;
     const bytes = ipBytes(ip);
-    const ban = bytes && bansOf(server).dlineCovering(bytes);
+    const ban = bytes && store.dlineCovering(bytes);
     return ban ? `Banned: ${ban.reason}` : undefined;
   },
   refuseRegistration: (server, client) => {
     const store = bansOf(server);
+    // Every registration asks: without K- or X-lines there is nothing to build a subject for.
+    if (!store.holds('K') && !store.holds('X')) return undefined;
     const who = subjectOf(client);
     const ban = store.matching('K', who) ?? store.matching('X', who);
     if (!ban) return undefined;

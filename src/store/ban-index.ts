@@ -189,6 +189,9 @@ export class BanIndex {
   private seq = 0;
   /** Every ban by kind and mask, in the order set. */
   private readonly entries = new Map<string, Entry>();
+  /** Bans of each kind, expired ones included: most servers hold none of some kind, and then a
+   * lookup need not build its subject (an address parse, a realname's pieces) at all. */
+  private readonly counts: Record<BanKind, number> = { K: 0, D: 0, X: 0 };
   private readonly dlines = new PrefixTable<Entry>();
   private readonly klineRanges = new PrefixTable<Entry>();
   private readonly klineHosts = new Groups<Entry>();
@@ -204,6 +207,11 @@ export class BanIndex {
     return this.entries.has(keyOf(kind, mask));
   }
 
+  /** Whether any ban of this kind is held (a lookup can be skipped when not). */
+  holds(kind: BanKind): boolean {
+    return this.counts[kind] > 0;
+  }
+
   /** Every ban, expired or not, in the order set. */
   *bans(): IterableIterator<ServerBan> {
     for (const e of this.entries.values()) yield e.ban;
@@ -214,6 +222,7 @@ export class BanIndex {
     this.delete(ban.kind, ban.mask);
     const entry: Entry = { ban, mask: parseMask(ban), seq: this.seq++ };
     this.entries.set(keyOf(ban.kind, ban.mask), entry);
+    this.counts[ban.kind]++;
     this.place(entry, true);
   }
 
@@ -221,6 +230,7 @@ export class BanIndex {
     const entry = this.entries.get(keyOf(kind, mask));
     if (!entry) return undefined;
     this.entries.delete(keyOf(kind, mask));
+    this.counts[kind]--;
     this.place(entry, false);
     return entry.ban;
   }
@@ -232,6 +242,7 @@ export class BanIndex {
 
   /** The earliest-set live K-line or X-line (by `kind`) matching `who`. */
   matching(kind: 'K' | 'X', who: BanSubject, now = Date.now()): ServerBan | undefined {
+    if (!this.holds(kind)) return undefined;
     const test = (e: Entry) => maskMatches(e.mask, who);
     if (kind === 'X') {
       const exact = this.xlineRealnames.get(who.realname);

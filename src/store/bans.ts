@@ -77,6 +77,11 @@ export class BanStore {
     return this.index.delete(kind, mask);
   }
 
+  /** Whether any ban of this kind is held, so a caller can skip building what a lookup needs. */
+  holds(kind: BanKind): boolean {
+    return this.index.holds(kind);
+  }
+
   /** Live bans of one kind, oldest first. */
   list(kind: BanKind, now = Date.now()): ServerBan[] {
     return [...this.index.bans()].filter((b) => b.kind === kind && !expired(b, now));
