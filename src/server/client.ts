@@ -68,7 +68,7 @@ export class Client {
   lastActiveAt = Date.now();
   /**
    * The user's connections, in the order they came. Usually one; several with multiclient; none
-   * is legal (how always-on users and users behind linked servers will look).
+   * is legal (a user introduced by State.introduceSessionlessUser: always-on or linked users).
    */
   readonly sessions: Session[] = [];
   /** Set by OPER: the oper block's name and its privileges. */

@@ -56,6 +56,8 @@ export class Server implements ConnectionOwner {
   exitProcess: ((restart: boolean) => void) | undefined;
 
   private readonly sessionOf = new Map<Connection, Session>();
+  /** Ids given to users introduced without a session so far (see introduceSessionlessUser). */
+  private sessionlessIds = 0;
   // Shared by every client instead of a closure each (memory per idle client).
   private readonly serverName = () => this.name;
   /** Every connection's writes of a tick, flushed together (handed to each new Connection). */
@@ -261,6 +263,23 @@ export class Server implements ConnectionOwner {
     user.sessions.push(session);
     this.log.info({ conn: session.conn.id, user: user.id, nick: user.nick }, 'session attached');
     return session;
+  }
+
+  /**
+   * Introduces a registered local user with no session, as always-on users (every device
+   * offline) and users behind linked servers will be: it holds its nick and channels, gets
+   * nothing written, and goes by disconnect(). The caller has checked that the nick is free.
+   */
+  introduceSessionlessUser(identity: { nick: string; user: string; host: string; realname: string; ip: string }): Client {
+    // Negative: never one of the connection ids that the other users' ids are.
+    const client = new Client(--this.sessionlessIds, identity.ip, this.serverName);
+    client.user = identity.user;
+    client.realname = identity.realname;
+    client.host = client.realHost = identity.host;
+    this.state.addClient(client);
+    this.state.setNick(client, identity.nick);
+    this.state.introduceUser(client);
+    return client;
   }
 
   throttled(conn: Connection): void {
