@@ -58,8 +58,8 @@ export async function startInProcess(name, dist = 'dist') {
     connect() {
       const socket = new NullSocket();
       const conn = new Connection(socket, server, klass, server.lineLimits(), (c) => pending.push(c));
-      const client = new Client(conn, klass, () => server.name);
-      server['clientOf'].set(conn, client);
+      const client = Client.connectedOn(conn, klass, () => server.name);
+      server['sessionOf'].set(conn, client.sessions[0]);
       server.state.clients.add(client);
       return { client, feed: (text) => socket.emit('data', Buffer.from(text)) };
     },

@@ -112,7 +112,7 @@ function sweepReservations(server: Server): void {
   for (const [client, deadline] of rt.reservations) {
     if (deadline > now) continue;
     rt.reservations.delete(client);
-    if (client.conn.closed || !client.registered) continue;
+    if (client.session.conn.closed || !client.registered) continue;
     const guest = guestNick(server);
     if (!guest) continue;
     client.fromServer('NOTICE', [client.nick, `You did not log in to the account ${client.nick}; your nick is now ${guest}.`]);
@@ -163,11 +163,11 @@ async function handleRegister(server: Server, client: Client, requested: string,
   // Under way until counted: REGISTERs from one address hashing in parallel see each other in the count.
   const created = await rt.registrations.underWay(client.limitKey, async () => {
     const credentials = await makeCredentials(password, cfg.pbkdf2_iterations);
-    if (client.conn.closed || !rt.store.create(name, credentials, email === '*' ? undefined : email)) return false;
+    if (client.session.conn.closed || !rt.store.create(name, credentials, email === '*' ? undefined : email)) return false;
     rt.registrations.hit(client.limitKey, windowMs);
     return true;
   });
-  if (client.conn.closed) return;
+  if (client.session.conn.closed) return;
   if (!created) return fail('ACCOUNT_EXISTS', name, 'That name is not available');
   server.log.info({ conn: client.id, ip: client.ip, account: name }, 'account registered');
   client.fromServer('REGISTER', ['SUCCESS', name, 'Account successfully registered']);
@@ -248,7 +248,7 @@ function handleCertfp(server: Server, client: Client, params: string[]): void {
   switch (sub) {
     case 'ADD': {
       const given = params[1];
-      const fp = given === undefined ? client.conn.certFingerprint : normalizeFingerprint(given);
+      const fp = given === undefined ? client.session.conn.certFingerprint : normalizeFingerprint(given);
       if (!fp) return fail('INVALID_FINGERPRINT', given ?? '*', given ? 'Expected a SHA-256 fingerprint (64 hex digits)' : 'Your connection has no client certificate');
       if (store.fingerprints(account).length >= server.config.accounts.max_certfps)
         return fail('LIMIT_REACHED', fp, `An account holds at most ${server.config.accounts.max_certfps} fingerprints`);

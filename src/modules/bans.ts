@@ -6,6 +6,7 @@
 import { cidrWidths, ipBytes, parseCidr, userHostOf, type Cidr } from '../protocol/mask.js';
 import { formatDuration, parseDuration } from '../protocol/duration.js';
 import type { Client } from '../server/client.js';
+import type { Session } from '../server/session.js';
 import type { CommandDef, Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import { serverSlot } from '../server/slots.js';
@@ -21,9 +22,15 @@ export function bansOf(server: Server): BanStore {
   return stores.require(server);
 }
 
-/** What bans see of a connection (each session of a multiclient user on its own). */
+/** What bans see of a registering client. */
 function subjectOf(client: Client): BanSubject {
   return { ...userHostOf(client.user, client.realHost, client.ip), realname: client.realname.toLowerCase() };
+}
+
+/** What bans see of one session of a user: each session of a multiclient user by its own ident, host and address. */
+function sessionSubject(client: Client, session: Session): BanSubject {
+  const { user, realHost } = session.attachedAs ?? client;
+  return { ...userHostOf(user, realHost, session.conn.ip), realname: client.realname.toLowerCase() };
 }
 
 /**
@@ -78,12 +85,12 @@ function enforce(server: Server, ban: ServerBan): void {
   const matches = banMatcher(ban);
   for (const client of [...server.state.clients]) {
     if (ban.kind !== 'D' && !client.registered) continue;
-    const hit = client.allSessions().filter((s) => matches(subjectOf(s)));
+    const hit = client.sessions.filter((s) => matches(sessionSubject(client, s)));
     for (const s of hit) {
-      serverNotice(server, 'b', `${ban.kind}-Line active for ${client.nick} (${s.user}@${s.realHost}) [${s.ip}]: ${ban.reason}`);
-      const reason = { kind: 'ban', text: `Banned: ${ban.reason}` } as const;
-      if (client.sessions === undefined) server.disconnect(client, reason);
-      else s.ownConn.close(reason);
+      const { user, realHost } = s.attachedAs ?? client;
+      serverNotice(server, 'b', `${ban.kind}-Line active for ${client.nick} (${user}@${realHost}) [${s.conn.ip}]: ${ban.reason}`);
+      // Closing its last session is the user's QUIT (Server.connectionClosed).
+      server.closeSession(s, { kind: 'ban', text: `Banned: ${ban.reason}` });
     }
   }
 }
@@ -121,9 +128,10 @@ function addBan(kind: BanKind): CommandDef['handler'] {
       expiresAt: seconds > 0 ? now + seconds * 1000 : undefined,
     };
     const matches = banMatcher(ban);
-    const self = client.allSessions().find((s) => matches(subjectOf(s)));
+    const self = client.sessions.find((s) => matches(sessionSubject(client, s)));
     if (self && !myself) {
-      const you = `${self.user}@${self.realHost} [${self.ip}]`;
+      const { user, realHost } = self.attachedAs ?? client;
+      const you = `${user}@${realHost} [${self.conn.ip}]`;
       client.standardReply('FAIL', command, 'WOULD_BAN_YOU', `This ${kind}-Line for [${ban.mask}] matches you (${you}) and would disconnect you; to set it anyway, repeat the command with MYSELF before the other parameters`);
       return;
     }

@@ -11,7 +11,7 @@ import { tryRegister } from './registration.js';
 const CAP_LINE_BUDGET = 400;
 
 function capToken(server: Server, client: Client, name: CapName): string {
-  if (client.capVersion < 302) return name;
+  if (client.session.capVersion < 302) return name;
   const offer = server.capOffers().find((c) => c.name === name);
   const value = offer?.value?.(server, client);
   return value ? `${name}=${value}` : name;
@@ -22,7 +22,7 @@ function sendCapList(server: Server, client: Client, sub: string, tokens: string
   const lines = packLines(tokens, CAP_LINE_BUDGET).map((line) => line.join(' '));
   // An empty list is answered too, with one empty line.
   if (lines.length === 0) lines.push('');
-  const multiline = client.capVersion >= 302;
+  const multiline = client.session.capVersion >= 302;
   lines.forEach((line, i) => {
     const more = i < lines.length - 1;
     if (more && !multiline) return client.fromServer('CAP', [client.nick, sub, line]);
@@ -49,7 +49,7 @@ function handleReq(server: Server, client: Client, request: string): void {
     client.fromServer('CAP', [client.nick, 'NAK', request]);
     return;
   }
-  client.caps = capsWith(client.caps, add, remove);
+  client.session.caps = capsWith(client.session.caps, add, remove);
   client.fromServer('CAP', [client.nick, 'ACK', request]);
 }
 
@@ -63,10 +63,10 @@ export const cap: Module = {
         const sub = msg.params[0]!.toUpperCase();
         switch (sub) {
           case 'LS': {
-            if (!client.registered) client.capNegotiating = true;
+            if (!client.registered) client.session.capNegotiating = true;
             const version = Number(msg.params[1] ?? 0) || 0;
-            if (version > client.capVersion) client.capVersion = version;
-            if (client.capVersion >= 302) client.caps = capsWith(client.caps, [CAP['cap-notify']], []);
+            if (version > client.session.capVersion) client.session.capVersion = version;
+            if (client.session.capVersion >= 302) client.session.caps = capsWith(client.session.caps, [CAP['cap-notify']], []);
             const tokens = server.capOffers().map((c) => capToken(server, client, c.name));
             sendCapList(server, client, 'LS', tokens);
             return;
@@ -77,12 +77,12 @@ export const cap: Module = {
             return;
           }
           case 'REQ':
-            if (!client.registered) client.capNegotiating = true;
+            if (!client.registered) client.session.capNegotiating = true;
             handleReq(server, client, msg.params[1] ?? '');
             return;
           case 'END':
-            if (client.registered || !client.capNegotiating) return;
-            client.capNegotiating = false;
+            if (client.registered || !client.session.capNegotiating) return;
+            client.session.capNegotiating = false;
             return tryRegister(server, client);
           default:
             client.numeric(ERR.INVALIDCAPCMD, msg.params[0]!, 'Invalid CAP subcommand');
@@ -105,7 +105,7 @@ function announceCapChanges(server: Server, before: Set<string>, after: Set<stri
     if (added.length)
       client.fromServer('CAP', [client.nick, 'NEW', added.map((c) => capToken(server, client, c as CapName)).join(' ')]);
     if (removed.length) {
-      client.caps = capsWith(client.caps, [], removed.map((r) => CAP[r as CapName]));
+      client.session.caps = capsWith(client.session.caps, [], removed.map((r) => CAP[r as CapName]));
       client.fromServer('CAP', [client.nick, 'DEL', removed.join(' ')]);
     }
   }

@@ -15,7 +15,7 @@ export const hostname: Module = {
       client.hostLookup = resolveHostname(ip, dns.timeout * 1000)
         .then((name) => {
           // A WEBIRC gateway may have told the user's real address (and host) meanwhile.
-          if (client.conn.closed || client.ip !== ip) return;
+          if (client.session.conn.closed || client.ip !== ip) return;
           if (!name) return notice("*** Couldn't look up your hostname");
           client.realHost = name;
           server.state.setHost(client, name);

@@ -1,7 +1,7 @@
 // Multiclient: several connections of one logged-in user under one nick (as Ergo offers). A client
 // that logs in to the account of a user already online and asks for that user's nick becomes a
 // further session of it: one user in channels, WHOIS and NAMES; every session sees what reaches
-// the user. The session mechanics (acting session, delivery, detach) live in Client and Server.
+// the user. The session mechanics (acting session, delivery, detach) live in Session, Client and Server.
 import { ERR, RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
 import { runAsSession, type Client } from '../server/client.js';
@@ -18,7 +18,7 @@ const pendingAttaches = userSlot<Client>();
  */
 export function mayAttachLater(server: Server, client: Client, holder: Client): boolean {
   if (!server.config.accounts.multiclient || !holder.registered || holder.account === undefined) return false;
-  if (client.account === undefined) return client.capNegotiating;
+  if (client.account === undefined) return client.session.capNegotiating;
   return server.state.fold(client.account) === server.state.fold(holder.account);
 }
 
@@ -40,9 +40,10 @@ export function attachOrRelease(server: Server, client: Client, welcome: (user: 
   const holder = pendingAttach(client)!;
   setPendingAttach(client, undefined);
   const nick = client.requestedNick!;
-  const still = server.state.findNick(nick) === holder && !holder.ownConn.closed;
+  // A holder whose last connection closed has quit already (connectionClosed runs as it closes).
+  const still = server.state.findNick(nick) === holder;
   if (still && client.account !== undefined && mayAttachLater(server, client, holder)) {
-    if ((holder.sessions?.length ?? 0) + 1 < server.config.accounts.max_sessions) {
+    if (holder.sessions.length < server.config.accounts.max_sessions) {
       attach(server, client, holder, welcome);
       return true;
     }
@@ -57,8 +58,8 @@ export function attachOrRelease(server: Server, client: Client, welcome: (user: 
   return false;
 }
 
-function attach(server: Server, session: Client, user: Client, welcome: (user: Client) => void): void {
-  server.attachSession(user, session);
+function attach(server: Server, client: Client, user: Client, welcome: (user: Client) => void): void {
+  const session = server.attachSession(user, client);
   // The new session learns the user's state as if it had just joined everything itself.
   runAsSession(session, () => {
     welcome(user);

@@ -112,7 +112,7 @@ async function handleOper(server: Server, client: Client, name: string, password
   if (!oper) return operFailed(server, client, name, 'no such oper block', ERR.NOOPERHOST);
   if (!oper.hosts.some((mask) => matchesUserHost(client, mask))) return operFailed(server, client, name, 'host does not match', ERR.NOOPERHOST);
   if (oper.certfp.length > 0) {
-    const fp = client.conn.certFingerprint;
+    const fp = client.session.conn.certFingerprint;
     if (!fp || !oper.certfp.includes(fp)) return operFailed(server, client, name, fp ? 'certificate fingerprint does not match' : 'no TLS client certificate', ERR.PASSWDMISMATCH);
   }
   if (oper.password) {
@@ -123,10 +123,10 @@ async function handleOper(server: Server, client: Client, name: string, password
     // Under way until its failure is counted: parallel guesses from one address meet its limit.
     const ok = await failures(server).underWay(`ip ${client.limitKey}`, async () => {
       const ok = await verifyPassword(password, oper.password!);
-      if (!ok && !client.conn.closed) operFailed(server, client, name, 'wrong password', ERR.PASSWDMISMATCH);
+      if (!ok && !client.session.conn.closed) operFailed(server, client, name, 'wrong password', ERR.PASSWDMISMATCH);
       return ok;
     });
-    if (!ok || client.conn.closed) return;
+    if (!ok || client.session.conn.closed) return;
   }
   grantOper(server, client, oper);
 }
@@ -275,7 +275,7 @@ export const oper: Module = {
   },
   hooks: {
     registered: (server, client) =>
-      serverNotice(server, 'c', `Client connecting: ${client.nick} (${client.user}@${client.realHost}) [${client.ip}] {${client.klass.name}} [${client.realname}]`),
+      serverNotice(server, 'c', `Client connecting: ${client.nick} (${client.user}@${client.realHost}) [${client.ip}] {${client.session.klass.name}} [${client.realname}]`),
     quit: (server, client, reason) => serverNotice(server, 'c', `Client exiting: ${client.nick} (${client.user}@${client.realHost}) [${client.ip}] (${reason})`, client),
     // A SIGHUP has nobody to answer: opers learn of a refused config here.
     rehashFailed: (server, source, error) => {

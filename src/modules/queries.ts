@@ -166,7 +166,7 @@ function sendWhois(server: Server, client: Client, target: Client): void {
   if (target.modes.has(BOT_MODE)) client.numeric(RPL.WHOISBOT, nick, `is a bot on ${server.config.server.network}`);
   if (target.secure) client.numeric(RPL.WHOISSECURE, nick, 'is using a secure connection');
   if (privileged) {
-    const fp = target.conn.certFingerprint;
+    const fp = target.sessions[0]?.conn.certFingerprint;
     if (fp) client.numeric(RPL.WHOISCERTFP, nick, `has client certificate fingerprint ${fp}`);
     client.numeric(RPL.WHOISHOST, nick, `is connecting from ${target.user}@${target.realHost} ${target.ip}`);
     client.numeric(RPL.WHOISACTUALLY, nick, `${target.user}@${target.realHost}`, target.ip, 'Actual user@host, Actual IP');

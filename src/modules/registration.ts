@@ -24,7 +24,7 @@ export function validNick(nick: string, maxLen: number): boolean {
 
 /** Completes registration once NICK and USER are in and CAP negotiation is over. */
 export function tryRegister(server: Server, client: Client): void | Promise<void> {
-  if (client.registered || (!client.nickKey && !pendingAttach(client)) || !client.user || client.capNegotiating) return;
+  if (client.registered || (!client.nickKey && !pendingAttach(client)) || !client.user || client.session.capNegotiating) return;
   // The hostname decides the allow block and bans, so the lookup started at connect must end first.
   if (client.hostLookup) return client.hostLookup.then(() => tryRegister(server, client));
   const allow = server.admission.allowFor(client.ip, client.realHost);
@@ -37,13 +37,13 @@ export function tryRegister(server: Server, client: Client): void | Promise<void
 }
 
 function finishRegistration(server: Server, client: Client, passwordOk: boolean): void {
-  if (client.conn.closed || client.registered) return;
+  if (client.session.conn.closed || client.registered) return;
   if (!passwordOk) {
     client.numeric(ERR.PASSWDMISMATCH, 'Password incorrect');
     server.disconnect(client, { kind: 'password', text: 'Bad password' });
     return;
   }
-  if (client.klass.require_sasl && client.account === undefined) {
+  if (client.session.klass.require_sasl && client.account === undefined) {
     client.standardReply('FAIL', '*', 'ACCOUNT_REQUIRED', 'You must log in with SASL to use this server');
     server.disconnect(client, { kind: 'other', text: 'Account required' });
     return;
@@ -173,7 +173,7 @@ export const registration: Module = {
         // for the client, messages other clients sent just before included, whatever order the
         // event loop read the sockets in. A labeled PONG is a reply like any other.
         if (replyTo(client).labeled) client.send(pong);
-        else client.conn.writeAfterTick(serializeMessage(pong) + '\r\n');
+        else client.session.conn.writeAfterTick(serializeMessage(pong) + '\r\n');
       },
       help: ['PING <token>', 'Asks the server to answer with PONG <token>.'],
     },

@@ -135,7 +135,7 @@ async function plain(server: Server, client: Client, data: Buffer): Promise<void
   await limits(server).byIp.underWay(client.limitKey, async () => {
     const account = accountStore(server).get(authcid);
     const ok = await checkPassword(password, credentialsFor(server, authcid, account));
-    if (client.conn.closed) return;
+    if (client.session.conn.closed) return;
     if (!account) return fail(server, client, 'unknown account', authcid);
     if (!ok) return fail(server, client, 'wrong password', account.name);
     succeed(server, client, account.name);
@@ -143,7 +143,7 @@ async function plain(server: Server, client: Client, data: Buffer): Promise<void
 }
 
 function external(server: Server, client: Client, data: Buffer): void {
-  const fp = client.conn.certFingerprint;
+  const fp = client.session.conn.certFingerprint;
   if (!fp) return fail(server, client, 'no client certificate');
   const account = accountStore(server).byFingerprint(fp);
   if (!account) return fail(server, client, 'certificate not bound to an account');

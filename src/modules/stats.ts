@@ -47,7 +47,7 @@ const REPORTS: Record<string, { what: string; report: Report }> = {
       const now = Date.now();
       // One line per connection: each session of a multiclient user has its own.
       for (const c of server.state.clients) {
-        for (const { ownConn: conn } of c.allSessions()) {
+        for (const { conn } of c.sessions) {
           client.numeric(
             RPL.STATSLINKINFO,
             `${c.nick}[${c.user || '*'}@${c.realHost}]`,

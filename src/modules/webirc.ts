@@ -39,7 +39,7 @@ async function handleWebirc(server: Server, client: Client, params: string[]): P
     server.disconnect(client, { kind, text: why });
   };
   // The spec wants it first: the address must be settled before anything depends on it.
-  if (client.requestedNick !== undefined || client.user || client.capNegotiating || client.capVersion > 0 || client.account !== undefined)
+  if (client.requestedNick !== undefined || client.user || client.session.capNegotiating || client.session.capVersion > 0 || client.account !== undefined)
     return refuse('WEBIRC must be the first command');
   const gatewayIp = client.ip;
   let block: WebircConfig | undefined;
@@ -49,7 +49,7 @@ async function handleWebirc(server: Server, client: Client, params: string[]): P
       break;
     }
   }
-  if (client.conn.closed) return;
+  if (client.session.conn.closed) return;
   if (!block) return refuse('Invalid WebIRC password');
   // "0::1": IPv6 addresses starting with a colon come with a zero in front.
   const ip = normalizeIp(rawIp.startsWith('0:') && isIP(rawIp.slice(1)) === 6 ? rawIp.slice(1) : rawIp);

@@ -38,16 +38,16 @@ export class ThrottledPump {
   }
 }
 
-/**
- * What the sweep needs of a client: whether it registered, and the connection and class of each
- * of its sessions (a user with several connections keeps them in `sessions`).
- */
+/** What the sweep needs of a session: its connection and class. */
+export interface SweptSession {
+  readonly conn: Connection;
+  readonly klass: ClassConfig;
+}
+
+/** What the sweep needs of a client: whether it registered, and its sessions. */
 export interface SweptClient {
   readonly registered: boolean;
-  readonly ownConn: Connection;
-  readonly klass: ClassConfig;
-  readonly sessions: readonly unknown[] | undefined;
-  allSessions(): Iterable<SweptClient>;
+  readonly sessions: readonly SweptSession[];
 }
 
 /** Once a second: registration timeouts and keepalive pings for every client. */
@@ -73,19 +73,19 @@ export class KeepaliveSweep<C extends SweptClient> {
     const now = Date.now();
     for (const client of this.clients()) {
       if (!client.registered) {
-        if (now - client.ownConn.connectedAt > client.klass.registration_timeout * 1000)
+        // A registering client is one connection.
+        const s = client.sessions[0];
+        if (s && now - s.conn.connectedAt > s.klass.registration_timeout * 1000)
           this.disconnect(client, { kind: 'registration_timeout', text: 'Registration timed out' });
         continue;
       }
-      // Most users have one connection: no allSessions() array per client and second.
-      if (client.sessions === undefined) this.keepAlive(client, now);
-      else for (const s of client.allSessions()) this.keepAlive(s, now);
+      for (const s of client.sessions) this.keepAlive(s, now);
     }
   }
 
   /** Pings a quiet connection and closes one that stopped answering (only that session of a user). */
-  private keepAlive(session: SweptClient, now: number): void {
-    const conn = session.ownConn;
+  private keepAlive(session: SweptSession, now: number): void {
+    const conn = session.conn;
     const k = session.klass;
     if (conn.pingSentAt) {
       if (now - conn.pingSentAt > k.ping_timeout * 1000)

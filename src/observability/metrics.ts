@@ -39,9 +39,9 @@ function takeSnapshot(server: Server): Snapshot {
   }
   for (const client of server.state.clients) {
     if (client.registered && client.oper) s.opers++;
-    // Every connection counts, the further sessions of a multiclient user included.
-    for (const session of client.allSessions()) {
-      const conn = session.ownConn;
+    // Every connection counts, each session of a multiclient user included.
+    for (const session of client.sessions) {
+      const conn = session.conn;
       s.bytesIn += conn.bytesIn;
       s.bytesOut += conn.bytesOut;
       s.linesIn += conn.linesIn;

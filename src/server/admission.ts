@@ -172,7 +172,7 @@ export class Admission {
    * the reason when the address may not connect (the caller closes the connection).
    */
   readdress(client: Client, ip: string, host: string, secure: boolean): DisconnectReason | undefined {
-    const conn = client.conn;
+    const conn = client.session.conn;
     const admitted = this.admit(ip, host);
     if ('refused' in admitted) {
       this.server.stats.reject(admitted.label);
@@ -181,7 +181,7 @@ export class Admission {
     this.releaseAddress(conn);
     if (!admitted.counted) this.uncounted.add(conn);
     conn.readdress(ip, secure, admitted.klass);
-    client.klass = admitted.klass;
+    client.session.klass = admitted.klass;
     client.realHost = host;
     this.server.state.setHost(client, host);
     return undefined;

@@ -1,25 +1,26 @@
-// A client: the IRC-level state of one connection. Handlers talk to clients, never to sockets.
+// A client is a local user: its identity, modes and channels, and its sessions (connections,
+// see session.ts), of which it has zero or more. Handlers talk to clients, never to sockets.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ClassConfig } from '../config/schema.js';
 import type { Connection } from '../net/connection.js';
 import { addressKey } from '../protocol/mask.js';
-import { serializeMessage, type Message, type Tags } from '../protocol/message.js';
+import type { Message, Tags } from '../protocol/message.js';
 import { CAP, capsHas, capsUnion, NO_CAPS, type Cap, type CapSet } from './caps.js';
-import { Outgoing } from './outgoing.js';
-import type { Reply } from './reply.js';
+import type { Outgoing } from './outgoing.js';
+import { Session } from './session.js';
 import { NO_MODULE_STATE } from './slots.js';
 
 /**
- * The connection whose command is running (multiclient only). Handlers always get the user's
- * Client, so replies must find the session that asked, also after an await.
+ * The session whose command is running (set only for users with several sessions). Handlers get
+ * the user's Client, so replies must find the session that asked, also after an await.
  */
-const actingSession = new AsyncLocalStorage<Client>();
+const actingSession = new AsyncLocalStorage<Session>();
 
 /** Shared by every client without user modes or module state (idle clients are most of them). */
 const NO_MODES: ReadonlySet<string> = new Set();
 
-/** Runs a command or burst of `session` (the user itself or one of its attached sessions). */
-export function runAsSession<T>(session: Client, fn: () => T): T {
+/** Runs a command or burst of `session`, so that its user's replies go to it. */
+export function runAsSession<T>(session: Session, fn: () => T): T {
   return actingSession.run(session, fn);
 }
 
@@ -56,12 +57,6 @@ export class Client {
   /** The resolved or literal host before cloaking. */
   realHost: string;
   registered = false;
-  /** This connection's capabilities (see `caps`). */
-  ownCaps: CapSet = NO_CAPS;
-  /** This connection's CAP LS version (0 = never sent CAP LS). */
-  ownCapVersion = 0;
-  /** True while CAP negotiation holds registration. */
-  capNegotiating = false;
   /** User modes as letters, e.g. "iw". */
   modes: ReadonlySet<string> = NO_MODES;
   away: string | undefined;
@@ -72,21 +67,10 @@ export class Client {
   /** Last time the client sent a message (WHOIS idle). */
   lastActiveAt = Date.now();
   /**
-   * The reply taking this connection's lines: set by Reply itself (server/reply.ts) while a
-   * labeled command runs or one of its batches is open; modules use replyTo().
+   * The user's connections, in the order they came. Usually one; several with multiclient; none
+   * is legal (a user introduced by State.introduceSessionlessUser: always-on or linked users).
    */
-  reply: Reply | undefined;
-  /** Batch reference tags given out on this connection so far (see newBatchRef). */
-  private batchRefs = 0;
-  /**
-   * Multiclient: further connections attached to this user (same account and nick). This Client
-   * keeps the identity, channels and modes; each session keeps its connection, caps and reply.
-   */
-  sessions: Client[] | undefined;
-  /** On an attached session: the user it is a connection of. */
-  attachedTo: Client | undefined;
-  /** Shared (relayed) messages written to this client, for the fan-out metric. */
-  fannedOut = 0;
+  readonly sessions: Session[] = [];
   /** Set by OPER: the oper block's name and its privileges. */
   oper: { name: string; privileges: Set<string> } | undefined;
   /** The hostname lookup started at connect; registration waits for it (cleared when done). */
@@ -94,17 +78,24 @@ export class Client {
   /** Values of modules' user slots (server/slots.ts), read and written only through the slots. */
   moduleState: readonly unknown[] = NO_MODULE_STATE;
 
-  /** Stable for the user's lifetime, even when another session takes over its connection. */
-  readonly id: number;
-
+  /**
+   * `id` is stable for the user's lifetime (the first connection's id); `address` is the IP it
+   * came from, shown when no session tells a newer one.
+   */
   constructor(
-    public ownConn: Connection,
-    public klass: ClassConfig,
+    readonly id: number,
+    private readonly address: string,
     readonly serverName: () => string,
   ) {
-    this.id = ownConn.id;
-    this.host = ownConn.ip.includes(':') && ownConn.ip.startsWith(':') ? '0' + ownConn.ip : ownConn.ip;
+    this.host = address.startsWith(':') ? '0' + address : address;
     this.realHost = this.host;
+  }
+
+  /** A user for a connection that has just passed admission, the connection its one session. */
+  static connectedOn(conn: Connection, klass: ClassConfig, serverName: () => string): Client {
+    const client = new Client(conn.id, conn.ip, serverName);
+    client.sessions.push(new Session(conn, klass, client));
+    return client;
   }
 
   /** True while a command of one of this user's sessions runs. */
@@ -113,65 +104,57 @@ export class Client {
   }
 
   /** The session whose command is running, if it is one of this user's. */
-  private acting(): Client | undefined {
+  private acting(): Session | undefined {
     const s = actingSession.getStore();
-    return s !== undefined && (s === this || s.attachedTo === this) ? s : undefined;
+    return s !== undefined && s.user === this ? s : undefined;
   }
 
-  /** The session whose connection, caps and reply apply now: the acting one, else the user itself. */
-  get session(): Client {
-    return this.sessions === undefined ? this : (this.acting() ?? this);
-  }
-
-  /** The connection that is acting now: the one whose command runs, else the first one. */
-  get conn(): Connection {
-    return this.session.ownConn;
+  /** The acting session, else the first; undefined for a user without sessions. */
+  private sessionNow(): Session | undefined {
+    return this.sessions.length === 1 ? this.sessions[0] : (this.acting() ?? this.sessions[0]);
   }
 
   /**
-   * A batch reference tag from this connection's one counter (call it on a session). Batches
-   * are always written whole, so a tag needs only to differ from those of the batches around it.
+   * The session whose connection, caps and reply apply now: the one whose command runs, else the
+   * first. Commands always come from a session; asking this of a user without one is a bug.
    */
-  newBatchRef(): string {
-    return (++this.batchRefs).toString(36);
+  get session(): Session {
+    const s = this.sessionNow();
+    if (!s) throw new Error(`user ${this.nick} has no session`);
+    return s;
   }
 
   /**
-   * Capabilities of the acting session; outside its own commands, a user with several sessions
-   * has what any of them negotiated (each session's lines are then filtered by sessionAccepts).
+   * Whether the acting session has `cap`; outside its own commands, whether any session has it
+   * (deliveries are gated on that, and each session's lines are then filtered by sessionAccepts).
    */
-  get caps(): CapSet {
-    if (this.sessions === undefined) return this.ownCaps;
+  hasCap(cap: Cap): boolean {
+    return capsHas(this.capsNow(), cap);
+  }
+
+  private capsNow(): CapSet {
+    const sessions = this.sessions;
+    if (sessions.length === 1) return sessions[0]!.caps;
     const a = this.acting();
-    if (a) return a.ownCaps;
-    let all = this.ownCaps;
-    for (const s of this.sessions) all = capsUnion(all, s.ownCaps);
+    if (a) return a.caps;
+    let all = NO_CAPS;
+    for (const s of sessions) all = capsUnion(all, s.caps);
     return all;
   }
 
-  set caps(value: CapSet) {
-    this.session.ownCaps = value;
-  }
-
-  get capVersion(): number {
-    return this.session.ownCapVersion;
-  }
-
-  set capVersion(value: number) {
-    this.session.ownCapVersion = value;
-  }
-
+  /** The IP of the acting (else first) session; the one the user came from when it has none. */
   get ip(): string {
-    return this.conn.ip;
+    return this.sessionNow()?.conn.ip ?? this.address;
   }
 
   /** The address per-IP limits count this client under (an IPv6 address's /64). */
   get limitKey(): string {
-    return addressKey(this.conn.ip);
+    return addressKey(this.ip);
   }
 
+  /** Whether the acting (else first) session's connection is TLS; false without sessions. */
   get secure(): boolean {
-    return this.conn.secure;
+    return this.sessionNow()?.conn.secure ?? false;
   }
 
   /** nick!user@host */
@@ -184,62 +167,34 @@ export class Client {
     return `${this.nick}!${this.user || '*'}@${this.realHost}`;
   }
 
-  hasCap(cap: Cap): boolean {
-    return capsHas(this.caps, cap);
-  }
-
   /**
-   * Sends one message to this client. Tags are filtered by its capabilities. A user with several
-   * sessions: a reply goes to the session that asked; anything else to every session.
+   * Sends one message to this user. A reply goes to the session that asked; anything else to
+   * every session (none: nothing is written).
    */
   send(msg: Message): void {
-    if (this.sessions === undefined) return this.sendOwn(msg);
+    const sessions = this.sessions;
+    // Most users have one session: no acting lookup, no loop.
+    if (sessions.length === 1) return sessions[0]!.send(msg);
     const a = this.acting();
-    if (a) return a.sendOwn(msg);
-    for (const s of this.allSessions()) if (sessionAccepts(s.ownCaps, msg.command)) s.sendOwn(msg);
-  }
-
-  private sendOwn(msg: Message): void {
-    if (this.reply) return this.reply.send(msg);
-    this.writeOwn(msg);
-  }
-
-  /** Writes to this session's connection, past any reply (the Reply writes its lines here). */
-  writeOwn(msg: Message): void {
-    if (msg.tags) {
-      this.deliverOwn(new Outgoing({ source: msg.source, command: msg.command, params: msg.params }, msg.tags), true);
-      return;
-    }
-    this.ownConn.writeText(serializeMessage(msg) + '\r\n');
+    if (a) return a.send(msg);
+    for (const s of sessions) if (sessionAccepts(s.caps, msg.command)) s.send(msg);
   }
 
   /** Sends a shared message; its wire form is built once per view. Every session of the user gets it. */
   sendOutgoing(out: Outgoing, asRecipient = false): void {
-    if (this.sessions === undefined) return this.deliverOwn(out, asRecipient);
-    const a = this.acting() ?? this;
+    const sessions = this.sessions;
+    if (sessions.length === 1) return sessions[0]!.deliver(out, asRecipient);
+    const a = this.acting() ?? sessions[0];
     // Only the asking session's copy can be a reply to its labeled command.
-    for (const s of this.allSessions())
-      if (sessionAccepts(s.ownCaps, out.msg.command)) s.deliverOwn(out, asRecipient || s !== a);
+    for (const s of sessions) if (sessionAccepts(s.caps, out.msg.command)) s.deliver(out, asRecipient || s !== a);
   }
 
   /** Sends to this user's sessions other than the acting one (what one session did, the others learn). */
   sendToOtherSessions(out: Outgoing): void {
-    if (this.sessions === undefined) return;
-    const a = this.acting() ?? this;
-    for (const s of this.allSessions()) if (s !== a && sessionAccepts(s.ownCaps, out.msg.command)) s.deliverOwn(out, true);
-  }
-
-  private deliverOwn(out: Outgoing, asRecipient: boolean): void {
-    // A message this client receives as a target (e.g. a PRIVMSG to itself) is not a reply to
-    // its labeled command; only the echo is.
-    if (this.reply && !asRecipient) return this.reply.send({ ...out.msg, tags: out.tagsFor(this.ownCaps) });
-    this.fannedOut++;
-    this.ownConn.write(out.bufferFor(this.ownCaps));
-  }
-
-  /** The user itself and its attached sessions. */
-  allSessions(): Client[] {
-    return this.sessions === undefined ? [this] : [this, ...this.sessions];
+    const sessions = this.sessions;
+    if (sessions.length < 2) return;
+    const a = this.acting() ?? sessions[0];
+    for (const s of sessions) if (s !== a && sessionAccepts(s.caps, out.msg.command)) s.deliver(out, true);
   }
 
   /** Sends a numeric from the server with this client's nick as first parameter. */

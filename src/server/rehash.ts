@@ -102,11 +102,11 @@ export class Rehash {
     server.prefixes = new PrefixTable(next.channels.prefix);
     server.admission.resizeConnectThrottle(next.limits.connect_rate_ips);
     for (const user of server.state.clients) {
-      for (const client of user.allSessions()) {
-        const klass = server.admission.classFor(client.ownConn.ip, client.realHost) ?? next.class[0]!;
-        client.klass = klass;
-        client.ownConn.klass = klass;
-        client.ownConn.limits = server.lineLimits();
+      for (const session of user.sessions) {
+        const klass = server.admission.classFor(session.conn.ip, user.realHost) ?? next.class[0]!;
+        session.klass = klass;
+        session.conn.klass = klass;
+        session.conn.limits = server.lineLimits();
       }
     }
     const tokens = server.isupport.tokens();

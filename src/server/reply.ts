@@ -6,6 +6,7 @@
 import type { Message, Tags } from '../protocol/message.js';
 import { CAP, capsHas } from './caps.js';
 import type { Client } from './client.js';
+import type { Session } from './session.js';
 
 /**
  * The reply of the command `client`'s acting session is running (one that writes at once when
@@ -29,7 +30,7 @@ export class Reply {
   private batchCarriesLabel = false;
 
   constructor(
-    readonly session: Client,
+    readonly session: Session,
     private label: string | undefined,
   ) {
     if (label !== undefined) this.lines = [];
@@ -52,7 +53,7 @@ export class Reply {
     const batch = this.open[this.open.length - 1];
     if (batch !== undefined && msg.tags?.batch === undefined) msg = { ...msg, tags: { ...msg.tags, batch } };
     if (this.lines) this.lines.push(msg);
-    else this.session.writeOwn(msg);
+    else this.session.write(msg);
   }
 
   /**
@@ -63,7 +64,7 @@ export class Reply {
    */
   batch(type: string, params: string[], body: readonly Message[] | (() => void), opening?: { source: string; tags: Tags }): void {
     const fill = typeof body === 'function' ? body : () => body.forEach((line) => this.send(line));
-    if (!capsHas(this.session.ownCaps, CAP.batch)) return fill();
+    if (!capsHas(this.session.caps, CAP.batch)) return fill();
     const ref = this.session.newBatchRef();
     const server = this.session.serverName();
     this.send({ source: opening?.source ?? server, command: 'BATCH', params: [`+${ref}`, type, ...params], tags: opening?.tags });
@@ -98,7 +99,7 @@ export class Reply {
     const lines = this.lines;
     this.label = undefined;
     this.lines = undefined;
-    if (lines) for (const line of lines) this.session.writeOwn(line);
+    if (lines) for (const line of lines) this.session.write(line);
     return label;
   }
 
@@ -124,23 +125,23 @@ export class Reply {
     const session = this.session;
     const server = session.serverName();
     if (lines.length === 0) {
-      if (ackSilence) session.writeOwn({ source: server, command: 'ACK', params: [], tags: { label } });
+      if (ackSilence) session.write({ source: server, command: 'ACK', params: [], tags: { label } });
       return;
     }
     if (lines.length === 1 || (this.batchCarriesLabel && isOneBatch(lines))) {
-      session.writeOwn(tagged(lines[0]!, 'label', label));
-      for (let i = 1; i < lines.length; i++) session.writeOwn(lines[i]!);
+      session.write(tagged(lines[0]!, 'label', label));
+      for (let i = 1; i < lines.length; i++) session.write(lines[i]!);
       return;
     }
     // Without batch, labeled-response cannot be used; the lines go out as they would unlabeled.
-    if (!capsHas(session.ownCaps, CAP.batch)) {
-      for (const line of lines) session.writeOwn(line);
+    if (!capsHas(session.caps, CAP.batch)) {
+      for (const line of lines) session.write(line);
       return;
     }
     const ref = session.newBatchRef();
-    session.writeOwn({ source: server, command: 'BATCH', params: [`+${ref}`, 'labeled-response'], tags: { label } });
-    for (const line of lines) session.writeOwn(line.tags?.batch === undefined ? tagged(line, 'batch', ref) : line);
-    session.writeOwn({ source: server, command: 'BATCH', params: [`-${ref}`] });
+    session.write({ source: server, command: 'BATCH', params: [`+${ref}`, 'labeled-response'], tags: { label } });
+    for (const line of lines) session.write(line.tags?.batch === undefined ? tagged(line, 'batch', ref) : line);
+    session.write({ source: server, command: 'BATCH', params: [`-${ref}`] });
   }
 }
 

@@ -83,7 +83,7 @@ export class Router {
       msg = accepted;
     }
     const penalty = def.penalty;
-    if (penalty !== undefined) client.conn.charge(typeof penalty === 'number' ? penalty : penalty(msg.params));
+    if (penalty !== undefined) client.session.conn.charge(typeof penalty === 'number' ? penalty : penalty(msg.params));
     this.usage.set(msg.command, (this.usage.get(msg.command) ?? 0) + 1);
     if (client.registered) client.lastActiveAt = Date.now();
     return this.run(server, client, msg, def);

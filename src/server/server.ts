@@ -16,6 +16,7 @@ import { ERR } from '../protocol/numerics.js';
 import type { CapOffer } from './caps.js';
 import { PrefixTable } from './channel.js';
 import { Client, runAsSession } from './client.js';
+import type { Session } from './session.js';
 import type { Hooks, Module } from './module.js';
 import { checkMigrationsKnown, checkTables, openStore, type Db } from '../store/db.js';
 import { Router } from './router.js';
@@ -54,7 +55,9 @@ export class Server implements ConnectionOwner {
    */
   exitProcess: ((restart: boolean) => void) | undefined;
 
-  private readonly clientOf = new Map<Connection, Client>();
+  private readonly sessionOf = new Map<Connection, Session>();
+  /** Ids given to users introduced without a session so far (see introduceSessionlessUser). */
+  private sessionlessIds = 0;
   // Shared by every client instead of a closure each (memory per idle client).
   private readonly serverName = () => this.name;
   /** Every connection's writes of a tick, flushed together (handed to each new Connection). */
@@ -147,10 +150,10 @@ export class Server implements ConnectionOwner {
 
   // ---- connections -------------------------------------------------------------------------
 
-  /** Makes a client of a connection that passed admission. */
+  /** Makes a user of a connection that passed admission, the connection its one session. */
   addClient(conn: Connection, klass: ClassConfig, listener: ListenConfig): void {
-    const client = new Client(conn, klass, this.serverName);
-    this.clientOf.set(conn, client);
+    const client = Client.connectedOn(conn, klass, this.serverName);
+    this.sessionOf.set(conn, client.sessions[0]!);
     this.state.addClient(client);
     const bound = this.listeners.get(listenerKey(listener));
     conn.listener = listenerLabel(listener.address, bound?.port ?? listener.port);
@@ -161,16 +164,16 @@ export class Server implements ConnectionOwner {
 
   /** Connections open, every session of a user counted. */
   get connectionCount(): number {
-    return this.clientOf.size;
+    return this.sessionOf.size;
   }
 
   handleLine(conn: Connection, line: string, problem: LineProblem | undefined): void | Promise<void> {
-    const client = this.clientOf.get(conn);
-    if (!client) return;
-    // Multiclient: a session's line runs as its user, with replies going back to that session.
-    const user = client.attachedTo ?? client;
-    if (user.sessions !== undefined) return runAsSession(client, () => this.handleClientLine(user, line, problem));
-    return this.handleClientLine(client, line, problem);
+    const session = this.sessionOf.get(conn);
+    if (!session) return;
+    const user = session.user;
+    // Multiclient: the line runs as the user, with replies going back to the session that sent it.
+    if (user.sessions.length > 1) return runAsSession(session, () => this.handleClientLine(user, line, problem));
+    return this.handleClientLine(user, line, problem);
   }
 
   private handleClientLine(client: Client, line: string, problem: LineProblem | undefined): void | Promise<void> {
@@ -194,7 +197,7 @@ export class Server implements ConnectionOwner {
       throw err;
     }
     if (this.traceCommands)
-      this.log.trace({ conn: client.conn.id, command: msg.command, params: loggableParams(msg.command, msg.params) }, 'command received');
+      this.log.trace({ conn: client.session.conn.id, command: msg.command, params: loggableParams(msg.command, msg.params) }, 'command received');
     if (problem === 'invalid-utf8' && this.config.server.utf8only) {
       client.standardReply('FAIL', msg.command, 'INVALID_UTF8', 'Message rejected, your IRC software MUST use UTF-8 encoding on this network');
       return;
@@ -202,59 +205,81 @@ export class Server implements ConnectionOwner {
     return this.router.dispatch(this, client, msg);
   }
 
+  /** A session's connection closed: the session leaves its user, and the user quits with its last session. */
   connectionClosed(conn: Connection, reason: DisconnectReason): void {
-    const client = this.clientOf.get(conn);
-    this.clientOf.delete(conn);
+    const session = this.sessionOf.get(conn);
+    this.sessionOf.delete(conn);
     this.throttledPump.forget(conn);
     this.admission.releaseAddress(conn);
-    if (!client) return;
-    this.stats.connectionClosed(conn, client.fannedOut, reason.kind);
+    if (!session) return;
+    this.stats.connectionClosed(conn, session.fannedOut, reason.kind);
+    // A labeled command of the closed connection still running ends with it.
+    session.reply?.endBeforeClose();
+    const user = session.user;
+    const sessions = user.sessions;
+    sessions.splice(sessions.indexOf(session), 1);
     // One session of several going leaves the user (and its channels) to the others.
-    if (client.attachedTo) return this.detachSession(client.attachedTo, client, reason);
-    if (client.sessions) return this.promoteSession(client, reason);
-    if (client.registered) this.emit('quit', client, reason.text);
-    this.state.removeClient(client, reason.text);
-    this.log.info({ conn: conn.id, nick: client.nick, reason: reason.text, kind: reason.kind }, 'connection closed');
+    if (sessions.length > 0) {
+      this.log.info({ conn: conn.id, user: user.id, nick: user.nick, reason: reason.text, kind: reason.kind }, 'session detached');
+      return;
+    }
+    this.removeUser(user, reason.text);
+    this.log.info({ conn: conn.id, nick: user.nick, reason: reason.text, kind: reason.kind }, 'connection closed');
+  }
+
+  /** The user quits: peers are told, and State forgets it. */
+  private removeUser(client: Client, reason: string): void {
+    if (client.registered) this.emit('quit', client, reason);
+    this.state.removeClient(client, reason);
   }
 
   /**
    * Disconnects a client; QUIT is shown to its peers with this reason. Within a command of one of
-   * its sessions (QUIT) only that session goes; otherwise (KILL, bans, shutdown) all of them.
+   * its sessions (QUIT) only that session goes; otherwise (KILL, bans, shutdown) all of them, and a
+   * user without sessions is removed at once.
    */
   disconnect(client: Client, reason: DisconnectReason): void {
-    // What a labeled command said before this (464, 465) still reaches the client, ahead of ERROR.
-    client.session.reply?.endBeforeClose();
-    if (client.sessions && !client.isActing()) for (const s of client.sessions) s.ownConn.close(reason);
-    client.conn.close(reason);
+    if (client.isActing()) return this.closeSession(client.session, reason);
+    if (client.sessions.length === 0) return this.removeUser(client, reason.text);
+    // A copy: each close takes its session off the list (connectionClosed).
+    for (const session of [...client.sessions]) this.closeSession(session, reason);
   }
 
-  /** Makes a registering client a further session of `user` (same account, same nick). */
-  attachSession(user: Client, session: Client): void {
-    this.state.becomeSession(session);
-    session.attachedTo = user;
-    (user.sessions ??= []).push(session);
-    session.registered = true;
-    this.log.info({ conn: session.id, user: user.id, nick: user.nick }, 'session attached');
+  /** Closes one session's connection; what its labeled command said before (464, 465) goes ahead of ERROR. */
+  closeSession(session: Session, reason: DisconnectReason): void {
+    session.reply?.endBeforeClose();
+    session.conn.close(reason);
   }
 
-  private detachSession(user: Client, session: Client, reason: DisconnectReason): void {
-    user.sessions = user.sessions?.filter((s) => s !== session);
-    if (user.sessions?.length === 0) user.sessions = undefined;
-    this.log.info({ conn: session.id, user: user.id, nick: user.nick, reason: reason.text, kind: reason.kind }, 'session detached');
+  /**
+   * Moves the one session of `client`, a registering connection, to `user` (same account, same
+   * nick): `client` leaves State, and the session is the user's from now on.
+   */
+  attachSession(user: Client, client: Client): Session {
+    const session = client.sessions.pop()!;
+    this.state.becomeSession(client);
+    session.user = user;
+    session.attachedAs = { user: client.user, realHost: client.realHost };
+    user.sessions.push(session);
+    this.log.info({ conn: session.conn.id, user: user.id, nick: user.nick }, 'session attached');
+    return session;
   }
 
-  /** The user's own connection closed: its first attached session carries on as the user. */
-  private promoteSession(user: Client, reason: DisconnectReason): void {
-    const next = user.sessions!.shift()!;
-    if (user.sessions!.length === 0) user.sessions = undefined;
-    this.log.info({ conn: user.ownConn.id, user: user.id, nick: user.nick, reason: reason.text, kind: reason.kind }, 'session detached');
-    // A labeled command of the closed connection still running ends with it, not on the next one.
-    user.reply?.endBeforeClose();
-    user.ownConn = next.ownConn;
-    user.ownCaps = next.ownCaps;
-    user.ownCapVersion = next.ownCapVersion;
-    user.klass = next.klass;
-    this.clientOf.set(next.ownConn, user);
+  /**
+   * Introduces a registered local user with no session, as always-on users (every device
+   * offline) and users behind linked servers will be: it holds its nick and channels, gets
+   * nothing written, and goes by disconnect(). The caller has checked that the nick is free.
+   */
+  introduceSessionlessUser(identity: { nick: string; user: string; host: string; realname: string; ip: string }): Client {
+    // Negative: never one of the connection ids that the other users' ids are.
+    const client = new Client(--this.sessionlessIds, identity.ip, this.serverName);
+    client.user = identity.user;
+    client.realname = identity.realname;
+    client.host = client.realHost = identity.host;
+    this.state.addClient(client);
+    this.state.setNick(client, identity.nick);
+    this.state.introduceUser(client);
+    return client;
   }
 
   throttled(conn: Connection): void {

@@ -87,8 +87,8 @@ export class State {
   }
 
   /**
-   * A registering client becomes a further session of a user (multiclient): it leaves the client
-   * list, and its own nick and login, since only the user it joins holds those now.
+   * A registering client's session moved to a user it attached to (multiclient): the client
+   * leaves the client list, and its own nick and login, since only that user holds those now.
    */
   becomeSession(session: Client): void {
     this.clientSet.delete(session);

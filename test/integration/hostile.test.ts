@@ -70,7 +70,7 @@ describe('slow and malicious clients', () => {
     expect(state.clients.size).toBe(before - 1);
     expect([...state.channels.values()].find((ch) => ch.name === '#busy')?.members.size).toBe(2);
     // Every byte queued for the sleeper went with it; the others' queues drain.
-    expect(await waitUntil(() => [...state.clients].every((c) => c.conn.sendqBytes === 0), 10000)).toBe(true);
+    expect(await waitUntil(() => [...state.clients].every((c) => c.sessions.every((session) => session.conn.sendqBytes === 0)), 10000)).toBe(true);
     const mark = listener.mark;
     talker.send('PRIVMSG #busy :after the storm');
     await listener.waitFor((m) => m.command === 'PRIVMSG' && m.params[1] === 'after the storm', { from: mark, timeout: 10000 });

@@ -278,3 +278,59 @@ describe('when a nick is not shared', () => {
     await again.waitFor('433');
   });
 });
+
+describe('a user with no session', () => {
+  // What an always-on user with every device offline, or a user behind a linked server, is.
+  async function ghostInRoom() {
+    const srv = await s.start(operConfig());
+    const bob = await s.connect('bob');
+    const carol = await s.connect('carol');
+    for (const c of [bob, carol]) {
+      c.send('JOIN #room');
+      await c.waitFor('366');
+    }
+    const ghost = srv.server.introduceSessionlessUser({ nick: 'ghost', user: 'g', host: 'ghost.example', realname: 'Ghost', ip: '192.0.2.7' });
+    srv.server.state.addMember(srv.server.state.findChannel('#room')!, ghost, '');
+    return { state: srv.server.state, ghost, bob, carol };
+  }
+
+  it('keeps its nick and channels, answers WHOIS, and takes messages without writing anything', async () => {
+    const { state, ghost, bob, carol } = await ghostInRoom();
+    expect(ghost.sessions).toEqual([]);
+    expect(state.findNick('GHOST')).toBe(ghost);
+
+    expect(commands(await bob.ask('NICK ghost'))).toContain('433');
+    const names = await bob.ask('NAMES #room');
+    expect(names.find((m) => m.command === '353')!.params[3]!.split(' ').sort()).toEqual(['@bob', 'carol', 'ghost']);
+    const whois = await carol.ask('WHOIS ghost');
+    expect(whois.find((m) => m.command === '311')!.params.slice(1, 4)).toEqual(['ghost', 'g', 'ghost.example']);
+    expect(commands(whois)).toContain('319');
+    expect(commands(whois)).not.toContain('671');
+
+    bob.send('PRIVMSG #room :anyone there?');
+    bob.send('PRIVMSG ghost :and you?');
+    expect((await carol.waitFor('PRIVMSG')).params).toEqual(['#room', 'anyone there?']);
+    expect(commands(await bob.collectUntilPong())).not.toContain('FAIL');
+  });
+
+  it('is removed cleanly by KILL: one quit, every index forgets it, its peers see the QUIT', async () => {
+    const { state, ghost, bob, carol } = await ghostInRoom();
+    const quits: string[] = [];
+    state.events.on('userQuit', ({ client, reason }) => quits.push(`${client.nick}: ${reason}`));
+    const registeredBefore = state.registeredCount;
+    await operUp(bob);
+
+    bob.send('KILL ghost :gone');
+    const quit = await carol.waitFor('QUIT');
+    expect(quit.source).toBe('ghost!g@ghost.example');
+    expect(quits).toEqual(['ghost: Killed (bob (gone))']);
+    expect(state.findNick('ghost')).toBeUndefined();
+    expect(state.clients.has(ghost)).toBe(false);
+    expect(state.memberships.has(ghost)).toBe(false);
+    expect([...state.findChannel('#room')!.members.keys()].map((c) => c.nick).sort()).toEqual(['bob', 'carol']);
+    expect(state.registeredCount).toBe(registeredBefore - 1);
+
+    carol.send('NICK ghost');
+    await carol.waitFor((m) => m.command === 'NICK' && m.params[0] === 'ghost');
+  });
+});

@@ -173,7 +173,7 @@ describe('WebSocket control frames', () => {
     const port = await startWith({}, { class: [{ name: 'default', max_per_ip: 100, recvq: 512, flood: { burst, rate: 0.001 } }] });
     const ws = await open(port);
     await ws.register('pinger'); // NICK and USER: two tokens
-    const conn = s.srv.server.state.findNick('pinger')!.conn;
+    const conn = s.srv.server.state.findNick('pinger')!.sessions[0]!.conn;
     const pings = Array.from({ length: 20 }, (_, i) => `ping${String(i).padStart(2, '0')}`);
     for (const p of pings) ws.send(p, { opcode: 0x9 });
     const answered = burst - 2;
@@ -206,7 +206,7 @@ describe('WebSocket control frames', () => {
     }
     expect(await waitUntil(() => !state.findNick('sleeper'), 10000)).toBe(true);
     expect(s.srv.server.stats.disconnects.sendq).toBe(1);
-    expect(await waitUntil(() => [...state.clients].every((c) => c.conn.sendqBytes === 0), 10000)).toBe(true);
+    expect(await waitUntil(() => [...state.clients].every((c) => c.sessions.every((session) => session.conn.sendqBytes === 0)), 10000)).toBe(true);
     expect((await bystander.collectUntilPong()).some((m) => m.command === 'ERROR')).toBe(false);
   });
 });

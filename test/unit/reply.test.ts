@@ -6,14 +6,15 @@ import type { Connection } from '../../src/net/connection.js';
 import type { Message } from '../../src/protocol/message.js';
 import { CAP, capsWith, NO_CAPS, type Cap } from '../../src/server/caps.js';
 import { Client, runAsSession } from '../../src/server/client.js';
+import { Session } from '../../src/server/session.js';
 import { relay } from '../../src/server/outgoing.js';
 import { Reply, replyTo } from '../../src/server/reply.js';
 
 const LABELS = [CAP['labeled-response'], CAP.batch];
 let connIds = 0;
 
-/** A client whose connection keeps what is written to it, as lines without CRLF. */
-function connected(caps: Cap[], nick = 'me'): { client: Client; wire: string[] } {
+/** A connection that keeps what is written to it, as lines without CRLF. */
+function recording(): { conn: Connection; wire: string[] } {
   const wire: string[] = [];
   const take = (text: string) => wire.push(...text.split('\r\n').filter(Boolean));
   const conn = {
@@ -23,9 +24,15 @@ function connected(caps: Cap[], nick = 'me'): { client: Client; wire: string[] }
     writeText: take,
     write: (buf: Buffer) => take(buf.toString('utf8')),
   } as unknown as Connection;
-  const client = new Client(conn, {} as ClassConfig, () => 'irc.test');
+  return { conn, wire };
+}
+
+/** A client with one session on a recording connection. */
+function connected(caps: Cap[], nick = 'me'): { client: Client; wire: string[] } {
+  const { conn, wire } = recording();
+  const client = Client.connectedOn(conn, {} as ClassConfig, () => 'irc.test');
   client.nick = nick;
-  client.ownCaps = capsWith(NO_CAPS, caps, []);
+  client.session.caps = capsWith(NO_CAPS, caps, []);
   return { client, wire };
 }
 
@@ -142,7 +149,7 @@ describe('Reply: batches', () => {
       }),
     ).toThrow('bug');
     expect(wire).toEqual([':irc.test BATCH +1 metadata', ':irc.test BATCH -1']);
-    expect(client.reply).toBeUndefined();
+    expect(client.session.reply).toBeUndefined();
   });
 
   it('gives each connection one counter for all its batches, the labeled-response ones included', () => {
@@ -207,11 +214,11 @@ describe('Reply: answers given elsewhere', () => {
 
   it('sends what was said before the connection closes, without an ACK for silence', () => {
     const { client, wire } = connected(LABELS);
-    const silent = new Reply(client, 'f1').begin();
+    const silent = new Reply(client.session, 'f1').begin();
     silent.endBeforeClose();
     silent.end();
     expect(wire).toEqual([]);
-    const refused = new Reply(client, 'f2').begin();
+    const refused = new Reply(client.session, 'f2').begin();
     client.numeric('464', 'Password incorrect');
     refused.endBeforeClose();
     client.numeric('NOTICE', 'late');
@@ -223,10 +230,11 @@ describe('Reply: answers given elsewhere', () => {
 describe('Reply: multiclient', () => {
   it('answers the session that asked, with its own counter; other sessions get nothing', () => {
     const user = connected(LABELS, 'alys');
-    const second = connected(LABELS, 'alys');
-    user.client.sessions = [second.client];
-    second.client.attachedTo = user.client;
-    runAsSession(second.client, () => {
+    const second = recording();
+    const session = new Session(second.conn, {} as ClassConfig, user.client);
+    session.caps = user.client.session.caps;
+    user.client.sessions.push(session);
+    runAsSession(session, () => {
       labeled(user.client, 'g1', (reply) => {
         reply.batch('metadata', [], [notice('x')]);
         user.client.numeric('NOTICE', 'y');

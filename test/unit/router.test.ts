@@ -6,6 +6,7 @@ import { Connection } from '../../src/net/connection.js';
 import type { Message } from '../../src/protocol/message.js';
 import { CAP, capsWith, NO_CAPS } from '../../src/server/caps.js';
 import { Client } from '../../src/server/client.js';
+import type { Session } from '../../src/server/session.js';
 import { bySubcommand } from '../../src/server/module.js';
 import { Server } from '../../src/server/server.js';
 import { testConfig } from '../support/harness.js';
@@ -51,21 +52,21 @@ function setup() {
     ],
   );
   const conn = new Connection(new Socket(), server, config.class[0]!, server.lineLimits(), () => {});
-  const client = new Client(conn, config.class[0]!, () => server.name);
+  const client = Client.connectedOn(conn, config.class[0]!, () => server.name);
   const sent: Message[] = [];
   // What leaves for the connection is recorded; a labeled command's Reply writes through here too.
-  client.writeOwn = (m: Message) => void sent.push(m);
+  client.session.write = (m: Message) => void sent.push(m);
   const shown = (m: Message) => [m.tags?.label ? `[${m.tags.label}]` : '', m.command, ...m.params.slice(1)].filter(Boolean).join(' ');
   const run = (line: string) => {
     sent.length = 0;
-    (server as unknown as { clientOf: Map<Connection, Client> }).clientOf.set(conn, client);
+    (server as unknown as { sessionOf: Map<Connection, Session> }).sessionOf.set(conn, client.session);
     server.handleLine(conn, line, undefined);
     return sent.map(shown);
   };
   /** Runs a line whose handler may be asynchronous; resolves when it is done. */
   const settle = async (line: string) => {
     sent.length = 0;
-    (server as unknown as { clientOf: Map<Connection, Client> }).clientOf.set(conn, client);
+    (server as unknown as { sessionOf: Map<Connection, Session> }).sessionOf.set(conn, client.session);
     await server.handleLine(conn, line, undefined);
     return sent.map(shown);
   };
@@ -165,7 +166,7 @@ describe('router gating', () => {
     const { server, client, run, settle } = setup();
     client.registered = true;
     expect(await settle('LATER')).toEqual(['FAIL INTERNAL_ERROR The server could not complete this command']);
-    client.caps = capsWith(NO_CAPS, [CAP['labeled-response']], []);
+    client.session.caps = capsWith(NO_CAPS, [CAP['labeled-response']], []);
     expect(run('@label=x BOOM')).toEqual(['[x] FAIL INTERNAL_ERROR The server could not complete this command']);
     expect(await settle('@label=y LATER')).toEqual(['[y] FAIL INTERNAL_ERROR The server could not complete this command']);
     server.router.lineClaims.push(() => {

@@ -17,7 +17,7 @@ let connIds = 0;
 
 function client(): Client {
   const conn = { id: ++connIds, ip: '127.0.0.1' } as unknown as Connection;
-  return new Client(conn, {} as ClassConfig, () => 'irc.test');
+  return Client.connectedOn(conn, {} as ClassConfig, () => 'irc.test');
 }
 
 function unstarted(): Server {
