@@ -178,10 +178,10 @@ describe('store faults', () => {
   it('refuses a store file it may not write, instead of failing at the first write', async () => {
     const { cfg, path } = await damagedStore(() => {});
     chmodSync(path, 0o444);
-    // root writes anyway, so as root the daemon runs as nobody (the folder and config readable).
+    // root writes anyway, so as root the daemon runs without the capabilities that override file
+    // modes: still root, so it reads the checkout wherever CI put it, but the 0444 file is read-only.
     const asRoot = process.getuid?.() === 0;
-    if (asRoot) chmodSync(join(path, '..'), 0o755);
-    const run = startup(cfg, asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []);
+    const run = startup(cfg, asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : []);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`cannot open the database ${path}: the file is read-only for this process`);
   });
