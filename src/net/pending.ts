@@ -33,9 +33,13 @@ export class PendingHandshakes {
   /** Gives back a place taken by enter(). */
   leave(key: string | undefined): void {
     this.total--;
-    if (key === undefined) return;
-    const n = (this.byAddress.get(key) ?? 1) - 1;
-    if (n <= 0) this.byAddress.delete(key);
-    else this.byAddress.set(key, n);
+    if (key !== undefined) countDown(this.byAddress, key);
   }
+}
+
+/** Takes one from a per-address count, forgetting the address at zero (the counts are keyed by input). */
+export function countDown(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 1) - 1;
+  if (n <= 0) counts.delete(key);
+  else counts.set(key, n);
 }

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { ClassConfig, Config, ListenConfig, WebircConfig } from '../config/schema.js';
 import { Connection, type Transport } from '../net/connection.js';
 import type { DisconnectReason } from '../net/disconnect.js';
-import { HANDSHAKE_TIMEOUT_MS, PendingHandshakes } from '../net/pending.js';
+import { countDown, HANDSHAKE_TIMEOUT_MS, PendingHandshakes } from '../net/pending.js';
 import { ConnectThrottle } from '../net/throttle.js';
 import { upgradeToWebSocket } from '../net/websocket.js';
 import type { RejectReason } from '../observability/stats.js';
@@ -220,9 +220,3 @@ export class Admission {
   }
 }
 
-/** Takes one from a per-address count, forgetting the address at zero. */
-function countDown(counts: Map<string, number>, key: string): void {
-  const n = (counts.get(key) ?? 1) - 1;
-  if (n <= 0) counts.delete(key);
-  else counts.set(key, n);
-}
