@@ -60,7 +60,7 @@ export async function startInProcess(name, dist = 'dist') {
       const conn = new Connection(socket, server, klass, server.lineLimits(), (c) => pending.push(c));
       const client = Client.connectedOn(conn, klass, () => server.name);
       server['sessionOf'].set(conn, client.sessions[0]);
-      server.state.clients.add(client);
+      server.state.addClient(client);
       return { client, feed: (text) => socket.emit('data', Buffer.from(text)) };
     },
     /** A registered client with a fresh nick. */
