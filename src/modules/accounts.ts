@@ -15,7 +15,7 @@ import type { Server } from '../server/server.js';
 import { serverSlot } from '../server/slots.js';
 import { AccountStore, normalizeFingerprint } from '../store/accounts.js';
 import { checkTables, openStore } from '../store/db.js';
-import { changeNick, validNick } from './registration.js';
+import { validNick } from './registration.js';
 
 /** Per-server state: a module object is shared by every Server in the process (tests run several). */
 interface AccountsRuntime {
@@ -56,7 +56,7 @@ const EMAIL_RE = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
 // ---- logging in and out ----------------------------------------------------------------------
 
-/** ACCOUNT to the client itself, its peers and extended-monitor watchers with account-notify (once it is visible). */
+/** State's `accountChanged`: ACCOUNT to the client itself, its peers and extended-monitor watchers with account-notify (once it is visible). */
 function notifyAccount(server: Server, client: Client): void {
   if (!client.registered) return;
   const out = relay(client, { source: client.mask, command: 'ACCOUNT', params: [client.account ?? '*'] });
@@ -65,21 +65,18 @@ function notifyAccount(server: Server, client: Client): void {
 
 /** Marks the client as logged in (900) and tells whoever follows account changes. */
 export function logIn(server: Server, client: Client, account: string): void {
-  const changed = client.account !== account;
-  server.state.setAccount(client, account);
   client.numeric(RPL.LOGGEDIN, client.mask, account, `You are now logged in as ${account}`);
+  server.state.setAccount(client, account);
   server.log.info({ conn: client.id, nick: client.nick, account }, 'logged in');
-  if (changed) notifyAccount(server, client);
   checkReservation(server, client);
 }
 
 export function logOut(server: Server, client: Client): void {
   if (client.account === undefined) return;
   const account = client.account;
-  server.state.setAccount(client, undefined);
   client.numeric(RPL.LOGGEDOUT, client.mask, 'You are now logged out');
+  server.state.setAccount(client, undefined);
   server.log.info({ conn: client.id, nick: client.nick, account }, 'logged out');
-  notifyAccount(server, client);
   checkReservation(server, client);
 }
 
@@ -116,7 +113,7 @@ function sweepReservations(server: Server): void {
     const guest = guestNick(server);
     if (!guest) continue;
     client.fromServer('NOTICE', [client.nick, `You did not log in to the account ${client.nick}; your nick is now ${guest}.`]);
-    changeNick(server, client, guest);
+    server.state.setNick(client, guest);
   }
   if (rt.reservations.size === 0) {
     clearInterval(rt.sweep);
@@ -347,13 +344,15 @@ export const accounts: Module = {
   isupport: () => ({ ACCOUNTEXTBAN: 'a' }),
   hooks: {
     registered: (server, client) => checkReservation(server, client),
-    nickChanged: (server, client) => checkReservation(server, client),
-    quit: (server, client) => void runtime(server).reservations.delete(client),
     rehashed: (server) => {
       if (server.config.accounts.nick_reservation !== 'enforce') runtime(server).reservations.clear();
     },
   },
   init(server) {
+    const events = server.state.events;
+    events.on('accountChanged', ({ client }) => notifyAccount(server, client));
+    events.on('nickChanged', ({ client }) => checkReservation(server, client));
+    events.on('userQuit', ({ client }) => void runtime(server).reservations.delete(client));
     runtimes.set(server, {
       store: new AccountStore(server.db, server.state.fold),
       registrations: new AttemptCounter(server.config.sasl.failure_tracking),

@@ -31,7 +31,6 @@ export const away: Module = {
     AWAY: {
       handler: (server, client, msg) => {
         const text = (msg.params[0] ?? '').slice(0, server.config.limits.awaylen);
-        const before = client.away;
         if (text === '') {
           server.state.setAway(client, undefined);
           client.numeric(RPL.UNAWAY, 'You are no longer marked as being away');
@@ -39,7 +38,6 @@ export const away: Module = {
           server.state.setAway(client, text);
           client.numeric(RPL.NOWAWAY, 'You have been marked as being away');
         }
-        if (client.away !== before) notifyInterested(server, client, awayMessage(client), CAP['away-notify']);
       },
       help: ['AWAY [:<message>]', 'Marks you as away with a message, or as back when the message is missing or empty.'],
     },
@@ -47,4 +45,8 @@ export const away: Module = {
   caps: [{ name: 'away-notify' }],
   isupport: (cfg) => ({ AWAYLEN: cfg.limits.awaylen }),
   hooks: { joined: sendAwayOnJoin },
+  init(server) {
+    // Whoever changed it (AWAY, or the server for a user without sessions), peers with away-notify hear.
+    server.state.events.on('awayChanged', ({ client }) => notifyInterested(server, client, awayMessage(client), CAP['away-notify']));
+  },
 };

@@ -2,17 +2,16 @@
 // NAMES, LIST, INVITE, KICK, KNOCK and MODE on channels, with the IRCv3 capabilities that live in
 // those replies. The commands are split by theme under ./channels/.
 import type { Config } from '../config/schema.js';
-import { EXTBAN_PREFIX, EXTBAN_TYPES, PrefixTable } from '../server/channel.js';
+import { EXTBAN_PREFIX, EXTBAN_TYPES, PrefixTable, type ModeChange } from '../server/channel.js';
 import type { Module } from '../server/module.js';
-import { ELIST, handleList, handleNames, handleTopic } from './channels/info.js';
-import { dropInvites, handleInvite, handleKick, handleKnock, moveInvites } from './channels/invite.js';
-import { handleJoin, handlePart } from './channels/join.js';
+import { announceTopic, ELIST, handleList, handleNames, handleTopic } from './channels/info.js';
+import { announceKick, dropInvites, handleInvite, handleKick, handleKnock, moveInvites } from './channels/invite.js';
+import { announceJoin, announcePart, handleJoin, handlePart } from './channels/join.js';
 import { CHANMODES, FLAG_MODES, KEY_MAX, KEY_MODE, LIMIT_MODE, LIST_MODES } from './channels/modeparse.js';
-import { handleChannelMode } from './channels/modes.js';
-import { handleRename } from './channels/rename.js';
+import { announceModeChanges, handleChannelMode } from './channels/modes.js';
+import { announceRename, handleRename } from './channels/rename.js';
 
 export { canSeeChannel, isHalfopOrAbove, sendNames } from './channels/common.js';
-export { partChannel } from './channels/join.js';
 
 export const channels: Module = {
   name: 'channels',
@@ -87,20 +86,35 @@ export const channels: Module = {
     },
   },
   modeHandlers: { channel: handleChannelMode },
-  // Invites are keyed by nick, so they follow every nick change and go with the user.
   init(server) {
-    server.state.events.on('nickChanged', ({ client, oldNick }) => moveInvites(server, client, oldNick));
-    server.state.events.on('userQuit', ({ client }) => dropInvites(client));
+    const events = server.state.events;
+    // Members see each change of their channels as it happens in State, whoever made it.
+    events.on('joined', ({ channel, client }) => announceJoin(channel, client));
+    events.on('parted', ({ channel, client, reason }) => announcePart(channel, client, reason));
+    events.on('kicked', ({ channel, client, by, reason }) => announceKick(channel, client, by, reason));
+    events.on('topicChanged', ({ channel, by }) => announceTopic(server, channel, by));
+    events.on('channelModeChanged', ({ channel, by, changes }) => announceModeChanges(server, channel, by, changes));
+    events.on('channelRenamed', ({ channel, oldName, by, reason }) => announceRename(server, channel, oldName, by, reason));
+    // Invites are keyed by nick, so they follow every nick change and go with the user.
+    events.on('nickChanged', ({ client, oldNick }) => moveInvites(server, client, oldNick));
+    events.on('userQuit', ({ client }) => dropInvites(client));
   },
   hooks: {
-    // A REHASH may drop prefix modes (e.g. h); members keep only the letters that still exist.
+    // A REHASH may drop prefix modes (e.g. h): members keep only the letters that still exist,
+    // and see the others removed by the server.
     rehashed: (server) => {
       const known = server.prefixes.modes;
       for (const channel of server.state.channels.values()) {
-        for (const [member, held] of channel.members) {
-          const kept = [...held].filter((m) => known.includes(m)).join('');
-          server.state.setMemberPrefixes(channel, member, kept);
-        }
+        server.state.changeChannelModes(channel, undefined, (writes) => {
+          const applied: ModeChange[] = [];
+          for (const [member, held] of channel.members) {
+            const dropped = [...held].filter((m) => !known.includes(m));
+            if (dropped.length === 0) continue;
+            writes.setMemberPrefixes(channel, member, [...held].filter((m) => known.includes(m)).join(''));
+            for (const mode of dropped) applied.push({ add: false, mode, param: member.nick });
+          }
+          return { applied };
+        });
       }
     },
   },

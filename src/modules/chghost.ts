@@ -9,13 +9,11 @@ import { Outgoing, relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { awayMessage } from './away.js';
 
-/** Changes the username and shown host of a client and tells everyone who sees it. */
-export function changeHost(server: Server, client: Client, user: string, host: string): void {
-  if (user === client.user && host === client.host) return;
-  const oldMask = client.mask;
-  client.user = user;
-  server.state.setHost(client, host);
-  const out = relay(client, { source: oldMask, command: 'CHGHOST', params: [user, host] });
+/** State's `hostChanged` of a registered user: everyone who sees it learns the new username and host. */
+function announceHost(server: Server, client: Client, oldUser: string, oldHost: string): void {
+  if (!client.registered) return;
+  const oldMask = `${client.nick}!${oldUser || '*'}@${oldHost}`;
+  const out = relay(client, { source: oldMask, command: 'CHGHOST', params: [client.user, client.host] });
   notifyInterested(server, client, out, CAP.chghost, { self: true });
 
   const quit = relay(client, { source: oldMask, command: 'QUIT', params: ['Changing hostname'] });
@@ -51,4 +49,7 @@ export function changeHost(server: Server, client: Client, user: string, host: s
 export const chghost: Module = {
   name: 'chghost',
   caps: [{ name: 'chghost' }],
+  init(server) {
+    server.state.events.on('hostChanged', ({ client, oldUser, oldHost }) => announceHost(server, client, oldUser, oldHost));
+  },
 };

@@ -1,11 +1,10 @@
 // Host cloaking ([cloaking] enabled): user mode +x shows a keyed hash instead of the real host.
-// New users get it when default_on is set; toggling it later goes through CHGHOST (changeHost).
+// New users get it when default_on is set; toggling it later goes through CHGHOST (State.setHost, announced by the chghost module).
 import { cloakHost } from '../auth/cloak.js';
 import { RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
-import { changeHost } from './chghost.js';
 import { changeUserModes } from './usermodes.js';
 
 export const CLOAK_MODE = 'x';
@@ -18,7 +17,7 @@ function cloakFor(server: Server, client: Client): string {
 /** Shows the cloak or the real host after registration and says so (396 RPL_HOSTHIDDEN). */
 function showHost(server: Server, client: Client, cloaked: boolean): void {
   const host = cloaked ? cloakFor(server, client) : client.realHost;
-  changeHost(server, client, client.user, host);
+  server.state.setHost(client, host);
   client.numeric(RPL.HOSTHIDDEN, host, cloaked ? 'is now your displayed host' : 'is now your displayed host (uncloaked)');
 }
 

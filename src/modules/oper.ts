@@ -273,10 +273,14 @@ export const oper: Module = {
       },
     },
   },
+  init(server) {
+    server.state.events.on('userQuit', ({ client, reason }) =>
+      serverNotice(server, 'c', `Client exiting: ${client.nick} (${client.user}@${client.realHost}) [${client.ip}] (${reason})`, client),
+    );
+  },
   hooks: {
     registered: (server, client) =>
       serverNotice(server, 'c', `Client connecting: ${client.nick} (${client.user}@${client.realHost}) [${client.ip}] {${client.session.klass.name}} [${client.realname}]`),
-    quit: (server, client, reason) => serverNotice(server, 'c', `Client exiting: ${client.nick} (${client.user}@${client.realHost}) [${client.ip}] (${reason})`, client),
     // A SIGHUP has nobody to answer: opers learn of a refused config here.
     rehashFailed: (server, source, error) => {
       for (const line of error.split('\n')) serverNotice(server, 'o', `Rehash (${source}) failed, configuration unchanged: ${line.trim()}`);

@@ -3,6 +3,7 @@
 import { verifyPassword } from '../auth/password.js';
 import { serializeMessage } from '../protocol/message.js';
 import { ERR, RPL } from '../protocol/numerics.js';
+import type { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
@@ -107,20 +108,31 @@ function handleNick(server: Server, client: Client, nick: string | undefined): v
     server.state.setNick(client, nick);
     return tryRegister(server, client);
   }
-  changeNick(server, client, nick);
+  server.state.setNick(client, nick);
 }
 
-/** Renames a registered client to a free nick and tells it and its peers (NICK, or a forced rename). */
-export function changeNick(server: Server, client: Client, nick: string): void {
-  const oldNick = client.nick;
-  const oldMask = client.mask;
-  // The NICK line goes out before the state changes, so it reaches everyone ahead of what
-  // subscribers to the change send (MONITOR's 731/730).
-  const out = relay(client, { source: oldMask, command: 'NICK', params: [nick] });
+/**
+ * State's `nickChanged` of a registered user: it and its peers see NICK. This module subscribes
+ * first, so the line reaches everyone ahead of what later subscribers send (MONITOR's 731/730).
+ */
+function announceNick(server: Server, client: Client, oldNick: string): void {
+  if (!client.registered) return;
+  const out = relay(client, { source: `${oldNick}!${client.user || '*'}@${client.host}`, command: 'NICK', params: [client.nick] });
   client.sendOutgoing(out);
   for (const peer of server.state.peersOf(client)) peer.sendOutgoing(out);
-  server.state.setNick(client, nick);
-  server.emit('nickChanged', client, oldNick, oldMask);
+}
+
+/** State's `userQuit`: everyone who shared a channel with the user sees the QUIT once. */
+function announceQuit(client: Client, reason: string, channels: readonly Channel[]): void {
+  const out = relay(client, { source: client.mask, command: 'QUIT', params: [reason] });
+  const reached = new Set<Client>();
+  for (const channel of channels) {
+    for (const member of channel.members.keys()) {
+      if (reached.has(member)) continue;
+      reached.add(member);
+      member.sendOutgoing(out);
+    }
+  }
 }
 
 export const registration: Module = {
@@ -191,12 +203,9 @@ export const registration: Module = {
       help: ['QUIT [<reason>]', 'Disconnects from the server.'],
     },
   },
-  hooks: {
-    // Every peer sees the QUIT once, however many channels it shares with the client.
-    quit: (server, client, reason) => {
-      const out = relay(client, { source: client.mask, command: 'QUIT', params: [reason] });
-      for (const peer of server.state.peersOf(client)) peer.sendOutgoing(out);
-    },
+  init(server) {
+    server.state.events.on('nickChanged', ({ client, oldNick }) => announceNick(server, client, oldNick));
+    server.state.events.on('userQuit', ({ client, reason, channels }) => announceQuit(client, reason, channels));
   },
   isupport: (cfg) => ({
     CASEMAPPING: cfg.server.casemapping,

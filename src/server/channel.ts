@@ -12,6 +12,13 @@ export interface ListEntry {
   setAt: number;
 }
 
+/** One channel mode set or cleared; param is the mask, key, limit or member's nick it took. */
+export interface ModeChange {
+  add: boolean;
+  mode: string;
+  param?: string;
+}
+
 export interface Topic {
   text: string;
   setBy: string;

@@ -70,10 +70,6 @@ export interface TargetList {
 export interface Hooks {
   /** After the welcome burst of a newly registered client. */
   registered(server: Server, client: Client): void;
-  /** Before a client is removed from the state; channels still hold it. */
-  quit(server: Server, client: Client, reason: string): void;
-  /** After a nick change, with the old mask. */
-  nickChanged(server: Server, client: Client, oldNick: string, oldMask: string): void;
   /** After the config is replaced by REHASH. */
   rehashed(server: Server, old: Config): void;
   /**

@@ -83,8 +83,10 @@ export class Server implements ConnectionOwner {
     readonly log: Logger,
     readonly modules: Module[],
   ) {
-    this.state = new State(caseFolder(config.server.casemapping), (event, err) =>
-      this.log.error({ event, err: err instanceof Error ? err.stack : String(err) }, 'state event subscriber failed'),
+    this.state = new State(
+      caseFolder(config.server.casemapping),
+      (event, err) => this.log.error({ event, err: err instanceof Error ? err.stack : String(err) }, 'state event subscriber failed'),
+      { name: config.server.name, description: config.server.description },
     );
     for (const m of modules) this.router.register(m);
     this.motd = this.readMotd();
@@ -217,20 +219,17 @@ export class Server implements ConnectionOwner {
     session.reply?.endBeforeClose();
     const user = session.user;
     const sessions = user.sessions;
-    sessions.splice(sessions.indexOf(session), 1);
     // One session of several going leaves the user (and its channels) to the others.
-    if (sessions.length > 0) {
+    if (sessions.length > 1) {
+      sessions.splice(sessions.indexOf(session), 1);
       this.log.info({ conn: conn.id, user: user.id, nick: user.nick, reason: reason.text, kind: reason.kind }, 'session detached');
       return;
     }
-    this.removeUser(user, reason.text);
+    // The last one: the user quits with it still attached, so those who hear of the quit see
+    // where it came from (its address, after WEBIRC too).
+    this.state.removeClient(user, reason.text);
+    sessions.length = 0;
     this.log.info({ conn: conn.id, nick: user.nick, reason: reason.text, kind: reason.kind }, 'connection closed');
-  }
-
-  /** The user quits: peers are told, and State forgets it. */
-  private removeUser(client: Client, reason: string): void {
-    if (client.registered) this.emit('quit', client, reason);
-    this.state.removeClient(client, reason);
   }
 
   /**
@@ -240,7 +239,7 @@ export class Server implements ConnectionOwner {
    */
   disconnect(client: Client, reason: DisconnectReason): void {
     if (client.isActing()) return this.closeSession(client.session, reason);
-    if (client.sessions.length === 0) return this.removeUser(client, reason.text);
+    if (client.sessions.length === 0) return this.state.removeClient(client, reason.text);
     // A copy: each close takes its session off the list (connectionClosed).
     for (const session of [...client.sessions]) this.closeSession(session, reason);
   }

@@ -1,7 +1,8 @@
 // What the state store announces: one typed event per change, so modules that keep their own
 // records (WHOWAS, MONITOR, history) follow the state instead of being called by each handler.
-import type { Channel } from './channel.js';
+import type { Channel, ModeChange } from './channel.js';
 import type { Client } from './client.js';
+import type { ServerEntry } from './state.js';
 
 /** Event name → payload. Each event is emitted after every index already reflects the change. */
 export interface StateEvents {
@@ -14,19 +15,30 @@ export interface StateEvents {
   userModeChanged: { client: Client; letter: string; on: boolean };
   accountChanged: { client: Client; oldAccount: string | undefined };
   awayChanged: { client: Client };
-  hostChanged: { client: Client; oldHost: string };
+  /** The username or shown host changed (a cloak, a resolved name, CHGHOST). */
+  hostChanged: { client: Client; oldUser: string; oldHost: string };
   channelCreated: { channel: Channel };
   /** The last member left; the channel is out of the index. */
   channelDestroyed: { channel: Channel };
-  channelRenamed: { channel: Channel; oldName: string };
+  channelRenamed: { channel: Channel; oldName: string; by: Client | undefined; reason: string };
   joined: { channel: Channel; client: Client };
-  parted: { channel: Channel; client: Client };
-  kicked: { channel: Channel; client: Client };
-  /** A member's prefix modes changed (e.g. +o). */
-  memberModeChanged: { channel: Channel; client: Client; oldPrefixes: string };
-  topicChanged: { channel: Channel };
-  /** A channel mode was set or cleared: a flag, the key, the limit (param: the new value) or a list entry (param: its mask). */
-  channelModeChanged: { channel: Channel; mode: string; on: boolean; param?: string };
+  parted: { channel: Channel; client: Client; reason: string | undefined };
+  kicked: { channel: Channel; client: Client; by: Client; reason: string };
+  /** The topic was set or cleared; `by` is undefined when the server did it. */
+  topicChanged: { channel: Channel; by: Client | undefined };
+  /**
+   * One command's channel mode changes, in the order applied: flags, the key, the limit, list
+   * entries (param: the mask) and members' prefix modes (param: the nick). `by` is undefined when
+   * the server made them.
+   */
+  channelModeChanged: { channel: Channel; by: Client | undefined; changes: readonly ModeChange[] };
+  /** A server joined the network behind `server.uplink`. */
+  serverLinked: { server: ServerEntry };
+  /**
+   * A server left with everything behind it: `servers` (it first) and their users are gone; each
+   * user's quit was announced before, with the split as its reason.
+   */
+  serverSplit: { server: ServerEntry; reason: string; servers: readonly ServerEntry[] };
 }
 
 export type StateEventName = keyof StateEvents;

@@ -3,12 +3,51 @@
 // Every change goes through a method here, which keeps each index true and announces the change
 // on `events`; the maps are read-only to everyone else.
 import type { CaseFold } from '../protocol/casemap.js';
-import { Channel, type ListEntry, type Topic } from './channel.js';
+import { Channel, type ListEntry, type ModeChange, type Topic } from './channel.js';
 import type { Client } from './client.js';
 import { StateEventBus, type StateEventName } from './state-events.js';
 
+/**
+ * A server of the network: this one (the root, no uplink) or one linked behind it. `sid` is the
+ * TS6 server id, when the server has one.
+ */
+export interface ServerEntry {
+  readonly name: string;
+  readonly sid: string | undefined;
+  readonly description: string;
+  /** The server it is linked through (undefined for this server). */
+  readonly uplink: ServerEntry | undefined;
+  /** Links between it and this server (0 for this server). */
+  readonly hops: number;
+}
+
+/**
+ * The writes one MODE command makes, given to it by State.changeChannelModes: each applies at
+ * once (so the checks of the next change see it) and is announced with the others at the end.
+ */
+export interface ChannelModeWrites {
+  /** Sets the prefix letters a member holds (highest rank first); the caller has checked it is a member. */
+  setMemberPrefixes(channel: Channel, client: Client, prefixes: string): void;
+  setChannelFlag(channel: Channel, letter: string, on: boolean): void;
+  /** Sets the key (+k) or clears it (undefined). */
+  setChannelKey(channel: Channel, key: string | undefined): void;
+  /** Sets the member limit (+l) or clears it (undefined). */
+  setChannelLimit(channel: Channel, limit: number | undefined): void;
+  /** Adds an entry to a list mode (b, e, I); the caller has checked it is new and the lists have room. */
+  addListEntry(channel: Channel, letter: string, entry: ListEntry): void;
+  /** Removes the entry at `index` of a list mode and returns it. */
+  removeListEntry(channel: Channel, letter: string, index: number): ListEntry;
+}
+
 export class State {
   readonly events: StateEventBus;
+  /** This server, the root of the server tree. */
+  readonly me: ServerEntry;
+  private readonly serverIndex = new Map<string, ServerEntry>();
+  /** Every server of the network by casefolded name, this one included. */
+  readonly servers: ReadonlyMap<string, ServerEntry> = this.serverIndex;
+  /** The server each user not on this one is on (users of this server are not listed). */
+  private readonly homeOf = new Map<Client, ServerEntry>();
   private readonly clientSet = new Set<Client>();
   private readonly nickIndex = new Map<string, Client>();
   private readonly channelIndex = new Map<string, Channel>();
@@ -36,8 +75,11 @@ export class State {
     subscriberFailed: (event: StateEventName, err: unknown) => void = (_event, err) => {
       throw err;
     },
+    me: { name: string; sid?: string; description?: string } = { name: 'irc.local' },
   ) {
     this.events = new StateEventBus(subscriberFailed);
+    this.me = { name: me.name, sid: me.sid, description: me.description ?? '', uplink: undefined, hops: 0 };
+    this.serverIndex.set(fold(me.name), this.me);
   }
 
   /** Registered users (sessions of a multiclient user not counted). */
@@ -58,9 +100,49 @@ export class State {
     return this.channelIndex.get(this.fold(name));
   }
 
-  /** A new connection's client, not yet registered. */
-  addClient(client: Client): void {
+  /** A new client, not yet registered: a connection's, or a user of another server (`home`). */
+  addClient(client: Client, home: ServerEntry = this.me): void {
     this.clientSet.add(client);
+    if (home !== this.me) this.homeOf.set(client, home);
+  }
+
+  /** The server a user is on. */
+  serverOf(client: Client): ServerEntry {
+    return this.homeOf.get(client) ?? this.me;
+  }
+
+  findServer(name: string): ServerEntry | undefined {
+    return this.serverIndex.get(this.fold(name));
+  }
+
+  /** A server joined behind `uplink` (a server already known); the caller has checked the name is free. */
+  linkServer(server: { name: string; sid?: string; description: string }, uplink: ServerEntry): ServerEntry {
+    const entry: ServerEntry = { name: server.name, sid: server.sid, description: server.description, uplink, hops: uplink.hops + 1 };
+    this.serverIndex.set(this.fold(entry.name), entry);
+    this.events.emit('serverLinked', { server: entry });
+    return entry;
+  }
+
+  /**
+   * A server left the network, and with it every server behind it and every user on those: each
+   * user quits with the split as its reason ("uplink server", as clients show netsplits), then
+   * the split is announced.
+   */
+  splitServer(server: ServerEntry, reason = `${server.uplink?.name ?? this.me.name} ${server.name}`): void {
+    if (server === this.me) throw new Error('this server cannot split from itself');
+    const gone = new Set<ServerEntry>();
+    // Servers behind it: those whose chain of uplinks reaches it.
+    for (const s of this.serverIndex.values()) {
+      for (let at: ServerEntry | undefined = s; at; at = at.uplink) {
+        if (at === server) {
+          gone.add(s);
+          break;
+        }
+      }
+    }
+    for (const [client, home] of [...this.homeOf]) if (gone.has(home)) this.removeClient(client, reason);
+    for (const s of gone) this.serverIndex.delete(this.fold(s.name));
+    this.events.emit('serverSplit', { server, reason, servers: [server, ...[...gone].filter((s) => s !== server)] });
   }
 
   /** A client completed registration. */
@@ -74,6 +156,7 @@ export class State {
   /** Drops a departing client from every index; a registered one leaves its channels and is announced. */
   removeClient(client: Client, reason: string): void {
     this.clientSet.delete(client);
+    this.homeOf.delete(client);
     for (const letter of client.modes) this.modeHolders.get(letter)?.delete(client);
     const channels = [...this.channelsOf(client)];
     const emptied = channels.filter((channel) => this.dropMember(channel, client));
@@ -168,12 +251,14 @@ export class State {
     this.events.emit('awayChanged', { client });
   }
 
-  /** Changes the host shown to others (a cloak, a resolved name, CHGHOST). */
-  setHost(client: Client, host: string): void {
+  /** Changes the host shown to others (a cloak, a resolved name, CHGHOST), and the username with it when given. */
+  setHost(client: Client, host: string, user = client.user): void {
     const oldHost = client.host;
-    if (host === oldHost) return;
+    const oldUser = client.user;
+    if (host === oldHost && user === oldUser) return;
     client.host = host;
-    this.events.emit('hostChanged', { client, oldHost });
+    client.user = user;
+    this.events.emit('hostChanged', { client, oldUser, oldHost });
   }
 
   /** Clients monitoring this nick. */
@@ -206,24 +291,26 @@ export class State {
     return peers;
   }
 
-  getOrCreateChannel(name: string): { channel: Channel; created: boolean } {
+  /** The channel of this name; a new one starts with `flags` set (the server's default modes, announced with its creation). */
+  getOrCreateChannel(name: string, flags: Iterable<string> = []): { channel: Channel; created: boolean } {
     const folded = this.fold(name);
     let channel = this.channelIndex.get(folded);
     if (channel) return { channel, created: false };
     channel = new Channel(name, folded);
+    for (const letter of flags) (channel.flags as Set<string>).add(letter);
     this.channelIndex.set(folded, channel);
     this.events.emit('channelCreated', { channel });
     return { channel, created: true };
   }
 
   /** Gives a channel a new name and moves it in the index; the caller has checked the name is free. */
-  renameChannel(channel: Channel, name: string): void {
+  renameChannel(channel: Channel, name: string, by?: Client, reason = ''): void {
     const oldName = channel.name;
     this.channelIndex.delete(channel.folded);
     writable(channel).name = name;
     writable(channel).folded = this.fold(name);
     this.channelIndex.set(channel.folded, channel);
-    this.events.emit('channelRenamed', { channel, oldName });
+    this.events.emit('channelRenamed', { channel, oldName, by, reason });
   }
 
   addMember(channel: Channel, client: Client, prefixes: string): void {
@@ -235,16 +322,16 @@ export class State {
   }
 
   /** A member leaves by PART (or JOIN 0); an empty channel is destroyed. */
-  part(channel: Channel, client: Client): void {
+  part(channel: Channel, client: Client, reason?: string): void {
     const emptied = this.dropMember(channel, client);
-    this.events.emit('parted', { channel, client });
+    this.events.emit('parted', { channel, client, reason });
     if (emptied) this.events.emit('channelDestroyed', { channel });
   }
 
   /** A member is removed by KICK; an empty channel is destroyed. */
-  kick(channel: Channel, client: Client): void {
+  kick(channel: Channel, client: Client, by: Client, reason: string): void {
     const emptied = this.dropMember(channel, client);
-    this.events.emit('kicked', { channel, client });
+    this.events.emit('kicked', { channel, client, by, reason });
     if (emptied) this.events.emit('channelDestroyed', { channel });
   }
 
@@ -261,58 +348,48 @@ export class State {
     return true;
   }
 
-  /** Sets the prefix mode letters a member holds (highest rank first); the caller has checked it is a member. */
-  setMemberPrefixes(channel: Channel, client: Client, prefixes: string): void {
-    const oldPrefixes = channel.members.get(client)!;
-    if (oldPrefixes === prefixes) return;
-    membersOf(channel).set(client, prefixes);
-    this.events.emit('memberModeChanged', { channel, client, oldPrefixes });
-  }
-
-  setTopic(channel: Channel, topic: Topic | undefined): void {
+  setTopic(channel: Channel, topic: Topic | undefined, by?: Client): void {
     writable(channel).topic = topic;
-    this.events.emit('topicChanged', { channel });
+    this.events.emit('topicChanged', { channel, by });
   }
 
-  /** Sets or clears a flag mode (i, m, n, s, t, ...). */
-  setChannelFlag(channel: Channel, letter: string, on: boolean): void {
-    if (channel.flags.has(letter) === on) return;
+  /**
+   * Applies one command's channel mode changes: `apply` makes them with the writes it is given
+   * and returns what it applied, which is announced as one event (none when nothing changed).
+   */
+  changeChannelModes<R extends { applied: readonly ModeChange[] }>(channel: Channel, by: Client | undefined, apply: (writes: ChannelModeWrites) => R): R {
+    const result = apply(MODE_WRITES);
+    if (result.applied.length > 0) this.events.emit('channelModeChanged', { channel, by, changes: result.applied });
+    return result;
+  }
+}
+
+/** The mode writes, announced by changeChannelModes once the command's changes are all made. */
+const MODE_WRITES: ChannelModeWrites = {
+  setMemberPrefixes(channel, client, prefixes) {
+    membersOf(channel).set(client, prefixes);
+  },
+  setChannelFlag(channel, letter, on) {
     const flags = channel.flags as Set<string>;
     if (on) flags.add(letter);
     else flags.delete(letter);
-    this.events.emit('channelModeChanged', { channel, mode: letter, on });
-  }
-
-  /** Sets the key (+k) or clears it (undefined). */
-  setChannelKey(channel: Channel, letter: string, key: string | undefined): void {
-    if (channel.key === key) return;
+  },
+  setChannelKey(channel, key) {
     writable(channel).key = key;
-    this.events.emit('channelModeChanged', { channel, mode: letter, on: key !== undefined, param: key });
-  }
-
-  /** Sets the member limit (+l) or clears it (undefined). */
-  setChannelLimit(channel: Channel, letter: string, limit: number | undefined): void {
-    if (channel.limit === limit) return;
+  },
+  setChannelLimit(channel, limit) {
     writable(channel).limit = limit;
-    this.events.emit('channelModeChanged', { channel, mode: letter, on: limit !== undefined, param: limit?.toString() });
-  }
-
-  /** Adds an entry to a list mode (b, e, I); the caller has checked it is new and the lists have room. */
-  addListEntry(channel: Channel, letter: string, entry: ListEntry): void {
+  },
+  addListEntry(channel, letter, entry) {
     const lists = channel.lists as Map<string, ListEntry[]>;
     let list = lists.get(letter);
     if (!list) lists.set(letter, (list = []));
     list.push(entry);
-    this.events.emit('channelModeChanged', { channel, mode: letter, on: true, param: entry.mask });
-  }
-
-  /** Removes the entry at `index` of a list mode and returns it. */
-  removeListEntry(channel: Channel, letter: string, index: number): ListEntry {
-    const [removed] = (channel.lists.get(letter) as ListEntry[]).splice(index, 1);
-    this.events.emit('channelModeChanged', { channel, mode: letter, on: false, param: removed!.mask });
-    return removed!;
-  }
-}
+  },
+  removeListEntry(channel, letter, index) {
+    return (channel.lists.get(letter) as ListEntry[]).splice(index, 1)[0]!;
+  },
+};
 
 /** The writable member map, for State alone: Channel shows it read-only. */
 function membersOf(channel: Channel): Map<Client, string> {

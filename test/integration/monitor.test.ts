@@ -1,7 +1,6 @@
 // MONITOR and extended-monitor: list management, limits, online/offline notifications and the
 // extra notifications watchers with extended-monitor get.
 import { describe, expect, it } from 'vitest';
-import { changeHost } from '../../src/modules/chghost.js';
 import type { Message } from '../../src/protocol/message.js';
 import { client, type TestClient } from '../support/harness.js';
 import { serverClient } from '../support/state.js';
@@ -107,7 +106,7 @@ describe('extended-monitor', () => {
     expect([away.source, ...away.params]).toEqual(['bob!bob@127.0.0.1', 'afk']);
     b.send('SETNAME :New Name');
     expect((await ext.waitFor('SETNAME')).params).toEqual(['New Name']);
-    changeHost(s.srv.server, serverClient(s.srv.server, 'bob'), 'bob', 'vhost.example');
+    s.srv.server.state.setHost(serverClient(s.srv.server, 'bob'), 'vhost.example', 'bob');
     const chg = await ext.waitFor('CHGHOST');
     expect([chg.source, ...chg.params]).toEqual(['bob!bob@127.0.0.1', 'bob', 'vhost.example']);
     await b.collectUntilPong();

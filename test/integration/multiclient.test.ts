@@ -313,6 +313,38 @@ describe('a user with no session', () => {
     expect(commands(await bob.collectUntilPong())).not.toContain('FAIL');
   });
 
+  it("reaches other users' sessions through State's events alone: join, nick, host, topic, modes, part", async () => {
+    // No command runs for the ghost: what its peers see comes from the State changes themselves,
+    // as it will for changes that arrive from a linked server or from services.
+    const { state, ghost, bob, carol } = await ghostInRoom();
+    const room = state.findChannel('#room')!;
+    const join = await carol.waitFor((m) => m.command === 'JOIN' && m.source === 'ghost!g@ghost.example');
+    expect(join.params).toEqual(['#room']);
+    state.setNick(ghost, 'spectre');
+    expect((await bob.waitFor('NICK')).source).toBe('ghost!g@ghost.example');
+    state.setHost(ghost, 'veiled.example', 'sp');
+    // bob and carol lack chghost: the user leaves and comes back under the new mask.
+    const rejoin = await carol.collectUntilPong();
+    expect(rejoin.map((m) => `${m.command} ${m.source}`)).toEqual([
+      'NICK ghost!g@ghost.example',
+      'QUIT spectre!g@ghost.example',
+      'JOIN spectre!sp@veiled.example',
+    ]);
+    state.setTopic(room, { text: 'set by the server', setBy: 'irc.test', setAt: 1 });
+    const topic = await bob.waitFor('TOPIC');
+    expect([topic.source, ...topic.params]).toEqual([s.srv.server.name, '#room', 'set by the server']);
+    state.changeChannelModes(room, undefined, (w) => {
+      w.setMemberPrefixes(room, ghost, 'v');
+      return { applied: [{ add: true, mode: 'v', param: ghost.nick }] };
+    });
+    const mode = await carol.waitFor('MODE');
+    expect([mode.source, ...mode.params]).toEqual([s.srv.server.name, '#room', '+v', 'spectre']);
+    state.part(room, ghost, 'fading');
+    const part = await bob.waitFor('PART');
+    expect([part.source, ...part.params]).toEqual(['spectre!sp@veiled.example', '#room', 'fading']);
+    expect((await carol.waitFor('PART')).params).toEqual(['#room', 'fading']);
+  });
+
   it('is removed cleanly by KILL: one quit, every index forgets it, its peers see the QUIT', async () => {
     const { state, ghost, bob, carol } = await ghostInRoom();
     const quits: string[] = [];

@@ -1,6 +1,5 @@
 // IRCv3 setname and chghost: who sees SETNAME/CHGHOST, the reconnect fallback, and errors.
 import { describe, expect, it } from 'vitest';
-import { changeHost } from '../../src/modules/chghost.js';
 import { parseMessage } from '../../src/protocol/message.js';
 import { putInChannel, serverClient } from '../support/state.js';
 import { useSession } from '../support/session.js';
@@ -64,7 +63,7 @@ describe('chghost', () => {
     await plain.waitFor('AWAY');
     const marks = [plain.mark, extended.mark];
 
-    changeHost(srv, serverClient(srv, 'alice'), 'wonder', 'cloak.example');
+    srv.state.setHost(serverClient(srv, 'alice'), 'cloak.example', 'wonder');
     for (const c of [a, withCap]) {
       const m = await c.waitFor('CHGHOST');
       expect([m.source, ...m.params]).toEqual(['alice!alice@127.0.0.1', 'wonder', 'cloak.example']);
@@ -95,7 +94,7 @@ describe('chghost', () => {
   it('does nothing when neither username nor host changes', async () => {
     await s.start();
     const a = await s.connect('alice', { caps: ['chghost'] });
-    changeHost(s.srv.server, serverClient(s.srv.server, 'alice'), 'alice', '127.0.0.1');
+    s.srv.server.state.setHost(serverClient(s.srv.server, 'alice'), '127.0.0.1', 'alice');
     expect((await a.collectUntilPong()).map((m) => m.command)).toEqual([]);
   });
 });

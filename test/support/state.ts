@@ -11,8 +11,15 @@ export function serverClient(server: Server, nick: string): Client {
 
 /** Puts a user in a channel with the given prefix modes and flags, and runs the `joined` hooks. */
 export function putInChannel(server: Server, nick: string, name: string, opts: { prefixes?: string; flags?: string } = {}): void {
-  const { channel } = server.state.getOrCreateChannel(name);
-  for (const f of opts.flags ?? '') server.state.setChannelFlag(channel, f, true);
+  const flags = [...(opts.flags ?? '')];
+  const { channel, created } = server.state.getOrCreateChannel(name, flags);
+  if (!created) {
+    server.state.changeChannelModes(channel, undefined, (writes) => {
+      const applied = flags.filter((f) => !channel.flags.has(f)).map((mode) => ({ add: true, mode }));
+      for (const { mode } of applied) writes.setChannelFlag(channel, mode, true);
+      return { applied };
+    });
+  }
   const client = serverClient(server, nick);
   server.state.addMember(channel, client, opts.prefixes ?? '');
   server.emit('joined', client, channel);

@@ -8,7 +8,7 @@ import {
   type ApplyContext,
 } from '../../src/modules/channels/modeparse.js';
 import { caseFolder, rfc1459Fold } from '../../src/protocol/casemap.js';
-import { PrefixTable } from '../../src/server/channel.js';
+import { PrefixTable, type ModeChange } from '../../src/server/channel.js';
 import type { Client } from '../../src/server/client.js';
 import { State } from '../../src/server/state.js';
 
@@ -23,17 +23,19 @@ function setup(prefixSpec = '(ov)@+', listLimit = 5) {
   state.addMember(channel, op, 'o');
   state.addMember(channel, bob, '');
   state.addMember(channel, carol, '');
-  const ctx: ApplyContext = {
+  const ctx: Omit<ApplyContext, 'writes'> = {
     fold: rfc1459Fold,
     prefixes,
     setterHeld: 'o',
     findNick: (nick) => clients.find((c) => rfc1459Fold(c.nick) === rfc1459Fold(nick)),
-    state,
     listLimit,
     setBy: 'op!op@host',
     now: 1,
   };
-  return { channel, ctx, prefixes, op, bob };
+  /** Applies changes as the MODE command does: through State, which announces them at the end. */
+  const apply = (changes: readonly ModeChange[], over: Partial<ApplyContext> = {}) =>
+    state.changeChannelModes(channel, undefined, (writes) => applyModeChanges(channel, changes, { ...ctx, ...over, writes }));
+  return { channel, apply, prefixes, op, bob };
 }
 
 describe('parseModeString', () => {
@@ -61,13 +63,13 @@ describe('parseModeString', () => {
 
 describe('applyModeChanges', () => {
   it('normalises masks and formats one line', () => {
-    const { channel, ctx } = setup();
-    const r = applyModeChanges(channel, parseModeString('ov', ['+bo-o', 'x', 'bob', 'bob'], 6).changes, ctx);
+    const { apply } = setup();
+    const r = apply(parseModeString('ov', ['+bo-o', 'x', 'bob', 'bob'], 6).changes);
     expect(formatModeChanges(r.applied)).toEqual(['+bo-o', 'x!*@*', 'bob', 'bob']);
   });
   it('refuses non-operators once with 482', () => {
-    const { channel, ctx } = setup();
-    const r = applyModeChanges(channel, parseModeString('ov', ['+imb', 'x'], 6).changes, { ...ctx, setterHeld: '' });
+    const { apply } = setup();
+    const r = apply(parseModeString('ov', ['+imb', 'x'], 6).changes, { setterHeld: '' });
     expect(r.applied).toEqual([]);
     expect(r.errors.map((e) => e.code)).toEqual(['482']);
   });
@@ -99,11 +101,11 @@ describe('mode parser properties', () => {
         fc.constantFrom('o', 'h', 'v', 'q', ''),
         fc.array(fc.tuple(fc.string({ unit: letters, maxLength: 10 }), fc.array(params, { maxLength: 6 })), { maxLength: 6 }),
         (spec, setterHeld, commands) => {
-          const { channel, ctx, prefixes } = setup(spec, 4);
+          const { channel, apply, prefixes } = setup(spec, 4);
           const members = new Set(channel.members.keys());
           for (const [modeString, args] of commands) {
             const parsed = parseModeString(prefixes.modes, [modeString, ...args], 4);
-            const r = applyModeChanges(channel, parsed.changes, { ...ctx, setterHeld });
+            const r = apply(parsed.changes, { setterHeld });
             expect(r.applied.filter((c) => c.param !== undefined).length).toBeLessThanOrEqual(4);
             expect(!(channel.flags.has('s') && channel.flags.has('p'))).toBe(true);
             if (channel.limit !== undefined) expect(Number.isInteger(channel.limit) && channel.limit >= 1).toBe(true);

@@ -22,14 +22,15 @@ const EVENTS: Record<StateEventName, true> = {
   joined: true,
   parted: true,
   kicked: true,
-  memberModeChanged: true,
   topicChanged: true,
   channelModeChanged: true,
+  serverLinked: true,
+  serverSplit: true,
 };
 const EVENT_NAMES = Object.keys(EVENTS) as StateEventName[];
 
 const fakeClient = (id = 0) =>
-  ({ id, nick: '*', nickKey: '', registered: false, modes: new Set(), account: undefined, away: undefined, host: 'host' }) as unknown as Client;
+  ({ id, nick: '*', nickKey: '', registered: false, modes: new Set(), account: undefined, away: undefined, user: 'u', host: 'host' }) as unknown as Client;
 
 /** A state whose every event is recorded, by name, in order. */
 function recordedState(casemapping: 'ascii' | 'rfc1459' = 'rfc1459') {
@@ -113,62 +114,100 @@ describe('State events', () => {
     state.setAway(a, 'gone');
     expect(take()).toEqual(['awayChanged']);
     state.setHost(a, 'cloak');
-    expect(seen[0]!.payload).toEqual({ client: a, oldHost: 'host' });
+    expect(seen[0]!.payload).toEqual({ client: a, oldUser: 'u', oldHost: 'host' });
+    expect(take()).toEqual(['hostChanged']);
+    state.setHost(a, 'cloak', 'ident');
+    state.setHost(a, 'cloak', 'ident');
+    expect(seen[0]!.payload).toEqual({ client: a, oldUser: 'u', oldHost: 'cloak' });
+    expect([a.user, a.host]).toEqual(['ident', 'cloak']);
     expect(take()).toEqual(['hostChanged']);
   });
 
-  it('announces channel creation, joins, prefix and topic changes, parts, kicks and destruction', () => {
+  it('announces channel creation, joins, topic changes, renames, parts, kicks and destruction', () => {
     const { state, seen, take } = recordedState();
     const [a, b] = [introduced(state, 'a', 1), introduced(state, 'b', 2)];
     take();
-    const { channel } = state.getOrCreateChannel('#Chan');
-    expect(state.getOrCreateChannel('#chan').created).toBe(false);
+    const { channel } = state.getOrCreateChannel('#Chan', ['n', 't']);
+    expect(state.getOrCreateChannel('#chan', ['m']).created).toBe(false);
+    expect([...channel.flags]).toEqual(['n', 't']);
     expect(take()).toEqual(['channelCreated']);
     state.addMember(channel, a, 'o');
     state.addMember(channel, b, '');
     expect(take()).toEqual(['joined', 'joined']);
-    state.setMemberPrefixes(channel, b, 'v');
-    state.setMemberPrefixes(channel, b, 'v');
-    expect(seen[0]!.payload).toEqual({ channel, client: b, oldPrefixes: '' });
-    expect(take()).toEqual(['memberModeChanged']);
-    state.setTopic(channel, { text: 'hi', setBy: 'a', setAt: 1 });
+    state.setTopic(channel, { text: 'hi', setBy: 'a', setAt: 1 }, a);
+    expect(seen[0]!.payload).toEqual({ channel, by: a });
     expect(take()).toEqual(['topicChanged']);
-    state.renameChannel(channel, '#new');
+    state.renameChannel(channel, '#new', a, 'tidy');
     expect(state.findChannel('#chan')).toBeUndefined();
     expect(state.findChannel('#NEW')).toBe(channel);
+    expect(seen[0]!.payload).toEqual({ channel, oldName: '#Chan', by: a, reason: 'tidy' });
     expect(take()).toEqual(['channelRenamed']);
-    state.kick(channel, b);
+    state.kick(channel, b, a, 'out');
+    expect(seen[0]!.payload).toEqual({ channel, client: b, by: a, reason: 'out' });
     expect(take()).toEqual(['kicked']);
     state.events.on('channelDestroyed', () => expect(state.findChannel('#new')).toBeUndefined());
-    state.part(channel, a);
+    state.part(channel, a, 'bye');
+    expect(seen[0]!.payload).toEqual({ channel, client: a, reason: 'bye' });
     expect(take()).toEqual(['parted', 'channelDestroyed']);
   });
 
-  it('announces each change of a channel mode once: flags, key, limit and list entries', () => {
+  it("announces one command's channel mode changes as one event, after all of them applied", () => {
     const { state, seen, take } = recordedState();
+    const a = introduced(state, 'a', 1);
     const { channel } = state.getOrCreateChannel('#c');
+    state.addMember(channel, a, '');
     take();
-    state.setChannelFlag(channel, 'm', true);
-    state.setChannelFlag(channel, 'm', true);
-    expect(seen[0]!.payload).toEqual({ channel, mode: 'm', on: true });
-    expect(take()).toEqual(['channelModeChanged']);
-    state.setChannelKey(channel, 'k', 'secret');
-    state.setChannelKey(channel, 'k', 'secret');
-    expect(seen[0]!.payload).toEqual({ channel, mode: 'k', on: true, param: 'secret' });
-    expect(take()).toEqual(['channelModeChanged']);
-    state.setChannelLimit(channel, 'l', 5);
-    state.setChannelLimit(channel, 'l', undefined);
-    expect(seen.map((e) => e.payload)).toEqual([
-      { channel, mode: 'l', on: true, param: '5' },
-      { channel, mode: 'l', on: false, param: undefined },
-    ]);
-    expect(take()).toEqual(['channelModeChanged', 'channelModeChanged']);
-    state.addListEntry(channel, 'b', { mask: 'x!*@*', setBy: 'op', setAt: 1 });
-    state.addListEntry(channel, 'b', { mask: 'y!*@*', setBy: 'op', setAt: 2 });
-    expect(state.removeListEntry(channel, 'b', 0).mask).toBe('x!*@*');
+    state.events.on('channelModeChanged', () => expect([channel.key, channel.limit, channel.members.get(a)]).toEqual(['secret', 5, 'o']));
+    const result = state.changeChannelModes(channel, a, (w) => {
+      w.setChannelFlag(channel, 'm', true);
+      w.setChannelKey(channel, 'secret');
+      w.setChannelLimit(channel, 5);
+      w.addListEntry(channel, 'b', { mask: 'x!*@*', setBy: 'op', setAt: 1 });
+      w.addListEntry(channel, 'b', { mask: 'y!*@*', setBy: 'op', setAt: 2 });
+      w.removeListEntry(channel, 'b', 0);
+      w.setMemberPrefixes(channel, a, 'o');
+      return { applied: [{ add: true, mode: 'm' }, { add: true, mode: 'o', param: 'a' }] };
+    });
     expect(channel.list('b').map((e) => e.mask)).toEqual(['y!*@*']);
-    expect(seen.at(-1)!.payload).toEqual({ channel, mode: 'b', on: false, param: 'x!*@*' });
-    expect(take()).toEqual(['channelModeChanged', 'channelModeChanged', 'channelModeChanged']);
+    expect(seen[0]!.payload).toEqual({ channel, by: a, changes: result.applied });
+    expect(take()).toEqual(['channelModeChanged']);
+    // Nothing applied (every change refused or already so): nothing announced.
+    state.changeChannelModes(channel, undefined, () => ({ applied: [] }));
+    expect(take()).toEqual([]);
+  });
+
+  it('keeps the server tree: a split takes the servers behind it and their users, each quitting first', () => {
+    const { state, seen, take } = recordedState();
+    expect(state.me.name).toBe('irc.local');
+    const hub = state.linkServer({ name: 'hub.example', sid: '1HB', description: 'hub' }, state.me);
+    const leaf = state.linkServer({ name: 'Leaf.example', sid: '2LF', description: 'leaf' }, hub);
+    const other = state.linkServer({ name: 'other.example', description: 'other' }, state.me);
+    expect(seen.map((e) => e.payload)).toEqual([{ server: hub }, { server: leaf }, { server: other }]);
+    expect(take()).toEqual(['serverLinked', 'serverLinked', 'serverLinked']);
+    expect([hub.hops, leaf.hops, state.findServer('leaf.EXAMPLE')]).toEqual([1, 2, leaf]);
+    const local = introduced(state, 'local', 1);
+    const onLeaf = fakeClient(2);
+    state.addClient(onLeaf, leaf);
+    state.setNick(onLeaf, 'remote');
+    state.introduceUser(onLeaf);
+    const onOther = fakeClient(3);
+    state.addClient(onOther, other);
+    state.setNick(onOther, 'far');
+    state.introduceUser(onOther);
+    expect([state.serverOf(local), state.serverOf(onLeaf)]).toEqual([state.me, leaf]);
+    const { channel } = state.getOrCreateChannel('#c');
+    state.addMember(channel, local, '');
+    state.addMember(channel, onLeaf, '');
+    take();
+    state.splitServer(hub);
+    expect(seen[0]!.payload).toEqual({ client: onLeaf, reason: 'irc.local hub.example', channels: [channel] });
+    expect(seen[1]!.payload).toEqual({ server: hub, reason: 'irc.local hub.example', servers: [hub, leaf] });
+    expect(take()).toEqual(['userQuit', 'serverSplit']);
+    expect([...state.servers.values()]).toEqual([state.me, other]);
+    expect(state.findNick('remote')).toBeUndefined();
+    expect(new Set(state.clients)).toEqual(new Set([local, onOther]));
+    expect([...channel.members.keys()]).toEqual([local]);
+    expect(() => state.splitServer(state.me)).toThrow();
   });
 
   it('announces a quit once, with the channels it left, and the channels it emptied', () => {
@@ -315,7 +354,7 @@ describe('State indexes under random changes', () => {
               if (!members?.has(c)) break;
               const channel = state.findChannel(op.ch)!;
               if (op.kind === 'part') state.part(channel, c);
-              else state.kick(channel, c);
+              else state.kick(channel, c, c, 'out');
               members.delete(c);
               expected = [op.kind === 'part' ? 'parted' : 'kicked'];
               if (members.size === 0) {
@@ -353,8 +392,13 @@ describe('State indexes under random changes', () => {
             case 'prefix': {
               const members = channels.get(fold(op.ch));
               if (!members?.has(c)) break;
-              state.setMemberPrefixes(state.findChannel(op.ch)!, c, op.prefixes);
-              if (members.get(c) !== op.prefixes) expected = ['memberModeChanged'];
+              const channel = state.findChannel(op.ch)!;
+              const changed = members.get(c) !== op.prefixes;
+              state.changeChannelModes(channel, c, (w) => {
+                w.setMemberPrefixes(channel, c, op.prefixes);
+                return { applied: changed ? [{ add: true, mode: 'o', param: c.nick }] : [] };
+              });
+              if (changed) expected = ['channelModeChanged'];
               members.set(c, op.prefixes);
               break;
             }

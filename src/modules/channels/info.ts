@@ -32,11 +32,16 @@ export function handleTopic(server: Server, client: Client, msg: Message): void 
     return;
   }
   const topic = truncateUtf8(text, server.config.limits.topiclen);
-  server.state.setTopic(channel, topic ? { text: topic, setBy: client.mask, setAt: Math.floor(Date.now() / 1000) } : undefined);
+  server.state.setTopic(channel, topic ? { text: topic, setBy: client.mask, setAt: Math.floor(Date.now() / 1000) } : undefined, client);
+}
+
+/** State's `topicChanged`: members see the new topic (empty when cleared); a user's change goes to history. */
+export function announceTopic(server: Server, channel: Channel, by: Client | undefined): void {
   // A msgid lets history replay topic changes to clients with draft/event-playback.
-  const out = relay(client, { source: client.mask, command: 'TOPIC', params: [channel.name, topic] }, { msgid: newMsgid() });
+  const params = [channel.name, channel.topic?.text ?? ''];
+  const out = relay(by, { source: by?.mask ?? server.name, command: 'TOPIC', params }, { msgid: newMsgid() });
   channel.broadcast(out);
-  server.emit('messageRelayed', client, channel, out);
+  if (by) server.emit('messageRelayed', by, channel, out);
 }
 
 export function handleNames(server: Server, client: Client, msg: Message): void {

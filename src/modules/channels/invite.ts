@@ -147,13 +147,15 @@ function kickFrom(server: Server, client: Client, name: string, nicks: string[],
     else if (targetHeld === undefined) client.numeric(ERR.USERNOTINCHANNEL, target.nick, channel.name, "They aren't on that channel");
     else if (server.prefixes.bestRank(targetHeld) < rank)
       client.numeric(ERR.CHANOPRIVSNEEDED, channel.name, 'You cannot kick someone ranked above you');
-    else kickMember(server, client, channel, target, reason);
+    else server.state.kick(channel, target, client, reason);
   }
 }
 
-function kickMember(server: Server, kicker: Client, channel: Channel, target: Client, reason: string): void {
-  channel.broadcast(relay(kicker, { source: kicker.mask, command: 'KICK', params: [channel.name, target.nick, reason] }));
-  server.state.kick(channel, target);
+/** State's `kicked`: the members left and the one kicked see the KICK. */
+export function announceKick(channel: Channel, target: Client, by: Client, reason: string): void {
+  const out = relay(by, { source: by.mask, command: 'KICK', params: [channel.name, target.nick, reason] });
+  target.sendOutgoing(out);
+  channel.broadcast(out);
 }
 
 export function handleKnock(server: Server, client: Client, msg: Message): void {

@@ -48,15 +48,26 @@ function joinOne(server: Server, client: Client, name: string, key: string | und
       return;
     }
   }
-  const { channel, created } = server.state.getOrCreateChannel(name);
-  if (created) {
-    for (const m of server.config.channels.default_modes) {
-      if (!(m === 'p' && channel.flags.has('s')) && !(m === 's' && channel.flags.has('p'))) server.state.setChannelFlag(channel, m, true);
-    }
-  }
+  const { channel, created } = server.state.getOrCreateChannel(name, defaultModes(server.config.channels.default_modes));
   server.state.addMember(channel, client, created ? 'o' : '');
   dropInvite(channel, client);
+  server.emit('joinBurst', client, channel);
+  sendTopic(client, channel, false);
+  sendNames(server, client, channel);
+  server.emit('joined', client, channel);
+}
 
+/** The default modes a new channel starts with; of s and p (exclusive) the first listed wins. */
+function defaultModes(modes: string): string[] {
+  const flags: string[] = [];
+  for (const m of modes) {
+    if (!(m === 'p' && flags.includes('s')) && !(m === 's' && flags.includes('p'))) flags.push(m);
+  }
+  return flags;
+}
+
+/** State's `joined`: every member (the joiner included) sees the JOIN, extended for those with extended-join. */
+export function announceJoin(channel: Channel, client: Client): void {
   const plain = relay(client, { source: client.mask, command: 'JOIN', params: [channel.name] });
   let extended: Outgoing | undefined;
   for (const member of channel.members.keys()) {
@@ -69,23 +80,19 @@ function joinOne(server: Server, client: Client, name: string, key: string | und
       member.sendOutgoing(extended);
     } else member.sendOutgoing(plain);
   }
-  server.emit('joinBurst', client, channel);
-  sendTopic(client, channel, false);
-  sendNames(server, client, channel);
-  server.emit('joined', client, channel);
 }
 
-/** Leaves a channel, telling every member (the leaver included) once. */
-export function partChannel(server: Server, client: Client, channel: Channel, reason: string | undefined): void {
-  const params = reason ? [channel.name, reason] : [channel.name];
-  channel.broadcast(relay(client, { source: client.mask, command: 'PART', params }));
-  server.state.part(channel, client);
+/** State's `parted`: the members left and the leaver see the PART. */
+export function announcePart(channel: Channel, client: Client, reason: string | undefined): void {
+  const out = relay(client, { source: client.mask, command: 'PART', params: reason ? [channel.name, reason] : [channel.name] });
+  client.sendOutgoing(out);
+  channel.broadcast(out);
 }
 
 export function handleJoin(server: Server, client: Client, msg: Message): void {
   const names = msg.params[0]!;
   if (names === '0') {
-    for (const channel of [...server.state.channelsOf(client)]) partChannel(server, client, channel, undefined);
+    for (const channel of [...server.state.channelsOf(client)]) server.state.part(channel, client);
     return;
   }
   const keys = (msg.params[1] ?? '').split(',');
@@ -101,6 +108,6 @@ export function handlePart(server: Server, client: Client, msg: Message): void {
     const channel = server.state.findChannel(name);
     if (!channel) client.numeric(ERR.NOSUCHCHANNEL, name, 'No such channel');
     else if (!channel.members.has(client)) client.numeric(ERR.NOTONCHANNEL, channel.name, "You're not on that channel");
-    else partChannel(server, client, channel, reason);
+    else server.state.part(channel, client, reason);
   }
 }

@@ -4,9 +4,9 @@
 import type { CaseFold } from '../../protocol/casemap.js';
 import { normalizeMask } from '../../protocol/mask.js';
 import { ERR } from '../../protocol/numerics.js';
-import type { Channel, PrefixTable } from '../../server/channel.js';
+import type { Channel, ModeChange, PrefixTable } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
-import type { State } from '../../server/state.js';
+import type { ChannelModeWrites } from '../../server/state.js';
 
 /** List modes (type A): bans, ban exceptions, invite exceptions. */
 export const LIST_MODES = 'beI';
@@ -23,12 +23,6 @@ export const KEY_MAX = 23;
 /** Longest list entry kept; longer masks cannot match a real nick!user@host anyway. */
 export const MASK_MAX = 256;
 const LIMIT_MAX = 2 ** 31 - 1;
-
-export interface ModeChange {
-  add: boolean;
-  mode: string;
-  param?: string;
-}
 
 export interface ParsedModes {
   changes: ModeChange[];
@@ -78,12 +72,6 @@ export interface ModeError {
   params: string[];
 }
 
-/** The State methods that apply channel modes. */
-export type ChannelModeWrites = Pick<
-  State,
-  'setMemberPrefixes' | 'setChannelFlag' | 'setChannelKey' | 'setChannelLimit' | 'addListEntry' | 'removeListEntry'
->;
-
 export interface ApplyContext {
   fold: CaseFold;
   prefixes: PrefixTable;
@@ -91,8 +79,8 @@ export interface ApplyContext {
   setterHeld: string;
   /** Finds a registered client by nick. */
   findNick(nick: string): Client | undefined;
-  /** Where each change is written (State, which announces it). */
-  state: ChannelModeWrites;
+  /** Where each change is written: the writes State.changeChannelModes gives, which announces them together. */
+  writes: ChannelModeWrites;
   /** Entries allowed in b, e and I together (ISUPPORT MAXLIST). */
   listLimit: number;
   setBy: string;
@@ -154,7 +142,7 @@ export function applyModeChanges(channel: Channel, changes: readonly ModeChange[
         continue;
       }
       if (held.includes(c.mode) === c.add) continue;
-      ctx.state.setMemberPrefixes(channel, target, c.add ? ctx.prefixes.sort(held + c.mode) : held.replace(c.mode, ''));
+      ctx.writes.setMemberPrefixes(channel, target, c.add ? ctx.prefixes.sort(held + c.mode) : held.replace(c.mode, ''));
       applied.push({ add: c.add, mode: c.mode, param: target.nick });
     } else if (LIST_MODES.includes(c.mode)) {
       const mask = normalizeMask(c.param!);
@@ -172,30 +160,30 @@ export function applyModeChanges(channel: Channel, changes: readonly ModeChange[
           err(ERR.BANLISTFULL, channel.name, c.mode, 'Channel list is full');
           continue;
         }
-        ctx.state.addListEntry(channel, c.mode, { mask, setBy: ctx.setBy, setAt: ctx.now });
+        ctx.writes.addListEntry(channel, c.mode, { mask, setBy: ctx.setBy, setAt: ctx.now });
         applied.push({ add: true, mode: c.mode, param: mask });
       } else {
         if (at === -1) continue;
-        const removed = ctx.state.removeListEntry(channel, c.mode, at);
+        const removed = ctx.writes.removeListEntry(channel, c.mode, at);
         applied.push({ add: false, mode: c.mode, param: removed.mask });
       }
     } else if (c.mode === KEY_MODE) {
       if (!c.add) {
         if (channel.key === undefined) continue;
-        ctx.state.setChannelKey(channel, KEY_MODE, undefined);
+        ctx.writes.setChannelKey(channel, undefined);
         applied.push({ add: false, mode: KEY_MODE, param: '*' });
       } else if (!validKey(c.param!)) {
         err(ERR.INVALIDMODEPARAM, channel.name, KEY_MODE, '*', 'Invalid key: 1-23 printable characters, no spaces or commas');
       } else if (channel.key !== undefined) {
         if (channel.key !== c.param) err(ERR.KEYSET, channel.name, 'Channel key already set');
       } else {
-        ctx.state.setChannelKey(channel, KEY_MODE, c.param!);
+        ctx.writes.setChannelKey(channel, c.param!);
         applied.push({ add: true, mode: KEY_MODE, param: c.param! });
       }
     } else if (c.mode === LIMIT_MODE) {
       if (!c.add) {
         if (channel.limit === undefined) continue;
-        ctx.state.setChannelLimit(channel, LIMIT_MODE, undefined);
+        ctx.writes.setChannelLimit(channel, undefined);
         applied.push({ add: false, mode: LIMIT_MODE });
         continue;
       }
@@ -205,17 +193,17 @@ export function applyModeChanges(channel: Channel, changes: readonly ModeChange[
         continue;
       }
       if (channel.limit === n) continue;
-      ctx.state.setChannelLimit(channel, LIMIT_MODE, n);
+      ctx.writes.setChannelLimit(channel, n);
       applied.push({ add: true, mode: LIMIT_MODE, param: String(n) });
     } else {
       if (channel.flags.has(c.mode) === c.add) continue;
       // Secret and private are exclusive: setting one replaces the other.
       const other = c.mode === 's' ? 'p' : c.mode === 'p' ? 's' : undefined;
       if (c.add && other && channel.flags.has(other)) {
-        ctx.state.setChannelFlag(channel, other, false);
+        ctx.writes.setChannelFlag(channel, other, false);
         applied.push({ add: false, mode: other });
       }
-      ctx.state.setChannelFlag(channel, c.mode, c.add);
+      ctx.writes.setChannelFlag(channel, c.mode, c.add);
       applied.push({ add: c.add, mode: c.mode });
     }
   }

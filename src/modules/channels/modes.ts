@@ -1,8 +1,8 @@
 // MODE on a channel: query (324/329), list display (367/368, 348/349, 346/347) and changes,
-// broadcast once per command as one normalised MODE line.
+// announced once per command as one normalised MODE line.
 import type { Message } from '../../protocol/message.js';
 import { ERR, RPL } from '../../protocol/numerics.js';
-import type { Channel } from '../../server/channel.js';
+import type { Channel, ModeChange } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
@@ -36,22 +36,29 @@ export function handleChannelMode(server: Server, client: Client, msg: Message):
   }
   const { changes, unknown } = parseModeString(server.prefixes.modes, msg.params.slice(1), server.config.limits.modes_per_line);
   for (const letter of unknown) client.numeric(ERR.UNKNOWNMODE, letter, 'is unknown mode char to me');
-  const result = applyModeChanges(channel, changes, {
-    fold: server.state.fold,
-    prefixes: server.prefixes,
-    setterHeld: member ?? '',
-    findNick: (nick) => {
-      const c = server.state.findNick(nick);
-      return c?.registered ? c : undefined;
-    },
-    state: server.state,
-    listLimit: server.config.limits.list_entries,
-    setBy: client.mask,
-    now: Math.floor(Date.now() / 1000),
+  // The asker's lists and errors go out before the MODE line, which State's event brings at the end.
+  server.state.changeChannelModes(channel, client, (writes) => {
+    const result = applyModeChanges(channel, changes, {
+      fold: server.state.fold,
+      prefixes: server.prefixes,
+      setterHeld: member ?? '',
+      findNick: (nick) => {
+        const c = server.state.findNick(nick);
+        return c?.registered ? c : undefined;
+      },
+      writes,
+      listLimit: server.config.limits.list_entries,
+      setBy: client.mask,
+      now: Math.floor(Date.now() / 1000),
+    });
+    for (const letter of result.listQueries) sendList(client, channel, letter);
+    for (const e of result.errors) client.numeric(e.code, ...e.params);
+    return result;
   });
-  for (const letter of result.listQueries) sendList(client, channel, letter);
-  for (const e of result.errors) client.numeric(e.code, ...e.params);
-  if (result.applied.length === 0) return;
-  const params = [channel.name, ...formatModeChanges(result.applied)];
-  channel.broadcast(relay(client, { source: client.mask, command: 'MODE', params }));
+}
+
+/** What one command changed, as one normalised MODE line to every member (State's channelModeChanged). */
+export function announceModeChanges(server: Server, channel: Channel, by: Client | undefined, changes: readonly ModeChange[]): void {
+  const msg = { source: by?.mask ?? server.name, command: 'MODE', params: [channel.name, ...formatModeChanges(changes)] };
+  channel.broadcast(relay(by, msg));
 }

@@ -46,13 +46,17 @@ export function handleRename(server: Server, client: Client, msg: Message): void
     return fail('CANNOT_RENAME', 'This channel has been renamed recently');
   renamedAt.set(channel, now);
 
-  const oldShown = channel.name;
-  server.state.renameChannel(channel, newName);
-  const renamed = relay(client, { source: client.mask, command: 'RENAME', params: [oldShown, newName, reason] });
+  server.state.renameChannel(channel, newName, client, reason);
+}
+
+/** State's `channelRenamed`: members with the capability see RENAME, the others leave and rejoin. */
+export function announceRename(server: Server, channel: Channel, oldName: string, by: Client | undefined, reason: string): void {
+  const renamed = relay(by, { source: by?.mask ?? server.name, command: 'RENAME', params: [oldName, channel.name, reason] });
+  // The fallback is skipped when only the case changed: both names mean the same channel.
+  const caseOnly = server.state.fold(oldName) === channel.folded;
   for (const member of channel.members.keys()) {
     if (member.hasCap(CAP['draft/channel-rename'])) member.sendOutgoing(renamed);
-    // The fallback is skipped when only the case changed: both names mean the same channel.
-    else if (!caseOnly) rejoinUnderNewName(server, member, channel, oldShown, reason);
+    else if (!caseOnly) rejoinUnderNewName(server, member, channel, oldName, reason);
   }
 }
 
