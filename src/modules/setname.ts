@@ -18,13 +18,17 @@ export const setname: Module = {
           client.standardReply('FAIL', 'SETNAME', 'INVALID_REALNAME', `Realname must be 1 to ${max} characters`);
           return;
         }
-        client.realname = realname;
-        const out = relay(client, { source: client.mask, command: 'SETNAME', params: [realname] });
-        notifyInterested(server, client, out, CAP.setname, { self: true });
+        server.state.setRealname(client, realname);
       },
       help: ['SETNAME :<realname>', 'Changes your real name (shown by WHOIS and WHO).'],
     },
   },
   caps: [{ name: 'setname' }],
+  init(server) {
+    server.state.events.on('realnameChanged', ({ client }) => {
+      const out = relay(client, { source: client.mask, command: 'SETNAME', params: [client.realname] });
+      notifyInterested(server, client, out, CAP.setname, { self: true });
+    });
+  },
   isupport: (cfg) => ({ NAMELEN: cfg.limits.realnamelen }),
 };

@@ -15,6 +15,8 @@ export interface StateEvents {
   userModeChanged: { client: Client; letter: string; on: boolean };
   accountChanged: { client: Client; oldAccount: string | undefined };
   awayChanged: { client: Client };
+  /** The realname changed (SETNAME). */
+  realnameChanged: { client: Client };
   /** The username or shown host changed (a cloak, a resolved name, CHGHOST). */
   hostChanged: { client: Client; oldUser: string; oldHost: string };
   channelCreated: { channel: Channel };

@@ -251,6 +251,13 @@ export class State {
     this.events.emit('awayChanged', { client });
   }
 
+  /** Changes a user's realname (SETNAME). */
+  setRealname(client: Client, realname: string): void {
+    if (realname === client.realname) return;
+    client.realname = realname;
+    this.events.emit('realnameChanged', { client });
+  }
+
   /** Changes the host shown to others (a cloak, a resolved name, CHGHOST), and the username with it when given. */
   setHost(client: Client, host: string, user = client.user): void {
     const oldHost = client.host;

@@ -15,6 +15,7 @@ const EVENTS: Record<StateEventName, true> = {
   userModeChanged: true,
   accountChanged: true,
   awayChanged: true,
+  realnameChanged: true,
   hostChanged: true,
   channelCreated: true,
   channelDestroyed: true,
@@ -113,6 +114,9 @@ describe('State events', () => {
     state.setAway(a, 'gone');
     state.setAway(a, 'gone');
     expect(take()).toEqual(['awayChanged']);
+    state.setRealname(a, 'Alys');
+    state.setRealname(a, 'Alys');
+    expect(take()).toEqual(['realnameChanged']);
     state.setHost(a, 'cloak');
     expect(seen[0]!.payload).toEqual({ client: a, oldUser: 'u', oldHost: 'host' });
     expect(take()).toEqual(['hostChanged']);
