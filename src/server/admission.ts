@@ -23,6 +23,8 @@ export class Admission {
   private readonly pendingUpgrades = new PendingHandshakes();
   /** Connections of WebIRC gateways not yet told their user's address: outside the per-address count. */
   private readonly uncounted = new Set<Connection>();
+  /** Connections held per address, an IPv6 address counting as its /64 (the class max_per_ip). */
+  private readonly perAddress = new Map<string, number>();
   /** Recent connections per IP, for the class connect_rate. */
   private connectThrottle: ConnectThrottle;
   /** Rebuilt when REHASH replaces the config (every connection reads them). */
@@ -73,7 +75,7 @@ export class Admission {
         if (transport) this.sendRefusal(transport, peer, admission.refused);
       } else if (transport) this.accept(transport, listener, admission);
       // No upgrade (refused, timed out, gone): the address gives back its place in the count.
-      else if (admission?.counted) countDown(this.server.state.perIp, addressKey(peer));
+      else if (admission?.counted) countDown(this.perAddress, addressKey(peer));
     });
   }
 
@@ -86,7 +88,7 @@ export class Admission {
     const ip = normalizeIp(socket.remoteAddress ?? '');
     const refuse = (reason: string, label: RejectReason) => {
       // A place in the per-address count taken before the upgrade is given back.
-      if (admitted?.counted) countDown(server.state.perIp, addressKey(ip));
+      if (admitted?.counted) countDown(this.perAddress, addressKey(ip));
       this.refused(ip, reason, label);
       this.sendRefusal(socket, ip, reason);
     };
@@ -139,10 +141,9 @@ export class Admission {
     const banned = this.connectionRefusal(ip);
     if (banned) return { refused: banned, label: 'ban' };
     if (gateway) return { klass, counted: false };
-    const perIp = this.server.state.perIp;
-    const count = perIp.get(key) ?? 0;
+    const count = this.perAddress.get(key) ?? 0;
     if (count >= klass.max_per_ip) return { refused: 'Too many connections from your IP', label: 'limit' };
-    perIp.set(key, count + 1);
+    this.perAddress.set(key, count + 1);
     return { klass, counted: true };
   }
 
@@ -160,10 +161,15 @@ export class Admission {
     return gateways.filter(({ cidrs }) => cidrs.some((cidr) => cidrContains(cidr, bytes))).map(({ block }) => block);
   }
 
+  /** Addresses holding at least one counted connection. */
+  get addressesCounted(): number {
+    return this.perAddress.size;
+  }
+
   /** Gives back the connection's place in the per-address count (WebIRC gateways are not counted). */
   releaseAddress(conn: Connection): void {
     if (this.uncounted.delete(conn)) return;
-    countDown(this.server.state.perIp, addressKey(conn.ip));
+    countDown(this.perAddress, addressKey(conn.ip));
   }
 
   /**

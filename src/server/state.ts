@@ -62,8 +62,6 @@ export class State {
   private mostRegistered = 0;
   /** Clients holding each user mode, so LUSERS, server notices and WALLOPS need not scan everyone. */
   private readonly modeHolders = new Map<string, Set<Client>>();
-  /** Connections per IP, an IPv6 address counting as its /64 (per-IP limits). */
-  readonly perIp = new Map<string, number>();
   /** Clients logged in to each account (casefolded name), so an account's sessions are found without a scan. */
   private readonly byAccount = new Map<string, Set<Client>>();
   /** Casefolded nick → clients monitoring it (MONITOR), so a change of a user reaches its watchers without a scan. */

@@ -247,7 +247,7 @@ describe('pending upgrades', () => {
     const third = await open(port);
     expect((await third.waitFor((t) => t.startsWith('ERROR'))).data.toString()).toMatch(/Too many connections from your IP/);
     for (const sock of waiting.sockets) sock.destroy();
-    expect(await waitUntil(() => s.srv.server.state.perIp.size === 0, 3000)).toBe(true);
+    expect(await waitUntil(() => s.srv.server.admission.addressesCounted === 0, 3000)).toBe(true);
     await (await open(port)).register('later');
   });
 
