@@ -85,7 +85,7 @@ export class Server implements ConnectionOwner {
   ) {
     this.state = new State(
       caseFolder(config.server.casemapping),
-      (event, err) => this.log.error({ event, err: err instanceof Error ? err.stack : String(err) }, 'state event subscriber failed'),
+      (event, err) => this.subscriberFailed({ event }, err),
       { name: config.server.name, description: config.server.description },
     );
     for (const m of modules) this.router.register(m);
@@ -303,10 +303,17 @@ export class Server implements ConnectionOwner {
       try {
         fn(this, ...args);
       } catch (err) {
-        const conn = args[0] instanceof Client ? args[0].id : undefined;
-        this.log.error({ conn, module: module.name, hook, err: err instanceof Error ? err.stack : String(err) }, 'hook failed');
+        this.subscriberFailed({ conn: args[0] instanceof Client ? args[0].id : undefined, module: module.name, hook }, err);
       }
     }
+  }
+
+  /**
+   * The one report of a module's hook or State event subscriber that threw: logged, and the other
+   * subscribers still run (a failing command handler is the router's to answer).
+   */
+  private subscriberFailed(where: { event?: string; hook?: string; module?: string; conn?: number }, err: unknown): void {
+    this.log.error({ ...where, err: err instanceof Error ? err.stack : String(err) }, 'subscriber failed');
   }
 
   hasPrivilege(client: Client, privilege: string): boolean {

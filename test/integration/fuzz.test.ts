@@ -1,6 +1,6 @@
 // Parser and handler fuzzing (issue #9): thousands of random and mutated lines go over real
 // sockets through parse → route → handle against a live server with registered users, opers and
-// channels. No handler may throw ("command failed"/"hook failed" at error level in the log), no
+// channels. No handler may throw ("command failed"/"subscriber failed" at error level in the log), no
 // line another client receives may carry a raw CR, LF or NUL or a tag key outside the message-tags
 // grammar (what forged lines are made of), and the server must still answer a new client
 // afterwards. bench/fuzz.js runs the long version.
@@ -102,7 +102,7 @@ function errorsLogged(): string[] {
   } catch {
     return [];
   }
-  return text.split('\n').filter((l) => /"msg":"(command failed|hook failed)"|uncaught|unhandled/.test(l));
+  return text.split('\n').filter((l) => /"msg":"(command failed|subscriber failed)"|uncaught|unhandled/.test(l));
 }
 
 describe('fuzzing the running server', () => {
