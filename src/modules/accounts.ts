@@ -1,6 +1,7 @@
 // Accounts: registration from IRC (IRCv3 draft/account-registration REGISTER/VERIFY), the oper
 // ACCOUNT command, certificate fingerprints for SASL EXTERNAL (CERTFP), logging in and out with
 // account-notify, and nick reservation for account names. SASL itself is in sasl.ts.
+// Spec: https://ircv3.net/specs/extensions/account-registration · https://ircv3.net/specs/extensions/account-notify · https://ircv3.net/specs/extensions/account-tag
 import { AttemptCounter } from '../auth/attempts.js';
 import { makeCredentials } from '../auth/scram.js';
 import type { Config } from '../config/schema.js';

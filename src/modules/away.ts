@@ -1,6 +1,7 @@
 // AWAY (Modern IRC) and IRCv3 away-notify: peers holding the cap see `:mask AWAY [:message]` when a
 // user's away state changes and when an away user joins their channel. RPL_AWAY on PRIVMSG is
 // sent by messaging.ts, in WHOIS by queries.ts.
+// Spec: https://modern.ircdocs.horse/#away-message · https://ircv3.net/specs/extensions/away-notify
 import { RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
 import type { Channel } from '../server/channel.js';

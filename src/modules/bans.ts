@@ -3,6 +3,7 @@
 // new ban disconnects the matching users already online. Address ranges wider than
 // bans.dline_min_cidr/dline_min_cidr6 are refused, and so is a ban matching the oper setting it,
 // unless MYSELF says that is meant.
+// Spec: https://modern.ircdocs.horse/#operator-messages
 import { cidrWidths, ipBytes, parseCidr, userHostOf, type Cidr } from '../protocol/mask.js';
 import { formatDuration, parseDuration } from '../protocol/duration.js';
 import type { Client } from '../server/client.js';

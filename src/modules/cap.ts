@@ -1,4 +1,5 @@
 // IRCv3 capability negotiation (CAP LS/LIST/REQ/END, version 302 values, cap-notify).
+// Spec: https://ircv3.net/specs/extensions/capability-negotiation
 import { ERR } from '../protocol/numerics.js';
 import { packLines } from '../protocol/text.js';
 import { CAP, capsWith, type Cap, type CapName } from '../server/caps.js';

@@ -1,6 +1,7 @@
 // The channel module (Modern IRC "Channel Operations", "Channel Modes"): JOIN, PART, TOPIC,
 // NAMES, LIST, INVITE, KICK, KNOCK and MODE on channels, with the IRCv3 capabilities that live in
 // those replies. The commands are split by theme under ./channels/.
+// Spec: https://modern.ircdocs.horse/#channel-operations · https://modern.ircdocs.horse/#channel-modes
 import type { Config } from '../config/schema.js';
 import { EXTBAN_PREFIX, EXTBAN_TYPES, PrefixTable, type ModeChange } from '../server/channel.js';
 import type { Module } from '../server/module.js';

@@ -1,6 +1,7 @@
 // IRCv3 chghost: when a user's username or shown host changes (cloaks, vhosts), clients holding
 // the cap see `:oldmask CHGHOST <user> <host>`; channel peers without it see the user quit and
 // rejoin (with its channel prefixes restored by MODE), so their view of the mask stays right.
+// Spec: https://ircv3.net/specs/extensions/chghost
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
 import { notifyInterested } from '../server/interested.js';

@@ -1,5 +1,6 @@
 // Host cloaking ([cloaking] enabled): user mode +x shows a keyed hash instead of the real host.
 // New users get it when default_on is set; toggling it later goes through CHGHOST (State.setHost, announced by the chghost module).
+// Spec: none for the cloak itself (as on Solanum and InspIRCd); 396 RPL_HOSTHIDDEN: https://defs.ircdocs.horse/defs/numerics
 import { cloakHost } from '../auth/cloak.js';
 import { RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';

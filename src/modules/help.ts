@@ -1,6 +1,7 @@
 // HELP and its alias HELPOP (Modern IRC "HELP message"). The text lives beside each command's
 // definition (CommandDef.help) and is read from the router's table, so HELP always describes
 // exactly the commands that are loaded. Operator commands are shown only to opers who may use them.
+// Spec: https://modern.ircdocs.horse/#help-message
 import { ERR, RPL } from '../protocol/numerics.js';
 import { packLines } from '../protocol/text.js';
 import type { Client } from '../server/client.js';

@@ -1,6 +1,7 @@
 // Chat history (IRCv3 draft/chathistory, draft/event-playback): PRIVMSG, NOTICE, TAGMSG and
 // TOPIC are kept per channel and per direct conversation (see history/store.ts) and replayed by
 // CHATHISTORY in a `chathistory` batch; TARGETS lists the conversations with recent messages.
+// Spec: https://ircv3.net/specs/extensions/chathistory (draft/event-playback is described there too)
 import { isChannelTarget } from '../protocol/channelname.js';
 import type { Message } from '../protocol/message.js';
 import { CAP } from '../server/caps.js';

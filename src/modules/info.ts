@@ -1,5 +1,6 @@
 // Server queries (Modern IRC "Server Queries and Commands"): MOTD, LUSERS, VERSION, TIME, ADMIN,
 // INFO, plus the small user lookups ISON and USERHOST. USERS is disabled as Modern IRC recommends.
+// Spec: https://modern.ircdocs.horse/#server-queries-and-commands
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';

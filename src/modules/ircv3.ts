@@ -1,5 +1,6 @@
 // IRCv3 capabilities that need no commands of their own: server-time, batch, labeled-response
 // and standard-replies are honoured by the core (Outgoing, Router); sts and UTF8ONLY are policy.
+// Spec: https://ircv3.net/specs/extensions/server-time · https://ircv3.net/specs/extensions/batch · https://ircv3.net/specs/extensions/labeled-response · https://ircv3.net/specs/extensions/message-tags · https://ircv3.net/specs/extensions/echo-message
 import type { Module } from '../server/module.js';
 
 export const ircv3: Module = {

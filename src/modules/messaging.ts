@@ -1,5 +1,6 @@
 // PRIVMSG, NOTICE and TAGMSG to nicks and channels (Modern IRC "Sending Messages", IRCv3
 // message-tags, echo-message, msgid).
+// Spec: https://modern.ircdocs.horse/#sending-messages · https://ircv3.net/specs/extensions/message-tags
 import { isChannelTarget } from '../protocol/channelname.js';
 import type { Message, Tags } from '../protocol/message.js';
 import { ERR, RPL } from '../protocol/numerics.js';

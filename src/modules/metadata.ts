@@ -11,6 +11,7 @@
 // Who sees what: user keys are public; channel keys are shown to members (and see_hidden opers);
 // users edit their own keys, channel operators their channel's. Nothing is durable: a user's keys
 // live on the Client and a channel's beside the Channel object, so they end with them.
+// Spec: https://ircv3.net/specs/extensions/metadata
 import { isChannelTarget } from '../protocol/channelname.js';
 import type { Message } from '../protocol/message.js';
 import { RPL } from '../protocol/numerics.js';

@@ -1,4 +1,5 @@
 // MODE routes by target: channel names go to the channel module, nicks to the user-mode module.
+// Spec: https://modern.ircdocs.horse/#mode-message
 import { isChannelTarget } from '../protocol/channelname.js';
 import { ERR } from '../protocol/numerics.js';
 import type { Module } from '../server/module.js';

@@ -2,6 +2,7 @@
 // (watchers also get AWAY, ACCOUNT, CHGHOST and SETNAME of monitored nicks when they hold the cap
 // for that notification, see server/interested.ts). The reverse index from casefolded nick to
 // watchers lives in State and keeps every notification O(watchers of that nick).
+// Spec: https://ircv3.net/specs/extensions/monitor · https://ircv3.net/specs/extensions/extended-monitor
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import { bySubcommand, type Module } from '../server/module.js';

@@ -2,6 +2,7 @@
 // that logs in to the account of a user already online and asks for that user's nick becomes a
 // further session of it: one user in channels, WHOIS and NAMES; every session sees what reaches
 // the user. The session mechanics (acting session, delivery, detach) live in Session, Client and Server.
+// Spec: none (a server feature, as in Ergo); the nick it shares: https://modern.ircdocs.horse/#nick-message
 import { ERR, RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
 import { runAsSession, type Client } from '../server/client.js';

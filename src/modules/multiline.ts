@@ -3,6 +3,7 @@
 // closes and then relayed as one message: as a multiline batch to clients that negotiated it,
 // as separate non-blank lines to the others. Each line still costs its flood token on the
 // connection, and the held text is bounded by [limits] multiline_max_bytes and _max_lines.
+// Spec: https://ircv3.net/specs/extensions/multiline
 import type { Message, Tags } from '../protocol/message.js';
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';

@@ -1,6 +1,7 @@
 // IRC operators (Modern IRC OPER, KILL, WALLOPS, REHASH, DIE, RESTART): [[oper]] blocks with
 // password hashes, host masks and TLS certificate fingerprints, privileges from [[oper_class]],
 // server notices (user mode +s with a snomask), and an audit log of every oper action.
+// Spec: https://modern.ircdocs.horse/#operator-messages
 import { AttemptCounter } from '../auth/attempts.js';
 import { verifyPassword } from '../auth/password.js';
 import type { Config, OperConfig } from '../config/schema.js';

@@ -2,6 +2,7 @@
 // Visibility: invisible (+i) users appear in mask queries only to those sharing a channel with
 // them, secret (+s) and private (+p) channels show their members only to members; operators with
 // the see_hidden privilege see everything, including real hosts and IPs.
+// Spec: https://modern.ircdocs.horse/#user-based-queries · https://ircv3.net/specs/extensions/whox
 import { isChannelTarget } from '../protocol/channelname.js';
 import { globMatch } from '../protocol/mask.js';
 import { ERR, RPL } from '../protocol/numerics.js';

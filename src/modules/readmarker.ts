@@ -1,6 +1,7 @@
 // MARKREAD (IRCv3 draft/read-marker): the time of the last message a user has read, per channel or
 // query. Markers of logged-in users belong to the account and are kept in the store; users who
 // are not logged in keep theirs for this connection only (nothing else identifies them safely).
+// Spec: https://ircv3.net/specs/extensions/read-marker
 import { validChannelName } from '../protocol/channelname.js';
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';

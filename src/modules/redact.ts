@@ -1,6 +1,7 @@
 // REDACT (IRCv3 draft/message-redaction): deletes a PRIVMSG, NOTICE or TAGMSG from chat history
 // and tells the clients that understand it. The message is looked up in history, which is what
 // says who sent it; a message no longer kept there cannot be redacted (UNKNOWN_MSGID).
+// Spec: https://ircv3.net/specs/extensions/message-redaction
 import { isChannelTarget } from '../protocol/channelname.js';
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';

@@ -1,5 +1,6 @@
 // Connection registration (Modern IRC "Connection Registration"): PASS, NICK, USER, the welcome
 // burst, PING/PONG and QUIT. Also NICK changes after registration.
+// Spec: https://modern.ircdocs.horse/#connection-registration
 import { verifyPassword } from '../auth/password.js';
 import { serializeMessage } from '../protocol/message.js';
 import { ERR, RPL } from '../protocol/numerics.js';

@@ -1,5 +1,6 @@
 // SASL (IRCv3 sasl 3.1/3.2): AUTHENTICATE with PLAIN, EXTERNAL and SCRAM-SHA-256 against the
 // account store, with 400-byte chunking, abort, re-authentication, and brute force limits.
+// Spec: https://ircv3.net/specs/extensions/sasl-3.1 · https://ircv3.net/specs/extensions/sasl-3.2
 import { AttemptCounter } from '../auth/attempts.js';
 import {
   authMessage,

@@ -1,6 +1,7 @@
 // IRCv3 setname: SETNAME changes the realname while connected. Clients holding the cap (the user
 // itself, channel peers, extended-monitor watchers) see `:mask SETNAME :realname`; the others see
 // nothing, and a user without the cap gets no reply, as the spec asks.
+// Spec: https://ircv3.net/specs/extensions/setname
 import { CAP } from '../server/caps.js';
 import { notifyInterested } from '../server/interested.js';
 import type { Module } from '../server/module.js';

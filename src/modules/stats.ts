@@ -1,5 +1,6 @@
 // STATS (RFC 2812 3.4.4, Modern IRC) and LINKS for a single server. Letters in [stats] public
 // are open to everyone; the rest (connections, bans, config details) are for opers.
+// Spec: https://modern.ircdocs.horse/#stats-message · https://modern.ircdocs.horse/#links-message
 import { globMatch } from '../protocol/mask.js';
 import { formatDuration } from '../protocol/duration.js';
 import { ERR, RPL } from '../protocol/numerics.js';

@@ -1,6 +1,7 @@
 // User modes (Modern IRC "User Modes", IRCv3 bot-mode): MODE <nick> to query (221) or change one's
 // own modes. Letters come from every module's `userModes`, so other features (server notices,
 // cloaking) add theirs with their own setter check; this module defines i, w, o and B.
+// Spec: https://modern.ircdocs.horse/#user-modes · https://ircv3.net/specs/extensions/bot-mode
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import type { Handler, Module, UserModeDef } from '../server/module.js';

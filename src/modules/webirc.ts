@@ -2,6 +2,7 @@
 // webircgateway, or a bouncer) passes on the address and hostname of the user it connects for.
 // From then on the connection counts as the user's: D-lines, allow blocks, per-address limits,
 // K-lines and cloaks see the user's address; opers see the gateway in WHOIS (350).
+// Spec: https://ircv3.net/specs/extensions/webirc
 import { isIP } from 'node:net';
 import { verifyPassword } from '../auth/password.js';
 import type { WebircConfig } from '../config/schema.js';

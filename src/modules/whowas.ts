@@ -1,6 +1,7 @@
 // WHOWAS (Modern IRC): a bounded nick history, recorded when a user quits or changes nick.
 // The history is an LRU of casefolded nick → entries (newest first); [limits].whowas bounds the
 // total number of entries, and one nick keeps at most PER_NICK of them.
+// Spec: https://modern.ircdocs.horse/#whowas-message
 import { LRUCache } from 'lru-cache';
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';

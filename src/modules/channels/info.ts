@@ -1,4 +1,5 @@
 // TOPIC, NAMES and LIST (Modern IRC "TOPIC", "NAMES", "LIST"; ISUPPORT ELIST).
+// Spec: https://modern.ircdocs.horse/#topic-message · https://modern.ircdocs.horse/#names-message · https://modern.ircdocs.horse/#list-message
 import { globMatch } from '../../protocol/mask.js';
 import type { Message } from '../../protocol/message.js';
 import { ERR, RPL } from '../../protocol/numerics.js';

@@ -1,5 +1,6 @@
 // INVITE, KICK and KNOCK (Modern IRC "INVITE", "KICK"; IRCv3 invite-notify; KNOCK as in
 // Solanum/InspIRCd with numerics 710-714).
+// Spec: https://modern.ircdocs.horse/#invite-message · https://modern.ircdocs.horse/#kick-message · https://ircv3.net/specs/extensions/invite-notify
 import type { Message } from '../../protocol/message.js';
 import { ERR, RPL } from '../../protocol/numerics.js';
 import { truncateUtf8 } from '../../protocol/text.js';

@@ -1,4 +1,5 @@
 // JOIN and PART (Modern IRC "JOIN message", "PART message"; IRCv3 extended-join).
+// Spec: https://modern.ircdocs.horse/#join-message · https://modern.ircdocs.horse/#part-message · https://ircv3.net/specs/extensions/extended-join
 import { isChannelTarget, validChannelName } from '../../protocol/channelname.js';
 import type { Message } from '../../protocol/message.js';
 import { ERR } from '../../protocol/numerics.js';

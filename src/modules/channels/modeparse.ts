@@ -1,6 +1,7 @@
 // Channel mode strings, pure: parsing "+o-v+b nick nick mask" into changes, applying them to a
 // Channel under the rules of Modern IRC "Channel Modes", and formatting the applied changes back
 // into one normalised MODE line. No sockets and no server here, so it is tested directly.
+// Spec: https://modern.ircdocs.horse/#channel-modes
 import type { CaseFold } from '../../protocol/casemap.js';
 import { normalizeMask } from '../../protocol/mask.js';
 import { ERR } from '../../protocol/numerics.js';

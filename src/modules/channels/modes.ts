@@ -1,5 +1,6 @@
 // MODE on a channel: query (324/329), list display (367/368, 348/349, 346/347) and changes,
 // announced once per command as one normalised MODE line.
+// Spec: https://modern.ircdocs.horse/#mode-message · https://modern.ircdocs.horse/#channel-modes
 import type { Message } from '../../protocol/message.js';
 import { ERR, RPL } from '../../protocol/numerics.js';
 import type { Channel, ModeChange } from '../../server/channel.js';

@@ -1,6 +1,7 @@
 // RENAME (IRCv3 draft/channel-rename): a channel keeps its members, modes, lists and topic under
 // a new name. Members with the capability see RENAME; the others see themselves leave the old
 // name and join the new one, with the topic and names a JOIN brings.
+// Spec: https://ircv3.net/specs/extensions/channel-rename
 import { validChannelName } from '../../protocol/channelname.js';
 import type { Message } from '../../protocol/message.js';
 import { ERR } from '../../protocol/numerics.js';

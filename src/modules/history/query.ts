@@ -1,5 +1,6 @@
 // CHATHISTORY message references and selection (IRCv3 draft/chathistory), as pure functions over
 // a conversation's messages in the order they were stored (oldest first).
+// Spec: https://ircv3.net/specs/extensions/chathistory
 
 /** A message reference: `msgid=<id>` or `timestamp=YYYY-MM-DDThh:mm:ss.sssZ`. */
 export type MessageRef = { msgid: string } | { at: number };

@@ -2,6 +2,7 @@
 // the conversations themselves in an LRU map. Memory, not the SQLite store: history is a recent
 // window clients page through, written on every message; durability is not worth a disk write
 // per line, and a restart forgetting it is acceptable.
+// Spec: https://ircv3.net/specs/extensions/chathistory
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../../config/schema.js';
 import { detached, escapeTagValue, parseMessage, parseTags, type Message, type Tags } from '../../protocol/message.js';
