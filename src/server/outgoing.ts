@@ -17,6 +17,8 @@ export class Outgoing {
   private firstBuf: Buffer | undefined;
   private views: Map<number, Buffer> | undefined;
   private plain: string | undefined;
+  /** The UTF-8 length of `plain`, measured as it was flattened. */
+  private plainUtf8 = 0;
   private readonly tagBits: number[] = [];
   /** Names of its tags, in order. */
   readonly tagKeys: readonly string[];
@@ -51,8 +53,18 @@ export class Outgoing {
 
   /** The message serialized without tags (no CRLF); built once, as one flat string (history keeps it). */
   get plainLine(): string {
-    if (this.plain === undefined) this.plain = flatten(serializeMessage(this.msg));
+    if (this.plain === undefined) {
+      const line = serializeMessage(this.msg);
+      // Measuring flattens it (see flatten), and history wants the length: one pass for both.
+      this.plainUtf8 = Buffer.byteLength(line, 'utf8');
+      this.plain = line;
+    }
     return this.plain;
+  }
+
+  /** Whether plainLine is all ASCII (its UTF-8 length is its length). */
+  get plainLineIsAscii(): boolean {
+    return this.plainLine.length === this.plainUtf8;
   }
 
   bufferFor(caps: CapSet): Buffer {

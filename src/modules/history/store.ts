@@ -22,8 +22,8 @@ import type { Dated } from './query.js';
  * ASCII, else two (counting Latin-1 text as two-byte overcounts, the safe side), in 8-byte steps.
  * Measuring its UTF-8 length flattens it (see flatten()), so what is counted is what is kept.
  */
-function stringBytes(text: string): number {
-  const chars = Buffer.byteLength(text, 'utf8') === text.length ? text.length : 2 * text.length;
+function stringBytes(text: string, ascii = Buffer.byteLength(text, 'utf8') === text.length): number {
+  const chars = ascii ? text.length : 2 * text.length;
   return (16 + chars + 7) & ~7;
 }
 
@@ -292,7 +292,8 @@ export class HistoryStore {
     const otherTags = this.otherTags(out);
     const line = out.plainLine;
     const msgid = tags.msgid!;
-    let bytes = ITEM_BYTES + stringBytes(line) + stringBytes(msgid) + (otherTags === undefined ? 0 : stringBytes(otherTags));
+    // Our msgids are ASCII; the line was measured as Outgoing flattened it.
+    let bytes = ITEM_BYTES + stringBytes(line, out.plainLineIsAscii) + stringBytes(msgid, true) + (otherTags === undefined ? 0 : stringBytes(otherTags));
     let parts: MultilinePart[] | undefined;
     // Each line a copy: as a slice, it would keep its whole received line alive.
     if (multiline) {
