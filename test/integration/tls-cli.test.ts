@@ -1,4 +1,4 @@
-// TLS listeners and the command line: check, mkpasswd, --version, a real process and SIGTERM.
+// TLS listeners and the command line: check, mkpasswd, gensecret, --version, a real process and SIGTERM.
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { cloakSecretProblem } from '../../src/auth/cloak.js';
 import { verifyPassword } from '../../src/auth/password.js';
 import { sleep, TestClient, toToml, testConfig } from '../support/harness.js';
 import { useSession } from '../support/session.js';
@@ -111,6 +112,15 @@ describe('command line', () => {
     expect(hash).toMatch(/^\$scrypt\$N=16384,r=8,p=1\$/);
     expect(await verifyPassword('correct horse', hash)).toBe(true);
     expect(await verifyPassword('wrong', hash)).toBe(false);
+  });
+
+  it('gensecret prints a new secret each time that [cloaking] accepts', () => {
+    const make = () => spawnSync(process.execPath, [MAIN, 'gensecret'], { encoding: 'utf8' });
+    const [a, b] = [make(), make()];
+    expect(a.status).toBe(0);
+    expect(a.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    expect(b.stdout).not.toBe(a.stdout);
+    expect(cloakSecretProblem(a.stdout.trim())).toBeUndefined();
   });
 
   it('prints the version and help', () => {
