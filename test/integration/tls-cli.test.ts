@@ -91,7 +91,7 @@ describe('TLS listener', () => {
 });
 
 describe('command line', () => {
-  it('check exits 0 for a valid config and 1 listing every error with the key path', () => {
+  it('check exits 0 for a valid config and 1 listing every error with the key path, TLS files included', () => {
     const ok = spawnSync(process.execPath, [MAIN, 'check', join(__dirname, '../../config/ircd.toml')], { encoding: 'utf8' });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/configuration is valid/);
@@ -103,6 +103,22 @@ describe('command line', () => {
     expect(res.stderr).toContain(bad);
     expect(res.stderr).toMatch(/limits\.nicklen: .*\(got 3\)/);
     expect(res.stderr).toMatch(/limits\.bogus: unknown key/);
+    const a = makeSelfSignedCert('a.test');
+    const b = makeSelfSignedCert('b.test');
+    const tlsBad = join(dir, `tls-${process.pid}.toml`);
+    const listen = [
+      { address: '127.0.0.1', port: 6697, tls: a },
+      { address: '127.0.0.1', port: 6698, tls: { cert: a.cert, key: b.key } },
+      { address: '127.0.0.1', port: 6699, tls: { cert: a.cert, key: join(dir, 'nowhere.key') } },
+    ];
+    writeFileSync(tlsBad, toToml(testConfig({ listen })));
+    const tlsRes = spawnSync(process.execPath, [MAIN, 'check', tlsBad], { encoding: 'utf8' });
+    expect(tlsRes.status).toBe(1);
+    const [mismatch, missing, ...rest] = tlsRes.stderr.split('\n').slice(1, -1);
+    expect(mismatch!.startsWith(`  - listen[1].tls: the TLS certificate ${a.cert} and key ${b.key} do not load together: `)).toBe(true);
+    expect(mismatch).toMatch(/key values mismatch$/);
+    expect(missing).toBe(`  - listen[2].tls: cannot read the TLS key ${join(dir, 'nowhere.key')}: no such file`);
+    expect(rest).toEqual([]);
   });
 
   it('mkpasswd reads stdin and prints a verifiable hash', async () => {
