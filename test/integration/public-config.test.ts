@@ -1,9 +1,9 @@
 // config/public.example.toml, as docs/operating.md has the operator use it: refused until its
 // two secrets are filled in, then checked and run as a real process with its own secret, oper
-// hash and certificate (loopback addresses and free ports instead of the public ones), with a
-// renewed certificate picked up on SIGHUP as the ACME hook does it.
+// hash and certificate (loopback addresses and free ports instead of the public ones), with
+// renewed certificates installed by deploy/ircd-cert-hook as certbot and lego run it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,7 +54,7 @@ describe('config/public.example.toml', () => {
     expect(new Set(keys)).toEqual(new Set(['cloaking.secret', 'oper[0].password']));
   });
 
-  it('runs once filled in: TLS and plain listeners, cloaks, OPER, REHASH, a renewed certificate on SIGHUP, /healthz', async () => {
+  it('runs once filled in: TLS and plain listeners, cloaks, OPER, REHASH, renewed certificates through the ACME hook, /healthz', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ircd-public-'));
     const secret = cli(['gensecret']);
     const hash = cli(['mkpasswd'], 'a-long-oper-password\n');
@@ -108,13 +108,27 @@ describe('config/public.example.toml', () => {
     expect((await plain.waitFor('CAP')).params.at(-1)).toContain(`sts=port=${tlsPort}`);
     expect(await healthz(metricsPort)).toBe(200);
 
-    // What the ACME deploy hook does: put the renewed files in place, then SIGHUP (systemctl reload).
-    const renewed = makeSelfSignedCert('renewed.example.net');
-    copyFileSync(renewed.cert, tls.cert);
-    copyFileSync(renewed.key, tls.key);
-    child.kill('SIGHUP');
-    expect(await waitUntil(() => (out.match(/configuration reloaded/g) ?? []).length === 2, 5000)).toBe(true);
-    expect(await cnOf()).toBe('renewed.example.net');
+    // Renewals as certbot and lego report them to deploy/ircd-cert-hook, which installs the files
+    // and reloads the server (SIGHUP here, as `systemctl reload` sends it).
+    const group = spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim();
+    const hookEnv = { IRCD_TLS_DIR: dir, IRCD_GROUP: group, IRCD_RELOAD: `kill -HUP ${child.pid}` };
+    const renewals: Array<[string, (c: { cert: string; key: string }) => Record<string, string>]> = [
+      ['certbot.example.net', (c) => {
+        const lineage = mkdtempSync(join(tmpdir(), 'ircd-live-'));
+        copyFileSync(c.cert, join(lineage, 'fullchain.pem'));
+        copyFileSync(c.key, join(lineage, 'privkey.pem'));
+        return { RENEWED_LINEAGE: lineage };
+      }],
+      ['lego.example.net', (c) => ({ LEGO_HOOK_CERT_PATH: c.cert, LEGO_HOOK_CERT_KEY_PATH: c.key })],
+    ];
+    for (const [i, [name, env]] of renewals.entries()) {
+      const hook = spawnSync(join(ROOT, 'deploy/ircd-cert-hook'), { env: { PATH: process.env.PATH, ...hookEnv, ...env(makeSelfSignedCert(name)) }, encoding: 'utf8' });
+      expect(hook.stderr).toBe('');
+      expect(hook.status).toBe(0);
+      expect(statSync(tls.key).mode & 0o777).toBe(0o640);
+      expect(await waitUntil(() => (out.match(/configuration reloaded/g) ?? []).length === 2 + i, 5000)).toBe(true);
+      expect(await cnOf()).toBe(name);
+    }
     op.send('PING still-here');
     expect((await op.waitFor('PONG')).params.at(-1)).toBe('still-here');
 
