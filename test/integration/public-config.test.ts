@@ -74,7 +74,6 @@ describe('config/public.example.toml', () => {
       { ...raw.listen[0], address: '127.0.0.1', port: tlsPort, tls },
       { ...raw.listen[1], address: '127.0.0.1', port: plainPort },
     ];
-    raw.sts.port = tlsPort;
     raw.metrics.port = metricsPort;
     raw.store.path = join(dir, 'ircd.db');
     copyFileSync(join(ROOT, 'motd.txt'), join(dir, 'motd.txt'));
