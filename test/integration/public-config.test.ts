@@ -54,6 +54,12 @@ describe('config/public.example.toml', () => {
     expect(new Set(keys)).toEqual(new Set(['cloaking.secret', 'oper[0].password']));
   });
 
+  it('has a certificate hook that refuses to run without a certificate from certbot or lego', () => {
+    const hook = spawnSync(join(ROOT, 'deploy/ircd-cert-hook'), { env: { PATH: process.env.PATH }, encoding: 'utf8' });
+    expect(hook.status).toBe(1);
+    expect(hook.stderr).toBe("ircd-cert-hook: no certificate given; run me as certbot's or lego's deploy hook\n");
+  });
+
   it('runs once filled in: TLS and plain listeners, cloaks, OPER, REHASH, renewed certificates through the ACME hook, /healthz', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ircd-public-'));
     const secret = cli(['gensecret']);
