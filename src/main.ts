@@ -1,21 +1,30 @@
 #!/usr/bin/env node
-// The command line: run the daemon, check a config, make a password hash.
+// The command line: run the daemon, check a config, make a password hash or a cloaking secret,
+// back up the store.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { newCloakSecret } from './auth/cloak.js';
 import { hashPassword } from './auth/password.js';
-import { ConfigError, loadConfig } from './config/load.js';
+import { ConfigError, formatPath, loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
 import { createAccountFromCli } from './modules/accounts.js';
 import { allModules } from './modules/index.js';
+import { checkTls } from './net/listener.js';
 import { createLogger } from './observability/log.js';
 import { Server, VERSION } from './server/server.js';
+import { backupStore } from './store/backup.js';
 
 const USAGE = `Usage:
   ircd --config FILE     run the server with FILE (TOML)
-  ircd check FILE        validate FILE; exit 0 when it is valid, 1 with every error otherwise
+  ircd check FILE        validate FILE and load its TLS files; exit 0 when all is well, 1 with
+                         every error otherwise
   ircd mkpasswd          read a password (from stdin, or a prompt) and print a hash for the config
+  ircd gensecret         print a new random secret for [cloaking] secret
   ircd account create NAME --config FILE
                          create an account in FILE's store; the password is read like mkpasswd's
+  ircd backup DEST --config FILE
+                         copy FILE's store to the new file DEST, safely while the server runs
   ircd --version         print the version
   ircd --help            print this help
 
@@ -40,6 +49,19 @@ async function readPassword(): Promise<string> {
   rl.close();
   process.stdout.write('\n');
   return answer;
+}
+
+/** The TLS files of every listener, loaded as the server would: `check` answers for them too. */
+function checkTlsFiles(file: string, config: Config): void {
+  const problems: string[] = [];
+  config.listen.forEach((l, i) => {
+    try {
+      if (l.tls) checkTls(l.tls);
+    } catch (err) {
+      problems.push(`${formatPath(['listen', i, 'tls'])}: ${(err as Error).message}`);
+    }
+  });
+  if (problems.length) throw new ConfigError(file, problems);
 }
 
 async function run(configPath: string, pretty: boolean): Promise<void> {
@@ -85,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (first === 'check') {
       if (!second) throw new Error('check needs a config file');
-      loadConfig(second);
+      checkTlsFiles(second, loadConfig(second));
       process.stdout.write(`${second}: configuration is valid\n`);
       return 0;
     }
@@ -99,10 +121,22 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`account ${name} created\n`);
       return 0;
     }
+    if (first === 'backup') {
+      const configAt = argv.indexOf('--config');
+      if (!second || second === '--config' || configAt === -1 || !argv[configAt + 1]) throw new Error('usage: ircd backup DEST --config FILE');
+      const source = loadConfig(argv[configAt + 1]!).store.path;
+      const { bytes, migrations } = await backupStore(source, second);
+      process.stdout.write(`backed up ${source} to ${second}: ${bytes} bytes, integrity ok, migrations ${migrations.join(', ')}\n`);
+      return 0;
+    }
     if (first === 'mkpasswd') {
       const password = await readPassword();
       if (!password) throw new Error('empty password');
       process.stdout.write(hashPassword(password) + '\n');
+      return 0;
+    }
+    if (first === 'gensecret') {
+      process.stdout.write(newCloakSecret() + '\n');
       return 0;
     }
     if (first === '--config' || first === '-c') {

@@ -2,7 +2,7 @@
 // The same input and secret always give the same cloak, so bans on cloaks keep working, and the
 // shorter prefixes of an address (IPv4 /24 and /16, IPv6 /64 and /48) are hashed as parts of
 // the cloak so channel bans can still cover a whole network: *.<part>.<part>.IP.
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ipBytes } from '../protocol/mask.js';
 
@@ -14,12 +14,17 @@ const MAX_CLOAK_LENGTH = 63;
 
 /** Why a secret is unusable, with how to make a good one; undefined when it is fine. */
 export function cloakSecretProblem(secret: string): string | undefined {
-  const how = 'make one with `openssl rand -hex 32` and put it in [cloaking] secret';
+  const how = 'make one with `ircd gensecret` (or `openssl rand -hex 32`) and put it in [cloaking] secret';
   if (secret === '') return `a secret is required when cloaking is enabled; ${how}`;
   if (secret === EXAMPLE_CLOAK_SECRET) return `this is the example secret from the documentation, which everyone knows; ${how}`;
   if (secret.length < MIN_SECRET_LENGTH) return `the secret is too short (${secret.length} characters, at least ${MIN_SECRET_LENGTH}); ${how}`;
   if (new Set(secret).size < 8) return `the secret is too repetitive to be random; ${how}`;
   return undefined;
+}
+
+/** A new secret for [cloaking] secret (`ircd gensecret`): 32 random bytes as 64 hex digits. */
+export function newCloakSecret(): string {
+  return randomBytes(32).toString('hex');
 }
 
 function part(secret: string, kind: string, data: string): string {

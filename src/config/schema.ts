@@ -230,7 +230,7 @@ export const cloakingSchema = z
   .strictObject({
     /** Replace users' hosts with a keyed hash of their IP or hostname (user mode +x). */
     enabled: z.boolean().default(false),
-    /** At least 32 random characters, e.g. from `openssl rand -hex 32`; changing it changes every cloak. */
+    /** At least 32 random characters, e.g. from `ircd gensecret`; changing it changes every cloak. */
     secret: z.string().default(''),
     /** Users get +x when they connect; they can toggle it with MODE +x / -x. */
     default_on: z.boolean().default(true),

@@ -1,7 +1,7 @@
 // Listeners: plain TCP and TLS sockets handed to the server. A listen failure is a clear error.
 import { readFileSync } from 'node:fs';
 import { createServer as createTcpServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
+import { createSecureContext, createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import type { ListenConfig } from '../config/schema.js';
 import { addressKey, normalizeIp } from '../protocol/mask.js';
 import { HANDSHAKE_TIMEOUT_MS, PendingHandshakes } from './pending.js';
@@ -27,6 +27,20 @@ export function readTls(cfg: NonNullable<ListenConfig['tls']>): SecureContextOpt
     }
   };
   return { cert: read('certificate', cfg.cert), key: read('key', cfg.key) };
+}
+
+/**
+ * Reads a block's certificate and key and loads them as a listener will, so a file that is not
+ * PEM, or a key that is not the certificate's, is named before anything uses them (`ircd check`,
+ * REHASH) instead of at the next handshake.
+ */
+export function checkTls(cfg: NonNullable<ListenConfig['tls']>): void {
+  const options = readTls(cfg);
+  try {
+    createSecureContext(options);
+  } catch (err) {
+    throw new Error(`the TLS certificate ${cfg.cert} and key ${cfg.key} do not load together: ${(err as Error).message}`);
+  }
 }
 
 /**

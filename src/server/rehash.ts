@@ -3,7 +3,7 @@
 // them is named to whoever asked ("changed but needs a restart") instead of passing for applied.
 import { formatPath, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { listenerKey, readTls, type Listener } from '../net/listener.js';
+import { checkTls, listenerKey, type Listener } from '../net/listener.js';
 import { PrefixTable } from './channel.js';
 import type { Server } from './server.js';
 
@@ -77,7 +77,7 @@ export class Rehash {
     const wanted = new Map(next.listen.map((l) => [listenerKey(l), l]));
     const opened: Listener[] = [];
     try {
-      for (const l of wanted.values()) if (l.tls) readTls(l.tls); // a missing or unreadable key fails here, before any change
+      for (const l of wanted.values()) if (l.tls) checkTls(l.tls); // a missing, unreadable or mismatched key fails here, before any change
       for (const [key, l] of wanted) if (!server.listeners.has(key)) opened.push(await server.addListener(l));
       for (const [key, l] of wanted) if (l.tls && server.listeners.has(key)) server.listeners.get(key)!.reloadTls(l);
     } catch (err) {

@@ -215,7 +215,7 @@ describe('config faults on REHASH', () => {
     return fails.map((m) => m.params.slice(0, 2).join(' ') + ' ' + m.params.at(-1)).join('\n');
   }
 
-  it('keeps the running config and listeners when a new TLS key is missing or a new port is taken', async () => {
+  it('keeps the running config and listeners when a new TLS key is missing or not the certificate\'s, or a new port is taken', async () => {
     srv = await startServer(operConfig());
     const op = await client(srv.port, 'op');
     clients.push(op);
@@ -229,6 +229,10 @@ describe('config faults on REHASH', () => {
     const tlsPort = await freePort();
     const noKey = await rehashFails(op, { listen: [plain, { address: '127.0.0.1', port: tlsPort, tls: { cert: tls.cert, key: missingKey } }] });
     expect(noKey).toBe(`REHASH CONFIG_INVALID cannot read the TLS key ${missingKey}: no such file`);
+    const other = makeSelfSignedCert('other.test');
+    const mismatched = await rehashFails(op, { listen: [plain, { address: '127.0.0.1', port: tlsPort, tls: { cert: tls.cert, key: other.key } }] });
+    expect(mismatched.startsWith(`REHASH CONFIG_INVALID the TLS certificate ${tls.cert} and key ${other.key} do not load together: `)).toBe(true);
+    expect(mismatched).toMatch(/key values mismatch$/);
 
     squatter = createServer();
     const takenPort = await freePort();

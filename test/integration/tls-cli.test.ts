@@ -1,4 +1,4 @@
-// TLS listeners and the command line: check, mkpasswd, --version, a real process and SIGTERM.
+// TLS listeners and the command line: check, mkpasswd, gensecret, --version, a real process and SIGTERM.
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { cloakSecretProblem } from '../../src/auth/cloak.js';
 import { verifyPassword } from '../../src/auth/password.js';
 import { sleep, TestClient, toToml, testConfig } from '../support/harness.js';
 import { useSession } from '../support/session.js';
@@ -90,7 +91,7 @@ describe('TLS listener', () => {
 });
 
 describe('command line', () => {
-  it('check exits 0 for a valid config and 1 listing every error with the key path', () => {
+  it('check exits 0 for a valid config and 1 listing every error with the key path, TLS files included', () => {
     const ok = spawnSync(process.execPath, [MAIN, 'check', join(__dirname, '../../config/ircd.toml')], { encoding: 'utf8' });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/configuration is valid/);
@@ -102,6 +103,22 @@ describe('command line', () => {
     expect(res.stderr).toContain(bad);
     expect(res.stderr).toMatch(/limits\.nicklen: .*\(got 3\)/);
     expect(res.stderr).toMatch(/limits\.bogus: unknown key/);
+    const a = makeSelfSignedCert('a.test');
+    const b = makeSelfSignedCert('b.test');
+    const tlsBad = join(dir, `tls-${process.pid}.toml`);
+    const listen = [
+      { address: '127.0.0.1', port: 6697, tls: a },
+      { address: '127.0.0.1', port: 6698, tls: { cert: a.cert, key: b.key } },
+      { address: '127.0.0.1', port: 6699, tls: { cert: a.cert, key: join(dir, 'nowhere.key') } },
+    ];
+    writeFileSync(tlsBad, toToml(testConfig({ listen })));
+    const tlsRes = spawnSync(process.execPath, [MAIN, 'check', tlsBad], { encoding: 'utf8' });
+    expect(tlsRes.status).toBe(1);
+    const [mismatch, missing, ...rest] = tlsRes.stderr.split('\n').slice(1, -1);
+    expect(mismatch!.startsWith(`  - listen[1].tls: the TLS certificate ${a.cert} and key ${b.key} do not load together: `)).toBe(true);
+    expect(mismatch).toMatch(/key values mismatch$/);
+    expect(missing).toBe(`  - listen[2].tls: cannot read the TLS key ${join(dir, 'nowhere.key')}: no such file`);
+    expect(rest).toEqual([]);
   });
 
   it('mkpasswd reads stdin and prints a verifiable hash', async () => {
@@ -111,6 +128,15 @@ describe('command line', () => {
     expect(hash).toMatch(/^\$scrypt\$N=16384,r=8,p=1\$/);
     expect(await verifyPassword('correct horse', hash)).toBe(true);
     expect(await verifyPassword('wrong', hash)).toBe(false);
+  });
+
+  it('gensecret prints a new secret each time that [cloaking] accepts', () => {
+    const make = () => spawnSync(process.execPath, [MAIN, 'gensecret'], { encoding: 'utf8' });
+    const [a, b] = [make(), make()];
+    expect(a.status).toBe(0);
+    expect(a.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    expect(b.stdout).not.toBe(a.stdout);
+    expect(cloakSecretProblem(a.stdout.trim())).toBeUndefined();
   });
 
   it('prints the version and help', () => {
