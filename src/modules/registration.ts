@@ -127,6 +127,7 @@ export const registration: Module = {
   name: 'registration',
   commands: {
     PASS: {
+      internal: true,
       minParams: 1,
       preRegistration: true,
       onlyPreRegistration: true,
@@ -141,6 +142,7 @@ export const registration: Module = {
       help: ['NICK <nickname>', 'Sets or changes your nickname.'],
     },
     USER: {
+      internal: true,
       minParams: 4,
       emptyIsMissing: true,
       preRegistration: true,
@@ -161,6 +163,7 @@ export const registration: Module = {
       help: ['USER <username> 0 * <realname>', 'Sets your username and real name when connecting.'],
     },
     PING: {
+      internal: true,
       minParams: 1,
       preRegistration: true,
       handler: (server, client, msg) => {
@@ -178,6 +181,7 @@ export const registration: Module = {
       help: ['PING <token>', 'Asks the server to answer with PONG <token>.'],
     },
     PONG: {
+      internal: true,
       preRegistration: true,
       handler: () => {},
       help: ['PONG <token>', 'Answers a PING from the server.'],
