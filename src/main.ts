@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // The command line: run the daemon, check a config, make a password hash.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { hashPassword } from './auth/password.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createAccountFromCli } from './modules/accounts.js';
 import { allModules } from './modules/index.js';
 import { createLogger } from './observability/log.js';
+import { planRestart, RESTART_EXIT_STATUS } from './server/restart.js';
 import { Server, VERSION } from './server/server.js';
 
 const USAGE = `Usage:
@@ -65,7 +66,15 @@ async function run(configPath: string, pretty: boolean): Promise<void> {
   process.on('SIGHUP', () => void server.rehash('SIGHUP'));
   // DIE and RESTART stop the server first (listeners closed), so the new process can bind the ports.
   server.exitProcess = (restart) => {
-    if (restart) spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { detached: true, stdio: 'inherit' }).unref();
+    if (!restart) process.exit(0);
+    const plan = planRestart(server.config.server.restart, process.env, existsSync);
+    if (plan.how === 'exit') {
+      log.info({ why: plan.why, status: RESTART_EXIT_STATUS }, 'restarting: exiting for the supervisor to start the server again');
+      process.exit(RESTART_EXIT_STATUS);
+    }
+    const copy = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { detached: true, stdio: 'inherit' });
+    log.info({ why: plan.why, pid: copy.pid }, 'restarting: started a new process');
+    copy.unref();
     process.exit(0);
   };
   process.on('uncaughtException', (err) => log.error({ err: err.stack }, 'uncaught exception'));

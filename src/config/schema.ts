@@ -28,6 +28,12 @@ export const serverSchema = z.strictObject({
     .prefault({}),
   /** Refuse non-UTF-8 input with FAIL (advertised as UTF8ONLY); when false it is decoded with replacement characters. */
   utf8only: z.boolean().default(true),
+  /**
+   * What RESTART does: "exit" with status 75 for a supervisor (systemd, Docker) to start the
+   * server again, "reexec" to start a copy of the process itself, or "auto": "exit" when a
+   * supervisor is detected, else "reexec" (server/restart.ts).
+   */
+  restart: z.enum(['auto', 'exit', 'reexec']).default('auto'),
 });
 
 const tlsSchema = z.strictObject({ cert: z.string(), key: z.string() });

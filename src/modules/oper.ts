@@ -259,7 +259,7 @@ export const oper: Module = {
     RESTART: {
       privilege: 'die',
       handler: (server, client, msg) => handleShutdown(server, client, true, msg.params[0]),
-      help: ['RESTART [<reason>]', 'Restarts the server with the same command line (operators with "die").'],
+      help: ['RESTART [<reason>]', 'Restarts the server: exits for its supervisor (systemd, Docker) to start it again, or starts a copy of itself (operators with "die").'],
     },
   },
   userModes: {

@@ -204,7 +204,8 @@ describe('a real process', () => {
     const port = await freePort();
     const cfg = join(srv.dir, 'proc.toml');
     const listen = [{ address: '127.0.0.1', port }];
-    const base = { listen, log: { level: 'info' }, store: { path: join(srv.dir, 'proc.db') } };
+    // Re-executing is what RESTART does without a supervisor; this machine may be a container.
+    const base = { listen, server: { name: 'irc.test', motd: 'motd.txt', restart: 'reexec' }, log: { level: 'info' }, store: { path: join(srv.dir, 'proc.db') } };
     rewrite(cfg, base);
     child = spawn(process.execPath, [MAIN, '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -213,7 +214,7 @@ describe('a real process', () => {
     await c.register('proc');
     expect(await linksInfo(c)).toBe('0 An IRC server');
 
-    rewrite(cfg, { ...base, server: { name: 'irc.test', motd: 'motd.txt', description: 'After SIGHUP' }, metrics: { port: 9999 } });
+    rewrite(cfg, { ...base, server: { ...base.server, description: 'After SIGHUP' }, metrics: { port: 9999 } });
     child.kill('SIGHUP');
     for (let i = 0; i < 50 && !out.includes('needs a restart'); i++) await new Promise((r) => setTimeout(r, 50));
     expect(out).toMatch(/configuration reloaded.*\n.*changed but needs a restart: metrics\.port/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allModules } from '../../src/modules/index.js';
-import { loggableParams } from '../../src/observability/log.js';
+import { loggableParams, stdoutIsJournal, syslogPriority } from '../../src/observability/log.js';
 import { COMMAND_SECONDS_BUCKETS, listenerLabel, Stats } from '../../src/observability/stats.js';
 
 describe('Stats', () => {
@@ -111,5 +111,16 @@ describe('loggableParams', () => {
       const params = ['p0', 'p1', 'p2', 'p3', 'p4'];
       expect(loggableParams(name, params), name).toContain(R);
     }
+  });
+});
+
+describe('journald priorities', () => {
+  it('maps pino levels to syslog priorities', () => {
+    expect([60, 50, 40, 30, 20, 10].map(syslogPriority)).toEqual([2, 3, 4, 6, 7, 7]);
+  });
+
+  it('takes stdout for the journal only when JOURNAL_STREAM names it', () => {
+    expect(stdoutIsJournal({})).toBe(false);
+    expect(stdoutIsJournal({ JOURNAL_STREAM: '0:0' })).toBe(false);
   });
 });
