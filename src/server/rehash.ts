@@ -4,6 +4,7 @@
 import { formatPath, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { listenerKey, readTls, type Listener } from '../net/listener.js';
+import type { HttpEndpoint } from '../observability/http.js';
 import { PrefixTable } from './channel.js';
 import type { Server } from './server.js';
 
@@ -12,10 +13,11 @@ export type RehashResult = { ok: true; needsRestart: string[] } | { ok: false; e
 
 /**
  * Keys read only when the server starts ("section.*": every key of the section): the store is
- * opened, the metrics endpoint bound and the log stream made once, and the SASL and REGISTER
- * failure counters are sized in their modules' init. server.casemapping is refused instead.
+ * opened and the log stream made once, and the SASL and REGISTER failure counters are sized in
+ * their modules' init. server.casemapping is refused instead. [metrics] applies live: the
+ * endpoint is opened, moved or closed to match.
  */
-const RESTART_KEYS = ['store.path', 'metrics.*', 'log.format', 'log.destination', 'sasl.failure_tracking'] as const;
+const RESTART_KEYS = ['store.*', 'log.format', 'log.destination', 'sasl.failure_tracking'] as const;
 
 /** Keys of a [[listen]] block that its open socket keeps: they apply only to a listener opened anew. */
 const LISTENER_RESTART_KEYS = ['origins', 'trusted_proxies'] as const;
@@ -76,10 +78,12 @@ export class Rehash {
     }
     const wanted = new Map(next.listen.map((l) => [listenerKey(l), l]));
     const opened: Listener[] = [];
+    let http: HttpEndpoint | undefined;
     try {
       for (const l of wanted.values()) if (l.tls) readTls(l.tls); // a missing or unreadable key fails here, before any change
       for (const [key, l] of wanted) if (!server.listeners.has(key)) opened.push(await server.addListener(l));
       for (const [key, l] of wanted) if (l.tls && server.listeners.has(key)) server.listeners.get(key)!.reloadTls(l);
+      http = await this.openMovedHttp(next.metrics);
     } catch (err) {
       for (const l of opened) {
         server.listeners.delete(listenerKey(l.cfg));
@@ -87,6 +91,10 @@ export class Rehash {
       }
       return this.failed(source, err);
     }
+    const oldHttp = server.http;
+    server.http = http;
+    if (oldHttp && oldHttp !== http) void oldHttp.close();
+    http?.setMaxConnections(next.metrics.max_connections);
     // Existing connections on a removed listener stay; only the listening socket goes.
     for (const [key, l] of server.listeners) {
       if (!wanted.has(key)) {
@@ -120,6 +128,32 @@ export class Rehash {
     const needsRestart = restartNeeded(this.atStart, next, server.listeners);
     if (needsRestart.length) server.log.warn({ source, keys: needsRestart }, describeRestartNeeded(needsRestart));
     return { ok: true, needsRestart };
+  }
+
+  /**
+   * The metrics endpoint `cfg` asks for when it differs from the running one's address and port
+   * (or none runs): opened here, swapped in by run(). The running one is still open, so a move to
+   * the same port on another address closes it first, and reopens it if the new one fails.
+   * Returns the running endpoint when nothing moves, undefined when [metrics] is disabled.
+   */
+  private async openMovedHttp(cfg: Config['metrics']): Promise<HttpEndpoint | undefined> {
+    const server = this.server;
+    const running = server.http;
+    if (!cfg.enabled) return undefined;
+    if (running && running.cfg.address === cfg.address && running.cfg.port === cfg.port) return running;
+    try {
+      return await server.openHttp(cfg);
+    } catch (err) {
+      if (!running || cfg.port === 0 || running.port !== cfg.port) throw err;
+    }
+    await running.close();
+    server.http = undefined;
+    try {
+      return await server.openHttp(cfg);
+    } catch (err) {
+      server.http = await server.openHttp(running.cfg);
+      throw err;
+    }
   }
 
   private failed(source: string, err: unknown): { ok: false; error: string } {

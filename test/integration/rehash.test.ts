@@ -72,13 +72,12 @@ describe('REHASH', () => {
     await operUp(op);
     const other = await client(srv.port, 'other');
     await operUp(other);
-    const waiting = 'changed but needs a restart: listen[1].origins, log.format, metrics.port, store.path';
+    const waiting = 'changed but needs a restart: listen[1].origins, log.destination, log.format, store.path';
     rewrite(srv.configPath, {
       listen: [listen[0], { ...ws, origins: ['https://chat.example'] }],
       server: { name: 'irc.test', motd: 'motd.txt', description: 'Applied live' },
-      metrics: { port: 9999 },
       store: { path: join(srv.dir, 'elsewhere.db') },
-      log: { level: 'silent', format: 'pretty' },
+      log: { level: 'silent', format: 'pretty', destination: join(srv.dir, 'ircd.log') },
     });
     op.send('REHASH');
     await op.waitFor('382');
@@ -95,6 +94,57 @@ describe('REHASH', () => {
     op.send('REHASH');
     await op.waitFor('382');
     expect((await op.collectUntilPong()).filter((m) => m.command === 'WARN')).toEqual([]);
+  });
+
+  it('opens, moves and closes the metrics endpoint live', async () => {
+    const srv = await s.start(operConfig());
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    const health = async (port: number) => (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
+    const refused = async (port: number) => fetch(`http://127.0.0.1:${port}/healthz`).then(() => false, () => true);
+    const rehash = async () => {
+      op.send('REHASH');
+      await op.waitFor('382');
+      return (await op.collectUntilPong()).filter((m) => m.command === 'WARN' || m.command === 'FAIL');
+    };
+    expect(srv.server.http).toBeUndefined();
+
+    const first = await freePort();
+    rewrite(srv.configPath, { metrics: { enabled: true, address: '127.0.0.1', port: first } });
+    expect(await rehash()).toEqual([]);
+    expect(await health(first)).toBe(200);
+
+    const second = await freePort();
+    rewrite(srv.configPath, { metrics: { enabled: true, address: '127.0.0.1', port: second, max_connections: 3 } });
+    expect(await rehash()).toEqual([]);
+    expect(await health(second)).toBe(200);
+    expect(await refused(first)).toBe(true);
+
+    // The same port on another address: the old socket goes first, so the port is free for the new one.
+    rewrite(srv.configPath, { metrics: { enabled: true, address: '0.0.0.0', port: second } });
+    expect(await rehash()).toEqual([]);
+    expect(srv.server.http!.cfg.address).toBe('0.0.0.0');
+    expect(await health(second)).toBe(200);
+
+    rewrite(srv.configPath, { metrics: { enabled: false } });
+    expect(await rehash()).toEqual([]);
+    expect(srv.server.http).toBeUndefined();
+    expect(await refused(second)).toBe(true);
+  });
+
+  it('keeps the metrics endpoint where it was when the new port cannot be bound', async () => {
+    const port = await freePort();
+    const srv = await s.start(operConfig({ metrics: { enabled: true, address: '127.0.0.1', port } }));
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    // The IRC listener's port is taken.
+    rewrite(srv.configPath, { metrics: { enabled: true, address: '127.0.0.1', port: srv.port } });
+    op.send('REHASH');
+    const fail = await op.waitFor('FAIL');
+    expect(fail.params.slice(0, 2)).toEqual(['REHASH', 'CONFIG_INVALID']);
+    expect(fail.params[2]).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${srv.port} for \\[metrics\\]`));
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    expect(srv.server.http!.port).toBe(port);
   });
 
   it('keeps everything as it was when the new config is broken, and says why with the key path', async () => {
@@ -214,10 +264,10 @@ describe('a real process', () => {
     await c.register('proc');
     expect(await linksInfo(c)).toBe('0 An IRC server');
 
-    rewrite(cfg, { ...base, server: { ...base.server, description: 'After SIGHUP' }, metrics: { port: 9999 } });
+    rewrite(cfg, { ...base, server: { ...base.server, description: 'After SIGHUP' }, store: { path: join(srv.dir, 'moved.db') } });
     child.kill('SIGHUP');
     for (let i = 0; i < 50 && !out.includes('needs a restart'); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(out).toMatch(/configuration reloaded.*\n.*changed but needs a restart: metrics\.port/);
+    expect(out).toMatch(/configuration reloaded.*\n.*changed but needs a restart: store\.path/);
     expect(await linksInfo(c)).toBe('0 After SIGHUP');
 
     rewrite(cfg, { ...base, limits: { nicklen: 2 } });
