@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { hashPassword } from './auth/password.js';
-import { ConfigError, loadConfig } from './config/load.js';
+import { ConfigError, configWarnings, loadConfig } from './config/load.js';
 import { createAccountFromCli } from './modules/accounts.js';
 import { allModules } from './modules/index.js';
 import { createLogger } from './observability/log.js';
@@ -56,6 +56,7 @@ async function run(configPath: string, pretty: boolean): Promise<void> {
     process.exit(1);
   }
   log.info({ config: configPath, version: VERSION, name: config.server.name }, 'server started');
+  for (const warning of configWarnings(config)) log.warn({ config: configPath }, warning);
   const shutdown = (signal: string) => {
     log.info({ signal }, 'shutting down');
     server.stop(`Server shutting down (${signal})`).then(() => process.exit(0));
@@ -94,7 +95,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (first === 'check') {
       if (!second) throw new Error('check needs a config file');
-      loadConfig(second);
+      const config = loadConfig(second);
+      // Warnings do not fail the check: the server runs with them.
+      for (const warning of configWarnings(config)) process.stderr.write(`${second}: warning: ${warning}\n`);
       process.stdout.write(`${second}: configuration is valid\n`);
       return 0;
     }

@@ -3,6 +3,7 @@
 // server notices (user mode +s with a snomask), and an audit log of every oper action.
 import { AttemptCounter } from '../auth/attempts.js';
 import { verifyPassword } from '../auth/password.js';
+import { configWarnings } from '../config/load.js';
 import type { Config, OperConfig } from '../config/schema.js';
 import { listenerKey } from '../net/listener.js';
 import { parseUserHostMask, userHostMatches, userHostOf } from '../protocol/mask.js';
@@ -180,6 +181,7 @@ async function handleRehash(server: Server, client: Client, what: string | undef
   if (kind === 'MOTD') {
     server.motd = server.readMotd();
     client.numeric(RPL.REHASHING, 'motd', 'Rehashing MOTD');
+    if (!server.motd) for (const warning of configWarnings(server.config)) client.standardReply('WARN', 'REHASH', 'CONFIG_WARNING', warning);
     serverNotice(server, 'o', `${client.nick} is reloading the MOTD`, client);
     return;
   }
@@ -203,6 +205,7 @@ async function handleRehash(server: Server, client: Client, what: string | undef
   const result = await server.rehash(`REHASH by ${client.oper?.name}`);
   if (result.ok) {
     client.numeric(RPL.REHASHING, server.configPath, 'Rehashing');
+    for (const warning of result.warnings) client.standardReply('WARN', 'REHASH', 'CONFIG_WARNING', warning);
     if (result.needsRestart.length === 0) {
       serverNotice(server, 'o', `${client.nick} rehashed the server configuration`, client);
       return;

@@ -1,15 +1,18 @@
 // REHASH and SIGHUP: re-reads the config file and applies it to the running server, or keeps the
 // running config whole when the new one is invalid. Some keys are read only at start: a change to
 // them is named to whoever asked ("changed but needs a restart") instead of passing for applied.
-import { formatPath, loadConfig } from '../config/load.js';
+import { configWarnings, formatPath, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { listenerKey, readTls, type Listener } from '../net/listener.js';
 import type { HttpEndpoint } from '../observability/http.js';
 import { PrefixTable } from './channel.js';
 import type { Server } from './server.js';
 
-/** `needsRestart`: the keys whose new values wait for a restart, e.g. ["metrics.port", "store.path"]. */
-export type RehashResult = { ok: true; needsRestart: string[] } | { ok: false; error: string };
+/**
+ * `needsRestart`: the keys whose new values wait for a restart, e.g. ["log.format", "store.path"];
+ * `warnings`: what is valid but will not work as meant (config/load.ts configWarnings).
+ */
+export type RehashResult = { ok: true; needsRestart: string[]; warnings: string[] } | { ok: false; error: string };
 
 /**
  * Keys read only when the server starts ("section.*": every key of the section): the store is
@@ -127,7 +130,9 @@ export class Rehash {
     server.log.info({ source, config: server.configPath }, 'configuration reloaded');
     const needsRestart = restartNeeded(this.atStart, next, server.listeners);
     if (needsRestart.length) server.log.warn({ source, keys: needsRestart }, describeRestartNeeded(needsRestart));
-    return { ok: true, needsRestart };
+    const warnings = configWarnings(next);
+    for (const warning of warnings) server.log.warn({ source }, warning);
+    return { ok: true, needsRestart, warnings };
   }
 
   /**

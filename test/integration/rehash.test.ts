@@ -96,6 +96,24 @@ describe('REHASH', () => {
     expect((await op.collectUntilPong()).filter((m) => m.command === 'WARN')).toEqual([]);
   });
 
+  it('warns when the MOTD file is missing, after a full REHASH and after REHASH MOTD', async () => {
+    const srv = await s.start(operConfig());
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    const gone = join(srv.dir, 'gone.txt');
+    rewrite(srv.configPath, { server: { name: 'irc.test', motd: 'gone.txt' } });
+    op.send('REHASH');
+    await op.waitFor('382');
+    expect((await op.waitFor('WARN')).params).toEqual(['REHASH', 'CONFIG_WARNING', `server.motd: ${gone} does not exist; clients will be told the MOTD is missing`]);
+    op.send('REHASH MOTD');
+    await op.waitFor('382');
+    expect((await op.waitFor('WARN')).params[1]).toBe('CONFIG_WARNING');
+    writeFileSync(gone, 'back\n');
+    op.send('REHASH MOTD');
+    await op.waitFor('382');
+    expect((await op.collectUntilPong()).filter((m) => m.command === 'WARN')).toEqual([]);
+  });
+
   it('opens, moves and closes the metrics endpoint live', async () => {
     const srv = await s.start(operConfig());
     const op = await client(srv.port, 'op');

@@ -1,6 +1,6 @@
 // TLS listeners and the command line: check, mkpasswd, --version, a real process and SIGTERM.
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
@@ -102,6 +102,27 @@ describe('command line', () => {
     expect(res.stderr).toContain(bad);
     expect(res.stderr).toMatch(/limits\.nicklen: .*\(got 3\)/);
     expect(res.stderr).toMatch(/limits\.bogus: unknown key/);
+  });
+
+  it('check says "not found" for a missing file, warns about an unreadable MOTD, and suggests key names', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ircd-check-'));
+    const missing = spawnSync(process.execPath, [MAIN, 'check', join(dir, 'nope.toml')], { encoding: 'utf8' });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe(`${join(dir, 'nope.toml')}: not found\n`);
+
+    const cfg = join(dir, 'ircd.toml');
+    writeFileSync(cfg, toToml({ ...testConfig(), server: { name: 'irc.test', motd: 'no-such-motd.txt' } }));
+    const warned = spawnSync(process.execPath, [MAIN, 'check', cfg], { encoding: 'utf8' });
+    expect(warned.status).toBe(0);
+    expect(warned.stdout).toMatch(/configuration is valid/);
+    expect(warned.stderr).toBe(`${cfg}: warning: server.motd: ${join(dir, 'no-such-motd.txt')} does not exist; clients will be told the MOTD is missing\n`);
+
+    const { listen: _none, ...noListen } = testConfig();
+    writeFileSync(cfg, toToml({ ...noListen, limits: { nicklenn: 20 } }));
+    const bad = spawnSync(process.execPath, [MAIN, 'check', cfg], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^ {2}- no \[\[listen\]\] block: the server needs at least one address and port/m);
+    expect(bad.stderr).toContain('limits.nicklenn: unknown key (did you mean "nicklen"?)');
   });
 
   it('mkpasswd reads stdin and prints a verifiable hash', async () => {
