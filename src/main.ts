@@ -2,8 +2,8 @@
 // The command line: run the daemon, check a config, make a password hash.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { hashPassword } from './auth/password.js';
+import { promptNewPassword } from './auth/prompt.js';
 import { ConfigError, configWarnings, loadConfig } from './config/load.js';
 import { createAccountFromCli } from './modules/accounts.js';
 import { allModules } from './modules/index.js';
@@ -14,7 +14,8 @@ import { Server, VERSION } from './server/server.js';
 const USAGE = `Usage:
   ircd --config FILE     run the server with FILE (TOML)
   ircd check FILE        validate FILE; exit 0 when it is valid, 1 with every error otherwise
-  ircd mkpasswd          read a password (from stdin, or a prompt) and print a hash for the config
+  ircd mkpasswd          read a password (from stdin, or typed twice at a prompt) and print a
+                         hash for the config
   ircd account create NAME --config FILE
                          create an account in FILE's store; the password is read like mkpasswd's
   ircd --version         print the version
@@ -24,23 +25,13 @@ Options with --config:
   --pretty               human-readable logs instead of JSON
 `;
 
+/** A new password: typed twice on a terminal, or the first line of stdin (scripts). */
 async function readPassword(): Promise<string> {
   if (!process.stdin.isTTY) {
     const text = readFileSync(0, 'utf8');
     return text.replace(/\r?\n$/, '');
   }
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
-  // Hide what is typed: the prompt is written once, keystrokes are not echoed.
-  const out = rl as unknown as { _writeToOutput: (s: string) => void };
-  let prompted = false;
-  out._writeToOutput = (s: string) => {
-    if (!prompted) process.stdout.write(s);
-    prompted = true;
-  };
-  const answer = await new Promise<string>((resolve) => rl.question('Password: ', resolve));
-  rl.close();
-  process.stdout.write('\n');
-  return answer;
+  return promptNewPassword(process.stdin, process.stdout);
 }
 
 async function run(configPath: string, pretty: boolean): Promise<void> {

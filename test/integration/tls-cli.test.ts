@@ -7,7 +7,7 @@ import { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/auth/password.js';
-import { sleep, TestClient, toToml, testConfig } from '../support/harness.js';
+import { sleep, TestClient, toToml, testConfig, waitUntil } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 import { makeSelfSignedCert } from '../support/tls.js';
 
@@ -132,6 +132,34 @@ describe('command line', () => {
     expect(hash).toMatch(/^\$scrypt\$N=16384,r=8,p=1\$/);
     expect(await verifyPassword('correct horse', hash)).toBe(true);
     expect(await verifyPassword('wrong', hash)).toBe(false);
+  });
+
+  it('mkpasswd on a terminal asks twice without echo, and fails when the answers differ', async () => {
+    // util-linux `script` runs the command on a pseudo-terminal; -e passes its exit status on.
+    const onTerminal = async (answers: string[]) => {
+      const proc = spawn('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} mkpasswd`, '/dev/null'], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      proc.stdout.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+      for (const [i, prompt] of ['Password: ', 'Again: '].entries()) {
+        expect(await waitUntil(() => out.includes(prompt), 10000), `no prompt "${prompt}" in ${JSON.stringify(out)}`).toBe(true);
+        proc.stdin.write(answers[i] + '\r');
+      }
+      const code = await exited;
+      return { code, out };
+    };
+    const ok = await onTerminal(['Tr0ub4dor&3', 'Tr0ub4dor&3']);
+    expect(ok.code).toBe(0);
+    expect(ok.out).not.toContain('Tr0ub4dor');
+    const hash = /\$scrypt\$\S+/.exec(ok.out)![0];
+    expect(await verifyPassword('Tr0ub4dor&3', hash)).toBe(true);
+
+    const mismatch = await onTerminal(['Tr0ub4dor&3', 'Tr0ub4dor&4']);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.out).toContain('ircd: the passwords do not match');
+    expect(mismatch.out).not.toMatch(/\$scrypt\$/);
   });
 
   it('prints the version and help', () => {
