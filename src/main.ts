@@ -6,6 +6,7 @@ import { hashPassword } from './auth/password.js';
 import { promptNewPassword } from './auth/prompt.js';
 import { ConfigError, configWarnings, loadConfig } from './config/load.js';
 import { createAccountFromCli } from './modules/accounts.js';
+import { checkStsPolicy } from './net/tlsverify.js';
 import { allModules } from './modules/index.js';
 import { createLogger } from './observability/log.js';
 import { planRestart, RESTART_EXIT_STATUS } from './server/restart.js';
@@ -87,6 +88,9 @@ async function main(argv: string[]): Promise<number> {
     if (first === 'check') {
       if (!second) throw new Error('check needs a config file');
       const config = loadConfig(second);
+      await checkStsPolicy(config).catch((err: Error) => {
+        throw new ConfigError(second, [err.message]);
+      });
       // Warnings do not fail the check: the server runs with them.
       for (const warning of configWarnings(config)) process.stderr.write(`${second}: warning: ${warning}\n`);
       process.stdout.write(`${second}: configuration is valid\n`);

@@ -165,14 +165,20 @@ export const metricsSchema = z.strictObject({
 });
 
 export const stsSchema = z.strictObject({
-  /** Advertise IRCv3 sts when a TLS listener exists, so clients upgrade to TLS and stay there. */
-  enabled: z.boolean().default(true),
+  /**
+   * Advertise IRCv3 Strict Transport Security: clients that saw it connect only with TLS, to
+   * this host, for `duration` seconds. Refused unless the certificate of the STS listener
+   * verifies for server.name (net/tlsverify.ts).
+   */
+  enabled: z.boolean().default(false),
   /** The TLS port plain-text clients are sent to; defaults to the first TLS listener's port. */
   port: z.number().int().min(1).max(65535).optional(),
   /** Seconds clients remember to use TLS only. */
   duration: z.number().int().min(0).default(2592000),
   /** Allow clients to put this server on preload lists. */
   preload: z.boolean().default(false),
+  /** A PEM file of CA certificates trusted besides the system's when the certificate is checked (a private CA). */
+  ca_file: z.string().optional(),
 });
 
 /** Oper privileges an [[oper_class]] may grant; listed so a typo is an error, not a silent no-op. */
@@ -438,6 +444,15 @@ export const configSchema = z
       if (!o.password && o.certfp.length === 0)
         ctx.addIssue({ code: 'custom', path: ['oper', i, 'password'], message: 'a password hash or a certfp is required' });
     });
+    if (cfg.sts.enabled) {
+      const port = cfg.sts.port;
+      if (!cfg.listen.some((l) => l.tls && (port === undefined || l.port === port)))
+        ctx.addIssue({
+          code: 'custom',
+          path: port === undefined ? ['sts', 'enabled'] : ['sts', 'port'],
+          message: port === undefined ? 'STS needs a [[listen]] block with tls' : `no [[listen]] block with tls on port ${port}`,
+        });
+    }
   });
 
 export type Config = z.infer<typeof configSchema>;

@@ -6,6 +6,7 @@ import { verifyPassword } from '../auth/password.js';
 import { configWarnings } from '../config/load.js';
 import type { Config, OperConfig } from '../config/schema.js';
 import { listenerKey } from '../net/listener.js';
+import { checkStsPolicy } from '../net/tlsverify.js';
 import { parseUserHostMask, userHostMatches, userHostOf } from '../protocol/mask.js';
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
@@ -187,6 +188,7 @@ async function handleRehash(server: Server, client: Client, what: string | undef
   }
   if (kind === 'TLS') {
     try {
+      await checkStsPolicy(server.config); // a new certificate must keep the STS promise too
       for (const l of server.config.listen) if (l.tls) server.listeners.get(listenerKey(l))?.reloadTls(l);
     } catch (err) {
       const error = (err as Error).message;

@@ -4,6 +4,7 @@
 import { configWarnings, formatPath, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { listenerKey, readTls, type Listener } from '../net/listener.js';
+import { checkStsPolicy } from '../net/tlsverify.js';
 import type { HttpEndpoint } from '../observability/http.js';
 import { PrefixTable } from './channel.js';
 import type { Server } from './server.js';
@@ -76,6 +77,7 @@ export class Rehash {
       next = loadConfig(server.configPath);
       if (next.server.casemapping !== server.config.server.casemapping)
         throw new Error('server.casemapping cannot change while running; restart the server to change it');
+      await checkStsPolicy(next);
     } catch (err) {
       return this.failed(source, err);
     }

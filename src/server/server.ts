@@ -7,6 +7,7 @@ import { Connection, type ConnectionOwner, type LineLimits, type LineProblem } f
 import type { DisconnectReason } from '../net/disconnect.js';
 import { listenerKey, openListener, type Listener } from '../net/listener.js';
 import { FlushQueue } from '../net/flush.js';
+import { checkStsPolicy } from '../net/tlsverify.js';
 import { KeepaliveSweep, ThrottledPump } from '../net/timers.js';
 import { loggableParams, type Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
@@ -108,6 +109,7 @@ export class Server implements ConnectionOwner {
   }
 
   async start(): Promise<void> {
+    await checkStsPolicy(this.config);
     // Health checks get their 503 "starting" while the rest comes up.
     if (this.config.metrics.enabled) this.http = await this.openHttp(this.config.metrics);
     this.openedDb = openStore(this.config.store.path);

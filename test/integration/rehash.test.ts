@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { client, freePort, TestClient, testConfig, toToml, type RawConfig } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 import { operConfig, operUp } from '../support/oper.js';
-import { makeSelfSignedCert } from '../support/tls.js';
+import { makeCaSignedCert, makeSelfSignedCert } from '../support/tls.js';
 
 const MAIN = join(__dirname, '../../dist/src/main.js');
 const s = useSession();
@@ -231,10 +231,44 @@ describe('REHASH', () => {
     expect(await cn()).toBe('renewed.test');
   });
 
+  it('refuses to enable sts with a self-signed certificate, and enables it with a verifying one', async () => {
+    const self = makeSelfSignedCert('irc.test');
+    const good = makeCaSignedCert('irc.test');
+    const srv = await s.start(operConfig({ listen: [{ address: '127.0.0.1', port: 0 }] }));
+    const watcher = await TestClient.connect(srv.port);
+    watcher.send('CAP LS 302');
+    expect((await watcher.waitFor('CAP')).params.at(-1)).not.toContain('sts');
+    watcher.send('CAP END');
+    await watcher.register('watcher');
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    const tlsPort = await freePort();
+    const listen = ({ cert, key }: { cert: string; key: string }) => [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: tlsPort, tls: { cert, key } }];
+    rewrite(srv.configPath, { listen: listen(self), sts: { enabled: true } });
+    op.send('REHASH');
+    const fail = await op.waitFor('FAIL');
+    expect(fail.params.slice(0, 2)).toEqual(['REHASH', 'CONFIG_INVALID']);
+    expect(fail.params[2]).toContain(`sts.enabled: the certificate ${self.cert} (TLS listener on port ${tlsPort}) does not verify for irc.test: self-signed certificate`);
+    expect(srv.server.config.sts.enabled).toBe(false);
+
+    rewrite(srv.configPath, { listen: listen(good), sts: { enabled: true, ca_file: good.ca } });
+    op.send('REHASH');
+    await op.waitFor('382');
+    expect((await watcher.waitFor((m) => m.command === 'CAP' && m.params[1] === 'NEW')).params[2]).toBe(`sts=port=${tlsPort}`);
+
+    // A renewed certificate must keep the promise too: REHASH TLS refuses a self-signed one.
+    copyFileSync(self.cert, good.cert);
+    copyFileSync(self.key, good.key);
+    op.send('REHASH TLS');
+    const tlsFail = await op.waitFor('FAIL');
+    expect(tlsFail.params.slice(0, 2)).toEqual(['REHASH', 'TLS_ERROR']);
+    expect(tlsFail.params[2]).toMatch(/does not verify for irc\.test: self-signed certificate/);
+  });
+
   it('announces capabilities that go away with cap-notify', async () => {
-    const tls = makeSelfSignedCert('irc.test');
-    const listen = [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0, tls }];
-    const srv = await s.start(operConfig({ listen }));
+    const tls = makeCaSignedCert('irc.test');
+    const listen = [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0, tls: { cert: tls.cert, key: tls.key } }];
+    const srv = await s.start(operConfig({ listen, sts: { enabled: true, ca_file: tls.ca } }));
     const watcher = await TestClient.connect(srv.port);
     watcher.send('CAP LS 302');
     expect((await watcher.waitFor('CAP')).params.at(-1)).toContain('sts=');

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/auth/password.js';
 import { sleep, TestClient, toToml, testConfig, waitUntil } from '../support/harness.js';
 import { useSession } from '../support/session.js';
-import { makeSelfSignedCert } from '../support/tls.js';
+import { makeCaSignedCert, makeSelfSignedCert } from '../support/tls.js';
 
 const MAIN = join(__dirname, '../../dist/src/main.js');
 const s = useSession();
@@ -33,13 +33,13 @@ describe('TLS listener', () => {
   });
 
   it('advertises sts with the TLS port on plain connections and the duration on TLS ones', async () => {
-    const { cert, key } = makeSelfSignedCert();
+    const { cert, key, ca } = makeCaSignedCert('irc.test');
     const srv = await s.start({
       listen: [
         { address: '127.0.0.1', port: 0 },
         { address: '127.0.0.1', port: 0, tls: { cert, key } },
       ],
-      sts: { duration: 300 },
+      sts: { enabled: true, duration: 300, ca_file: ca },
     });
     const tlsPort = [...srv.server.listeners.values()].find((l) => l.cfg.tls)!.port;
     const plain = await TestClient.connect(srv.port);
@@ -50,6 +50,31 @@ describe('TLS listener', () => {
     expect((await secure.waitFor('CAP')).params.at(-1)).toContain('sts=duration=300');
     plain.close();
     secure.close();
+  });
+
+  it('does not advertise sts unless enabled, even with a TLS listener', async () => {
+    const { cert, key, ca } = makeCaSignedCert('irc.test');
+    const srv = await s.start({ listen: [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0, tls: { cert, key } }], sts: { ca_file: ca } });
+    const c = await TestClient.connect(srv.port);
+    c.send('CAP LS 302');
+    expect((await c.waitFor('CAP')).params.at(-1)).not.toMatch(/(^| )sts/);
+    c.close();
+  });
+
+  it('refuses to start with sts enabled when the certificate does not verify for the server name', async () => {
+    const listen = ({ cert, key }: { cert: string; key: string }) => [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0, tls: { cert, key } }];
+    const self = makeSelfSignedCert('irc.test');
+    await expect(s.start({ listen: listen(self), sts: { enabled: true } })).rejects.toThrow(
+      new RegExp(`^sts\\.enabled: the certificate ${self.cert} \\(TLS listener on port 0\\) does not verify for irc\\.test: self-signed certificate\\. STS would make clients refuse`),
+    );
+    // Signed by a CA that is trusted, but for another name.
+    const other = makeCaSignedCert('other.test');
+    await expect(s.start({ listen: listen(other), sts: { enabled: true, ca_file: other.ca } })).rejects.toThrow(
+      /does not verify for irc\.test: Hostname\/IP does not match certificate's altnames/,
+    );
+    // Signed by a CA nobody was told to trust.
+    const unknown = makeCaSignedCert('irc.test');
+    await expect(s.start({ listen: listen(unknown), sts: { enabled: true } })).rejects.toThrow(/does not verify for irc\.test: unable to (get local issuer|verify the first) certificate/);
   });
   it('bounds silent sockets in the TLS handshake per address; other addresses still get TLS', async () => {
     const { cert, key } = makeSelfSignedCert();
@@ -123,6 +148,20 @@ describe('command line', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^ {2}- no \[\[listen\]\] block: the server needs at least one address and port/m);
     expect(bad.stderr).toContain('limits.nicklenn: unknown key (did you mean "nicklen"?)');
+  });
+
+  it('check refuses sts with a certificate it cannot verify, and trusts NODE_EXTRA_CA_CERTS', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ircd-check-'));
+    const { cert, key, ca } = makeCaSignedCert('irc.test', dir);
+    const cfg = join(dir, 'ircd.toml');
+    writeFileSync(join(dir, 'motd.txt'), 'hello\n');
+    writeFileSync(cfg, toToml({ ...testConfig({ listen: [{ address: '127.0.0.1', port: 6697, tls: { cert, key } }] }), sts: { enabled: true } }));
+    const refused = spawnSync(process.execPath, [MAIN, 'check', cfg], { encoding: 'utf8' });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/invalid configuration\n {2}- sts\.enabled: the certificate .* does not verify for irc\.test: /);
+    const trusted = spawnSync(process.execPath, [MAIN, 'check', cfg], { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: ca } });
+    expect(trusted.stderr).toBe('');
+    expect(trusted.status).toBe(0);
   });
 
   it('mkpasswd reads stdin and prints a verifiable hash', async () => {

@@ -57,6 +57,14 @@ describe('config validation', () => {
     expect(problems(base + '[limits]\nbogus = 1\n')).toEqual(['limits.bogus: unknown key (check the spelling)']);
   });
 
+  it('leaves sts off by default, and refuses it without a TLS listener to send clients to', () => {
+    expect(parseConfigText(base, '/etc/ircd/test.toml').sts.enabled).toBe(false);
+    expect(problems(base + '[sts]\nenabled = true\n')).toEqual(['sts.enabled: STS needs a [[listen]] block with tls (got true)']);
+    const tls = '[[listen]]\nport = 6697\ntls = { cert = "c.pem", key = "k.pem" }\n';
+    expect(parseConfigText(base + tls + '[sts]\nenabled = true\nca_file = "ca.pem"\n', '/etc/ircd/test.toml').sts.ca_file).toBe('/etc/ircd/ca.pem');
+    expect(problems(base + tls + '[sts]\nenabled = true\nport = 6698\n')).toEqual(['sts.port: no [[listen]] block with tls on port 6698 (got 6698)']);
+  });
+
   it('rejects wrong types', () => {
     expect(problems(base + '[limits]\nnicklen = "thirty"\n').join('\n')).toMatch(/limits\.nicklen: .*number.*\(got "thirty"\)/);
   });
