@@ -8,7 +8,7 @@ import { ConfigError, configWarnings, loadConfig } from './config/load.js';
 import { createAccountFromCli } from './modules/accounts.js';
 import { checkStsPolicy } from './net/tlsverify.js';
 import { allModules } from './modules/index.js';
-import { createLogger } from './observability/log.js';
+import { createLogger, isJournalStream } from './observability/log.js';
 import { planRestart, RESTART_EXIT_STATUS } from './server/restart.js';
 import { Server, VERSION } from './server/server.js';
 
@@ -43,7 +43,8 @@ async function run(configPath: string, pretty: boolean): Promise<void> {
     await server.start();
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'startup failed');
-    process.stderr.write(`ircd: ${(err as Error).message}\n`);
+    // On the journal's stream, with the priority of an error ("<3>") as the log lines have theirs.
+    process.stderr.write(`${isJournalStream(2) ? '<3>' : ''}ircd: ${(err as Error).message}\n`);
     await server.stop('Startup failed', 100);
     process.exit(1);
   }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
-import { checkServerIdentity, connect, createServer, rootCertificates } from 'node:tls';
+import { checkServerIdentity, connect, createServer, rootCertificates, type SecureContextOptions } from 'node:tls';
 import type { Config, ListenConfig } from '../config/schema.js';
 import { readTls } from './listener.js';
 
@@ -20,7 +20,7 @@ function readCa(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`sts: cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
 
@@ -42,10 +42,9 @@ function trustedCas(extraCaFiles: readonly string[]): string[] {
   return cas;
 }
 
-/** Resolves when the certificate of `files` verifies for `hostname`; rejects with the reason otherwise. */
-export async function verifyCertificate(files: NonNullable<ListenConfig['tls']>, hostname: string, extraCaFiles: readonly string[] = []): Promise<void> {
-  const ca = trustedCas(extraCaFiles);
-  const server = createServer(readTls(files));
+/** Resolves when the certificate and key `served` verify for `hostname` against `ca`; rejects with the reason otherwise. */
+async function verifyCertificate(served: SecureContextOptions, hostname: string, ca: string[]): Promise<void> {
+  const server = createServer(served);
   server.on('tlsClientError', () => {}); // the client's refusal is reported on its side
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -85,8 +84,11 @@ export async function checkStsPolicy(cfg: Config): Promise<void> {
   if (!cfg.sts.enabled) return;
   const l = stsListener(cfg);
   if (!l?.tls) return; // the schema refuses [sts] enabled without a TLS listener
+  // Unreadable files are named as such, not as a certificate that does not verify.
+  const served = readTls(l.tls);
+  const ca = trustedCas(cfg.sts.ca_file ? [cfg.sts.ca_file] : []);
   try {
-    await verifyCertificate(l.tls, cfg.server.name, cfg.sts.ca_file ? [cfg.sts.ca_file] : []);
+    await verifyCertificate(served, cfg.server.name, ca);
   } catch (err) {
     throw new Error(
       `sts.enabled: the certificate ${l.tls.cert} (TLS listener on port ${l.port}) does not verify for ${cfg.server.name}: ` +

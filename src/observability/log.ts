@@ -17,14 +17,14 @@ export function syslogPriority(level: number): number {
 }
 
 /**
- * True when stdout is the journal: systemd sets JOURNAL_STREAM to "<device>:<inode>" of the
- * stream it connected, and a child whose stdout went elsewhere inherits the variable, so both are
- * compared.
+ * True when file descriptor `fd` (1 stdout, 2 stderr) is the journal: systemd sets JOURNAL_STREAM
+ * to "<device>:<inode>" of the stream it connected, and a child whose output went elsewhere
+ * inherits the variable, so both are compared.
  */
-export function stdoutIsJournal(env: NodeJS.ProcessEnv = process.env): boolean {
+export function isJournalStream(fd: number, env: NodeJS.ProcessEnv = process.env): boolean {
   if (!env.JOURNAL_STREAM) return false;
   try {
-    const st = fstatSync(1);
+    const st = fstatSync(fd);
     return env.JOURNAL_STREAM === `${st.dev}:${st.ino}`;
   } catch {
     return false;
@@ -65,7 +65,7 @@ export function createLogger(cfg: Config['log'], forcePretty = false): Logger {
   const toStdout = cfg.destination === 'stdout';
   const dest = toStdout ? process.stdout : createWriteStream(cfg.destination, { flags: 'a' });
   const pretty = forcePretty || cfg.format === 'pretty';
-  const journal = toStdout && stdoutIsJournal();
+  const journal = toStdout && isJournalStream(1);
   return pino(
     {
       level: cfg.level,

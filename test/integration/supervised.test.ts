@@ -3,6 +3,7 @@
 // line carries its syslog priority.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -104,6 +105,23 @@ describe('journald', () => {
     expect(priorities.get('listening')).toBe('6');
     expect([...priorities].find(([msg]) => msg.includes('needs a restart'))?.[1]).toBe('4');
     expect(priorities.get('rehash failed; keeping the running configuration')).toBe('3');
+  });
+
+  it('gives a failed start its critical and error priorities', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ircd-journal-'));
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const cfg = writeConfig(dir, (taken.address() as AddressInfo).port);
+    const logPath = join(dir, 'journal.out');
+    const fd = openSync(logPath, 'w');
+    const st = fstatSync(fd);
+    child = spawn(process.execPath, [MAIN, '--config', cfg], { stdio: ['ignore', fd, fd], env: { ...plainEnv(), JOURNAL_STREAM: `${st.dev}:${st.ino}` } });
+    closeSync(fd);
+    expect(await exitOf(child)).toBe(1);
+    taken.close();
+    const lines = readFileSync(logPath, 'utf8').trimEnd().split('\n');
+    expect(lines.find((l) => l.includes('"msg":"startup failed"'))).toMatch(/^<2>\{"level":60,/);
+    expect(lines.find((l) => l.includes('ircd: '))).toMatch(/^<3>ircd: cannot listen on 127\.0\.0\.1:\d+: the port is already in use/);
   });
 
   it('leaves the lines alone when JOURNAL_STREAM names another stream', async () => {
