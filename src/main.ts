@@ -6,8 +6,8 @@ import { hashPassword } from './auth/password.js';
 import { promptNewPassword } from './auth/prompt.js';
 import { ConfigError, configWarnings, loadConfig } from './config/load.js';
 import { createAccountFromCli } from './modules/accounts.js';
-import { checkStsPolicy } from './net/tlsverify.js';
 import { allModules } from './modules/index.js';
+import { checkStsPolicy } from './net/tlsverify.js';
 import { createLogger, isJournalStream } from './observability/log.js';
 import { planRestart, RESTART_EXIT_STATUS } from './server/restart.js';
 import { Server, VERSION } from './server/server.js';
@@ -26,7 +26,7 @@ Options with --config:
   --pretty               human-readable logs instead of JSON
 `;
 
-/** A new password: typed twice on a terminal, or the first line of stdin (scripts). */
+/** A new password: typed twice on a terminal, or stdin without its final newline (scripts). */
 async function readPassword(): Promise<string> {
   if (!process.stdin.isTTY) {
     const text = readFileSync(0, 'utf8');

@@ -27,15 +27,14 @@ function readCa(path: string, what: string): string {
 /** The CA certificates a client on this machine trusts, plus `extraCaFiles`. */
 function trustedCas(extraCaFiles: readonly string[]): string[] {
   const cas = [...rootCertificates];
-  const system = SYSTEM_CA_BUNDLES.find((path) => {
+  for (const path of SYSTEM_CA_BUNDLES) {
     try {
-      readFileSync(path);
-      return true;
+      cas.push(readFileSync(path, 'utf8'));
+      break;
     } catch {
-      return false;
+      // Not where this system keeps it.
     }
-  });
-  if (system) cas.push(readCa(system, 'the system CA bundle'));
+  }
   // Node adds NODE_EXTRA_CA_CERTS to its default store, which an explicit `ca` list replaces.
   if (process.env.NODE_EXTRA_CA_CERTS) cas.push(readCa(process.env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS'));
   for (const file of extraCaFiles) cas.push(readCa(file, 'the CA file'));
