@@ -29,5 +29,7 @@ EXPOSE 6667 9667
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9667/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Logs are JSON lines on stdout (docker logs). SIGTERM stops gracefully; SIGHUP reloads the config.
+# /RESTART exits with status 75 in a container (it sees /.dockerenv): run the container with a
+# restart policy (docker run --restart unless-stopped, or on-failure) so that Docker starts it again.
 ENTRYPOINT ["node", "dist/src/main.js"]
 CMD ["--config", "/etc/ircd/ircd.toml"]

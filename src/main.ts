@@ -2,24 +2,27 @@
 // The command line: run the daemon, check a config, make a password hash or a cloaking secret,
 // back up the store.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { existsSync, readFileSync } from 'node:fs';
 import { newCloakSecret } from './auth/cloak.js';
 import { hashPassword } from './auth/password.js';
-import { ConfigError, formatPath, loadConfig } from './config/load.js';
+import { promptNewPassword } from './auth/prompt.js';
+import { ConfigError, configWarnings, formatPath, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createAccountFromCli } from './modules/accounts.js';
 import { allModules } from './modules/index.js';
 import { checkTls } from './net/listener.js';
-import { createLogger } from './observability/log.js';
+import { checkStsPolicy } from './net/tlsverify.js';
+import { createLogger, isJournalStream } from './observability/log.js';
+import { planRestart, RESTART_EXIT_STATUS } from './server/restart.js';
 import { Server, VERSION } from './server/server.js';
 import { backupStore } from './store/backup.js';
 
 const USAGE = `Usage:
   ircd --config FILE     run the server with FILE (TOML)
-  ircd check FILE        validate FILE and load its TLS files; exit 0 when all is well, 1 with
-                         every error otherwise
-  ircd mkpasswd          read a password (from stdin, or a prompt) and print a hash for the config
+  ircd check FILE        validate FILE and load its TLS files; exit 0 when all is well (warnings,
+                         such as a missing MOTD file, on stderr), 1 with every error otherwise
+  ircd mkpasswd          read a password (from stdin, or typed twice at a prompt) and print a
+                         hash for the config
   ircd gensecret         print a new random secret for [cloaking] secret
   ircd account create NAME --config FILE
                          create an account in FILE's store; the password is read like mkpasswd's
@@ -32,23 +35,13 @@ Options with --config:
   --pretty               human-readable logs instead of JSON
 `;
 
+/** A new password: typed twice on a terminal, or stdin without its final newline (scripts). */
 async function readPassword(): Promise<string> {
   if (!process.stdin.isTTY) {
     const text = readFileSync(0, 'utf8');
     return text.replace(/\r?\n$/, '');
   }
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
-  // Hide what is typed: the prompt is written once, keystrokes are not echoed.
-  const out = rl as unknown as { _writeToOutput: (s: string) => void };
-  let prompted = false;
-  out._writeToOutput = (s: string) => {
-    if (!prompted) process.stdout.write(s);
-    prompted = true;
-  };
-  const answer = await new Promise<string>((resolve) => rl.question('Password: ', resolve));
-  rl.close();
-  process.stdout.write('\n');
-  return answer;
+  return promptNewPassword(process.stdin, process.stdout);
 }
 
 /** The TLS files of every listener, loaded as the server would: `check` answers for them too. */
@@ -72,11 +65,13 @@ async function run(configPath: string, pretty: boolean): Promise<void> {
     await server.start();
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'startup failed');
-    process.stderr.write(`ircd: ${(err as Error).message}\n`);
+    // On the journal's stream, with the priority of an error ("<3>") as the log lines have theirs.
+    process.stderr.write(`${isJournalStream(2) ? '<3>' : ''}ircd: ${(err as Error).message}\n`);
     await server.stop('Startup failed', 100);
     process.exit(1);
   }
   log.info({ config: configPath, version: VERSION, name: config.server.name }, 'server started');
+  for (const warning of configWarnings(config)) log.warn({ config: configPath }, warning);
   const shutdown = (signal: string) => {
     log.info({ signal }, 'shutting down');
     server.stop(`Server shutting down (${signal})`).then(() => process.exit(0));
@@ -87,7 +82,15 @@ async function run(configPath: string, pretty: boolean): Promise<void> {
   process.on('SIGHUP', () => void server.rehash('SIGHUP'));
   // DIE and RESTART stop the server first (listeners closed), so the new process can bind the ports.
   server.exitProcess = (restart) => {
-    if (restart) spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { detached: true, stdio: 'inherit' }).unref();
+    if (!restart) process.exit(0);
+    const plan = planRestart(server.config.server.restart, process.env, existsSync);
+    if (plan.how === 'exit') {
+      log.info({ why: plan.why, status: RESTART_EXIT_STATUS }, 'restarting: exiting for the supervisor to start the server again');
+      process.exit(RESTART_EXIT_STATUS);
+    }
+    const copy = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { detached: true, stdio: 'inherit' });
+    log.info({ why: plan.why, pid: copy.pid }, 'restarting: started a new process');
+    copy.unref();
     process.exit(0);
   };
   process.on('uncaughtException', (err) => log.error({ err: err.stack }, 'uncaught exception'));
@@ -107,7 +110,13 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (first === 'check') {
       if (!second) throw new Error('check needs a config file');
-      checkTlsFiles(second, loadConfig(second));
+      const config = loadConfig(second);
+      checkTlsFiles(second, config);
+      await checkStsPolicy(config).catch((err: Error) => {
+        throw new ConfigError(second, [err.message]);
+      });
+      // Warnings do not fail the check: the server runs with them.
+      for (const warning of configWarnings(config)) process.stderr.write(`${second}: warning: ${warning}\n`);
       process.stdout.write(`${second}: configuration is valid\n`);
       return 0;
     }

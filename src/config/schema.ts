@@ -28,6 +28,12 @@ export const serverSchema = z.strictObject({
     .prefault({}),
   /** Refuse non-UTF-8 input with FAIL (advertised as UTF8ONLY); when false it is decoded with replacement characters. */
   utf8only: z.boolean().default(true),
+  /**
+   * What RESTART does: "exit" with status 75 for a supervisor (systemd, Docker) to start the
+   * server again, "reexec" to start a copy of the process itself, or "auto": "exit" when a
+   * supervisor is detected, else "reexec" (server/restart.ts).
+   */
+  restart: z.enum(['auto', 'exit', 'reexec']).default('auto'),
 });
 
 const tlsSchema = z.strictObject({ cert: z.string(), key: z.string() });
@@ -159,14 +165,20 @@ export const metricsSchema = z.strictObject({
 });
 
 export const stsSchema = z.strictObject({
-  /** Advertise IRCv3 sts when a TLS listener exists, so clients upgrade to TLS and stay there. */
-  enabled: z.boolean().default(true),
+  /**
+   * Advertise IRCv3 Strict Transport Security: clients that saw it connect only with TLS, to
+   * this host, for `duration` seconds. Refused unless the certificate of the STS listener
+   * verifies for server.name (net/tlsverify.ts).
+   */
+  enabled: z.boolean().default(false),
   /** The TLS port plain-text clients are sent to; defaults to the first TLS listener's port. */
   port: z.number().int().min(1).max(65535).optional(),
   /** Seconds clients remember to use TLS only. */
   duration: z.number().int().min(0).default(2592000),
   /** Allow clients to put this server on preload lists. */
   preload: z.boolean().default(false),
+  /** A PEM file of CA certificates trusted besides the system's when the certificate is checked (a private CA). */
+  ca_file: z.string().optional(),
 });
 
 /** Oper privileges an [[oper_class]] may grant; listed so a typo is an error, not a silent no-op. */
@@ -432,6 +444,15 @@ export const configSchema = z
       if (!o.password && o.certfp.length === 0)
         ctx.addIssue({ code: 'custom', path: ['oper', i, 'password'], message: 'a password hash or a certfp is required' });
     });
+    if (cfg.sts.enabled) {
+      const port = cfg.sts.port;
+      if (!cfg.listen.some((l) => l.tls && (port === undefined || l.port === port)))
+        ctx.addIssue({
+          code: 'custom',
+          path: port === undefined ? ['sts', 'enabled'] : ['sts', 'port'],
+          message: port === undefined ? 'STS needs a [[listen]] block with tls' : `no [[listen]] block with tls on port ${port}`,
+        });
+    }
   });
 
 export type Config = z.infer<typeof configSchema>;

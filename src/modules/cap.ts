@@ -58,6 +58,7 @@ export const cap: Module = {
   name: 'cap',
   commands: {
     CAP: {
+      internal: true,
       minParams: 1,
       preRegistration: true,
       handler: (server, client, msg) => {

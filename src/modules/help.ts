@@ -1,6 +1,7 @@
 // HELP and its alias HELPOP (Modern IRC "HELP message"). The text lives beside each command's
 // definition (CommandDef.help) and is read from the router's table, so HELP always describes
-// exactly the commands that are loaded. Operator commands are shown only to opers who may use them.
+// exactly the commands that are loaded. Operator commands are shown only to opers who may use them,
+// and commands that client software sends by itself (CommandDef.internal) are left out of the list.
 // Spec: https://modern.ircdocs.horse/#help-message
 import { ERR, RPL } from '../protocol/numerics.js';
 import { packLines } from '../protocol/text.js';
@@ -41,12 +42,13 @@ function overview(server: Server, client: Client): string[] {
   const user: string[] = [];
   const oper: string[] = [];
   for (const [name, def] of server.router.commands) {
-    if (!mayUse(server, client, def)) continue;
+    if (def.internal || !mayUse(server, client, def)) continue;
     (def.privilege ? oper : user).push(name);
   }
   const lines = ['** Help System **', '', 'Commands available to you:', ...commandList(user)];
   if (oper.length) lines.push('', 'Operator commands:', ...commandList(oper));
-  lines.push('', 'Use /HELP <command> for help on one command.');
+  // Most clients answer /HELP themselves; /quote sends the command to the server as typed.
+  lines.push('', 'Use /quote HELP <command> for help on one command.');
   return lines;
 }
 

@@ -143,6 +143,7 @@ export const history: Module = {
   name: 'history',
   commands: {
     CHATHISTORY: {
+      internal: true,
       // Each answer can replay up to [history] query_limit messages.
       penalty: 2,
       handler: handleChathistory,

@@ -96,6 +96,7 @@ export const info: Module = {
       help: ['INFO', 'Shows information about the server software.'],
     },
     ISON: {
+      internal: true,
       minParams: 1,
       handler: (server, client, msg) => {
         const online = msg.params
@@ -107,6 +108,7 @@ export const info: Module = {
       help: ['ISON <nick> [<nick> ...]', 'Shows which of the given nicknames are online.'],
     },
     USERHOST: {
+      internal: true,
       minParams: 1,
       handler: (server, client, msg) => {
         const replies: string[] = [];

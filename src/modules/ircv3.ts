@@ -12,8 +12,9 @@ export const ircv3: Module = {
     { name: 'standard-replies' },
     {
       // Strict Transport Security: plain connections learn the TLS port, TLS ones the policy duration.
+      // Enabled only with a TLS listener whose certificate verifies (checked at start and REHASH).
       name: 'sts',
-      offered: (server) => server.config.sts.enabled && server.config.listen.some((l) => l.tls),
+      offered: (server) => server.config.sts.enabled,
       value: (server, client) => {
         const sts = server.config.sts;
         if (client.secure) return `duration=${sts.duration}${sts.preload ? ',preload' : ''}`;

@@ -145,6 +145,7 @@ export const messaging: Module = {
       help: ['NOTICE <target>[,<target>...] :<text>', 'Sends a notice; no automatic reply is ever sent to one.'],
     },
     TAGMSG: {
+      internal: true,
       minParams: 1,
       handler: deliver,
       targets: { limit: 'limited' },

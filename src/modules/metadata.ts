@@ -358,6 +358,7 @@ export const metadata: Module = {
   name: 'metadata',
   commands: {
     METADATA: {
+      internal: true,
       minParams: bySubcommand(1, { GET: 3, SET: 3, SUB: 3, UNSUB: 3 }, 2),
       // Before registration METADATA is for clients that negotiated the cap, when before-connect is offered.
       preRegistration: (server, client) => server.config.metadata.before_connect && client.hasCap(METADATA_CAP),

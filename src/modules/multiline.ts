@@ -195,6 +195,7 @@ export const multiline: Module = {
   name: 'multiline',
   commands: {
     BATCH: {
+      internal: true,
       // Opening a batch names its type too.
       minParams: (params) => (params[0]?.startsWith('+') ? 2 : 1),
       handler: handleBatch,

@@ -4,8 +4,10 @@
 // Spec: https://modern.ircdocs.horse/#operator-messages
 import { AttemptCounter } from '../auth/attempts.js';
 import { verifyPassword } from '../auth/password.js';
+import { configWarnings } from '../config/load.js';
 import type { Config, OperConfig } from '../config/schema.js';
 import { listenerKey } from '../net/listener.js';
+import { checkStsPolicy } from '../net/tlsverify.js';
 import { parseUserHostMask, userHostMatches, userHostOf } from '../protocol/mask.js';
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
@@ -181,11 +183,13 @@ async function handleRehash(server: Server, client: Client, what: string | undef
   if (kind === 'MOTD') {
     server.motd = server.readMotd();
     client.numeric(RPL.REHASHING, 'motd', 'Rehashing MOTD');
+    if (!server.motd) for (const warning of configWarnings(server.config)) client.standardReply('WARN', 'REHASH', 'CONFIG_WARNING', warning);
     serverNotice(server, 'o', `${client.nick} is reloading the MOTD`, client);
     return;
   }
   if (kind === 'TLS') {
     try {
+      await checkStsPolicy(server.config); // a new certificate must keep the STS promise too
       for (const l of server.config.listen) if (l.tls) server.listeners.get(listenerKey(l))?.reloadTls(l);
     } catch (err) {
       const error = (err as Error).message;
@@ -204,6 +208,7 @@ async function handleRehash(server: Server, client: Client, what: string | undef
   const result = await server.rehash(`REHASH by ${client.oper?.name}`);
   if (result.ok) {
     client.numeric(RPL.REHASHING, server.configPath, 'Rehashing');
+    for (const warning of result.warnings) client.standardReply('WARN', 'REHASH', 'CONFIG_WARNING', warning);
     if (result.needsRestart.length === 0) {
       serverNotice(server, 'o', `${client.nick} rehashed the server configuration`, client);
       return;
@@ -260,7 +265,7 @@ export const oper: Module = {
     RESTART: {
       privilege: 'die',
       handler: (server, client, msg) => handleShutdown(server, client, true, msg.params[0]),
-      help: ['RESTART [<reason>]', 'Restarts the server with the same command line (operators with "die").'],
+      help: ['RESTART [<reason>]', 'Restarts the server: exits for its supervisor (systemd, Docker) to start it again, or starts a copy of itself (operators with "die").'],
     },
   },
   userModes: {

@@ -169,9 +169,12 @@ function sendWhois(server: Server, client: Client, target: Client): void {
   if (privileged) {
     const fp = target.sessions[0]?.conn.certFingerprint;
     if (fp) client.numeric(RPL.WHOISCERTFP, nick, `has client certificate fingerprint ${fp}`);
-    client.numeric(RPL.WHOISHOST, nick, `is connecting from ${target.user}@${target.realHost} ${target.ip}`);
-    client.numeric(RPL.WHOISACTUALLY, nick, `${target.user}@${target.realHost}`, target.ip, 'Actual user@host, Actual IP');
-    client.numeric(RPL.WHOISMODES, nick, `is using modes ${userModeString(target)}`);
+    // What 311 did not show already: the real host behind a cloak, and the IP when it is not the host.
+    const real = target.realHost !== target.host ? `${target.user}@${target.realHost}` : undefined;
+    const ip = target.ip !== target.realHost ? target.ip : undefined;
+    if (real || ip) client.numeric(RPL.WHOISHOST, nick, `is connecting from ${[real, ip].filter(Boolean).join(' ')}`);
+    const modes = userModeString(target);
+    if (modes !== '+') client.numeric(RPL.WHOISMODES, nick, `is using modes ${modes}`);
   }
   const idle = Math.floor((Date.now() - target.lastActiveAt) / 1000);
   client.numeric(RPL.WHOISIDLE, nick, String(idle), String(Math.floor(target.signonAt / 1000)), 'seconds idle, signon time');

@@ -94,6 +94,7 @@ export const readmarker: Module = {
   name: 'readmarker',
   commands: {
     MARKREAD: {
+      internal: true,
       handler: (server, client, msg) => handleMarkread(server, client, msg.params),
       help: [
         'MARKREAD <target> [timestamp=YYYY-MM-DDThh:mm:ss.sssZ]',

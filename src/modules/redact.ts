@@ -61,6 +61,7 @@ export const redact: Module = {
   name: 'redact',
   commands: {
     REDACT: {
+      internal: true,
       minParams: 2,
       handler: (server, client, msg) => handleRedact(server, client, msg.params),
       help: [

@@ -140,6 +140,7 @@ export const registration: Module = {
   name: 'registration',
   commands: {
     PASS: {
+      internal: true,
       minParams: 1,
       preRegistration: true,
       onlyPreRegistration: true,
@@ -154,6 +155,7 @@ export const registration: Module = {
       help: ['NICK <nickname>', 'Sets or changes your nickname.'],
     },
     USER: {
+      internal: true,
       minParams: 4,
       emptyIsMissing: true,
       preRegistration: true,
@@ -174,6 +176,7 @@ export const registration: Module = {
       help: ['USER <username> 0 * <realname>', 'Sets your username and real name when connecting.'],
     },
     PING: {
+      internal: true,
       minParams: 1,
       preRegistration: true,
       handler: (server, client, msg) => {
@@ -191,6 +194,7 @@ export const registration: Module = {
       help: ['PING <token>', 'Asks the server to answer with PONG <token>.'],
     },
     PONG: {
+      internal: true,
       preRegistration: true,
       handler: () => {},
       help: ['PONG <token>', 'Answers a PING from the server.'],

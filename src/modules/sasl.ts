@@ -260,6 +260,7 @@ export const sasl: Module = {
   name: 'sasl',
   commands: {
     AUTHENTICATE: {
+      internal: true,
       minParams: 1,
       preRegistration: true,
       handler: (server, client, msg) => handleAuthenticate(server, client, msg.params[0]!),

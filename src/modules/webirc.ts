@@ -71,6 +71,7 @@ export const webirc: Module = {
   name: 'webirc',
   commands: {
     WEBIRC: {
+      internal: true,
       minParams: 4,
       preRegistration: true,
       onlyPreRegistration: true,

@@ -8,6 +8,10 @@ import { Metrics } from './metrics.js';
 export interface HttpEndpoint {
   /** The bound port (useful with port 0). */
   readonly port: number;
+  /** The [metrics] block it was opened with (REHASH compares against it). */
+  readonly cfg: Config['metrics'];
+  /** Applies a new `max_connections` to the open listener. */
+  setMaxConnections(n: number): void;
   close(): Promise<void>;
 }
 
@@ -26,9 +30,8 @@ export function health(server: Server): { code: number; body: Record<string, unk
   };
 }
 
-export async function startHttp(server: Server, cfg: Config['metrics']): Promise<HttpEndpoint> {
-  const metrics = new Metrics(server);
-
+/** `metrics`: the server's one Prometheus view, kept when REHASH moves the endpoint. */
+export async function startHttp(server: Server, cfg: Config['metrics'], metrics = new Metrics(server)): Promise<HttpEndpoint> {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics' && path !== '/healthz') return reply(res, 404, 'text/plain', 'not found\n');
@@ -70,6 +73,10 @@ export async function startHttp(server: Server, cfg: Config['metrics']): Promise
   server.log.info({ address: cfg.address, port }, 'metrics and health endpoint listening');
   return {
     port,
+    cfg,
+    setMaxConnections: (n) => {
+      http.maxConnections = n;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         http.close(() => resolve());

@@ -1,5 +1,7 @@
-// Structured logs with pino: JSON by default, a compact human format for terminals.
-import { createWriteStream } from 'node:fs';
+// Structured logs with pino: JSON by default, a compact human format for terminals. Under
+// systemd each line on the journal's stream starts with its syslog priority ("<6>"), as
+// sd-daemon(3) describes, so `journalctl -p warning` shows only the problems.
+import { createWriteStream, fstatSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -9,20 +11,47 @@ export type { Logger };
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const SKIP = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
 
-/** Renders pino's JSON lines as "12:00:01 INFO message key=value". */
-function prettyStream(out: NodeJS.WritableStream): Writable {
+/** Syslog priority of a pino level: fatal 2 (crit), error 3, warn 4, info 6, debug and trace 7. */
+export function syslogPriority(level: number): number {
+  return level >= 60 ? 2 : level >= 50 ? 3 : level >= 40 ? 4 : level >= 30 ? 6 : 7;
+}
+
+/**
+ * True when file descriptor `fd` (1 stdout, 2 stderr) is the journal: systemd sets JOURNAL_STREAM
+ * to "<device>:<inode>" of the stream it connected, and a child whose output went elsewhere
+ * inherits the variable, so both are compared.
+ */
+export function isJournalStream(fd: number, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!env.JOURNAL_STREAM) return false;
+  try {
+    const st = fstatSync(fd);
+    return env.JOURNAL_STREAM === `${st.dev}:${st.ino}`;
+  } catch {
+    return false;
+  }
+}
+
+/** The "<N>" prefix of a pino JSON line ('{"level":30,...'); pino writes the level first. */
+function journalPrefix(line: string): string {
+  const m = /^\{"level":(\d+)/.exec(line);
+  return m ? `<${syslogPriority(Number(m[1]))}>` : '';
+}
+
+/** Renders pino's JSON lines as "12:00:01 INFO message key=value", each with its priority under journald. */
+function prettyStream(out: NodeJS.WritableStream, journal: boolean): Writable {
   return new Writable({
     write(chunk: Buffer, _enc, done) {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (!line) continue;
         try {
           const rec = JSON.parse(line) as Record<string, unknown>;
+          const priority = journal ? `<${syslogPriority(rec.level as number)}>` : '';
           const time = new Date(rec.time as number).toISOString().slice(11, 19);
           const extra = Object.entries(rec)
             .filter(([k]) => !SKIP.has(k))
             .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
             .join(' ');
-          out.write(`${time} ${LEVELS[rec.level as number] ?? rec.level} ${rec.msg ?? ''}${extra ? ' ' + extra : ''}\n`);
+          out.write(`${priority}${time} ${LEVELS[rec.level as number] ?? rec.level} ${rec.msg ?? ''}${extra ? ' ' + extra : ''}\n`);
         } catch {
           out.write(line + '\n');
         }
@@ -33,11 +62,18 @@ function prettyStream(out: NodeJS.WritableStream): Writable {
 }
 
 export function createLogger(cfg: Config['log'], forcePretty = false): Logger {
-  const dest = cfg.destination === 'stdout' ? process.stdout : createWriteStream(cfg.destination, { flags: 'a' });
+  const toStdout = cfg.destination === 'stdout';
+  const dest = toStdout ? process.stdout : createWriteStream(cfg.destination, { flags: 'a' });
   const pretty = forcePretty || cfg.format === 'pretty';
+  const journal = toStdout && isJournalStream(1);
   return pino(
-    { level: cfg.level, base: undefined, redact: { paths: ['password', '*.password'], censor: '[redacted]' } },
-    pretty ? prettyStream(dest) : dest,
+    {
+      level: cfg.level,
+      base: undefined,
+      redact: { paths: ['password', '*.password'], censor: '[redacted]' },
+      hooks: journal && !pretty ? { streamWrite: (line) => journalPrefix(line) + line } : {},
+    },
+    pretty ? prettyStream(dest, journal) : dest,
   );
 }
 

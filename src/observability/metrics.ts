@@ -154,7 +154,10 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
+        // The mechanisms offered now, and any other that has counts (offered before a REHASH, "other").
+        const offered = new Set<string>(server.config.sasl.mechanisms);
         for (const [mechanism, n] of stats.sasl) {
+          if (!offered.has(mechanism) && n.success + n.failure === 0) continue;
           this.inc({ mechanism, result: 'success' }, n.success);
           this.inc({ mechanism, result: 'failure' }, n.failure);
         }

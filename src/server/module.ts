@@ -46,6 +46,11 @@ export interface CommandDef {
   targets?: TargetList;
   /** Lines of help text; the first line is the syntax. */
   help?: string[];
+  /**
+   * Sent by client software rather than typed by people (CAP, PASS, AUTHENTICATE, PONG, ...):
+   * the HELP overview leaves it out; HELP <command> still explains it.
+   */
+  internal?: boolean;
 }
 
 /**

@@ -1,21 +1,27 @@
 // REHASH and SIGHUP: re-reads the config file and applies it to the running server, or keeps the
 // running config whole when the new one is invalid. Some keys are read only at start: a change to
 // them is named to whoever asked ("changed but needs a restart") instead of passing for applied.
-import { formatPath, loadConfig } from '../config/load.js';
+import { configWarnings, formatPath, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { checkTls, listenerKey, type Listener } from '../net/listener.js';
+import { checkStsPolicy } from '../net/tlsverify.js';
+import type { HttpEndpoint } from '../observability/http.js';
 import { PrefixTable } from './channel.js';
 import type { Server } from './server.js';
 
-/** `needsRestart`: the keys whose new values wait for a restart, e.g. ["metrics.port", "store.path"]. */
-export type RehashResult = { ok: true; needsRestart: string[] } | { ok: false; error: string };
+/**
+ * `needsRestart`: the keys whose new values wait for a restart, e.g. ["log.format", "store.path"];
+ * `warnings`: what is valid but will not work as meant (config/load.ts configWarnings).
+ */
+export type RehashResult = { ok: true; needsRestart: string[]; warnings: string[] } | { ok: false; error: string };
 
 /**
  * Keys read only when the server starts ("section.*": every key of the section): the store is
- * opened, the metrics endpoint bound and the log stream made once, and the SASL and REGISTER
- * failure counters are sized in their modules' init. server.casemapping is refused instead.
+ * opened and the log stream made once, and the SASL and REGISTER failure counters are sized in
+ * their modules' init. server.casemapping is refused instead. [metrics] applies live: the
+ * endpoint is opened, moved or closed to match.
  */
-const RESTART_KEYS = ['store.path', 'metrics.*', 'log.format', 'log.destination', 'sasl.failure_tracking'] as const;
+const RESTART_KEYS = ['store.*', 'log.format', 'log.destination', 'sasl.failure_tracking'] as const;
 
 /** Keys of a [[listen]] block that its open socket keeps: they apply only to a listener opened anew. */
 const LISTENER_RESTART_KEYS = ['origins', 'trusted_proxies'] as const;
@@ -71,15 +77,18 @@ export class Rehash {
       next = loadConfig(server.configPath);
       if (next.server.casemapping !== server.config.server.casemapping)
         throw new Error('server.casemapping cannot change while running; restart the server to change it');
+      await checkStsPolicy(next);
     } catch (err) {
       return this.failed(source, err);
     }
     const wanted = new Map(next.listen.map((l) => [listenerKey(l), l]));
     const opened: Listener[] = [];
+    let http: HttpEndpoint | undefined;
     try {
       for (const l of wanted.values()) if (l.tls) checkTls(l.tls); // a missing, unreadable or mismatched key fails here, before any change
       for (const [key, l] of wanted) if (!server.listeners.has(key)) opened.push(await server.addListener(l));
       for (const [key, l] of wanted) if (l.tls && server.listeners.has(key)) server.listeners.get(key)!.reloadTls(l);
+      http = await this.openMovedHttp(next.metrics);
     } catch (err) {
       for (const l of opened) {
         server.listeners.delete(listenerKey(l.cfg));
@@ -87,6 +96,10 @@ export class Rehash {
       }
       return this.failed(source, err);
     }
+    const oldHttp = server.http;
+    server.http = http;
+    if (oldHttp && oldHttp !== http) void oldHttp.close();
+    http?.setMaxConnections(next.metrics.max_connections);
     // Existing connections on a removed listener stay; only the listening socket goes.
     for (const [key, l] of server.listeners) {
       if (!wanted.has(key)) {
@@ -119,7 +132,35 @@ export class Rehash {
     server.log.info({ source, config: server.configPath }, 'configuration reloaded');
     const needsRestart = restartNeeded(this.atStart, next, server.listeners);
     if (needsRestart.length) server.log.warn({ source, keys: needsRestart }, describeRestartNeeded(needsRestart));
-    return { ok: true, needsRestart };
+    const warnings = configWarnings(next);
+    for (const warning of warnings) server.log.warn({ source }, warning);
+    return { ok: true, needsRestart, warnings };
+  }
+
+  /**
+   * The metrics endpoint `cfg` asks for when it differs from the running one's address and port
+   * (or none runs): opened here, swapped in by run(). The running one is still open, so a move to
+   * the same port on another address closes it first, and reopens it if the new one fails.
+   * Returns the running endpoint when nothing moves, undefined when [metrics] is disabled.
+   */
+  private async openMovedHttp(cfg: Config['metrics']): Promise<HttpEndpoint | undefined> {
+    const server = this.server;
+    const running = server.http;
+    if (!cfg.enabled) return undefined;
+    if (running && running.cfg.address === cfg.address && running.cfg.port === cfg.port) return running;
+    try {
+      return await server.openHttp(cfg);
+    } catch (err) {
+      if (!running || cfg.port === 0 || running.port !== cfg.port) throw err;
+    }
+    await running.close();
+    server.http = undefined;
+    try {
+      return await server.openHttp(cfg);
+    } catch (err) {
+      server.http = await server.openHttp(running.cfg);
+      throw err;
+    }
   }
 
   private failed(source: string, err: unknown): { ok: false; error: string } {

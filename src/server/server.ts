@@ -7,6 +7,7 @@ import { Connection, type ConnectionOwner, type LineLimits, type LineProblem } f
 import type { DisconnectReason } from '../net/disconnect.js';
 import { listenerKey, openListener, type Listener } from '../net/listener.js';
 import { FlushQueue } from '../net/flush.js';
+import { checkStsPolicy } from '../net/tlsverify.js';
 import { KeepaliveSweep, ThrottledPump } from '../net/timers.js';
 import { loggableParams, type Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
@@ -26,6 +27,7 @@ import { Isupport } from './isupport.js';
 import { Rehash, type RehashResult } from './rehash.js';
 import { State } from './state.js';
 import { startHttp, type HttpEndpoint } from '../observability/http.js';
+import { Metrics } from '../observability/metrics.js';
 import { listenerLabel, Stats } from '../observability/stats.js';
 
 export const VERSION = '0.1.0';
@@ -39,8 +41,10 @@ export class Server implements ConnectionOwner {
   readonly stats = new Stats();
   /** True from the end of start() until stop() begins (/healthz answers 200 only then). */
   ready = false;
-  /** The /metrics and /healthz listener, when [metrics] is enabled. */
+  /** The /metrics and /healthz listener, when [metrics] is enabled (REHASH opens, moves and closes it). */
   http: HttpEndpoint | undefined;
+  /** The Prometheus view behind it: made once, so a moved endpoint keeps its process metrics. */
+  private metricsView: Metrics | undefined;
   /** Log every command received (level trace). Cached: asking pino costs more than a line's parsing. */
   private traceCommands = false;
   readonly listeners = new Map<string, Listener>();
@@ -107,8 +111,9 @@ export class Server implements ConnectionOwner {
   }
 
   async start(): Promise<void> {
+    await checkStsPolicy(this.config);
     // Health checks get their 503 "starting" while the rest comes up.
-    if (this.config.metrics.enabled) this.http = await startHttp(this, this.config.metrics);
+    if (this.config.metrics.enabled) this.http = await this.openHttp(this.config.metrics);
     this.openedDb = openStore(this.config.store.path);
     try {
       for (const m of this.modules) m.init?.(this);
@@ -140,6 +145,11 @@ export class Server implements ConnectionOwner {
     this.listeners.set(listenerKey(cfg), l);
     this.log.info({ address: cfg.address, port: l.port, tls: !!cfg.tls }, 'listening');
     return l;
+  }
+
+  /** Opens a /metrics and /healthz listener (not yet this.http: REHASH swaps it in). */
+  openHttp(cfg: Config['metrics']): Promise<HttpEndpoint> {
+    return startHttp(this, cfg, (this.metricsView ??= new Metrics(this)));
   }
 
   readMotd(): string[] | undefined {

@@ -496,7 +496,7 @@ describe('rehash', () => {
     const [op, half] = await channelWith('#c', 'op', 'half');
     await op!.ask('MODE #c +hv half half');
     writeFileSync(session.srv.configPath, toToml(testConfig()));
-    expect(await session.srv.server.rehash('test')).toEqual({ ok: true, needsRestart: [] });
+    expect(await session.srv.server.rehash('test')).toEqual({ ok: true, needsRestart: [], warnings: [] });
     expect(find(await half!.ask('NAMES #c'), '353')!.params[3]).toBe('@op +half');
     expect(commands(await half!.ask('KICK #c op'))).toEqual(['482']);
   });

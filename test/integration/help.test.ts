@@ -1,4 +1,6 @@
 // HELP and HELPOP (Modern IRC): 704 first line, 705 middle lines, 706 last line, or a single 524.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
 import { client, startServer, TestClient, type TestServer } from '../support/harness.js';
@@ -90,6 +92,30 @@ describe('HELP', () => {
     // An oper without that privilege cannot use the command, so HELP does not offer it either.
     t.server.state.findNick('user1')!.oper = { name: 'test', privileges: new Set(['kill']) };
     expect((await ask(user, 'HELP FROBNICATE')).map((m) => m.command)).toEqual(['524']);
+  });
+
+  it('lists what people type, not what client software sends, and still explains the latter', async () => {
+    const t = await start();
+    const c = await client(t.port, 'helper');
+    const text = helpText(await ask(c, 'HELP'), 'helper', '*');
+    const listed = text.join(' ').split(' ');
+    for (const name of ['CAP', 'PASS', 'USER', 'PING', 'PONG', 'AUTHENTICATE', 'WEBIRC', 'BATCH', 'TAGMSG', 'CHATHISTORY'])
+      expect(listed).not.toContain(name);
+    for (const name of ['NICK', 'WHOIS', 'MOTD', 'TOPIC', 'MODE']) expect(listed).toContain(name);
+    // Clients answer /HELP themselves: the hint names /quote.
+    expect(text.at(-1)).toBe('Use /quote HELP <command> for help on one command.');
+    expect(helpText(await ask(c, 'HELP CAP'), 'helper', 'CAP')).toContain(`Syntax: ${t.server.router.commands.get('CAP')!.help![0]}`);
+  });
+
+  it('is named as /quote HELP in the shipped MOTD', async () => {
+    ts = await startServer({}, { 'motd.txt': readFileSync(join(import.meta.dirname, '../../motd.txt'), 'utf8') });
+    const c = await TestClient.connect(ts.port);
+    c.send('NICK reader');
+    c.send('USER reader 0 * :Reader');
+    await c.waitFor('376');
+    const motd = c.lines.filter((l) => / 372 /.test(l)).join('\n');
+    expect(motd).toMatch(/Type \/quote HELP /);
+    c.close();
   });
 
   it('HELPOP is the same command', async () => {

@@ -137,6 +137,13 @@ describe('/metrics', () => {
     c.close();
   });
 
+  it('shows SASL counts only for the mechanisms offered', async () => {
+    ts = await startServer({ metrics: { enabled: true, address: '127.0.0.1', port: 0 }, sasl: { mechanisms: ['PLAIN'] } });
+    const names = (series: Map<string, number>) =>
+      [...series.keys()].filter((k) => k.startsWith('ircd_sasl_authentications_total{')).map((k) => /mechanism="([^"]+)"/.exec(k)![1]);
+    expect(new Set(names((await scrape(ts)).series))).toEqual(new Set(['PLAIN']));
+  });
+
   it('counts REHASH results', async () => {
     const t = await startWithMetrics();
     expect((await t.server.rehash('test')).ok).toBe(true);

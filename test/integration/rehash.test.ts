@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { client, freePort, TestClient, testConfig, toToml, type RawConfig } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 import { operConfig, operUp } from '../support/oper.js';
-import { makeSelfSignedCert } from '../support/tls.js';
+import { makeCaSignedCert, makeSelfSignedCert } from '../support/tls.js';
 
 const MAIN = join(__dirname, '../../dist/src/main.js');
 const s = useSession();
@@ -72,13 +72,12 @@ describe('REHASH', () => {
     await operUp(op);
     const other = await client(srv.port, 'other');
     await operUp(other);
-    const waiting = 'changed but needs a restart: listen[1].origins, log.format, metrics.port, store.path';
+    const waiting = 'changed but needs a restart: listen[1].origins, log.destination, log.format, store.path';
     rewrite(srv.configPath, {
       listen: [listen[0], { ...ws, origins: ['https://chat.example'] }],
       server: { name: 'irc.test', motd: 'motd.txt', description: 'Applied live' },
-      metrics: { port: 9999 },
       store: { path: join(srv.dir, 'elsewhere.db') },
-      log: { level: 'silent', format: 'pretty' },
+      log: { level: 'silent', format: 'pretty', destination: join(srv.dir, 'ircd.log') },
     });
     op.send('REHASH');
     await op.waitFor('382');
@@ -95,6 +94,75 @@ describe('REHASH', () => {
     op.send('REHASH');
     await op.waitFor('382');
     expect((await op.collectUntilPong()).filter((m) => m.command === 'WARN')).toEqual([]);
+  });
+
+  it('warns when the MOTD file is missing, after a full REHASH and after REHASH MOTD', async () => {
+    const srv = await s.start(operConfig());
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    const gone = join(srv.dir, 'gone.txt');
+    rewrite(srv.configPath, { server: { name: 'irc.test', motd: 'gone.txt' } });
+    op.send('REHASH');
+    await op.waitFor('382');
+    expect((await op.waitFor('WARN')).params).toEqual(['REHASH', 'CONFIG_WARNING', `server.motd: ${gone} does not exist; clients will be told the MOTD is missing`]);
+    op.send('REHASH MOTD');
+    await op.waitFor('382');
+    expect((await op.waitFor('WARN')).params[1]).toBe('CONFIG_WARNING');
+    writeFileSync(gone, 'back\n');
+    op.send('REHASH MOTD');
+    await op.waitFor('382');
+    expect((await op.collectUntilPong()).filter((m) => m.command === 'WARN')).toEqual([]);
+  });
+
+  it('opens, moves and closes the metrics endpoint live', async () => {
+    const srv = await s.start(operConfig());
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    const health = async (port: number) => (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
+    const refused = async (port: number) => fetch(`http://127.0.0.1:${port}/healthz`).then(() => false, () => true);
+    const rehash = async () => {
+      op.send('REHASH');
+      await op.waitFor('382');
+      return (await op.collectUntilPong()).filter((m) => m.command === 'WARN' || m.command === 'FAIL');
+    };
+    expect(srv.server.http).toBeUndefined();
+
+    const first = await freePort();
+    rewrite(srv.configPath, { metrics: { enabled: true, address: '127.0.0.1', port: first } });
+    expect(await rehash()).toEqual([]);
+    expect(await health(first)).toBe(200);
+
+    const second = await freePort();
+    rewrite(srv.configPath, { metrics: { enabled: true, address: '127.0.0.1', port: second, max_connections: 3 } });
+    expect(await rehash()).toEqual([]);
+    expect(await health(second)).toBe(200);
+    expect(await refused(first)).toBe(true);
+
+    // The same port on another address: the old socket goes first, so the port is free for the new one.
+    rewrite(srv.configPath, { metrics: { enabled: true, address: '0.0.0.0', port: second } });
+    expect(await rehash()).toEqual([]);
+    expect(srv.server.http!.cfg.address).toBe('0.0.0.0');
+    expect(await health(second)).toBe(200);
+
+    rewrite(srv.configPath, { metrics: { enabled: false } });
+    expect(await rehash()).toEqual([]);
+    expect(srv.server.http).toBeUndefined();
+    expect(await refused(second)).toBe(true);
+  });
+
+  it('keeps the metrics endpoint where it was when the new port cannot be bound', async () => {
+    const port = await freePort();
+    const srv = await s.start(operConfig({ metrics: { enabled: true, address: '127.0.0.1', port } }));
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    // The IRC listener's port is taken.
+    rewrite(srv.configPath, { metrics: { enabled: true, address: '127.0.0.1', port: srv.port } });
+    op.send('REHASH');
+    const fail = await op.waitFor('FAIL');
+    expect(fail.params.slice(0, 2)).toEqual(['REHASH', 'CONFIG_INVALID']);
+    expect(fail.params[2]).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${srv.port} for \\[metrics\\]`));
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    expect(srv.server.http!.port).toBe(port);
   });
 
   it('keeps everything as it was when the new config is broken, and says why with the key path', async () => {
@@ -163,10 +231,44 @@ describe('REHASH', () => {
     expect(await cn()).toBe('renewed.test');
   });
 
+  it('refuses to enable sts with a self-signed certificate, and enables it with a verifying one', async () => {
+    const self = makeSelfSignedCert('irc.test');
+    const good = makeCaSignedCert('irc.test');
+    const srv = await s.start(operConfig({ listen: [{ address: '127.0.0.1', port: 0 }] }));
+    const watcher = await TestClient.connect(srv.port);
+    watcher.send('CAP LS 302');
+    expect((await watcher.waitFor('CAP')).params.at(-1)).not.toContain('sts');
+    watcher.send('CAP END');
+    await watcher.register('watcher');
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    const tlsPort = await freePort();
+    const listen = ({ cert, key }: { cert: string; key: string }) => [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: tlsPort, tls: { cert, key } }];
+    rewrite(srv.configPath, { listen: listen(self), sts: { enabled: true } });
+    op.send('REHASH');
+    const fail = await op.waitFor('FAIL');
+    expect(fail.params.slice(0, 2)).toEqual(['REHASH', 'CONFIG_INVALID']);
+    expect(fail.params[2]).toContain(`sts.enabled: the certificate ${self.cert} (TLS listener on port ${tlsPort}) does not verify for irc.test: self-signed certificate`);
+    expect(srv.server.config.sts.enabled).toBe(false);
+
+    rewrite(srv.configPath, { listen: listen(good), sts: { enabled: true, ca_file: good.ca } });
+    op.send('REHASH');
+    await op.waitFor('382');
+    expect((await watcher.waitFor((m) => m.command === 'CAP' && m.params[1] === 'NEW')).params[2]).toBe(`sts=port=${tlsPort}`);
+
+    // A renewed certificate must keep the promise too: REHASH TLS refuses a self-signed one.
+    copyFileSync(self.cert, good.cert);
+    copyFileSync(self.key, good.key);
+    op.send('REHASH TLS');
+    const tlsFail = await op.waitFor('FAIL');
+    expect(tlsFail.params.slice(0, 2)).toEqual(['REHASH', 'TLS_ERROR']);
+    expect(tlsFail.params[2]).toMatch(/does not verify for irc\.test: self-signed certificate/);
+  });
+
   it('announces capabilities that go away with cap-notify', async () => {
-    const tls = makeSelfSignedCert('irc.test');
-    const listen = [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0, tls }];
-    const srv = await s.start(operConfig({ listen }));
+    const tls = makeCaSignedCert('irc.test');
+    const listen = [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0, tls: { cert: tls.cert, key: tls.key } }];
+    const srv = await s.start(operConfig({ listen, sts: { enabled: true, ca_file: tls.ca } }));
     const watcher = await TestClient.connect(srv.port);
     watcher.send('CAP LS 302');
     expect((await watcher.waitFor('CAP')).params.at(-1)).toContain('sts=');
@@ -204,7 +306,8 @@ describe('a real process', () => {
     const port = await freePort();
     const cfg = join(srv.dir, 'proc.toml');
     const listen = [{ address: '127.0.0.1', port }];
-    const base = { listen, log: { level: 'info' }, store: { path: join(srv.dir, 'proc.db') } };
+    // Re-executing is what RESTART does without a supervisor; this machine may be a container.
+    const base = { listen, server: { name: 'irc.test', motd: 'motd.txt', restart: 'reexec' }, log: { level: 'info' }, store: { path: join(srv.dir, 'proc.db') } };
     rewrite(cfg, base);
     child = spawn(process.execPath, [MAIN, '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -213,10 +316,10 @@ describe('a real process', () => {
     await c.register('proc');
     expect(await linksInfo(c)).toBe('0 An IRC server');
 
-    rewrite(cfg, { ...base, server: { name: 'irc.test', motd: 'motd.txt', description: 'After SIGHUP' }, metrics: { port: 9999 } });
+    rewrite(cfg, { ...base, server: { ...base.server, description: 'After SIGHUP' }, store: { path: join(srv.dir, 'moved.db') } });
     child.kill('SIGHUP');
     for (let i = 0; i < 50 && !out.includes('needs a restart'); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(out).toMatch(/configuration reloaded.*\n.*changed but needs a restart: metrics\.port/);
+    expect(out).toMatch(/configuration reloaded.*\n.*changed but needs a restart: store\.path/);
     expect(await linksInfo(c)).toBe('0 After SIGHUP');
 
     rewrite(cfg, { ...base, limits: { nicklen: 2 } });

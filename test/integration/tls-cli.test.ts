@@ -1,6 +1,6 @@
 // TLS listeners and the command line: check, mkpasswd, gensecret, --version, a real process and SIGTERM.
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { cloakSecretProblem } from '../../src/auth/cloak.js';
 import { verifyPassword } from '../../src/auth/password.js';
-import { sleep, TestClient, toToml, testConfig } from '../support/harness.js';
+import { sleep, TestClient, toToml, testConfig, waitUntil } from '../support/harness.js';
 import { useSession } from '../support/session.js';
-import { makeSelfSignedCert } from '../support/tls.js';
+import { makeCaSignedCert, makeSelfSignedCert } from '../support/tls.js';
 
 const MAIN = join(__dirname, '../../dist/src/main.js');
 const s = useSession();
@@ -34,13 +34,13 @@ describe('TLS listener', () => {
   });
 
   it('advertises sts with the TLS port on plain connections and the duration on TLS ones', async () => {
-    const { cert, key } = makeSelfSignedCert();
+    const { cert, key, ca } = makeCaSignedCert('irc.test');
     const srv = await s.start({
       listen: [
         { address: '127.0.0.1', port: 0 },
         { address: '127.0.0.1', port: 0, tls: { cert, key } },
       ],
-      sts: { duration: 300 },
+      sts: { enabled: true, duration: 300, ca_file: ca },
     });
     const tlsPort = [...srv.server.listeners.values()].find((l) => l.cfg.tls)!.port;
     const plain = await TestClient.connect(srv.port);
@@ -51,6 +51,31 @@ describe('TLS listener', () => {
     expect((await secure.waitFor('CAP')).params.at(-1)).toContain('sts=duration=300');
     plain.close();
     secure.close();
+  });
+
+  it('does not advertise sts unless enabled, even with a TLS listener', async () => {
+    const { cert, key, ca } = makeCaSignedCert('irc.test');
+    const srv = await s.start({ listen: [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0, tls: { cert, key } }], sts: { ca_file: ca } });
+    const c = await TestClient.connect(srv.port);
+    c.send('CAP LS 302');
+    expect((await c.waitFor('CAP')).params.at(-1)).not.toMatch(/(^| )sts/);
+    c.close();
+  });
+
+  it('refuses to start with sts enabled when the certificate does not verify for the server name', async () => {
+    const listen = ({ cert, key }: { cert: string; key: string }) => [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: 0, tls: { cert, key } }];
+    const self = makeSelfSignedCert('irc.test');
+    await expect(s.start({ listen: listen(self), sts: { enabled: true } })).rejects.toThrow(
+      new RegExp(`^sts\\.enabled: the certificate ${self.cert} \\(TLS listener on port 0\\) does not verify for irc\\.test: self-signed certificate\\. STS would make clients refuse`),
+    );
+    // Signed by a CA that is trusted, but for another name.
+    const other = makeCaSignedCert('other.test');
+    await expect(s.start({ listen: listen(other), sts: { enabled: true, ca_file: other.ca } })).rejects.toThrow(
+      /does not verify for irc\.test: Hostname\/IP does not match certificate's altnames/,
+    );
+    // Signed by a CA nobody was told to trust.
+    const unknown = makeCaSignedCert('irc.test');
+    await expect(s.start({ listen: listen(unknown), sts: { enabled: true } })).rejects.toThrow(/does not verify for irc\.test: unable to (get local issuer|verify the first) certificate/);
   });
   it('bounds silent sockets in the TLS handshake per address; other addresses still get TLS', async () => {
     const { cert, key } = makeSelfSignedCert();
@@ -121,6 +146,41 @@ describe('command line', () => {
     expect(rest).toEqual([]);
   });
 
+  it('check says "not found" for a missing file, warns about an unreadable MOTD, and suggests key names', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ircd-check-'));
+    const missing = spawnSync(process.execPath, [MAIN, 'check', join(dir, 'nope.toml')], { encoding: 'utf8' });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe(`${join(dir, 'nope.toml')}: not found\n`);
+
+    const cfg = join(dir, 'ircd.toml');
+    writeFileSync(cfg, toToml({ ...testConfig(), server: { name: 'irc.test', motd: 'no-such-motd.txt' } }));
+    const warned = spawnSync(process.execPath, [MAIN, 'check', cfg], { encoding: 'utf8' });
+    expect(warned.status).toBe(0);
+    expect(warned.stdout).toMatch(/configuration is valid/);
+    expect(warned.stderr).toBe(`${cfg}: warning: server.motd: ${join(dir, 'no-such-motd.txt')} does not exist; clients will be told the MOTD is missing\n`);
+
+    const { listen: _none, ...noListen } = testConfig();
+    writeFileSync(cfg, toToml({ ...noListen, limits: { nicklenn: 20 } }));
+    const bad = spawnSync(process.execPath, [MAIN, 'check', cfg], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^ {2}- no \[\[listen\]\] block: the server needs at least one address and port/m);
+    expect(bad.stderr).toContain('limits.nicklenn: unknown key (did you mean "nicklen"?)');
+  });
+
+  it('check refuses sts with a certificate it cannot verify, and trusts NODE_EXTRA_CA_CERTS', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ircd-check-'));
+    const { cert, key, ca } = makeCaSignedCert('irc.test', dir);
+    const cfg = join(dir, 'ircd.toml');
+    writeFileSync(join(dir, 'motd.txt'), 'hello\n');
+    writeFileSync(cfg, toToml({ ...testConfig({ listen: [{ address: '127.0.0.1', port: 6697, tls: { cert, key } }] }), sts: { enabled: true } }));
+    const refused = spawnSync(process.execPath, [MAIN, 'check', cfg], { encoding: 'utf8' });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/invalid configuration\n {2}- sts\.enabled: the certificate .* does not verify for irc\.test: /);
+    const trusted = spawnSync(process.execPath, [MAIN, 'check', cfg], { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: ca } });
+    expect(trusted.stderr).toBe('');
+    expect(trusted.status).toBe(0);
+  });
+
   it('mkpasswd reads stdin and prints a verifiable hash', async () => {
     const res = spawnSync(process.execPath, [MAIN, 'mkpasswd'], { input: 'correct horse\n', encoding: 'utf8' });
     expect(res.status).toBe(0);
@@ -137,6 +197,34 @@ describe('command line', () => {
     expect(a.stdout).toMatch(/^[0-9a-f]{64}\n$/);
     expect(b.stdout).not.toBe(a.stdout);
     expect(cloakSecretProblem(a.stdout.trim())).toBeUndefined();
+  });
+
+  it('mkpasswd on a terminal asks twice without echo, and fails when the answers differ', async () => {
+    // util-linux `script` runs the command on a pseudo-terminal; -e passes its exit status on.
+    const onTerminal = async (answers: string[]) => {
+      const proc = spawn('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} mkpasswd`, '/dev/null'], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      proc.stdout.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+      for (const [i, prompt] of ['Password: ', 'Again: '].entries()) {
+        expect(await waitUntil(() => out.includes(prompt), 10000), `no prompt "${prompt}" in ${JSON.stringify(out)}`).toBe(true);
+        proc.stdin.write(answers[i] + '\r');
+      }
+      const code = await exited;
+      return { code, out };
+    };
+    const ok = await onTerminal(['Tr0ub4dor&3', 'Tr0ub4dor&3']);
+    expect(ok.code).toBe(0);
+    expect(ok.out).not.toContain('Tr0ub4dor');
+    const hash = /\$scrypt\$\S+/.exec(ok.out)![0];
+    expect(await verifyPassword('Tr0ub4dor&3', hash)).toBe(true);
+
+    const mismatch = await onTerminal(['Tr0ub4dor&3', 'Tr0ub4dor&4']);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.out).toContain('ircd: the passwords do not match');
+    expect(mismatch.out).not.toMatch(/\$scrypt\$/);
   });
 
   it('prints the version and help', () => {

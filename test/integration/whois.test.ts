@@ -59,11 +59,33 @@ describe('WHOIS', () => {
     serverClient(s.srv.server, 'bob').host = 'cloaked.example';
     const self = await ask(b, 'WHOIS bob');
     expect(find(self, '311')!.params[3]).toBe('cloaked.example');
-    expect(find(self, '378')!.params).toEqual(['bob', 'bob', 'is connecting from bob@127.0.0.1 127.0.0.1']);
-    expect(find(self, '338')!.params).toEqual(['bob', 'bob', 'bob@127.0.0.1', '127.0.0.1', 'Actual user@host, Actual IP']);
-    expect(find(self, '379')!.params).toEqual(['bob', 'bob', 'is using modes +']);
+    // The real host behind the cloak; here it is the IP as well, so the IP is not repeated.
+    expect(find(self, '378')!.params).toEqual(['bob', 'bob', 'is connecting from bob@127.0.0.1']);
+    // One line for the real address: no 338 repeating 378.
+    expect(commands(self)).not.toContain('338');
+    // No modes set: no "is using modes +" line.
+    expect(commands(self)).not.toContain('379');
+    b.send('MODE bob +i');
+    await b.waitFor('MODE');
+    expect(find(await ask(b, 'WHOIS bob'), '379')!.params).toEqual(['bob', 'bob', 'is using modes +i']);
     makeOper(s.srv.server, 'alice', ['see_hidden']);
-    expect(commands(await ask(a, 'WHOIS bob'))).toEqual(expect.arrayContaining(['378', '338', '379']));
+    expect(commands(await ask(a, 'WHOIS bob'))).toEqual(expect.arrayContaining(['378', '379']));
+  });
+
+  it('shows your own host once when it is not cloaked, and the IP only when it differs', async () => {
+    await s.start();
+    const b = await s.connect('bob');
+    const self = await ask(b, 'WHOIS bob');
+    // 127.0.0.1 is the host (no DNS) and the IP: 311 says it all.
+    expect(find(self, '311')!.params[3]).toBe('127.0.0.1');
+    expect(commands(self)).not.toContain('378');
+    expect(commands(self)).not.toContain('338');
+    expect(self.filter((m) => m.params.join(' ').includes('127.0.0.1'))).toHaveLength(1);
+    const bob = serverClient(s.srv.server, 'bob');
+    bob.host = bob.realHost = 'bob.example';
+    const named = await ask(b, 'WHOIS bob');
+    expect(find(named, '378')!.params).toEqual(['bob', 'bob', 'is connecting from 127.0.0.1']);
+    expect(named.filter((m) => m.params.join(' ').includes('bob.example'))).toHaveLength(1);
   });
 
   it('shows 671 for TLS users and the certificate fingerprint (276) to the user itself only', async () => {

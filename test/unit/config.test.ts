@@ -1,9 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/password.js';
-import { ConfigError, loadConfig, parseConfigText } from '../../src/config/load.js';
+import { ConfigError, configWarnings, loadConfig, parseConfigText } from '../../src/config/load.js';
+import { editDistance, nearestName } from '../../src/config/suggest.js';
 
 const base = `
 [[listen]]
@@ -45,17 +47,36 @@ describe('config validation', () => {
     expect(p.join('\n')).toMatch(/listen\[1\]\.port: .*65535.*\(got 70000\)/);
   });
 
-  it('rejects unknown keys (typos)', () => {
-    expect(problems(base + '[limits]\nnicklenn = 9\n').join('\n')).toMatch(/limits\.nicklenn: unknown key/);
-    expect(problems(base + '[sever]\nname = "a.b"\n').join('\n')).toMatch(/sever: unknown key/);
+  it('rejects unknown keys (typos) and names the nearest valid key', () => {
+    expect(problems(base + '[limits]\nnicklenn = 9\n')).toEqual(['limits.nicklenn: unknown key (did you mean "nicklen"?)']);
+    expect(problems(base + '[sever]\nname = "a.b"\n')).toEqual(['sever: unknown key (did you mean "server"?)']);
+    // Inside arrays of tables and nested tables too.
+    expect(problems(base + '[[listen]]\nport = 6697\nwebsocked = true\n')).toEqual(['listen[1].websocked: unknown key (did you mean "websocket"?)']);
+    expect(problems(base + '[server.admin]\nemial = "a@b.c"\n')).toEqual(['server.admin.emial: unknown key (did you mean "email"?)']);
+    // Nothing near: no guess.
+    expect(problems(base + '[limits]\nbogus = 1\n')).toEqual(['limits.bogus: unknown key (check the spelling)']);
+  });
+
+  it('leaves sts off by default, and refuses it without a TLS listener to send clients to', () => {
+    expect(parseConfigText(base, '/etc/ircd/test.toml').sts.enabled).toBe(false);
+    expect(problems(base + '[sts]\nenabled = true\n')).toEqual(['sts.enabled: STS needs a [[listen]] block with tls (got true)']);
+    const tls = '[[listen]]\nport = 6697\ntls = { cert = "c.pem", key = "k.pem" }\n';
+    expect(parseConfigText(base + tls + '[sts]\nenabled = true\nca_file = "ca.pem"\n', '/etc/ircd/test.toml').sts.ca_file).toBe('/etc/ircd/ca.pem');
+    expect(problems(base + tls + '[sts]\nenabled = true\nport = 6698\n')).toEqual(['sts.port: no [[listen]] block with tls on port 6698 (got 6698)']);
   });
 
   it('rejects wrong types', () => {
     expect(problems(base + '[limits]\nnicklen = "thirty"\n').join('\n')).toMatch(/limits\.nicklen: .*number.*\(got "thirty"\)/);
   });
 
-  it('requires listeners, classes and allow blocks', () => {
-    expect(problems('').join('\n')).toMatch(/listen: /);
+  it('requires listeners, classes and allow blocks, and says so in plain words', () => {
+    expect(problems('')).toEqual([
+      expect.stringMatching(/^no \[\[listen\]\] block: the server needs at least one address and port/),
+      expect.stringMatching(/^no \[\[class\]\] block: /),
+      expect.stringMatching(/^no \[\[allow\]\] block: /),
+    ]);
+    expect(problems('listen = []\n' + base.replace(/\[\[listen\]\]\nport = 6667\n/, ''))).toEqual([expect.stringMatching(/^no \[\[listen\]\] block: /)]);
+    expect(problems(base.replace(/\[\[listen\]\]\nport = 6667\n/, '')).join('\n')).not.toMatch(/expected array|undefined/);
   });
 
   it('checks that allow blocks name an existing class', () => {
@@ -91,8 +112,23 @@ describe('config validation', () => {
     expect(problems('[server\nname = 1').join('\n')).toMatch(/TOML syntax error at line 1/);
   });
 
-  it('reports an unreadable file by name', () => {
-    expect(() => loadConfig('/nonexistent/ircd.toml')).toThrow(/\/nonexistent\/ircd\.toml: invalid configuration[\s\S]*cannot read/);
+  it('says a missing file is not found, and an unreadable one cannot be read', () => {
+    expect(() => loadConfig('/nonexistent/ircd.toml')).toThrow(/^\/nonexistent\/ircd\.toml: not found$/);
+    const dir = mkdtempSync(join(tmpdir(), 'ircd-cfg-'));
+    expect(() => loadConfig(dir)).toThrow(new RegExp(`^${dir}: cannot be read\\n  - EISDIR`));
+  });
+
+  it('warns about a MOTD file that does not exist or cannot be read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ircd-cfg-'));
+    const file = join(dir, 'ircd.toml');
+    expect(configWarnings(parseConfigText(base + '[server]\nmotd = "gone.txt"\n', file))).toEqual([
+      `server.motd: ${join(dir, 'gone.txt')} does not exist; clients will be told the MOTD is missing`,
+    ]);
+    expect(configWarnings(parseConfigText(base + '[server]\nmotd = "."\n', file))).toEqual([
+      `server.motd: ${dir} cannot be read (EISDIR); clients will be told the MOTD is missing`,
+    ]);
+    writeFileSync(join(dir, 'motd.txt'), 'hello\n');
+    expect(configWarnings(parseConfigText(base + '[server]\nmotd = "motd.txt"\n', file))).toEqual([]);
   });
 
   it('validates the shipped default config', () => {
@@ -111,5 +147,43 @@ describe('config validation', () => {
       expect((err as ConfigError).problems.length).toBe(2);
       expect((err as Error).message).toContain(file);
     }
+  });
+});
+
+describe('key suggestions', () => {
+  it('edit distance is zero only for equal words, symmetric, and at most the longer length', () => {
+    const word = fc.string({ maxLength: 12 });
+    fc.assert(
+      fc.property(word, word, (a, b) => {
+        expect(editDistance(a, b) === 0).toBe(a === b);
+        expect(editDistance(a, b)).toBe(editDistance(b, a));
+        expect(editDistance(a, b)).toBeLessThanOrEqual(Math.max(a.length, b.length));
+        expect(editDistance(a, b)).toBeGreaterThanOrEqual(Math.abs(a.length - b.length));
+      }),
+    );
+  });
+
+  it('one insertion, deletion, substitution or swap of neighbours costs one', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 2, maxLength: 12 }), fc.nat(), fc.constantFrom('x', 'é'), (w, at, ch) => {
+        const i = at % (w.length - 1);
+        for (const edited of [w.slice(0, i) + ch + w.slice(i), w.slice(0, i) + w.slice(i + 1), w.slice(0, i) + w[i + 1] + w[i] + w.slice(i + 2)])
+          expect(editDistance(w, edited)).toBeLessThanOrEqual(1);
+      }),
+    );
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+    expect(editDistance('', 'abc')).toBe(3);
+    expect(editDistance('emial', 'email')).toBe(1);
+  });
+
+  it('suggests a name one typo away, and nothing when every name is far', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('nicklen', 'channellen', 'topiclen', 'awaylen'), fc.nat(), (name, at) => {
+        const i = at % name.length;
+        const typo = name.slice(0, i) + name.slice(i + 1); // one letter dropped
+        expect(nearestName(typo, ['nicklen', 'channellen', 'topiclen', 'awaylen'])).toBe(name);
+      }),
+    );
+    expect(nearestName('bogus', ['nicklen', 'channellen'])).toBeUndefined();
   });
 });

@@ -1,6 +1,9 @@
+import { closeSync, fstatSync, mkdtempSync, openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allModules } from '../../src/modules/index.js';
-import { loggableParams } from '../../src/observability/log.js';
+import { loggableParams, isJournalStream, syslogPriority } from '../../src/observability/log.js';
 import { COMMAND_SECONDS_BUCKETS, listenerLabel, Stats } from '../../src/observability/stats.js';
 
 describe('Stats', () => {
@@ -110,6 +113,25 @@ describe('loggableParams', () => {
     for (const name of secretive) {
       const params = ['p0', 'p1', 'p2', 'p3', 'p4'];
       expect(loggableParams(name, params), name).toContain(R);
+    }
+  });
+});
+
+describe('journald priorities', () => {
+  it('maps pino levels to syslog priorities', () => {
+    expect([60, 50, 40, 30, 20, 10].map(syslogPriority)).toEqual([2, 3, 4, 6, 7, 7]);
+  });
+
+  it('takes a stream for the journal only when JOURNAL_STREAM names it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ircd-journal-'));
+    const fd = openSync(join(dir, 'out'), 'w');
+    try {
+      const st = fstatSync(fd);
+      expect(isJournalStream(fd, { JOURNAL_STREAM: `${st.dev}:${st.ino}` })).toBe(true);
+      expect(isJournalStream(fd, {})).toBe(false);
+      expect(isJournalStream(fd, { JOURNAL_STREAM: `${st.dev}:${st.ino + 1}` })).toBe(false);
+    } finally {
+      closeSync(fd);
     }
   });
 });
