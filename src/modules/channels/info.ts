@@ -31,12 +31,22 @@ export function handleTopic(server: Server, client: Client, msg: Message): void 
     client.numeric(ERR.CHANOPRIVSNEEDED, channel.name, "You're not channel operator");
     return;
   }
+  setChannelTopic(server, channel, text, client);
+}
+
+/**
+ * Sets (or, with "", clears) a channel's topic and shows the TOPIC line to its members, from a
+ * member (TOPIC) or from the server (the API). The text is cut to limits.topiclen; returns it.
+ */
+export function setChannelTopic(server: Server, channel: Channel, text: string, setter: Client | undefined): string {
   const topic = truncateUtf8(text, server.config.limits.topiclen);
-  server.state.setTopic(channel, topic ? { text: topic, setBy: client.mask, setAt: Math.floor(Date.now() / 1000) } : undefined);
+  const source = setter?.mask ?? server.name;
+  server.state.setTopic(channel, topic ? { text: topic, setBy: source, setAt: Math.floor(Date.now() / 1000) } : undefined);
   // A msgid lets history replay topic changes to clients with draft/event-playback.
-  const out = relay(client, { source: client.mask, command: 'TOPIC', params: [channel.name, topic] }, { msgid: newMsgid() });
+  const out = relay(setter, { source, command: 'TOPIC', params: [channel.name, topic] }, { msgid: newMsgid() });
   channel.broadcast(out);
-  server.emit('messageRelayed', client, channel, out);
+  if (setter) server.emit('messageRelayed', setter, channel, out);
+  return topic;
 }
 
 export function handleNames(server: Server, client: Client, msg: Message): void {

@@ -151,8 +151,10 @@ function kickFrom(server: Server, client: Client, name: string, nicks: string[],
   }
 }
 
-function kickMember(server: Server, kicker: Client, channel: Channel, target: Client, reason: string): void {
-  channel.broadcast(relay(kicker, { source: kicker.mask, command: 'KICK', params: [channel.name, target.nick, reason] }));
+/** Removes a member with a KICK line its channel sees, from a member (KICK) or from the server (the API). */
+export function kickMember(server: Server, kicker: Client | undefined, channel: Channel, target: Client, reason: string): void {
+  const source = kicker?.mask ?? server.name;
+  channel.broadcast(relay(kicker, { source, command: 'KICK', params: [channel.name, target.nick, reason] }));
   server.state.kick(channel, target);
 }
 

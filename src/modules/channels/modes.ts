@@ -7,7 +7,7 @@ import type { Client } from '../../server/client.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { canSeeChannel } from './common.js';
-import { applyModeChanges, currentModes, formatModeChanges, parseModeString } from './modeparse.js';
+import { applyModeChanges, currentModes, formatModeChanges, parseModeString, type ApplyResult } from './modeparse.js';
 
 /** Entry and end numerics of each list mode. */
 const LIST_REPLIES: Record<string, [string, string, string]> = {
@@ -34,24 +34,50 @@ export function handleChannelMode(server: Server, client: Client, msg: Message):
     client.numeric(RPL.CREATIONTIME, channel.name, String(channel.createdAt));
     return;
   }
-  const { changes, unknown } = parseModeString(server.prefixes.modes, msg.params.slice(1), server.config.limits.modes_per_line);
-  for (const letter of unknown) client.numeric(ERR.UNKNOWNMODE, letter, 'is unknown mode char to me');
+  // The setter's numerics go ahead of the MODE line its change makes.
+  changeChannelModes(server, channel, msg.params.slice(1), client, (result) => {
+    for (const letter of result.unknown) client.numeric(ERR.UNKNOWNMODE, letter, 'is unknown mode char to me');
+    for (const letter of result.listQueries) sendList(client, channel, letter);
+    for (const e of result.errors) client.numeric(e.code, ...e.params);
+  });
+}
+
+/** What a mode change did: the changes applied, the errors, the list queries and the unknown letters. */
+export type ModeChangeResult = ApplyResult & { unknown: string[] };
+
+/**
+ * Applies a mode string and its arguments ("+o-v", "nick", "nick") to a channel and shows the
+ * changes made as one MODE line to its members: from a member under the rank rules (MODE), or
+ * from the server, which may set every mode (the API). `answer` runs before the MODE line goes out.
+ */
+export function changeChannelModes(
+  server: Server,
+  channel: Channel,
+  args: readonly string[],
+  setter: Client | undefined,
+  answer?: (result: ModeChangeResult) => void,
+): ModeChangeResult {
+  const { changes, unknown } = parseModeString(server.prefixes.modes, args, server.config.limits.modes_per_line);
+  const source = setter?.mask ?? server.name;
   const result = applyModeChanges(channel, changes, {
     fold: server.state.fold,
     prefixes: server.prefixes,
-    setterHeld: member ?? '',
+    // The server holds every prefix: no rank check refuses it.
+    setterHeld: setter ? (channel.members.get(setter) ?? '') : server.prefixes.modes,
     findNick: (nick) => {
       const c = server.state.findNick(nick);
       return c?.registered ? c : undefined;
     },
     state: server.state,
     listLimit: server.config.limits.list_entries,
-    setBy: client.mask,
+    setBy: source,
     now: Math.floor(Date.now() / 1000),
   });
-  for (const letter of result.listQueries) sendList(client, channel, letter);
-  for (const e of result.errors) client.numeric(e.code, ...e.params);
-  if (result.applied.length === 0) return;
-  const params = [channel.name, ...formatModeChanges(result.applied)];
-  channel.broadcast(relay(client, { source: client.mask, command: 'MODE', params }));
+  const done = { ...result, unknown };
+  answer?.(done);
+  if (result.applied.length > 0) {
+    const params = [channel.name, ...formatModeChanges(result.applied)];
+    channel.broadcast(relay(setter, { source, command: 'MODE', params }));
+  }
+  return done;
 }
