@@ -118,6 +118,7 @@ export class Server implements ConnectionOwner {
     checkTables(this.db);
     checkMigrationsKnown(this.db);
     for (const l of this.config.listen) await this.addListener(l);
+    for (const m of this.modules) await m.start?.(this);
     this.sweep.start();
     this.traceCommands = this.log.isLevelEnabled('trace');
     this.ready = true;
