@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { hashPassword } from './auth/password.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createAccountFromCli } from './modules/accounts.js';
+import { makeToken } from './modules/api/tokens.js';
 import { allModules } from './modules/index.js';
 import { createLogger } from './observability/log.js';
 import { Server, VERSION } from './server/server.js';
@@ -14,6 +15,8 @@ const USAGE = `Usage:
   ircd --config FILE     run the server with FILE (TOML)
   ircd check FILE        validate FILE; exit 0 when it is valid, 1 with every error otherwise
   ircd mkpasswd          read a password (from stdin, or a prompt) and print a hash for the config
+  ircd mkpasswd --token [NAME]
+                         make an API token; print it once, and the [[api.tokens]] block holding its hash
   ircd account create NAME --config FILE
                          create an account in FILE's store; the password is read like mkpasswd's
   ircd --version         print the version
@@ -97,6 +100,15 @@ async function main(argv: string[]): Promise<number> {
       const password = await readPassword();
       await createAccountFromCli(loadConfig(argv[configAt + 1]!), name, password);
       process.stdout.write(`account ${name} created\n`);
+      return 0;
+    }
+    if (first === 'mkpasswd' && second === '--token') {
+      const { token, hash } = makeToken();
+      const name = argv[2] ?? 'admin';
+      process.stdout.write(
+        `# The token (give it to the API client; it is not stored and is shown only now):\n#   ${token}\n` +
+          `[[api.tokens]]\nname = ${JSON.stringify(name)}\nhash = "${hash}"\nprivileges = ["kill", "ban", "rehash", "wallops", "see_hidden", "override", "accounts"]\n`,
+      );
       return 0;
     }
     if (first === 'mkpasswd') {

@@ -12,10 +12,23 @@ export type RehashResult = { ok: true; needsRestart: string[] } | { ok: false; e
 
 /**
  * Keys read only when the server starts ("section.*": every key of the section): the store is
- * opened, the metrics endpoint bound and the log stream made once, and the SASL and REGISTER
+ * opened, the metrics and API endpoints bound and the log stream made once, and the SASL and REGISTER
  * failure counters are sized in their modules' init. server.casemapping is refused instead.
  */
-const RESTART_KEYS = ['store.path', 'metrics.*', 'log.format', 'log.destination', 'sasl.failure_tracking'] as const;
+const RESTART_KEYS = [
+  'store.path',
+  'metrics.*',
+  'log.format',
+  'log.destination',
+  'sasl.failure_tracking',
+  // The API listener is bound once; its tokens and limits are read per request and apply at once.
+  'api.enabled',
+  'api.address',
+  'api.port',
+  'api.tls',
+  'api.max_connections',
+  'api.panel',
+] as const;
 
 /** Keys of a [[listen]] block that its open socket keeps: they apply only to a listener opened anew. */
 const LISTENER_RESTART_KEYS = ['origins', 'trusted_proxies'] as const;
