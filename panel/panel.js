@@ -149,8 +149,9 @@ async function searchUsers() {
         await call('POST', `/api/users/${encodeURIComponent(u.nick)}/kill`, { reason: reason() });
         await searchUsers();
       })),
-      button('Ban host', () => act(`K-line added for *@${u.real_host ?? u.host}`, async () => {
-        await call('POST', '/api/bans', { kind: 'K', mask: `*@${u.real_host ?? u.host}`, reason: reason() });
+      // A nick online stands for its real host: the server fills it in, cloaked or not.
+      button('Ban host', () => act(`K-line added for ${u.nick}'s host`, async () => {
+        await call('POST', '/api/bans', { kind: 'K', mask: u.nick, reason: reason() });
         await Promise.all([searchUsers(), listBans()]);
       })),
     );
