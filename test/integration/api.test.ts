@@ -2,14 +2,19 @@
 // errors, authentication and its failure limit, the OpenAPI description, the panel's headers,
 // and IRC clients seeing what the API changed.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { verifyPassword } from '../../src/auth/password.js';
+import { loadConfig } from '../../src/config/load.js';
 import { accountStore } from '../../src/modules/accounts.js';
 import { bansOf } from '../../src/modules/bans.js';
 import { ADMIN, api, apiSection, BANNER, READER, startApiServer } from '../support/api.js';
 import { client, TestClient, toToml, testConfig, type TestServer } from '../support/harness.js';
 import { operConfig, operUp } from '../support/oper.js';
+import { makeSelfSignedCert } from '../support/tls.js';
 
 let ts: (TestServer & { base: string }) | undefined;
 afterEach(async () => {
@@ -379,5 +384,42 @@ describe('OpenAPI and the panel', () => {
     ts = await startApiServer(operConfig(), { panel: false });
     expect((await fetch(ts.base + '/')).status).toBe(404);
     expect((await api(ts.base, 'GET', '/api/status')).status).toBe(200);
+  });
+});
+
+describe('TLS and the command line', () => {
+  it('serves HTTPS when [api] tls is set', async () => {
+    const cert = makeSelfSignedCert('api.test');
+    const srv = await start({}, { tls: cert });
+    expect(srv.base.startsWith('http://')).toBe(true);
+    const port = new URL(srv.base).port;
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port, path: '/api/whoami', rejectUnauthorized: false, headers: { authorization: `Bearer ${ADMIN.token}` } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body).name).toBe('admin');
+    // Plain HTTP on the TLS port gets no answer.
+    await expect(fetch(`${srv.base}/api/whoami`)).rejects.toThrow();
+  });
+
+  it('ircd mkpasswd --token prints a token once and a block the config accepts, whose hash verifies it', async () => {
+    const res = spawnSync(process.execPath, [join(import.meta.dirname, '../../dist/src/main.js'), 'mkpasswd', '--token', 'ops-bot'], { encoding: 'utf8' });
+    expect(res.status).toBe(0);
+    const token = /^#\s+(ircd_[A-Za-z0-9_-]{43})$/m.exec(res.stdout)?.[1];
+    expect(token).toBeDefined();
+    const block = res.stdout.slice(res.stdout.indexOf('[[api.tokens]]'));
+    const dir = mkdtempSync(join(tmpdir(), 'ircd-token-'));
+    const file = join(dir, 'ircd.toml');
+    writeFileSync(file, toToml(testConfig()) + '[api]\nenabled = true\n' + block);
+    const config = loadConfig(file);
+    expect(config.api.tokens[0]).toMatchObject({ name: 'ops-bot', privileges: expect.arrayContaining(['kill', 'ban']) });
+    expect(await verifyPassword(token!, config.api.tokens[0]!.hash)).toBe(true);
+    expect(res.stdout).not.toContain(`hash = "${token}"`);
   });
 });
