@@ -47,13 +47,39 @@ async function call(method, path, body) {
   return data;
 }
 
-/** Runs an action from a button, showing its outcome. */
+/** Runs a search or a view, showing a failure. */
+async function show(fn) {
+  try {
+    await fn();
+  } catch (err) {
+    say(err.message, true);
+  }
+}
+
+/** Runs an action from a button, shows its outcome, and brings every list up to date with it. */
 async function act(what, fn) {
   try {
     await fn();
     say(what);
   } catch (err) {
     say(err.message, true);
+  }
+  await show(refreshAll);
+}
+
+/** Counts, users, channels, bans and the open channel again (a kill may empty a channel, a ban kill users). */
+async function refreshAll() {
+  await Promise.all([refreshOverview(), searchUsers(), searchChannels(), listBans(), refreshOpenChannel()]);
+}
+
+async function refreshOpenChannel() {
+  if (openChannel === undefined) return;
+  try {
+    await showChannel(openChannel);
+  } catch (err) {
+    if (err.code !== 'NO_SUCH_CHANNEL') throw err;
+    openChannel = undefined;
+    $('channel-detail').hidden = true;
   }
 }
 
@@ -147,12 +173,10 @@ async function searchUsers() {
     actions.append(
       button('Kill', () => act(`${u.nick} killed`, async () => {
         await call('POST', `/api/users/${encodeURIComponent(u.nick)}/kill`, { reason: reason() });
-        await searchUsers();
       })),
       // A nick online stands for its real host: the server fills it in, cloaked or not.
       button('Ban host', () => act(`K-line added for ${u.nick}'s host`, async () => {
         await call('POST', '/api/bans', { kind: 'K', mask: u.nick, reason: reason() });
-        await Promise.all([searchUsers(), listBans()]);
       })),
     );
     tr.append(actions);
@@ -171,7 +195,7 @@ async function searchChannels() {
   for (const c of data.channels) {
     rows.append(el('tr', { 'data-channel': c.name },
       el('td', {}, c.name), el('td', {}, c.users), el('td', {}, c.modes), el('td', {}, c.topic ?? ''),
-      el('td', {}, button('Open', () => act('', () => showChannel(c.name)))),
+      el('td', {}, button('Open', () => show(() => showChannel(c.name)))),
     ));
   }
 }
@@ -189,7 +213,6 @@ async function showChannel(name) {
       el('td', {}, m.nick), el('td', {}, m.prefixes), el('td', {}, m.account ?? ''),
       el('td', {}, button('Kick', () => act(`${m.nick} kicked from ${c.name}`, async () => {
         await call('POST', `/api/channels/${encodeURIComponent(c.name)}/kick`, { nick: m.nick, reason: reason() });
-        await showChannel(c.name);
       }))),
     ));
   }
@@ -212,7 +235,6 @@ async function listBans() {
       el('td', {}, b.kind), el('td', {}, b.mask), el('td', {}, b.reason), el('td', {}, b.set_by), el('td', {}, b.expires_at ?? 'never'),
       el('td', {}, button('Remove', () => act(`${b.kind}-line for ${b.mask} removed`, async () => {
         await call('DELETE', `/api/bans/${b.kind}/${encodeURIComponent(b.mask)}`);
-        await listBans();
       }))),
     ));
   }
@@ -252,17 +274,16 @@ function wire() {
   $('logout').addEventListener('click', logout);
   $('user-search').addEventListener('submit', (e) => {
     e.preventDefault();
-    act('', searchUsers);
+    show(searchUsers);
   });
   $('channel-search').addEventListener('submit', (e) => {
     e.preventDefault();
-    act('', searchChannels);
+    show(searchChannels);
   });
   $('topic-form').addEventListener('submit', (e) => {
     e.preventDefault();
     act('Topic set', async () => {
       await call('PUT', `/api/channels/${encodeURIComponent(openChannel)}/topic`, { topic: $('topic-text').value });
-      await Promise.all([showChannel(openChannel), searchChannels()]);
     });
   });
   $('ban-form').addEventListener('submit', (e) => {
@@ -272,7 +293,6 @@ function wire() {
     if ($('ban-reason').value) body.reason = $('ban-reason').value;
     act(`${body.kind}-line added for ${body.mask}`, async () => {
       await call('POST', '/api/bans', body);
-      await listBans();
     });
   });
   $('rehash-button').addEventListener('click', () => {

@@ -137,6 +137,8 @@ async function main() {
     check('kill removes the user from the list', true);
     await waitFor(() => victim.socket.destroyed || victim.socket.readableEnded, 5000, 'the IRC client to be disconnected');
     check('the IRC client was killed', victim.lines.some((l) => / KILL mallory :panel check$/.test(l)));
+    await channelRow.waitFor({ state: 'detached' });
+    check('the lists follow: the channel the user left empty is gone, its view closed', await page.locator('#channel-detail').isHidden());
 
     await page.selectOption('#ban-kind', 'K');
     await page.fill('#ban-mask', '*@203.0.113.*');
