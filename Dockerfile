@@ -19,6 +19,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY panel ./panel
 COPY deploy/docker/ircd.toml /etc/ircd/ircd.toml
 COPY motd.txt /etc/ircd/motd.txt
 # The image's "node" user (uid 1000) runs the server; it owns only the data folder.

@@ -9,6 +9,7 @@ import { promptNewPassword } from './auth/prompt.js';
 import { ConfigError, configWarnings, formatPath, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createAccountFromCli } from './modules/accounts.js';
+import { makeToken } from './modules/api/tokens.js';
 import { allModules } from './modules/index.js';
 import { checkTls } from './net/listener.js';
 import { checkStsPolicy } from './net/tlsverify.js';
@@ -24,6 +25,8 @@ const USAGE = `Usage:
   ircd mkpasswd          read a password (from stdin, or typed twice at a prompt) and print a
                          hash for the config
   ircd gensecret         print a new random secret for [cloaking] secret
+  ircd mkpasswd --token [NAME]
+                         make an API token; print it once, and the [[api.tokens]] block holding its hash
   ircd account create NAME --config FILE
                          create an account in FILE's store; the password is read like mkpasswd's
   ircd backup DEST --config FILE
@@ -136,6 +139,15 @@ async function main(argv: string[]): Promise<number> {
       const source = loadConfig(argv[configAt + 1]!).store.path;
       const { bytes, migrations } = await backupStore(source, second);
       process.stdout.write(`backed up ${source} to ${second}: ${bytes} bytes, integrity ok, migrations ${migrations.join(', ')}\n`);
+      return 0;
+    }
+    if (first === 'mkpasswd' && second === '--token') {
+      const { token, hash } = makeToken();
+      const name = argv[2] ?? 'admin';
+      process.stdout.write(
+        `# The token (give it to the API client; it is not stored and is shown only now):\n#   ${token}\n` +
+          `[[api.tokens]]\nname = ${JSON.stringify(name)}\nhash = "${hash}"\nprivileges = ["kill", "ban", "rehash", "wallops", "see_hidden", "override", "accounts"]\n`,
+      );
       return 0;
     }
     if (first === 'mkpasswd') {

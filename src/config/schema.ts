@@ -183,6 +183,7 @@ export const stsSchema = z.strictObject({
 
 /** Oper privileges an [[oper_class]] may grant; listed so a typo is an error, not a silent no-op. */
 export const PRIVILEGES = ['kill', 'ban', 'rehash', 'die', 'wallops', 'see_hidden', 'override', 'accounts'] as const;
+export type Privilege = (typeof PRIVILEGES)[number];
 
 /** Server notice letters (user mode +s): connects/quits, kills, bans, oper activity. */
 export const SNOMASK_LETTERS = 'bcko';
@@ -192,6 +193,36 @@ export const operClassSchema = z.strictObject({
   privileges: z.array(z.enum(PRIVILEGES)).default([]),
   /** Server notices opers of this class get (user mode +s is set on OPER when not empty). */
   snomask: z.string().regex(new RegExp(`^[${SNOMASK_LETTERS}]*$`), `letters among "${SNOMASK_LETTERS}"`).default(SNOMASK_LETTERS),
+});
+
+/** An API token: a name for the log, the hash of its secret, and the oper privileges it carries. */
+export const apiTokenSchema = z.strictObject({
+  /** Shown in the log line of every call made with the token. */
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-" (1-64)'),
+  /** Hash from `ircd mkpasswd --token` (which prints the token once, and this hash). */
+  hash: z.string().refine(isPasswordHash, 'a hash made by `ircd mkpasswd --token` (plaintext is refused)'),
+  /** Oper privilege names; "see_hidden" shows real hosts and addresses, the others gate their endpoints. */
+  privileges: z.array(z.enum(PRIVILEGES)).default([]),
+});
+
+export const apiSchema = z.strictObject({
+  /** Serve the HTTP administration API and the web panel. */
+  enabled: z.boolean().default(false),
+  /** Keep on loopback (or behind a TLS reverse proxy) unless `tls` is set. */
+  address: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8667),
+  /** Certificate and key (PEM files) to serve HTTPS instead of HTTP. */
+  tls: tlsSchema.optional(),
+  /** HTTP connections served at once. */
+  max_connections: z.number().int().min(1).max(10000).default(32),
+  /** Largest request body read; larger ones are refused with 413. */
+  max_body_bytes: z.number().int().min(1024).max(1 << 20).default(16384),
+  /** Failed authentications allowed per address within `auth_window`; more get 429 unchecked. */
+  auth_failures_per_ip: z.number().int().min(1).max(100000).default(10),
+  auth_window: seconds(600),
+  /** Serve the web panel at / (the API is at /api either way). */
+  panel: z.boolean().default(true),
+  tokens: z.array(apiTokenSchema).max(64).default([]),
 });
 
 /** "AB:CD:..." or "abcd..." SHA-256 certificate fingerprints, compared as lowercase hex without colons. */
@@ -409,6 +440,7 @@ export const configSchema = z
     allow: z.array(allowSchema).min(1, 'at least one [[allow]] block'),
     log: logSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
+    api: apiSchema.prefault({}),
     store: storeSchema.prefault({}),
     accounts: accountsSchema.prefault({}),
     sasl: saslSchema.prefault({}),
@@ -453,6 +485,11 @@ export const configSchema = z
           message: port === undefined ? 'STS needs a [[listen]] block with tls' : `no [[listen]] block with tls on port ${port}`,
         });
     }
+    const tokenNames = new Set<string>();
+    cfg.api.tokens.forEach((t, i) => {
+      if (tokenNames.has(t.name)) ctx.addIssue({ code: 'custom', path: ['api', 'tokens', i, 'name'], message: `duplicate token "${t.name}"` });
+      tokenNames.add(t.name);
+    });
   });
 
 export type Config = z.infer<typeof configSchema>;
@@ -461,4 +498,6 @@ export type ListenConfig = z.infer<typeof listenSchema>;
 export type AllowConfig = z.infer<typeof allowSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
 export type OperConfig = z.infer<typeof operSchema>;
+export type ApiConfig = z.infer<typeof apiSchema>;
+export type ApiTokenConfig = z.infer<typeof apiTokenSchema>;
 export type WebircConfig = z.infer<typeof webircSchema>;

@@ -187,6 +187,44 @@ function notice(client: Client, text: string): void {
   client.fromServer('NOTICE', [client.nick, text]);
 }
 
+/** An account-management refusal: a FAIL code and its text. */
+export interface AccountProblem {
+  code: string;
+  text: string;
+}
+
+/** ACCOUNT CREATE's work (and the API's): the name, email and password checked, the account stored. */
+export async function createAccount(server: Server, account: string, password: string, email: string | undefined): Promise<AccountProblem | undefined> {
+  const cfg = server.config.accounts;
+  if (!validAccountName(server.config, account)) return { code: 'BAD_ACCOUNT_NAME', text: 'Account names follow the nick rules' };
+  if (email !== undefined && (email.length > 254 || !EMAIL_RE.test(email))) return { code: 'INVALID_EMAIL', text: 'That is not an email address' };
+  const problem = passwordProblem(cfg, password);
+  if (problem) return problem;
+  const credentials = await makeCredentials(password, cfg.pbkdf2_iterations);
+  if (!runtime(server).store.create(account, credentials, email)) return { code: 'ACCOUNT_EXISTS', text: 'That account already exists' };
+  return undefined;
+}
+
+/** ACCOUNT DROP's work: the account removed and its users logged out; its stored name, or undefined when there is none. */
+export function dropAccount(server: Server, name: string): string | undefined {
+  const store = runtime(server).store;
+  const account = store.get(name);
+  if (!account || !store.drop(account.name)) return undefined;
+  for (const c of [...server.state.withAccount(account.name)]) logOut(server, c);
+  return account.name;
+}
+
+/** ACCOUNT RESETPASS's work: the account's stored name, or why the password was not set. */
+export async function resetPassword(server: Server, name: string, password: string): Promise<{ account: string } | (AccountProblem & { account: string })> {
+  const store = runtime(server).store;
+  const account = store.get(name);
+  if (!account) return { account: name, code: 'NO_SUCH_ACCOUNT', text: 'No such account' };
+  const problem = passwordProblem(server.config.accounts, password);
+  if (problem) return { account: account.name, ...problem };
+  store.setCredentials(account.name, await makeCredentials(password, server.config.accounts.pbkdf2_iterations));
+  return { account: account.name };
+}
+
 async function handleAccount(server: Server, client: Client, params: string[]): Promise<void> {
   const sub = params[0]!.toUpperCase();
   const name = params[1];
@@ -197,31 +235,22 @@ async function handleAccount(server: Server, client: Client, params: string[]): 
   switch (sub) {
     case 'CREATE': {
       const [, account, password, email] = params as [string, string, string, string | undefined];
-      if (!validAccountName(server.config, account)) return fail('BAD_ACCOUNT_NAME', account, 'Account names follow the nick rules');
-      if (email !== undefined && !EMAIL_RE.test(email)) return fail('INVALID_EMAIL', account, 'That is not an email address');
-      const problem = passwordProblem(cfg, password);
+      const problem = await createAccount(server, account, password, email);
       if (problem) return fail(problem.code, account, problem.text);
-      const credentials = await makeCredentials(password, cfg.pbkdf2_iterations);
-      if (!rt.store.create(account, credentials, email)) return fail('ACCOUNT_EXISTS', account, 'That account already exists');
       server.log.info({ oper: client.oper?.name, account }, 'account created by an operator');
       return notice(client, `Account ${account} created`);
     }
     case 'DROP': {
-      const account = rt.store.get(name!);
-      if (!account || !rt.store.drop(account.name)) return fail('NO_SUCH_ACCOUNT', name!, 'No such account');
-      for (const c of [...server.state.withAccount(account.name)]) logOut(server, c);
-      server.log.info({ oper: client.oper?.name, account: account.name }, 'account dropped by an operator');
-      return notice(client, `Account ${account.name} dropped`);
+      const dropped = dropAccount(server, name!);
+      if (!dropped) return fail('NO_SUCH_ACCOUNT', name!, 'No such account');
+      server.log.info({ oper: client.oper?.name, account: dropped }, 'account dropped by an operator');
+      return notice(client, `Account ${dropped} dropped`);
     }
     case 'RESETPASS': {
-      const password = params[2]!;
-      const account = rt.store.get(name!);
-      if (!account) return fail('NO_SUCH_ACCOUNT', name!, 'No such account');
-      const problem = passwordProblem(cfg, password);
-      if (problem) return fail(problem.code, account.name, problem.text);
-      rt.store.setCredentials(account.name, await makeCredentials(password, cfg.pbkdf2_iterations));
-      server.log.info({ oper: client.oper?.name, account: account.name }, 'account password reset by an operator');
-      return notice(client, `Password of ${account.name} reset`);
+      const result = await resetPassword(server, name!, params[2]!);
+      if ('code' in result) return fail(result.code, result.account, result.text);
+      server.log.info({ oper: client.oper?.name, account: result.account }, 'account password reset by an operator');
+      return notice(client, `Password of ${result.account} reset`);
     }
     case 'LIST': {
       const { accounts, more } = rt.store.list(name ?? '*', cfg.list_max);

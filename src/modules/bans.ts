@@ -96,6 +96,70 @@ function enforce(server: Server, ban: ServerBan): void {
   }
 }
 
+/** A ban to set, as an oper (KLINE ...) or an API call gives it. */
+export interface BanRequest {
+  kind: BanKind;
+  /** The mask as given (a nick online stands for its host or address). */
+  given: string;
+  /** 0 for a permanent ban. */
+  seconds: number;
+  reason: string | undefined;
+  /** Who sets it: the oper's block name or the API token's name (kept with the ban). */
+  setBy: string;
+  /** Who is told in the notices: "nick" or "API token name". */
+  by: string;
+  /** The oper setting it: a ban matching one of its sessions is refused unless `myself`. */
+  self?: Client;
+  myself?: boolean;
+  /** Runs once the ban is stored, before the notices and the disconnections (the setter hears first). */
+  added?: (ban: ServerBan) => void;
+}
+
+export type BanResult = { ok: true; ban: ServerBan } | { ok: false; code: 'INVALID_PARAMS' | 'LIMIT_REACHED' | 'WOULD_BAN_YOU'; error: string };
+
+/**
+ * Validates and sets a server ban, then disconnects who it covers: what KLINE, DLINE and XLINE do
+ * and the API's ban endpoint does, with the same checks (mask shape, width limits, the count).
+ */
+export function addServerBan(server: Server, req: BanRequest): BanResult {
+  const { kind } = req;
+  const parsed = normalizeBanMask(server, kind, req.given);
+  if ('error' in parsed) return { ok: false, code: 'INVALID_PARAMS', error: parsed.error };
+  const store = bansOf(server);
+  if (!store.has(kind, parsed.mask) && store.size >= server.config.bans.max_entries)
+    return { ok: false, code: 'LIMIT_REACHED', error: `There are already ${store.size} server bans (bans.max_entries); remove some first` };
+  const now = Date.now();
+  const ban: ServerBan = {
+    kind,
+    mask: parsed.mask,
+    reason: (req.reason || 'No reason given').slice(0, server.config.limits.kicklen),
+    setBy: req.setBy,
+    setAt: now,
+    expiresAt: req.seconds > 0 ? now + req.seconds * 1000 : undefined,
+  };
+  const matches = banMatcher(ban);
+  const self = req.self?.sessions.find((s) => matches(sessionSubject(req.self!, s)));
+  if (self && !req.myself) {
+    const { user, realHost } = self.attachedAs ?? req.self!;
+    const you = `${user}@${realHost} [${self.conn.ip}]`;
+    return { ok: false, code: 'WOULD_BAN_YOU', error: `This ${kind}-Line for [${ban.mask}] matches you (${you}) and would disconnect you; to set it anyway, repeat the command with MYSELF before the other parameters` };
+  }
+  store.add(ban);
+  req.added?.(ban);
+  serverNotice(server, 'b', `${req.by} added ${formatDuration(req.seconds)} ${kind}-Line for [${ban.mask}]: ${ban.reason}`, req.self);
+  enforce(server, ban);
+  return { ok: true, ban };
+}
+
+/** Removes a server ban given as typed (normalized as when it was set), and tells the opers. */
+export function removeServerBan(server: Server, kind: BanKind, given: string, by: string, except?: Client): { mask: string; removed: boolean } {
+  const parsed = normalizeBanMask(server, kind, given);
+  const mask = 'mask' in parsed ? parsed.mask : given.toLowerCase();
+  const removed = bansOf(server).remove(kind, mask) !== undefined;
+  if (removed) serverNotice(server, 'b', `${by} removed the ${kind}-Line for [${mask}]`, except);
+  return { mask, removed };
+}
+
 function addBan(kind: BanKind): CommandDef['handler'] {
   return (server, client, msg) => {
     const params = [...msg.params];
@@ -108,55 +172,34 @@ function addBan(kind: BanKind): CommandDef['handler'] {
       seconds = duration;
       params.shift();
     }
-    const command = msg.command;
-    const parsed = normalizeBanMask(server, kind, params[0]!);
-    if ('error' in parsed) {
-      client.standardReply('FAIL', command, 'INVALID_PARAMS', parsed.error);
-      return;
-    }
-    const store = bansOf(server);
-    if (!store.has(kind, parsed.mask) && store.size >= server.config.bans.max_entries) {
-      client.standardReply('FAIL', command, 'LIMIT_REACHED', `There are already ${store.size} server bans (bans.max_entries); remove some first`);
-      return;
-    }
-    const now = Date.now();
-    const ban: ServerBan = {
-      kind,
-      mask: parsed.mask,
-      reason: (params[1] || 'No reason given').slice(0, server.config.limits.kicklen),
-      setBy: client.oper!.name,
-      setAt: now,
-      expiresAt: seconds > 0 ? now + seconds * 1000 : undefined,
-    };
-    const matches = banMatcher(ban);
-    const self = client.sessions.find((s) => matches(sessionSubject(client, s)));
-    if (self && !myself) {
-      const { user, realHost } = self.attachedAs ?? client;
-      const you = `${user}@${realHost} [${self.conn.ip}]`;
-      client.standardReply('FAIL', command, 'WOULD_BAN_YOU', `This ${kind}-Line for [${ban.mask}] matches you (${you}) and would disconnect you; to set it anyway, repeat the command with MYSELF before the other parameters`);
-      return;
-    }
-    store.add(ban);
     const span = formatDuration(seconds);
-    audit(server, client, `${kind}-line added`, { target: ban.mask, reason: ban.reason, duration: span });
-    client.fromServer('NOTICE', [client.nick, `*** Added ${span} ${kind}-Line for [${ban.mask}]: ${ban.reason}`]);
-    serverNotice(server, 'b', `${client.nick} added ${span} ${kind}-Line for [${ban.mask}]: ${ban.reason}`, client);
-    enforce(server, ban);
+    const result = addServerBan(server, {
+      kind,
+      given: params[0]!,
+      seconds,
+      reason: params[1],
+      setBy: client.oper!.name,
+      by: client.nick,
+      self: client,
+      myself,
+      added: (ban) => {
+        audit(server, client, `${kind}-line added`, { target: ban.mask, reason: ban.reason, duration: span });
+        client.fromServer('NOTICE', [client.nick, `*** Added ${span} ${kind}-Line for [${ban.mask}]: ${ban.reason}`]);
+      },
+    });
+    if (!result.ok) client.standardReply('FAIL', msg.command, result.code, result.error);
   };
 }
 
 function removeBan(kind: BanKind): CommandDef['handler'] {
   return (server, client, msg) => {
-    const parsed = normalizeBanMask(server, kind, msg.params[0]!);
-    const mask = 'mask' in parsed ? parsed.mask : msg.params[0]!.toLowerCase();
-    const removed = bansOf(server).remove(kind, mask);
+    const { mask, removed } = removeServerBan(server, kind, msg.params[0]!, client.nick, client);
     if (!removed) {
       client.standardReply('FAIL', msg.command, 'NO_SUCH_BAN', `No ${kind}-Line for [${mask}]`);
       return;
     }
     audit(server, client, `${kind}-line removed`, { target: mask });
     client.fromServer('NOTICE', [client.nick, `*** ${kind}-Line for [${mask}] removed`]);
-    serverNotice(server, 'b', `${client.nick} removed the ${kind}-Line for [${mask}]`, client);
   };
 }
 

@@ -92,7 +92,7 @@ export const channels: Module = {
     // Members see each change of their channels as it happens in State, whoever made it.
     events.on('joined', ({ channel, client }) => announceJoin(channel, client));
     events.on('parted', ({ channel, client, reason }) => announcePart(channel, client, reason));
-    events.on('kicked', ({ channel, client, by, reason }) => announceKick(channel, client, by, reason));
+    events.on('kicked', ({ channel, client, by, reason }) => announceKick(server, channel, client, by, reason));
     events.on('topicChanged', ({ channel, by }) => announceTopic(server, channel, by));
     events.on('channelModeChanged', ({ channel, by, changes }) => announceModeChanges(server, channel, by, changes));
     events.on('channelRenamed', ({ channel, oldName, by, reason }) => announceRename(server, channel, oldName, by, reason));

@@ -12,7 +12,7 @@ import { parseUserHostMask, userHostMatches, userHostOf } from '../protocol/mask
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
-import { describeRestartNeeded } from '../server/rehash.js';
+import { describeRestartNeeded, type RehashResult } from '../server/rehash.js';
 import { relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { serverSlot, userSlot } from '../server/slots.js';
@@ -163,18 +163,32 @@ function handleKill(server: Server, client: Client, nick: string, given: string 
     client.numeric(ERR.NOSUCHNICK, nick, 'No such nick/channel');
     return;
   }
-  const reason = (given || 'No reason given').slice(0, server.config.limits.kicklen);
-  const quit = { kind: 'kill', text: `Killed (${client.nick} (${reason}))` } as const;
-  victim.send({ source: client.mask, command: 'KILL', params: [victim.nick, reason] });
+  const reason = killReason(server, given);
   audit(server, client, 'kill', { target: victim.realMask, reason });
-  serverNotice(server, 'k', `Received KILL message for ${victim.nick} (${victim.user}@${victim.realHost}) from ${client.nick}: ${reason}`);
-  server.disconnect(victim, quit);
+  killUser(server, victim, client.mask, client.nick, reason);
+}
+
+/** A KILL reason as given, cut to limits.kicklen. */
+export function killReason(server: Server, given: string | undefined): string {
+  return (given || 'No reason given').slice(0, server.config.limits.kicklen);
+}
+
+/** Disconnects a user as KILL does: the KILL line from `source`, the opers' notice, the QUIT its peers see. */
+export function killUser(server: Server, victim: Client, source: string, by: string, reason: string): void {
+  victim.send({ source, command: 'KILL', params: [victim.nick, reason] });
+  serverNotice(server, 'k', `Received KILL message for ${victim.nick} (${victim.user}@${victim.realHost}) from ${by}: ${reason}`);
+  server.disconnect(victim, { kind: 'kill', text: `Killed (${by} (${reason}))` });
 }
 
 function handleWallops(server: Server, client: Client, text: string): void {
-  const out = relay(client, { source: client.mask, command: 'WALLOPS', params: [text] });
-  for (const c of server.state.withMode('w')) c.sendOutgoing(out);
+  sendWallops(server, client, text);
   audit(server, client, 'wallops', { text });
+}
+
+/** WALLOPS to every user with +w, from a user or (without one) from the server. */
+export function sendWallops(server: Server, from: Client | undefined, text: string): void {
+  const out = relay(from, { source: from?.mask ?? server.name, command: 'WALLOPS', params: [text] });
+  for (const c of server.state.withMode('w')) c.sendOutgoing(out);
 }
 
 async function handleRehash(server: Server, client: Client, what: string | undefined): Promise<void> {
@@ -205,21 +219,29 @@ async function handleRehash(server: Server, client: Client, what: string | undef
     client.standardReply('FAIL', 'REHASH', 'INVALID_PARAMS', what!, 'Unknown REHASH type; use MOTD, TLS or nothing for the whole configuration');
     return;
   }
-  const result = await server.rehash(`REHASH by ${client.oper?.name}`);
+  const result = await rehashConfig(server, `REHASH by ${client.oper?.name}`, client.nick, client);
   if (result.ok) {
     client.numeric(RPL.REHASHING, server.configPath, 'Rehashing');
     for (const warning of result.warnings) client.standardReply('WARN', 'REHASH', 'CONFIG_WARNING', warning);
-    if (result.needsRestart.length === 0) {
-      serverNotice(server, 'o', `${client.nick} rehashed the server configuration`, client);
-      return;
-    }
-    const later = describeRestartNeeded(result.needsRestart);
-    client.standardReply('WARN', 'REHASH', 'NEEDS_RESTART', `Reloaded; ${later}`);
-    serverNotice(server, 'o', `${client.nick} rehashed the server configuration; ${later}`, client);
+    if (result.needsRestart.length > 0)
+      client.standardReply('WARN', 'REHASH', 'NEEDS_RESTART', `Reloaded; ${describeRestartNeeded(result.needsRestart)}`);
     return;
   }
-  for (const line of result.error.split('\n')) client.standardReply('FAIL', 'REHASH', 'CONFIG_INVALID', line.trim());
-  serverNotice(server, 'o', `${client.nick} tried to rehash, but the configuration is invalid (nothing changed)`, client);
+  for (const line of rehashErrorLines(result.error)) client.standardReply('FAIL', 'REHASH', 'CONFIG_INVALID', line);
+}
+
+/** The lines of a refused config's error, as REHASH reports them (one FAIL each). */
+export function rehashErrorLines(error: string): string[] {
+  return error.split('\n').map((line) => line.trim());
+}
+
+/** A full REHASH asked for by `by` (an oper's nick, an API token), with the notice to the other opers. */
+export async function rehashConfig(server: Server, source: string, by: string, except?: Client): Promise<RehashResult> {
+  const result = await server.rehash(source);
+  if (!result.ok) serverNotice(server, 'o', `${by} tried to rehash, but the configuration is invalid (nothing changed)`, except);
+  else if (result.needsRestart.length === 0) serverNotice(server, 'o', `${by} rehashed the server configuration`, except);
+  else serverNotice(server, 'o', `${by} rehashed the server configuration; ${describeRestartNeeded(result.needsRestart)}`, except);
+  return result;
 }
 
 async function handleShutdown(server: Server, client: Client, restart: boolean, given: string | undefined): Promise<void> {

@@ -137,6 +137,8 @@ export interface Module {
   refuseRegistration?(server: Server, client: Client): string | undefined;
   /** Called once when the server starts (open stores, timers). */
   init?(server: Server): void;
+  /** Called once after every init, for work that waits (opening a socket of its own); a rejection stops the start. */
+  start?(server: Server): Promise<void>;
   /** Called when the server stops. */
   close?(server: Server): void;
 }

@@ -5,7 +5,7 @@ import { configWarnings, formatPath, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { checkTls, listenerKey, type Listener } from '../net/listener.js';
 import { checkStsPolicy } from '../net/tlsverify.js';
-import type { HttpEndpoint } from '../observability/http.js';
+import type { MetricsEndpoint } from '../observability/http.js';
 import { PrefixTable } from './channel.js';
 import type { Server } from './server.js';
 
@@ -17,11 +17,23 @@ export type RehashResult = { ok: true; needsRestart: string[]; warnings: string[
 
 /**
  * Keys read only when the server starts ("section.*": every key of the section): the store is
- * opened and the log stream made once, and the SASL and REGISTER failure counters are sized in
- * their modules' init. server.casemapping is refused instead. [metrics] applies live: the
- * endpoint is opened, moved or closed to match.
+ * opened, the API endpoint bound and the log stream made once, and the SASL and REGISTER failure
+ * counters are sized in their modules' init. server.casemapping is refused instead. [metrics]
+ * applies live: the endpoint is opened, moved or closed to match.
  */
-const RESTART_KEYS = ['store.*', 'log.format', 'log.destination', 'sasl.failure_tracking'] as const;
+const RESTART_KEYS = [
+  'store.*',
+  'log.format',
+  'log.destination',
+  'sasl.failure_tracking',
+  // The API listener is bound once; its tokens and limits are read per request and apply at once.
+  'api.enabled',
+  'api.address',
+  'api.port',
+  'api.tls',
+  'api.max_connections',
+  'api.panel',
+] as const;
 
 /** Keys of a [[listen]] block that its open socket keeps: they apply only to a listener opened anew. */
 const LISTENER_RESTART_KEYS = ['origins', 'trusted_proxies'] as const;
@@ -83,7 +95,7 @@ export class Rehash {
     }
     const wanted = new Map(next.listen.map((l) => [listenerKey(l), l]));
     const opened: Listener[] = [];
-    let http: HttpEndpoint | undefined;
+    let http: MetricsEndpoint | undefined;
     try {
       for (const l of wanted.values()) if (l.tls) checkTls(l.tls); // a missing, unreadable or mismatched key fails here, before any change
       for (const [key, l] of wanted) if (!server.listeners.has(key)) opened.push(await server.addListener(l));
@@ -143,7 +155,7 @@ export class Rehash {
    * the same port on another address closes it first, and reopens it if the new one fails.
    * Returns the running endpoint when nothing moves, undefined when [metrics] is disabled.
    */
-  private async openMovedHttp(cfg: Config['metrics']): Promise<HttpEndpoint | undefined> {
+  private async openMovedHttp(cfg: Config['metrics']): Promise<MetricsEndpoint | undefined> {
     const server = this.server;
     const running = server.http;
     if (!cfg.enabled) return undefined;

@@ -26,7 +26,7 @@ import { derivedFrom } from './derived.js';
 import { Isupport } from './isupport.js';
 import { Rehash, type RehashResult } from './rehash.js';
 import { State } from './state.js';
-import { startHttp, type HttpEndpoint } from '../observability/http.js';
+import { startHttp, type MetricsEndpoint } from '../observability/http.js';
 import { Metrics } from '../observability/metrics.js';
 import { listenerLabel, Stats } from '../observability/stats.js';
 
@@ -42,7 +42,7 @@ export class Server implements ConnectionOwner {
   /** True from the end of start() until stop() begins (/healthz answers 200 only then). */
   ready = false;
   /** The /metrics and /healthz listener, when [metrics] is enabled (REHASH opens, moves and closes it). */
-  http: HttpEndpoint | undefined;
+  http: MetricsEndpoint | undefined;
   /** The Prometheus view behind it: made once, so a moved endpoint keeps its process metrics. */
   private metricsView: Metrics | undefined;
   /** Log every command received (level trace). Cached: asking pino costs more than a line's parsing. */
@@ -125,6 +125,7 @@ export class Server implements ConnectionOwner {
     checkTables(this.db);
     checkMigrationsKnown(this.db);
     for (const l of this.config.listen) await this.addListener(l);
+    for (const m of this.modules) await m.start?.(this);
     this.sweep.start();
     this.traceCommands = this.log.isLevelEnabled('trace');
     this.ready = true;
@@ -148,7 +149,7 @@ export class Server implements ConnectionOwner {
   }
 
   /** Opens a /metrics and /healthz listener (not yet this.http: REHASH swaps it in). */
-  openHttp(cfg: Config['metrics']): Promise<HttpEndpoint> {
+  openHttp(cfg: Config['metrics']): Promise<MetricsEndpoint> {
     return startHttp(this, cfg, (this.metricsView ??= new Metrics(this)));
   }
 

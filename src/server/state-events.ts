@@ -25,7 +25,8 @@ export interface StateEvents {
   channelRenamed: { channel: Channel; oldName: string; by: Client | undefined; reason: string };
   joined: { channel: Channel; client: Client };
   parted: { channel: Channel; client: Client; reason: string | undefined };
-  kicked: { channel: Channel; client: Client; by: Client; reason: string };
+  /** `by` is undefined when the server did it. */
+  kicked: { channel: Channel; client: Client; by: Client | undefined; reason: string };
   /** The topic was set or cleared; `by` is undefined when the server did it. */
   topicChanged: { channel: Channel; by: Client | undefined };
   /**

@@ -334,7 +334,7 @@ export class State {
   }
 
   /** A member is removed by KICK; an empty channel is destroyed. */
-  kick(channel: Channel, client: Client, by: Client, reason: string): void {
+  kick(channel: Channel, client: Client, by: Client | undefined, reason: string): void {
     const emptied = this.dropMember(channel, client);
     this.events.emit('kicked', { channel, client, by, reason });
     if (emptied) this.events.emit('channelDestroyed', { channel });

@@ -32,8 +32,18 @@ export function handleTopic(server: Server, client: Client, msg: Message): void 
     client.numeric(ERR.CHANOPRIVSNEEDED, channel.name, "You're not channel operator");
     return;
   }
+  setChannelTopic(server, channel, text, client);
+}
+
+/**
+ * Sets (or, with "", clears) a channel's topic and shows the TOPIC line to its members, from a
+ * member (TOPIC) or from the server (the API). The text is cut to limits.topiclen; returns it.
+ */
+export function setChannelTopic(server: Server, channel: Channel, text: string, setter: Client | undefined): string {
   const topic = truncateUtf8(text, server.config.limits.topiclen);
-  server.state.setTopic(channel, topic ? { text: topic, setBy: client.mask, setAt: Math.floor(Date.now() / 1000) } : undefined, client);
+  const source = setter?.mask ?? server.name;
+  server.state.setTopic(channel, topic ? { text: topic, setBy: source, setAt: Math.floor(Date.now() / 1000) } : undefined, setter);
+  return topic;
 }
 
 /** State's `topicChanged`: members see the new topic (empty when cleared); a user's change goes to history. */

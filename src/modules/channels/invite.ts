@@ -153,8 +153,8 @@ function kickFrom(server: Server, client: Client, name: string, nicks: string[],
 }
 
 /** State's `kicked`: the members left and the one kicked see the KICK. */
-export function announceKick(channel: Channel, target: Client, by: Client, reason: string): void {
-  const out = relay(by, { source: by.mask, command: 'KICK', params: [channel.name, target.nick, reason] });
+export function announceKick(server: Server, channel: Channel, target: Client, by: Client | undefined, reason: string): void {
+  const out = relay(by, { source: by?.mask ?? server.name, command: 'KICK', params: [channel.name, target.nick, reason] });
   target.sendOutgoing(out);
   channel.broadcast(out);
 }

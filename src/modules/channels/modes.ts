@@ -8,7 +8,7 @@ import type { Client } from '../../server/client.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { canSeeChannel } from './common.js';
-import { applyModeChanges, currentModes, formatModeChanges, parseModeString } from './modeparse.js';
+import { applyModeChanges, currentModes, formatModeChanges, parseModeString, type ApplyResult } from './modeparse.js';
 
 /** Entry and end numerics of each list mode. */
 const LIST_REPLIES: Record<string, [string, string, string]> = {
@@ -35,26 +35,49 @@ export function handleChannelMode(server: Server, client: Client, msg: Message):
     client.numeric(RPL.CREATIONTIME, channel.name, String(channel.createdAt));
     return;
   }
-  const { changes, unknown } = parseModeString(server.prefixes.modes, msg.params.slice(1), server.config.limits.modes_per_line);
-  for (const letter of unknown) client.numeric(ERR.UNKNOWNMODE, letter, 'is unknown mode char to me');
-  // The asker's lists and errors go out before the MODE line, which State's event brings at the end.
-  server.state.changeChannelModes(channel, client, (writes) => {
+  // The setter's numerics go ahead of the MODE line its change makes.
+  applyChannelModes(server, channel, msg.params.slice(1), client, (result) => {
+    for (const letter of result.unknown) client.numeric(ERR.UNKNOWNMODE, letter, 'is unknown mode char to me');
+    for (const letter of result.listQueries) sendList(client, channel, letter);
+    for (const e of result.errors) client.numeric(e.code, ...e.params);
+  });
+}
+
+/** What a mode change did: the changes applied, the errors, the list queries and the unknown letters. */
+export type ModeChangeResult = ApplyResult & { unknown: string[] };
+
+/**
+ * Applies a mode string and its arguments ("+o-v", "nick", "nick") to a channel through State,
+ * whose event shows the changes made as one MODE line to its members: from a member under the
+ * rank rules (MODE), or from the server, which may set every mode (the API). `answer` runs before
+ * the MODE line goes out.
+ */
+export function applyChannelModes(
+  server: Server,
+  channel: Channel,
+  args: readonly string[],
+  setter: Client | undefined,
+  answer?: (result: ModeChangeResult) => void,
+): ModeChangeResult {
+  const { changes, unknown } = parseModeString(server.prefixes.modes, args, server.config.limits.modes_per_line);
+  return server.state.changeChannelModes(channel, setter, (writes) => {
     const result = applyModeChanges(channel, changes, {
       fold: server.state.fold,
       prefixes: server.prefixes,
-      setterHeld: member ?? '',
+      // The server holds every prefix: no rank check refuses it.
+      setterHeld: setter ? (channel.members.get(setter) ?? '') : server.prefixes.modes,
       findNick: (nick) => {
         const c = server.state.findNick(nick);
         return c?.registered ? c : undefined;
       },
       writes,
       listLimit: server.config.limits.list_entries,
-      setBy: client.mask,
+      setBy: setter?.mask ?? server.name,
       now: Math.floor(Date.now() / 1000),
     });
-    for (const letter of result.listQueries) sendList(client, channel, letter);
-    for (const e of result.errors) client.numeric(e.code, ...e.params);
-    return result;
+    const done = { ...result, unknown };
+    answer?.(done);
+    return done;
   });
 }
 
