@@ -42,6 +42,14 @@ export const listenSchema = z.strictObject({
   origins: z.array(z.string().min(1)).default([]),
   /** WebSocket only: reverse proxies (IPs) whose X-Forwarded-For header gives the client's address. */
   trusted_proxies: z.array(z.string().refine((ip) => isIP(ip) !== 0, 'must be an IP address')).default([]),
+  /** Every connection starts with a PROXY protocol header (v1 or v2) from an address in [proxy] trusted. */
+  proxy: z.boolean().default(false),
+});
+
+/** Load balancers and TLS terminators that send the PROXY protocol header (HAProxy, nginx stream, AWS NLB...). */
+export const proxySchema = z.strictObject({
+  /** Addresses (IPs or CIDR ranges) allowed to connect to a `proxy = true` listener. */
+  trusted: z.array(z.string().refine((h) => parseCidr(h) !== undefined, 'an IP address or CIDR range')).default([]),
 });
 
 export const limitsSchema = z.strictObject({
@@ -411,6 +419,7 @@ export const configSchema = z
     history: historySchema.prefault({}),
     metadata: metadataSchema.prefault({}),
     webirc: z.array(webircSchema).default([]),
+    proxy: proxySchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const classes = new Set<string>();
@@ -441,3 +450,4 @@ export type AllowConfig = z.infer<typeof allowSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
 export type OperConfig = z.infer<typeof operSchema>;
 export type WebircConfig = z.infer<typeof webircSchema>;
+export type ProxyConfig = z.infer<typeof proxySchema>;
