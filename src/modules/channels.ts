@@ -7,7 +7,7 @@ import type { Module } from '../server/module.js';
 import { ELIST, handleList, handleNames, handleTopic } from './channels/info.js';
 import { dropInvites, handleInvite, handleKick, handleKnock, moveInvites } from './channels/invite.js';
 import { handleJoin, handlePart } from './channels/join.js';
-import { CHANMODES, FLAG_MODES, KEY_MAX, KEY_MODE, LIMIT_MODE, LIST_MODES } from './channels/modeparse.js';
+import { CHANMODES, FLAG_MODES, FORWARD_MODE, KEY_MAX, KEY_MODE, LIMIT_MODE, LIST_MODES } from './channels/modeparse.js';
 import { handleChannelMode } from './channels/modes.js';
 import { handleRename } from './channels/rename.js';
 
@@ -104,7 +104,10 @@ export const channels: Module = {
       }
     },
   },
-  modes: { channel: LIST_MODES + KEY_MODE + LIMIT_MODE + FLAG_MODES, channelWithParam: LIST_MODES + KEY_MODE + LIMIT_MODE },
+  modes: {
+    channel: LIST_MODES + KEY_MODE + LIMIT_MODE + FORWARD_MODE + FLAG_MODES,
+    channelWithParam: LIST_MODES + KEY_MODE + LIMIT_MODE + FORWARD_MODE,
+  },
   configModes: (cfg: Config) => {
     const prefix = new PrefixTable(cfg.channels.prefix).modes;
     return { channel: prefix, channelWithParam: prefix };

@@ -1,5 +1,6 @@
 // PRIVMSG, NOTICE and TAGMSG to nicks and channels (Modern IRC "Sending Messages", IRCv3
-// message-tags, echo-message, msgid).
+// message-tags, echo-message, msgid), with the channel's op-moderation (+U: the messages of
+// members without voice reach the operators only, as Ergo and InspIRCd's opmoderated do).
 import { isChannelTarget } from '../protocol/channelname.js';
 import type { Message, Tags } from '../protocol/message.js';
 import { ERR, RPL } from '../protocol/numerics.js';
@@ -61,7 +62,7 @@ function deliver(server: Server, client: Client, msg: Message): void {
     const out = relay(client, { source: client.mask, command, params }, { msgid: newMsgid(), clientTags: tags });
     // Tag-only messages reach only clients that understand tags.
     for (const recipient of resolved.recipients) if (!isTagmsg || recipient.hasCap(CAP['message-tags'])) recipient.sendOutgoing(out, true);
-    server.emit('messageRelayed', client, resolved.to, out);
+    if (!resolved.opsOnly) server.emit('messageRelayed', client, resolved.to, out);
     if (client.hasCap(CAP['echo-message']) && (!isTagmsg || client.hasCap(CAP['message-tags']))) client.sendOutgoing(out);
     else client.sendToOtherSessions(out);
   }
@@ -82,6 +83,8 @@ function fitLine(server: Server, mask: string, command: string, target: string, 
 export interface MessageTarget {
   to: Channel | Client;
   recipients: Client[];
+  /** Held back for the channel's operators (+U): not the channel's to remember (history). */
+  opsOnly?: boolean;
 }
 
 /**
@@ -113,13 +116,16 @@ export function resolveTarget(
     }
     // The lowest-ranked symbol given decides ("@+#chan" reaches voiced and above).
     const minRank = status ? server.prefixes.rankOfSymbol(status[status.length - 1]!) : undefined;
+    // +U: without voice or more, only the operators get it; the sender sees it sent (echo-message).
+    const opsOnly = channel.flags.has('U') && !channel.members.get(client);
     const recipients: Client[] = [];
     for (const [member, prefixes] of channel.members) {
       if (member === client) continue;
       if (minRank !== undefined && !server.prefixes.atLeast(prefixes, minRank)) continue;
+      if (opsOnly && !server.prefixes.holdsRank(prefixes, 'op')) continue;
       recipients.push(member);
     }
-    return { to: channel, recipients };
+    return { to: channel, recipients, opsOnly };
   }
   const recipient = server.state.findNick(target);
   if (!recipient?.registered) {

@@ -199,10 +199,13 @@ export class State {
     return this.membershipIndex.get(client) ?? EMPTY;
   }
 
-  /** Everyone sharing at least one channel with the client, without the client itself. */
+  /**
+   * Everyone sharing at least one channel with the client where they can see it (an auditorium,
+   * +u, hides members without a prefix from each other), without the client itself.
+   */
   peersOf(client: Client): Set<Client> {
     const peers = new Set<Client>();
-    for (const ch of this.channelsOf(client)) for (const m of ch.members.keys()) if (m !== client) peers.add(m);
+    for (const ch of this.channelsOf(client)) for (const m of ch.members.keys()) if (m !== client && !ch.hides(m, client)) peers.add(m);
     return peers;
   }
 
@@ -295,6 +298,13 @@ export class State {
     if (channel.limit === limit) return;
     writable(channel).limit = limit;
     this.events.emit('channelModeChanged', { channel, mode: letter, on: limit !== undefined, param: limit?.toString() });
+  }
+
+  /** Sets the forward target (+f) or clears it (undefined). */
+  setChannelForward(channel: Channel, letter: string, target: string | undefined): void {
+    if (channel.forward === target) return;
+    writable(channel).forward = target;
+    this.events.emit('channelModeChanged', { channel, mode: letter, on: target !== undefined, param: target });
   }
 
   /** Adds an entry to a list mode (b, e, I); the caller has checked it is new and the lists have room. */

@@ -32,6 +32,7 @@ function setup(prefixSpec = '(ov)@+', listLimit = 5) {
     listLimit,
     setBy: 'op!op@host',
     now: 1,
+    forwardTarget: (name: string) => (name === '#other' ? { name: '#Other' } : name === '#c' ? { name } : { code: '403', params: [name, 'No such channel'] }),
   };
   return { channel, ctx, prefixes, op, bob };
 }
@@ -60,6 +61,18 @@ describe('parseModeString', () => {
 });
 
 describe('applyModeChanges', () => {
+  it('sets +f to a target the context allows, not to another or the channel itself, and clears it with -f', () => {
+    const { channel, ctx } = setup();
+    const parsed = parseModeString('ov', ['+fff', '#nowhere', '#c', '#other'], 6);
+    const r = applyModeChanges(channel, parsed.changes, ctx);
+    expect(r.applied).toEqual([{ add: true, mode: 'f', param: '#Other' }]);
+    expect(r.errors.map((e) => e.code)).toEqual(['403', '696']);
+    expect(channel.forward).toBe('#Other');
+    const cleared = applyModeChanges(channel, parseModeString('ov', ['-f'], 6).changes, ctx);
+    expect(cleared.applied).toEqual([{ add: false, mode: 'f' }]);
+    expect(channel.forward).toBeUndefined();
+  });
+
   it('normalises masks and formats one line', () => {
     const { channel, ctx } = setup();
     const r = applyModeChanges(channel, parseModeString('ov', ['+bo-o', 'x', 'bob', 'bob'], 6).changes, ctx);

@@ -9,7 +9,7 @@ import type { Client } from '../../server/client.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { channelSlot, userSlot } from '../../server/slots.js';
-import { isHalfopOrAbove } from './common.js';
+import { broadcastAbout, isHalfopOrAbove } from './common.js';
 
 /** Drops the entries of a time-keyed map that are no longer valid. */
 function prune(map: Map<string, number>, stillValid: (t: number) => boolean): void {
@@ -152,7 +152,7 @@ function kickFrom(server: Server, client: Client, name: string, nicks: string[],
 }
 
 function kickMember(server: Server, kicker: Client, channel: Channel, target: Client, reason: string): void {
-  channel.broadcast(relay(kicker, { source: kicker.mask, command: 'KICK', params: [channel.name, target.nick, reason] }));
+  broadcastAbout(channel, target, relay(kicker, { source: kicker.mask, command: 'KICK', params: [channel.name, target.nick, reason] }));
   server.state.kick(channel, target);
 }
 

@@ -1,4 +1,6 @@
-// JOIN and PART (Modern IRC "JOIN message", "PART message"; IRCv3 extended-join).
+// JOIN and PART (Modern IRC "JOIN message", "PART message"; IRCv3 extended-join), with the
+// forward (+f) of refused joins as Solanum and InspIRCd do it (ERR_LINKCHANNEL, 470) and the
+// auditorium (+u), which shows members without voice only to the voiced and the operators.
 import { isChannelTarget, validChannelName } from '../../protocol/channelname.js';
 import type { Message } from '../../protocol/message.js';
 import { ERR } from '../../protocol/numerics.js';
@@ -8,7 +10,7 @@ import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import { relay, type Outgoing } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
-import { sendNames, sendTopic } from './common.js';
+import { broadcastAbout, sendNames, sendTopic } from './common.js';
 import { dropInvite, isInvited } from './invite.js';
 
 /**
@@ -44,7 +46,12 @@ function joinOne(server: Server, client: Client, name: string, key: string | und
   if (existing) {
     const refusal = joinRefusal(server, client, existing, key);
     if (refusal) {
-      client.numeric(refusal[0], existing.name, refusal[1]);
+      // +f: one hop only, to a channel that exists, lets the user in and does not hold them already.
+      const target = existing.forward === undefined ? undefined : server.state.findChannel(existing.forward);
+      if (target && !target.members.has(client) && !joinRefusal(server, client, target, undefined)) {
+        client.numeric(ERR.LINKCHANNEL, existing.name, target.name, 'Forwarding to another channel');
+        enter(server, client, target);
+      } else client.numeric(refusal[0], existing.name, refusal[1]);
       return;
     }
   }
@@ -54,12 +61,25 @@ function joinOne(server: Server, client: Client, name: string, key: string | und
       if (!(m === 'p' && channel.flags.has('s')) && !(m === 's' && channel.flags.has('p'))) server.state.setChannelFlag(channel, m, true);
     }
   }
-  server.state.addMember(channel, client, created ? 'o' : '');
-  dropInvite(channel, client);
+  enter(server, client, channel, created ? 'o' : '');
+}
 
-  const plain = relay(client, { source: client.mask, command: 'JOIN', params: [channel.name] });
+/** Makes the client a member (the checks passed) and tells it and the members who can see it. */
+function enter(server: Server, client: Client, channel: Channel, prefixes = ''): void {
+  server.state.addMember(channel, client, prefixes);
+  dropInvite(channel, client);
+  sendJoin(client, channel, [...channel.members.keys()].filter((m) => !channel.hides(m, client)));
+  server.emit('joinBurst', client, channel);
+  sendTopic(client, channel, false);
+  sendNames(server, client, channel);
+  server.emit('joined', client, channel);
+}
+
+/** The client's JOIN of the channel to each of `to` (with account and realname under extended-join). */
+export function sendJoin(client: Client, channel: Channel, to: Iterable<Client>): void {
+  let plain: Outgoing | undefined;
   let extended: Outgoing | undefined;
-  for (const member of channel.members.keys()) {
+  for (const member of to) {
     if (member.hasCap(CAP['extended-join'])) {
       extended ??= relay(client, {
         source: client.mask,
@@ -67,18 +87,14 @@ function joinOne(server: Server, client: Client, name: string, key: string | und
         params: [channel.name, client.account ?? '*', client.realname],
       });
       member.sendOutgoing(extended);
-    } else member.sendOutgoing(plain);
+    } else member.sendOutgoing((plain ??= relay(client, { source: client.mask, command: 'JOIN', params: [channel.name] })));
   }
-  server.emit('joinBurst', client, channel);
-  sendTopic(client, channel, false);
-  sendNames(server, client, channel);
-  server.emit('joined', client, channel);
 }
 
 /** Leaves a channel, telling every member (the leaver included) once. */
 export function partChannel(server: Server, client: Client, channel: Channel, reason: string | undefined): void {
   const params = reason ? [channel.name, reason] : [channel.name];
-  channel.broadcast(relay(client, { source: client.mask, command: 'PART', params }));
+  broadcastAbout(channel, client, relay(client, { source: client.mask, command: 'PART', params }));
   server.state.part(channel, client);
 }
 
