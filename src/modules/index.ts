@@ -1,5 +1,6 @@
 // The modules the server loads, in order (order decides CAP LS and ISUPPORT order).
 import type { Module } from '../server/module.js';
+import { accept } from './accept.js';
 import { accounts } from './accounts.js';
 import { away } from './away.js';
 import { bans } from './bans.js';
@@ -30,5 +31,5 @@ import { webirc } from './webirc.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, mode, channels, info, usermodes, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, history, readmarker, redact, help];
+  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, history, readmarker, redact, help];
 }

@@ -1,6 +1,7 @@
 // PRIVMSG, NOTICE and TAGMSG to nicks and channels (Modern IRC "Sending Messages", IRCv3
-// message-tags, echo-message, msgid), with the channel's op-moderation (+U: the messages of
-// members without voice reach the operators only, as Ergo and InspIRCd's opmoderated do).
+// message-tags, echo-message, msgid), with user mode +R (accept.ts) and the channel's
+// op-moderation (+U: the messages of members without voice reach the operators only, as Ergo and
+// InspIRCd's opmoderated do).
 import { isChannelTarget } from '../protocol/channelname.js';
 import type { Message, Tags } from '../protocol/message.js';
 import { ERR, RPL } from '../protocol/numerics.js';
@@ -11,6 +12,7 @@ import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
 import { newMsgid, relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
+import { acceptReplies, refusesDirectMessage } from './accept.js';
 
 /** Client-only tags (those starting with "+") the sender may pass on to recipients. */
 export function clientTags(client: Client, msg: Message): Tags | undefined {
@@ -132,7 +134,12 @@ export function resolveTarget(
     if (!isNotice) client.numeric(ERR.NOSUCHNICK, target, 'No such nick/channel');
     return undefined;
   }
+  if (refusesDirectMessage(client, recipient)) {
+    if (!isNotice) client.numeric(ERR.NEEDREGGEDNICK, recipient.nick, 'You must be logged in to an account to message this user');
+    return undefined;
+  }
   if (command === 'PRIVMSG' && recipient.away !== undefined) client.numeric(RPL.AWAY, recipient.nick, recipient.away);
+  acceptReplies(client, recipient);
   return { to: recipient, recipients: [recipient] };
 }
 
