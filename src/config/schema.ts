@@ -46,6 +46,28 @@ export const listenSchema = z.strictObject({
   proxy: z.boolean().default(false),
 });
 
+/** Characters RELAYMSG may not put in a relayed nick (the spec's reserved ones), nor take as separators. */
+export const RELAYMSG_RESERVED = "!+%@&#$:'\"?*,.";
+
+/** RELAYMSG (IRCv3 draft/relaymsg): bridge bots speak in channels as their remote users ("nick/discord"). */
+export const relaymsgSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /**
+   * Characters of which a relayed nick must hold one (advertised as the capability's value).
+   * None may be valid in a real nick, so a relayed nick never passes for a user of this server.
+   */
+  separators: z
+    .string()
+    .min(1)
+    .max(8)
+    .refine((s) => [...s].every((c) => c > ' ' && c <= '~' && !/[A-Za-z0-9\[\]\\`_^{|}-]/.test(c) && !RELAYMSG_RESERVED.includes(c)), {
+      message: 'printable ASCII characters that no nick may contain and that are not reserved (!+%@&#$:\'"?*,.)',
+    })
+    .default('/'),
+  /** Channel operators may relay in their channel; otherwise only opers with the "relaymsg" privilege. */
+  chanops: z.boolean().default(true),
+});
+
 /** Load balancers and TLS terminators that send the PROXY protocol header (HAProxy, nginx stream, AWS NLB...). */
 export const proxySchema = z.strictObject({
   /** Addresses (IPs or CIDR ranges) allowed to connect to a `proxy = true` listener. */
@@ -178,7 +200,7 @@ export const stsSchema = z.strictObject({
 });
 
 /** Oper privileges an [[oper_class]] may grant; listed so a typo is an error, not a silent no-op. */
-export const PRIVILEGES = ['kill', 'ban', 'rehash', 'die', 'wallops', 'see_hidden', 'override', 'accounts'] as const;
+export const PRIVILEGES = ['kill', 'ban', 'rehash', 'die', 'wallops', 'see_hidden', 'override', 'accounts', 'relaymsg'] as const;
 
 /** Server notice letters (user mode +s): connects/quits, kills, bans, oper activity. */
 export const SNOMASK_LETTERS = 'bcko';
@@ -420,6 +442,7 @@ export const configSchema = z
     metadata: metadataSchema.prefault({}),
     webirc: z.array(webircSchema).default([]),
     proxy: proxySchema.prefault({}),
+    relaymsg: relaymsgSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const classes = new Set<string>();

@@ -23,6 +23,7 @@ import { queries } from './queries.js';
 import { readmarker } from './readmarker.js';
 import { redact } from './redact.js';
 import { registration } from './registration.js';
+import { relaymsg } from './relaymsg.js';
 import { sasl } from './sasl.js';
 import { setname } from './setname.js';
 import { stats } from './stats.js';
@@ -31,5 +32,5 @@ import { webirc } from './webirc.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, history, readmarker, redact, help];
+  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, relaymsg, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, history, readmarker, redact, help];
 }

@@ -10,7 +10,7 @@ import { CAP } from '../server/caps.js';
 import type { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
-import { newMsgid, relay } from '../server/outgoing.js';
+import { newMsgid, relay, type Outgoing } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { acceptReplies, refusesDirectMessage } from './accept.js';
 
@@ -62,12 +62,20 @@ function deliver(server: Server, client: Client, msg: Message): void {
     if (!resolved) continue;
     const params = isTagmsg ? [target] : [target, fitLine(server, client.mask, command, target, text)];
     const out = relay(client, { source: client.mask, command, params }, { msgid: newMsgid(), clientTags: tags });
-    // Tag-only messages reach only clients that understand tags.
-    for (const recipient of resolved.recipients) if (!isTagmsg || recipient.hasCap(CAP['message-tags'])) recipient.sendOutgoing(out, true);
-    if (!resolved.opsOnly) server.emit('messageRelayed', client, resolved.to, out);
-    if (client.hasCap(CAP['echo-message']) && (!isTagmsg || client.hasCap(CAP['message-tags']))) client.sendOutgoing(out);
-    else client.sendToOtherSessions(out);
+    sendResolved(server, client, resolved, out, isTagmsg);
   }
+}
+
+/**
+ * Sends a message the client sent (or relayed, RELAYMSG) to a resolved target: its recipients,
+ * history, and the client's own sessions (all of them with echo-message, else the others).
+ */
+export function sendResolved(server: Server, client: Client, resolved: MessageTarget, out: Outgoing, tagOnly: boolean): void {
+  // Tag-only messages reach only clients that understand tags.
+  for (const recipient of resolved.recipients) if (!tagOnly || recipient.hasCap(CAP['message-tags'])) recipient.sendOutgoing(out, true);
+  if (!resolved.opsOnly) server.emit('messageRelayed', client, resolved.to, out);
+  if (client.hasCap(CAP['echo-message']) && (!tagOnly || client.hasCap(CAP['message-tags']))) client.sendOutgoing(out);
+  else client.sendToOtherSessions(out);
 }
 
 /**
@@ -75,7 +83,7 @@ function deliver(server: Server, client: Client, msg: Message): void {
  * limits.line_length: a client may send a line of the full length, and recipients must not get
  * a longer one (other servers truncate the same way).
  */
-function fitLine(server: Server, mask: string, command: string, target: string, text: string): string {
+export function fitLine(server: Server, mask: string, command: string, target: string, text: string): string {
   // ":" mask " " command " " target " :" text CRLF
   const overhead = Buffer.byteLength(mask) + Buffer.byteLength(target) + command.length + 7;
   return truncateUtf8(text, server.config.limits.line_length - overhead);
