@@ -140,7 +140,7 @@ export class Server implements ConnectionOwner {
       this.log.debug({ ip: normalizeIp(socket.remoteAddress ?? ''), err: err.message }, 'TLS handshake failed');
     });
     this.listeners.set(listenerKey(cfg), l);
-    this.log.info({ address: cfg.address, port: l.port, tls: !!cfg.tls, proxy: cfg.proxy }, 'listening');
+    this.log.info({ address: cfg.address, port: l.port, tls: !!cfg.tls, ...(cfg.proxy ? { proxy: true } : {}) }, 'listening');
     return l;
   }
 
