@@ -72,7 +72,8 @@ function openTls(cfg: ListenConfig, onSocket: OnSocket, onRefused: () => void): 
     const remote = remoteOf(raw);
     inHandshake.set(remote, { key, peer });
     raw.once('close', () => done(remote));
-    if (peer) server.emit('connection', raw);
+    // A proxied socket is given to TLS here (a direct one reached it by itself).
+    if (cfg.proxy) server.emit('connection', raw);
   };
   // Direct connections; a proxied one is handed over once its header is read.
   if (!cfg.proxy) server.on('connection', (raw: Socket) => handOver(raw, undefined));

@@ -135,6 +135,12 @@ describe('PROXY protocol', () => {
     const whois = await c.ask('WHOIS tlsproxied');
     expect(whois.find((m) => m.command === '378')!.params.at(-1)).toMatch(/ 192\.0\.2\.40$/);
     expect(whois.some((m) => m.command === '671')).toBe(true);
+    // A health check's LOCAL header: TLS still follows, and the connection is the proxy's own.
+    const localRaw = await rawSocket();
+    localRaw.write(v2Raw(0x20, 0x00, Buffer.alloc(0)));
+    const local = s.track(await TestClient.connectTls(s.srv.port, { socket: localRaw }));
+    await local.register('checker');
+    expect((await local.ask('WHOIS checker')).find((m) => m.command === '378')!.params.at(-1)).toMatch(/ 127\.0\.0\.1$/);
     await s.srv.stop();
 
     await s.start(proxyConfig({ websocket: true }));
