@@ -113,7 +113,8 @@ describe('PROXY protocol', () => {
     truncated.end();
     expect(await closedWithin(truncated)).toBe(true);
 
-    // The server is still there for a good one.
+    // Each refusal is counted (and logged) as a denied connection; the server is still there.
+    expect(s.srv.server.stats.rejected.denied).toBe(4);
     await welcomed(await behindProxy('after', v1Header('192.0.2.30', '198.51.100.1', 1, 2)));
   });
 
