@@ -1,9 +1,10 @@
 // PROXY protocol listeners: a trusted proxy's header gives the client's address before any
 // admission check (D-lines, WHOIS), TLS the proxy terminated counts as secure only when its v2
 // header says so, and untrusted sources, missing headers and garbage are refused.
+import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { TestClient, type RawConfig } from '../support/harness.js';
+import { TestClient, testConfig, toToml, type RawConfig } from '../support/harness.js';
 import { operConfig, operUp } from '../support/oper.js';
 import { sslTlv, v1Header, v2Header, v2Raw } from '../support/proxy.js';
 import { useSession } from '../support/session.js';
@@ -116,6 +117,15 @@ describe('PROXY protocol', () => {
     // Each refusal is counted (and logged) as a denied connection; the server is still there.
     expect(s.srv.server.stats.rejected.denied).toBe(4);
     await welcomed(await behindProxy('after', v1Header('192.0.2.30', '198.51.100.1', 1, 2)));
+  });
+
+  it('reads [proxy] trusted again on REHASH', async () => {
+    await s.start(proxyConfig({}, []));
+    const before = await rawSocket();
+    expect(await closedWithin(before)).toBe(true);
+    writeFileSync(s.srv.configPath, toToml(testConfig(proxyConfig({}, ['127.0.0.0/8']))));
+    expect(await s.srv.server.rehash('test')).toEqual({ ok: true, needsRestart: [] });
+    await welcomed(await behindProxy('later', v1Header('192.0.2.50', '198.51.100.1', 1, 2)));
   });
 
   it('closes a proxied connection that never sends its header', async () => {
