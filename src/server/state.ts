@@ -205,7 +205,10 @@ export class State {
    */
   peersOf(client: Client): Set<Client> {
     const peers = new Set<Client>();
-    for (const ch of this.channelsOf(client)) for (const m of ch.members.keys()) if (m !== client && !ch.hides(m, client)) peers.add(m);
+    for (const ch of this.channelsOf(client)) {
+      const auditorium = ch.flags.has('u');
+      for (const m of ch.members.keys()) if (m !== client && !(auditorium && ch.hides(m, client))) peers.add(m);
+    }
     return peers;
   }
 

@@ -13,6 +13,7 @@ import type { Server } from '../../server/server.js';
  * auditorium (+u) hides members without voice from each other. `subject` itself is reached too.
  */
 export function broadcastAbout(channel: Channel, subject: Client, out: Outgoing): void {
+  if (!channel.flags.has('u')) return channel.broadcast(out);
   for (const member of channel.members.keys()) if (!channel.hides(member, subject)) member.sendOutgoing(out);
 }
 

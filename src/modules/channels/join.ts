@@ -68,7 +68,8 @@ function joinOne(server: Server, client: Client, name: string, key: string | und
 function enter(server: Server, client: Client, channel: Channel, prefixes = ''): void {
   server.state.addMember(channel, client, prefixes);
   dropInvite(channel, client);
-  sendJoin(client, channel, [...channel.members.keys()].filter((m) => !channel.hides(m, client)));
+  const members = channel.members.keys();
+  sendJoin(client, channel, channel.flags.has('u') ? [...members].filter((m) => !channel.hides(m, client)) : members);
   server.emit('joinBurst', client, channel);
   sendTopic(client, channel, false);
   sendNames(server, client, channel);
