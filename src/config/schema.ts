@@ -48,6 +48,36 @@ export const listenSchema = z.strictObject({
   origins: z.array(z.string().min(1)).default([]),
   /** WebSocket only: reverse proxies (IPs) whose X-Forwarded-For header gives the client's address. */
   trusted_proxies: z.array(z.string().refine((ip) => isIP(ip) !== 0, 'must be an IP address')).default([]),
+  /** Every connection starts with a PROXY protocol header (v1 or v2) from an address in [proxy] trusted. */
+  proxy: z.boolean().default(false),
+});
+
+/** Characters RELAYMSG may not put in a relayed nick (the spec's reserved ones), nor take as separators. */
+export const RELAYMSG_RESERVED = "!+%@&#$:'\"?*,.";
+
+/** RELAYMSG (IRCv3 draft/relaymsg): bridge bots speak in channels as their remote users ("nick/discord"). */
+export const relaymsgSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /**
+   * Characters of which a relayed nick must hold one (advertised as the capability's value).
+   * None may be valid in a real nick, so a relayed nick never passes for a user of this server.
+   */
+  separators: z
+    .string()
+    .min(1)
+    .max(8)
+    .refine((s) => [...s].every((c) => c > ' ' && c <= '~' && !/[A-Za-z0-9\[\]\\`_^{|}-]/.test(c) && !RELAYMSG_RESERVED.includes(c)), {
+      message: 'printable ASCII characters that no nick may contain and that are not reserved (!+%@&#$:\'"?*,.)',
+    })
+    .default('/'),
+  /** Channel operators may relay in their channel; otherwise only opers with the "relaymsg" privilege. */
+  chanops: z.boolean().default(true),
+});
+
+/** Load balancers and TLS terminators that send the PROXY protocol header (HAProxy, nginx stream, AWS NLB...). */
+export const proxySchema = z.strictObject({
+  /** Addresses (IPs or CIDR ranges) allowed to connect to a `proxy = true` listener. */
+  trusted: z.array(z.string().refine((h) => parseCidr(h) !== undefined, 'an IP address or CIDR range')).default([]),
 });
 
 export const limitsSchema = z.strictObject({
@@ -182,7 +212,7 @@ export const stsSchema = z.strictObject({
 });
 
 /** Oper privileges an [[oper_class]] may grant; listed so a typo is an error, not a silent no-op. */
-export const PRIVILEGES = ['kill', 'ban', 'rehash', 'die', 'wallops', 'see_hidden', 'override', 'accounts'] as const;
+export const PRIVILEGES = ['kill', 'ban', 'rehash', 'die', 'wallops', 'see_hidden', 'override', 'accounts', 'relaymsg'] as const;
 export type Privilege = (typeof PRIVILEGES)[number];
 
 /** Server notice letters (user mode +s): connects/quits, kills, bans, oper activity. */
@@ -455,6 +485,8 @@ export const configSchema = z
     history: historySchema.prefault({}),
     metadata: metadataSchema.prefault({}),
     webirc: z.array(webircSchema).default([]),
+    proxy: proxySchema.prefault({}),
+    relaymsg: relaymsgSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const classes = new Set<string>();
@@ -501,3 +533,4 @@ export type OperConfig = z.infer<typeof operSchema>;
 export type ApiConfig = z.infer<typeof apiSchema>;
 export type ApiTokenConfig = z.infer<typeof apiTokenSchema>;
 export type WebircConfig = z.infer<typeof webircSchema>;
+export type ProxyConfig = z.infer<typeof proxySchema>;

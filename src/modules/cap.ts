@@ -8,8 +8,14 @@ import type { Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import { tryRegister } from './registration.js';
 
-/** Room for "CAP <nick> LS * :" and the CRLF within 512 bytes, with a margin for the server name. */
-const CAP_LINE_BUDGET = 400;
+/**
+ * Room for the capabilities in one line of 512 bytes, after ":<server> CAP <nick> <sub> * :" and
+ * the CRLF. All of it is used: a client of CAP version 301 cannot take a continued list, so the
+ * list must fit in one line for as long as it can.
+ */
+function capLineBudget(server: Server, client: Client, sub: string): number {
+  return 512 - (server.name.length + client.nick.length + sub.length + 14);
+}
 
 function capToken(server: Server, client: Client, name: CapName): string {
   if (client.session.capVersion < 302) return name;
@@ -20,7 +26,7 @@ function capToken(server: Server, client: Client, name: CapName): string {
 
 /** Sends a cap list, split over several lines with "*" continuation markers for 302 clients. */
 function sendCapList(server: Server, client: Client, sub: string, tokens: string[]): void {
-  const lines = packLines(tokens, CAP_LINE_BUDGET).map((line) => line.join(' '));
+  const lines = packLines(tokens, capLineBudget(server, client, sub)).map((line) => line.join(' '));
   // An empty list is answered too, with one empty line.
   if (lines.length === 0) lines.push('');
   const multiline = client.session.capVersion >= 302;

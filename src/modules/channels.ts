@@ -8,7 +8,7 @@ import type { Module } from '../server/module.js';
 import { announceTopic, ELIST, handleList, handleNames, handleTopic } from './channels/info.js';
 import { announceKick, dropInvites, handleInvite, handleKick, handleKnock, moveInvites } from './channels/invite.js';
 import { announceJoin, announcePart, handleJoin, handlePart } from './channels/join.js';
-import { CHANMODES, FLAG_MODES, KEY_MAX, KEY_MODE, LIMIT_MODE, LIST_MODES } from './channels/modeparse.js';
+import { CHANMODES, FLAG_MODES, FORWARD_MODE, KEY_MAX, KEY_MODE, LIMIT_MODE, LIST_MODES } from './channels/modeparse.js';
 import { announceModeChanges, handleChannelMode } from './channels/modes.js';
 import { announceRename, handleRename } from './channels/rename.js';
 
@@ -91,8 +91,8 @@ export const channels: Module = {
     const events = server.state.events;
     // Members see each change of their channels as it happens in State, whoever made it.
     events.on('joined', ({ channel, client }) => announceJoin(channel, client));
-    events.on('parted', ({ channel, client, reason }) => announcePart(channel, client, reason));
-    events.on('kicked', ({ channel, client, by, reason }) => announceKick(server, channel, client, by, reason));
+    events.on('parted', ({ channel, client, prefixes, reason }) => announcePart(channel, client, prefixes, reason));
+    events.on('kicked', ({ channel, client, prefixes, by, reason }) => announceKick(server, channel, client, prefixes, by, reason));
     events.on('topicChanged', ({ channel, by }) => announceTopic(server, channel, by));
     events.on('channelModeChanged', ({ channel, by, changes }) => announceModeChanges(server, channel, by, changes));
     events.on('channelRenamed', ({ channel, oldName, by, reason }) => announceRename(server, channel, oldName, by, reason));
@@ -119,7 +119,10 @@ export const channels: Module = {
       }
     },
   },
-  modes: { channel: LIST_MODES + KEY_MODE + LIMIT_MODE + FLAG_MODES, channelWithParam: LIST_MODES + KEY_MODE + LIMIT_MODE },
+  modes: {
+    channel: LIST_MODES + KEY_MODE + LIMIT_MODE + FORWARD_MODE + FLAG_MODES,
+    channelWithParam: LIST_MODES + KEY_MODE + LIMIT_MODE + FORWARD_MODE,
+  },
   configModes: (cfg: Config) => {
     const prefix = new PrefixTable(cfg.channels.prefix).modes;
     return { channel: prefix, channelWithParam: prefix };

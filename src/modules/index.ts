@@ -1,5 +1,6 @@
 // The modules the server loads, in order (order decides CAP LS and ISUPPORT order).
 import type { Module } from '../server/module.js';
+import { accept } from './accept.js';
 import { accounts } from './accounts.js';
 import { api } from './api/index.js';
 import { away } from './away.js';
@@ -23,6 +24,7 @@ import { queries } from './queries.js';
 import { readmarker } from './readmarker.js';
 import { redact } from './redact.js';
 import { registration } from './registration.js';
+import { relaymsg } from './relaymsg.js';
 import { sasl } from './sasl.js';
 import { setname } from './setname.js';
 import { stats } from './stats.js';
@@ -31,5 +33,5 @@ import { webirc } from './webirc.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, mode, channels, info, usermodes, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, history, readmarker, redact, help, api];
+  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, relaymsg, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, history, readmarker, redact, help, api];
 }

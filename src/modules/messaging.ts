@@ -1,5 +1,7 @@
 // PRIVMSG, NOTICE and TAGMSG to nicks and channels (Modern IRC "Sending Messages", IRCv3
-// message-tags, echo-message, msgid).
+// message-tags, echo-message, msgid), with user mode +R (accept.ts) and the channel's
+// op-moderation (+U: the messages of members without voice reach the operators only, as Ergo and
+// InspIRCd's opmoderated do).
 // Spec: https://modern.ircdocs.horse/#sending-messages · https://ircv3.net/specs/extensions/message-tags
 import { isChannelTarget } from '../protocol/channelname.js';
 import type { Message, Tags } from '../protocol/message.js';
@@ -9,8 +11,9 @@ import { CAP } from '../server/caps.js';
 import type { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
 import type { Module } from '../server/module.js';
-import { newMsgid, relay } from '../server/outgoing.js';
+import { newMsgid, relay, type Outgoing } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
+import { acceptReplies, refusesDirectMessage } from './accept.js';
 
 /** Client-only tags (those starting with "+") the sender may pass on to recipients. */
 export function clientTags(client: Client, msg: Message): Tags | undefined {
@@ -60,12 +63,20 @@ function deliver(server: Server, client: Client, msg: Message): void {
     if (!resolved) continue;
     const params = isTagmsg ? [target] : [target, fitLine(server, client.mask, command, target, text)];
     const out = relay(client, { source: client.mask, command, params }, { msgid: newMsgid(), clientTags: tags });
-    // Tag-only messages reach only clients that understand tags.
-    for (const recipient of resolved.recipients) if (!isTagmsg || recipient.hasCap(CAP['message-tags'])) recipient.sendOutgoing(out, true);
-    server.emit('messageRelayed', client, resolved.to, out);
-    if (client.hasCap(CAP['echo-message']) && (!isTagmsg || client.hasCap(CAP['message-tags']))) client.sendOutgoing(out);
-    else client.sendToOtherSessions(out);
+    sendResolved(server, client, resolved, out, isTagmsg);
   }
+}
+
+/**
+ * Sends a message the client sent (or relayed, RELAYMSG) to a resolved target: its recipients,
+ * history, and the client's own sessions (all of them with echo-message, else the others).
+ */
+export function sendResolved(server: Server, client: Client, resolved: MessageTarget, out: Outgoing, tagOnly: boolean): void {
+  // Tag-only messages reach only clients that understand tags.
+  for (const recipient of resolved.recipients) if (!tagOnly || recipient.hasCap(CAP['message-tags'])) recipient.sendOutgoing(out, true);
+  if (!resolved.opsOnly) server.emit('messageRelayed', client, resolved.to, out);
+  if (client.hasCap(CAP['echo-message']) && (!tagOnly || client.hasCap(CAP['message-tags']))) client.sendOutgoing(out);
+  else client.sendToOtherSessions(out);
 }
 
 /**
@@ -73,7 +84,7 @@ function deliver(server: Server, client: Client, msg: Message): void {
  * limits.line_length: a client may send a line of the full length, and recipients must not get
  * a longer one (other servers truncate the same way).
  */
-function fitLine(server: Server, mask: string, command: string, target: string, text: string): string {
+export function fitLine(server: Server, mask: string, command: string, target: string, text: string): string {
   // ":" mask " " command " " target " :" text CRLF
   const overhead = Buffer.byteLength(mask) + Buffer.byteLength(target) + command.length + 7;
   return truncateUtf8(text, server.config.limits.line_length - overhead);
@@ -83,6 +94,8 @@ function fitLine(server: Server, mask: string, command: string, target: string, 
 export interface MessageTarget {
   to: Channel | Client;
   recipients: Client[];
+  /** Held back for the channel's operators (+U): not the channel's to remember (history). */
+  opsOnly?: boolean;
 }
 
 /**
@@ -114,20 +127,28 @@ export function resolveTarget(
     }
     // The lowest-ranked symbol given decides ("@+#chan" reaches voiced and above).
     const minRank = status ? server.prefixes.rankOfSymbol(status[status.length - 1]!) : undefined;
+    // +U: without voice or more, only the operators get it; the sender sees it sent (echo-message).
+    const opsOnly = channel.flags.has('U') && !channel.members.get(client);
     const recipients: Client[] = [];
     for (const [member, prefixes] of channel.members) {
       if (member === client) continue;
       if (minRank !== undefined && !server.prefixes.atLeast(prefixes, minRank)) continue;
+      if (opsOnly && !server.prefixes.holdsRank(prefixes, 'op')) continue;
       recipients.push(member);
     }
-    return { to: channel, recipients };
+    return { to: channel, recipients, opsOnly };
   }
   const recipient = server.state.findNick(target);
   if (!recipient?.registered) {
     if (!isNotice) client.numeric(ERR.NOSUCHNICK, target, 'No such nick/channel');
     return undefined;
   }
+  if (refusesDirectMessage(client, recipient)) {
+    if (!isNotice) client.numeric(ERR.NEEDREGGEDNICK, recipient.nick, 'You must be logged in to an account to message this user');
+    return undefined;
+  }
   if (command === 'PRIVMSG' && recipient.away !== undefined) client.numeric(RPL.AWAY, recipient.nick, recipient.away);
+  acceptReplies(client, recipient);
   return { to: recipient, recipients: [recipient] };
 }
 

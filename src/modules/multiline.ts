@@ -183,7 +183,7 @@ function relayBatch(server: Server, client: Client, open: OpenBatch): void {
     const lines = recipient.hasCap(CAP['draft/multiline']) && recipient.hasCap(CAP.batch) ? batched : fallback;
     for (const out of lines) recipient.sendOutgoing(out, true);
   }
-  server.emit('messageRelayed', client, resolved.to, fallback[0]!, open.lines);
+  if (!resolved.opsOnly) server.emit('messageRelayed', client, resolved.to, fallback[0]!, open.lines);
   const echo = client.hasCap(CAP['echo-message']);
   for (const out of batched) {
     if (echo) client.sendOutgoing(out);

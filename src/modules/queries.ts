@@ -119,8 +119,10 @@ const handleWho: Handler = (server, client, msg) => {
   if (isChannelTarget(mask, server.config.channels.types)) {
     const channel = server.state.findChannel(mask);
     if (channel && channelVisible(server, client, channel)) {
-      const all = channel.members.has(client) || server.hasPrivilege(client, SEE_HIDDEN);
-      for (const member of channel.members.keys()) if (all || !member.modes.has('i')) send(member, channel);
+      const hidden = server.hasPrivilege(client, SEE_HIDDEN);
+      const all = channel.members.has(client) || hidden;
+      // An auditorium (+u) shows a member without voice only the voiced and the operators.
+      for (const member of channel.members.keys()) if ((all || !member.modes.has('i')) && (hidden || !channel.hides(client, member))) send(member, channel);
     }
   } else {
     const exact = /[*?]/.test(mask) ? undefined : server.state.findNick(mask);

@@ -123,13 +123,17 @@ function announceNick(server: Server, client: Client, oldNick: string): void {
   for (const peer of server.state.peersOf(client)) peer.sendOutgoing(out);
 }
 
-/** State's `userQuit`: everyone who shared a channel with the user sees the QUIT once. */
-function announceQuit(client: Client, reason: string, channels: readonly Channel[]): void {
+/**
+ * State's `userQuit`: everyone who shared a channel with the user sees the QUIT once (in an
+ * auditorium, +u, only those who could see it: the user held a prefix, or they do).
+ */
+function announceQuit(client: Client, reason: string, channels: ReadonlyMap<Channel, string>): void {
   const out = relay(client, { source: client.mask, command: 'QUIT', params: [reason] });
   const reached = new Set<Client>();
-  for (const channel of channels) {
-    for (const member of channel.members.keys()) {
-      if (reached.has(member)) continue;
+  for (const [channel, held] of channels) {
+    const auditorium = channel.flags.has('u') && held === '';
+    for (const [member, prefixes] of channel.members) {
+      if (reached.has(member) || (auditorium && prefixes === '')) continue;
       reached.add(member);
       member.sendOutgoing(out);
     }

@@ -4,6 +4,7 @@ import { TLSSocket } from 'node:tls';
 import type { ClassConfig } from '../config/schema.js';
 import { normalizeIp } from '../protocol/mask.js';
 import type { DisconnectReason } from './disconnect.js';
+import type { Peer } from './proxy.js';
 import { WebSocketTransport } from './websocket.js';
 
 /** What a Connection needs of its byte stream: a TCP or TLS socket, or a WebSocketTransport. */
@@ -124,10 +125,12 @@ export class Connection {
     public klass: ClassConfig,
     public limits: LineLimits,
     private scheduleFlush: (conn: Connection) => void,
+    /** The client behind a proxy (PROXY protocol header), when it is not the socket's peer. */
+    peer?: Peer,
   ) {
-    this.ip = normalizeIp(socket.remoteAddress ?? '0.0.0.0');
-    this.port = socket.remotePort ?? 0;
-    this.secure = socket instanceof TLSSocket || (socket instanceof WebSocketTransport && socket.secure);
+    this.ip = peer?.ip ?? normalizeIp(socket.remoteAddress ?? '0.0.0.0');
+    this.port = peer?.port ?? socket.remotePort ?? 0;
+    this.secure = socket instanceof TLSSocket || (socket instanceof WebSocketTransport && socket.secure) || !!peer?.secure;
     this.tokens = klass.flood.burst;
     socket.setNoDelay(true);
     (socket as OwnedSocket)[CONNECTION] = this;

@@ -1,10 +1,21 @@
-// Listeners: plain TCP and TLS sockets handed to the server. A listen failure is a clear error.
+// Listeners: plain TCP and TLS sockets handed to the server, after the PROXY protocol header on
+// a listener with `proxy = true`. A listen failure is a clear error.
 import { readFileSync } from 'node:fs';
 import { createServer as createTcpServer, type Server as NetServer, type Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import type { ListenConfig } from '../config/schema.js';
 import { addressKey, normalizeIp } from '../protocol/mask.js';
 import { HANDSHAKE_TIMEOUT_MS, PendingHandshakes } from './pending.js';
+import { readProxyHeader, type Peer } from './proxy.js';
+
+/** Hands over a connection, with its client's address when a PROXY header gave one. */
+export type OnSocket = (socket: Socket, l: ListenConfig, peer?: Peer) => void;
+
+/** Who may send a PROXY header, and who hears of a connection refused for want of a good one. */
+export interface ProxyGate {
+  trusted(ip: string): boolean;
+  refused(ip: string, reason: string): void;
+}
 
 export interface Listener {
   readonly cfg: ListenConfig;
@@ -48,36 +59,73 @@ export function checkTls(cfg: NonNullable<ListenConfig['tls']>): void {
  * are bounded here: a handshake gets HANDSHAKE_TIMEOUT_MS (Node's default is 120 s) and one
  * address only a few at once, so its half-open sockets cannot crowd out everyone else's.
  */
-function openTls(cfg: ListenConfig, onSocket: (socket: Socket, l: ListenConfig) => void, onRefused: () => void): TlsServer {
+function openTls(cfg: ListenConfig, onSocket: OnSocket, onRefused: () => void): { server: TlsServer; handOver: (raw: Socket, peer: Peer | undefined) => void } {
   const pending = new PendingHandshakes();
-  // The raw socket and the TLS socket over it share the peer's address and port.
-  const inHandshake = new Map<string, string>();
-  const peerOf = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
-  const done = (peer: string) => {
-    const key = inHandshake.get(peer);
-    if (key === undefined) return;
-    inHandshake.delete(peer);
-    pending.leave(key);
+  // The raw socket and the TLS socket over it share the remote address and port; behind a proxy
+  // the client's address (from the PROXY header) is what is counted and handed on.
+  const inHandshake = new Map<string, { key: string; peer: Peer | undefined }>();
+  const remoteOf = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
+  const done = (remote: string) => {
+    const entry = inHandshake.get(remote);
+    if (entry === undefined) return undefined;
+    inHandshake.delete(remote);
+    pending.leave(entry.key);
+    return entry;
   };
   const server = createTlsServer(
     { ...readTls(cfg.tls!), requestCert: true, rejectUnauthorized: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
-    (s) => {
-      done(peerOf(s));
-      onSocket(s, cfg);
-    },
+    (s) => onSocket(s, cfg, done(remoteOf(s))?.peer),
   );
-  server.on('connection', (raw: Socket) => {
-    const key = addressKey(normalizeIp(raw.remoteAddress ?? ''));
+  const handOver = (raw: Socket, peer: Peer | undefined) => {
+    const key = addressKey(peer?.ip ?? normalizeIp(raw.remoteAddress ?? ''));
     if (!pending.enter(key)) {
       onRefused();
       raw.destroy();
       return;
     }
-    const peer = peerOf(raw);
-    inHandshake.set(peer, key);
-    raw.once('close', () => done(peer));
-  });
-  return server;
+    const remote = remoteOf(raw);
+    inHandshake.set(remote, { key, peer });
+    raw.once('close', () => done(remote));
+    // A proxied socket is given to TLS here (a direct one reached it by itself).
+    if (cfg.proxy) server.emit('connection', raw);
+  };
+  // Direct connections; a proxied one is handed over once its header is read.
+  if (!cfg.proxy) server.on('connection', (raw: Socket) => handOver(raw, undefined));
+  return { server, handOver };
+}
+
+/**
+ * A listener behind a proxy: each connection must come from a trusted proxy address and start
+ * with a PROXY header, read within a bounded time and size before anything else sees the socket.
+ * Headers being read are bounded in number; per address they are not, as all of them come from
+ * the few proxies.
+ */
+function acceptProxied(gate: ProxyGate, onRefused: () => void, next: (raw: Socket, peer: Peer | undefined) => void) {
+  const pending = new PendingHandshakes();
+  return (raw: Socket) => {
+    const ip = normalizeIp(raw.remoteAddress ?? '');
+    if (!gate.trusted(ip)) {
+      gate.refused(ip, 'not a trusted proxy');
+      raw.destroy();
+      return;
+    }
+    if (!pending.enter(undefined)) {
+      onRefused();
+      raw.destroy();
+      return;
+    }
+    void readProxyHeader(raw).then((result) => {
+      pending.leave(undefined);
+      if ('refused' in result) {
+        gate.refused(ip, result.refused);
+        raw.destroy();
+        return;
+      }
+      const h = result.header;
+      // LOCAL and UNKNOWN: the proxy's own connection (a health check), shown as the proxy's.
+      next(raw, h.local ? undefined : { ip: normalizeIp(h.source), port: h.sourcePort, secure: h.ssl });
+    });
+  };
 }
 
 export function listenerKey(cfg: ListenConfig): string {
@@ -88,12 +136,22 @@ export function listenerKey(cfg: ListenConfig): string {
  * Opens a listener; each connection goes to `onSocket` (a TLS one once its handshake is done).
  * `onRefused` hears of a connection dropped before that (too many handshakes from its address).
  */
-export async function openListener(
-  cfg: ListenConfig,
-  onSocket: (socket: Socket, l: ListenConfig) => void,
-  onRefused: () => void,
-): Promise<Listener> {
-  const server = cfg.tls ? openTls(cfg, onSocket, onRefused) : createTcpServer((s) => onSocket(s, cfg));
+export async function openListener(cfg: ListenConfig, onSocket: OnSocket, onRefused: () => void, gate: ProxyGate): Promise<Listener> {
+  const tls = cfg.tls ? openTls(cfg, onSocket, onRefused) : undefined;
+  let server: NetServer | TlsServer;
+  if (cfg.proxy) {
+    // The header comes before TLS: a plain server reads it, then TLS takes the socket.
+    const next = tls
+      ? tls.handOver
+      : (raw: Socket, peer: Peer | undefined) => {
+          onSocket(raw, cfg, peer);
+          raw.resume();
+        };
+    const listening = createTcpServer(acceptProxied(gate, onRefused, next));
+    // The TLS server never listens itself: its handshake failures are told as the listener's.
+    tls?.server.on('tlsClientError', (err: Error, socket: Socket) => listening.emit('tlsClientError', err, socket));
+    server = listening;
+  } else server = tls?.server ?? createTcpServer((s) => onSocket(s, cfg));
   server.maxConnections = 1 << 30;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
@@ -121,7 +179,7 @@ export async function openListener(
     port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
     reloadTls(next = cfg) {
-      if (next.tls) (server as TlsServer).setSecureContext(readTls(next.tls));
+      if (next.tls && tls) tls.server.setSecureContext(readTls(next.tls));
     },
   };
 }

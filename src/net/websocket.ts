@@ -136,7 +136,8 @@ export class WebSocketTransport extends EventEmitter {
   constructor(
     readonly raw: Socket,
     private readonly binary: boolean,
-    private readonly forwardedIp: string | undefined,
+    /** The client's address from a trusted reverse proxy's X-Forwarded-For. */
+    readonly forwardedIp: string | undefined,
     pending: Buffer,
   ) {
     super();

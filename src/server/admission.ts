@@ -1,13 +1,15 @@
 // Admission: the checks an address must pass to hold a connection (an allow block and its class,
-// the connect rate, D-lines, the per-address count), made when a socket arrives, before a
-// WebSocket upgrade, and again when a WebIRC gateway tells its user's real address.
+// the connect rate, D-lines, the per-address count), made when a socket arrives (behind a proxy,
+// on the address its PROXY header gave), before a WebSocket upgrade, and again when a WebIRC
+// gateway tells its user's real address.
 import type { Socket } from 'node:net';
 import type { ClassConfig, Config, ListenConfig, WebircConfig } from '../config/schema.js';
 import { Connection, type Transport } from '../net/connection.js';
 import type { DisconnectReason } from '../net/disconnect.js';
 import { countDown, HANDSHAKE_TIMEOUT_MS, PendingHandshakes } from '../net/pending.js';
+import type { Peer } from '../net/proxy.js';
 import { ConnectThrottle } from '../net/throttle.js';
-import { upgradeToWebSocket } from '../net/websocket.js';
+import { upgradeToWebSocket, WebSocketTransport } from '../net/websocket.js';
 import type { RejectReason } from '../observability/stats.js';
 import { addressKey, cidrContains, globMatch, ipBytes, normalizeIp, parseCidr, type Cidr } from '../protocol/mask.js';
 import type { Client } from './client.js';
@@ -33,6 +35,8 @@ export class Admission {
     allow: Array<{ block: Config['allow'][number]; cidr: Cidr | undefined; glob: string }>;
     /** WebIRC gateway blocks with their addresses parsed once. */
     webirc: Array<{ block: WebircConfig; cidrs: Cidr[] }>;
+    /** [proxy] trusted, parsed once. */
+    proxies: Cidr[];
   };
 
   constructor(private readonly server: Server) {
@@ -42,6 +46,7 @@ export class Admission {
       (config) => ({
         allow: config.allow.map((block) => ({ block, cidr: parseCidr(block.mask), glob: block.mask.toLowerCase() })),
         webirc: config.webirc.map((block) => ({ block, cidrs: block.hosts.map((h) => parseCidr(h)!) })),
+        proxies: config.proxy.trusted.map((h) => parseCidr(h)!),
       }),
     );
   }
@@ -53,8 +58,8 @@ export class Admission {
    * address cannot keep other browsers out. A refused address still gets the upgrade (within that
    * bound), so the refusal reaches the browser as an IRC ERROR it can show.
    */
-  acceptWebSocket(socket: Socket, listener: ListenConfig): void {
-    const peer = normalizeIp(socket.remoteAddress ?? '');
+  acceptWebSocket(socket: Socket, listener: ListenConfig, proxied?: Peer): void {
+    const peer = proxied?.ip ?? normalizeIp(socket.remoteAddress ?? '');
     // A trusted proxy speaks for every user behind it, whose own addresses (X-Forwarded-For) are
     // known only once the upgrade is read: limiting or counting the proxy's address would lock all
     // of them out together. So it is exempt here, and accept() admits each user by their address.
@@ -73,7 +78,7 @@ export class Admission {
       this.pendingUpgrades.leave(key);
       if (admission && 'refused' in admission) {
         if (transport) this.sendRefusal(transport, peer, admission.refused);
-      } else if (transport) this.accept(transport, listener, admission);
+      } else if (transport) this.accept(transport, listener, admission, proxied);
       // No upgrade (refused, timed out, gone): the address gives back its place in the count.
       else if (admission?.counted) countDown(this.perAddress, addressKey(peer));
     });
@@ -81,11 +86,13 @@ export class Admission {
 
   /**
    * Makes a client of a new connection, unless the server is stopping or full or the address may
-   * not connect. `admitted` is given when the address was admitted before a WebSocket upgrade.
+   * not connect. `admitted` is given when the address was admitted before a WebSocket upgrade;
+   * `proxied` is the client a PROXY header named (a reverse proxy's X-Forwarded-For behind it wins).
    */
-  accept(socket: Transport, listener: ListenConfig, admitted?: Admitted): void {
+  accept(socket: Transport, listener: ListenConfig, admitted?: Admitted, proxied?: Peer): void {
     const server = this.server;
-    const ip = normalizeIp(socket.remoteAddress ?? '');
+    const peer = socket instanceof WebSocketTransport && socket.forwardedIp !== undefined ? undefined : proxied;
+    const ip = peer?.ip ?? normalizeIp(socket.remoteAddress ?? '');
     const refuse = (reason: string, label: RejectReason) => {
       // A place in the per-address count taken before the upgrade is given back.
       if (admitted?.counted) countDown(this.perAddress, addressKey(ip));
@@ -101,13 +108,19 @@ export class Admission {
     if ('refused' in admission) return refuse(admission.refused, admission.label);
     const klass = admission.klass;
 
-    const conn = new Connection(socket, server, klass, server.lineLimits(), server.flushes.scheduleFlush);
+    const conn = new Connection(socket, server, klass, server.lineLimits(), server.flushes.scheduleFlush, peer);
     if (!admission.counted) this.uncounted.add(conn);
     server.addClient(conn, klass, listener);
   }
 
+  /** Whether the address is in [proxy] trusted: it may send a PROXY header for its clients. */
+  proxyTrusted(ip: string): boolean {
+    const bytes = ipBytes(ip);
+    return !!bytes && this.derived().proxies.some((cidr) => cidrContains(cidr, bytes));
+  }
+
   /** Counts and logs a connection refused before it became a client. */
-  private refused(ip: string, reason: string, label: RejectReason): void {
+  refused(ip: string, reason: string, label: RejectReason): void {
     this.server.stats.reject(label);
     this.server.log.info({ ip, reason }, 'connection refused');
   }

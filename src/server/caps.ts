@@ -41,6 +41,7 @@ export const CAP_NAMES = [
   'draft/event-playback',
   'draft/read-marker',
   'draft/message-redaction',
+  'draft/relaymsg',
 ] as const;
 
 export type CapName = (typeof CAP_NAMES)[number];
@@ -77,7 +78,7 @@ export function capsUnion(a: CapSet, b: CapSet): CapSet {
 }
 
 /** The capabilities a client needs to receive tags: time, account, batch, label, and the rest. */
-const TAG_CAPS = [CAP['server-time'], CAP['account-tag'], CAP.batch, CAP['labeled-response'], CAP['message-tags']];
+const TAG_CAPS = [CAP['server-time'], CAP['account-tag'], CAP.batch, CAP['labeled-response'], CAP['message-tags'], CAP['draft/relaymsg']];
 if (TAG_CAPS.some((cap) => cap >= 32)) throw new Error('capabilities that gate tags must be among the first 32 of CAP_NAMES');
 
 /**
@@ -99,6 +100,8 @@ export function tagCap(key: string): number {
       return 1 << CAP.batch;
     case 'label':
       return 1 << CAP['labeled-response'];
+    case 'draft/relaymsg':
+      return 1 << CAP['draft/relaymsg'];
     default:
       return 1 << CAP['message-tags'];
   }

@@ -33,6 +33,8 @@ export class Channel {
   readonly flags: ReadonlySet<string> = new Set<string>();
   readonly key: string | undefined;
   readonly limit: number | undefined;
+  /** Where refused joins go instead (+f), by the target channel's name. */
+  readonly forward: string | undefined;
   readonly topic: Topic | undefined;
   /** List modes (b, e, I) by letter. */
   readonly lists: ReadonlyMap<string, readonly ListEntry[]> = new Map<string, ListEntry[]>();
@@ -79,7 +81,15 @@ export class Channel {
   }
 
   /**
-   * Why the client may not speak here, or undefined when it may (+n, +C, +m, bans, mutes).
+   * Auditorium (+u): members without a prefix (voice or above) see only members with one, and
+   * themselves. True when `viewer` may not see `member` in this channel.
+   */
+  hides(viewer: Client, member: Client): boolean {
+    return this.flags.has('u') && viewer !== member && !this.members.get(viewer) && !this.members.get(member);
+  }
+
+  /**
+   * Why the client may not speak here, or undefined when it may (+n, +C, +m, +M, bans, mutes).
    * `text` is the message text (none for TAGMSG).
    */
   cannotSend(client: Client, fold: CaseFold, text?: string): string | undefined {
@@ -89,6 +99,7 @@ export class Channel {
     if (text !== undefined && this.flags.has('C') && isCtcpOtherThanAction(text)) return 'Cannot send CTCP to channel (+C)';
     if (prefixes) return undefined; // voiced or above may always speak
     if (this.flags.has('m')) return 'Cannot send to channel (+m)';
+    if (this.flags.has('M') && client.account === undefined) return 'Cannot send to channel (+M: you need to be logged in to an account)';
     if (this.isBanned(client, fold)) return 'Cannot send to channel (you are banned)';
     if (this.matchesList('b', client, fold, 'mute') && !this.matchesList('e', client, fold, 'mute'))
       return 'Cannot send to channel (you are muted)';

@@ -36,7 +36,7 @@ const RESTART_KEYS = [
 ] as const;
 
 /** Keys of a [[listen]] block that its open socket keeps: they apply only to a listener opened anew. */
-const LISTENER_RESTART_KEYS = ['origins', 'trusted_proxies'] as const;
+const LISTENER_RESTART_KEYS = ['origins', 'trusted_proxies', 'proxy'] as const;
 
 /** What the oper and the log are told: "changed but needs a restart: metrics.port, store.path". */
 export function describeRestartNeeded(keys: readonly string[]): string {

@@ -134,9 +134,13 @@ export class Server implements ConnectionOwner {
   async addListener(cfg: ListenConfig): Promise<Listener> {
     const l = await openListener(
       cfg,
-      (socket, lc) => (lc.websocket ? this.admission.acceptWebSocket(socket, lc) : this.admission.accept(socket, lc)),
+      (socket, lc, peer) => (lc.websocket ? this.admission.acceptWebSocket(socket, lc, peer) : this.admission.accept(socket, lc, undefined, peer)),
       // Not logged: a flood of these would flood the log too.
       () => this.stats.reject('limit'),
+      {
+        trusted: (ip) => this.admission.proxyTrusted(ip),
+        refused: (ip, reason) => this.admission.refused(ip, `PROXY protocol: ${reason}`, 'denied'),
+      },
     );
     l.server.on('error', (err) => this.log.error({ err: err.message, listener: listenerKey(cfg) }, 'listener error'));
     l.server.on('tlsClientError', (err: Error, socket: Socket) => {
@@ -144,7 +148,7 @@ export class Server implements ConnectionOwner {
       this.log.debug({ ip: normalizeIp(socket.remoteAddress ?? ''), err: err.message }, 'TLS handshake failed');
     });
     this.listeners.set(listenerKey(cfg), l);
-    this.log.info({ address: cfg.address, port: l.port, tls: !!cfg.tls }, 'listening');
+    this.log.info({ address: cfg.address, port: l.port, tls: !!cfg.tls, ...(cfg.proxy ? { proxy: true } : {}) }, 'listening');
     return l;
   }
 

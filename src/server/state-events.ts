@@ -10,8 +10,8 @@ export interface StateEvents {
   userIntroduced: { client: Client };
   /** A client changed nick (before registration too; `client.registered` tells). */
   nickChanged: { client: Client; oldNick: string };
-  /** A registered user left; its memberships, nick and indexes are gone. */
-  userQuit: { client: Client; reason: string; channels: readonly Channel[] };
+  /** A registered user left; its memberships, nick and indexes are gone. `channels`: those it was in, with the prefixes it held. */
+  userQuit: { client: Client; reason: string; channels: ReadonlyMap<Channel, string> };
   userModeChanged: { client: Client; letter: string; on: boolean };
   accountChanged: { client: Client; oldAccount: string | undefined };
   awayChanged: { client: Client };
@@ -24,9 +24,10 @@ export interface StateEvents {
   channelDestroyed: { channel: Channel };
   channelRenamed: { channel: Channel; oldName: string; by: Client | undefined; reason: string };
   joined: { channel: Channel; client: Client };
-  parted: { channel: Channel; client: Client; reason: string | undefined };
-  /** `by` is undefined when the server did it. */
-  kicked: { channel: Channel; client: Client; by: Client | undefined; reason: string };
+  /** `prefixes`: the prefix letters it held there. */
+  parted: { channel: Channel; client: Client; prefixes: string; reason: string | undefined };
+  /** `prefixes`: the prefix letters it held there; `by` is undefined when the server did it. */
+  kicked: { channel: Channel; client: Client; prefixes: string; by: Client | undefined; reason: string };
   /** The topic was set or cleared; `by` is undefined when the server did it. */
   topicChanged: { channel: Channel; by: Client | undefined };
   /**

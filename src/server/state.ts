@@ -33,6 +33,8 @@ export interface ChannelModeWrites {
   setChannelKey(channel: Channel, key: string | undefined): void;
   /** Sets the member limit (+l) or clears it (undefined). */
   setChannelLimit(channel: Channel, limit: number | undefined): void;
+  /** Sets the channel refused joins go to (+f) or clears it (undefined). */
+  setChannelForward(channel: Channel, target: string | undefined): void;
   /** Adds an entry to a list mode (b, e, I); the caller has checked it is new and the lists have room. */
   addListEntry(channel: Channel, letter: string, entry: ListEntry): void;
   /** Removes the entry at `index` of a list mode and returns it. */
@@ -156,8 +158,9 @@ export class State {
     this.clientSet.delete(client);
     this.homeOf.delete(client);
     for (const letter of client.modes) this.modeHolders.get(letter)?.delete(client);
-    const channels = [...this.channelsOf(client)];
-    const emptied = channels.filter((channel) => this.dropMember(channel, client));
+    const channels = new Map<Channel, string>();
+    for (const channel of this.channelsOf(client)) channels.set(channel, channel.members.get(client)!);
+    const emptied = [...channels.keys()].filter((channel) => this.dropMember(channel, client));
     this.forgetAccount(client);
     this.freeNick(client);
     if (client.registered) {
@@ -289,10 +292,16 @@ export class State {
     return this.membershipIndex.get(client) ?? EMPTY;
   }
 
-  /** Everyone sharing at least one channel with the client, without the client itself. */
+  /**
+   * Everyone sharing at least one channel with the client where they can see it (an auditorium,
+   * +u, hides members without a prefix from each other), without the client itself.
+   */
   peersOf(client: Client): Set<Client> {
     const peers = new Set<Client>();
-    for (const ch of this.channelsOf(client)) for (const m of ch.members.keys()) if (m !== client) peers.add(m);
+    for (const ch of this.channelsOf(client)) {
+      const auditorium = ch.flags.has('u');
+      for (const m of ch.members.keys()) if (m !== client && !(auditorium && ch.hides(m, client))) peers.add(m);
+    }
     return peers;
   }
 
@@ -328,15 +337,17 @@ export class State {
 
   /** A member leaves by PART (or JOIN 0); an empty channel is destroyed. */
   part(channel: Channel, client: Client, reason?: string): void {
+    const prefixes = channel.members.get(client) ?? '';
     const emptied = this.dropMember(channel, client);
-    this.events.emit('parted', { channel, client, reason });
+    this.events.emit('parted', { channel, client, prefixes, reason });
     if (emptied) this.events.emit('channelDestroyed', { channel });
   }
 
   /** A member is removed by KICK; an empty channel is destroyed. */
   kick(channel: Channel, client: Client, by: Client | undefined, reason: string): void {
+    const prefixes = channel.members.get(client) ?? '';
     const emptied = this.dropMember(channel, client);
-    this.events.emit('kicked', { channel, client, by, reason });
+    this.events.emit('kicked', { channel, client, prefixes, by, reason });
     if (emptied) this.events.emit('channelDestroyed', { channel });
   }
 
@@ -384,6 +395,9 @@ const MODE_WRITES: ChannelModeWrites = {
   },
   setChannelLimit(channel, limit) {
     writable(channel).limit = limit;
+  },
+  setChannelForward(channel, target) {
+    writable(channel).forward = target;
   },
   addListEntry(channel, letter, entry) {
     const lists = channel.lists as Map<string, ListEntry[]>;

@@ -262,7 +262,7 @@ describe('LIST', () => {
     const tokens = c.lines.filter((l) => l.split(' ')[1] === '005').join(' ');
     for (const t of [
       'CHANTYPES=#',
-      'CHANMODES=beI,k,l,Cimnpst',
+      'CHANMODES=beI,k,fl,CMUimnpstu',
       'PREFIX=(qaohv)~!@%+',
       'STATUSMSG=~!@%+',
       'CHANLIMIT=#:50',
@@ -279,8 +279,8 @@ describe('LIST', () => {
       expect(tokens).toContain(` ${t} `);
     const myinfo = (await c.waitFor('004', { from: 0 })).params;
     const sorted = (s: string) => [...s].sort().join('');
-    expect(sorted(myinfo.at(-2)!)).toBe(sorted('beIklCimnpstqaohv'));
-    expect(sorted(myinfo.at(-1)!)).toBe(sorted('beIklqaohv'));
+    expect(sorted(myinfo.at(-2)!)).toBe(sorted('beIklfCMUimnpstuqaohv'));
+    expect(sorted(myinfo.at(-1)!)).toBe(sorted('beIklfqaohv'));
   });
 });
 

@@ -227,7 +227,7 @@ class IrcdController(BaseServerController, DirectoryBasedController):
         "BOT": "B",
         "CASEMAPPING": "rfc1459",
         "CHANLIMIT": "#:50",
-        "CHANMODES": "beI,k,l,Cimnpst",
+        "CHANMODES": "beI,k,fl,CMUimnpstu",
         "CHANNELLEN": "64",
         "CHANTYPES": "#",
         "ELIST": "CMNTU",

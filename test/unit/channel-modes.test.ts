@@ -31,6 +31,7 @@ function setup(prefixSpec = '(ov)@+', listLimit = 5) {
     listLimit,
     setBy: 'op!op@host',
     now: 1,
+    forwardTarget: (name: string) => (name === '#other' ? { name: '#Other' } : name === '#c' ? { name } : { code: '403', params: [name, 'No such channel'] }),
   };
   /** Applies changes as the MODE command does: through State, which announces them at the end. */
   const apply = (changes: readonly ModeChange[], over: Partial<ApplyContext> = {}) =>
@@ -62,6 +63,18 @@ describe('parseModeString', () => {
 });
 
 describe('applyModeChanges', () => {
+  it('sets +f to a target the context allows, not to another or the channel itself, and clears it with -f', () => {
+    const { channel, apply } = setup();
+    const parsed = parseModeString('ov', ['+fff', '#nowhere', '#c', '#other'], 6);
+    const r = apply(parsed.changes);
+    expect(r.applied).toEqual([{ add: true, mode: 'f', param: '#Other' }]);
+    expect(r.errors.map((e) => e.code)).toEqual(['403', '696']);
+    expect(channel.forward).toBe('#Other');
+    const cleared = apply(parseModeString('ov', ['-f'], 6).changes);
+    expect(cleared.applied).toEqual([{ add: false, mode: 'f' }]);
+    expect(channel.forward).toBeUndefined();
+  });
+
   it('normalises masks and formats one line', () => {
     const { apply } = setup();
     const r = apply(parseModeString('ov', ['+bo-o', 'x', 'bob', 'bob'], 6).changes);

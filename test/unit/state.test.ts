@@ -147,11 +147,11 @@ describe('State events', () => {
     expect(seen[0]!.payload).toEqual({ channel, oldName: '#Chan', by: a, reason: 'tidy' });
     expect(take()).toEqual(['channelRenamed']);
     state.kick(channel, b, a, 'out');
-    expect(seen[0]!.payload).toEqual({ channel, client: b, by: a, reason: 'out' });
+    expect(seen[0]!.payload).toEqual({ channel, client: b, prefixes: '', by: a, reason: 'out' });
     expect(take()).toEqual(['kicked']);
     state.events.on('channelDestroyed', () => expect(state.findChannel('#new')).toBeUndefined());
     state.part(channel, a, 'bye');
-    expect(seen[0]!.payload).toEqual({ channel, client: a, reason: 'bye' });
+    expect(seen[0]!.payload).toEqual({ channel, client: a, prefixes: 'o', reason: 'bye' });
     expect(take()).toEqual(['parted', 'channelDestroyed']);
   });
 
@@ -204,7 +204,7 @@ describe('State events', () => {
     state.addMember(channel, onLeaf, '');
     take();
     state.splitServer(hub);
-    expect(seen[0]!.payload).toEqual({ client: onLeaf, reason: 'irc.local hub.example', channels: [channel] });
+    expect(seen[0]!.payload).toEqual({ client: onLeaf, reason: 'irc.local hub.example', channels: new Map([[channel, '']]) });
     expect(seen[1]!.payload).toEqual({ server: hub, reason: 'irc.local hub.example', servers: [hub, leaf] });
     expect(take()).toEqual(['userQuit', 'serverSplit']);
     expect([...state.servers.values()]).toEqual([state.me, other]);
@@ -224,7 +224,7 @@ describe('State events', () => {
     state.addMember(alone, a, 'o');
     take();
     state.removeClient(a, 'Quit: bye');
-    expect(seen[0]!.payload).toEqual({ client: a, reason: 'Quit: bye', channels: [shared, alone] });
+    expect(seen[0]!.payload).toEqual({ client: a, reason: 'Quit: bye', channels: new Map([[shared, ''], [alone, 'o']]) });
     expect(take()).toEqual(['userQuit', 'channelDestroyed']);
     expect(state.findNick('a')).toBeUndefined();
     expect([...shared.members.keys()]).toEqual([b]);

@@ -5,7 +5,18 @@ import { packLines } from '../../protocol/text.js';
 import { CAP } from '../../server/caps.js';
 import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
+import type { Outgoing } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
+
+/**
+ * Sends a line about a user who has just left the channel (its PART, KICK or QUIT), holding `held`
+ * prefixes there, to the members who could see it: an auditorium (+u) hides members without voice
+ * from each other.
+ */
+export function broadcastAbout(channel: Channel, held: string, out: Outgoing): void {
+  if (!channel.flags.has('u') || held !== '') return channel.broadcast(out);
+  for (const [member, prefixes] of channel.members) if (prefixes !== '') member.sendOutgoing(out);
+}
 
 /** Secret channels are seen only by their members. */
 export function canSeeChannel(client: Client, channel: Channel): boolean {
@@ -35,7 +46,8 @@ function namesSymbol(channel: Channel): string {
 
 /**
  * RPL_NAMREPLY lines (split to fit the line length) and RPL_ENDOFNAMES. Non-members do not see
- * invisible (+i) users; multi-prefix shows every prefix, userhost-in-names the full mask.
+ * invisible (+i) users, nor does an auditorium (+u) show members without voice to those without
+ * it; multi-prefix shows every prefix, userhost-in-names the full mask.
  */
 export function sendNames(server: Server, client: Client, channel: Channel, withEnd = true): void {
   const member = channel.members.has(client);
@@ -48,6 +60,7 @@ export function sendNames(server: Server, client: Client, channel: Channel, with
   const entries: string[] = [];
   for (const [m, held] of channel.members) {
     if (!member && m.modes.has('i')) continue;
+    if (channel.hides(client, m)) continue;
     entries.push(server.prefixes.symbolsFor(held, allPrefixes) + (fullMask ? m.mask : m.nick));
   }
   for (const line of packLines(entries, budget)) client.numeric(RPL.NAMREPLY, symbol, channel.name, line.join(' '));

@@ -10,7 +10,7 @@ import type { Client } from '../../server/client.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { channelSlot, userSlot } from '../../server/slots.js';
-import { isHalfopOrAbove } from './common.js';
+import { broadcastAbout, isHalfopOrAbove } from './common.js';
 
 /** Drops the entries of a time-keyed map that are no longer valid. */
 function prune(map: Map<string, number>, stillValid: (t: number) => boolean): void {
@@ -152,11 +152,11 @@ function kickFrom(server: Server, client: Client, name: string, nicks: string[],
   }
 }
 
-/** State's `kicked`: the members left and the one kicked see the KICK. */
-export function announceKick(server: Server, channel: Channel, target: Client, by: Client | undefined, reason: string): void {
+/** State's `kicked`: the one kicked and the members who could see it (`held`: its prefixes there) see the KICK. */
+export function announceKick(server: Server, channel: Channel, target: Client, held: string, by: Client | undefined, reason: string): void {
   const out = relay(by, { source: by?.mask ?? server.name, command: 'KICK', params: [channel.name, target.nick, reason] });
   target.sendOutgoing(out);
-  channel.broadcast(out);
+  broadcastAbout(channel, held, out);
 }
 
 export function handleKnock(server: Server, client: Client, msg: Message): void {

@@ -1,4 +1,6 @@
-// JOIN and PART (Modern IRC "JOIN message", "PART message"; IRCv3 extended-join).
+// JOIN and PART (Modern IRC "JOIN message", "PART message"; IRCv3 extended-join), with the
+// forward (+f) of refused joins as Solanum and InspIRCd do it (ERR_LINKCHANNEL, 470) and the
+// auditorium (+u), which shows members without voice only to the voiced and the operators.
 // Spec: https://modern.ircdocs.horse/#join-message · https://modern.ircdocs.horse/#part-message · https://ircv3.net/specs/extensions/extended-join
 import { isChannelTarget, validChannelName } from '../../protocol/channelname.js';
 import type { Message } from '../../protocol/message.js';
@@ -9,7 +11,7 @@ import type { Channel } from '../../server/channel.js';
 import type { Client } from '../../server/client.js';
 import { relay, type Outgoing } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
-import { sendNames, sendTopic } from './common.js';
+import { broadcastAbout, sendNames, sendTopic } from './common.js';
 import { dropInvite, isInvited } from './invite.js';
 
 /**
@@ -45,17 +47,17 @@ function joinOne(server: Server, client: Client, name: string, key: string | und
   if (existing) {
     const refusal = joinRefusal(server, client, existing, key);
     if (refusal) {
-      client.numeric(refusal[0], existing.name, refusal[1]);
+      // +f: one hop only, to a channel that exists, lets the user in and does not hold them already.
+      const target = existing.forward === undefined ? undefined : server.state.findChannel(existing.forward);
+      if (target && !target.members.has(client) && !joinRefusal(server, client, target, undefined)) {
+        client.numeric(ERR.LINKCHANNEL, existing.name, target.name, 'Forwarding to another channel');
+        enter(server, client, target);
+      } else client.numeric(refusal[0], existing.name, refusal[1]);
       return;
     }
   }
   const { channel, created } = server.state.getOrCreateChannel(name, defaultModes(server.config.channels.default_modes));
-  server.state.addMember(channel, client, created ? 'o' : '');
-  dropInvite(channel, client);
-  server.emit('joinBurst', client, channel);
-  sendTopic(client, channel, false);
-  sendNames(server, client, channel);
-  server.emit('joined', client, channel);
+  enter(server, client, channel, created ? 'o' : '');
 }
 
 /** The default modes a new channel starts with; of s and p (exclusive) the first listed wins. */
@@ -67,11 +69,27 @@ function defaultModes(modes: string): string[] {
   return flags;
 }
 
-/** State's `joined`: every member (the joiner included) sees the JOIN, extended for those with extended-join. */
+/** Makes the client a member (the checks passed; State's event shows the JOIN) and answers with the channel's burst. */
+function enter(server: Server, client: Client, channel: Channel, prefixes = ''): void {
+  server.state.addMember(channel, client, prefixes);
+  dropInvite(channel, client);
+  server.emit('joinBurst', client, channel);
+  sendTopic(client, channel, false);
+  sendNames(server, client, channel);
+  server.emit('joined', client, channel);
+}
+
+/** State's `joined`: the members who can see the joiner (all but in an auditorium), and the joiner, see the JOIN. */
 export function announceJoin(channel: Channel, client: Client): void {
-  const plain = relay(client, { source: client.mask, command: 'JOIN', params: [channel.name] });
+  const members = channel.members.keys();
+  sendJoin(client, channel, channel.flags.has('u') ? [...members].filter((m) => !channel.hides(m, client)) : members);
+}
+
+/** The client's JOIN of the channel to each of `to` (with account and realname under extended-join). */
+export function sendJoin(client: Client, channel: Channel, to: Iterable<Client>): void {
+  let plain: Outgoing | undefined;
   let extended: Outgoing | undefined;
-  for (const member of channel.members.keys()) {
+  for (const member of to) {
     if (member.hasCap(CAP['extended-join'])) {
       extended ??= relay(client, {
         source: client.mask,
@@ -79,15 +97,15 @@ export function announceJoin(channel: Channel, client: Client): void {
         params: [channel.name, client.account ?? '*', client.realname],
       });
       member.sendOutgoing(extended);
-    } else member.sendOutgoing(plain);
+    } else member.sendOutgoing((plain ??= relay(client, { source: client.mask, command: 'JOIN', params: [channel.name] })));
   }
 }
 
-/** State's `parted`: the members left and the leaver see the PART. */
-export function announcePart(channel: Channel, client: Client, reason: string | undefined): void {
+/** State's `parted`: the leaver and the members who could see it (`held`: its prefixes there) see the PART. */
+export function announcePart(channel: Channel, client: Client, held: string, reason: string | undefined): void {
   const out = relay(client, { source: client.mask, command: 'PART', params: reason ? [channel.name, reason] : [channel.name] });
   client.sendOutgoing(out);
-  channel.broadcast(out);
+  broadcastAbout(channel, held, out);
 }
 
 export function handleJoin(server: Server, client: Client, msg: Message): void {

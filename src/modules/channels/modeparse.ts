@@ -15,10 +15,16 @@ export const LIST_MODES = 'beI';
 export const KEY_MODE = 'k';
 /** The limit (type C): a parameter only when set. */
 export const LIMIT_MODE = 'l';
-/** Flag modes (type D); C refuses CTCP other than ACTION. */
-export const FLAG_MODES = 'Cimnpst';
+/** The forward target (type C): joins this channel refuses go to that one instead. */
+export const FORWARD_MODE = 'f';
+/**
+ * Flag modes (type D). C refuses CTCP other than ACTION; M lets only logged-in users speak; U
+ * sends the messages of members without voice to the channel operators only; u (auditorium)
+ * hides members without voice from each other.
+ */
+export const FLAG_MODES = 'CMUimnpstu';
 /** ISUPPORT CHANMODES, in the order of the four types. */
-export const CHANMODES = `${LIST_MODES},${KEY_MODE},${LIMIT_MODE},${FLAG_MODES}`;
+export const CHANMODES = `${LIST_MODES},${KEY_MODE},${FORWARD_MODE}${LIMIT_MODE},${FLAG_MODES}`;
 /** RFC 2812 key grammar: 1 to 23 characters. */
 export const KEY_MAX = 23;
 /** Longest list entry kept; longer masks cannot match a real nick!user@host anyway. */
@@ -49,9 +55,9 @@ export function parseModeString(prefixModes: string, args: readonly string[], ma
       continue;
     }
     const takesParam =
-      prefixModes.includes(mode) || LIST_MODES.includes(mode) || mode === KEY_MODE || (mode === LIMIT_MODE && add);
+      prefixModes.includes(mode) || LIST_MODES.includes(mode) || mode === KEY_MODE || ((mode === LIMIT_MODE || mode === FORWARD_MODE) && add);
     if (!takesParam) {
-      if (FLAG_MODES.includes(mode) || mode === LIMIT_MODE) changes.push({ add, mode });
+      if (FLAG_MODES.includes(mode) || mode === LIMIT_MODE || mode === FORWARD_MODE) changes.push({ add, mode });
       else if (!unknown.includes(mode)) unknown.push(mode);
       continue;
     }
@@ -86,6 +92,8 @@ export interface ApplyContext {
   listLimit: number;
   setBy: string;
   now: number;
+  /** The channel +f may name (its name as it is), or why not (no such channel, not its operator). */
+  forwardTarget(name: string): { name: string } | ModeError;
 }
 
 export interface ApplyResult {
@@ -196,6 +204,25 @@ export function applyModeChanges(channel: Channel, changes: readonly ModeChange[
       if (channel.limit === n) continue;
       ctx.writes.setChannelLimit(channel, n);
       applied.push({ add: true, mode: LIMIT_MODE, param: String(n) });
+    } else if (c.mode === FORWARD_MODE) {
+      if (!c.add) {
+        if (channel.forward === undefined) continue;
+        ctx.writes.setChannelForward(channel, undefined);
+        applied.push({ add: false, mode: FORWARD_MODE });
+        continue;
+      }
+      const target = ctx.forwardTarget(c.param!);
+      if ('code' in target) {
+        errors.push(target);
+        continue;
+      }
+      if (ctx.fold(target.name) === channel.folded) {
+        err(ERR.INVALIDMODEPARAM, channel.name, FORWARD_MODE, c.param!, 'A channel cannot forward to itself');
+        continue;
+      }
+      if (channel.forward === target.name) continue;
+      ctx.writes.setChannelForward(channel, target.name);
+      applied.push({ add: true, mode: FORWARD_MODE, param: target.name });
     } else {
       if (channel.flags.has(c.mode) === c.add) continue;
       // Secret and private are exclusive: setting one replaces the other.
@@ -236,6 +263,10 @@ export function currentModes(channel: Channel, showKey: boolean): string[] {
   if (channel.limit !== undefined) {
     modes += LIMIT_MODE;
     params.push(String(channel.limit));
+  }
+  if (channel.forward !== undefined) {
+    modes += FORWARD_MODE;
+    params.push(channel.forward);
   }
   return [modes, ...params];
 }

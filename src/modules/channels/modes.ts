@@ -1,5 +1,6 @@
 // MODE on a channel: query (324/329), list display (367/368, 348/349, 346/347) and changes,
-// announced once per command as one normalised MODE line.
+// announced once per command as one normalised MODE line. In an auditorium (+u) a member given
+// voice or more appears (JOIN) to those who could not see it, and one losing it disappears (PART).
 // Spec: https://modern.ircdocs.horse/#mode-message · https://modern.ircdocs.horse/#channel-modes
 import type { Message } from '../../protocol/message.js';
 import { ERR, RPL } from '../../protocol/numerics.js';
@@ -8,7 +9,8 @@ import type { Client } from '../../server/client.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { canSeeChannel } from './common.js';
-import { applyModeChanges, currentModes, formatModeChanges, parseModeString, type ApplyResult } from './modeparse.js';
+import { sendJoin } from './join.js';
+import { applyModeChanges, currentModes, formatModeChanges, parseModeString, type ApplyResult, type ModeError } from './modeparse.js';
 
 /** Entry and end numerics of each list mode. */
 const LIST_REPLIES: Record<string, [string, string, string]> = {
@@ -74,6 +76,7 @@ export function applyChannelModes(
       listLimit: server.config.limits.list_entries,
       setBy: setter?.mask ?? server.name,
       now: Math.floor(Date.now() / 1000),
+      forwardTarget: (name) => forwardTarget(server, setter, channel, name),
     });
     const done = { ...result, unknown };
     answer?.(done);
@@ -84,5 +87,48 @@ export function applyChannelModes(
 /** What one command changed, as one normalised MODE line to every member (State's channelModeChanged). */
 export function announceModeChanges(server: Server, channel: Channel, by: Client | undefined, changes: readonly ModeChange[]): void {
   const msg = { source: by?.mask ?? server.name, command: 'MODE', params: [channel.name, ...formatModeChanges(changes)] };
+  const seen = channel.flags.has('u') ? auditoriumChanges(server, channel, changes) : undefined;
+  for (const [subject, viewers] of seen?.appear ?? []) sendJoin(subject, channel, viewers);
   channel.broadcast(relay(by, msg));
+  for (const [subject, viewers] of seen?.vanish ?? []) {
+    const part = relay(subject, { source: subject.mask, command: 'PART', params: [channel.name] });
+    for (const v of viewers) v.sendOutgoing(part);
+  }
+}
+
+/** +f needs an existing channel where the setter is an operator (the server may name any). */
+function forwardTarget(server: Server, setter: Client | undefined, channel: Channel, name: string): { name: string } | ModeError {
+  const target = server.state.findChannel(name);
+  if (!target || (setter && !canSeeChannel(setter, target)))
+    return { code: ERR.INVALIDMODEPARAM, params: [channel.name, 'f', name, 'No such channel to forward to'] };
+  if (setter && !server.prefixes.holdsRank(target.members.get(setter), 'op'))
+    return { code: ERR.CHANOPRIVSNEEDED, params: [target.name, 'You must be a channel operator in the channel you forward to'] };
+  return { name: target.name };
+}
+
+/**
+ * In an auditorium, the members whose prefixes the changes altered and who now show to members
+ * that could not see them (appear), or no longer do (vanish), with those members. The prefixes
+ * before are the present ones with the changes undone.
+ */
+function auditoriumChanges(server: Server, channel: Channel, changes: readonly ModeChange[]) {
+  const undone = new Map<Client, string>();
+  for (const c of [...changes].reverse()) {
+    const subject = server.prefixes.modes.includes(c.mode) ? server.state.findNick(c.param!) : undefined;
+    const held = subject && (undone.get(subject) ?? channel.members.get(subject));
+    if (held === undefined || !subject) continue;
+    undone.set(subject, c.add ? held.replace(c.mode, '') : held + c.mode);
+  }
+  const before = (m: Client) => undone.get(m) ?? channel.members.get(m);
+  const appear = new Map<Client, Client[]>();
+  const vanish = new Map<Client, Client[]>();
+  for (const subject of undone.keys()) {
+    const wasShown = !!before(subject);
+    const isShown = !!channel.members.get(subject);
+    if (wasShown === isShown) continue;
+    // Members without a prefix themselves (before and now) are the ones whose view changes.
+    const viewers = [...channel.members.keys()].filter((v) => v !== subject && !before(v) && !channel.members.get(v));
+    if (viewers.length > 0) (isShown ? appear : vanish).set(subject, viewers);
+  }
+  return { appear, vanish };
 }
