@@ -34,16 +34,16 @@ export function readTls(cfg: NonNullable<ListenConfig['tls']>): SecureContextOpt
  * are bounded here: a handshake gets HANDSHAKE_TIMEOUT_MS (Node's default is 120 s) and one
  * address only a few at once, so its half-open sockets cannot crowd out everyone else's.
  */
-function openTls(cfg: ListenConfig, onSocket: (socket: Socket, l: ListenConfig) => void, onRefused: () => void): TlsServer {
+function openTls(cfg: ListenConfig, onSocket: (socket: Socket, l: ListenConfig) => void, events: ListenerEvents): TlsServer {
   const pending = new PendingHandshakes();
   // The raw socket and the TLS socket over it share the peer's address and port.
-  const inHandshake = new Map<string, string>();
+  const inHandshake = new Map<string, { key: string; raw: Socket }>();
   const peerOf = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
   const done = (peer: string) => {
-    const key = inHandshake.get(peer);
-    if (key === undefined) return;
+    const entry = inHandshake.get(peer);
+    if (entry === undefined) return;
     inHandshake.delete(peer);
-    pending.leave(key);
+    pending.leave(entry.key);
   };
   const server = createTlsServer(
     { ...readTls(cfg.tls!), requestCert: true, rejectUnauthorized: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
@@ -55,15 +55,37 @@ function openTls(cfg: ListenConfig, onSocket: (socket: Socket, l: ListenConfig) 
   server.on('connection', (raw: Socket) => {
     const key = addressKey(normalizeIp(raw.remoteAddress ?? ''));
     if (!pending.enter(key)) {
-      onRefused();
+      events.refused();
       raw.destroy();
       return;
     }
     const peer = peerOf(raw);
-    inHandshake.set(peer, key);
+    inHandshake.set(peer, { key, raw });
     raw.once('close', () => done(peer));
   });
+  // A plaintext client (IRC or HTTP) is answered in plaintext on the raw socket, which still holds
+  // the connection when the TLS layer gives up: one ERROR line it can show.
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (!PLAINTEXT_ERRORS.has(err.code ?? '')) return;
+    const raw = inHandshake.get(peerOf(socket))?.raw;
+    const ip = normalizeIp(socket.remoteAddress ?? '');
+    if (raw && !raw.destroyed) raw.end(`ERROR :Closing Link: ${ip} (${PLAINTEXT_ON_TLS})\r\n`);
+    events.plaintextOnTls(ip);
+  });
   return server;
+}
+
+/** OpenSSL's answers to a first record that is not TLS: IRC lines, an HTTP request or proxy CONNECT. */
+const PLAINTEXT_ERRORS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_HTTP_REQUEST', 'ERR_SSL_HTTPS_PROXY_REQUEST']);
+
+export const PLAINTEXT_ON_TLS = 'This port speaks TLS only: turn TLS on in your client, or use a plaintext port';
+
+/** What a listener reports about connections it drops before the server sees them. */
+export interface ListenerEvents {
+  /** Too many handshakes from the connection's address. */
+  refused(): void;
+  /** A TLS listener got plaintext (a client without TLS turned on). */
+  plaintextOnTls(ip: string): void;
 }
 
 export function listenerKey(cfg: ListenConfig): string {
@@ -72,14 +94,14 @@ export function listenerKey(cfg: ListenConfig): string {
 
 /**
  * Opens a listener; each connection goes to `onSocket` (a TLS one once its handshake is done).
- * `onRefused` hears of a connection dropped before that (too many handshakes from its address).
+ * `events` hears of connections dropped before that.
  */
 export async function openListener(
   cfg: ListenConfig,
   onSocket: (socket: Socket, l: ListenConfig) => void,
-  onRefused: () => void,
+  events: ListenerEvents,
 ): Promise<Listener> {
-  const server = cfg.tls ? openTls(cfg, onSocket, onRefused) : createTcpServer((s) => onSocket(s, cfg));
+  const server = cfg.tls ? openTls(cfg, onSocket, events) : createTcpServer((s) => onSocket(s, cfg));
   server.maxConnections = 1 << 30;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {

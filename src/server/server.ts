@@ -7,6 +7,7 @@ import { Connection, type ConnectionOwner, type LineLimits, type LineProblem } f
 import type { DisconnectReason } from '../net/disconnect.js';
 import { listenerKey, openListener, type Listener } from '../net/listener.js';
 import { FlushQueue } from '../net/flush.js';
+import { ConnectThrottle } from '../net/throttle.js';
 import { KeepaliveSweep, ThrottledPump } from '../net/timers.js';
 import { loggableParams, type Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
@@ -43,6 +44,8 @@ export class Server implements ConnectionOwner {
   http: HttpEndpoint | undefined;
   /** Log every command received (level trace). Cached: asking pino costs more than a line's parsing. */
   private traceCommands = false;
+  /** One token bucket (10 a second) for the log lines about plaintext clients on TLS ports. */
+  private readonly plaintextLog = new ConnectThrottle(1);
   readonly listeners = new Map<string, Listener>();
   motd: string[] | undefined;
   prefixes: PrefixTable;
@@ -127,8 +130,16 @@ export class Server implements ConnectionOwner {
     const l = await openListener(
       cfg,
       (socket, lc) => (lc.websocket ? this.admission.acceptWebSocket(socket, lc) : this.admission.accept(socket, lc)),
-      // Not logged: a flood of these would flood the log too.
-      () => this.stats.reject('limit'),
+      {
+        // Not logged: a flood of these would flood the log too.
+        refused: () => this.stats.reject('limit'),
+        // Logged, since the operator will be asked why a client "cannot connect"; a flood of
+        // plaintext connects is limited to a few lines a second.
+        plaintextOnTls: (ip) => {
+          if (this.plaintextLog.allow('', { count: 10, seconds: 1 }))
+            this.log.info({ ip, listener: listenerKey(cfg) }, 'plaintext client on a TLS port: the client has TLS turned off, or should use a plaintext port');
+        },
+      },
     );
     l.server.on('error', (err) => this.log.error({ err: err.message, listener: listenerKey(cfg) }, 'listener error'));
     l.server.on('tlsClientError', (err: Error, socket: Socket) => {
@@ -224,7 +235,7 @@ export class Server implements ConnectionOwner {
       return;
     }
     this.removeUser(user, reason.text);
-    this.log.info({ conn: conn.id, nick: user.nick, reason: reason.text, kind: reason.kind }, 'connection closed');
+    this.log.info({ conn: conn.id, ip: conn.ip, nick: user.nick, reason: reason.text, kind: reason.kind }, 'connection closed');
   }
 
   /** The user quits: peers are told, and State forgets it. */
