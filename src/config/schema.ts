@@ -172,8 +172,8 @@ export const stsSchema = z.strictObject({
 /** Oper privileges an [[oper_class]] may grant; listed so a typo is an error, not a silent no-op. */
 export const PRIVILEGES = ['kill', 'ban', 'rehash', 'die', 'wallops', 'see_hidden', 'override', 'accounts'] as const;
 
-/** Server notice letters (user mode +s): connects/quits, kills, bans, oper activity. */
-export const SNOMASK_LETTERS = 'bcko';
+/** Server notice letters (user mode +s): bans, connects/quits, GLOBOPS, kills, LOCOPS, oper activity. */
+export const SNOMASK_LETTERS = 'bcgklo';
 
 export const operClassSchema = z.strictObject({
   name: z.string().min(1),
