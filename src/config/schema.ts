@@ -123,6 +123,11 @@ export const classSchema = z.strictObject({
     .prefault({}),
   /** Clients in this class must log in with SASL before registration completes (FAIL * ACCOUNT_REQUIRED otherwise). */
   require_sasl: z.boolean().default(false),
+  /**
+   * Ident (RFC 1413) lookups for clients of this class ([ident] sets the timeout): the answered
+   * username is used, and a client without an answer gets "~" before the one it gave.
+   */
+  ident: z.boolean().default(false),
   flood: z
     .strictObject({
       /** Commands accepted at once before the penalty applies. */
@@ -247,6 +252,15 @@ export const dnsSchema = z.strictObject({
   enabled: z.boolean().default(false),
   /** Seconds to wait for the lookups before the IP is used. */
   timeout: z.number().positive().max(30).default(3),
+});
+
+export const identSchema = z.strictObject({
+  /** Seconds to wait for an ident answer; registration waits at most this long for it. */
+  timeout: z.number().positive().max(30).default(4),
+  /** Lookups in flight at once; connections beyond it get no lookup (and "~"), so a connection flood makes no flood of lookups. */
+  max_lookups: z.number().int().min(1).max(100000).default(1024),
+  /** The port asked on the client's address (113; another one only for tests). */
+  port: z.number().int().min(1).max(65535).default(113),
 });
 
 export const statsSchema = z.strictObject({
@@ -406,6 +420,7 @@ export const configSchema = z
     oper_limits: operLimitsSchema.prefault({}),
     cloaking: cloakingSchema.prefault({}),
     dns: dnsSchema.prefault({}),
+    ident: identSchema.prefault({}),
     stats: statsSchema.prefault({}),
     bans: bansSchema.prefault({}),
     history: historySchema.prefault({}),

@@ -1,0 +1,154 @@
+// Ident lookups (RFC 1413) against a local ident responder on a loopback port ([ident] port):
+// an answer becomes the username, anything else (refused, silent, malformed) gives "~", the
+// lookup never holds registration past its timeout, and a connection flood gets no flood of
+// lookups (max_lookups).
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { client, TestClient, type RawConfig } from '../support/harness.js';
+import { useSession } from '../support/session.js';
+
+const s = useSession();
+
+/** How the responder answers a query "<client port>, <server port>". */
+type Answer = (clientPort: number, serverPort: number) => string | undefined;
+
+interface Responder {
+  port: number;
+  /** Queries received, as "<client port>, <server port>". */
+  queries: string[];
+  /** Sockets held open without an answer. */
+  held: Socket[];
+}
+
+let responder: NetServer | undefined;
+afterEach(async () => {
+  await new Promise((r) => (responder ? responder.close(r) : r(undefined)));
+  responder = undefined;
+});
+
+async function startResponder(answer: Answer): Promise<Responder> {
+  const r: Responder = { port: 0, queries: [], held: [] };
+  responder = createServer((sock) => {
+    sock.setEncoding('latin1');
+    let text = '';
+    sock.on('error', () => {});
+    sock.on('data', (d: string) => {
+      text += d;
+      const m = /^(\d+)\s*,\s*(\d+)\r\n/.exec(text);
+      if (!m) return;
+      r.queries.push(`${m[1]}, ${m[2]}`);
+      const reply = answer(Number(m[1]), Number(m[2]));
+      if (reply === undefined) r.held.push(sock);
+      else sock.end(reply);
+    });
+  });
+  await new Promise<void>((ok) => responder!.listen(0, '127.0.0.1', () => ok()));
+  r.port = (responder.address() as { port: number }).port;
+  return r;
+}
+
+/** A class with ident lookups, asking `port`. */
+function identConfig(port: number, ident: RawConfig = {}, klass: RawConfig = {}): RawConfig {
+  return {
+    class: [{ name: 'default', max_per_ip: 100, flood: { burst: 1000, rate: 1000 }, connect_rate: { count: 1000, seconds: 1 }, ident: true, ...klass }],
+    ident: { port, timeout: 1, ...ident },
+  };
+}
+
+/** The username WHOIS shows for `nick`. */
+async function usernameOf(c: TestClient, nick: string): Promise<string> {
+  const reply = (await c.ask(`WHOIS ${nick}`)).find((m) => m.command === '311');
+  return reply!.params[2]!;
+}
+
+const userid = (user: string): Answer => (a, b) => `${a} , ${b} : USERID : UNIX : ${user}\r\n`;
+
+describe('ident', () => {
+  it('uses the answered username, asked about the right ports from the right address', async () => {
+    const r = await startResponder(userid('realuser'));
+    const srv = await s.start(identConfig(r.port));
+    const c = s.track(await TestClient.connect(srv.port));
+    await c.register('answered', { user: 'given' });
+    expect(c.lines.some((l) => l.endsWith(':*** Checking Ident'))).toBe(true);
+    expect(c.lines.some((l) => l.endsWith(':*** Got Ident response'))).toBe(true);
+    expect(await usernameOf(c, 'answered')).toBe('realuser');
+    expect(r.queries).toEqual([`${c.socket.localPort}, ${srv.port}`]);
+  });
+
+  it('keeps only username characters of an answer, within USERLEN', async () => {
+    const r = await startResponder(userid('we!rd user_with.a-very-long-name'));
+    const srv = await s.start(identConfig(r.port));
+    const c = s.track(await TestClient.connect(srv.port));
+    await c.register('odd', { user: 'given' });
+    expect(await usernameOf(c, 'odd')).toBe('werduser_w');
+  });
+
+  it('gives "~" when the ident port refuses the connection', async () => {
+    const r = await startResponder(userid('unused'));
+    await new Promise((ok) => responder!.close(ok));
+    responder = undefined;
+    const srv = await s.start(identConfig(r.port));
+    const c = s.track(await TestClient.connect(srv.port));
+    await c.register('refused', { user: 'given' });
+    expect(c.lines.some((l) => l.endsWith(':*** No Ident response'))).toBe(true);
+    expect(await usernameOf(c, 'refused')).toBe('~given');
+  });
+
+  it('gives "~" once the timeout passes without an answer, and registration goes on', async () => {
+    const r = await startResponder(() => undefined);
+    const srv = await s.start(identConfig(r.port, { timeout: 0.5 }));
+    const c = s.track(await TestClient.connect(srv.port));
+    await c.register('silent', { user: '~given' });
+    expect(r.queries).toHaveLength(1);
+    expect(await usernameOf(c, 'silent')).toBe('~given');
+  });
+
+  it('gives "~" for malformed answers, ERROR answers and answers about other ports', async () => {
+    const answers: Answer[] = [
+      () => 'hello there\r\n',
+      (a, b) => `${a} , ${b + 1} : USERID : UNIX : other\r\n`,
+      (a, b) => `${a} , ${b} : ERROR : NO-USER\r\n`,
+      () => 'x'.repeat(4000),
+    ];
+    let i = 0;
+    const r = await startResponder((a, b) => answers[i++]!(a, b));
+    const srv = await s.start(identConfig(r.port));
+    const nicks = ['garbage', 'wrongport', 'error', 'endless'];
+    const clients: TestClient[] = [];
+    for (const nick of nicks) clients.push(s.track(await client(srv.port, nick, { user: 'given' })));
+    expect(r.queries).toHaveLength(4);
+    for (const nick of nicks) expect(await usernameOf(clients[0]!, nick)).toBe('~given');
+  });
+
+  it('looks nothing up for a class without ident, and keeps the given username', async () => {
+    const r = await startResponder(userid('realuser'));
+    const srv = await s.start(identConfig(r.port, {}, { ident: false }));
+    const c = s.track(await client(srv.port, 'plain', { user: 'given' }));
+    expect(await usernameOf(c, 'plain')).toBe('given');
+    expect(r.queries).toEqual([]);
+    expect(c.lines.some((l) => l.includes('Ident'))).toBe(false);
+  });
+
+  it('runs at most max_lookups at once; connections beyond get "~" without waiting', async () => {
+    const r = await startResponder(() => undefined);
+    const srv = await s.start(identConfig(r.port, { max_lookups: 2, timeout: 5 }));
+    const held = [await TestClient.connect(srv.port), await TestClient.connect(srv.port)].map((c) => s.track(c));
+    for (const [i, c] of held.entries()) {
+      c.send(`NICK held${i}`);
+      c.send('USER given 0 * :Held');
+    }
+    // Beyond the bound: no lookup, registered at once with "~", while the two lookups still wait.
+    const others: TestClient[] = [];
+    for (let i = 0; i < 3; i++) others.push(s.track(await client(srv.port, `other${i}`, { user: 'given' })));
+    expect(others.every((c) => !c.lines.some((l) => l.includes('Ident')))).toBe(true);
+    expect(await usernameOf(others[0]!, 'other2')).toBe('~given');
+    expect(held.some((c) => c.lines.some((l) => / 001 /.test(l)))).toBe(false);
+    expect(r.held).toHaveLength(2);
+    expect(r.queries).toHaveLength(2);
+    // Once the held lookups end, the bound frees up again.
+    for (const sock of r.held) sock.destroy();
+    for (const c of held) await c.waitFor('001');
+    const later = s.track(await TestClient.connect(srv.port));
+    await later.waitFor((m) => m.command === 'NOTICE' && m.params[1] === '*** Checking Ident');
+  });
+});
