@@ -11,6 +11,8 @@ import type { Server } from '../server/server.js';
 import { serverSlot, userSlot } from '../server/slots.js';
 
 interface Lookup {
+  /** The address asked: after WEBIRC the user has another, and its gateway's answer is not waited for. */
+  ip: string;
   /** Settles when the lookup is over (never rejects). */
   done: Promise<void>;
   /** Set once done: the username the ident server answered, usable as one. */
@@ -25,7 +27,7 @@ const inFlight = serverSlot<{ count: number }>('ident');
 /** The lookup registration must wait for, if one is still running. */
 export function identPending(client: Client): Promise<void> | undefined {
   const lookup = lookups.get(client);
-  return lookup?.pending ? lookup.done : undefined;
+  return lookup?.pending && lookup.ip === client.ip ? lookup.done : undefined;
 }
 
 /** Characters a username keeps (as USER takes them, without "~", which marks an unverified one). */
@@ -60,7 +62,7 @@ export const ident: Module = {
       const ip = client.ip;
       const conn = client.session.conn;
       const target = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort };
-      const lookup: Lookup = { pending: true, done: Promise.resolve() };
+      const lookup: Lookup = { ip, pending: true, done: Promise.resolve() };
       lookup.done = lookupIdent(target, cfg.port, cfg.timeout * 1000).then((answer) => {
         running.count--;
         lookup.pending = false;

@@ -4,6 +4,7 @@
 // lookups (max_lookups).
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../src/auth/password.js';
 import { client, TestClient, type RawConfig } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 
@@ -21,7 +22,10 @@ interface Responder {
 }
 
 let responder: NetServer | undefined;
+/** Every socket the responder accepted: closed after each test, so that closing it does not wait. */
+const accepted: Socket[] = [];
 afterEach(async () => {
+  for (const sock of accepted.splice(0)) sock.destroy();
   await new Promise((r) => (responder ? responder.close(r) : r(undefined)));
   responder = undefined;
 });
@@ -29,6 +33,7 @@ afterEach(async () => {
 async function startResponder(answer: Answer): Promise<Responder> {
   const r: Responder = { port: 0, queries: [], held: [] };
   responder = createServer((sock) => {
+    accepted.push(sock);
     sock.setEncoding('latin1');
     let text = '';
     sock.on('error', () => {});
@@ -127,6 +132,20 @@ describe('ident', () => {
     expect(await usernameOf(c, 'plain')).toBe('given');
     expect(r.queries).toEqual([]);
     expect(c.lines.some((l) => l.includes('Ident'))).toBe(false);
+  });
+
+  it('does not wait for the lookup of a WEBIRC gateway: its user gets "~"', async () => {
+    const r = await startResponder(() => undefined);
+    const srv = await s.start({
+      ...identConfig(r.port, { timeout: 10 }),
+      webirc: [{ name: 'kiwi', hosts: ['127.0.0.1'], password: hashPassword('webirc-secret-1') }],
+    });
+    const web = s.track(await TestClient.connect(srv.port));
+    web.send('WEBIRC webirc-secret-1 kiwi host.example.net 192.0.2.7');
+    await web.register('webber', { user: 'given' });
+    // Registered while the gateway's own lookup is still unanswered.
+    expect(r.held).toHaveLength(1);
+    expect(await usernameOf(web, 'webber')).toBe('~given');
   });
 
   it('runs at most max_lookups at once; connections beyond get "~" without waiting', async () => {
