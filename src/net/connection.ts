@@ -51,7 +51,7 @@ const LF = 0x0a;
 /** The first byte of a TLS handshake record (a ClientHello): never the start of an IRC line. */
 const TLS_HANDSHAKE = 0x16;
 /** The disconnect text (and log reason) for a TLS client on a plaintext port. */
-export const TLS_ON_PLAINTEXT = 'TLS handshake on a plaintext port: turn TLS off in the client, or use a TLS port';
+const TLS_ON_PLAINTEXT = 'TLS handshake on a plaintext port: turn TLS off in the client, or use a TLS port';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 let nextId = 1;

@@ -78,7 +78,7 @@ function openTls(cfg: ListenConfig, onSocket: (socket: Socket, l: ListenConfig) 
 /** OpenSSL's answers to a first record that is not TLS: IRC lines, an HTTP request or proxy CONNECT. */
 const PLAINTEXT_ERRORS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_HTTP_REQUEST', 'ERR_SSL_HTTPS_PROXY_REQUEST']);
 
-export const PLAINTEXT_ON_TLS = 'This port speaks TLS only: turn TLS on in your client, or use a plaintext port';
+const PLAINTEXT_ON_TLS = 'This port speaks TLS only: turn TLS on in your client, or use a plaintext port';
 
 /** What a listener reports about connections it drops before the server sees them. */
 export interface ListenerEvents {
