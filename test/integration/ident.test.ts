@@ -1,12 +1,13 @@
 // Ident lookups (RFC 1413) against a local ident responder on a loopback port ([ident] port):
 // an answer becomes the username, anything else (refused, silent, malformed) gives "~", the
-// lookup never holds registration past its timeout, and a connection flood gets no flood of
-// lookups (max_lookups).
+// lookup never holds registration past its timeout, WebSocket and WEBIRC clients get none, and a
+// connection flood gets no flood of lookups (max_lookups).
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/password.js';
 import { client, TestClient, type RawConfig } from '../support/harness.js';
 import { useSession } from '../support/session.js';
+import { TestWebSocket } from '../support/websocket.js';
 
 const s = useSession();
 
@@ -132,6 +133,24 @@ describe('ident', () => {
     expect(await usernameOf(c, 'plain')).toBe('given');
     expect(r.queries).toEqual([]);
     expect(c.lines.some((l) => l.includes('Ident'))).toBe(false);
+  });
+
+  it('looks nothing up for WebSocket clients: in an ident class they get "~"', async () => {
+    const r = await startResponder(userid('realuser'));
+    const srv = await s.start({
+      ...identConfig(r.port),
+      listen: [
+        { address: '127.0.0.1', port: 0 },
+        { address: '127.0.0.1', port: 0, websocket: true },
+      ],
+    });
+    const wsPort = [...srv.server.listeners.values()].find((l) => l.cfg.websocket)!.port;
+    const ws = s.track(await TestWebSocket.open(wsPort));
+    await ws.register('webber');
+    const plain = s.track(await client(srv.port, 'plain', { user: 'given' }));
+    expect(await usernameOf(plain, 'webber')).toBe('~web');
+    // Only the plain client was looked up.
+    expect(r.queries).toHaveLength(1);
   });
 
   it('does not wait for the lookup of a WEBIRC gateway: its user gets "~"', async () => {
