@@ -5,7 +5,7 @@
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/password.js';
-import { client, TestClient, type RawConfig } from '../support/harness.js';
+import { client, TestClient, waitUntil, type RawConfig } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 import { TestWebSocket } from '../support/websocket.js';
 
@@ -105,7 +105,7 @@ describe('ident', () => {
     const srv = await s.start(identConfig(r.port, { timeout: 0.5 }));
     const c = s.track(await TestClient.connect(srv.port));
     await c.register('silent', { user: '~given' });
-    expect(r.queries).toHaveLength(1);
+    expect(await waitUntil(() => r.queries.length === 1, 3000)).toBe(true);
     expect(await usernameOf(c, 'silent')).toBe('~given');
   });
 
@@ -163,7 +163,7 @@ describe('ident', () => {
     web.send('WEBIRC webirc-secret-1 kiwi host.example.net 192.0.2.7');
     await web.register('webber', { user: 'given' });
     // Registered while the gateway's own lookup is still unanswered.
-    expect(r.held).toHaveLength(1);
+    expect(await waitUntil(() => r.held.length === 1, 3000)).toBe(true);
     expect(await usernameOf(web, 'webber')).toBe('~given');
   });
 
@@ -181,7 +181,7 @@ describe('ident', () => {
     expect(others.every((c) => !c.lines.some((l) => l.includes('Ident')))).toBe(true);
     expect(await usernameOf(others[0]!, 'other2')).toBe('~given');
     expect(held.some((c) => c.lines.some((l) => / 001 /.test(l)))).toBe(false);
-    expect(r.held).toHaveLength(2);
+    expect(await waitUntil(() => r.held.length === 2, 3000)).toBe(true);
     expect(r.queries).toHaveLength(2);
     // Once the held lookups end, the bound frees up again.
     for (const sock of r.held) sock.destroy();
