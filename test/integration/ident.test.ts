@@ -5,6 +5,7 @@
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/password.js';
+import { bansOf } from '../../src/modules/bans.js';
 import { client, TestClient, waitUntil, type RawConfig } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 import { TestWebSocket } from '../support/websocket.js';
@@ -124,6 +125,20 @@ describe('ident', () => {
     for (const nick of nicks) clients.push(s.track(await client(srv.port, nick, { user: 'given' })));
     expect(r.queries).toHaveLength(4);
     for (const nick of nicks) expect(await usernameOf(clients[0]!, nick)).toBe('~given');
+  });
+
+  it('gives K-lines the username registration ends with: "~" for the unanswered, the answer otherwise', async () => {
+    let answered = false;
+    const r = await startResponder((a, b) => (answered ? `${a} , ${b} : USERID : UNIX : verified\r\n` : `${a} , ${b} : ERROR : NO-USER\r\n`));
+    const srv = await s.start(identConfig(r.port));
+    bansOf(srv.server).add({ kind: 'K', mask: '~*@127.0.0.1', reason: 'no ident, no entry', setBy: 'test', setAt: Date.now(), expiresAt: undefined });
+    const refused = s.track(await TestClient.connect(srv.port));
+    refused.send('NICK unsure');
+    refused.send('USER given 0 * :Unsure');
+    expect((await refused.waitFor('465')).params[1]).toContain('no ident, no entry');
+    answered = true;
+    const ok = s.track(await client(srv.port, 'sure', { user: 'given' }));
+    expect(await usernameOf(ok, 'sure')).toBe('verified');
   });
 
   it('looks nothing up for a class without ident, and keeps the given username', async () => {
