@@ -159,6 +159,11 @@ export const classSchema = z.strictObject({
     .prefault({}),
   /** Clients in this class must log in with SASL before registration completes (FAIL * ACCOUNT_REQUIRED otherwise). */
   require_sasl: z.boolean().default(false),
+  /**
+   * Ident (RFC 1413) lookups for clients of this class ([ident] sets the timeout): the answered
+   * username is used, and a client without an answer gets "~" before the one it gave.
+   */
+  ident: z.boolean().default(false),
   flood: z
     .strictObject({
       /** Commands accepted at once before the penalty applies. */
@@ -215,8 +220,8 @@ export const stsSchema = z.strictObject({
 export const PRIVILEGES = ['kill', 'ban', 'rehash', 'die', 'wallops', 'see_hidden', 'override', 'accounts', 'relaymsg'] as const;
 export type Privilege = (typeof PRIVILEGES)[number];
 
-/** Server notice letters (user mode +s): connects/quits, kills, bans, oper activity. */
-export const SNOMASK_LETTERS = 'bcko';
+/** Server notice letters (user mode +s): bans, connects/quits, GLOBOPS, kills, LOCOPS, oper activity. */
+export const SNOMASK_LETTERS = 'bcgklo';
 
 export const operClassSchema = z.strictObject({
   name: z.string().min(1),
@@ -320,6 +325,15 @@ export const dnsSchema = z.strictObject({
   enabled: z.boolean().default(false),
   /** Seconds to wait for the lookups before the IP is used. */
   timeout: z.number().positive().max(30).default(3),
+});
+
+export const identSchema = z.strictObject({
+  /** Seconds to wait for an ident answer; registration waits at most this long for it. */
+  timeout: z.number().positive().max(30).default(4),
+  /** Lookups in flight at once; connections beyond it get no lookup (and "~"), so a connection flood makes no flood of lookups. */
+  max_lookups: z.number().int().min(1).max(100000).default(1024),
+  /** The port asked on the client's address (113; another one only for tests). */
+  port: z.number().int().min(1).max(65535).default(113),
 });
 
 export const statsSchema = z.strictObject({
@@ -480,6 +494,7 @@ export const configSchema = z
     oper_limits: operLimitsSchema.prefault({}),
     cloaking: cloakingSchema.prefault({}),
     dns: dnsSchema.prefault({}),
+    ident: identSchema.prefault({}),
     stats: statsSchema.prefault({}),
     bans: bansSchema.prefault({}),
     history: historySchema.prefault({}),

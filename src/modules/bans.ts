@@ -1,10 +1,12 @@
 // Server bans: KLINE/UNKLINE (user@host), DLINE/UNDLINE (IP or CIDR, checked when a connection
-// is accepted) and XLINE/UNXLINE (realname glob). Bans are durable (SQLite), may expire, and a
+// is accepted) and XLINE/UNXLINE (realname glob); TESTLINE and TESTMASK to try masks first (as
+// Solanum's, https://github.com/solanum-ircd/solanum/blob/main/help/opers/testline). Bans are durable (SQLite), may expire, and a
 // new ban disconnects the matching users already online. Address ranges wider than
 // bans.dline_min_cidr/dline_min_cidr6 are refused, and so is a ban matching the oper setting it,
 // unless MYSELF says that is meant.
 // Spec: https://modern.ircdocs.horse/#operator-messages
-import { cidrWidths, ipBytes, parseCidr, userHostOf, type Cidr } from '../protocol/mask.js';
+import { cidrWidths, globMatch, ipBytes, normalizeIp, parseCidr, parseUserHostMask, userHostMatches, userHostOf, type Cidr } from '../protocol/mask.js';
+import { RPL } from '../protocol/numerics.js';
 import { formatDuration, parseDuration } from '../protocol/duration.js';
 import type { Client } from '../server/client.js';
 import type { Session } from '../server/session.js';
@@ -203,6 +205,67 @@ function removeBan(kind: BanKind): CommandDef['handler'] {
   };
 }
 
+// ---- TESTLINE and TESTMASK (as Solanum's m_testline and m_testmask) ----------------------------
+
+/** Realnames in a middle parameter: spaces written as \\s, as XLINE takes them. */
+const oneWord = (text: string) => text.replace(/ /g, '\\s');
+
+/** One 725 line: the kind (lowercase when the ban expires), minutes left (0: permanent), mask, reason. */
+function reportBan(client: Client, ban: ServerBan): void {
+  const minutes = ban.expiresAt === undefined ? 0 : Math.max(1, Math.ceil((ban.expiresAt - Date.now()) / 60000));
+  const kind = ban.expiresAt === undefined ? ban.kind : ban.kind.toLowerCase();
+  client.numeric(RPL.TESTLINE, kind, String(minutes), oneWord(ban.mask), ban.reason);
+}
+
+/**
+ * TESTLINE <user@host | ip | realname>: the bans a connection like that would meet (D-line by
+ * its address, K-line by user@host, or an X-line for a realname) and, for a user@host or IP, the
+ * allow block and class it would get. 726 when nothing matches.
+ */
+function handleTestline(server: Server, client: Client, given: string): void {
+  const store = bansOf(server);
+  const at = given.lastIndexOf('@');
+  const host = (at === -1 ? given : given.slice(at + 1)).toLowerCase();
+  const bytes = ipBytes(host);
+  if (at === -1 && !bytes) {
+    const realname = given.replace(/\\s/g, ' ').toLowerCase();
+    const ban = store.matching('X', { ...userHostOf('', '', ''), realname });
+    if (ban) reportBan(client, ban);
+    else client.numeric(RPL.NOTESTLINE, oneWord(given), 'No matches');
+    return;
+  }
+  const ip = bytes ? normalizeIp(host) : '';
+  const who = { ...userHostOf(at === -1 ? '*' : given.slice(0, at), host, ip), realname: '' };
+  const bans = [bytes && store.dlineCovering(bytes), store.matching('K', who)].filter((b) => !!b);
+  for (const ban of bans) reportBan(client, ban);
+  const allow = server.admission.allowFor(ip, host);
+  if (allow) client.numeric(RPL.STATSILINE, 'I', allow.mask, allow.password ? 'password' : '*', allow.mask, '0', allow.class);
+  if (bans.length === 0 && !allow) client.numeric(RPL.NOTESTLINE, given, 'No matches');
+}
+
+/** TESTMASK <[nick!]user@host> [<realname>]: how many users online match (globs; the host may be a CIDR). */
+function handleTestmask(server: Server, client: Client, given: string, realnameGlob: string | undefined): void {
+  const bang = given.indexOf('!');
+  const nickGlob = bang === -1 ? '*' : given.slice(0, bang);
+  const userHost = given.slice(bang + 1);
+  const at = userHost.lastIndexOf('@');
+  if (at <= 0 || at === userHost.length - 1) {
+    client.standardReply('FAIL', 'TESTMASK', 'INVALID_PARAMS', `"${given}" is not a [nick!]user@host mask`);
+    return;
+  }
+  const fold = server.state.fold;
+  const nickKey = fold(nickGlob);
+  const mask = parseUserHostMask(userHost);
+  const realname = (realnameGlob ?? '*').replace(/\\s/g, ' ').toLowerCase();
+  let count = 0;
+  for (const c of server.state.clients) {
+    if (!c.registered || !globMatch(nickKey, c.nickKey)) continue;
+    if (userHostMatches(mask, userHostOf(c.user, c.realHost, c.ip)) && globMatch(realname, c.realname.toLowerCase())) count++;
+  }
+  // The second count is users on other servers: none, with one server.
+  client.numeric(RPL.TESTMASKGECOS, String(count), '0', `${nickGlob}!${userHost}`, oneWord(realnameGlob ?? '*'), 'Local/remote clients match');
+}
+
 const MYSELF_HELP = 'A ban that matches you is refused unless MYSELF comes first (it disconnects you too).';
 
 const HELP: Record<BanKind, { add: string[]; remove: string[] }> = {
@@ -237,7 +300,32 @@ function banCommands(kind: BanKind): Record<string, CommandDef> {
 
 export const bans: Module = {
   name: 'bans',
-  commands: { ...banCommands('K'), ...banCommands('D'), ...banCommands('X') },
+  commands: {
+    ...banCommands('K'),
+    ...banCommands('D'),
+    ...banCommands('X'),
+    TESTLINE: {
+      minParams: 1,
+      emptyIsMissing: true,
+      privilege: 'ban',
+      handler: (server, client, msg) => handleTestline(server, client, msg.params[0]!),
+      help: [
+        'TESTLINE <user@host|ip|realname>',
+        'Shows the D-Line and K-Line a connection from there would meet (725), and the allow block and class it would get (215);',
+        'anything else is a realname, tested against X-Lines (write spaces as \\s). 726 when nothing matches.',
+      ],
+    },
+    TESTMASK: {
+      minParams: 1,
+      emptyIsMissing: true,
+      privilege: 'ban',
+      handler: (server, client, msg) => handleTestmask(server, client, msg.params[0]!, msg.params[1]),
+      help: [
+        'TESTMASK <[nick!]user@host> [<realname>]',
+        'Counts the users online matching the mask (globs; the host may be a CIDR range, matched against real hosts and IPs) and the realname glob (727).',
+      ],
+    },
+  },
   refuseConnection: (server, ip) => {
     const store = bansOf(server);
     if (!store.holds('D')) return undefined;

@@ -12,6 +12,7 @@ import { cloak } from './cloak.js';
 import { help } from './help.js';
 import { history } from './history.js';
 import { hostname } from './hostname.js';
+import { ident } from './ident.js';
 import { info } from './info.js';
 import { ircv3 } from './ircv3.js';
 import { messaging } from './messaging.js';
@@ -33,5 +34,5 @@ import { webirc } from './webirc.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, relaymsg, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, history, readmarker, redact, help, api];
+  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, relaymsg, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, ident, history, readmarker, redact, help, api];
 }

@@ -1,4 +1,5 @@
-// IRC operators (Modern IRC OPER, KILL, WALLOPS, REHASH, DIE, RESTART): [[oper]] blocks with
+// IRC operators (Modern IRC OPER, KILL, WALLOPS, REHASH, DIE, RESTART; LOCOPS and GLOBOPS as in
+// Solanum's and InspIRCd's docs, https://docs.inspircd.org/4/modules/globops/): [[oper]] blocks with
 // password hashes, host masks and TLS certificate fingerprints, privileges from [[oper_class]],
 // server notices (user mode +s with a snomask), and an audit log of every oper action.
 // Spec: https://modern.ircdocs.horse/#operator-messages
@@ -191,6 +192,16 @@ export function sendWallops(server: Server, from: Client | undefined, text: stri
   for (const c of server.state.withMode('w')) c.sendOutgoing(out);
 }
 
+/**
+ * LOCOPS and GLOBOPS (as in Solanum, hybrid and InspIRCd): a message to the opers whose snomask
+ * has the letter (l, g), as a server notice. GLOBOPS is meant for the opers of every server of a
+ * network and LOCOPS for this server's; with one server both reach the same local opers.
+ */
+function operBroadcast(server: Server, client: Client, command: 'LOCOPS' | 'GLOBOPS', letter: string, text: string): void {
+  serverNotice(server, letter, `${command} from ${client.nick}: ${text}`);
+  audit(server, client, command.toLowerCase(), { text });
+}
+
 async function handleRehash(server: Server, client: Client, what: string | undefined): Promise<void> {
   const kind = what?.toUpperCase();
   audit(server, client, 'rehash', { what: kind ?? 'config' });
@@ -273,6 +284,21 @@ export const oper: Module = {
       privilege: 'wallops',
       handler: (server, client, msg) => handleWallops(server, client, msg.params[0]!),
       help: ['WALLOPS <text>', 'Sends a message to every user with user mode +w (operators with "wallops").'],
+    },
+    LOCOPS: {
+      minParams: 1,
+      privilege: 'wallops',
+      handler: (server, client, msg) => operBroadcast(server, client, 'LOCOPS', 'l', msg.params[0]!),
+      help: ['LOCOPS <text>', "Sends a notice to this server's operators whose snomask has l (operators with \"wallops\")."],
+    },
+    GLOBOPS: {
+      minParams: 1,
+      privilege: 'wallops',
+      handler: (server, client, msg) => operBroadcast(server, client, 'GLOBOPS', 'g', msg.params[0]!),
+      help: [
+        'GLOBOPS <text>',
+        'Sends a notice to the operators of the network whose snomask has g (operators with "wallops"); on a single server, the same operators LOCOPS reaches.',
+      ],
     },
     REHASH: {
       privilege: 'rehash',

@@ -11,6 +11,7 @@ import { relay } from '../server/outgoing.js';
 import { replyTo } from '../server/reply.js';
 import type { Server } from '../server/server.js';
 import { userSlot } from '../server/slots.js';
+import { applyIdent, identPending } from './ident.js';
 import { sendLusers, sendMotd } from './info.js';
 import { attachOrRelease, mayAttachLater, pendingAttach, setPendingAttach } from './multiclient.js';
 
@@ -27,8 +28,10 @@ export function validNick(nick: string, maxLen: number): boolean {
 /** Completes registration once NICK and USER are in and CAP negotiation is over. */
 export function tryRegister(server: Server, client: Client): void | Promise<void> {
   if (client.registered || (!client.nickKey && !pendingAttach(client)) || !client.user || client.session.capNegotiating) return;
-  // The hostname decides the allow block and bans, so the lookup started at connect must end first.
-  if (client.hostLookup) return client.hostLookup.then(() => tryRegister(server, client));
+  // The hostname decides the allow block and bans, and the ident answer the username bans see,
+  // so the lookups started at connect must end first (each within its timeout).
+  const lookup = client.hostLookup ?? identPending(client);
+  if (lookup) return lookup.then(() => tryRegister(server, client));
   const allow = server.admission.allowFor(client.ip, client.realHost);
   if (allow?.password) {
     const given = passwords.delete(client);
@@ -50,6 +53,7 @@ function finishRegistration(server: Server, client: Client, passwordOk: boolean)
     server.disconnect(client, { kind: 'other', text: 'Account required' });
     return;
   }
+  applyIdent(server, client);
   const refusal = server.admission.registrationRefusal(client);
   if (refusal) {
     client.numeric(ERR.YOUREBANNEDCREEP, `You are banned from this server: ${refusal}`);

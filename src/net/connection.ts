@@ -1,5 +1,6 @@
 // A Connection owns one socket: framing, input limits, flood penalty and the bounded output
 // queue. It knows nothing about IRC commands; complete lines go to its owner.
+import { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { ClassConfig } from '../config/schema.js';
 import { normalizeIp } from '../protocol/mask.js';
@@ -48,6 +49,10 @@ export interface ConnectionOwner {
 }
 
 const LF = 0x0a;
+/** The first byte of a TLS handshake record (a ClientHello): never the start of an IRC line. */
+const TLS_HANDSHAKE = 0x16;
+/** The disconnect text (and log reason) for a TLS client on a plaintext port. */
+const TLS_ON_PLAINTEXT = 'TLS handshake on a plaintext port: turn TLS off in the client, or use a TLS port';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 let nextId = 1;
@@ -63,6 +68,10 @@ function onSocketData(this: OwnedSocket, chunk: Buffer): void {
 
 function onSocketError(this: OwnedSocket, err: Error): void {
   this[CONNECTION].close({ kind: 'closed', text: `Read error: ${err.message}` });
+}
+
+function onSocketEnd(this: OwnedSocket): void {
+  this[CONNECTION].onEnd();
 }
 
 function onSocketClose(this: OwnedSocket): void {
@@ -107,6 +116,8 @@ export class Connection {
   private queue: Received[] = [];
   private queuedBytes = 0;
   private busy = false;
+  /** The peer half-closed (FIN): no more input comes, and what waits in the recvq runs without waiting for tokens. */
+  private ended = false;
   private tokens: number;
   private tokensAt = Date.now();
   private out: Buffer[] = [];
@@ -133,9 +144,14 @@ export class Connection {
     this.secure = socket instanceof TLSSocket || (socket instanceof WebSocketTransport && socket.secure) || !!peer?.secure;
     this.tokens = klass.flood.burst;
     socket.setNoDelay(true);
+    // A client's FIN leaves the socket open for writing: the lines it sent before (a QUIT after a
+    // burst) are still handled and answered (onEnd), and close() ends it. (Sockets still in a TLS
+    // handshake or a WebSocket upgrade close on FIN, as the listener made them.)
+    if (socket instanceof Socket) socket.allowHalfOpen = true;
     (socket as OwnedSocket)[CONNECTION] = this;
     socket.on('data', onSocketData);
     socket.on('error', onSocketError);
+    socket.on('end', onSocketEnd);
     socket.on('close', onSocketClose);
     if (socket instanceof WebSocketTransport) {
       socket.on('control', onWebSocketControl);
@@ -171,6 +187,10 @@ export class Connection {
 
   onData(chunk: Buffer): void {
     if (this.closed) return;
+    if (this.bytesIn === 0 && chunk[0] === TLS_HANDSHAKE && !(this.socket instanceof TLSSocket) && !(this.socket instanceof WebSocketTransport)) {
+      this.close({ kind: 'other', text: TLS_ON_PLAINTEXT });
+      return;
+    }
     this.bytesIn += chunk.length;
     let buf = this.partial ? Buffer.concat([this.partial, chunk]) : chunk;
     this.partial = null;
@@ -201,6 +221,19 @@ export class Connection {
     this.queue.push({ control: true, bytes, ping });
     this.queuedBytes += bytes;
     this.received();
+  }
+
+  /**
+   * The peer sent FIN (listeners allow half-open sockets). Lines it sent before still count: a
+   * burst ending in QUIT keeps its reason instead of becoming "Connection closed". They were held
+   * only by flood tokens and already fit the recvq, so they run now, and the connection closes
+   * once they are done. An unterminated last line is dropped.
+   */
+  onEnd(): void {
+    if (this.closed) return;
+    this.ended = true;
+    this.partial = null;
+    this.pump();
   }
 
   /** Enforces the class recvq on what just arrived, then handles what the flood tokens allow. */
@@ -247,7 +280,7 @@ export class Connection {
     if (this.busy) return;
     while (this.queue.length > 0 && !this.closed) {
       this.refill();
-      if (this.tokens < 1) {
+      if (this.tokens < 1 && !this.ended) {
         this.owner.throttled(this);
         return;
       }
@@ -272,6 +305,7 @@ export class Connection {
     }
     // An emptied queue keeps its grown backing store; an idle connection should not.
     if (this.queue.length === 0) this.queue = [];
+    if (this.ended && !this.closed) this.close({ kind: 'closed', text: 'Connection closed' });
   }
 
   /**

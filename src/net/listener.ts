@@ -59,11 +59,11 @@ export function checkTls(cfg: NonNullable<ListenConfig['tls']>): void {
  * are bounded here: a handshake gets HANDSHAKE_TIMEOUT_MS (Node's default is 120 s) and one
  * address only a few at once, so its half-open sockets cannot crowd out everyone else's.
  */
-function openTls(cfg: ListenConfig, onSocket: OnSocket, onRefused: () => void): { server: TlsServer; handOver: (raw: Socket, peer: Peer | undefined) => void } {
+function openTls(cfg: ListenConfig, onSocket: OnSocket, events: ListenerEvents): { server: TlsServer; handOver: (raw: Socket, peer: Peer | undefined) => void } {
   const pending = new PendingHandshakes();
   // The raw socket and the TLS socket over it share the remote address and port; behind a proxy
   // the client's address (from the PROXY header) is what is counted and handed on.
-  const inHandshake = new Map<string, { key: string; peer: Peer | undefined }>();
+  const inHandshake = new Map<string, { key: string; peer: Peer | undefined; raw: Socket }>();
   const remoteOf = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
   const done = (remote: string) => {
     const entry = inHandshake.get(remote);
@@ -79,19 +79,41 @@ function openTls(cfg: ListenConfig, onSocket: OnSocket, onRefused: () => void): 
   const handOver = (raw: Socket, peer: Peer | undefined) => {
     const key = addressKey(peer?.ip ?? normalizeIp(raw.remoteAddress ?? ''));
     if (!pending.enter(key)) {
-      onRefused();
+      events.refused();
       raw.destroy();
       return;
     }
     const remote = remoteOf(raw);
-    inHandshake.set(remote, { key, peer });
+    inHandshake.set(remote, { key, peer, raw });
     raw.once('close', () => done(remote));
     // A proxied socket is given to TLS here (a direct one reached it by itself).
     if (cfg.proxy) server.emit('connection', raw);
   };
   // Direct connections; a proxied one is handed over once its header is read.
   if (!cfg.proxy) server.on('connection', (raw: Socket) => handOver(raw, undefined));
+  // A plaintext client (IRC or HTTP) is answered in plaintext on the raw socket, which still holds
+  // the connection when the TLS layer gives up: one ERROR line it can show.
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (!PLAINTEXT_ERRORS.has(err.code ?? '')) return;
+    const entry = inHandshake.get(remoteOf(socket));
+    const ip = entry?.peer?.ip ?? normalizeIp(socket.remoteAddress ?? '');
+    if (entry && !entry.raw.destroyed) entry.raw.end(`ERROR :Closing Link: ${ip} (${PLAINTEXT_ON_TLS})\r\n`);
+    events.plaintextOnTls(ip);
+  });
   return { server, handOver };
+}
+
+/** OpenSSL's answers to a first record that is not TLS: IRC lines, an HTTP request or proxy CONNECT. */
+const PLAINTEXT_ERRORS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_HTTP_REQUEST', 'ERR_SSL_HTTPS_PROXY_REQUEST']);
+
+const PLAINTEXT_ON_TLS = 'This port speaks TLS only: turn TLS on in your client, or use a plaintext port';
+
+/** What a listener reports about connections it drops before the server sees them. */
+export interface ListenerEvents {
+  /** Too many handshakes from the connection's address. */
+  refused(): void;
+  /** A TLS listener got plaintext (a client without TLS turned on). */
+  plaintextOnTls(ip: string): void;
 }
 
 /**
@@ -134,10 +156,10 @@ export function listenerKey(cfg: ListenConfig): string {
 
 /**
  * Opens a listener; each connection goes to `onSocket` (a TLS one once its handshake is done).
- * `onRefused` hears of a connection dropped before that (too many handshakes from its address).
+ * `events` hears of connections dropped before that.
  */
-export async function openListener(cfg: ListenConfig, onSocket: OnSocket, onRefused: () => void, gate: ProxyGate): Promise<Listener> {
-  const tls = cfg.tls ? openTls(cfg, onSocket, onRefused) : undefined;
+export async function openListener(cfg: ListenConfig, onSocket: OnSocket, events: ListenerEvents, gate: ProxyGate): Promise<Listener> {
+  const tls = cfg.tls ? openTls(cfg, onSocket, events) : undefined;
   let server: NetServer | TlsServer;
   if (cfg.proxy) {
     // The header comes before TLS: a plain server reads it, then TLS takes the socket.
@@ -147,7 +169,7 @@ export async function openListener(cfg: ListenConfig, onSocket: OnSocket, onRefu
           onSocket(raw, cfg, peer);
           raw.resume();
         };
-    const listening = createTcpServer(acceptProxied(gate, onRefused, next));
+    const listening = createTcpServer(acceptProxied(gate, () => events.refused(), next));
     // The TLS server never listens itself: its handshake failures are told as the listener's.
     tls?.server.on('tlsClientError', (err: Error, socket: Socket) => listening.emit('tlsClientError', err, socket));
     server = listening;

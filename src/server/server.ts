@@ -8,6 +8,7 @@ import type { DisconnectReason } from '../net/disconnect.js';
 import { listenerKey, openListener, type Listener } from '../net/listener.js';
 import { FlushQueue } from '../net/flush.js';
 import { checkStsPolicy } from '../net/tlsverify.js';
+import { ConnectThrottle } from '../net/throttle.js';
 import { KeepaliveSweep, ThrottledPump } from '../net/timers.js';
 import { loggableParams, type Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
@@ -47,6 +48,8 @@ export class Server implements ConnectionOwner {
   private metricsView: Metrics | undefined;
   /** Log every command received (level trace). Cached: asking pino costs more than a line's parsing. */
   private traceCommands = false;
+  /** One token bucket (10 a second) for the log lines about plaintext clients on TLS ports. */
+  private readonly plaintextLog = new ConnectThrottle(1);
   readonly listeners = new Map<string, Listener>();
   motd: string[] | undefined;
   prefixes: PrefixTable;
@@ -135,8 +138,16 @@ export class Server implements ConnectionOwner {
     const l = await openListener(
       cfg,
       (socket, lc, peer) => (lc.websocket ? this.admission.acceptWebSocket(socket, lc, peer) : this.admission.accept(socket, lc, undefined, peer)),
-      // Not logged: a flood of these would flood the log too.
-      () => this.stats.reject('limit'),
+      {
+        // Not logged: a flood of these would flood the log too.
+        refused: () => this.stats.reject('limit'),
+        // Logged, since the operator will be asked why a client "cannot connect"; a flood of
+        // plaintext connects is limited to a few lines a second.
+        plaintextOnTls: (ip) => {
+          if (this.plaintextLog.allow('', { count: 10, seconds: 1 }))
+            this.log.info({ ip, listener: listenerKey(cfg) }, 'plaintext client on a TLS port: the client has TLS turned off, or should use a plaintext port');
+        },
+      },
       {
         trusted: (ip) => this.admission.proxyTrusted(ip),
         refused: (ip, reason) => this.admission.refused(ip, `PROXY protocol: ${reason}`, 'denied'),
@@ -244,7 +255,7 @@ export class Server implements ConnectionOwner {
     // where it came from (its address, after WEBIRC too).
     this.state.removeClient(user, reason.text);
     sessions.length = 0;
-    this.log.info({ conn: conn.id, nick: user.nick, reason: reason.text, kind: reason.kind }, 'connection closed');
+    this.log.info({ conn: conn.id, ip: conn.ip, nick: user.nick, reason: reason.text, kind: reason.kind }, 'connection closed');
   }
 
   /**

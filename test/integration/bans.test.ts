@@ -201,6 +201,60 @@ describe('XLINE', () => {
   });
 });
 
+describe('TESTLINE and TESTMASK', () => {
+  it('need the ban privilege', async () => {
+    const srv = await start();
+    const c = await client(srv.port, 'someone');
+    for (const line of ['TESTLINE *@1.2.3.4', 'TESTMASK *@*']) {
+      c.send(line);
+      await c.waitFor('481');
+    }
+  });
+
+  it('TESTLINE names the D-, K- and X-lines and the allow block a user@host, IP or realname would meet', async () => {
+    const srv = await start({
+      allow: [
+        { mask: '10.1.0.0/16', class: 'default' },
+        { mask: '*.example.org', class: 'default' },
+        { mask: '127.0.0.0/8', class: 'default' },
+      ],
+    });
+    const op = await oper(srv.port);
+    for (const line of ['DLINE 10.9.0.0/24 :dline reason', 'KLINE 1h bad@10.1.* :kline reason', 'XLINE spam\\sbot :xline reason']) {
+      op.send(line);
+      await notice(op, /Added/);
+    }
+    const replies = async (line: string) => (await op.ask(line)).map((m) => [m.command, ...m.params.slice(1)]);
+    expect(await replies('TESTLINE 10.9.0.7')).toEqual([['725', 'D', '0', '10.9.0.0/24', 'dline reason']]);
+    expect(await replies('TESTLINE bad@10.1.2.3')).toEqual([
+      ['725', 'k', '60', 'bad@10.1.*', 'kline reason'],
+      ['215', 'I', '10.1.0.0/16', '*', '10.1.0.0/16', '0', 'default'],
+    ]);
+    expect(await replies('TESTLINE good@10.1.2.3')).toEqual([['215', 'I', '10.1.0.0/16', '*', '10.1.0.0/16', '0', 'default']]);
+    expect(await replies('TESTLINE someone@host.example.org')).toEqual([['215', 'I', '*.example.org', '*', '*.example.org', '0', 'default']]);
+    expect(await replies('TESTLINE someone@192.0.2.1')).toEqual([['726', 'someone@192.0.2.1', 'No matches']]);
+    expect(await replies('TESTLINE Spam\\sBot')).toEqual([['725', 'X', '0', 'spam\\sbot', 'xline reason']]);
+    expect(await replies('TESTLINE :spam bot')).toEqual([['725', 'X', '0', 'spam\\sbot', 'xline reason']]);
+    expect(await replies('TESTLINE :a friendly bot')).toEqual([['726', 'a\\sfriendly\\sbot', 'No matches']]);
+  });
+
+  it('TESTMASK counts the users online matching a [nick!]user@host mask and realname', async () => {
+    const srv = await start();
+    const op = await oper(srv.port);
+    await client(srv.port, 'bot1', { user: 'robot', realname: 'Spam Bot' });
+    await client(srv.port, 'bot2', { user: 'robot', realname: 'Spam Bot' });
+    await client(srv.port, 'human', { user: 'person', realname: 'A Person' });
+    const count = async (line: string) => (await op.ask(line)).map((m) => [m.command, ...m.params.slice(1)]);
+    expect(await count('TESTMASK robot@127.0.0.1')).toEqual([['727', '2', '0', '*!robot@127.0.0.1', '*', 'Local/remote clients match']]);
+    expect(await count('TESTMASK *@127.0.0.0/8')).toEqual([['727', '4', '0', '*!*@127.0.0.0/8', '*', 'Local/remote clients match']]);
+    expect(await count('TESTMASK BOT?!*@* spam*')).toEqual([['727', '2', '0', 'BOT?!*@*', 'spam*', 'Local/remote clients match']]);
+    expect(await count('TESTMASK *@* a\\sperson')).toEqual([['727', '1', '0', '*!*@*', 'a\\sperson', 'Local/remote clients match']]);
+    expect(await count('TESTMASK *@* :a person')).toEqual([['727', '1', '0', '*!*@*', 'a\\sperson', 'Local/remote clients match']]);
+    expect(await count('TESTMASK nobody@*')).toEqual([['727', '0', '0', '*!nobody@*', '*', 'Local/remote clients match']]);
+    expect(await count('TESTMASK robot')).toEqual([['FAIL', 'INVALID_PARAMS', '"robot" is not a [nick!]user@host mask']]);
+  });
+});
+
 describe('persistence', () => {
   it('keeps bans in the database across a restart', async () => {
     const first = await start();

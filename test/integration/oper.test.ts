@@ -1,9 +1,11 @@
 // Operators: OPER (password, host masks, TLS certificate fingerprints, rate limit), KILL, WALLOPS,
-// DIE, RESTART, server notices (+s) and the audit log.
+// LOCOPS, GLOBOPS, DIE, RESTART, server notices (+s) and the audit log.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { hashPassword } from '../../src/auth/password.js';
+import type { Message } from '../../src/protocol/message.js';
 import { client, TestClient } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 import { operConfig, operUp, PASSWORD } from '../support/oper.js';
@@ -199,6 +201,50 @@ describe('WALLOPS', () => {
     expect(got.source).toMatch(/^op!/);
     expect(got.params).toEqual(['hi everyone']);
     expect((await plain.collectUntilPong()).filter((m) => m.command === 'WALLOPS')).toEqual([]);
+  });
+});
+
+describe('LOCOPS and GLOBOPS', () => {
+  it('need the wallops privilege and reach the opers whose snomask has l or g, sender included', async () => {
+    const srv = await s.start(
+      operConfig({
+        oper_class: [
+          { name: 'both', privileges: ['wallops'], snomask: 'gl' },
+          { name: 'local', privileges: [], snomask: 'l' },
+          { name: 'none', privileges: [], snomask: 'c' },
+        ],
+        oper: [
+          { name: 'alice', password: hashPassword(PASSWORD), class: 'both' },
+          { name: 'lou', password: hashPassword(PASSWORD), class: 'local' },
+          { name: 'nel', password: hashPassword(PASSWORD), class: 'none' },
+        ],
+      }),
+    );
+    const op = await client(srv.port, 'op');
+    await operUp(op, 'alice');
+    const lou = await client(srv.port, 'lou');
+    await operUp(lou, 'lou');
+    const nel = await client(srv.port, 'nel');
+    await operUp(nel, 'nel');
+    const plain = await client(srv.port, 'plain');
+    for (const cmd of ['LOCOPS', 'GLOBOPS']) {
+      plain.send(`${cmd} :hello`);
+      expect((await plain.waitFor('481')).params[0]).toBe('plain');
+      lou.send(`${cmd} :hello`);
+      await lou.waitFor('481');
+      plain.send(cmd);
+      await plain.waitFor('461');
+    }
+    const notice = (text: string) => (m: Message) => m.command === 'NOTICE' && m.params[1] === `*** Notice -- ${text}`;
+    op.send('LOCOPS :local ears only');
+    await op.waitFor(notice('LOCOPS from op: local ears only'));
+    await lou.waitFor(notice('LOCOPS from op: local ears only'));
+    op.send('GLOBOPS :network-wide');
+    await op.waitFor(notice('GLOBOPS from op: network-wide'));
+    // lou's snomask has l only, nel's neither; users without +s never get them.
+    for (const c of [lou, nel, plain]) await c.collectUntilPong();
+    const heard = (c: TestClient) => c.lines.filter((l) => / NOTICE \S+ :\*\*\* Notice -- (LOCOPS|GLOBOPS) from /.test(l)).length;
+    expect([heard(op), heard(lou), heard(nel), heard(plain)]).toEqual([2, 1, 0, 0]);
   });
 });
 

@@ -27,8 +27,9 @@ from pathlib import Path
 import atexit
 import shutil
 import signal
+import socket
 import subprocess
-from typing import Any, Dict, FrozenSet, List, Optional, Set, Type, Union
+from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple, Type, Union
 
 from irctest import patma
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
@@ -40,6 +41,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DAEMON_ENTRY = PROJECT_ROOT / "dist" / "src" / "main.js"
 
 SERVER_NAME = "My.Little.Server"  # irctest expects this exact name
+LOOPBACK = "127.0.0.1"
 OPER_PASSWORD = "operpassword"  # irctest's OPER operuser operpassword
 CONFIG_FILE = "ircd.toml"
 MOTD_FILE = "motd.txt"
@@ -254,6 +256,24 @@ class IrcdController(BaseServerController, DirectoryBasedController):
     }
     # EXTBAN=$,am: a mute is +b $m:<mask>.
     extban_mute_char: Optional[str] = "m"
+
+    def get_hostname_and_port(self) -> Tuple[str, int]:
+        """A free loopback port, kept apart from other workers' as irctest does.
+
+        irctest looks for a free port by binding ("", 0), so every server under test would be
+        configured to listen on all interfaces; this daemon under test listens on 127.0.0.1.
+        """
+        with self._used_ports() as used_ports:
+            while True:
+                probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                probe.bind((LOOPBACK, 0))
+                port = probe.getsockname()[1]
+                probe.close()
+                if (LOOPBACK, port) not in used_ports:
+                    break
+            used_ports.add((LOOPBACK, port))
+            self._own_ports.add((LOOPBACK, port))
+        return (LOOPBACK, port)
 
     def create_config(self) -> None:
         super().create_config()

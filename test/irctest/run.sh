@@ -6,8 +6,11 @@
 #   npm run irctest -- -k "Ping or Nick"   # extra arguments go to pytest
 #   IRCTEST_MARKERS='not deprecated' npm run irctest   # replace the -m selection
 #
+# Needs an irctest checkout and a few Python packages: docs/conformance.md.
+#
 # Environment:
 #   IRCTEST_DIR            irctest checkout (required; not part of this project)
+#   IRCTEST_PYTHON         the Python with pytest and the rest (default /usr/bin/python3)
 #   IRCTEST_MARKERS        pytest -m expression (default below)
 #   IRCTEST_OUTCOMES_FILE  where "<outcome>\t<test id>" lines go
 #                          (default: test/irctest/outcomes.txt, not committed)
@@ -18,24 +21,20 @@ set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-shared="$root/../shared/irctest"
-[ -d "$shared" ] && shared="$(cd "$shared" && pwd)"
 
 usage_irctest() {
   cat >&2 <<EOF
 run.sh: $1
 
-irctest is not part of this project; check it out outside the project and
-point IRCTEST_DIR at it, e.g. (see $shared/README.md):
+irctest is not part of this project: check it out anywhere and point IRCTEST_DIR at it.
+docs/conformance.md lists everything needed (irctest at commit b00c039, the Python
+packages, websockets >= 11 for the WebSocket tests), e.g. on Debian:
 
-  fetch github:progval/irctest          # the 'fetch' tool gives a git dir
-  git clone <that git dir> /work/irctest
-  git -C /work/irctest checkout b00c039 # the commit our figures refer to
-  apt-get update && apt-get install -y --no-install-recommends \\
-    python3-pytest python3-pytest-xdist python3-pytest-timeout python3-ecdsa \\
-    python3-filelock python3-websockets python3-cryptography python3-yaml \\
-    faketime openssl
-  export IRCTEST_DIR=/work/irctest
+  git clone https://github.com/progval/irctest /path/to/irctest
+  git -C /path/to/irctest checkout b00c039
+  apt-get install -y --no-install-recommends python3-pytest python3-pytest-xdist \\
+    python3-pytest-timeout python3-filelock faketime openssl
+  IRCTEST_DIR=/path/to/irctest npm run irctest
 EOF
   exit 2
 }
@@ -48,22 +47,20 @@ if [ ! -f "$IRCTEST_DIR/conftest.py" ] || [ ! -f "$IRCTEST_DIR/irctest/basecontr
 fi
 IRCTEST_DIR="$(cd "$IRCTEST_DIR" && pwd)"
 
-for plugin in irctest_pluggy_compat irctest_loopback irctest_outcomes; do
-  if [ ! -f "$shared/$plugin.py" ]; then
-    echo "run.sh: missing $shared/$plugin.py (pytest plugins shipped beside the irctest README)." >&2
-    exit 2
-  fi
-done
-
 if [ ! -f "$root/dist/src/main.js" ]; then
   echo "run.sh: $root/dist/src/main.js does not exist; build first (npm run build), or use 'npm run irctest'." >&2
   exit 2
 fi
 
-python=/usr/bin/python3
-if ! "$python" -c 'import pytest, xdist, pytest_timeout' 2>/dev/null; then
-  echo "run.sh: $python lacks pytest / pytest-xdist / pytest-timeout; install the Debian packages listed in $shared/README.md." >&2
-  exit 2
+python="${IRCTEST_PYTHON:-/usr/bin/python3}"
+if ! "$python" -c 'import pytest, xdist, pytest_timeout, filelock' 2>/dev/null; then
+  usage_irctest "$python lacks one of pytest, pytest-xdist, pytest-timeout, filelock."
+fi
+if ! command -v faketime >/dev/null || ! command -v openssl >/dev/null; then
+  usage_irctest "faketime and openssl must be on PATH."
+fi
+if ! "$python" -c 'import sys, websockets; sys.exit(int(websockets.__version__.split(".")[0]) < 11)' 2>/dev/null; then
+  echo "run.sh: no Python websockets >= 11 on PYTHONPATH: the 8 WebSocket tests will be skipped (see docs/conformance.md)." >&2
 fi
 
 markers="${IRCTEST_MARKERS:-not services and not implementation-specific and not deprecated and not strict}"
@@ -71,7 +68,7 @@ outcomes="${IRCTEST_OUTCOMES_FILE:-$here/outcomes.txt}"
 case "$outcomes" in /*) ;; *) outcomes="$root/$outcomes" ;; esac
 workers="${IRCTEST_WORKERS:-2}"
 
-export PYTHONPATH="$shared:$here${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
 export IRCTEST_OUTCOMES_FILE="$outcomes"
 rm -f "$outcomes"
 
@@ -81,7 +78,7 @@ echo "markers: $markers"
 
 cd "$IRCTEST_DIR" || exit 2
 "$python" -m pytest \
-  -p irctest_pluggy_compat -p irctest_loopback -p irctest_outcomes -p no:cacheprovider \
+  -p ircd_pytest_plugin -p no:cacheprovider \
   --controller ircd_controller \
   -m "$markers" \
   -n "$workers" --timeout 300 -rfE \
