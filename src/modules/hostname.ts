@@ -13,10 +13,12 @@ export const hostname: Module = {
       const notice = (text: string) => client.fromServer('NOTICE', ['*', text]);
       notice('*** Looking up your hostname...');
       const ip = client.ip;
+      // Held now: once the connection closes, the user has no session to ask for it.
+      const conn = client.session.conn;
       client.hostLookup = resolveHostname(ip, dns.timeout * 1000)
         .then((name) => {
           // A WEBIRC gateway may have told the user's real address (and host) meanwhile.
-          if (client.session.conn.closed || client.ip !== ip) return;
+          if (conn.closed || conn.ip !== ip) return;
           if (!name) return notice("*** Couldn't look up your hostname");
           client.realHost = name;
           server.state.setHost(client, name);
