@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Soak test: a mixed, moderate workload against a started daemon for --minutes, reporting the
 // daemon's memory, event-loop lag and error counts over time (one line per interval, then one
-// final JSON line). Issue #9: "long runs as scripts with results in the README".
+// final JSON line). Issue #9: "long runs as scripts with results in the README" (now docs/robustness.md).
 //
 //   node bench/soak.js --port 6667 [--host 127.0.0.1] [--minutes 30] [--interval 60]
 //        [--clients 60] [--rate 40] [--metrics http://127.0.0.1:9667/metrics] [--pid PID]

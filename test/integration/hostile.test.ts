@@ -1,7 +1,7 @@
 // Hostile clients (issue #9): slow readers, slowloris, endless lines, connection and command
 // floods. Each test checks the attacker is stopped where the config says and that everyone
 // else is served as before. Latency bounds are generous for a shared 2-core machine; the
-// measured figures are printed so the README can quote them.
+// measured figures are printed so docs/robustness.md can quote them.
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { sleep, TestClient, waitUntil } from '../support/harness.js';
