@@ -17,7 +17,7 @@ export const serverSchema = z.strictObject({
   network: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'letters, digits, "_", "." or "-" (1-32)').default('ExampleNet'),
   description: z.string().max(100).default('An IRC server'),
   motd: z.string().default('motd.txt'),
-  casemapping: z.enum(['rfc1459', 'ascii']).default('rfc1459'),
+  casemapping: z.enum(['rfc1459', 'ascii', 'utf8']).default('rfc1459'),
   max_clients: z.number().int().positive().default(50000),
   admin: z
     .strictObject({

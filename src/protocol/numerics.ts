@@ -148,6 +148,8 @@ export const ERR = {
   BADCHANNELKEY: '475',
   BADCHANMASK: '476',
   BANLISTFULL: '478',
+  /** Solanum/hybrid ERR_BADCHANNAME: a channel name refused for its characters, with the reason. */
+  BADCHANNAME: '479',
   NOPRIVILEGES: '481',
   CHANOPRIVSNEEDED: '482',
   CANTKILLSERVER: '483',

@@ -13,9 +13,10 @@ export type RehashResult = { ok: true; needsRestart: string[] } | { ok: false; e
 /**
  * Keys read only when the server starts ("section.*": every key of the section): the store is
  * opened, the metrics endpoint bound and the log stream made once, and the SASL and REGISTER
- * failure counters are sized in their modules' init. server.casemapping is refused instead.
+ * failure counters are sized in their modules' init; every nick, channel and account key was
+ * folded under server.casemapping, so the running one stays until a restart.
  */
-const RESTART_KEYS = ['store.path', 'metrics.*', 'log.format', 'log.destination', 'sasl.failure_tracking'] as const;
+const RESTART_KEYS = ['server.casemapping', 'store.path', 'metrics.*', 'log.format', 'log.destination', 'sasl.failure_tracking'] as const;
 
 /** Keys of a [[listen]] block that its open socket keeps: they apply only to a listener opened anew. */
 const LISTENER_RESTART_KEYS = ['origins', 'trusted_proxies'] as const;
@@ -69,8 +70,6 @@ export class Rehash {
     let next: Config;
     try {
       next = loadConfig(server.configPath);
-      if (next.server.casemapping !== server.config.server.casemapping)
-        throw new Error('server.casemapping cannot change while running; restart the server to change it');
     } catch (err) {
       return this.failed(source, err);
     }
@@ -95,6 +94,9 @@ export class Rehash {
       }
     }
     const old = server.config;
+    const needsRestart = restartNeeded(this.atStart, next, server.listeners);
+    // The indexes were built with this casemapping: the new one waits (named in needsRestart).
+    next.server.casemapping = this.atStart.server.casemapping;
     const oldTokens = server.isupport.tokens().join(' ');
     const oldCaps = new Set(server.capOffers().map((c) => c.name as string));
     server.config = next;
@@ -117,7 +119,6 @@ export class Rehash {
     // The log level follows the file; format and destination stay until a restart.
     server.setLogLevel(next.log.level);
     server.log.info({ source, config: server.configPath }, 'configuration reloaded');
-    const needsRestart = restartNeeded(this.atStart, next, server.listeners);
     if (needsRestart.length) server.log.warn({ source, keys: needsRestart }, describeRestartNeeded(needsRestart));
     return { ok: true, needsRestart };
   }

@@ -10,6 +10,7 @@ import { FlushQueue } from '../net/flush.js';
 import { KeepaliveSweep, ThrottledPump } from '../net/timers.js';
 import { loggableParams, type Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
+import { skeleton } from '../protocol/confusables.js';
 import { normalizeIp } from '../protocol/mask.js';
 import { parseMessage, ParseError, type Message } from '../protocol/message.js';
 import { ERR } from '../protocol/numerics.js';
@@ -83,8 +84,11 @@ export class Server implements ConnectionOwner {
     readonly log: Logger,
     readonly modules: Module[],
   ) {
-    this.state = new State(caseFolder(config.server.casemapping), (event, err) =>
-      this.log.error({ event, err: err instanceof Error ? err.stack : String(err) }, 'state event subscriber failed'),
+    this.state = new State(
+      caseFolder(config.server.casemapping),
+      (event, err) => this.log.error({ event, err: err instanceof Error ? err.stack : String(err) }, 'state event subscriber failed'),
+      // Look-alike nicks matter only where nicks may hold more than ASCII.
+      config.server.casemapping === 'utf8' ? skeleton : undefined,
     );
     for (const m of modules) this.router.register(m);
     this.motd = this.readMotd();
