@@ -50,6 +50,7 @@ function resolvePaths(cfg: Config, base: string): Config {
   for (const l of cfg.listen) if (l.tls) l.tls = { cert: abs(l.tls.cert), key: abs(l.tls.key) };
   if (cfg.log.destination !== 'stdout') cfg.log.destination = abs(cfg.log.destination);
   if (cfg.store.path !== ':memory:') cfg.store.path = abs(cfg.store.path);
+  if (cfg.webpush.ca !== undefined) cfg.webpush.ca = abs(cfg.webpush.ca);
   return cfg;
 }
 

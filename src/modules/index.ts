@@ -27,8 +27,9 @@ import { setname } from './setname.js';
 import { stats } from './stats.js';
 import { usermodes } from './usermodes.js';
 import { webirc } from './webirc.js';
+import { webpush } from './webpush.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, mode, channels, info, usermodes, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, history, readmarker, redact, help];
+  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, mode, channels, info, usermodes, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, history, readmarker, redact, webpush, help];
 }

@@ -41,6 +41,7 @@ export const CAP_NAMES = [
   'draft/event-playback',
   'draft/read-marker',
   'draft/message-redaction',
+  'draft/webpush',
 ] as const;
 
 export type CapName = (typeof CAP_NAMES)[number];
