@@ -20,6 +20,7 @@ import { type PushSubscription, WebPushStore } from '../store/webpush.js';
 import { decodeSubscriptionKeys, encryptPayload, MAX_PAYLOAD, Vapid } from './webpush/crypto.js';
 import { postPush, PushQueue } from './webpush/deliver.js';
 import { endpointProblem, resolveDestination } from './webpush/endpoint.js';
+import { splitStatusPrefix } from './messaging.js';
 import { mentions } from './webpush/highlight.js';
 
 interface WebPushRuntime {
@@ -112,7 +113,13 @@ function onRelayed(server: Server, sender: Client, target: Channel | Client, out
     return;
   }
   const text = out.msg.params[1] ?? '';
-  for (const member of target.members.keys()) if (wanted(member) && mentions(text, member.nick, server.state.fold)) push(member);
+  // A STATUSMSG ("@#chan") reached only members at or above its rank.
+  const { status } = splitStatusPrefix(server, out.msg.params[0]!);
+  const minRank = status ? server.prefixes.rankOfSymbol(status[status.length - 1]!) : undefined;
+  for (const [member, prefixes] of target.members) {
+    if (!wanted(member) || (minRank !== undefined && !server.prefixes.atLeast(prefixes, minRank))) continue;
+    if (mentions(text, member.nick, server.state.fold)) push(member);
+  }
 }
 
 /** A parameter safe to echo in a FAIL: an endpoint with a space or leading ":" would break the line. */

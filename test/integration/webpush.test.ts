@@ -177,6 +177,7 @@ describe('draft/webpush', () => {
 
     bob.send('PRIVMSG #room :nobody mentioned here, not even alicex');
     bob.send('TAGMSG alice');
+    bob.send('PRIVMSG @#room :ops only, alice is not one');
     bob.send('PRIVMSG #room :ALICE: a highlight');
     const highlight = parseMessage(open((await receiver.waitFor(3))[2]!, ua, vapidKey));
     expect(highlight.params).toEqual(['#room', 'ALICE: a highlight']);
