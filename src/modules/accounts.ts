@@ -282,8 +282,10 @@ function handleCertfp(server: Server, client: Client, params: string[]): void {
  * `ircd account create`: writes an account into the configured store, which may be in use by a
  * running server (SQLite WAL allows it). Throws with a message naming what is wrong.
  */
-export async function createAccountFromCli(config: Config, name: string, password: string): Promise<void> {
-  if (!validAccountName(config, name)) throw new Error(`"${name}" is not a valid account name (the nick rules apply)`);
+export async function createAccountFromCli(config: Config, requested: string, password: string): Promise<void> {
+  const check = checkNick(requested, config.server.casemapping, config.limits.nicklen);
+  if (!check.ok) throw new Error(`"${requested}" is not a valid account name (the nick rules apply: ${check.reason})`);
+  const name = check.nick;
   const problem = passwordProblem(config.accounts, password);
   if (problem) throw new Error(problem.text);
   const db = openStore(config.store.path);

@@ -65,6 +65,12 @@ describe('utf8 casemapping', () => {
     expect((await a.waitFor('JOIN')).source).toMatch(/^bob!/);
     expect(await ask(b, 'JOIN #a\u0378')).toEqual([['479', 'bob', '#a\u0378', 'Illegal channel name: U+0378 is not an assigned character']]);
     expect(await ask(b, 'JOIN #a\u202eb')).toEqual([['479', 'bob', '#a\u202eb', 'Illegal channel name: U+202E shows as nothing or reorders the text']]);
+    // RENAME holds the new name to the same rules, and keeps it NFC.
+    expect(await ask(a, 'RENAME #café #th\u0378')).toEqual([
+      ['FAIL', 'RENAME', 'CANNOT_RENAME', '#café', '#th\u0378', 'Illegal channel name: U+0378 is not an assigned character'],
+    ]);
+    a.send('RENAME #café #the\u0301');
+    expect((await b.waitFor('JOIN')).params[0]).toBe('#thé');
   });
 
   it('refuses a nick that looks like one in use (Cyrillic а for Latin a), and lets its holder change case', async () => {
