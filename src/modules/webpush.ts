@@ -86,7 +86,9 @@ function pushTo(server: Server, user: Client, payload: Buffer): void {
     void queued(server, rt, sub, payload, 'high').then((outcome) => {
       if (outcome.ok) return;
       if (outcome.gone) rt.store.unsubscribe(account, sub.endpoint);
-      server.log.info({ account, endpoint: sub.endpoint, reason: outcome.reason, removed: outcome.gone === true }, 'push not delivered');
+      // The origin only: the whole endpoint is a capability URL (whoever has it can push).
+      const service = new URL(sub.endpoint).origin;
+      server.log.info({ account, service, reason: outcome.reason, removed: outcome.gone === true }, 'push not delivered');
     });
   }
 }
@@ -141,6 +143,7 @@ async function handleRegister(server: Server, client: Client, endpoint: string, 
   const sub = { endpoint, ...keys };
   // A new endpoint must take a test push first, so a mistyped or unreachable one is refused now.
   if (!rt.store.has(account, endpoint)) {
+    // The router runs this client's next command only after this one: one test push per client at a time.
     const outcome = await queued(server, rt, sub, TEST_PAYLOAD, 'normal');
     if (client.session.conn.closed) return;
     if (!outcome.ok) return fail('INVALID_PARAMS', `The test push failed: ${outcome.reason}`);
