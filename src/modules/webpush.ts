@@ -17,10 +17,10 @@ import type { Outgoing } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { serverSlot } from '../server/slots.js';
 import { type PushSubscription, WebPushStore } from '../store/webpush.js';
+import { splitStatusPrefix } from './messaging.js';
 import { decodeSubscriptionKeys, encryptPayload, MAX_PAYLOAD, Vapid } from './webpush/crypto.js';
 import { postPush, PushQueue } from './webpush/deliver.js';
-import { endpointProblem, resolveDestination } from './webpush/endpoint.js';
-import { splitStatusPrefix } from './messaging.js';
+import { endpointProblem, resolveDestination, type Destination } from './webpush/endpoint.js';
 import { mentions } from './webpush/highlight.js';
 
 interface WebPushRuntime {
@@ -41,7 +41,7 @@ const TEST_PAYLOAD = Buffer.from('PING webpush');
 /** Tags a pushed message keeps: a push payload is small, and the spec requires msgid. */
 const PUSHED_TAGS = ['msgid', 'time', 'account'] as const;
 
-type Outcome = { ok: true } | { ok: false; reason: string; gone?: boolean };
+type Outcome = { ok: true } | { ok: false; reason: string; gone?: boolean; full?: boolean };
 
 function settingsOf(cfg: Config): { ca: string | undefined; allowed: Cidr[] } {
   return {
@@ -50,17 +50,28 @@ function settingsOf(cfg: Config): { ca: string | undefined; allowed: Cidr[] } {
   };
 }
 
-/** Encrypts and posts one payload to one subscription, checking where it goes first. */
+/** The name lookup within `ms`: a resolver that never answers must not hold a delivery slot. */
+function resolveWithin(url: URL, allowed: Cidr[], ms: number): Promise<Destination> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Destination>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, reason: `${url.hostname} did not resolve within ${ms} ms` }), ms);
+  });
+  return Promise.race([resolveDestination(url, allowed), late]).finally(() => clearTimeout(timer));
+}
+
+/** Encrypts and posts one payload to one subscription, checking where it goes first; all within [webpush] timeout. */
 async function deliver(server: Server, rt: WebPushRuntime, sub: PushSubscription, payload: Buffer, urgency: 'normal' | 'high'): Promise<Outcome> {
   const cfg = server.config.webpush;
+  const started = Date.now();
   try {
     const { ca, allowed } = rt.settings();
     const url = new URL(sub.endpoint);
-    const destination = await resolveDestination(url, allowed);
+    const destination = await resolveWithin(url, allowed, cfg.timeout * 1000);
     if (!destination.ok) return { ok: false, reason: destination.reason };
     const body = encryptPayload(payload, sub);
     const authorization = rt.vapid.authorization(url, cfg.subscriber, Date.now());
-    const status = await postPush({ url, address: destination.address, body, authorization, ttl: cfg.ttl, urgency }, cfg.timeout * 1000, ca);
+    const left = Math.max(1, cfg.timeout * 1000 - (Date.now() - started));
+    const status = await postPush({ url, address: destination.address, body, authorization, ttl: cfg.ttl, urgency }, left, ca);
     if (status >= 200 && status < 300) return { ok: true };
     // RFC 8030 section 7.3: a subscription that is gone answers 404 or 410.
     return { ok: false, reason: `the push service answered ${status}`, gone: status === 404 || status === 410 };
@@ -73,7 +84,7 @@ async function deliver(server: Server, rt: WebPushRuntime, sub: PushSubscription
 function queued(server: Server, rt: WebPushRuntime, sub: PushSubscription, payload: Buffer, urgency: 'normal' | 'high'): Promise<Outcome> {
   return new Promise((resolve) => {
     const accepted = rt.queue.add(() => deliver(server, rt, sub, payload, urgency).then(resolve));
-    if (!accepted) resolve({ ok: false, reason: 'too many push messages are waiting' });
+    if (!accepted) resolve({ ok: false, reason: 'too many push messages are waiting', full: true });
   });
 }
 
@@ -85,6 +96,11 @@ function pushTo(server: Server, user: Client, payload: Buffer): void {
   for (const sub of rt.store.subscriptionsOf(account, since)) {
     void queued(server, rt, sub, payload, 'high').then((outcome) => {
       if (outcome.ok) return;
+      if (outcome.full) {
+        // Once, then every thousandth: a full queue under a flood would otherwise flood the log.
+        if (rt.queue.dropped === 1 || rt.queue.dropped % 1000 === 0) server.log.warn({ dropped: rt.queue.dropped }, 'push queue full; pushes dropped');
+        return;
+      }
       if (outcome.gone) rt.store.unsubscribe(account, sub.endpoint);
       // The origin only: the whole endpoint is a capability URL (whoever has it can push).
       const service = new URL(sub.endpoint).origin;
