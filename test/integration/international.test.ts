@@ -105,6 +105,17 @@ describe('utf8 casemapping', () => {
     expect(await ask(evan, 'NICK \u0435van')).toEqual([['NICK', '\u0435van']]);
   });
 
+  it('matches bans under the mapping: +b JOSÉ!*@* keeps José out', async () => {
+    await s.start(utf8());
+    const op = await s.connect('op');
+    op.send('JOIN #room');
+    await op.waitFor('366');
+    op.send('MODE #room +b JOSÉ!*@*');
+    await op.waitFor('MODE');
+    const jose = await s.connect('José', { user: 'jose' });
+    expect(await ask(jose, 'JOIN #room')).toEqual([['474', 'José', '#room', 'Cannot join channel (+b)']]);
+  });
+
   it('MONITOR follows the mapping: a watch on JOSÉ reports José', async () => {
     await s.start(utf8());
     const a = await s.connect('watcher');
