@@ -88,6 +88,7 @@ function resolvePaths(cfg: Config, base: string): Config {
   if (cfg.log.destination !== 'stdout') cfg.log.destination = abs(cfg.log.destination);
   if (cfg.store.path !== ':memory:') cfg.store.path = abs(cfg.store.path);
   if (cfg.sts.ca_file) cfg.sts.ca_file = abs(cfg.sts.ca_file);
+  if (cfg.webpush.ca !== undefined) cfg.webpush.ca = abs(cfg.webpush.ca);
   return cfg;
 }
 

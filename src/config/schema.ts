@@ -17,7 +17,7 @@ export const serverSchema = z.strictObject({
   network: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'letters, digits, "_", "." or "-" (1-32)').default('ExampleNet'),
   description: z.string().max(100).default('An IRC server'),
   motd: z.string().default('motd.txt'),
-  casemapping: z.enum(['rfc1459', 'ascii']).default('rfc1459'),
+  casemapping: z.enum(['rfc1459', 'ascii', 'utf8']).default('rfc1459'),
   max_clients: z.number().int().positive().default(50000),
   admin: z
     .strictObject({
@@ -469,6 +469,32 @@ export const metadataSchema = z.strictObject({
   join_sync_lines: z.number().int().min(0).max(100000).default(1000),
 });
 
+export const webpushSchema = z.strictObject({
+  /** Push notifications (draft/webpush) for logged-in users with no connection: direct messages and highlights. */
+  enabled: z.boolean().default(false),
+  /** VAPID contact (RFC 8292 "sub"): a mailto: or https: URI push services may use to reach the operator. */
+  subscriber: z.string().regex(/^(mailto:\S+@\S+|https:\/\/\S+)$/, 'a mailto: or https: URI').default('mailto:admin@example.net'),
+  /** Seconds one delivery (connect, TLS, request, status) may take. */
+  timeout: z.number().positive().max(120).default(10),
+  /** Push subscriptions one account may hold (one per device or browser). */
+  max_subscriptions: z.number().int().min(1).max(100).default(4),
+  /** Seconds a subscription lasts unless the client registers it again (a reconnecting client does). */
+  expiration: seconds(14 * 86400),
+  /** Seconds push services keep a message for a device that is offline (RFC 8030 TTL). */
+  ttl: z.number().int().min(0).max(28 * 86400).default(86400),
+  /** Deliveries in flight at once. */
+  concurrency: z.number().int().min(1).max(256).default(8),
+  /** Deliveries waiting for a free slot; past it new ones are dropped (and counted). */
+  queue: z.number().int().min(1).max(100000).default(1000),
+  /**
+   * Addresses (CIDR) push endpoints may resolve to although they are loopback, private or
+   * link-local: an in-house push service. Everything else in those ranges is refused.
+   */
+  allow_destinations: z.array(z.string().refine((c) => parseCidr(c) !== undefined, 'must be an IP address or CIDR range')).default([]),
+  /** A PEM file of a certificate authority trusted for endpoints besides the usual roots (an in-house service's CA). */
+  ca: z.string().optional(),
+});
+
 export const storeSchema = z.strictObject({
   /** SQLite database for durable data (bans, accounts); created on first start. ":memory:" keeps nothing. */
   path: z.string().default('ircd.db'),
@@ -499,6 +525,7 @@ export const configSchema = z
     bans: bansSchema.prefault({}),
     history: historySchema.prefault({}),
     metadata: metadataSchema.prefault({}),
+    webpush: webpushSchema.prefault({}),
     webirc: z.array(webircSchema).default([]),
     proxy: proxySchema.prefault({}),
     relaymsg: relaymsgSchema.prefault({}),

@@ -6,6 +6,8 @@ import { AttemptCounter } from '../auth/attempts.js';
 import { makeCredentials } from '../auth/scram.js';
 import type { Config } from '../config/schema.js';
 import { caseFolder } from '../protocol/casemap.js';
+import { skeleton } from '../protocol/confusables.js';
+import { checkNick } from '../protocol/nickname.js';
 import { RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
 import type { Client } from '../server/client.js';
@@ -50,7 +52,7 @@ export function passwordProblem(cfg: Config['accounts'], password: string): { co
 
 /** Account names are valid nicks, so an account's owner can always use its name as a nick. */
 export function validAccountName(cfg: Config, name: string): boolean {
-  return validNick(name, cfg.limits.nicklen);
+  return validNick(cfg, name);
 }
 
 const EMAIL_RE = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
@@ -91,12 +93,15 @@ function checkReservation(server: Server, client: Client): void {
   if (cfg.nick_reservation === 'off' || !client.registered) return;
   const fold = server.state.fold;
   if (client.account !== undefined && fold(client.account) === client.nickKey) return;
-  const owner = rt.store.nameOf(client.nick);
-  if (owner === undefined) return;
+  // Under utf8 a look-alike of an account's name (Cyrillic "а" for Latin "a") is reserved as well.
+  const exact = rt.store.nameOf(client.nick);
+  const owner = exact ?? rt.store.lookalikeOf(client.nick);
+  if (owner === undefined || (client.account !== undefined && fold(client.account) === fold(owner))) return;
   const enforce = cfg.nick_reservation === 'enforce';
+  const whose = exact !== undefined ? `belongs to the account ${owner}` : `looks like the account ${owner}`;
   const text = enforce
-    ? `The nick ${client.nick} belongs to the account ${owner}. Log in to it within ${cfg.nick_grace} seconds or your nick will be changed.`
-    : `The nick ${client.nick} belongs to the account ${owner}. Please log in to it or choose another nick.`;
+    ? `The nick ${client.nick} ${whose}. Log in to it within ${cfg.nick_grace} seconds or your nick will be changed.`
+    : `The nick ${client.nick} ${whose}. Please log in to it or choose another nick.`;
   client.fromServer('NOTICE', [client.nick, text]);
   if (!enforce) return;
   rt.reservations.set(client, Date.now() + cfg.nick_grace * 1000);
@@ -142,12 +147,16 @@ async function handleRegister(server: Server, client: Client, requested: string,
     return fail('COMPLETE_CONNECTION_REQUIRED', requested, 'Complete connection registration before registering an account');
   // "*" names the current nick; before registration that is the nick last asked for, so a taken
   // nick is refused as ACCOUNT_EXISTS instead of being claimed from its holder later.
-  const name = requested === '*' ? (client.registered ? client.nick : client.requestedNick) : requested;
+  const given = requested === '*' ? (client.registered ? client.nick : client.requestedNick) : requested;
+  // Kept in the form a nick would be (NFC under utf8), so the name shows the same everywhere.
+  const check = given === undefined ? undefined : checkNick(given, server.config.server.casemapping, server.config.limits.nicklen);
+  const name = check?.ok ? check.nick : given;
   if (name === undefined) return fail('NEED_NICK', '*', 'Send NICK before registering an account named after it');
   if (client.account !== undefined) return fail('ALREADY_AUTHENTICATED', client.account, 'You are already logged in');
   const rt = runtime(server);
-  const holder = server.state.findNick(name);
-  if ((holder && holder !== client) || rt.store.get(name)) return fail('ACCOUNT_EXISTS', name, 'That name is not available');
+  const holder = server.state.findNick(name) ?? server.state.findLookalike(name);
+  if ((holder && holder !== client) || rt.store.get(name) || rt.store.lookalikeOf(name))
+    return fail('ACCOUNT_EXISTS', name, 'That name is not available');
   if (!cfg.custom_account_name && server.state.fold(name) !== client.nickKey)
     return fail('ACCOUNT_NAME_MUST_BE_NICK', name, 'The account name must be your current nick');
   if (!validAccountName(server.config, name))
@@ -300,13 +309,15 @@ function handleCertfp(server: Server, client: Client, params: string[]): void {
  * `ircd account create`: writes an account into the configured store, which may be in use by a
  * running server (SQLite WAL allows it). Throws with a message naming what is wrong.
  */
-export async function createAccountFromCli(config: Config, name: string, password: string): Promise<void> {
-  if (!validAccountName(config, name)) throw new Error(`"${name}" is not a valid account name (the nick rules apply)`);
+export async function createAccountFromCli(config: Config, requested: string, password: string): Promise<void> {
+  const check = checkNick(requested, config.server.casemapping, config.limits.nicklen);
+  if (!check.ok) throw new Error(`"${requested}" is not a valid account name (the nick rules apply: ${check.reason})`);
+  const name = check.nick;
   const problem = passwordProblem(config.accounts, password);
   if (problem) throw new Error(problem.text);
   const db = openStore(config.store.path);
   try {
-    const store = new AccountStore(db, caseFolder(config.server.casemapping));
+    const store = new AccountStore(db, caseFolder(config.server.casemapping), config.server.casemapping === 'utf8' ? skeleton : undefined);
     checkTables(db);
     if (!store.create(name, await makeCredentials(password, config.accounts.pbkdf2_iterations), undefined))
       throw new Error(`the account ${name} already exists`);
@@ -384,7 +395,7 @@ export const accounts: Module = {
     events.on('nickChanged', ({ client }) => checkReservation(server, client));
     events.on('userQuit', ({ client }) => void runtime(server).reservations.delete(client));
     runtimes.set(server, {
-      store: new AccountStore(server.db, server.state.fold),
+      store: new AccountStore(server.db, server.state.fold, server.state.skeleton),
       registrations: new AttemptCounter(server.config.sasl.failure_tracking),
       reservations: new Map(),
       sweep: undefined,

@@ -31,8 +31,9 @@ import { setname } from './setname.js';
 import { stats } from './stats.js';
 import { usermodes } from './usermodes.js';
 import { webirc } from './webirc.js';
+import { webpush } from './webpush.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, relaymsg, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, ident, history, readmarker, redact, help, api];
+  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, relaymsg, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, ident, history, readmarker, redact, webpush, help, api];
 }

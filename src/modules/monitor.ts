@@ -37,7 +37,7 @@ function add(server: Server, client: Client, targets: string[]): void {
   const added: string[] = [];
   for (let i = 0; i < targets.length; i++) {
     const nick = targets[i]!;
-    if (!validNick(nick, server.config.limits.nicklen)) {
+    if (!validNick(server.config, nick)) {
       client.numeric(ERR.ERRONEUSNICKNAME, nick, 'Erroneous nickname');
       continue;
     }

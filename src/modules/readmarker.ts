@@ -58,7 +58,7 @@ function handleMarkread(server: Server, client: Client, params: string[]): void 
   const fail = (code: string, ...rest: string[]) => client.standardReply('FAIL', 'MARKREAD', code, ...rest);
   const target = params[0];
   if (target === undefined || target === '') return fail('NEED_MORE_PARAMS', 'Missing parameters');
-  if (!validChannelName(target, server.config.channels.types, server.config.limits.channellen) && !validNick(target, server.config.limits.nicklen))
+  if (!validChannelName(target, server.config.channels.types, server.config.limits.channellen) && !validNick(server.config, target))
     return fail('INVALID_PARAMS', target, 'Invalid parameters');
   let stored: ReadMarker | undefined;
   try {

@@ -2,7 +2,9 @@
 // burst, PING/PONG and QUIT. Also NICK changes after registration.
 // Spec: https://modern.ircdocs.horse/#connection-registration
 import { verifyPassword } from '../auth/password.js';
+import type { Config } from '../config/schema.js';
 import { serializeMessage } from '../protocol/message.js';
+import { checkNick } from '../protocol/nickname.js';
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
@@ -18,11 +20,9 @@ import { attachOrRelease, mayAttachLater, pendingAttach, setPendingAttach } from
 /** The password a client gave with PASS, until registration checks it. */
 const passwords = userSlot<string>();
 
-/** RFC 2812 nick grammar: a letter or special first, then letters, digits, specials and "-". */
-const NICK_RE = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/;
-
-export function validNick(nick: string, maxLen: number): boolean {
-  return nick.length <= maxLen && NICK_RE.test(nick);
+/** Whether `nick` may be taken under the configured casemapping (protocol/nickname.ts has the rules). */
+export function validNick(cfg: Config, nick: string): boolean {
+  return checkNick(nick, cfg.server.casemapping, cfg.limits.nicklen).ok;
 }
 
 /** Completes registration once NICK and USER are in and CAP negotiation is over. */
@@ -85,15 +85,19 @@ function sendWelcome(server: Server, client: Client): void {
   sendMotd(server, client);
 }
 
-function handleNick(server: Server, client: Client, nick: string | undefined): void | Promise<void> {
-  if (!nick) {
+function handleNick(server: Server, client: Client, requested: string | undefined): void | Promise<void> {
+  if (!requested) {
     client.numeric(ERR.NONICKNAMEGIVEN, 'No nickname given');
     return;
   }
-  if (!validNick(nick, server.config.limits.nicklen)) {
-    client.numeric(ERR.ERRONEUSNICKNAME, nick, 'Erroneous nickname');
+  const check = checkNick(requested, server.config.server.casemapping, server.config.limits.nicklen);
+  if (!check.ok) {
+    // The reason is told under utf8, whose rules a client cannot guess; the classic text otherwise.
+    const text = server.config.server.casemapping === 'utf8' ? `Erroneous nickname: ${check.reason}` : 'Erroneous nickname';
+    client.numeric(ERR.ERRONEUSNICKNAME, requested, text);
     return;
   }
+  const nick = check.nick;
   if (!client.registered) {
     client.requestedNick = nick;
     setPendingAttach(client, undefined);
@@ -106,6 +110,12 @@ function handleNick(server: Server, client: Client, nick: string | undefined): v
       return tryRegister(server, client);
     }
     client.numeric(ERR.NICKNAMEINUSE, nick, 'Nickname is already in use');
+    return;
+  }
+  // Under utf8 a nick that looks like one in use (Cyrillic "а" for Latin "a") is taken too.
+  const lookalike = server.state.findLookalike(nick);
+  if (lookalike && lookalike !== client) {
+    client.numeric(ERR.NICKNAMEINUSE, nick, `Nickname is too like ${lookalike.nick}, which is in use`);
     return;
   }
   if (nick === client.nick) return;
@@ -220,8 +230,11 @@ export const registration: Module = {
     server.state.events.on('nickChanged', ({ client, oldNick }) => announceNick(server, client, oldNick));
     server.state.events.on('userQuit', ({ client, reason, channels }) => announceQuit(client, reason, channels));
   },
+  // Under utf8, CASEMAPPING=ascii tells clients that do not know UTF8MAPPING the part they can
+  // apply (ASCII letters fold as ascii), as Ergo does; UTF8MAPPING names the rest (RFC 8265).
   isupport: (cfg) => ({
-    CASEMAPPING: cfg.server.casemapping,
+    CASEMAPPING: cfg.server.casemapping === 'utf8' ? 'ascii' : cfg.server.casemapping,
+    ...(cfg.server.casemapping === 'utf8' ? { UTF8MAPPING: 'rfc8265' } : {}),
     NETWORK: cfg.server.network,
     NICKLEN: cfg.limits.nicklen,
     USERLEN: cfg.limits.userlen,

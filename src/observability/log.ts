@@ -93,6 +93,7 @@ const SECRET_PARAMS: Record<string, { from: number; when?: (params: string[]) =>
   VERIFY: { from: 1 },
   ACCOUNT: { from: 2 }, // CREATE and RESETPASS passwords (and CREATE's email)
   JOIN: { from: 1 }, // channel keys
+  WEBPUSH: { from: 1 }, // a push endpoint is a capability URL, and the keys hold the auth secret
   MODE: { from: 2, when: (params) => params[1]?.includes('k') === true }, // a key given with +k (all arguments then)
 };
 

@@ -158,6 +158,8 @@ export const ERR = {
   BADCHANMASK: '476',
   NEEDREGGEDNICK: '477',
   BANLISTFULL: '478',
+  /** Solanum/hybrid ERR_BADCHANNAME: a channel name refused for its characters, with the reason. */
+  BADCHANNAME: '479',
   NOPRIVILEGES: '481',
   CHANOPRIVSNEEDED: '482',
   CANTKILLSERVER: '483',

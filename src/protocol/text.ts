@@ -35,3 +35,8 @@ export function packLines(items: Iterable<string>, budget: number, maxItems = In
   if (line.length > 0) lines.push(line);
   return lines;
 }
+
+/** The "U+00E9" name of a character, for replies that should not print it raw (controls, marks, invisible ones). */
+export function codePointName(c: string): string {
+  return 'U+' + c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+}

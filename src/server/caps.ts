@@ -42,6 +42,7 @@ export const CAP_NAMES = [
   'draft/read-marker',
   'draft/message-redaction',
   'draft/relaymsg',
+  'draft/webpush',
 ] as const;
 
 export type CapName = (typeof CAP_NAMES)[number];

@@ -31,7 +31,7 @@ export class Isupport {
     const { config, modules, router } = this.server;
     const tokens: string[] = [];
     for (const m of modules) {
-      for (const [k, v] of Object.entries(m.isupport?.(config) ?? {})) tokens.push(v === true ? k : `${k}=${v}`);
+      for (const [k, v] of Object.entries(m.isupport?.(config, this.server) ?? {})) tokens.push(v === true ? k : `${k}=${v}`);
     }
     const targmax = [...router.commands]
       .filter(([, def]) => def.targets)

@@ -121,7 +121,7 @@ export interface Module {
   name: string;
   commands?: Record<string, CommandDef>;
   caps?: CapOffer[];
-  isupport?: (cfg: Config) => Record<string, string | number | true>;
+  isupport?: (cfg: Config, server: Server) => Record<string, string | number | true>;
   hooks?: Partial<Hooks>;
   /** MODE is one command with two meanings; the mode module routes it by target to these. */
   modeHandlers?: { channel?: Handler; user?: Handler };

@@ -18,10 +18,12 @@ export type RehashResult = { ok: true; needsRestart: string[]; warnings: string[
 /**
  * Keys read only when the server starts ("section.*": every key of the section): the store is
  * opened, the API endpoint bound and the log stream made once, and the SASL and REGISTER failure
- * counters are sized in their modules' init. server.casemapping is refused instead. [metrics]
- * applies live: the endpoint is opened, moved or closed to match.
+ * counters are sized in their modules' init; every nick, channel and account key was folded under
+ * server.casemapping, so the running one stays until a restart. [metrics] applies live: the
+ * endpoint is opened, moved or closed to match.
  */
 const RESTART_KEYS = [
+  'server.casemapping',
   'store.*',
   'log.format',
   'log.destination',
@@ -87,8 +89,6 @@ export class Rehash {
     let next: Config;
     try {
       next = loadConfig(server.configPath);
-      if (next.server.casemapping !== server.config.server.casemapping)
-        throw new Error('server.casemapping cannot change while running; restart the server to change it');
       await checkStsPolicy(next);
     } catch (err) {
       return this.failed(source, err);
@@ -120,6 +120,9 @@ export class Rehash {
       }
     }
     const old = server.config;
+    const needsRestart = restartNeeded(this.atStart, next, server.listeners);
+    // The indexes were built with this casemapping: the new one waits (named in needsRestart).
+    next.server.casemapping = this.atStart.server.casemapping;
     const oldTokens = server.isupport.tokens().join(' ');
     const oldCaps = new Set(server.capOffers().map((c) => c.name as string));
     server.config = next;
@@ -142,7 +145,6 @@ export class Rehash {
     // The log level follows the file; format and destination stay until a restart.
     server.setLogLevel(next.log.level);
     server.log.info({ source, config: server.configPath }, 'configuration reloaded');
-    const needsRestart = restartNeeded(this.atStart, next, server.listeners);
     if (needsRestart.length) server.log.warn({ source, keys: needsRestart }, describeRestartNeeded(needsRestart));
     const warnings = configWarnings(next);
     for (const warning of warnings) server.log.warn({ source }, warning);

@@ -12,6 +12,7 @@ import { ConnectThrottle } from '../net/throttle.js';
 import { KeepaliveSweep, ThrottledPump } from '../net/timers.js';
 import { loggableParams, type Logger } from '../observability/log.js';
 import { caseFolder } from '../protocol/casemap.js';
+import { skeleton } from '../protocol/confusables.js';
 import { normalizeIp } from '../protocol/mask.js';
 import { parseMessage, ParseError, type Message } from '../protocol/message.js';
 import { ERR } from '../protocol/numerics.js';
@@ -94,6 +95,8 @@ export class Server implements ConnectionOwner {
       caseFolder(config.server.casemapping),
       (event, err) => this.subscriberFailed({ event }, err),
       { name: config.server.name, description: config.server.description },
+      // Look-alike nicks matter only where nicks may hold more than ASCII.
+      config.server.casemapping === 'utf8' ? skeleton : undefined,
     );
     for (const m of modules) this.router.register(m);
     this.motd = this.readMotd();

@@ -52,6 +52,8 @@ export class State {
   private readonly homeOf = new Map<Client, ServerEntry>();
   private readonly clientSet = new Set<Client>();
   private readonly nickIndex = new Map<string, Client>();
+  /** TR39 skeleton of each nick → its holder, when the casemapping has look-alikes (protocol/confusables.ts). */
+  private readonly skeletonIndex = new Map<string, Client>();
   private readonly channelIndex = new Map<string, Channel>();
   /** Channels each client is in, so QUIT/NICK reach each peer once. */
   private readonly membershipIndex = new Map<Client, Set<Channel>>();
@@ -69,13 +71,18 @@ export class State {
   /** Casefolded nick → clients monitoring it (MONITOR), so a change of a user reaches its watchers without a scan. */
   private readonly watchers = new Map<string, Set<Client>>();
 
-  /** `subscriberFailed` hears of an event subscriber that threw (the others still run); by default it rethrows, for tests. */
+  /**
+   * `subscriberFailed` hears of an event subscriber that threw (the others still run); by default
+   * it rethrows, for tests. `me` is this server. `skeleton`, when given, keeps the index of
+   * look-alike nicks.
+   */
   constructor(
     readonly fold: CaseFold,
     subscriberFailed: (event: StateEventName, err: unknown) => void = (_event, err) => {
       throw err;
     },
     me: { name: string; sid?: string; description?: string } = { name: 'irc.local' },
+    readonly skeleton?: (nick: string) => string,
   ) {
     this.events = new StateEventBus(subscriberFailed);
     this.me = { name: me.name, sid: me.sid, description: me.description ?? '', uplink: undefined, hops: 0 };
@@ -94,6 +101,11 @@ export class State {
 
   findNick(nick: string): Client | undefined {
     return this.nickIndex.get(this.fold(nick));
+  }
+
+  /** The user whose nick looks like `nick` (the same TR39 skeleton), when look-alikes are tracked. */
+  findLookalike(nick: string): Client | undefined {
+    return this.skeleton && this.skeletonIndex.get(this.skeleton(nick));
   }
 
   findChannel(name: string): Channel | undefined {
@@ -183,6 +195,10 @@ export class State {
 
   private freeNick(client: Client): void {
     if (client.nickKey && this.nickIndex.get(client.nickKey) === client) this.nickIndex.delete(client.nickKey);
+    if (this.skeleton && client.nickKey) {
+      const key = this.skeleton(client.nick);
+      if (this.skeletonIndex.get(key) === client) this.skeletonIndex.delete(key);
+    }
   }
 
   /** Moves a client to a new nick in the index; the caller has checked it is free. */
@@ -192,6 +208,7 @@ export class State {
     client.nick = nick;
     client.nickKey = this.fold(nick);
     this.nickIndex.set(client.nickKey, client);
+    if (this.skeleton) this.skeletonIndex.set(this.skeleton(nick), client);
     this.events.emit('nickChanged', { client, oldNick });
   }
 

@@ -61,8 +61,31 @@ export class AccountStore {
     private readonly db: Db,
     /** The server's casemapping: account names compare like nicks. */
     private readonly fold: CaseFold,
+    /** The TR39 skeleton under the utf8 casemapping, so a look-alike of an account's name is found. */
+    private readonly skeleton?: (name: string) => string,
   ) {
     migrate(db, 'accounts-1', SCHEMA);
+    migrate(db, 'accounts-2-skeleton', 'ALTER TABLE accounts ADD COLUMN skeleton TEXT; CREATE INDEX accounts_skeleton ON accounts(skeleton);');
+    if (skeleton) this.fillSkeletons(skeleton);
+  }
+
+  /** Accounts registered while another casemapping ran have no skeleton yet: it is computed once here. */
+  private fillSkeletons(skeleton: (name: string) => string): void {
+    const rows = prepared(this.db, 'SELECT folded, name FROM accounts WHERE skeleton IS NULL').all() as Array<{ folded: string; name: string }>;
+    if (rows.length === 0) return;
+    const update = prepared(this.db, 'UPDATE accounts SET skeleton = ? WHERE folded = ?');
+    this.db.transaction(() => {
+      for (const row of rows) update.run(skeleton(row.name), row.folded);
+    })();
+  }
+
+  /** The name of an account that looks like `name` (the same skeleton) without being it, under utf8. */
+  lookalikeOf(name: string): string | undefined {
+    if (!this.skeleton) return undefined;
+    const row = prepared(this.db, 'SELECT name FROM accounts WHERE skeleton = ? AND folded != ? LIMIT 1').get(this.skeleton(name), this.fold(name)) as
+      | { name: string }
+      | undefined;
+    return row?.name;
   }
 
   get(name: string): Account | undefined {
@@ -79,10 +102,10 @@ export class AccountStore {
   /** Creates the account; false when the name is taken. */
   create(name: string, credentials: ScramCredentials, email: string | undefined): boolean {
     const result = prepared(this.db,
-        `INSERT INTO accounts (folded, name, salt, iterations, stored_key, server_key, email, registered_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (folded) DO NOTHING`,
+        `INSERT INTO accounts (folded, name, skeleton, salt, iterations, stored_key, server_key, email, registered_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (folded) DO NOTHING`,
       )
-      .run(this.fold(name), name, credentials.salt, credentials.iterations, credentials.storedKey, credentials.serverKey, email ?? null, Date.now());
+      .run(this.fold(name), name, this.skeleton?.(name) ?? null, credentials.salt, credentials.iterations, credentials.storedKey, credentials.serverKey, email ?? null, Date.now());
     return result.changes === 1;
   }
 

@@ -9,13 +9,14 @@ export interface CertFiles {
   key: string;
 }
 
-export function makeSelfSignedCert(commonName = 'irc.test', dir = mkdtempSync(join(tmpdir(), 'ircd-cert-'))): CertFiles {
+/** `altNames`, when given, is an openssl subjectAltName list such as "IP:127.0.0.1,DNS:localhost". */
+export function makeSelfSignedCert(commonName = 'irc.test', dir = mkdtempSync(join(tmpdir(), 'ircd-cert-')), altNames?: string): CertFiles {
   const cert = join(dir, `${commonName}.crt`);
   const key = join(dir, `${commonName}.key`);
   execFileSync(
     'openssl',
     ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-subj', `/CN=${commonName}`, '-keyout', key, '-out', cert],
+      '-subj', `/CN=${commonName}`, ...(altNames ? ['-addext', `subjectAltName=${altNames}`] : []), '-keyout', key, '-out', cert],
     { stdio: 'ignore' },
   );
   return { cert, key };

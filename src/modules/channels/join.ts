@@ -2,7 +2,7 @@
 // forward (+f) of refused joins as Solanum and InspIRCd do it (ERR_LINKCHANNEL, 470) and the
 // auditorium (+u), which shows members without voice only to the voiced and the operators.
 // Spec: https://modern.ircdocs.horse/#join-message · https://modern.ircdocs.horse/#part-message · https://ircv3.net/specs/extensions/extended-join
-import { isChannelTarget, validChannelName } from '../../protocol/channelname.js';
+import { isChannelTarget, prepareUtf8ChannelName, validChannelName } from '../../protocol/channelname.js';
 import type { Message } from '../../protocol/message.js';
 import { ERR } from '../../protocol/numerics.js';
 import { truncateUtf8 } from '../../protocol/text.js';
@@ -31,8 +31,17 @@ function joinRefusal(server: Server, client: Client, channel: Channel, key: stri
   return undefined;
 }
 
-function joinOne(server: Server, client: Client, name: string, key: string | undefined): void {
+function joinOne(server: Server, client: Client, requested: string, key: string | undefined): void {
   const { channels, limits } = server.config;
+  let name = requested;
+  if (server.config.server.casemapping === 'utf8' && isChannelTarget(name, channels.types)) {
+    const prepared = prepareUtf8ChannelName(name);
+    if (!prepared.ok) {
+      client.numeric(ERR.BADCHANNAME, name, `Illegal channel name: ${prepared.reason}`);
+      return;
+    }
+    name = prepared.name;
+  }
   if (!validChannelName(name, channels.types, limits.channellen)) {
     if (isChannelTarget(name, channels.types)) client.numeric(ERR.BADCHANMASK, name, 'Bad Channel Mask');
     else client.numeric(ERR.NOSUCHCHANNEL, name, 'No such channel');

@@ -2,7 +2,7 @@
 // a new name. Members with the capability see RENAME; the others see themselves leave the old
 // name and join the new one, with the topic and names a JOIN brings.
 // Spec: https://ircv3.net/specs/extensions/channel-rename
-import { validChannelName } from '../../protocol/channelname.js';
+import { prepareUtf8ChannelName, validChannelName } from '../../protocol/channelname.js';
 import type { Message } from '../../protocol/message.js';
 import { ERR } from '../../protocol/numerics.js';
 import { truncateUtf8 } from '../../protocol/text.js';
@@ -18,7 +18,7 @@ import { sendNames, sendTopic } from './common.js';
 const renamedAt = channelSlot<number>();
 
 export function handleRename(server: Server, client: Client, msg: Message): void {
-  const [oldName, newName] = msg.params as [string, string];
+  const [oldName, requested] = msg.params as [string, string];
   const reason = truncateUtf8(msg.params[2] ?? '', server.config.limits.kicklen);
   const channel = server.state.findChannel(oldName);
   if (!channel) {
@@ -34,7 +34,11 @@ export function handleRename(server: Server, client: Client, msg: Message): void
     client.numeric(ERR.CHANOPRIVSNEEDED, channel.name, 'You must be a channel operator');
     return;
   }
-  const fail = (code: string, text: string) => client.standardReply('FAIL', 'RENAME', code, channel.name, newName, text);
+  const fail = (code: string, text: string) => client.standardReply('FAIL', 'RENAME', code, channel.name, requested, text);
+  // Under utf8 the new name is prepared (NFC) and checked as JOIN does for a new channel.
+  const prepared = server.config.server.casemapping === 'utf8' ? prepareUtf8ChannelName(requested) : { ok: true as const, name: requested };
+  if (!prepared.ok) return fail('CANNOT_RENAME', `Illegal channel name: ${prepared.reason}`);
+  const newName = prepared.name;
   if (!validChannelName(newName, server.config.channels.types, server.config.limits.channellen)) return fail('CANNOT_RENAME', 'That is not a valid channel name');
   if (newName[0] !== channel.name[0]) return fail('CANNOT_RENAME', 'You cannot change a channel prefix type');
   if (newName === channel.name) return fail('CANNOT_RENAME', 'The channel already has that name');
