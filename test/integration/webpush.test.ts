@@ -135,7 +135,7 @@ describe('draft/webpush', () => {
     ]);
     receiver.status = () => 0;
     expect(await ask(alice, `WEBPUSH REGISTER ${endpoint} ${ua.keys}`)).toEqual([
-      ['FAIL', 'WEBPUSH', 'INVALID_PARAMS', 'REGISTER', endpoint, 'The test push failed: no answer within 2000 ms'],
+      ['FAIL', 'WEBPUSH', 'INVALID_PARAMS', 'REGISTER', endpoint, 'The test push failed: no answer within the delivery timeout'],
     ]);
   });
 

@@ -42,7 +42,7 @@ export function postPush(req: PushRequest, timeoutMs: number, ca: string | undef
         Urgency: req.urgency,
       },
     });
-    const timer = setTimeout(() => post.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => post.destroy(new Error('no answer within the delivery timeout')), timeoutMs);
     post.on('response', (res) => {
       clearTimeout(timer);
       resolve(res.statusCode ?? 0);
