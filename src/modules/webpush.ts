@@ -10,7 +10,7 @@ import type { Config } from '../config/schema.js';
 import { type Cidr, parseCidr } from '../protocol/mask.js';
 import { serializeMessage, type Tags } from '../protocol/message.js';
 import { Channel } from '../server/channel.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import { derivedFrom } from '../server/derived.js';
 import { bySubcommand, type Module } from '../server/module.js';
 import type { Outgoing } from '../server/outgoing.js';
@@ -89,7 +89,7 @@ function queued(server: Server, rt: WebPushRuntime, sub: PushSubscription, paylo
 }
 
 /** Pushes one message to every live subscription of a user's account; a gone one is deleted. */
-function pushTo(server: Server, user: Client, payload: Buffer): void {
+function pushTo(server: Server, user: User, payload: Buffer): void {
   const rt = runtimes.require(server);
   const account = server.state.fold(user.account!);
   const since = Date.now() - server.config.webpush.expiration * 1000;
@@ -118,11 +118,11 @@ function pushPayload(out: Outgoing): Buffer | undefined {
 }
 
 /** Whom a relayed message is pushed to: the user addressed, or the channel's members it mentions; only users with no session. */
-function onRelayed(server: Server, sender: Client, target: Channel | Client, out: Outgoing): void {
+function onRelayed(server: Server, sender: User, target: Channel | User, out: Outgoing): void {
   if (!server.config.webpush.enabled || out.msg.command === 'TAGMSG') return;
-  const wanted = (user: Client) => user !== sender && user.sessions.length === 0 && user.account !== undefined;
+  const wanted = (user: User) => user !== sender && user.sessions.length === 0 && user.account !== undefined;
   let payload: Buffer | undefined;
-  const push = (user: Client) => {
+  const push = (user: User) => {
     payload ??= pushPayload(out);
     if (payload) pushTo(server, user, payload);
   };
@@ -145,7 +145,7 @@ function echoable(param: string): string {
   return param === '' || param.includes(' ') || param.startsWith(':') ? '*' : param;
 }
 
-async function handleRegister(server: Server, client: Client, endpoint: string, keysText: string): Promise<void> {
+async function handleRegister(server: Server, client: User, endpoint: string, keysText: string): Promise<void> {
   const fail = (code: string, text: string) => client.standardReply('FAIL', 'WEBPUSH', code, 'REGISTER', echoable(endpoint), text);
   const cfg = server.config.webpush;
   if (!cfg.enabled) return fail('FORBIDDEN', 'Push notifications are disabled on this server');
@@ -170,7 +170,7 @@ async function handleRegister(server: Server, client: Client, endpoint: string, 
   client.fromServer('WEBPUSH', ['REGISTER', endpoint, keysText]);
 }
 
-function handleUnregister(server: Server, client: Client, endpoint: string): void {
+function handleUnregister(server: Server, client: User, endpoint: string): void {
   if (!server.config.webpush.enabled || client.account === undefined) {
     const text = client.account === undefined ? 'You must be logged in to manage push notifications' : 'Push notifications are disabled on this server';
     return client.standardReply('FAIL', 'WEBPUSH', 'FORBIDDEN', 'UNREGISTER', echoable(endpoint), text);

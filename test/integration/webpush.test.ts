@@ -4,7 +4,7 @@
 // session, removal on 410, expiry, limits, timeouts, and the SSRF checks.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Client } from '../../src/server/client.js';
+import type { User } from '../../src/server/user.js';
 import { parseMessage } from '../../src/protocol/message.js';
 import { type RawConfig, sleep, TestClient } from '../support/harness.js';
 import { useSession } from '../support/session.js';
@@ -48,7 +48,7 @@ function vapidOf(c: TestClient): string {
 }
 
 /** Makes the account's user sessionless: what an always-on user with every device offline is. */
-function sessionless(nick: string, accountName: string, channels: string[] = []): Client {
+function sessionless(nick: string, accountName: string, channels: string[] = []): User {
   const server = s.srv.server;
   const ghost = server.introduceSessionlessUser({ nick, user: nick, host: 'ghost.example', realname: 'Ghost', ip: '192.0.2.7' });
   server.state.setAccount(ghost, accountName);
