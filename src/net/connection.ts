@@ -4,6 +4,7 @@ import { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { ClassConfig } from '../config/schema.js';
 import { normalizeIp } from '../protocol/mask.js';
+import { BudgetQueue } from './budget.js';
 import type { DisconnectReason } from './disconnect.js';
 import type { Peer } from './proxy.js';
 import { WebSocketTransport } from './websocket.js';
@@ -66,16 +67,32 @@ function onSocketData(this: OwnedSocket, chunk: Buffer): void {
   this[CONNECTION].onData(chunk);
 }
 
+/**
+ * A socket's end, error and close are handled a few milliseconds' worth per event-loop turn:
+ * thousands of peers going away at once (a gateway or a network gone) arrive in one poll phase,
+ * and each close costs writes, a shutdown and the user's quit. Until its turn a connection is
+ * as it was; no more data comes after any of these events.
+ */
+const SOCKET_END_BUDGET_MS = 5;
+const socketEnds = new BudgetQueue<{ conn: Connection; reason: DisconnectReason | undefined }>(
+  ({ conn, reason }) => (reason ? conn.close(reason) : conn.onEnd()),
+  SOCKET_END_BUDGET_MS,
+  // Nothing to tell it to but the process: a throw here is a bug that must not pass silently.
+  (err) => process.emitWarning(err instanceof Error ? err : new Error(String(err))),
+);
+
 function onSocketError(this: OwnedSocket, err: Error): void {
-  this[CONNECTION].close({ kind: 'closed', text: `Read error: ${err.message}` });
+  socketEnds.push({ conn: this[CONNECTION], reason: { kind: 'closed', text: `Read error: ${err.message}` } });
 }
 
 function onSocketEnd(this: OwnedSocket): void {
-  this[CONNECTION].onEnd();
+  const conn = this[CONNECTION];
+  conn.peerEnded();
+  socketEnds.push({ conn, reason: undefined });
 }
 
 function onSocketClose(this: OwnedSocket): void {
-  this[CONNECTION].close({ kind: 'closed', text: 'Connection closed' });
+  socketEnds.push({ conn: this[CONNECTION], reason: { kind: 'closed', text: 'Connection closed' } });
 }
 
 function onWebSocketControl(this: OwnedSocket, bytes: number, ping: Buffer | undefined): void {
@@ -118,6 +135,8 @@ export class Connection {
   private busy = false;
   /** The peer half-closed (FIN): no more input comes, and what waits in the recvq runs without waiting for tokens. */
   private ended = false;
+  /** Ended with nothing left to answer: new output is dropped (peerEnded). */
+  private silenced = false;
   private tokens: number;
   private tokensAt = Date.now();
   private out: Buffer[] = [];
@@ -236,6 +255,16 @@ export class Connection {
     this.pump();
   }
 
+  /**
+   * The peer's FIN arrived and its end waits its turn. With none of its lines left to answer, the
+   * connection only waits to close: what others send it meanwhile (the QUITs of a mass disconnect)
+   * is dropped instead of written to a peer that is most likely gone. What was queued before, and
+   * the farewell ERROR, still go out.
+   */
+  peerEnded(): void {
+    if (this.queue.length === 0 && !this.busy) this.silenced = true;
+  }
+
   /** Enforces the class recvq on what just arrived, then handles what the flood tokens allow. */
   private received(): void {
     if (this.recvqBytes > this.klass.recvq) {
@@ -336,7 +365,7 @@ export class Connection {
 
   /** Queues bytes for the next batched write of this tick. */
   write(buf: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.silenced) return;
     if (this.idle) this.scheduleFlush(this);
     else if (this.outText !== '') this.takeText();
     this.out.push(buf);
@@ -346,7 +375,7 @@ export class Connection {
 
   /** Queues one line (with its CRLF) of text for the next batched write of this tick. */
   writeText(line: string): void {
-    if (this.closed) return;
+    if (this.closed || this.silenced) return;
     if (this.idle) this.scheduleFlush(this);
     this.outText += line;
     this.queued();
@@ -356,7 +385,7 @@ export class Connection {
    * Queues a line to go after everything else written this tick (see the PONG in registration.ts).
    */
   writeAfterTick(line: string): void {
-    if (this.closed) return;
+    if (this.closed || this.silenced) return;
     if (this.idle) this.scheduleFlush(this);
     this.lastText += line;
     this.queued();

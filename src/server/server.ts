@@ -6,6 +6,7 @@ import type { ClassConfig, Config, ListenConfig } from '../config/schema.js';
 import { Connection, type ConnectionOwner, type LineLimits, type LineProblem } from '../net/connection.js';
 import type { DisconnectReason } from '../net/disconnect.js';
 import { listenerKey, openListener, type Listener } from '../net/listener.js';
+import { BudgetQueue } from '../net/budget.js';
 import { FlushQueue } from '../net/flush.js';
 import { checkStsPolicy } from '../net/tlsverify.js';
 import { ConnectThrottle } from '../net/throttle.js';
@@ -32,6 +33,8 @@ import { Metrics } from '../observability/metrics.js';
 import { listenerLabel, Stats } from '../observability/stats.js';
 
 export const VERSION = '0.1.0';
+/** Milliseconds of departures (users leaving after their connection closed) handled per event-loop turn. */
+const DEPARTURE_BUDGET_MS = 5;
 
 export class Server implements ConnectionOwner {
   readonly state: State;
@@ -69,6 +72,17 @@ export class Server implements ConnectionOwner {
   private readonly serverName = () => this.name;
   /** Every connection's writes of a tick, flushed together (handed to each new Connection). */
   readonly flushes = new FlushQueue();
+  /**
+   * Closed connections whose user is still to leave: a few milliseconds of departures a tick, so
+   * thousands of sockets closing at once (a NAT gateway or a network going away) do not hold the
+   * event loop for everyone else. Until its turn comes the user keeps its nick and channels, with
+   * its connection already closed (nothing more is written to it).
+   */
+  private readonly departures = new BudgetQueue<{ session: Session; conn: Connection; reason: DisconnectReason }>(
+    ({ session, conn, reason }) => this.depart(session, conn, reason),
+    DEPARTURE_BUDGET_MS,
+    (err) => this.log.error({ err }, 'a departure failed'),
+  );
   private readonly throttledPump = new ThrottledPump();
   private readonly sweep = new KeepaliveSweep<Client>(
     () => this.state.clients,
@@ -233,7 +247,10 @@ export class Server implements ConnectionOwner {
     return this.router.dispatch(this, client, msg);
   }
 
-  /** A session's connection closed: the session leaves its user, and the user quits with its last session. */
+  /**
+   * A session's connection closed: what counts the connection goes now; the session leaves its
+   * user, and the user quits with its last session, in the departures' turn.
+   */
   connectionClosed(conn: Connection, reason: DisconnectReason): void {
     const session = this.sessionOf.get(conn);
     this.sessionOf.delete(conn);
@@ -243,6 +260,10 @@ export class Server implements ConnectionOwner {
     this.stats.connectionClosed(conn, session.fannedOut, reason.kind);
     // A labeled command of the closed connection still running ends with it.
     session.reply?.endBeforeClose();
+    this.departures.push({ session, conn, reason });
+  }
+
+  private depart(session: Session, conn: Connection, reason: DisconnectReason): void {
     const user = session.user;
     const sessions = user.sessions;
     // One session of several going leaves the user (and its channels) to the others.
@@ -376,6 +397,7 @@ export class Server implements ConnectionOwner {
     this.throttledPump.stop();
     const closing = [...this.listeners.values()].map((l) => l.close());
     for (const client of [...this.state.clients]) this.disconnect(client, { kind: 'shutdown', text: reason });
+    this.departures.drainAll();
     this.flushes.flushAll();
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, graceMs).unref())]);
     for (const m of this.modules) m.close?.(this);
