@@ -68,31 +68,40 @@ function onSocketData(this: OwnedSocket, chunk: Buffer): void {
 }
 
 /**
- * A socket's end, error and close are handled a few milliseconds' worth per event-loop turn:
- * thousands of peers going away at once (a gateway or a network gone) arrive in one poll phase,
- * and each close costs writes, a shutdown and the user's quit. Until its turn a connection is
- * as it was; no more data comes after any of these events.
+ * A socket's end, error and close, and the end of a connection closed by the server (the farewell
+ * write, the shutdown, the owner's part), are done a few milliseconds' worth per event-loop turn:
+ * thousands of peers going away at once (a gateway or a network gone, a bouncer quitting all its
+ * users) arrive in one poll phase, and each costs writes, a shutdown and the user's quit. Until
+ * its turn a connection is as it was, or, closed, takes no more input or output.
  */
 const SOCKET_END_BUDGET_MS = 5;
-const socketEnds = new BudgetQueue<{ conn: Connection; reason: DisconnectReason | undefined }>(
-  ({ conn, reason }) => (reason ? conn.close(reason) : conn.onEnd()),
+type SocketEnd =
+  | { conn: Connection; step: 'end' }
+  | { conn: Connection; step: 'close' | 'finish'; reason: DisconnectReason };
+const socketEnds = new BudgetQueue<SocketEnd>(
+  (e) => (e.step === 'end' ? e.conn.onEnd() : e.step === 'close' ? e.conn.close(e.reason) : e.conn.finishClose(e.reason)),
   SOCKET_END_BUDGET_MS,
   // Nothing to tell it to but the process: a throw here is a bug that must not pass silently.
   (err) => process.emitWarning(err instanceof Error ? err : new Error(String(err))),
 );
 
+/** Finishes every close waiting its turn now (a shutdown). */
+export function finishPendingCloses(): void {
+  socketEnds.drainAll();
+}
+
 function onSocketError(this: OwnedSocket, err: Error): void {
-  socketEnds.push({ conn: this[CONNECTION], reason: { kind: 'closed', text: `Read error: ${err.message}` } });
+  socketEnds.push({ conn: this[CONNECTION], step: 'close', reason: { kind: 'closed', text: `Read error: ${err.message}` } });
 }
 
 function onSocketEnd(this: OwnedSocket): void {
   const conn = this[CONNECTION];
   conn.peerEnded();
-  socketEnds.push({ conn, reason: undefined });
+  socketEnds.push({ conn, step: 'end' });
 }
 
 function onSocketClose(this: OwnedSocket): void {
-  socketEnds.push({ conn: this[CONNECTION], reason: { kind: 'closed', text: 'Connection closed' } });
+  socketEnds.push({ conn: this[CONNECTION], step: 'close', reason: { kind: 'closed', text: 'Connection closed' } });
 }
 
 function onWebSocketControl(this: OwnedSocket, bytes: number, ping: Buffer | undefined): void {
@@ -440,7 +449,8 @@ export class Connection {
   }
 
   /**
-   * Sends an ERROR line, flushes what is queued and closes. The owner hears about it once.
+   * Sends an ERROR line, flushes what is queued and closes. The owner hears about it once, when
+   * the close's turn comes (finishClose); from now on nothing more is read or queued.
    * The ERROR line (and a WebSocket's CLOSE frame after it) counts against the sendq like any
    * output: when it does not fit, everything queued is dropped instead, as for a sendq overflow,
    * since that client is not reading anyway.
@@ -459,8 +469,13 @@ export class Connection {
       this.outBytes = 0;
       this.outText = '';
       this.socket.destroy();
-    } else if (!this.socket.destroyed) {
-      this.linesOut++;
+    } else if (farewell) this.linesOut++;
+    socketEnds.push({ conn: this, step: 'finish', reason });
+  }
+
+  /** The rest of close(), in its turn: what is queued goes out, the socket ends, the owner is told. */
+  finishClose(reason: DisconnectReason): void {
+    if (!this.socket.destroyed) {
       this.flush();
       // Once the ERROR line is handed to the kernel the socket is done: don't wait for the peer's
       // FIN (a client that never closes would hold it, and a shutdown, open), and a peer that

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { ClassConfig, Config, ListenConfig } from '../config/schema.js';
-import { Connection, type ConnectionOwner, type LineLimits, type LineProblem } from '../net/connection.js';
+import { Connection, finishPendingCloses, type ConnectionOwner, type LineLimits, type LineProblem } from '../net/connection.js';
 import type { DisconnectReason } from '../net/disconnect.js';
 import { listenerKey, openListener, type Listener } from '../net/listener.js';
 import { BudgetQueue } from '../net/budget.js';
@@ -263,6 +263,12 @@ export class Server implements ConnectionOwner {
     this.departures.push({ session, conn, reason });
   }
 
+  /** Finishes at once every close and departure waiting its turn (shutdown; in-process benchmarks). */
+  finishDepartures(): void {
+    finishPendingCloses();
+    this.departures.drainAll();
+  }
+
   private depart(session: Session, conn: Connection, reason: DisconnectReason): void {
     const user = session.user;
     const sessions = user.sessions;
@@ -397,7 +403,7 @@ export class Server implements ConnectionOwner {
     this.throttledPump.stop();
     const closing = [...this.listeners.values()].map((l) => l.close());
     for (const client of [...this.state.clients]) this.disconnect(client, { kind: 'shutdown', text: reason });
-    this.departures.drainAll();
+    this.finishDepartures();
     this.flushes.flushAll();
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, graceMs).unref())]);
     for (const m of this.modules) m.close?.(this);
