@@ -72,7 +72,8 @@ function onSocketData(this: OwnedSocket, chunk: Buffer): void {
  * write, the shutdown, the owner's part), are done a few milliseconds' worth per event-loop turn:
  * thousands of peers going away at once (a gateway or a network gone, a bouncer quitting all its
  * users) arrive in one poll phase, and each costs writes, a shutdown and the user's quit. Until
- * its turn a connection is as it was, or, closed, takes no more input or output.
+ * its turn a connection is as it was, or, closed, takes no more input or output. Bounded: a
+ * connection queues at most its end, an error, its close and the finish of its close.
  */
 const SOCKET_END_BUDGET_MS = 5;
 type SocketEnd =
