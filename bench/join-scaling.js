@@ -44,6 +44,7 @@ for (const size of sizes) {
     flushAll();
     const t1 = performance.now();
     server.disconnect(c, { kind: 'quit', text: 'Quit: bench' });
+    server.finishDepartures(); // the daemon does this in its next turns
     flushAll();
     const t2 = performance.now();
     if (r >= 20) {

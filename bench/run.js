@@ -28,6 +28,8 @@ const SUITE = [
   { name: 'fanout-rate', scenario: 'fanout', opts: { channels: 1, members: 200, senders: 10, rate: 4000 } },
   { name: 'fanout-wide', scenario: 'fanout', opts: { channels: 100, members: 50, senders: 1, rate: 10000 } },
   { name: 'direct', scenario: 'direct', opts: { pairs: 50 } },
+  { name: 'mass-quit', scenario: 'mass-quit', opts: { clients: 5000, channels: 0 } },
+  { name: 'mass-quit-chan', scenario: 'mass-quit', opts: { clients: 5000, channels: 1, channelSize: 100 } },
 ];
 const SUITE_DEFAULTS = { duration: 10, warmup: 2 };
 
@@ -289,6 +291,10 @@ function printTable(report) {
           `p99 ${r.latencyMs.p99} p99.9 ${r.latencyMs.p999} ms  lost ${r.lost} undeliv ${r.undelivered} dup ${r.duplicates}  ${cpu}`);
     } else if (r.scenario === 'direct') {
       rows.push(`${name.padEnd(14)} ${r.roundTripsPerSec} rt/s  p50 ${r.rttMs.p50} p99 ${r.rttMs.p99} ms  ${cpu}`);
+    } else if (r.scenario === 'mass-quit') {
+      const q = r.quit || {};
+      rows.push(`${name.padEnd(14)} ${r.left} left: bystander PING p99 ${r.pingMs.p99} max ${r.pingMs.max} ms, longest PONG gap ${r.longestStallMs} ms  ` +
+          `gen ${q.generatorCpuS ?? '?'}s srv ${q.serverCpuS ?? '?'}s`);
     }
   }
   process.stdout.write(`\n== summary (${report.server.mode}${report.label ? ', ' + report.label : ''}, ${report.target})\n` +

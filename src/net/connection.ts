@@ -4,6 +4,7 @@ import { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { ClassConfig } from '../config/schema.js';
 import { normalizeIp } from '../protocol/mask.js';
+import { BudgetQueue } from './budget.js';
 import type { DisconnectReason } from './disconnect.js';
 import type { Peer } from './proxy.js';
 import { WebSocketTransport } from './websocket.js';
@@ -66,16 +67,42 @@ function onSocketData(this: OwnedSocket, chunk: Buffer): void {
   this[CONNECTION].onData(chunk);
 }
 
+/**
+ * A socket's end, error and close, and the end of a connection closed by the server (the farewell
+ * write, the shutdown, the owner's part), are done a few milliseconds' worth per event-loop turn:
+ * thousands of peers going away at once (a gateway or a network gone, a bouncer quitting all its
+ * users) arrive in one poll phase, and each costs writes, a shutdown and the user's quit. Until
+ * its turn a connection is as it was, or, closed, takes no more input or output. Bounded: a
+ * connection queues at most its end, an error, its close and the finish of its close.
+ */
+const SOCKET_END_BUDGET_MS = 5;
+type SocketEnd =
+  | { conn: Connection; step: 'end' }
+  | { conn: Connection; step: 'close' | 'finish'; reason: DisconnectReason };
+const socketEnds = new BudgetQueue<SocketEnd>(
+  (e) => (e.step === 'end' ? e.conn.onEnd() : e.step === 'close' ? e.conn.close(e.reason) : e.conn.finishClose(e.reason)),
+  SOCKET_END_BUDGET_MS,
+  // Nothing to tell it to but the process: a throw here is a bug that must not pass silently.
+  (err) => process.emitWarning(err instanceof Error ? err : new Error(String(err))),
+);
+
+/** Finishes every close waiting its turn now (a shutdown). */
+export function finishPendingCloses(): void {
+  socketEnds.drainAll();
+}
+
 function onSocketError(this: OwnedSocket, err: Error): void {
-  this[CONNECTION].close({ kind: 'closed', text: `Read error: ${err.message}` });
+  socketEnds.push({ conn: this[CONNECTION], step: 'close', reason: { kind: 'closed', text: `Read error: ${err.message}` } });
 }
 
 function onSocketEnd(this: OwnedSocket): void {
-  this[CONNECTION].onEnd();
+  const conn = this[CONNECTION];
+  conn.peerEnded();
+  socketEnds.push({ conn, step: 'end' });
 }
 
 function onSocketClose(this: OwnedSocket): void {
-  this[CONNECTION].close({ kind: 'closed', text: 'Connection closed' });
+  socketEnds.push({ conn: this[CONNECTION], step: 'close', reason: { kind: 'closed', text: 'Connection closed' } });
 }
 
 function onWebSocketControl(this: OwnedSocket, bytes: number, ping: Buffer | undefined): void {
@@ -118,6 +145,8 @@ export class Connection {
   private busy = false;
   /** The peer half-closed (FIN): no more input comes, and what waits in the recvq runs without waiting for tokens. */
   private ended = false;
+  /** Ended with nothing left to answer: new output is dropped (peerEnded). */
+  private silenced = false;
   private tokens: number;
   private tokensAt = Date.now();
   private out: Buffer[] = [];
@@ -236,6 +265,16 @@ export class Connection {
     this.pump();
   }
 
+  /**
+   * The peer's FIN arrived and its end waits its turn. With none of its lines left to answer, the
+   * connection only waits to close: what others send it meanwhile (the QUITs of a mass disconnect)
+   * is dropped instead of written to a peer that is most likely gone. What was queued before, and
+   * the farewell ERROR, still go out.
+   */
+  peerEnded(): void {
+    if (this.queue.length === 0 && !this.busy) this.silenced = true;
+  }
+
   /** Enforces the class recvq on what just arrived, then handles what the flood tokens allow. */
   private received(): void {
     if (this.recvqBytes > this.klass.recvq) {
@@ -336,7 +375,7 @@ export class Connection {
 
   /** Queues bytes for the next batched write of this tick. */
   write(buf: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.silenced) return;
     if (this.idle) this.scheduleFlush(this);
     else if (this.outText !== '') this.takeText();
     this.out.push(buf);
@@ -346,7 +385,7 @@ export class Connection {
 
   /** Queues one line (with its CRLF) of text for the next batched write of this tick. */
   writeText(line: string): void {
-    if (this.closed) return;
+    if (this.closed || this.silenced) return;
     if (this.idle) this.scheduleFlush(this);
     this.outText += line;
     this.queued();
@@ -356,7 +395,7 @@ export class Connection {
    * Queues a line to go after everything else written this tick (see the PONG in registration.ts).
    */
   writeAfterTick(line: string): void {
-    if (this.closed) return;
+    if (this.closed || this.silenced) return;
     if (this.idle) this.scheduleFlush(this);
     this.lastText += line;
     this.queued();
@@ -411,7 +450,8 @@ export class Connection {
   }
 
   /**
-   * Sends an ERROR line, flushes what is queued and closes. The owner hears about it once.
+   * Sends an ERROR line, flushes what is queued and closes. The owner hears about it once, when
+   * the close's turn comes (finishClose); from now on nothing more is read or queued.
    * The ERROR line (and a WebSocket's CLOSE frame after it) counts against the sendq like any
    * output: when it does not fit, everything queued is dropped instead, as for a sendq overflow,
    * since that client is not reading anyway.
@@ -430,8 +470,13 @@ export class Connection {
       this.outBytes = 0;
       this.outText = '';
       this.socket.destroy();
-    } else if (!this.socket.destroyed) {
-      this.linesOut++;
+    } else if (farewell) this.linesOut++;
+    socketEnds.push({ conn: this, step: 'finish', reason });
+  }
+
+  /** The rest of close(), in its turn: what is queued goes out, the socket ends, the owner is told. */
+  finishClose(reason: DisconnectReason): void {
+    if (!this.socket.destroyed) {
       this.flush();
       // Once the ERROR line is handed to the kernel the socket is done: don't wait for the peer's
       // FIN (a client that never closes would hold it, and a shutdown, open), and a peer that

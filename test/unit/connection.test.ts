@@ -60,19 +60,23 @@ describe('Connection output', () => {
 describe('Connection close', () => {
   const small = validateConfig({ listen: [{ port: 0 }], class: [{ name: 'c', sendq: 1024 }], allow: [{ mask: '*', class: 'c' }] }, 'test');
 
-  /** Queues a line and closes a connection whose socket holds `unsent` bytes the kernel has not taken. */
-  function killWith(unsent: number): CaptureSocket {
+  /**
+   * Queues a line and closes a connection whose socket holds `unsent` bytes the kernel has not
+   * taken; the close finishes in a later turn of the event loop.
+   */
+  async function killWith(unsent: number): Promise<CaptureSocket> {
     const socket = new CaptureSocket();
     socket.writableLength = unsent;
     const conn = new Connection(socket, owner, small.class[0]!, { lineLength: 512, tagLength: 4096 }, () => {});
     conn.writeText('NOTICE a :queued\r\n');
     conn.close({ kind: 'kill', text: 'Killed (oper (bye))' });
+    await new Promise((resolve) => setImmediate(resolve));
     return socket;
   }
 
-  it('sends the ERROR line when it fits in the sendq, and otherwise drops it with the rest of the queue', () => {
-    expect(killWith(0).written).toBe('NOTICE a :queued\r\nERROR :Closing Link: 127.0.0.1 (Killed (oper (bye)))\r\n');
-    const full = killWith(1000);
+  it('sends the ERROR line when it fits in the sendq, and otherwise drops it with the rest of the queue', async () => {
+    expect((await killWith(0)).written).toBe('NOTICE a :queued\r\nERROR :Closing Link: 127.0.0.1 (Killed (oper (bye)))\r\n');
+    const full = await killWith(1000);
     expect([full.written, full.destroyed]).toEqual(['', true]);
   });
 });
