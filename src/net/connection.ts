@@ -474,7 +474,10 @@ export class Connection {
     socketEnds.push({ conn: this, step: 'finish', reason });
   }
 
-  /** The rest of close(), in its turn: what is queued goes out, the socket ends, the owner is told. */
+  /**
+   * The rest of close(), in its turn: what is queued goes out, the socket ends, and the owner is
+   * told in the same turn (its user's quit is done before the client can act on its ERROR).
+   */
   finishClose(reason: DisconnectReason): void {
     if (!this.socket.destroyed) {
       this.flush();

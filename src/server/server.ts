@@ -6,7 +6,6 @@ import type { ClassConfig, Config, ListenConfig } from '../config/schema.js';
 import { Connection, finishPendingCloses, type ConnectionOwner, type LineLimits, type LineProblem } from '../net/connection.js';
 import type { DisconnectReason } from '../net/disconnect.js';
 import { listenerKey, openListener, type Listener } from '../net/listener.js';
-import { BudgetQueue } from '../net/budget.js';
 import { FlushQueue } from '../net/flush.js';
 import { checkStsPolicy } from '../net/tlsverify.js';
 import { ConnectThrottle } from '../net/throttle.js';
@@ -34,8 +33,6 @@ import { Metrics } from '../observability/metrics.js';
 import { listenerLabel, Stats } from '../observability/stats.js';
 
 export const VERSION = '0.1.0';
-/** Milliseconds of departures (users leaving after their connection closed) handled per event-loop turn. */
-const DEPARTURE_BUDGET_MS = 5;
 
 export class Server implements ConnectionOwner {
   readonly state: State;
@@ -73,17 +70,6 @@ export class Server implements ConnectionOwner {
   private readonly serverName = () => this.name;
   /** Every connection's writes of a tick, flushed together (handed to each new Connection). */
   readonly flushes = new FlushQueue();
-  /**
-   * Closed connections whose user is still to leave: a few milliseconds of departures a tick, so
-   * thousands of sockets closing at once (a NAT gateway or a network going away) do not hold the
-   * event loop for everyone else. Until its turn comes the user keeps its nick and channels, with
-   * its connection already closed (nothing more is written to it).
-   */
-  private readonly departures = new BudgetQueue<{ session: Session; conn: Connection; reason: DisconnectReason }>(
-    ({ session, conn, reason }) => this.depart(session, conn, reason),
-    DEPARTURE_BUDGET_MS,
-    (err) => this.log.error({ err }, 'a departure failed'),
-  );
   private readonly throttledPump = new ThrottledPump();
   private readonly sweep = new KeepaliveSweep<User>(
     () => this.state.clients,
@@ -252,7 +238,9 @@ export class Server implements ConnectionOwner {
 
   /**
    * A session's connection closed: what counts the connection goes now; the session leaves its
-   * user, and the user quits with its last session, in the departures' turn.
+   * user, and the user quits with its last session. This runs in the turn of the connection's end
+   * (net/connection.ts budgets those), with its farewell ERROR: a client that has read its ERROR
+   * finds its quit done (WHOWAS, LUSERS), as clients and irctest expect.
    */
   connectionClosed(conn: Connection, reason: DisconnectReason): void {
     const session = this.sessionOf.get(conn);
@@ -263,13 +251,12 @@ export class Server implements ConnectionOwner {
     this.stats.connectionClosed(conn, session.fannedOut, reason.kind);
     // A labeled command of the closed connection still running ends with it.
     session.reply?.endBeforeClose();
-    this.departures.push({ session, conn, reason });
+    this.depart(session, conn, reason);
   }
 
-  /** Finishes at once every close and departure waiting its turn (shutdown; in-process benchmarks). */
+  /** Finishes at once every connection end and departure waiting its turn (shutdown; in-process benchmarks). */
   finishDepartures(): void {
     finishPendingCloses();
-    this.departures.drainAll();
   }
 
   private depart(session: Session, conn: Connection, reason: DisconnectReason): void {
