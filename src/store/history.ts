@@ -1,0 +1,196 @@
+// Chat history (IRCv3 draft/chathistory) in the SQLite store, for `[history] backend = "sqlite"`:
+// one row per message, keyed by its target (a casefolded channel name, or a direct conversation's
+// key), in storage order (`seq`). Rows are written in batches, one transaction each (see
+// modules/history/sqlstore.ts); reads are indexed range queries on (target, seq) and (target, at).
+import { migrate, prepared, type Db } from './db.js';
+
+const SCHEMA = `
+CREATE TABLE history (
+  seq INTEGER PRIMARY KEY,
+  target TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  msgid TEXT NOT NULL,
+  command TEXT NOT NULL,
+  line TEXT NOT NULL,
+  tags TEXT,
+  multiline TEXT,
+  sender_run TEXT NOT NULL,
+  sender_id INTEGER NOT NULL,
+  sender_account TEXT
+);
+CREATE INDEX history_target_seq ON history(target, seq);
+CREATE INDEX history_target_at ON history(target, at);
+CREATE INDEX history_at ON history(at);
+CREATE TABLE history_peers (
+  target TEXT NOT NULL,
+  id TEXT NOT NULL,
+  nick TEXT NOT NULL,
+  PRIMARY KEY (target, id)
+) WITHOUT ROWID;
+CREATE INDEX history_peers_id ON history_peers(id, target);
+`;
+
+/** One stored message as the table holds it. */
+export interface HistoryRow {
+  seq: number;
+  target: string;
+  at: number;
+  msgid: string;
+  command: string;
+  line: string;
+  tags: string | null;
+  multiline: string | null;
+  sender_run: string;
+  sender_id: number;
+  sender_account: string | null;
+}
+
+export type NewHistoryRow = Omit<HistoryRow, 'seq'>;
+
+/** One side of a range: `seq` or `at` compared with a value. */
+export interface Bound {
+  col: 'seq' | 'at';
+  op: '>' | '>=' | '<';
+  value: number;
+}
+
+/** The commands a reader may see, always four (repeated to fill), so one statement serves every reader. */
+export type Commands = readonly [string, string, string, string];
+
+const COLUMNS = 'seq, target, at, msgid, command, line, tags, multiline, sender_run, sender_id, sender_account';
+
+export class HistoryTable {
+  /** Transactions that wrote messages (the batching tests count them). */
+  transactions = 0;
+  private rowCount: number;
+
+  constructor(private readonly db: Db) {
+    migrate(db, 'history-1', SCHEMA);
+    this.rowCount = (db.prepare('SELECT COUNT(*) FROM history').pluck().get() as number) ?? 0;
+  }
+
+  /** Messages stored. */
+  get rows(): number {
+    return this.rowCount;
+  }
+
+  /** Bytes of the store file in use (its pages less the free ones): history is most of it. */
+  usedBytes(): number {
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    const size = this.db.pragma('page_size', { simple: true }) as number;
+    return (pages - free) * size;
+  }
+
+  /**
+   * Writes a batch in one transaction: the messages, the nicks of the direct conversations'
+   * participants, then each touched target cut to its newest `keep` messages.
+   */
+  write(rows: readonly NewHistoryRow[], peers: ReadonlyArray<{ target: string; id: string; nick: string }>, keep: number): void {
+    const insert = prepared(
+      this.db,
+      `INSERT INTO history (target, at, msgid, command, line, tags, multiline, sender_run, sender_id, sender_account)
+       VALUES (@target, @at, @msgid, @command, @line, @tags, @multiline, @sender_run, @sender_id, @sender_account)`,
+    );
+    const peer = prepared(this.db, 'INSERT INTO history_peers (target, id, nick) VALUES (?, ?, ?) ON CONFLICT (target, id) DO UPDATE SET nick = excluded.nick');
+    const trim = prepared(
+      this.db,
+      'DELETE FROM history WHERE target = @target AND seq <= (SELECT seq FROM history WHERE target = @target ORDER BY seq DESC LIMIT 1 OFFSET @keep)',
+    );
+    this.db.transaction(() => {
+      for (const row of rows) insert.run(row);
+      for (const p of peers) peer.run(p.target, p.id, p.nick);
+      let deleted = 0;
+      for (const target of new Set(rows.map((r) => r.target))) deleted += trim.run({ target, keep }).changes;
+      this.rowCount += rows.length - deleted;
+    })();
+    this.transactions++;
+  }
+
+  /** The visible message a msgid names in a target, if stored and not older than `since`. */
+  byMsgid(target: string, msgid: string, commands: Commands, since: number): HistoryRow | undefined {
+    return prepared(
+      this.db,
+      `SELECT ${COLUMNS} FROM history WHERE target = ? AND msgid = ? AND command IN (?, ?, ?, ?) AND at >= ?`,
+    ).get(target, msgid, ...commands, since) as HistoryRow | undefined;
+  }
+
+  /**
+   * Up to `limit` visible messages of a target within the bounds and not older than `since`,
+   * the first ones (ascending) or the last ones (descending, returned newest first).
+   */
+  range(target: string, commands: Commands, since: number, bounds: readonly Bound[], order: 'ASC' | 'DESC', limit: number): HistoryRow[] {
+    const where = bounds.map((b) => ` AND ${b.col} ${b.op} ?`).join('');
+    return prepared(
+      this.db,
+      `SELECT ${COLUMNS} FROM history WHERE target = ? AND command IN (?, ?, ?, ?) AND at >= ?${where} ORDER BY seq ${order} LIMIT ?`,
+    ).all(target, ...commands, since, ...bounds.map((b) => b.value), limit) as HistoryRow[];
+  }
+
+  /** Time of a target's newest message, if it is not older than `since`. */
+  latestAt(target: string, since: number): number | undefined {
+    const at = prepared(this.db, 'SELECT at FROM history WHERE target = ? ORDER BY seq DESC LIMIT 1').pluck().get(target) as number | undefined;
+    return at !== undefined && at >= since ? at : undefined;
+  }
+
+  /** The participants (id and last nick) of every direct conversation `id` takes part in. */
+  peersOf(id: string): Array<{ target: string; id: string; nick: string }> {
+    return prepared(
+      this.db,
+      'SELECT p.target, p.id, p.nick FROM history_peers me JOIN history_peers p ON p.target = me.target WHERE me.id = ?',
+    ).all(id) as Array<{ target: string; id: string; nick: string }>;
+  }
+
+  /** Deletes one message; whether it was there. */
+  remove(target: string, msgid: string): boolean {
+    const gone = prepared(this.db, 'DELETE FROM history WHERE target = ? AND msgid = ?').run(target, msgid).changes;
+    this.rowCount -= gone;
+    return gone > 0;
+  }
+
+  /** Moves a channel's messages to its new (casefolded) name. */
+  rename(from: string, to: string): void {
+    if (from !== to) prepared(this.db, 'UPDATE history SET target = ? WHERE target = ?').run(to, from);
+  }
+
+  /** Deletes every direct conversation a participant (`a:<account>`, or `c:` for every connection) takes part in. */
+  forgetParticipant(id: string, prefix = false): void {
+    const targets = prefix
+      ? (prepared(this.db, "SELECT DISTINCT target FROM history_peers WHERE id >= ? AND id < ? || char(1114111)").pluck().all(id, id) as string[])
+      : (prepared(this.db, 'SELECT target FROM history_peers WHERE id = ?').pluck().all(id) as string[]);
+    this.db.transaction(() => {
+      for (const target of targets) {
+        this.rowCount -= prepared(this.db, 'DELETE FROM history WHERE target = ?').run(target).changes;
+        prepared(this.db, 'DELETE FROM history_peers WHERE target = ?').run(target);
+      }
+    })();
+  }
+
+  /** Deletes up to `max` messages older than `before`, oldest first; how many went. */
+  pruneOlder(before: number, max: number): number {
+    const gone = prepared(this.db, 'DELETE FROM history WHERE seq IN (SELECT seq FROM history WHERE at < ? ORDER BY at LIMIT ?)').run(before, max).changes;
+    this.rowCount -= gone;
+    return gone;
+  }
+
+  /** Deletes the `n` oldest messages of all; how many went. */
+  pruneOldest(n: number): number {
+    const gone = prepared(this.db, 'DELETE FROM history WHERE seq IN (SELECT seq FROM history ORDER BY seq LIMIT ?)').run(n).changes;
+    this.rowCount -= gone;
+    return gone;
+  }
+
+  /** Forgets up to `max` participants of conversations that have no message left. */
+  pruneOrphanPeers(max: number): void {
+    prepared(
+      this.db,
+      `DELETE FROM history_peers WHERE (target, id) IN (SELECT target, id FROM history_peers p
+       WHERE NOT EXISTS (SELECT 1 FROM history h WHERE h.target = p.target) LIMIT ?)`,
+    ).run(max);
+  }
+
+  clear(): void {
+    this.db.exec('DELETE FROM history; DELETE FROM history_peers;');
+    this.rowCount = 0;
+  }
+}
