@@ -175,10 +175,12 @@ export const history: Module = {
         ? new SqlHistoryStore(cfg, server.state, server.db, (err) => server.log.error({ err }, 'chat history could not be written to the store'))
         : new HistoryStore(cfg, server.state);
     stores.set(server, store);
+    server.stats.history = () => (server.config.history.enabled ? store.stats() : { messages: 0, bytes: 0 });
     server.state.events.on('channelDestroyed', ({ channel }) => store.forgetChannel(channel));
     server.state.events.on('channelRenamed', ({ channel, oldName }) => store.renameChannel(channel, oldName));
   },
   close(server) {
+    server.stats.history = undefined;
     stores.get(server)?.close();
     stores.delete(server);
   },
