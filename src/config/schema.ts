@@ -431,11 +431,11 @@ export const historySchema = z.strictObject({
   max_db_bytes: z.number().int().min(1 << 20).max(2 ** 50).default(1024 * 1024 * 1024),
   /** Messages kept per channel and per direct conversation; the oldest go first. */
   messages_per_target: z.number().int().min(1).max(100000).default(200),
-  /** Channels and conversations kept at once; the least recently used are forgotten first. */
+  /** memory: channels and conversations kept at once; the least recently used are forgotten first. */
   max_targets: z.number().int().min(1).max(1000000).default(1000),
-  /** Messages kept over all targets; past it the least recently used conversations are forgotten. */
+  /** memory: messages kept over all targets; past it the least recently used conversations are forgotten. */
   max_messages: z.number().int().min(1).max(10000000).default(50000),
-  /** Bytes of memory all kept messages may take; past it the least recently used conversations are forgotten. */
+  /** memory: bytes of memory all kept messages may take; past it the least recently used conversations are forgotten. */
   max_bytes: z.number().int().min(1 << 20).max(2 ** 40).default(64 * 1024 * 1024),
   /**
    * Bytes of client-only tags (`+name=value` as sent) kept with each message: whole tags in the

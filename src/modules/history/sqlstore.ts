@@ -33,7 +33,8 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
   /** This process: rows written by an earlier one name connections that no longer exist. */
   private readonly run = randomUUID();
   private queue: NewHistoryRow[] = [];
-  private peers: Array<{ target: string; id: string; nick: string }> = [];
+  /** The participants' nicks to write with the queue, once per conversation and participant. */
+  private peers = new Map<string, { target: string; id: string; nick: string }>();
   private scheduled = false;
   private readonly timer: NodeJS.Timeout;
 
@@ -63,7 +64,7 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
 
   clear(): void {
     this.queue = [];
-    this.peers = [];
+    this.peers.clear();
     this.table.clear();
   }
 
@@ -82,8 +83,8 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
     if (this.queue.length === 0) return;
     const [rows, peers] = [this.queue, this.peers];
     this.queue = [];
-    this.peers = [];
-    this.table.write(rows, peers, this.cfg.messages_per_target);
+    this.peers = new Map();
+    this.table.write(rows, [...peers.values()], this.cfg.messages_per_target);
   }
 
   private enqueue(target: string, sender: User, out: Outgoing, multiline: readonly MultilinePart[] | undefined): void {
@@ -126,8 +127,8 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
     const from = historyIdentity(this.state, sender).id;
     const to = historyIdentity(this.state, recipient).id;
     const target = dmKey(from, to);
-    this.peers.push({ target, id: from, nick: sender.nick });
-    if (to !== from) this.peers.push({ target, id: to, nick: recipient.nick });
+    this.peers.set(`${target}\n${from}`, { target, id: from, nick: sender.nick });
+    this.peers.set(`${target}\n${to}`, { target, id: to, nick: recipient.nick });
     this.enqueue(target, sender, out, multiline);
   }
 
