@@ -1,10 +1,10 @@
-// The SQLite history backend: one transaction per tick however many messages, and the same
+// The SQLite history backend: one transaction per FLUSH_MS however many messages, and the same
 // selections as the memory backend for any sequence of messages, visible commands and queries.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import type { HistoryQuery } from '../../src/modules/history/query.js';
-import { SqlHistoryStore } from '../../src/modules/history/sqlstore.js';
+import { FLUSH_MS, MAX_BATCH, SqlHistoryStore } from '../../src/modules/history/sqlstore.js';
 import { HistoryStore } from '../../src/modules/history/store.js';
 import { caseFolder } from '../../src/protocol/casemap.js';
 import type { Channel } from '../../src/server/channel.js';
@@ -21,7 +21,6 @@ const channel = { name: '#c' } as Channel;
 const failed = (err: Error) => {
   throw err;
 };
-const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 function sqlStore(history: Record<string, unknown> = {}): SqlHistoryStore {
   return new SqlHistoryStore(config({ backend: 'sqlite', ...history }), new State(caseFolder('rfc1459')), openStore(':memory:'), failed);
@@ -32,14 +31,26 @@ afterEach(() => {
 });
 
 describe('SQLite history writes', () => {
-  it('writes every message relayed in one tick in one transaction', async () => {
-    const store = sqlStore();
+  it('writes the messages of FLUSH_MS in one transaction, or MAX_BATCH at once', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const store = sqlStore({ messages_per_target: 10000 });
+    const send = (n: number) => {
+      for (let i = 0; i < n; i++) store.recordChannel(channel, sender, relay(sender, { source: sender.mask, command: 'PRIVMSG', params: ['#c', `m${i}`] }, { msgid: newMsgid() }));
+    };
     const before = store.table.transactions;
-    for (let i = 0; i < 150; i++) store.recordChannel(channel, sender, relay(sender, { source: sender.mask, command: 'PRIVMSG', params: ['#c', `m${i}`] }, { msgid: newMsgid() }));
+    send(150);
     expect(store.table.transactions).toBe(before);
-    await tick();
+    vi.advanceTimersByTime(FLUSH_MS - 1);
+    send(100);
+    expect(store.table.transactions).toBe(before);
+    vi.advanceTimersByTime(1);
     expect(store.table.transactions).toBe(before + 1);
-    expect(store.table.rows).toBe(150);
+    expect(store.table.rows).toBe(250);
+    send(MAX_BATCH * 2 + 5);
+    expect(store.table.transactions).toBe(before + 3);
+    vi.advanceTimersByTime(FLUSH_MS);
+    expect(store.table.transactions).toBe(before + 4);
+    expect(store.table.rows).toBe(250 + MAX_BATCH * 2 + 5);
     store.close();
   });
 

@@ -1,6 +1,9 @@
 // Chat history in the SQLite store (`[history] backend = "sqlite"`): it survives restarts.
-// Messages are queued and written once per event-loop tick in one transaction (store/history.ts);
-// every read writes the queue first, so a query sees every message relayed before it. Selection
+// Messages are queued and written in one transaction (store/history.ts) FLUSH_MS after the first
+// of them, or at once when MAX_BATCH are waiting: a commit per message (or per tick, which under
+// light load is the same) costs a page write for the table and each index, and the WAL checkpoints
+// they bring block the event loop on fsync. Every read writes the queue first, so a query sees
+// every message relayed before it; a crash loses at most the last FLUSH_MS of history. Selection
 // is done by range queries with the same meaning as history/query.ts's selectHistory on the
 // conversation's messages in storage order (their times never run backwards there).
 // Spec: https://ircv3.net/specs/extensions/chathistory
@@ -25,6 +28,10 @@ interface Target {
 const PRUNE_ROWS = 10000;
 /** Rows deleted at a time while the database is over max_db_bytes. */
 const SIZE_STEP = 1000;
+/** Longest a queued message waits to be written. */
+export const FLUSH_MS = 20;
+/** Queued messages that are written at once, without waiting for FLUSH_MS. */
+export const MAX_BATCH = 1000;
 /** Seconds between prune runs. */
 const PRUNE_SECONDS = 60;
 
@@ -35,7 +42,7 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
   private queue: NewHistoryRow[] = [];
   /** The participants' nicks to write with the queue, once per conversation and participant. */
   private peers = new Map<string, { target: string; id: string; nick: string }>();
-  private scheduled = false;
+  private pending: NodeJS.Timeout | undefined;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -79,7 +86,8 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
 
   /** Writes what is queued, in one transaction. */
   flush(): void {
-    this.scheduled = false;
+    clearTimeout(this.pending);
+    this.pending = undefined;
     if (this.queue.length === 0) return;
     const [rows, peers] = [this.queue, this.peers];
     this.queue = [];
@@ -102,15 +110,16 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
       sender_id: item.senderId,
       sender_account: item.senderAccount ?? null,
     });
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        try {
-          this.flush();
-        } catch (err) {
-          this.onError(err as Error);
-        }
-      });
+    if (this.queue.length >= MAX_BATCH) this.flushOrTell();
+    else this.pending ??= setTimeout(() => this.flushOrTell(), FLUSH_MS);
+  }
+
+  /** Writes the queue where no command would be told of a failure: the batch is lost, the server goes on. */
+  private flushOrTell(): void {
+    try {
+      this.flush();
+    } catch (err) {
+      this.onError(err as Error);
     }
   }
 
