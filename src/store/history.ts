@@ -188,9 +188,4 @@ export class HistoryTable {
        WHERE NOT EXISTS (SELECT 1 FROM history h WHERE h.target = p.target) LIMIT ?)`,
     ).run(max);
   }
-
-  clear(): void {
-    this.db.exec('DELETE FROM history; DELETE FROM history_peers;');
-    this.rowCount = 0;
-  }
 }

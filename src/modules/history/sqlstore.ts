@@ -69,10 +69,16 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
     this.cfg = cfg;
   }
 
+  /**
+   * History turned off by a rehash: what is queued is dropped, what is stored stays (durable data
+   * is not deleted by a config change; max_age still prunes it) and is served again if it is
+   * turned back on.
+   */
   clear(): void {
+    clearTimeout(this.pending);
+    this.pending = undefined;
     this.queue = [];
     this.peers.clear();
-    this.table.clear();
   }
 
   close(): void {
