@@ -2,6 +2,7 @@
 // one row per message, keyed by its target (a casefolded channel name, or a direct conversation's
 // key), in storage order (`seq`). Rows are written in batches, one transaction each (see
 // modules/history/sqlstore.ts); reads are indexed range queries on (target, seq) and (target, at).
+import { LRUCache } from 'lru-cache';
 import { migrate, prepared, type Db } from './db.js';
 
 const SCHEMA = `
@@ -20,7 +21,6 @@ CREATE TABLE history (
 );
 CREATE INDEX history_target_seq ON history(target, seq);
 CREATE INDEX history_target_at ON history(target, at);
-CREATE INDEX history_at ON history(at);
 CREATE TABLE history_peers (
   target TEXT NOT NULL,
   id TEXT NOT NULL,
@@ -63,6 +63,12 @@ export class HistoryTable {
   /** Transactions that wrote messages (the batching tests count them). */
   transactions = 0;
   private rowCount: number;
+  /**
+   * Messages stored per recently written target, so that keeping the newest `keep` deletes just
+   * the rows past it instead of counting `keep` index entries at every write. Counted once when a
+   * target is first written (or after a change that moves many rows), then kept exact.
+   */
+  private readonly counts = new LRUCache<string, number>({ max: 10000 });
 
   constructor(private readonly db: Db) {
     migrate(db, 'history-1', SCHEMA);
@@ -93,15 +99,25 @@ export class HistoryTable {
        VALUES (@target, @at, @msgid, @command, @line, @tags, @multiline, @sender_run, @sender_id, @sender_account)`,
     );
     const peer = prepared(this.db, 'INSERT INTO history_peers (target, id, nick) VALUES (?, ?, ?) ON CONFLICT (target, id) DO UPDATE SET nick = excluded.nick');
-    const trim = prepared(
-      this.db,
-      'DELETE FROM history WHERE target = @target AND seq <= (SELECT seq FROM history WHERE target = @target ORDER BY seq DESC LIMIT 1 OFFSET @keep)',
-    );
+    const count = prepared(this.db, 'SELECT COUNT(*) FROM history WHERE target = ?').pluck();
+    const trim = prepared(this.db, 'DELETE FROM history WHERE seq IN (SELECT seq FROM history WHERE target = ? ORDER BY seq LIMIT ?)');
     this.db.transaction(() => {
-      for (const row of rows) insert.run(row);
+      const added = new Map<string, number>();
+      for (const row of rows) {
+        insert.run(row);
+        added.set(row.target, (added.get(row.target) ?? 0) + 1);
+      }
       for (const p of peers) peer.run(p.target, p.id, p.nick);
       let deleted = 0;
-      for (const target of new Set(rows.map((r) => r.target))) deleted += trim.run({ target, keep }).changes;
+      for (const [target, n] of added) {
+        const known = this.counts.get(target);
+        let stored = known === undefined ? (count.get(target) as number) : known + n;
+        if (stored > keep) {
+          deleted += trim.run(target, stored - keep).changes;
+          stored = keep;
+        }
+        this.counts.set(target, stored);
+      }
       this.rowCount += rows.length - deleted;
     })();
     this.transactions++;
@@ -145,12 +161,16 @@ export class HistoryTable {
   remove(target: string, msgid: string): boolean {
     const gone = prepared(this.db, 'DELETE FROM history WHERE target = ? AND msgid = ?').run(target, msgid).changes;
     this.rowCount -= gone;
+    this.counts.delete(target);
     return gone > 0;
   }
 
   /** Moves a channel's messages to its new (casefolded) name. */
   rename(from: string, to: string): void {
-    if (from !== to) prepared(this.db, 'UPDATE history SET target = ? WHERE target = ?').run(to, from);
+    if (from === to) return;
+    prepared(this.db, 'UPDATE history SET target = ? WHERE target = ?').run(to, from);
+    this.counts.delete(from);
+    this.counts.delete(to);
   }
 
   /** Deletes every direct conversation a participant (`a:<account>`, or `c:` for every connection) takes part in. */
@@ -162,14 +182,19 @@ export class HistoryTable {
       for (const target of targets) {
         this.rowCount -= prepared(this.db, 'DELETE FROM history WHERE target = ?').run(target).changes;
         prepared(this.db, 'DELETE FROM history_peers WHERE target = ?').run(target);
+        this.counts.delete(target);
       }
     })();
   }
 
-  /** Deletes up to `max` messages older than `before`, oldest first; how many went. */
+  /**
+   * Deletes messages older than `before` among the `max` oldest stored (storage order is time
+   * order: no index on time alone is kept for this); how many went.
+   */
   pruneOlder(before: number, max: number): number {
-    const gone = prepared(this.db, 'DELETE FROM history WHERE seq IN (SELECT seq FROM history WHERE at < ? ORDER BY at LIMIT ?)').run(before, max).changes;
+    const gone = prepared(this.db, 'DELETE FROM history WHERE seq IN (SELECT seq FROM history ORDER BY seq LIMIT ?) AND at < ?').run(max, before).changes;
     this.rowCount -= gone;
+    if (gone > 0) this.counts.clear();
     return gone;
   }
 
@@ -177,6 +202,7 @@ export class HistoryTable {
   pruneOldest(n: number): number {
     const gone = prepared(this.db, 'DELETE FROM history WHERE seq IN (SELECT seq FROM history ORDER BY seq LIMIT ?)').run(n).changes;
     this.rowCount -= gone;
+    if (gone > 0) this.counts.clear();
     return gone;
   }
 
