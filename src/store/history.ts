@@ -1,7 +1,9 @@
 // Chat history (IRCv3 draft/chathistory) in the SQLite store, for `[history] backend = "sqlite"`:
 // one row per message, keyed by its target (a casefolded channel name, or a direct conversation's
-// key), in storage order (`seq`). Rows are written in batches, one transaction each (see
-// modules/history/sqlstore.ts); reads are indexed range queries on (target, seq) and (target, at).
+// key), in time order and, within a millisecond, storage order (`seq`). Rows are written in
+// batches, one transaction each (see modules/history/sqlstore.ts); reads are range queries on the
+// one index (target, at), whose entries end with the rowid `seq`: every write touches the table
+// and that index only, which keeps the pages a batch dirties (and the WAL checkpoints) few.
 import { LRUCache } from 'lru-cache';
 import { migrate, prepared, type Db } from './db.js';
 
@@ -19,7 +21,6 @@ CREATE TABLE history (
   sender_id INTEGER NOT NULL,
   sender_account TEXT
 );
-CREATE INDEX history_target_seq ON history(target, seq);
 CREATE INDEX history_target_at ON history(target, at);
 CREATE TABLE history_peers (
   target TEXT NOT NULL,
@@ -47,11 +48,11 @@ export interface HistoryRow {
 
 export type NewHistoryRow = Omit<HistoryRow, 'seq'>;
 
-/** One side of a range: `seq` or `at` compared with a value. */
+/** One side of a range: a time, or a stored message's place (its time and seq). */
 export interface Bound {
-  col: 'seq' | 'at';
   op: '>' | '>=' | '<';
-  value: number;
+  at: number;
+  seq?: number;
 }
 
 /** The commands a reader may see, always four (repeated to fill), so one statement serves every reader. */
@@ -98,9 +99,9 @@ export class HistoryTable {
       `INSERT INTO history (target, at, msgid, command, line, tags, multiline, sender_run, sender_id, sender_account)
        VALUES (@target, @at, @msgid, @command, @line, @tags, @multiline, @sender_run, @sender_id, @sender_account)`,
     );
-    const peer = prepared(this.db, 'INSERT INTO history_peers (target, id, nick) VALUES (?, ?, ?) ON CONFLICT (target, id) DO UPDATE SET nick = excluded.nick');
+    const peer = prepared(this.db, 'INSERT INTO history_peers (target, id, nick) VALUES (?, ?, ?) ON CONFLICT (target, id) DO UPDATE SET nick = excluded.nick WHERE nick != excluded.nick');
     const count = prepared(this.db, 'SELECT COUNT(*) FROM history WHERE target = ?').pluck();
-    const trim = prepared(this.db, 'DELETE FROM history WHERE seq IN (SELECT seq FROM history WHERE target = ? ORDER BY seq LIMIT ?)');
+    const trim = prepared(this.db, 'DELETE FROM history WHERE seq IN (SELECT seq FROM history WHERE target = ? ORDER BY at, seq LIMIT ?)');
     this.db.transaction(() => {
       const added = new Map<string, number>();
       for (const row of rows) {
@@ -136,16 +137,17 @@ export class HistoryTable {
    * the first ones (ascending) or the last ones (descending, returned newest first).
    */
   range(target: string, commands: Commands, since: number, bounds: readonly Bound[], order: 'ASC' | 'DESC', limit: number): HistoryRow[] {
-    const where = bounds.map((b) => ` AND ${b.col} ${b.op} ?`).join('');
+    const where = bounds.map((b) => (b.seq === undefined ? ` AND at ${b.op} ?` : ` AND (at, seq) ${b.op} (?, ?)`)).join('');
+    const values = bounds.flatMap((b) => (b.seq === undefined ? [b.at] : [b.at, b.seq]));
     return prepared(
       this.db,
-      `SELECT ${COLUMNS} FROM history WHERE target = ? AND command IN (?, ?, ?, ?) AND at >= ?${where} ORDER BY seq ${order} LIMIT ?`,
-    ).all(target, ...commands, since, ...bounds.map((b) => b.value), limit) as HistoryRow[];
+      `SELECT ${COLUMNS} FROM history WHERE target = ? AND command IN (?, ?, ?, ?) AND at >= ?${where} ORDER BY at ${order}, seq ${order} LIMIT ?`,
+    ).all(target, ...commands, since, ...values, limit) as HistoryRow[];
   }
 
   /** Time of a target's newest message, if it is not older than `since`. */
   latestAt(target: string, since: number): number | undefined {
-    const at = prepared(this.db, 'SELECT at FROM history WHERE target = ? ORDER BY seq DESC LIMIT 1').pluck().get(target) as number | undefined;
+    const at = prepared(this.db, 'SELECT at FROM history WHERE target = ? ORDER BY at DESC, seq DESC LIMIT 1').pluck().get(target) as number | undefined;
     return at !== undefined && at >= since ? at : undefined;
   }
 

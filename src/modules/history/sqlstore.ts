@@ -5,7 +5,8 @@
 // they bring block the event loop on fsync. Every read writes the queue first, so a query sees
 // every message relayed before it; a crash loses at most the last FLUSH_MS of history. Selection
 // is done by range queries with the same meaning as history/query.ts's selectHistory on the
-// conversation's messages in storage order (their times never run backwards there).
+// conversation's messages in storage order, which is time order as long as the clock does not
+// run backwards (then the sqlite backend orders by time, the memory one by arrival).
 // Spec: https://ircv3.net/specs/extensions/chathistory
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
@@ -251,14 +252,14 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
     // A reference as a bound; undefined for a msgid not (or no longer) stored, which selects nothing.
     const find = (ref: MessageRef) => ('msgid' in ref ? this.table.byMsgid(conv.key, ref.msgid, commands, since) : undefined);
     const after = (ref: MessageRef, op: '>' | '>=' = '>'): Bound | undefined => {
-      if (!('msgid' in ref)) return { col: 'at', op, value: ref.at };
+      if (!('msgid' in ref)) return { op, at: ref.at };
       const row = find(ref);
-      return row && { col: 'seq', op, value: row.seq };
+      return row && { op, at: row.at, seq: row.seq };
     };
     const before = (ref: MessageRef): Bound | undefined => {
-      if (!('msgid' in ref)) return { col: 'at', op: '<', value: ref.at };
+      if (!('msgid' in ref)) return { op: '<', at: ref.at };
       const row = find(ref);
-      return row && { col: 'seq', op: '<', value: row.seq };
+      return row && { op: '<', at: row.at, seq: row.seq };
     };
     let rows: HistoryRow[] = [];
     switch (q.kind) {
@@ -310,7 +311,7 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
     const a = 'msgid' in from ? find(from) : undefined;
     const b = 'msgid' in to ? find(to) : undefined;
     if (('msgid' in from && !a) || ('msgid' in to && !b)) return undefined;
-    if (a && b) return a.seq <= b.seq;
+    if (a && b) return a.at < b.at || (a.at === b.at && a.seq <= b.seq);
     // A message lies before a time when it is older; a time before a message when it is no newer.
     if (a) return a.at < (to as { at: number }).at;
     if (b) return (from as { at: number }).at <= b.at;
