@@ -17,7 +17,7 @@ CREATE TABLE history (
   line TEXT NOT NULL,
   tags TEXT,
   multiline TEXT,
-  sender_run TEXT NOT NULL,
+  sender_run INTEGER NOT NULL,
   sender_id INTEGER NOT NULL,
   sender_account TEXT
 );
@@ -41,7 +41,7 @@ export interface HistoryRow {
   line: string;
   tags: string | null;
   multiline: string | null;
-  sender_run: string;
+  sender_run: number;
   sender_id: number;
   sender_account: string | null;
 }
@@ -97,7 +97,7 @@ export class HistoryTable {
     const insert = prepared(
       this.db,
       `INSERT INTO history (target, at, msgid, command, line, tags, multiline, sender_run, sender_id, sender_account)
-       VALUES (@target, @at, @msgid, @command, @line, @tags, @multiline, @sender_run, @sender_id, @sender_account)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const peer = prepared(this.db, 'INSERT INTO history_peers (target, id, nick) VALUES (?, ?, ?) ON CONFLICT (target, id) DO UPDATE SET nick = excluded.nick WHERE nick != excluded.nick');
     const count = prepared(this.db, 'SELECT COUNT(*) FROM history WHERE target = ?').pluck();
@@ -105,7 +105,7 @@ export class HistoryTable {
     this.db.transaction(() => {
       const added = new Map<string, number>();
       for (const row of rows) {
-        insert.run(row);
+        insert.run(row.target, row.at, row.msgid, row.command, row.line, row.tags, row.multiline, row.sender_run, row.sender_id, row.sender_account);
         added.set(row.target, (added.get(row.target) ?? 0) + 1);
       }
       for (const p of peers) peer.run(p.target, p.id, p.nick);
