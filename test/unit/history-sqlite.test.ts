@@ -70,6 +70,25 @@ describe('SQLite history writes', () => {
     expect(store.select(store.ofChannel(channel), { kind: 'LATEST', after: undefined, limit: 10 }, all).map((i) => i.msg.params[1])).toEqual(['new']);
     store.close();
   });
+
+  it('deletes the oldest messages while the store is over max_db_bytes, in bounded steps', () => {
+    const store = sqlStore({ messages_per_target: 100000, max_db_bytes: 1 << 20 });
+    const padding = 'x'.repeat(300);
+    for (let i = 0; i < 6000; i++)
+      store.recordChannel({ name: `#c${i % 7}` } as Channel, sender, relay(sender, { source: sender.mask, command: 'PRIVMSG', params: [`#c${i % 7}`, `${i} ${padding}`] }, { msgid: newMsgid() }));
+    store.flush();
+    expect(store.table.usedBytes()).toBeGreaterThan(1 << 20);
+    store.prune();
+    expect(store.table.usedBytes()).toBeLessThanOrEqual(1 << 20);
+    const kept = store.table.rows;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(6000);
+    // What is left is the newest: channel #c0's latest message is still the last one sent to it.
+    const all: Commands = ['PRIVMSG', 'NOTICE', 'TAGMSG', 'TOPIC'];
+    const latest = store.select(store.ofChannel({ name: '#c0' } as Channel), { kind: 'LATEST', after: undefined, limit: 1 }, all);
+    expect(latest.map((i) => i.msg.params[1]!.split(' ')[0])).toEqual(['5999']);
+    store.close();
+  });
 });
 
 describe('SQLite and memory history', () => {
