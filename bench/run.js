@@ -10,7 +10,7 @@
 // Run `node bench/run.js --help` for the options.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { existsSync, mkdirSync, openSync, closeSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, writeFileSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve, relative } from 'node:path';
 import net from 'node:net';
@@ -35,7 +35,7 @@ const SUITE_DEFAULTS = { duration: 10, warmup: 2 };
 
 const RUNNER_KEYS = new Set([
   'config', 'target', 'serverPid', 'serverCmd', 'serverCpus', 'genCpus', 'only', 'label', 'out',
-  'restart', 'startTimeout', 'pause', 'help',
+  'restart', 'startTimeout', 'pause', 'history', 'help',
 ]);
 
 const USAGE = `
@@ -49,6 +49,9 @@ Server under test (default: start our daemon freshly for every entry):
                          (e.g. InspIRCd); nothing is started or stopped
   --server-cmd "CMD"     start CMD (via sh -c 'exec CMD') instead of our daemon
   --no-restart           start the server once for the whole suite, not per entry
+  --history memory|sqlite  our daemon's [history] backend; sqlite keeps it in a
+                         store file bench/results/<timestamp>-history.db (the
+                         config's [store] path is replaced), size reported at the end
   --server-cpus LIST     pin the started server with taskset -c LIST (e.g. 0)
   --gen-cpus LIST        pin the generator processes with taskset -c LIST (e.g. 1)
 
@@ -83,13 +86,18 @@ async function main() {
 
   let serverArgv = null;
   let serverDesc;
+  let historyDb = null;
   if (external) {
     serverDesc = { mode: 'external', pid: Number(args.serverPid) };
   } else if (args.serverCmd) {
     serverArgv = ['sh', '-c', `exec ${args.serverCmd}`];
     serverDesc = { mode: 'command', command: String(args.serverCmd) };
   } else {
-    const config = resolve(args.config || join(BENCH, 'ircd-bench.toml'));
+    let config = resolve(args.config || join(BENCH, 'ircd-bench.toml'));
+    if (args.history) {
+      historyDb = join(resultsDir, `${stamp}-history.db`);
+      config = historyConfig(config, String(args.history), historyDb);
+    }
     const mainJs = join(ROOT, 'dist', 'src', 'main.js');
     if (!existsSync(mainJs)) throw new Error(`${relative(ROOT, mainJs)} missing: run npm run build (npm run bench does)`);
     serverArgv = [process.execPath, mainJs, '--config', config];
@@ -147,10 +155,32 @@ async function main() {
     await stop();
   }
   report.finishedAt = new Date().toISOString();
+  if (historyDb && existsSync(historyDb)) {
+    report.historyDbBytes = statSync(historyDb).size;
+    process.stdout.write(`\nhistory database: ${report.historyDbBytes} bytes\n`);
+  }
   writeFileSync(outPath, JSON.stringify(report, null, 2) + '\n');
   printTable(report);
   process.stdout.write(`\nresults: ${relative(process.cwd(), outPath)}\n`);
   return Object.values(report.results).some((r) => r.error) ? 1 : 0;
+}
+
+/**
+ * A copy of the config (beside it, so its relative paths still hold) with `[history] backend` set
+ * and, for sqlite, the store in `db` (a fresh file); removed when the runner exits.
+ */
+function historyConfig(config, backend, db) {
+  if (backend !== 'memory' && backend !== 'sqlite') throw new Error(`--history ${backend}: memory or sqlite`);
+  let text = readFileSync(config, 'utf8');
+  if (/^\[history\]/m.test(text)) throw new Error(`--history: ${config} has its own [history] section`);
+  if (backend === 'sqlite') {
+    for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+    text = text.replace(/^(\[store\][^[]*?)^path = .*$/m, `$1path = ${JSON.stringify(db)}`);
+  }
+  const copy = join(dirname(config), `.${backend}-history-${process.pid}.toml`);
+  writeFileSync(copy, `${text}\n[history]\nbackend = "${backend}"\n`);
+  process.on('exit', () => rmSync(copy, { force: true }));
+  return copy;
 }
 
 function selectEntries(only) {

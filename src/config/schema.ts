@@ -417,21 +417,25 @@ export const saslSchema = z.strictObject({
 });
 
 /**
- * Chat history (IRCv3 draft/chathistory) is kept in memory: it is a recent window that clients
- * page through, not durable data, so a restart forgets it. max_bytes bounds its memory, counted as
- * each message is held (see history/store.ts); the process's RSS grows by up to about twice that,
- * as with any V8 heap.
+ * Chat history (IRCv3 draft/chathistory): in memory (a restart forgets it; max_bytes bounds its
+ * memory, counted as each message is held, see history/store.ts; the process's RSS grows by up to
+ * about twice that, as with any V8 heap) or in the [store] database (history/sqlstore.ts), where
+ * it survives restarts and max_db_bytes bounds the file.
  */
 export const historySchema = z.strictObject({
   /** Keep history and offer draft/chathistory, draft/event-playback and draft/message-redaction. */
   enabled: z.boolean().default(true),
+  /** Where history is kept: "memory" or "sqlite" (the [store] database). */
+  backend: z.enum(['memory', 'sqlite']).default('memory'),
+  /** sqlite: bytes of the store file in use past which the oldest messages are deleted (checked every minute). */
+  max_db_bytes: z.number().int().min(1 << 20).max(2 ** 50).default(1024 * 1024 * 1024),
   /** Messages kept per channel and per direct conversation; the oldest go first. */
   messages_per_target: z.number().int().min(1).max(100000).default(200),
-  /** Channels and conversations kept at once; the least recently used are forgotten first. */
+  /** memory: channels and conversations kept at once; the least recently used are forgotten first. */
   max_targets: z.number().int().min(1).max(1000000).default(1000),
-  /** Messages kept over all targets; past it the least recently used conversations are forgotten. */
+  /** memory: messages kept over all targets; past it the least recently used conversations are forgotten. */
   max_messages: z.number().int().min(1).max(10000000).default(50000),
-  /** Bytes of memory all kept messages may take; past it the least recently used conversations are forgotten. */
+  /** memory: bytes of memory all kept messages may take; past it the least recently used conversations are forgotten. */
   max_bytes: z.number().int().min(1 << 20).max(2 ** 40).default(64 * 1024 * 1024),
   /**
    * Bytes of client-only tags (`+name=value` as sent) kept with each message: whole tags in the

@@ -18,6 +18,7 @@ import type { Server } from '../server/server.js';
 import { serverSlot } from '../server/slots.js';
 import { AccountStore, normalizeFingerprint } from '../store/accounts.js';
 import { checkTables, openStore } from '../store/db.js';
+import { historyStore } from './history.js';
 import { validNick } from './registration.js';
 
 /** Per-server state: a module object is shared by every Server in the process (tests run several). */
@@ -214,12 +215,16 @@ export async function createAccount(server: Server, account: string, password: s
   return undefined;
 }
 
-/** ACCOUNT DROP's work: the account removed and its users logged out; its stored name, or undefined when there is none. */
+/**
+ * ACCOUNT DROP's work: the account removed, its users logged out and its direct-message history
+ * deleted; its stored name, or undefined when there is none.
+ */
 export function dropAccount(server: Server, name: string): string | undefined {
   const store = runtime(server).store;
   const account = store.get(name);
   if (!account || !store.drop(account.name)) return undefined;
   for (const c of [...server.state.withAccount(account.name)]) logOut(server, c);
+  historyStore(server)?.forgetAccount(server.state.fold(account.name));
   return account.name;
 }
 

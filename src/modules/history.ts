@@ -12,15 +12,17 @@ import type { Outgoing } from '../server/outgoing.js';
 import { replyTo, type Reply } from '../server/reply.js';
 import type { Server } from '../server/server.js';
 import { serverSlot } from '../server/slots.js';
-import { parseMessageRef, parseTimestampRef, selectHistory, strictlyBetween, type HistoryQuery, type MessageRef } from './history/query.js';
-import { HistoryStore, type Conversation, type HistoryItem } from './history/store.js';
+import { parseMessageRef, parseTimestampRef, strictlyBetween, type HistoryQuery, type MessageRef } from './history/query.js';
+import type { Commands } from '../store/history.js';
+import { SqlHistoryStore } from './history/sqlstore.js';
+import { HistoryStore, type HistoryBackend, type HistoryItem } from './history/store.js';
 import { splitStatusPrefix } from './messaging.js';
 import { linesOfBatch, linesWithoutBatch } from './multiline.js';
 
-const stores = serverSlot<HistoryStore>('history');
+const stores = serverSlot<HistoryBackend>('history');
 
 /** The server's history, or undefined when [history] is disabled. */
-export function historyStore(server: Server): HistoryStore | undefined {
+export function historyStore(server: Server): HistoryBackend | undefined {
   return server.config.history.enabled ? stores.require(server) : undefined;
 }
 
@@ -51,12 +53,10 @@ function replay(client: User, reply: Reply, item: HistoryItem): void {
   for (const line of linesWithoutBatch(source, msg.command, target, multiline, tags)) reply.send(line);
 }
 
-/** Lines this client may get back: PRIVMSG and NOTICE always, others (TAGMSG, TOPIC) with event-playback. */
-function replayable(client: User, item: HistoryItem): boolean {
-  const command = item.command;
-  if (command === 'PRIVMSG' || command === 'NOTICE') return true;
-  if (!client.hasCap(CAP['draft/event-playback'])) return false;
-  return command !== 'TAGMSG' || client.hasCap(CAP['message-tags']);
+/** Commands whose lines this client may get back: PRIVMSG and NOTICE always, others (TAGMSG, TOPIC) with event-playback. */
+function replayable(client: User): Commands {
+  if (!client.hasCap(CAP['draft/event-playback'])) return ['PRIVMSG', 'NOTICE', 'PRIVMSG', 'NOTICE'];
+  return client.hasCap(CAP['message-tags']) ? ['PRIVMSG', 'NOTICE', 'TOPIC', 'TAGMSG'] : ['PRIVMSG', 'NOTICE', 'TOPIC', 'TOPIC'];
 }
 
 function handleChathistory(server: Server, client: User, msg: Message): void {
@@ -101,7 +101,7 @@ function handleChathistory(server: Server, client: User, msg: Message): void {
         ? { kind: sub, from: refs[0]!, to: refs[1]!, limit }
         : { kind: sub as 'BEFORE' | 'AFTER' | 'AROUND', ref: refs[0]!, limit };
 
-  let conv: Conversation | undefined;
+  let conv: object | undefined;
   let name = target;
   if (isChannelTarget(target, server.config.channels.types)) {
     // Channel history is for members only: a channel's past is as private as its present.
@@ -112,20 +112,20 @@ function handleChathistory(server: Server, client: User, msg: Message): void {
   } else {
     conv = store.directWith(client, target);
   }
-  const visible = (conv?.items ?? []).filter((item) => replayable(client, item));
+  const selected = conv ? store.select(conv, query, replayable(client)) : [];
   const reply = replyTo(client);
   reply.batch('chathistory', [name], () => {
-    for (const item of selectHistory(visible, query)) replay(client, reply, item);
+    for (const item of selected) replay(client, reply, item);
   });
 }
 
 /** CHATHISTORY TARGETS: joined channels and direct conversations whose latest message lies between the bounds. */
-function sendTargets(server: Server, client: User, store: HistoryStore, from: number, to: number, limit: number): void {
+function sendTargets(server: Server, client: User, store: HistoryBackend, from: number, to: number, limit: number): void {
   const found = store.directTargets(client);
   for (const channel of server.state.channelsOf(client)) {
-    const items = store.ofChannel(channel)?.items;
-    const latest = items?.[items.length - 1];
-    if (latest) found.push({ name: channel.name, at: latest.at });
+    const conv = store.ofChannel(channel);
+    const at = conv && store.latestAt(conv);
+    if (at !== undefined) found.push({ name: channel.name, at });
   }
   const inRange = found.filter((t) => strictlyBetween(t.at, from, to)).sort((a, b) => a.at - b.at);
   const picked = from <= to ? inRange.slice(0, limit) : inRange.slice(-limit);
@@ -169,11 +169,19 @@ export const history: Module = {
     },
   },
   init(server) {
-    const store = new HistoryStore(server.config.history, server.state);
+    const cfg = server.config.history;
+    const store: HistoryBackend = 
+      cfg.backend === 'sqlite'
+        ? new SqlHistoryStore(cfg, server.state, server.db, (err) => server.log.error({ err }, 'chat history could not be written to the store'))
+        : new HistoryStore(cfg, server.state);
     stores.set(server, store);
+    server.stats.history = () => (server.config.history.enabled ? store.stats() : { messages: 0, bytes: 0 });
     server.state.events.on('channelDestroyed', ({ channel }) => store.forgetChannel(channel));
+    server.state.events.on('channelRenamed', ({ channel, oldName }) => store.renameChannel(channel, oldName));
   },
   close(server) {
+    server.stats.history = undefined;
+    stores.get(server)?.close();
     stores.delete(server);
   },
 };

@@ -9,10 +9,10 @@ import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { historyStore } from './history.js';
-import type { Conversation, HistoryItem } from './history/store.js';
+import type { HistoryItem } from './history/store.js';
 
 /** The spec lets REDACT name only these; history also holds topic changes. */
-const REDACTABLE = new Set(['PRIVMSG', 'NOTICE', 'TAGMSG']);
+const REDACTABLE = ['PRIVMSG', 'NOTICE', 'TAGMSG', 'TAGMSG'] as const;
 
 /** Whether the client sent the message: the same connection, or the same account then and now. */
 function isSender(server: Server, client: User, item: HistoryItem): boolean {
@@ -27,7 +27,7 @@ function handleRedact(server: Server, client: User, params: string[]): void {
   const store = historyStore(server);
   const unknown = () => fail('UNKNOWN_MSGID', target, msgid, 'This message does not exist or is too old');
 
-  let conv: Conversation | undefined;
+  let conv: object | undefined;
   let mayModerate = server.hasPrivilege(client, 'override');
   let recipients: User[];
   let shownTarget = target;
@@ -46,7 +46,7 @@ function handleRedact(server: Server, client: User, params: string[]): void {
     if (!conv && !peer?.registered) return fail('INVALID_TARGET', target, `You cannot delete messages from ${target}`);
     recipients = peer?.registered && peer !== client ? [client, peer] : [client];
   }
-  const item = conv?.items.find((m) => m.msgid === msgid && REDACTABLE.has(m.command));
+  const item = conv && store!.find(conv, msgid, REDACTABLE);
   if (!conv || !item) return unknown();
   if (!isSender(server, client, item) && !mayModerate)
     return fail('REDACT_FORBIDDEN', target, msgid, 'You are not authorised to delete this message');

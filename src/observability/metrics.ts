@@ -85,6 +85,12 @@ export class Metrics {
     gauge('ircd_channels', 'Channels that exist.', () => server.state.channels.size);
     gauge('ircd_sendq_bytes', 'Bytes waiting to be sent, all connections together.', () => snap().sendqBytes);
     gauge('ircd_sendq_max_bytes', 'Bytes waiting to be sent on the fullest connection.', () => snap().sendqMax);
+    gauge('ircd_history_messages', 'Chat history messages kept (memory or store database).', () => stats.history?.().messages ?? 0);
+    gauge(
+      'ircd_history_bytes',
+      'Bytes chat history takes: memory counted as held ([history] backend "memory"), or the store database pages in use ("sqlite").',
+      () => stats.history?.().bytes ?? 0,
+    );
 
     new Gauge({
       name: 'ircd_connections_open',

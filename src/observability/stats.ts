@@ -39,6 +39,8 @@ export class Stats {
     SASL_MECHANISMS.map((m) => [m, { success: 0, failure: 0 }]),
   );
   readonly rehashes = { success: 0, failure: 0 };
+  /** Chat history's size, read at scrape time; set by the history module while it keeps history. */
+  history: (() => { messages: number; bytes: number }) | undefined;
 
   reject(reason: RejectReason): void {
     this.rejected[reason]++;

@@ -28,6 +28,8 @@ const RESTART_KEYS = [
   'log.format',
   'log.destination',
   'sasl.failure_tracking',
+  // History is kept in one backend from start to stop; moving it would need a copy.
+  'history.backend',
   // The API listener is bound once; its tokens and limits are read per request and apply at once.
   'api.enabled',
   'api.address',

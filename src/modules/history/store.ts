@@ -12,7 +12,8 @@ import type { MultilinePart } from '../../server/module.js';
 import { flatten, type Outgoing } from '../../server/outgoing.js';
 import { userSlot } from '../../server/slots.js';
 import type { State } from '../../server/state.js';
-import type { Dated } from './query.js';
+import type { Commands } from '../../store/history.js';
+import { selectHistory, type Dated, type HistoryQuery } from './query.js';
 
 // Sizes in V8's heap on 64-bit Node.js (no pointer compression), checked against heapUsed for
 // stored messages of each kind; a heap with compressed pointers holds less than is counted.
@@ -63,7 +64,7 @@ export class HistoryItem implements Dated {
     readonly senderId: number,
     readonly senderAccount: string | undefined,
     /** The other relayed tags (account, bot, the client-only tags kept), serialized; undefined when none. */
-    private readonly otherTags: string | undefined,
+    readonly otherTags: string | undefined,
     /** A draft/multiline message's lines (the line then holds its first non-blank line). */
     readonly multiline: readonly MultilinePart[] | undefined,
     /** The memory it holds, as counted against max_bytes. */
@@ -145,10 +146,80 @@ export class Conversation {
   }
 }
 
+/** A message as history keeps it, with the memory it holds counted. */
+export function newItem(out: Outgoing, senderId: number, senderAccount: string | undefined, multiline: readonly MultilinePart[] | undefined, clientTagBytes: number): HistoryItem {
+  const tags = out.tags;
+  const at = out.at || Date.parse(tags.time!);
+  const other = otherTags(out, clientTagBytes);
+  const line = out.plainLine;
+  const msgid = tags.msgid!;
+  // Our msgids are ASCII; the line was measured as Outgoing flattened it.
+  let bytes = ITEM_BYTES + stringBytes(line, out.plainLineIsAscii) + stringBytes(msgid, true) + (other === undefined ? 0 : stringBytes(other));
+  let parts: MultilinePart[] | undefined;
+  // Each line a copy: as a slice, it would keep its whole received line alive.
+  if (multiline) {
+    parts = multiline.map((p) => ({ text: detached(p.text), concat: p.concat }));
+    bytes += MULTILINE_BYTES;
+    for (const p of parts) bytes += PART_BYTES + stringBytes(p.text);
+  }
+  const command = COMMANDS.get(out.msg.command) ?? out.msg.command;
+  return new HistoryItem(line, command, msgid, at, senderId, senderAccount, other, parts, bytes);
+}
+
+/**
+ * The relayed tags other than time and msgid (rebuilt on replay), serialized as one flat string,
+ * with client-only tags only as long as they fit in client_tag_bytes: a client may send 4 KB of
+ * them with every line, and history is where they would otherwise add up.
+ */
+function otherTags(out: Outgoing, clientTagBytes: number): string | undefined {
+  const keys = out.tagKeys;
+  if (keys.length === 2 && out.tags.time !== undefined && out.tags.msgid !== undefined) return undefined;
+  let text = '';
+  let clientBytes = 0;
+  for (const key of keys) {
+    if (key === 'time' || key === 'msgid') continue;
+    const value = out.tags[key]!;
+    const tag = value === '' ? key : `${key}=${escapeTagValue(value)}`;
+    if (key[0] === '+') {
+      const size = Buffer.byteLength(tag) + (clientBytes === 0 ? 0 : 1);
+      if (clientBytes + size > clientTagBytes) continue;
+      clientBytes += size;
+    }
+    text = text === '' ? tag : `${text};${tag}`;
+  }
+  return text === '' ? undefined : flatten(text);
+}
+
+/**
+ * What the history module asks of a backend, memory (HistoryStore) or SQLite (SqlHistoryStore):
+ * `C` is its handle on one conversation, found by ofChannel or directWith.
+ */
+export interface HistoryBackend<C extends object = object> {
+  recordChannel(channel: Channel, sender: User, out: Outgoing, multiline?: readonly MultilinePart[]): void;
+  recordDirect(sender: User, recipient: User, out: Outgoing, multiline?: readonly MultilinePart[]): void;
+  ofChannel(channel: Channel): C | undefined;
+  directWith(viewer: User, nick: string): C | undefined;
+  /** The messages a query selects among those whose command is one of `commands`, oldest first. */
+  select(conv: C, query: HistoryQuery, commands: Commands): HistoryItem[];
+  find(conv: C, msgid: string, commands: Commands): HistoryItem | undefined;
+  remove(conv: C, msgid: string): unknown;
+  /** Time of the newest message, if any is kept. */
+  latestAt(conv: C): number | undefined;
+  directTargets(viewer: User): Array<{ name: string; at: number }>;
+  forgetChannel(channel: Channel): void;
+  renameChannel(channel: Channel, oldName: string): void;
+  forgetAccount(folded: string): void;
+  reconfigure(cfg: Config['history']): void;
+  clear(): void;
+  close(): void;
+  /** Messages kept, and the bytes they take (memory counted, or the store file's used pages). */
+  stats(): { messages: number; bytes: number };
+}
+
 type Key = Channel | string;
 
 /** A client's history identity and folded account, computed once per account it is logged in to. */
-interface Identity {
+export interface Identity {
   account: string | undefined;
   id: string;
   folded: string | undefined;
@@ -160,7 +231,34 @@ const identities = userSlot<Identity>();
 /** Each sender's last direct-message key. */
 const lastDm = userSlot<{ from: string; to: string; key: string }>();
 
-export class HistoryStore {
+/**
+ * Who a client is for direct-message history: its account when logged in (any session of the
+ * account shares the history), otherwise this connection only, so that a nick taken over by
+ * someone else never exposes the previous holder's conversations. Cached: the same string objects
+ * each time, so the LRU lookup reuses the hash and stored messages share one string.
+ */
+export function historyIdentity(state: State, client: User): Identity {
+  const cached = identities.get(client);
+  if (cached && cached.account === client.account) return cached;
+  const folded = client.account !== undefined ? state.fold(client.account) : undefined;
+  const entry = { account: client.account, id: folded !== undefined ? `a:${folded}` : `c:${client.id}`, folded };
+  identities.set(client, entry);
+  return entry;
+}
+
+/** A direct conversation's key: its two participants' identities in order. */
+export function dmKey(a: string, b: string): string {
+  return a < b ? `dm ${a} ${b}` : `dm ${b} ${a}`;
+}
+
+/** The other participant of a direct conversation (oneself for notes to self). */
+export function peerOf(peers: ReadonlyMap<string, string> | undefined, me: string): { id: string; nick: string } | undefined {
+  for (const [id, nick] of peers ?? []) if (id !== me) return { id, nick };
+  const self = peers?.get(me);
+  return self === undefined ? undefined : { id: me, nick: self };
+}
+
+export class HistoryStore implements HistoryBackend<Conversation> {
   /** Channels are keyed by their Channel object, so a name reused later starts empty. */
   private conversations: LRUCache<Key, Conversation>;
   /** Participant identity → keys of its direct conversations (TARGETS, and finding offline peers). */
@@ -223,33 +321,13 @@ export class HistoryStore {
     this.conversations.delete(channel);
   }
 
-  /**
-   * Who a client is for direct-message history: its account when logged in (any session of the
-   * account shares the history), otherwise this connection only, so that a nick taken over by
-   * someone else never exposes the previous holder's conversations.
-   */
   identity(client: User): string {
-    return this.cachedIdentity(client).id;
+    return historyIdentity(this.state, client).id;
   }
 
   /** The client's account casefolded: the same string for every message it sends (less to keep). */
   private foldedAccount(client: User): string | undefined {
-    return this.cachedIdentity(client).folded;
-  }
-
-  // Cached: the same string objects each time, so the LRU lookup reuses the hash and stored
-  // messages share one string.
-  private cachedIdentity(client: User): Identity {
-    const cached = identities.get(client);
-    if (cached && cached.account === client.account) return cached;
-    const folded = client.account !== undefined ? this.state.fold(client.account) : undefined;
-    const entry = { account: client.account, id: folded !== undefined ? `a:${folded}` : `c:${client.id}`, folded };
-    identities.set(client, entry);
-    return entry;
-  }
-
-  private dmKey(a: string, b: string): string {
-    return a < b ? `dm ${a} ${b}` : `dm ${b} ${a}`;
+    return historyIdentity(this.state, client).folded;
   }
 
   recordChannel(channel: Channel, sender: User, out: Outgoing, multiline?: readonly MultilinePart[]): void {
@@ -263,7 +341,7 @@ export class HistoryStore {
     const to = this.identity(recipient);
     // A sender usually writes to the same peer again: reuse that key string (and its hash).
     const last = lastDm.get(sender);
-    const key = last && last.from === from && last.to === to ? last.key : this.dmKey(from, to);
+    const key = last && last.from === from && last.to === to ? last.key : dmKey(from, to);
     if (last?.key !== key) lastDm.set(sender, { from, to, key });
     let conv = this.conversations.get(key);
     if (!conv) {
@@ -286,51 +364,13 @@ export class HistoryStore {
   }
 
   private push(conv: Conversation, sender: User, out: Outgoing, multiline?: readonly MultilinePart[]): void {
-    const tags = out.tags;
-    const at = out.at || Date.parse(tags.time!);
     const account = sender.account !== undefined ? this.foldedAccount(sender) : undefined;
-    const otherTags = this.otherTags(out);
-    const line = out.plainLine;
-    const msgid = tags.msgid!;
-    // Our msgids are ASCII; the line was measured as Outgoing flattened it.
-    let bytes = ITEM_BYTES + stringBytes(line, out.plainLineIsAscii) + stringBytes(msgid, true) + (otherTags === undefined ? 0 : stringBytes(otherTags));
-    let parts: MultilinePart[] | undefined;
-    // Each line a copy: as a slice, it would keep its whole received line alive.
-    if (multiline) {
-      parts = multiline.map((p) => ({ text: detached(p.text), concat: p.concat }));
-      bytes += MULTILINE_BYTES;
-      for (const p of parts) bytes += PART_BYTES + stringBytes(p.text);
-    }
-    const command = COMMANDS.get(out.msg.command) ?? out.msg.command;
-    conv.push(new HistoryItem(line, command, msgid, at, sender.id, account, otherTags, parts, bytes));
+    const item = newItem(out, sender.id, account, multiline, this.cfg.client_tag_bytes);
+    conv.push(item);
     this.total++;
-    this.bytes += bytes;
+    this.bytes += item.bytes;
     this.trim(conv);
     this.keepWithinTotal(conv);
-  }
-
-  /**
-   * The relayed tags other than time and msgid (rebuilt on replay), serialized as one flat string,
-   * with client-only tags only as long as they fit in client_tag_bytes: a client may send 4 KB of
-   * them with every line, and history is where they would otherwise add up.
-   */
-  private otherTags(out: Outgoing): string | undefined {
-    const keys = out.tagKeys;
-    if (keys.length === 2 && out.tags.time !== undefined && out.tags.msgid !== undefined) return undefined;
-    let text = '';
-    let clientBytes = 0;
-    for (const key of keys) {
-      if (key === 'time' || key === 'msgid') continue;
-      const value = out.tags[key]!;
-      const tag = value === '' ? key : `${key}=${escapeTagValue(value)}`;
-      if (key[0] === '+') {
-        const size = Buffer.byteLength(tag) + (clientBytes === 0 ? 0 : 1);
-        if (clientBytes + size > this.cfg.client_tag_bytes) continue;
-        clientBytes += size;
-      }
-      text = text === '' ? tag : `${text};${tag}`;
-    }
-    return text === '' ? undefined : flatten(text);
   }
 
   private overLimit(): boolean {
@@ -382,12 +422,12 @@ export class HistoryStore {
   directWith(viewer: User, nick: string): Conversation | undefined {
     const me = this.identity(viewer);
     const online = this.state.findNick(nick);
-    if (online?.registered) return this.touch(this.dmKey(me, this.identity(online)));
+    if (online?.registered) return this.touch(dmKey(me, this.identity(online)));
     const folded = this.state.fold(nick);
     let found: Conversation | undefined;
     for (const key of this.byParticipant.get(me) ?? []) {
       const conv = this.conversations.peek(key);
-      const peer = conv && this.peerOf(conv, me);
+      const peer = conv && peerOf(conv.peers, me);
       if (!peer) continue;
       if (peer.id === `a:${folded}` || this.state.fold(peer.nick) === folded) {
         if (!found || last(conv) > last(found)) found = conv;
@@ -402,13 +442,6 @@ export class HistoryStore {
     return conv;
   }
 
-  /** The other participant of a direct conversation (oneself for notes to self). */
-  private peerOf(conv: Conversation, me: string): { id: string; nick: string } | undefined {
-    for (const [id, nick] of conv.peers ?? []) if (id !== me) return { id, nick };
-    const self = conv.peers?.get(me);
-    return self === undefined ? undefined : { id: me, nick: self };
-  }
-
   /**
    * Direct conversations of a client, each named by the peer's current nick when online under
    * the same identity (else the nick it last used), with the time of the latest message.
@@ -418,7 +451,7 @@ export class HistoryStore {
     const out: Array<{ name: string; at: number }> = [];
     for (const key of this.byParticipant.get(me) ?? []) {
       const conv = this.conversations.peek(key);
-      const peer = conv && this.peerOf(conv, me);
+      const peer = conv && peerOf(conv.peers, me);
       if (!peer) continue;
       this.trim(conv);
       if (conv.size === 0) continue;
@@ -436,6 +469,34 @@ export class HistoryStore {
     this.total--;
     this.bytes -= item.bytes;
     return item;
+  }
+
+  select(conv: Conversation, query: HistoryQuery, commands: Commands): HistoryItem[] {
+    return selectHistory(conv.items.filter((item) => commands.includes(item.command)), query);
+  }
+
+  find(conv: Conversation, msgid: string, commands: Commands): HistoryItem | undefined {
+    return conv.items.find((item) => item.msgid === msgid && commands.includes(item.command));
+  }
+
+  latestAt(conv: Conversation): number | undefined {
+    return conv.items[conv.items.length - 1]?.at;
+  }
+
+  /** ACCOUNT DROP: the account's direct conversations go with it. */
+  forgetAccount(folded: string): void {
+    for (const key of [...(this.byParticipant.get(`a:${folded}`) ?? [])]) this.conversations.delete(key);
+  }
+
+  /** The channel object keeps its history under a new name: nothing to do. */
+  renameChannel(): void {}
+
+  stats(): { messages: number; bytes: number } {
+    return { messages: this.total, bytes: this.bytes };
+  }
+
+  close(): void {
+    this.clear();
   }
 }
 
