@@ -34,7 +34,7 @@ async function daemon(name: string, sid: string, peers: Peer[]): Promise<TestSer
       { address: '127.0.0.1', port: 0 },
       { address: '127.0.0.1', port: 0, servers: true },
     ],
-    oper_class: [{ name: 'net', privileges: ['routing'] }],
+    oper_class: [{ name: 'net', privileges: ['routing', 'kill'] }],
     oper: [{ name: 'root', password: OPER_HASH, hosts: ['*@127.0.0.1'], class: 'net' }],
     link: peers.map((p) => ({
       name: `${p.name}.test`,
@@ -234,6 +234,49 @@ describe('server links (TS6)', () => {
     expect(older.closed).toBe(false);
     await waitUntil(() => b.server.state.findNick('same') !== undefined, 2000);
     expect(b.server.state.serverOf(b.server.state.findNick('same')!).name).toBe('a.test');
+  });
+
+  it('on a netjoin the older channel keeps its modes and operators, the younger side loses its own', async () => {
+    const a = await daemon('a', '1AA', [{ name: 'b' }]);
+    const alice = await user(a, 'alice');
+    alice.send('JOIN #ts');
+    await alice.waitFor('366');
+    await new Promise((r) => setTimeout(r, 1100));
+    const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
+    const bob = await user(b, 'bob');
+    bob.send('JOIN #ts');
+    await bob.waitFor('366');
+    bob.send('MODE #ts +s');
+    await bob.waitFor((m) => m.command === 'MODE' && m.params[1] === '+s');
+    await linked(a, b);
+    // Bob's channel was made a second later: his op and his +s go, alice's op arrives.
+    const lost = await bob.waitFor((m) => m.command === 'MODE' && m.params[1]!.startsWith('-'));
+    expect(lost.params[1]).toContain('o');
+    expect(lost.params[1]).toContain('s');
+    const gained = await bob.waitFor((m) => m.command === 'MODE' && m.params[1] === '+o');
+    expect(gained.params[2]).toBe('alice');
+    await waitUntil(() => a.server.state.findChannel('#ts')!.members.size === 2, 3000);
+    const onA = a.server.state.findChannel('#ts')!;
+    const bobOnA = a.server.state.findNick('bob')!;
+    expect(onA.members.get(bobOnA)).toBe('');
+    expect(onA.flags.has('s')).toBe(false);
+    expect(b.server.state.findChannel('#ts')!.members.get(b.server.state.findNick('bob')!)).toBe('');
+  });
+
+  it('an oper’s KILL of a user on the other server disconnects it there', async () => {
+    const { a, b } = await pair();
+    const bob = await user(b, 'bob');
+    await waitUntil(() => !!a.server.state.findNick('bob'), 3000);
+    const op = await user(a, 'killer');
+    const killConfigured = a.server.config.oper_class[0]!.privileges.includes('kill');
+    expect(killConfigured).toBe(true);
+    op.send(`OPER root ${OPER_PASSWORD}`);
+    await op.waitFor('381');
+    op.send('KILL bob :enough');
+    await bob.waitClosed(3000);
+    expect(bob.lines.some((l) => l.includes('KILL bob'))).toBe(true);
+    await waitUntil(() => !a.server.state.findNick('bob') && !b.server.state.findNick('bob'), 3000);
+    expect(b.server.state.findNick('bob')).toBeUndefined();
   });
 });
 

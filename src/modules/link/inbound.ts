@@ -237,6 +237,8 @@ function sjoin(net: Network, msg: Message): void {
   const existing = server.state.findChannel(p[1]!);
   const keep = !existing || !(ts > net.channelTs(existing));
   const modeArgs = p.slice(2, -1);
+  // Ours is the younger channel: our modes and prefixes go, theirs stay.
+  if (existing && ts > 0 && ts < net.channelTs(existing)) clearModes(net, existing);
   const got = channelFor(net, p[1]!, ts);
   if (!got) return;
   const { channel } = got;
@@ -261,6 +263,34 @@ function sjoin(net: Network, msg: Message): void {
   const perLine = server.config.limits.modes_per_line;
   for (let i = 0; i < prefixModes.length; i += perLine)
     applyChannelModes(server, channel, ['+' + prefixModes.slice(i, i + perLine).join(''), ...prefixNicks.slice(i, i + perLine)], undefined);
+}
+
+/**
+ * Takes a channel's simple modes and every member's prefixes away, as the server (shown as MODE
+ * lines): what a side whose channel turned out younger does (ts6.md "Channel TS rules"). List
+ * modes (bans, exceptions, invite exceptions) stay.
+ */
+function clearModes(net: Network, channel: Channel): void {
+  const server = net.server;
+  const items: Array<[string, string | undefined]> = [...channel.flags].map((f) => [f, undefined]);
+  if (channel.key !== undefined) items.push(['k', channel.key]);
+  if (channel.limit !== undefined) items.push(['l', undefined]);
+  if (channel.forward !== undefined) items.push(['f', undefined]);
+  for (const [member, held] of channel.members) for (const letter of held) items.push([letter, member.nick]);
+  const perLine = server.config.limits.modes_per_line;
+  let modes = '-';
+  let args: string[] = [];
+  const flush = () => {
+    if (modes.length > 1) applyChannelModes(server, channel, [modes, ...args], undefined);
+    modes = '-';
+    args = [];
+  };
+  for (const [letter, arg] of items) {
+    if (arg !== undefined && args.length === perLine) flush();
+    modes += letter;
+    if (arg !== undefined) args.push(arg);
+  }
+  flush();
 }
 
 /** A remote user's PRIVMSG or NOTICE, delivered here as the messaging module delivers a local one's. */
