@@ -79,6 +79,10 @@ describe('server links (TS6)', () => {
     await alice.waitFor('366');
     alice.send('TOPIC #net :hello network');
     await alice.waitFor('TOPIC');
+    alice.send('MODE #net +b troll!*@*');
+    await alice.waitFor((m) => m.command === 'MODE' && m.params[1] === '+b');
+    alice.send('AWAY :at lunch');
+    await alice.waitFor('306');
     const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
     await linked(a, b);
     const bob = await user(b, 'bob');
@@ -86,6 +90,9 @@ describe('server links (TS6)', () => {
     const whois = await bob.waitFor('311');
     expect(whois.params.slice(1, 3)).toEqual(['alice', expect.any(String)]);
     expect((await bob.waitFor('312')).params[2]).toBe('a.test');
+    expect((await bob.waitFor('301')).params[2]).toBe('at lunch');
+    bob.send('MODE #net +b');
+    expect((await bob.waitFor('367')).params[2]).toBe('troll!*@*');
     bob.send('JOIN #net');
     const topic = await bob.waitFor('332');
     expect(topic.params[2]).toBe('hello network');

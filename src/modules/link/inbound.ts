@@ -1,5 +1,5 @@
 // What a linked server tells us, applied to State: servers (SID, SQUIT), users (EUID, NICK,
-// QUIT, KILL, AWAY, MODE, CHGHOST), channels (SJOIN, JOIN, PART, KICK, TMODE, TOPIC, TB) and
+// QUIT, KILL, AWAY, MODE, CHGHOST), channels (SJOIN, BMASK, JOIN, PART, KICK, TMODE, TOPIC, TB) and
 // messages (PRIVMSG, NOTICE). Local clients see each change through State's events, as they see
 // a local user's; the link module's subscribers pass it on to the other links.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
@@ -11,6 +11,7 @@ import type { ServerEntry } from '../../server/state.js';
 import type { User } from '../../server/user.js';
 import { setChannelTopic } from '../channels/info.js';
 import { applyChannelModes } from '../channels/modes.js';
+import { LIST_MODES } from '../channels/modeparse.js';
 import { sendResolved, splitStatusPrefix, type MessageTarget } from '../messaging.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
 import type { Link, Network } from './network.js';
@@ -116,6 +117,19 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       const setBy = p.length >= 4 ? p[2]! : (net.bySid.get(msg.source ?? '')?.name ?? link.name!);
       if (channel.topic && channel.topic.setAt <= setAt) return;
       if (text) state.setTopic(channel, { text, setBy, setAt });
+      return;
+    }
+    case 'BMASK': {
+      // ":<sid> BMASK <ts> <channel> <letter> :<masks>": list entries of the burst, kept unless our channel is older.
+      const channel = state.findChannel(p[1] ?? '');
+      const letter = p[2] ?? '';
+      if (!channel || Number(p[0]) > net.channelTs(channel) || letter.length !== 1 || !LIST_MODES.includes(letter)) return;
+      const masks = (p[3] ?? '').split(' ').filter(Boolean);
+      const perLine = server.config.limits.modes_per_line;
+      for (let i = 0; i < masks.length; i += perLine) {
+        const some = masks.slice(i, i + perLine);
+        applyChannelModes(server, channel, ['+' + letter.repeat(some.length), ...some], undefined);
+      }
       return;
     }
     case 'PRIVMSG':

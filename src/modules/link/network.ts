@@ -363,9 +363,25 @@ export class Network implements ConnectionOwner {
     const state = this.server.state;
     const servers = [...state.servers.values()].filter((s) => s !== state.me && s !== link.peer).sort((a, b) => a.hops - b.hops);
     for (const s of servers) if (this.linkToward(s) !== link) this.send(link, this.sidLine(s));
-    for (const user of state.clients) if (user.registered && this.linkOfUser(user) !== link) this.send(link, this.euidLine(user));
+    for (const user of state.clients) {
+      if (!user.registered || this.linkOfUser(user) === link) continue;
+      this.send(link, this.euidLine(user));
+      if (user.away !== undefined) this.send(link, { source: this.uid(user), command: 'AWAY', params: [user.away] });
+    }
     for (const channel of state.channels.values()) {
       for (const line of this.sjoinLines(channel, [...channel.members].filter(([u]) => this.linkOfUser(u) !== link))) this.send(link, line);
+      // List modes go as BMASK, as many masks to a line as fit.
+      for (const [letter, entries] of channel.lists) {
+        for (let i = 0; i < entries.length; ) {
+          const masks: string[] = [];
+          let size = 0;
+          while (i < entries.length && (masks.length === 0 || size + entries[i]!.mask.length < 400)) {
+            masks.push(entries[i]!.mask);
+            size += entries[i++]!.mask.length + 1;
+          }
+          this.send(link, { source: this.sid, command: 'BMASK', params: [String(this.channelTs(channel)), channel.name, letter, masks.join(' ')] });
+        }
+      }
       const topic = channel.topic;
       if (topic) this.send(link, { source: this.sid, command: 'TB', params: [channel.name, String(topic.setAt), topic.setBy, topic.text] });
     }
