@@ -13,7 +13,7 @@ export function sendLusers(server: Server, client: User): void {
   const total = server.state.registeredCount;
   const unknown = server.state.clients.size - total;
   const max = server.state.maxRegistered;
-  client.numeric(RPL.LUSERCLIENT, `There are ${total - invisible} users and ${invisible} invisible on 1 servers`);
+  client.numeric(RPL.LUSERCLIENT, `There are ${total - invisible} users and ${invisible} invisible on ${server.state.servers.size} servers`);
   client.numeric(RPL.LUSEROP, String(opers), 'operator(s) online');
   if (unknown > 0) client.numeric(RPL.LUSERUNKNOWN, String(unknown), 'unknown connection(s)');
   client.numeric(RPL.LUSERCHANNELS, String(server.state.channels.size), 'channels formed');

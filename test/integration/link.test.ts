@@ -194,6 +194,15 @@ describe('server links (TS6)', () => {
     await linked(b, c);
     expect(b.server.state.findServer('c.test')!.hops).toBe(2);
     const bob = await user(b, 'bob');
+    const links = (await bob.ask('LINKS')).filter((m) => m.command === '364').map((m) => m.params.slice(1));
+    expect(links).toEqual(
+      expect.arrayContaining([
+        ['b.test', 'b.test', '0 An IRC server'],
+        ['a.test', 'b.test', '1 An IRC server'],
+        ['c.test', 'a.test', '2 An IRC server'],
+      ]),
+    );
+    expect(links).toHaveLength(3);
     const carol = await user(c, 'carol');
     await waitUntil(() => !!b.server.state.findNick('carol') && !!c.server.state.findNick('bob'), 3000);
     bob.send('PRIVMSG carol :through the hub');
