@@ -600,8 +600,12 @@ export const configSchema = z
       if (l.name.toLowerCase() === cfg.server.name.toLowerCase())
         ctx.addIssue({ code: 'custom', path: ['link', i, 'name'], message: 'a link to this server itself' });
     });
-    if (cfg.link.length > 0 && !cfg.server.sid)
-      ctx.addIssue({ code: 'custom', path: ['server', 'sid'], message: '[[link]] blocks need a server id ([server] sid)' });
+    if ((cfg.link.length > 0 || cfg.listen.some((l) => l.servers)) && !cfg.server.sid)
+      ctx.addIssue({ code: 'custom', path: ['server', 'sid'], message: '[[link]] blocks and servers listeners need a server id ([server] sid)' });
+    cfg.listen.forEach((l, i) => {
+      if (l.servers && (l.websocket || l.proxy || l.tls))
+        ctx.addIssue({ code: 'custom', path: ['listen', i, 'servers'], message: 'a servers listener takes plaintext TS6 links: no tls, websocket or proxy (TLS links come later)' });
+    });
     const tokenNames = new Set<string>();
     cfg.api.tokens.forEach((t, i) => {
       if (tokenNames.has(t.name)) ctx.addIssue({ code: 'custom', path: ['api', 'tokens', i, 'name'], message: `duplicate token "${t.name}"` });

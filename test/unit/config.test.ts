@@ -156,7 +156,11 @@ describe('server links', () => {
 
   it('checks the server id, and needs one with [[link]] blocks', () => {
     expect(problems(base + '[server]\nsid = "ABC"\n')).toEqual([expect.stringMatching(/^server\.sid: a digit and two uppercase letters or digits/)]);
-    expect(problems(base + link())).toEqual([expect.stringMatching(/^server\.sid: \[\[link\]\] blocks need a server id/)]);
+    expect(problems(base + link())).toEqual([expect.stringMatching(/^server\.sid: \[\[link\]\] blocks and servers listeners need a server id/)]);
+    expect(problems(base + '[[listen]]\nport = 6666\nservers = true\nwebsocket = true\n')).toEqual([
+      expect.stringMatching(/^server\.sid: /),
+      expect.stringMatching(/^listen\[1\]\.servers: a servers listener takes plaintext TS6 links/),
+    ]);
     const cfg = parseConfigText(base + '[server]\nsid = "1AB"\n' + link(), '/etc/ircd/test.toml');
     expect(cfg.link[0]).toMatchObject({ name: 'hub.test', port: 6666, autoconnect: false, retry: 60, hub: false, class: 'default', allow_plaintext: false });
   });

@@ -22,6 +22,8 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
   const server = net.server;
   const state = server.state;
   const user = msg.source ? net.byUid.get(msg.source) : undefined;
+  // A user's lines come from the direction of its server: anything else is a desync or a forgery.
+  if (user && net.linkOfUser(user) !== link) return;
   switch (msg.command) {
     case 'PING':
       // "PING <origin> [<destination>]": answered by this server (phase 1 routes no remote PINGs).
@@ -146,7 +148,7 @@ function introduceServer(net: Network, link: Link, msg: Message): void {
   const [name, , sid, description] = msg.params;
   const uplink = net.bySid.get(msg.source ?? '');
   const state = net.server.state;
-  if (!name || !sid || !uplink || !SID_RE.test(sid)) return;
+  if (!name || !sid || !uplink || !SID_RE.test(sid) || net.linkToward(uplink) !== link) return;
   if (!link.cfg!.hub) return net.drop(link, `${link.name} is a leaf and may not introduce ${name}`);
   if (state.findServer(name) || net.bySid.has(sid) || sid === net.sid) return net.drop(link, `Server ${name} (${sid}) already exists`);
   if (net.bySid.size >= MAX_REMOTE_SERVERS) return net.drop(link, 'Too many servers');
@@ -191,7 +193,7 @@ function introduceUser(net: Network, link: Link, msg: Message): void {
   // EUID nick hops ts umodes user host ip uid realhost account :realname
   const p = msg.params;
   const home = net.bySid.get(msg.source ?? '');
-  if (!home || p.length < 11) return;
+  if (!home || p.length < 11 || net.linkToward(home) !== link) return;
   const [nick, , tsText, umodes, username, host, ip, uid, realHost, account, realname] = p as [string, string, string, string, string, string, string, string, string, string, string];
   if (!UID_RE.test(uid) || net.byUid.has(uid)) return net.drop(link, `UID ${uid} is invalid or already used`);
   if (net.byUid.size >= MAX_REMOTE_USERS) return net.drop(link, 'Too many users');

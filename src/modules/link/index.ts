@@ -23,9 +23,11 @@ function subscribe(server: Server, net: Network): void {
     if (!idle()) net.broadcast(net.euidLine(client));
   });
   events.on('nickChanged', ({ client }) => {
-    if (!client.registered || idle()) return;
+    if (!client.registered) return;
+    // The nick's timestamp is kept while unlinked too: a later link's collisions compare it.
     const ids = net.ids(client);
     if (!net.from) ids.ts = Math.floor(Date.now() / 1000);
+    if (idle()) return;
     net.broadcast({ source: net.uid(client), command: 'NICK', params: [client.nick, String(ids.ts)] });
   });
   events.on('userQuit', ({ client, reason }) => {

@@ -251,11 +251,13 @@ export class Network implements ConnectionOwner {
     this.server.log.warn({ link: link.name ?? conn.ip, reason: reason.text }, 'server link closed');
     if (link.peer) {
       this.byPeer.delete(link.peer);
+      // A link may close while another's line is applied (its sendq overflowed): that one's `from` comes back after.
+      const applying = this.from;
       this.from = link;
       try {
         this.split(link.peer, `${this.server.name} ${link.peer.name}`);
       } finally {
-        this.from = undefined;
+        this.from = applying;
       }
     }
     if (link.cfg) this.scheduleRetry(link.cfg);
@@ -342,6 +344,7 @@ export class Network implements ConnectionOwner {
     clearTimeout(link.handshakeTimer);
     link.phase = 'up';
     link.bursting = true;
+    const applying = this.from;
     this.from = link;
     try {
       const peer = this.server.state.linkServer({ name: link.name!, sid: link.theirSid, description: link.description }, this.server.state.me);
@@ -349,7 +352,7 @@ export class Network implements ConnectionOwner {
       this.byPeer.set(peer, link);
       this.bySid.set(link.theirSid!, peer);
     } finally {
-      this.from = undefined;
+      this.from = applying;
     }
     this.retries.delete(link.cfg.name);
     this.server.log.info({ link: link.name, sid: link.theirSid, outgoing: link.outgoing }, 'server linked');
