@@ -203,6 +203,9 @@ describe('server links (TS6)', () => {
       ]),
     );
     expect(links).toHaveLength(3);
+    const lusers = await bob.ask('LUSERS');
+    expect(lusers.find((m) => m.command === '251')!.params[1]).toMatch(/ on 3 servers$/);
+    expect(lusers.find((m) => m.command === '255')!.params[1]).toBe('I have 1 clients and 1 servers');
     const carol = await user(c, 'carol');
     await waitUntil(() => !!b.server.state.findNick('carol') && !!c.server.state.findNick('bob'), 3000);
     bob.send('PRIVMSG carol :through the hub');
