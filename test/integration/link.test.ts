@@ -161,6 +161,13 @@ describe('server links (TS6)', () => {
     expect(a.server.state.findNick('robert')).toBeUndefined();
   });
 
+  it('refuses a second server of a name already linked', async () => {
+    const { a } = await pair();
+    const dup = await rawLink(a.serverPort, [`PASS ${PASSWORD} TS 6 :4DD`, 'CAPAB :QS EX IE ENCAP EUID TB', 'SERVER b.test 1 :again']);
+    expect(dup.some((l) => l.startsWith('ERROR :Closing Link: Server b.test already exists'))).toBe(true);
+    expect(a.server.state.findServer('b.test')).toBeDefined();
+  });
+
   it('a netsplit quits the other side’s users with "a.test b.test", and the autoconnect relinks', async () => {
     const { a, b } = await pair();
     const alice = await user(a, 'alice');
