@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { hashPassword } from '../../src/auth/password.js';
+import { loggedInClient } from '../support/login.js';
 import { client, startServer, waitUntil, type TestClient, type TestServer } from '../support/harness.js';
 
 const PASSWORD = 'linkpass';
@@ -159,6 +160,22 @@ describe('server links (TS6)', () => {
     expect(quit.params[0]).toBe('Quit: see you');
     await waitUntil(() => !a.server.state.findNick('robert'), 3000);
     expect(a.server.state.findNick('robert')).toBeUndefined();
+  });
+
+  it('carries logins: in the EUID of a user logged in already, and as ENCAP SU for a login after', async () => {
+    const { a, b } = await pair();
+    const dana = await loggedInClient(b.server, b.port, 'dana', 'dana');
+    clients.push(dana);
+    await waitUntil(() => !!a.server.state.findNick('dana'), 3000);
+    expect(a.server.state.findNick('dana')!.account).toBe('dana');
+    const alice = await user(a, 'alice');
+    const erin = await user(b, 'erin');
+    await waitUntil(() => !!a.server.state.findNick('erin'), 3000);
+    erin.send('REGISTER * * :a-long-password');
+    await erin.waitFor((m) => m.command === 'REGISTER' && m.params[0] === 'SUCCESS');
+    await waitUntil(() => a.server.state.findNick('erin')?.account === 'erin', 3000);
+    alice.send('WHOIS erin');
+    expect((await alice.waitFor('330')).params.slice(1, 3)).toEqual(['erin', 'erin']);
   });
 
   it('refuses a second server of a name already linked', async () => {

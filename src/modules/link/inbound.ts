@@ -1,5 +1,5 @@
 // What a linked server tells us, applied to State: servers (SID, SQUIT), users (EUID, NICK,
-// QUIT, KILL, AWAY, MODE, CHGHOST), channels (SJOIN, BMASK, JOIN, PART, KICK, TMODE, TOPIC, TB) and
+// QUIT, KILL, AWAY, MODE, CHGHOST, ENCAP SU), channels (SJOIN, BMASK, JOIN, PART, KICK, TMODE, TOPIC, TB) and
 // messages (PRIVMSG, NOTICE). Local clients see each change through State's events, as they see
 // a local user's; the link module's subscribers pass it on to the other links.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
@@ -138,8 +138,15 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     case 'NOTICE':
       if (user && p.length >= 2) relayMessage(net, user, msg.command, p[0]!, p[1]!);
       return;
+    case 'ENCAP': {
+      // ":<source> ENCAP <servermask> SU <uid> [<account>]": a login (or, without an account, a logout).
+      if (p[1] !== 'SU') return;
+      const target = net.byUid.get(p[2] ?? '');
+      if (target) state.setAccount(target, p[3] || undefined);
+      return;
+    }
     default:
-      // ENCAP and what phase 1 does not know: ignored, as TS6 servers ignore unknown commands.
+      // ENCAP subcommands and what phase 1 does not know: ignored, as TS6 servers ignore unknown commands.
       return;
   }
 }

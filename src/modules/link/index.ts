@@ -43,6 +43,12 @@ function subscribe(server: Server, net: Network): void {
   events.on('userModeChanged', ({ client, letter, on }) => {
     if (client.registered && !idle()) net.broadcast({ source: net.uid(client), command: 'MODE', params: [net.uid(client), (on ? '+' : '-') + letter] });
   });
+  // Logins after the burst: ENCAP SU, as services send it (no account: logged out).
+  events.on('accountChanged', ({ client }) => {
+    if (!client.registered || idle()) return;
+    const account = client.account;
+    net.broadcast({ source: net.sid, command: 'ENCAP', params: ['*', 'SU', net.uid(client), ...(account === undefined ? [] : [account])] });
+  });
   events.on('awayChanged', ({ client }) => {
     if (idle()) return;
     net.broadcast({ source: net.uid(client), command: 'AWAY', params: client.away === undefined ? [] : [client.away] });
