@@ -19,6 +19,10 @@ import { applyLine } from './inbound.js';
 
 /** Seconds a link may take from connect to the end of its handshake (SVINFO). */
 const HANDSHAKE_SECONDS = 30;
+/** The least recvq a link gets: a socket read of a burst may hold this much. */
+const LINK_RECVQ = 1 << 20;
+/** Incoming links in their handshake at once; more are closed at once (a bound on what a link address can open). */
+const MAX_HANDSHAKES = 8;
 /** Largest difference of clocks (seconds) SVINFO accepts, as TS6 servers do by default. */
 const MAX_CLOCK_DELTA = 60;
 
@@ -115,8 +119,9 @@ export class Network implements ConnectionOwner {
   private classOf(cfg: LinkConfig | undefined): ClassConfig {
     const config = this.server.config;
     const klass = config.class.find((c) => c.name === (cfg?.class ?? 'default')) ?? config.class[0]!;
-    // Servers send bursts: flood tokens do not apply to them; the recvq and sendq do.
-    return { ...klass, flood: { burst: 100000, rate: 1000000 } };
+    // Servers send bursts: flood tokens do not apply to them, and a read of a burst may be
+    // larger than a client's recvq (the lines are applied as they arrive); the sendq applies.
+    return { ...klass, recvq: Math.max(klass.recvq, LINK_RECVQ), flood: { burst: 100000, rate: 1000000 } };
   }
 
   private open(socket: Socket, cfg: LinkConfig | undefined, outgoing: boolean): Link {
@@ -147,6 +152,12 @@ export class Network implements ConnectionOwner {
     // Only addresses of [[link]] blocks: anyone else is gone before a byte is read.
     if (!this.server.config.link.some((l) => l.address === ip)) {
       this.server.log.warn({ ip }, 'server link refused: no [[link]] block has this address');
+      return void socket.destroy();
+    }
+    let handshaking = 0;
+    for (const l of this.links) if (l.phase === 'handshake' && !l.outgoing) handshaking++;
+    if (handshaking >= MAX_HANDSHAKES) {
+      this.server.log.warn({ ip }, 'server link refused: too many links in their handshake');
       return void socket.destroy();
     }
     this.open(socket, undefined, false);
