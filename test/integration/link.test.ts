@@ -130,6 +130,10 @@ describe('server links (TS6)', () => {
     bob.send('TOPIC #chat :set on b');
     expect((await alice.waitFor('TOPIC')).params).toEqual(['#chat', 'set on b']);
 
+    alice.send('RENAME #chat #talk :new name');
+    const refused = await alice.waitFor('FAIL');
+    expect(refused.params).toEqual(['RENAME', 'CANNOT_RENAME', '#chat', '#talk', 'Channels cannot be renamed while this server is linked to others']);
+
     bob.send('NICK robert');
     const nick = await alice.waitFor('NICK');
     expect(nick.source).toMatch(/^bob!/);
