@@ -8,6 +8,7 @@ import type { Server } from '../../server/server.js';
 import { serverSlot } from '../../server/slots.js';
 import type { User } from '../../server/user.js';
 import { formatModeChanges } from '../channels/modeparse.js';
+import { audit } from '../oper.js';
 import { userIds } from './ids.js';
 import { Network } from './network.js';
 
@@ -101,6 +102,7 @@ function handleConnect(server: Server, client: User, msg: Message): void {
   const cfg = server.config.link.find((l) => l.name.toLowerCase() === msg.params[0]!.toLowerCase());
   if (!net || !cfg) return client.numeric(ERR.NOSUCHSERVER, msg.params[0]!, 'No link block for that server');
   if (server.state.findServer(cfg.name)) return client.fromServer('NOTICE', [client.nick, `*** ${cfg.name} is already linked`]);
+  audit(server, client, 'connect', { server: cfg.name });
   net.connectTo(cfg);
   client.fromServer('NOTICE', [client.nick, `*** Connecting to ${cfg.name} (${cfg.address}:${cfg.port})`]);
 }
@@ -112,7 +114,7 @@ function handleSquit(server: Server, client: User, msg: Message): void {
   const via = target && net?.byPeer.get(target);
   if (!net || !via) return client.numeric(ERR.NOSUCHSERVER, msg.params[0]!, 'No server of that name is linked to this one');
   const reason = msg.params[1] || `SQUIT by ${client.nick}`;
-  server.log.info({ link: target.name, by: client.nick, reason }, 'SQUIT');
+  audit(server, client, 'squit', { server: target.name, reason });
   net.drop(via, reason);
 }
 
