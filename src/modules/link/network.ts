@@ -249,8 +249,9 @@ export class Network implements ConnectionOwner {
     }
   }
 
+  /** A link past its (large) flood allowance waits for the server's pump, like a client (never a pump inside a pump). */
   throttled(conn: Connection): void {
-    conn.pump();
+    this.server.throttled(conn);
   }
 
   connectionClosed(conn: Connection, reason: DisconnectReason): void {
