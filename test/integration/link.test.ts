@@ -268,19 +268,37 @@ describe('server links (TS6)', () => {
     expect(early.some((l) => l.startsWith('ERROR :Closing Link: NICK before the end of the handshake'))).toBe(true);
   });
 
-  it('a nick taken on both sides keeps the older one and kills the younger', async () => {
+  it('a nick taken on both sides by different user@hosts keeps the older one and kills the younger', async () => {
     const a = await daemon('a', '1AA', [{ name: 'b' }]);
-    const older = await user(a, 'same');
+    const older = await client(a.port, 'same', { user: 'first' });
+    clients.push(older);
     await new Promise((r) => setTimeout(r, 1100));
     const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
-    const younger = await user(b, 'same');
     // Registered a second later on B: its TS is higher, so it loses.
+    const younger = await client(b.port, 'same', { user: 'second' });
+    clients.push(younger);
     await linked(a, b);
     await younger.waitClosed(3000);
     expect(younger.lines.some((l) => / KILL same /.test(l))).toBe(true);
     expect(older.closed).toBe(false);
     await waitUntil(() => b.server.state.findNick('same') !== undefined, 2000);
     expect(b.server.state.serverOf(b.server.state.findNick('same')!).name).toBe('a.test');
+  });
+
+  it('a nick taken on both sides by the same user@host keeps the newer one (a reconnect)', async () => {
+    const a = await daemon('a', '1AA', [{ name: 'b' }]);
+    const older = await client(a.port, 'same', { user: 'me' });
+    clients.push(older);
+    await new Promise((r) => setTimeout(r, 1100));
+    const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
+    const newer = await client(b.port, 'same', { user: 'me' });
+    clients.push(newer);
+    await linked(a, b);
+    await older.waitClosed(3000);
+    expect(older.lines.some((l) => / KILL same /.test(l))).toBe(true);
+    expect(newer.closed).toBe(false);
+    await waitUntil(() => a.server.state.findNick('same') !== undefined, 2000);
+    expect(a.server.state.serverOf(a.server.state.findNick('same')!).name).toBe('b.test');
   });
 
   it('on a netjoin the older channel keeps its modes and operators, the younger side loses its own', async () => {

@@ -164,12 +164,13 @@ function introduceServer(net: Network, link: Link, msg: Message): void {
 }
 
 /**
- * A nick `nick` with timestamp `ts` arrives from `link` (a new user, or `changing` renaming):
- * against a user holding it here, the older nick stays and the younger one is killed, both on an
- * equal TS (ts6.md "Nick TS rules", without the user@host comparison). False when the arriving
- * one lost.
+ * A nick `nick` with timestamp `ts` arrives from `link` (a new user with `userHost`, or `changing`
+ * renaming): against a user holding it here, ts6.md's "Nick TS rules" choose. On equal
+ * timestamps both are killed; otherwise, of two different user@hosts the older nick stays, and of
+ * the same user@host (someone reconnecting) the newer one. Both sides of the link choose alike.
+ * False when the arriving one lost.
  */
-function resolveCollision(net: Network, link: Link, nick: string, ts: number, changing?: User, uid?: string): boolean {
+function resolveCollision(net: Network, link: Link, nick: string, ts: number, changing?: User, uid?: string, userHost?: string): boolean {
   const state = net.server.state;
   const holder = state.findNick(nick);
   if (!holder || holder === changing) return true;
@@ -180,8 +181,12 @@ function resolveCollision(net: Network, link: Link, nick: string, ts: number, ch
     return true;
   }
   const ours = net.ids(holder).ts;
-  const theirsLoses = ts >= ours;
-  const oursLoses = ts <= ours;
+  const theirs = (changing ? `${changing.user}@${changing.host}` : (userHost ?? '')).toLowerCase();
+  const same = theirs === `${holder.user}@${holder.host}`.toLowerCase();
+  // Which one is older decides, read the other way round for the same user@host.
+  const theirsOlder = same ? ts > ours : ts < ours;
+  const theirsLoses = ts === ours || !theirsOlder;
+  const oursLoses = ts === ours || theirsOlder;
   if (oursLoses) {
     // Applied as from the link: the others hear of the quit (or a KILL when the holder is theirs).
     holder.send({ source: net.server.name, command: 'KILL', params: [holder.nick, reason] });
@@ -205,7 +210,7 @@ function introduceUser(net: Network, link: Link, msg: Message): void {
   if (!UID_RE.test(uid) || net.byUid.has(uid)) return net.drop(link, `UID ${uid} is invalid or already used`);
   if (net.byUid.size >= MAX_REMOTE_USERS) return net.drop(link, 'Too many users');
   const ts = Number(tsText) || Math.floor(Date.now() / 1000);
-  if (!resolveCollision(net, link, nick, ts, undefined, uid)) return;
+  if (!resolveCollision(net, link, nick, ts, undefined, uid, `${username}@${host}`)) return;
   const state = net.server.state;
   net.server.introduceSessionlessUser(
     { nick, user: username, host, realHost: realHost === '*' ? host : realHost, realname, ip: ip === '0' ? '255.255.255.255' : ip },
