@@ -41,7 +41,8 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       return introduceServer(net, link, msg);
     case 'SQUIT': {
       const gone = net.bySid.get(p[0] ?? '') ?? state.findServer(p[0] ?? '');
-      if (!gone || gone === state.me) return net.drop(link, p[1] ?? 'SQUIT');
+      // Of this server or of the peer itself: the link ends (the split follows its close).
+      if (!gone || gone === state.me || gone === link.peer) return net.drop(link, p[1] ?? 'SQUIT');
       if (net.linkToward(gone) !== link) return;
       return net.split(gone, `${gone.uplink?.name ?? server.name} ${gone.name}`);
     }
