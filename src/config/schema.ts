@@ -34,6 +34,11 @@ export const serverSchema = z.strictObject({
    * supervisor is detected, else "reexec" (server/restart.ts).
    */
   restart: z.enum(['auto', 'exit', 'reexec']).default('auto'),
+  /** TS6 server id (a digit and two letters or digits, unique on the network); needed only to link servers. */
+  sid: z
+    .string()
+    .regex(/^[0-9][0-9A-Z]{2}$/, 'a digit and two uppercase letters or digits, e.g. "1AB"')
+    .optional(),
 });
 
 const tlsSchema = z.strictObject({ cert: z.string(), key: z.string() });
@@ -50,6 +55,30 @@ export const listenSchema = z.strictObject({
   trusted_proxies: z.array(z.string().refine((ip) => isIP(ip) !== 0, 'must be an IP address')).default([]),
   /** Every connection starts with a PROXY protocol header (v1 or v2) from an address in [proxy] trusted. */
   proxy: z.boolean().default(false),
+  /** Server links (TS6, modules/link) instead of clients: only servers named in a [[link]] block are accepted here. */
+  servers: z.boolean().default(false),
+});
+
+/** A server this one links to (TS6): who it is, how to reach it, what it must send. */
+export const linkSchema = z.strictObject({
+  /** Its server name, as it sends it in SERVER. */
+  name: z.string().regex(/^[A-Za-z0-9.-]+\.[A-Za-z0-9.-]+$/, 'a server name with at least one dot'),
+  /** Where to connect to it (autoconnect); an incoming link must come from this address. */
+  address: z.string().refine((ip) => isIP(ip) !== 0, 'must be an IP address'),
+  port: z.number().int().min(1).max(65535).default(6666),
+  /** The password sent in PASS (the peer's accept_password is its hash). */
+  send_password: z.string().min(1).regex(/^[^\s:]+$/, 'no spaces or ":"'),
+  /** Hash from `ircd mkpasswd` of the password the peer must send. */
+  accept_password: z.string().refine(isPasswordHash, 'a hash made by `ircd mkpasswd` (plaintext is refused)'),
+  /** Connect to it at start and after each loss, every `retry` seconds until it is up. */
+  autoconnect: z.boolean().default(false),
+  retry: z.number().int().min(1).max(86400).default(60),
+  /** It may introduce servers behind it; a leaf (false) may not. */
+  hub: z.boolean().default(false),
+  /** The [[class]] whose sendq and recvq the link gets (its flood limits do not apply to servers). */
+  class: z.string().min(1).default('default'),
+  /** Links are plaintext: allowed to a non-loopback address only when this says so (a private network, a tunnel). */
+  allow_plaintext: z.boolean().default(false),
 });
 
 /** Characters RELAYMSG may not put in a relayed nick (the spec's reserved ones), nor take as separators. */
@@ -217,7 +246,7 @@ export const stsSchema = z.strictObject({
 });
 
 /** Oper privileges an [[oper_class]] may grant; listed so a typo is an error, not a silent no-op. */
-export const PRIVILEGES = ['kill', 'ban', 'rehash', 'die', 'wallops', 'see_hidden', 'override', 'accounts', 'relaymsg'] as const;
+export const PRIVILEGES = ['kill', 'ban', 'rehash', 'die', 'wallops', 'see_hidden', 'override', 'accounts', 'relaymsg', 'routing'] as const;
 export type Privilege = (typeof PRIVILEGES)[number];
 
 /** Server notice letters (user mode +s): bans, connects/quits, GLOBOPS, kills, LOCOPS, oper activity. */
@@ -533,6 +562,7 @@ export const configSchema = z
     webirc: z.array(webircSchema).default([]),
     proxy: proxySchema.prefault({}),
     relaymsg: relaymsgSchema.prefault({}),
+    link: z.array(linkSchema).max(64).default([]),
   })
   .superRefine((cfg, ctx) => {
     const classes = new Set<string>();
@@ -563,6 +593,23 @@ export const configSchema = z
           message: port === undefined ? 'STS needs a [[listen]] block with tls' : `no [[listen]] block with tls on port ${port}`,
         });
     }
+    const linkNames = new Set<string>();
+    cfg.link.forEach((l, i) => {
+      const key = l.name.toLowerCase();
+      if (linkNames.has(key)) ctx.addIssue({ code: 'custom', path: ['link', i, 'name'], message: `duplicate link "${l.name}"` });
+      linkNames.add(key);
+      if (!classes.has(l.class)) ctx.addIssue({ code: 'custom', path: ['link', i, 'class'], message: `no [[class]] named "${l.class}"` });
+      if (!l.allow_plaintext && !isLoopback(l.address))
+        ctx.addIssue({ code: 'custom', path: ['link', i, 'address'], message: 'links are plaintext: a non-loopback address needs allow_plaintext = true' });
+      if (l.name.toLowerCase() === cfg.server.name.toLowerCase())
+        ctx.addIssue({ code: 'custom', path: ['link', i, 'name'], message: 'a link to this server itself' });
+    });
+    if ((cfg.link.length > 0 || cfg.listen.some((l) => l.servers)) && !cfg.server.sid)
+      ctx.addIssue({ code: 'custom', path: ['server', 'sid'], message: '[[link]] blocks and servers listeners need a server id ([server] sid)' });
+    cfg.listen.forEach((l, i) => {
+      if (l.servers && (l.websocket || l.proxy || l.tls))
+        ctx.addIssue({ code: 'custom', path: ['listen', i, 'servers'], message: 'a servers listener takes plaintext TS6 links: no tls, websocket or proxy (TLS links come later)' });
+    });
     const tokenNames = new Set<string>();
     cfg.api.tokens.forEach((t, i) => {
       if (tokenNames.has(t.name)) ctx.addIssue({ code: 'custom', path: ['api', 'tokens', i, 'name'], message: `duplicate token "${t.name}"` });
@@ -573,6 +620,13 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type ClassConfig = z.infer<typeof classSchema>;
 export type ListenConfig = z.infer<typeof listenSchema>;
+export type LinkConfig = z.infer<typeof linkSchema>;
+
+/** 127.0.0.0/8 and ::1 (and the IPv4-mapped form): where a plaintext link is allowed by default. */
+export function isLoopback(ip: string): boolean {
+  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return v4.startsWith('127.') || ip === '::1';
+}
 export type AllowConfig = z.infer<typeof allowSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
 export type OperConfig = z.infer<typeof operSchema>;

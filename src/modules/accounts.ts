@@ -91,7 +91,8 @@ function checkReservation(server: Server, client: User): void {
   const rt = runtime(server);
   const cfg = server.config.accounts;
   rt.reservations.delete(client);
-  if (cfg.nick_reservation === 'off' || !client.registered) return;
+  // A user of a linked server is its own server's to warn and rename.
+  if (cfg.nick_reservation === 'off' || !client.registered || server.state.serverOf(client) !== server.state.me) return;
   const fold = server.state.fold;
   if (client.account !== undefined && fold(client.account) === client.nickKey) return;
   // Under utf8 a look-alike of an account's name (Cyrillic "а" for Latin "a") is reserved as well.

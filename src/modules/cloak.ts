@@ -47,7 +47,8 @@ export const cloak: Module = {
       const now = server.config.cloaking;
       if (now.enabled && now.secret === old.cloaking.secret && now.prefix === old.cloaking.prefix) return;
       for (const client of server.registeredClients()) {
-        if (!client.modes.has(CLOAK_MODE)) continue;
+        // A linked server's users are cloaked by their own server.
+        if (!client.modes.has(CLOAK_MODE) || server.state.serverOf(client) !== server.state.me) continue;
         if (now.enabled) showHost(server, client, true);
         else changeUserModes(server, client, [{ letter: CLOAK_MODE, adding: false }]);
       }

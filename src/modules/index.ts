@@ -14,6 +14,7 @@ import { history } from './history.js';
 import { hostname } from './hostname.js';
 import { ident } from './ident.js';
 import { info } from './info.js';
+import { link } from './link/index.js';
 import { ircv3 } from './ircv3.js';
 import { messaging } from './messaging.js';
 import { metadata } from './metadata.js';
@@ -35,5 +36,5 @@ import { webpush } from './webpush.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, relaymsg, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, ident, history, readmarker, redact, webpush, help, api];
+  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, relaymsg, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, ident, history, readmarker, redact, webpush, link, help, api];
 }

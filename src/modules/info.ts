@@ -13,12 +13,16 @@ export function sendLusers(server: Server, client: User): void {
   const total = server.state.registeredCount;
   const unknown = server.state.clients.size - total;
   const max = server.state.maxRegistered;
-  client.numeric(RPL.LUSERCLIENT, `There are ${total - invisible} users and ${invisible} invisible on 1 servers`);
+  client.numeric(RPL.LUSERCLIENT, `There are ${total - invisible} users and ${invisible} invisible on ${server.state.servers.size} servers`);
   client.numeric(RPL.LUSEROP, String(opers), 'operator(s) online');
   if (unknown > 0) client.numeric(RPL.LUSERUNKNOWN, String(unknown), 'unknown connection(s)');
   client.numeric(RPL.LUSERCHANNELS, String(server.state.channels.size), 'channels formed');
-  client.numeric(RPL.LUSERME, `I have ${total} clients and 0 servers`);
-  client.numeric(RPL.LOCALUSERS, String(total), String(max), `Current local users ${total}, max ${max}`);
+  // Local: this server's own users; the servers are those linked to this one directly.
+  const local = total - server.state.remoteCount;
+  let peers = 0;
+  for (const s of server.state.servers.values()) if (s.uplink === server.state.me) peers++;
+  client.numeric(RPL.LUSERME, `I have ${local} clients and ${peers} servers`);
+  client.numeric(RPL.LOCALUSERS, String(local), String(max), `Current local users ${local}, max ${max}`);
   client.numeric(RPL.GLOBALUSERS, String(total), String(max), `Current global users ${total}, max ${max}`);
 }
 

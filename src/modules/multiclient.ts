@@ -19,6 +19,8 @@ const pendingAttaches = userSlot<User>();
  */
 export function mayAttachLater(server: Server, client: User, holder: User): boolean {
   if (!server.config.accounts.multiclient || !holder.registered || holder.account === undefined) return false;
+  // A user of a linked server has its sessions there.
+  if (server.state.serverOf(holder) !== server.state.me) return false;
   if (client.account === undefined) return client.session.capNegotiating;
   return server.state.fold(client.account) === server.state.fold(holder.account);
 }

@@ -162,7 +162,9 @@ function sendWhois(server: Server, client: User, target: User): void {
   }
   sendListNumeric(server, client, RPL.WHOISCHANNELS, [nick], channels, ' ');
 
-  client.numeric(RPL.WHOISSERVER, nick, server.name, server.config.server.description);
+  // The server the user is on: this one, or one linked behind it.
+  const home = server.state.serverOf(target);
+  client.numeric(RPL.WHOISSERVER, nick, home.name, home === server.state.me ? server.config.server.description : home.description);
   if (target.away !== undefined) client.numeric(RPL.AWAY, nick, target.away);
   if (target.oper) client.numeric(RPL.WHOISOPERATOR, nick, 'is an IRC operator');
   if (target.account) client.numeric(RPL.WHOISACCOUNT, nick, target.account, 'is logged in as');

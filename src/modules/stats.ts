@@ -1,4 +1,4 @@
-// STATS (RFC 2812 3.4.4, Modern IRC) and LINKS for a single server. Letters in [stats] public
+// STATS (RFC 2812 3.4.4, Modern IRC) for this server, and LINKS of the network's servers. Letters in [stats] public
 // are open to everyone; the rest (connections, bans, config details) are for opers.
 // Spec: https://modern.ircdocs.horse/#stats-message · https://modern.ircdocs.horse/#links-message
 import { globMatch } from '../protocol/mask.js';
@@ -112,8 +112,12 @@ function handleStats(server: Server, client: User, query: string, target: string
 
 function handleLinks(server: Server, client: User, mask: string | undefined): void {
   const visible = server.config.stats.links_public || client.oper !== undefined;
-  if (visible && (mask === undefined || globMatch(mask.toLowerCase(), server.name.toLowerCase())))
-    client.numeric(RPL.LINKS, server.name, server.name, `0 ${server.config.server.description}`);
+  // Every server of the network, each with its uplink (this one names itself) and its distance.
+  for (const s of visible ? server.state.servers.values() : []) {
+    if (mask !== undefined && !globMatch(mask.toLowerCase(), s.name.toLowerCase())) continue;
+    const description = s === server.state.me ? server.config.server.description : s.description;
+    client.numeric(RPL.LINKS, s.name, (s.uplink ?? s).name, `${s.hops} ${description}`);
+  }
   client.numeric(RPL.ENDOFLINKS, mask ?? '*', 'End of /LINKS list');
 }
 

@@ -151,7 +151,7 @@ function acceptProxied(gate: ProxyGate, onRefused: () => void, next: (raw: Socke
 }
 
 export function listenerKey(cfg: ListenConfig): string {
-  return `${cfg.address}|${cfg.port}|${cfg.tls ? 'tls' : 'plain'}${cfg.websocket ? '|ws' : ''}`;
+  return `${cfg.address}|${cfg.port}|${cfg.tls ? 'tls' : 'plain'}${cfg.websocket ? '|ws' : ''}${cfg.servers ? '|servers' : ''}`;
 }
 
 /**

@@ -24,6 +24,10 @@ export type RehashResult = { ok: true; needsRestart: string[]; warnings: string[
  */
 const RESTART_KEYS = [
   'server.casemapping',
+  // Phase 1 of linking reads the server id and the [[link]] blocks at start (an autoconnect retry
+  // reads its block again, so a block removed stops being retried).
+  'server.sid',
+  'link.*',
   'store.*',
   'log.format',
   'log.destination',
@@ -40,7 +44,7 @@ const RESTART_KEYS = [
 ] as const;
 
 /** Keys of a [[listen]] block that its open socket keeps: they apply only to a listener opened anew. */
-const LISTENER_RESTART_KEYS = ['origins', 'trusted_proxies', 'proxy'] as const;
+const LISTENER_RESTART_KEYS = ['origins', 'trusted_proxies', 'proxy', 'servers'] as const;
 
 /** What the oper and the log are told: "changed but needs a restart: metrics.port, store.path". */
 export function describeRestartNeeded(keys: readonly string[]): string {

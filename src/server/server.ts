@@ -63,6 +63,9 @@ export class Server implements ConnectionOwner {
    */
   exitProcess: ((restart: boolean) => void) | undefined;
 
+  /** Takes the sockets of `servers = true` listeners: set by the link module in its init. */
+  acceptServer: ((socket: Socket, listener: ListenConfig) => void) | undefined;
+
   private readonly sessionOf = new Map<Connection, Session>();
   /** Ids given to users introduced without a session so far (see introduceSessionlessUser). */
   private sessionlessIds = 0;
@@ -94,7 +97,7 @@ export class Server implements ConnectionOwner {
     this.state = new State(
       caseFolder(config.server.casemapping),
       (event, err) => this.subscriberFailed({ event }, err),
-      { name: config.server.name, description: config.server.description },
+      { name: config.server.name, sid: config.server.sid, description: config.server.description },
       // Look-alike nicks matter only where nicks may hold more than ASCII.
       config.server.casemapping === 'utf8' ? skeleton : undefined,
     );
@@ -140,7 +143,10 @@ export class Server implements ConnectionOwner {
   async addListener(cfg: ListenConfig): Promise<Listener> {
     const l = await openListener(
       cfg,
-      (socket, lc, peer) => (lc.websocket ? this.admission.acceptWebSocket(socket, lc, peer) : this.admission.accept(socket, lc, undefined, peer)),
+      (socket, lc, peer) => {
+        if (lc.servers) return this.acceptServer ? this.acceptServer(socket, lc) : socket.destroy();
+        return lc.websocket ? this.admission.acceptWebSocket(socket, lc, peer) : this.admission.accept(socket, lc, undefined, peer);
+      },
       {
         // Not logged: a flood of these would flood the log too.
         refused: () => this.stats.reject('limit'),
@@ -312,14 +318,21 @@ export class Server implements ConnectionOwner {
    * offline) and users behind linked servers will be: it holds its nick and channels, gets
    * nothing written, and goes by disconnect(). The caller has checked that the nick is free.
    */
-  introduceSessionlessUser(identity: { nick: string; user: string; host: string; realname: string; ip: string }): User {
+  introduceSessionlessUser(
+    identity: { nick: string; user: string; host: string; realname: string; ip: string; realHost?: string },
+    home = this.state.me,
+    /** Runs before the user is introduced: a linked server's user gets its id, modes and account here. */
+    prepare?: (client: User) => void,
+  ): User {
     // Negative: never one of the connection ids that the other users' ids are.
     const client = new User(--this.sessionlessIds, identity.ip, this.serverName);
     client.user = identity.user;
     client.realname = identity.realname;
-    client.host = client.realHost = identity.host;
-    this.state.addClient(client);
+    client.host = identity.host;
+    client.realHost = identity.realHost ?? identity.host;
+    this.state.addClient(client, home);
     this.state.setNick(client, identity.nick);
+    prepare?.(client);
     this.state.introduceUser(client);
     return client;
   }
@@ -392,7 +405,8 @@ export class Server implements ConnectionOwner {
     this.sweep.stop();
     this.throttledPump.stop();
     const closing = [...this.listeners.values()].map((l) => l.close());
-    for (const client of [...this.state.clients]) this.disconnect(client, { kind: 'shutdown', text: reason });
+    // Users of linked servers stay on the network: the split (modules' close) takes them from here.
+    for (const client of [...this.state.clients]) if (this.state.serverOf(client) === this.state.me) this.disconnect(client, { kind: 'shutdown', text: reason });
     this.finishDepartures();
     this.flushes.flushAll();
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, graceMs).unref())]);

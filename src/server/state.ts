@@ -94,6 +94,11 @@ export class State {
     return this.registered;
   }
 
+  /** Users of other servers (all registered: a linked server introduces only registered users). */
+  get remoteCount(): number {
+    return this.homeOf.size;
+  }
+
   /** The most registered users at once since the start. */
   get maxRegistered(): number {
     return this.mostRegistered;

@@ -150,6 +150,30 @@ describe('config validation', () => {
   });
 });
 
+describe('server links', () => {
+  const hash = hashPassword('linkpass');
+  const link = (extra = '') => `[[link]]\nname = "hub.test"\naddress = "127.0.0.1"\nsend_password = "x"\naccept_password = "${hash}"\n${extra}`;
+
+  it('checks the server id, and needs one with [[link]] blocks', () => {
+    expect(problems(base + '[server]\nsid = "ABC"\n')).toEqual([expect.stringMatching(/^server\.sid: a digit and two uppercase letters or digits/)]);
+    expect(problems(base + link())).toEqual([expect.stringMatching(/^server\.sid: \[\[link\]\] blocks and servers listeners need a server id/)]);
+    expect(problems(base + '[[listen]]\nport = 6666\nservers = true\nwebsocket = true\n')).toEqual([
+      expect.stringMatching(/^server\.sid: /),
+      expect.stringMatching(/^listen\[1\]\.servers: a servers listener takes plaintext TS6 links/),
+    ]);
+    const cfg = parseConfigText(base + '[server]\nsid = "1AB"\n' + link(), '/etc/ircd/test.toml');
+    expect(cfg.link[0]).toMatchObject({ name: 'hub.test', port: 6666, autoconnect: false, retry: 60, hub: false, class: 'default', allow_plaintext: false });
+  });
+
+  it('refuses a plaintext link off loopback unless allowed, a plaintext password hash, and an unknown class', () => {
+    const sid = '[server]\nsid = "1AB"\n';
+    expect(problems(base + sid + link().replace('127.0.0.1', '192.0.2.1'))).toEqual([expect.stringMatching(/^link\[0\]\.address: links are plaintext/)]);
+    expect(parseConfigText(base + sid + link('allow_plaintext = true\n').replace('127.0.0.1', '192.0.2.1'), '/x.toml').link[0]!.address).toBe('192.0.2.1');
+    expect(problems(base + sid + link().replace(hash, 'plain'))).toEqual([expect.stringMatching(/^link\[0\]\.accept_password: a hash made by/)]);
+    expect(problems(base + sid + link('class = "none"\n'))).toEqual([expect.stringMatching(/^link\[0\]\.class: no \[\[class\]\] named "none"/)]);
+  });
+});
+
 describe('key suggestions', () => {
   it('edit distance is zero only for equal words, symmetric, and at most the longer length', () => {
     const word = fc.string({ maxLength: 12 });

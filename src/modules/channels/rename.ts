@@ -42,6 +42,8 @@ export function handleRename(server: Server, client: User, msg: Message): void {
   if (!validChannelName(newName, server.config.channels.types, server.config.limits.channellen)) return fail('CANNOT_RENAME', 'That is not a valid channel name');
   if (newName[0] !== channel.name[0]) return fail('CANNOT_RENAME', 'You cannot change a channel prefix type');
   if (newName === channel.name) return fail('CANNOT_RENAME', 'The channel already has that name');
+  // Linked servers know the channel by its name, and server links do not carry renames yet (docs/linking.md).
+  if (server.state.servers.size > 1) return fail('CANNOT_RENAME', 'Channels cannot be renamed while this server is linked to others');
   const caseOnly = server.state.fold(newName) === channel.folded;
   if (!caseOnly && server.state.findChannel(newName)) return fail('CHANNEL_NAME_IN_USE', 'The channel name is already taken');
   // Each rename sends every member without the capability a whole JOIN burst: rate-limit it.

@@ -1,0 +1,348 @@
+// What a linked server tells us, applied to State: servers (SID, SQUIT), users (EUID, NICK,
+// QUIT, KILL, AWAY, MODE, CHGHOST, ENCAP SU), channels (SJOIN, BMASK, JOIN, PART, KICK, TMODE, TOPIC, TB) and
+// messages (PRIVMSG, NOTICE). Local clients see each change through State's events, as they see
+// a local user's; the link module's subscribers pass it on to the other links.
+// Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
+import { isChannelTarget } from '../../protocol/channelname.js';
+import type { Message } from '../../protocol/message.js';
+import type { Channel } from '../../server/channel.js';
+import { relay, newMsgid } from '../../server/outgoing.js';
+import type { ServerEntry } from '../../server/state.js';
+import type { User } from '../../server/user.js';
+import { setChannelTopic } from '../channels/info.js';
+import { applyChannelModes } from '../channels/modes.js';
+import { LIST_MODES } from '../channels/modeparse.js';
+import { sendResolved, splitStatusPrefix, type MessageTarget } from '../messaging.js';
+import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
+import type { Link, Network } from './network.js';
+
+/** Applies one line from a link that is up. Lines naming unknown users or channels are dropped (they crossed a change). */
+export function applyLine(net: Network, link: Link, msg: Message): void {
+  const p = msg.params;
+  const server = net.server;
+  const state = server.state;
+  const user = msg.source ? net.byUid.get(msg.source) : undefined;
+  // A user's lines come from the direction of its server: anything else is a desync or a forgery.
+  if (user && net.linkOfUser(user) !== link) return;
+  switch (msg.command) {
+    case 'PING':
+      // "PING <origin> [<destination>]": answered by this server (phase 1 routes no remote PINGs).
+      return net.send(link, { source: net.sid, command: 'PONG', params: [server.name, msg.source ?? p[0] ?? ''] });
+    case 'PONG':
+      if (link.bursting && msg.source === link.theirSid) {
+        link.bursting = false;
+        server.log.info({ link: link.name }, 'server link burst received');
+      }
+      return;
+    case 'ERROR':
+      server.log.warn({ link: link.name, error: p[0] }, 'server link error from peer');
+      return;
+    case 'SID':
+      return introduceServer(net, link, msg);
+    case 'SQUIT': {
+      const gone = net.bySid.get(p[0] ?? '') ?? state.findServer(p[0] ?? '');
+      // Of this server or of the peer itself: the link ends (the split follows its close).
+      if (!gone || gone === state.me || gone === link.peer) return net.drop(link, p[1] ?? 'SQUIT');
+      if (net.linkToward(gone) !== link) return;
+      return net.split(gone, `${gone.uplink?.name ?? server.name} ${gone.name}`);
+    }
+    case 'EUID':
+      return introduceUser(net, link, msg);
+    case 'NICK': {
+      if (!user || p.length < 1) return;
+      const ts = Number(p[1]) || Math.floor(Date.now() / 1000);
+      if (!resolveCollision(net, link, p[0]!, ts, user)) return;
+      userIds.get(user)!.ts = ts;
+      state.setNick(user, p[0]!);
+      return;
+    }
+    case 'QUIT':
+      if (user) state.removeClient(user, p[0] ?? '');
+      return;
+    case 'KILL': {
+      const victim = net.byUid.get(p[0] ?? '');
+      if (!victim) return;
+      const reason = p[1] ?? 'Killed';
+      const by = user?.nick ?? net.bySid.get(msg.source ?? '')?.name ?? link.name!;
+      victim.send({ source: user?.mask ?? by, command: 'KILL', params: [victim.nick, reason] });
+      server.disconnect(victim, { kind: 'kill', text: reason.startsWith('Killed (') ? reason : `Killed (${by} (${reason}))` });
+      return;
+    }
+    case 'AWAY':
+      if (user) state.setAway(user, p[0] || undefined);
+      return;
+    case 'MODE':
+      // User modes: ":<uid> MODE <uid> :+iw".
+      if (user && p[0] === msg.source && p[1]) applyUserModes(net, user, p[1]);
+      return;
+    case 'CHGHOST': {
+      const target = net.byUid.get(p[0] ?? '');
+      if (target && p[1]) state.setHost(target, p[1]);
+      return;
+    }
+    case 'SJOIN':
+      return sjoin(net, msg);
+    case 'JOIN': {
+      // ":<uid> JOIN <ts> <channel> +"
+      if (!user || p.length < 2) return;
+      joinRemote(net, user, p[1]!, Number(p[0]));
+      return;
+    }
+    case 'PART': {
+      const channel = state.findChannel(p[0] ?? '');
+      if (user && channel?.members.has(user)) state.part(channel, user, p[1]);
+      return;
+    }
+    case 'KICK': {
+      const channel = state.findChannel(p[0] ?? '');
+      const target = net.byUid.get(p[1] ?? '');
+      if (channel && target && channel.members.has(target)) state.kick(channel, target, user, p[2] ?? target.nick);
+      return;
+    }
+    case 'TMODE': {
+      // ":<source> TMODE <ts> <channel> <modes> [args]": dropped when the channel is younger here.
+      const channel = state.findChannel(p[1] ?? '');
+      if (!channel || Number(p[0]) > net.channelTs(channel) || !p[2]) return;
+      applyChannelModes(server, channel, modeArgsToNicks(net, p.slice(2)), user);
+      return;
+    }
+    case 'TOPIC': {
+      const channel = state.findChannel(p[0] ?? '');
+      if (user && channel) setChannelTopic(server, channel, p[1] ?? '', user);
+      return;
+    }
+    case 'TB': {
+      // ":<sid> TB <channel> <topicTS> [<setter>] :<topic>": kept when we have none or an older one.
+      const channel = state.findChannel(p[0] ?? '');
+      if (!channel || p.length < 3) return;
+      const setAt = Number(p[1]);
+      const text = p[p.length - 1]!;
+      const setBy = p.length >= 4 ? p[2]! : (net.bySid.get(msg.source ?? '')?.name ?? link.name!);
+      if (channel.topic && channel.topic.setAt <= setAt) return;
+      if (text) state.setTopic(channel, { text, setBy, setAt });
+      return;
+    }
+    case 'BMASK': {
+      // ":<sid> BMASK <ts> <channel> <letter> :<masks>": list entries of the burst, kept unless our channel is older.
+      const channel = state.findChannel(p[1] ?? '');
+      const letter = p[2] ?? '';
+      if (!channel || Number(p[0]) > net.channelTs(channel) || letter.length !== 1 || !LIST_MODES.includes(letter)) return;
+      const masks = (p[3] ?? '').split(' ').filter(Boolean);
+      const perLine = server.config.limits.modes_per_line;
+      for (let i = 0; i < masks.length; i += perLine) {
+        const some = masks.slice(i, i + perLine);
+        applyChannelModes(server, channel, ['+' + letter.repeat(some.length), ...some], undefined);
+      }
+      return;
+    }
+    case 'PRIVMSG':
+    case 'NOTICE':
+      if (user && p.length >= 2) relayMessage(net, user, msg.command, p[0]!, p[1]!);
+      return;
+    case 'ENCAP': {
+      // ":<source> ENCAP <servermask> SU <uid> [<account>]": a login (or, without an account, a logout).
+      if (p[1] !== 'SU') return;
+      const target = net.byUid.get(p[2] ?? '');
+      if (target) state.setAccount(target, p[3] || undefined);
+      return;
+    }
+    default:
+      // ENCAP subcommands and what phase 1 does not know: ignored, as TS6 servers ignore unknown commands.
+      return;
+  }
+}
+
+function introduceServer(net: Network, link: Link, msg: Message): void {
+  const [name, , sid, description] = msg.params;
+  const uplink = net.bySid.get(msg.source ?? '');
+  const state = net.server.state;
+  if (!name || !sid || !uplink || !SID_RE.test(sid) || net.linkToward(uplink) !== link) return;
+  if (!link.cfg!.hub) return net.drop(link, `${link.name} is a leaf and may not introduce ${name}`);
+  if (state.findServer(name) || net.bySid.has(sid) || sid === net.sid) return net.drop(link, `Server ${name} (${sid}) already exists`);
+  if (net.bySid.size >= MAX_REMOTE_SERVERS) return net.drop(link, 'Too many servers');
+  const entry = state.linkServer({ name, sid, description: description ?? '' }, uplink);
+  net.bySid.set(sid, entry);
+}
+
+/**
+ * A nick `nick` with timestamp `ts` arrives from `link` (a new user with `userHost`, or `changing`
+ * renaming): against a user holding it here, ts6.md's "Nick TS rules" choose. On equal
+ * timestamps both are killed; otherwise, of two different user@hosts the older nick stays, and of
+ * the same user@host (someone reconnecting) the newer one. Both sides of the link choose alike.
+ * False when the arriving one lost.
+ */
+function resolveCollision(net: Network, link: Link, nick: string, ts: number, changing?: User, uid?: string, userHost?: string): boolean {
+  const state = net.server.state;
+  const holder = state.findNick(nick);
+  if (!holder || holder === changing) return true;
+  const reason = 'Nick collision';
+  if (!holder.registered) {
+    // A client still registering gives way.
+    net.server.disconnect(holder, { kind: 'other', text: reason });
+    return true;
+  }
+  const ours = net.ids(holder).ts;
+  const theirs = (changing ? `${changing.user}@${changing.host}` : (userHost ?? '')).toLowerCase();
+  const same = theirs === `${holder.user}@${holder.host}`.toLowerCase();
+  // Which one is older decides, read the other way round for the same user@host.
+  const theirsOlder = same ? ts > ours : ts < ours;
+  const theirsLoses = ts === ours || !theirsOlder;
+  const oursLoses = ts === ours || theirsOlder;
+  if (oursLoses) {
+    // Applied as from the link: the others hear of the quit (or a KILL when the holder is theirs).
+    holder.send({ source: net.server.name, command: 'KILL', params: [holder.nick, reason] });
+    net.server.disconnect(holder, { kind: 'kill', text: `Killed (${net.server.name} (${reason}))` });
+  }
+  if (theirsLoses) {
+    const victim = changing ? net.uid(changing) : uid;
+    if (victim) net.send(link, { source: net.sid, command: 'KILL', params: [victim, `${net.server.name} (${reason})`] });
+    if (changing) net.server.disconnect(changing, { kind: 'kill', text: `Killed (${net.server.name} (${reason}))` });
+    return false;
+  }
+  return true;
+}
+
+function introduceUser(net: Network, link: Link, msg: Message): void {
+  // EUID nick hops ts umodes user host ip uid realhost account :realname
+  const p = msg.params;
+  const home = net.bySid.get(msg.source ?? '');
+  if (!home || p.length < 11 || net.linkToward(home) !== link) return;
+  const [nick, , tsText, umodes, username, host, ip, uid, realHost, account, realname] = p as [string, string, string, string, string, string, string, string, string, string, string];
+  if (!UID_RE.test(uid) || net.byUid.has(uid)) return net.drop(link, `UID ${uid} is invalid or already used`);
+  if (net.byUid.size >= MAX_REMOTE_USERS) return net.drop(link, 'Too many users');
+  const ts = Number(tsText) || Math.floor(Date.now() / 1000);
+  if (!resolveCollision(net, link, nick, ts, undefined, uid, `${username}@${host}`)) return;
+  const state = net.server.state;
+  net.server.introduceSessionlessUser(
+    { nick, user: username, host, realHost: realHost === '*' ? host : realHost, realname, ip: ip === '0' ? '255.255.255.255' : ip },
+    home as ServerEntry,
+    (u) => {
+      userIds.set(u, { uid, ts, home });
+      net.byUid.set(uid, u);
+      for (const letter of umodes.slice(1)) state.setUserMode(u, letter, true);
+      if (account !== '*' && account !== '0') state.setAccount(u, account);
+    },
+  );
+}
+
+function applyUserModes(net: Network, user: User, modes: string): void {
+  let add = true;
+  for (const c of modes) {
+    if (c === '+' || c === '-') add = c === '+';
+    else net.server.state.setUserMode(user, c, add);
+  }
+}
+
+/** Prefix-mode arguments name users by UID on links; State's mode code looks them up by nick. */
+function modeArgsToNicks(net: Network, args: readonly string[]): string[] {
+  return args.map((a, i) => (i > 0 && UID_RE.test(a) ? (net.byUid.get(a)?.nick ?? a) : a));
+}
+
+/** The channel, made when new with the TS given; an older TS given is the channel's from now on. */
+function channelFor(net: Network, name: string, ts: number, flags: string[] = []): { channel: Channel; created: boolean } | undefined {
+  const server = net.server;
+  if (!isChannelTarget(name, server.config.channels.types)) return undefined;
+  const got = server.state.getOrCreateChannel(name, flags);
+  if (got.created || (ts > 0 && ts < net.channelTs(got.channel))) channelTs.set(got.channel, { ts: ts > 0 ? ts : net.channelTs(got.channel) });
+  return got;
+}
+
+function joinRemote(net: Network, user: User, name: string, ts: number): void {
+  const got = channelFor(net, name, ts);
+  if (got && !got.channel.members.has(user)) net.server.state.addMember(got.channel, user, '');
+}
+
+/**
+ * ":<sid> SJOIN <ts> <channel> <modes> [args] :<members>": members join, then their prefixes and
+ * the channel's modes are set as the server's MODE, as a netjoin shows. The modes and prefixes
+ * of the side with the younger channel are dropped (ts6.md "Channel TS rules"); an older TS
+ * arriving does not yet take ours away (see docs/linking.md).
+ */
+function sjoin(net: Network, msg: Message): void {
+  const p = msg.params;
+  if (p.length < 4) return;
+  const server = net.server;
+  const ts = Number(p[0]);
+  const existing = server.state.findChannel(p[1]!);
+  const keep = !existing || !(ts > net.channelTs(existing));
+  const modeArgs = p.slice(2, -1);
+  // Ours is the younger channel: our modes and prefixes go, theirs stay.
+  if (existing && ts > 0 && ts < net.channelTs(existing)) clearModes(net, existing);
+  const got = channelFor(net, p[1]!, ts);
+  if (!got) return;
+  const { channel } = got;
+  const prefixes = server.prefixes;
+  const prefixModes: string[] = [];
+  const prefixNicks: string[] = [];
+  for (const item of p[p.length - 1]!.split(' ')) {
+    if (!item) continue;
+    let i = 0;
+    while (i < item.length && prefixes.symbols.includes(item[i]!)) i++;
+    const member = net.byUid.get(item.slice(i));
+    if (!member || channel.members.has(member)) continue;
+    server.state.addMember(channel, member, '');
+    if (!keep) continue;
+    for (const symbol of item.slice(0, i)) {
+      prefixModes.push(prefixes.modes[prefixes.symbols.indexOf(symbol)]!);
+      prefixNicks.push(member.nick);
+    }
+  }
+  if (!keep) return;
+  if (modeArgs[0] && modeArgs[0] !== '+') applyChannelModes(server, channel, modeArgs, undefined);
+  const perLine = server.config.limits.modes_per_line;
+  for (let i = 0; i < prefixModes.length; i += perLine)
+    applyChannelModes(server, channel, ['+' + prefixModes.slice(i, i + perLine).join(''), ...prefixNicks.slice(i, i + perLine)], undefined);
+}
+
+/**
+ * Takes a channel's simple modes and every member's prefixes away, as the server (shown as MODE
+ * lines): what a side whose channel turned out younger does (ts6.md "Channel TS rules"). List
+ * modes (bans, exceptions, invite exceptions) stay.
+ */
+function clearModes(net: Network, channel: Channel): void {
+  const server = net.server;
+  const items: Array<[string, string | undefined]> = [...channel.flags].map((f) => [f, undefined]);
+  if (channel.key !== undefined) items.push(['k', channel.key]);
+  if (channel.limit !== undefined) items.push(['l', undefined]);
+  if (channel.forward !== undefined) items.push(['f', undefined]);
+  for (const [member, held] of channel.members) for (const letter of held) items.push([letter, member.nick]);
+  const perLine = server.config.limits.modes_per_line;
+  let modes = '-';
+  let args: string[] = [];
+  const flush = () => {
+    if (modes.length > 1) applyChannelModes(server, channel, [modes, ...args], undefined);
+    modes = '-';
+    args = [];
+  };
+  for (const [letter, arg] of items) {
+    if (arg !== undefined && args.length === perLine) flush();
+    modes += letter;
+    if (arg !== undefined) args.push(arg);
+  }
+  flush();
+}
+
+/** A remote user's PRIVMSG or NOTICE, delivered here as the messaging module delivers a local one's. */
+function relayMessage(net: Network, sender: User, command: string, target: string, text: string): void {
+  const server = net.server;
+  const { status, name } = splitStatusPrefix(server, target);
+  let resolved: MessageTarget;
+  let shown: string;
+  if (isChannelTarget(name, server.config.channels.types)) {
+    const channel = server.state.findChannel(name);
+    if (!channel) return;
+    const minRank = status ? server.prefixes.rankOfSymbol(status[status.length - 1]!) : undefined;
+    const recipients: User[] = [];
+    for (const [member, held] of channel.members)
+      if (member !== sender && (minRank === undefined || server.prefixes.atLeast(held, minRank))) recipients.push(member);
+    resolved = { to: channel, recipients };
+    shown = status + channel.name;
+  } else {
+    const recipient = net.byUid.get(target);
+    if (!recipient) return;
+    resolved = { to: recipient, recipients: [recipient] };
+    shown = recipient.nick;
+  }
+  const out = relay(sender, { source: sender.mask, command, params: [shown, text] }, { msgid: newMsgid() });
+  sendResolved(server, sender, resolved, out, false);
+}

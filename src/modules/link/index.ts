@@ -1,0 +1,168 @@
+// Server linking over TS6 (phase 1: networks of this server's own daemons). State's events
+// become TS6 lines to the linked servers (network.ts has the links, inbound.ts what they send).
+// Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
+import type { Message } from '../../protocol/message.js';
+import { ERR } from '../../protocol/numerics.js';
+import type { Module } from '../../server/module.js';
+import type { Server } from '../../server/server.js';
+import { serverSlot } from '../../server/slots.js';
+import type { User } from '../../server/user.js';
+import { formatModeChanges } from '../channels/modeparse.js';
+import { audit } from '../oper.js';
+import { userIds } from './ids.js';
+import { Network } from './network.js';
+
+const networkOf = serverSlot<Network>('link');
+
+/** Subscribes the links to State: each change made here, or applied from one link, goes to the others. */
+function subscribe(server: Server, net: Network): void {
+  const events = server.state.events;
+  const idle = () => net.links.size === 0;
+  const src = (user: User | undefined) => (user ? net.uid(user) : net.sid);
+
+  events.on('userIntroduced', ({ client }) => {
+    if (!idle()) net.broadcast(net.euidLine(client));
+  });
+  events.on('nickChanged', ({ client }) => {
+    if (!client.registered) return;
+    // The nick's timestamp is kept while unlinked too: a later link's collisions compare it.
+    const ids = net.ids(client);
+    if (!net.from) ids.ts = Math.floor(Date.now() / 1000);
+    if (idle()) return;
+    net.broadcast({ source: net.uid(client), command: 'NICK', params: [client.nick, String(ids.ts)] });
+  });
+  events.on('userQuit', ({ client, reason }) => {
+    const ids = userIds.get(client);
+    if (ids) net.byUid.delete(ids.uid);
+    if (net.splitting || idle()) return;
+    const uid = ids?.uid ?? net.uid(client);
+    // A user of another server that did not quit there (a KILL here, a nick collision) is killed everywhere.
+    if (ids?.home && net.linkToward(ids.home) !== net.from)
+      net.broadcast({ source: net.sid, command: 'KILL', params: [uid, reason] });
+    else net.broadcast({ source: uid, command: 'QUIT', params: [reason] });
+  });
+  events.on('userModeChanged', ({ client, letter, on }) => {
+    if (client.registered && !idle()) net.broadcast({ source: net.uid(client), command: 'MODE', params: [net.uid(client), (on ? '+' : '-') + letter] });
+  });
+  // Logins after the burst: ENCAP SU, as services send it (no account: logged out).
+  events.on('accountChanged', ({ client }) => {
+    if (!client.registered || idle()) return;
+    const account = client.account;
+    net.broadcast({ source: net.sid, command: 'ENCAP', params: ['*', 'SU', net.uid(client), ...(account === undefined ? [] : [account])] });
+  });
+  events.on('awayChanged', ({ client }) => {
+    if (idle()) return;
+    net.broadcast({ source: net.uid(client), command: 'AWAY', params: client.away === undefined ? [] : [client.away] });
+  });
+  events.on('hostChanged', ({ client }) => {
+    if (client.registered && !idle()) net.broadcast({ source: net.sid, command: 'CHGHOST', params: [net.uid(client), client.host] });
+  });
+  events.on('joined', ({ channel, client }) => {
+    if (idle() || !client.registered) return;
+    const held = channel.members.get(client) ?? '';
+    // A new channel (or a join with a prefix) goes as SJOIN, which carries the modes and the prefix.
+    if (held || channel.members.size === 1) for (const line of net.sjoinLines(channel, [[client, held]])) net.broadcast(line);
+    else net.broadcast({ source: net.uid(client), command: 'JOIN', params: [String(net.channelTs(channel)), channel.name, '+'] });
+  });
+  events.on('parted', ({ channel, client, reason }) => {
+    if (!idle()) net.broadcast({ source: net.uid(client), command: 'PART', params: reason === undefined ? [channel.name] : [channel.name, reason] });
+  });
+  events.on('kicked', ({ channel, client, by, reason }) => {
+    if (!idle()) net.broadcast({ source: src(by), command: 'KICK', params: [channel.name, net.uid(client), reason] });
+  });
+  events.on('topicChanged', ({ channel, by }) => {
+    if (idle()) return;
+    const topic = channel.topic;
+    if (by) net.broadcast({ source: net.uid(by), command: 'TOPIC', params: [channel.name, topic?.text ?? ''] });
+    else if (topic) net.broadcast({ source: net.sid, command: 'TB', params: [channel.name, String(topic.setAt), topic.setBy, topic.text] });
+  });
+  events.on('channelModeChanged', ({ channel, by, changes }) => {
+    if (idle()) return;
+    const prefixModes = server.prefixes.modes;
+    // Prefix modes name members by UID on links.
+    const wire = changes.map((c) => {
+      if (c.param === undefined || !prefixModes.includes(c.mode)) return c;
+      const member = server.state.findNick(c.param);
+      return member ? { ...c, param: net.uid(member) } : c;
+    });
+    net.broadcast({ source: src(by), command: 'TMODE', params: [String(net.channelTs(channel)), channel.name, ...formatModeChanges(wire)] });
+  });
+  events.on('serverLinked', ({ server: entry }) => {
+    if (!idle()) net.broadcast(net.sidLine(entry));
+  });
+  events.on('serverSplit', ({ server: entry, reason, servers }) => {
+    for (const s of servers) if (s.sid) net.bySid.delete(s.sid);
+    if (!idle() && entry.sid) net.broadcast({ source: net.sidOf(entry.uplink ?? server.state.me), command: 'SQUIT', params: [entry.sid, reason] });
+  });
+}
+
+/** CONNECT <server>: links a [[link]] block's server now (its autoconnect need not be on). */
+function handleConnect(server: Server, client: User, msg: Message): void {
+  const net = networkOf.get(server);
+  const cfg = server.config.link.find((l) => l.name.toLowerCase() === msg.params[0]!.toLowerCase());
+  if (!net || !cfg) return client.numeric(ERR.NOSUCHSERVER, msg.params[0]!, 'No link block for that server');
+  if (server.state.findServer(cfg.name)) return client.fromServer('NOTICE', [client.nick, `*** ${cfg.name} is already linked`]);
+  audit(server, client, 'connect', { server: cfg.name });
+  net.connectTo(cfg);
+  client.fromServer('NOTICE', [client.nick, `*** Connecting to ${cfg.name} (${cfg.address}:${cfg.port})`]);
+}
+
+/** SQUIT <server> [:<reason>]: drops the link to a server linked to this one. */
+function handleSquit(server: Server, client: User, msg: Message): void {
+  const net = networkOf.get(server);
+  const target = server.state.findServer(msg.params[0]!);
+  const via = target && net?.byPeer.get(target);
+  if (!net || !via) return client.numeric(ERR.NOSUCHSERVER, msg.params[0]!, 'No server of that name is linked to this one');
+  const reason = msg.params[1] || `SQUIT by ${client.nick}`;
+  audit(server, client, 'squit', { server: target.name, reason });
+  net.drop(via, reason);
+}
+
+export const link: Module = {
+  name: 'link',
+  commands: {
+    CONNECT: {
+      handler: handleConnect,
+      minParams: 1,
+      privilege: 'routing',
+      help: ['CONNECT <server>', 'Links the server of a [[link]] block now (operators with the "routing" privilege).'],
+    },
+    SQUIT: {
+      handler: handleSquit,
+      minParams: 1,
+      privilege: 'routing',
+      help: ['SQUIT <server> [:<reason>]', 'Drops the link to a server linked to this one (operators with the "routing" privilege).'],
+    },
+  },
+  hooks: {
+    // Messages are not State changes: each relayed PRIVMSG or NOTICE goes to the links behind
+    // which its recipients are (one link for a user, each link with members for a channel).
+    messageRelayed(server, sender, target, out) {
+      const net = networkOf.get(server);
+      const command = out.msg.command;
+      if (!net || net.links.size === 0 || (command !== 'PRIVMSG' && command !== 'NOTICE')) return;
+      const text = out.msg.params[1] ?? '';
+      if ('sessions' in target) {
+        const via = net.linkOfUser(target);
+        if (via && via !== net.from) net.send(via, { source: net.uid(sender), command, params: [net.uid(target), text] });
+        return;
+      }
+      const via = new Set<ReturnType<Network['linkOfUser']>>();
+      for (const member of target.members.keys()) via.add(net.linkOfUser(member));
+      for (const l of via) if (l && l !== net.from && l.phase === 'up') net.send(l, { source: net.uid(sender), command, params: [out.msg.params[0]!, text] });
+    },
+  },
+  init(server) {
+    if (!server.config.server.sid) return;
+    const net = new Network(server);
+    networkOf.set(server, net);
+    server.acceptServer = (socket, listener) => net.accept(socket, listener);
+    subscribe(server, net);
+  },
+  async start(server) {
+    networkOf.get(server)?.start();
+  },
+  close(server) {
+    networkOf.get(server)?.stop();
+  },
+};

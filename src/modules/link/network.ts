@@ -1,0 +1,468 @@
+// Server links (TS6): the links of this server, the handshake, the burst, and what goes over a
+// link when State changes. A change applied from a link is announced by State like any other;
+// `from` names that link while it is applied, so the change goes to every other link and never
+// back to the one it came from.
+// Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
+import { connect, type Socket } from 'node:net';
+import { verifyPassword } from '../../auth/password.js';
+import { isLoopback, type ClassConfig, type LinkConfig, type ListenConfig } from '../../config/schema.js';
+import { Connection, type ConnectionOwner, type LineProblem } from '../../net/connection.js';
+import type { DisconnectReason } from '../../net/disconnect.js';
+import { normalizeIp } from '../../protocol/mask.js';
+import { parseMessage, serializeMessage, type Message } from '../../protocol/message.js';
+import type { Channel } from '../../server/channel.js';
+import type { Server } from '../../server/server.js';
+import type { ServerEntry } from '../../server/state.js';
+import type { User } from '../../server/user.js';
+import { channelTs, makeUid, SID_RE, userIds } from './ids.js';
+import { applyLine } from './inbound.js';
+
+/** Seconds a link may take from connect to the end of its handshake (SVINFO). */
+const HANDSHAKE_SECONDS = 30;
+/** The least recvq a link gets: a socket read of a burst may hold this much. */
+const LINK_RECVQ = 1 << 20;
+/** Incoming links in their handshake at once; more are closed at once (a bound on what a link address can open). */
+const MAX_HANDSHAKES = 8;
+/** Largest difference of clocks (seconds) SVINFO accepts, as TS6 servers do by default. */
+const MAX_CLOCK_DELTA = 60;
+
+export interface Link {
+  conn: Connection;
+  /** Our [[link]] block for it, known once it named itself (SERVER), or when we connected. */
+  cfg: LinkConfig | undefined;
+  outgoing: boolean;
+  phase: 'handshake' | 'up';
+  /** The SID it sent in PASS, and whether that password matched. */
+  theirSid: string | undefined;
+  password: string | undefined;
+  name: string | undefined;
+  description: string;
+  /** The server it is, in State, once up. */
+  peer: ServerEntry | undefined;
+  /** Its burst has not ended yet (our PING not answered). */
+  bursting: boolean;
+  handshakeTimer: NodeJS.Timeout | undefined;
+}
+
+export class Network implements ConnectionOwner {
+  readonly links = new Set<Link>();
+  private readonly byConn = new Map<Connection, Link>();
+  /** The link of each server linked directly to this one. */
+  readonly byPeer = new Map<ServerEntry, Link>();
+  readonly bySid = new Map<string, ServerEntry>();
+  readonly byUid = new Map<string, User>();
+  /** The link whose line is being applied: State's events of that change do not go back to it. */
+  from: Link | undefined;
+  /** A split is being applied: its users' quits are told as one SQUIT, not one QUIT each. */
+  splitting = false;
+  private uidSeq = 0;
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  /** Names of [[link]] blocks with a connect in progress. */
+  private readonly connecting = new Set<string>();
+  private pingTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(readonly server: Server) {}
+
+  get sid(): string {
+    return this.server.state.me.sid!;
+  }
+
+  // ---- identities ---------------------------------------------------------------------------
+
+  /** The UID of a user: a local user gets one the first time it is needed. */
+  ids(user: User): { uid: string; ts: number; home: ServerEntry | undefined } {
+    return userIds.getOrCreate(user, () => ({ uid: makeUid(this.sid, this.uidSeq++), ts: Math.floor(user.signonAt / 1000), home: undefined }));
+  }
+
+  uid(user: User): string {
+    const ids = this.ids(user);
+    if (!ids.home) this.byUid.set(ids.uid, user);
+    return ids.uid;
+  }
+
+  channelTs(channel: Channel): number {
+    return channelTs.get(channel)?.ts ?? channel.createdAt;
+  }
+
+  /** The link through which a server is reached (undefined for this server). */
+  linkToward(server: ServerEntry | undefined): Link | undefined {
+    let at = server;
+    while (at?.uplink && at.uplink !== this.server.state.me) at = at.uplink;
+    return at ? this.byPeer.get(at) : undefined;
+  }
+
+  /** The link a user is reached through; undefined for a user of this server. */
+  linkOfUser(user: User): Link | undefined {
+    const home = userIds.get(user)?.home;
+    return home ? this.linkToward(home) : undefined;
+  }
+
+  sidOf(server: ServerEntry): string {
+    return server.sid ?? this.sid;
+  }
+
+  // ---- sending ------------------------------------------------------------------------------
+
+  send(link: Link, msg: Message): void {
+    link.conn.writeText(serializeMessage(msg) + '\r\n');
+  }
+
+  /** To every link that is up, but the one the change came from (and `except`). */
+  broadcast(msg: Message, except?: Link): void {
+    const line = serializeMessage(msg) + '\r\n';
+    for (const link of this.links) if (link.phase === 'up' && link !== this.from && link !== except) link.conn.writeText(line);
+  }
+
+  // ---- connections --------------------------------------------------------------------------
+
+  private classOf(cfg: LinkConfig | undefined): ClassConfig {
+    const config = this.server.config;
+    const klass = config.class.find((c) => c.name === (cfg?.class ?? 'default')) ?? config.class[0]!;
+    // Servers send bursts: flood tokens do not apply to them, and a read of a burst may be
+    // larger than a client's recvq (the lines are applied as they arrive); the sendq applies.
+    return { ...klass, recvq: Math.max(klass.recvq, LINK_RECVQ), flood: { burst: 100000, rate: 1000000 } };
+  }
+
+  private open(socket: Socket, cfg: LinkConfig | undefined, outgoing: boolean): Link {
+    const conn = new Connection(socket, this, this.classOf(cfg), this.server.lineLimits(), this.server.flushes.scheduleFlush);
+    const link: Link = {
+      conn,
+      cfg,
+      outgoing,
+      phase: 'handshake',
+      theirSid: undefined,
+      password: undefined,
+      name: undefined,
+      description: '',
+      peer: undefined,
+      bursting: false,
+      handshakeTimer: setTimeout(() => this.drop(link, 'Handshake timeout'), HANDSHAKE_SECONDS * 1000),
+    };
+    link.handshakeTimer!.unref();
+    this.links.add(link);
+    this.byConn.set(conn, link);
+    return link;
+  }
+
+  /** A socket on a `servers = true` listener. */
+  accept(socket: Socket, _listener: ListenConfig): void {
+    if (this.stopped) return void socket.destroy();
+    const ip = normalizeIp(socket.remoteAddress ?? '');
+    // Only addresses of [[link]] blocks: anyone else is gone before a byte is read.
+    if (!this.server.config.link.some((l) => l.address === ip)) {
+      this.server.log.warn({ ip }, 'server link refused: no [[link]] block has this address');
+      return void socket.destroy();
+    }
+    let handshaking = 0;
+    for (const l of this.links) if (l.phase === 'handshake' && !l.outgoing) handshaking++;
+    if (handshaking >= MAX_HANDSHAKES) {
+      this.server.log.warn({ ip }, 'server link refused: too many links in their handshake');
+      return void socket.destroy();
+    }
+    this.open(socket, undefined, false);
+  }
+
+  /** Connects to a [[link]] block's server (autoconnect). */
+  connectTo(cfg: LinkConfig): void {
+    if (this.stopped || this.connecting.has(cfg.name) || this.server.state.findServer(cfg.name) || [...this.links].some((l) => l.cfg?.name === cfg.name)) return;
+    this.server.log.info({ link: cfg.name, address: cfg.address, port: cfg.port }, 'connecting to server');
+    const socket = connect({ host: cfg.address, port: cfg.port });
+    this.connecting.add(cfg.name);
+    const failed = (err: Error) => {
+      this.connecting.delete(cfg.name);
+      this.server.log.warn({ link: cfg.name, err: err.message }, 'server link connect failed');
+      socket.destroy();
+      this.scheduleRetry(cfg);
+    };
+    socket.once('error', failed);
+    socket.once('connect', () => {
+      this.connecting.delete(cfg.name);
+      socket.off('error', failed);
+      if (this.stopped) return void socket.destroy();
+      this.sendIntroduction(this.open(socket, cfg, true), cfg);
+    });
+  }
+
+  private scheduleRetry(cfg: LinkConfig): void {
+    if (this.stopped || !cfg.autoconnect || this.retries.has(cfg.name)) return;
+    const timer = setTimeout(() => {
+      this.retries.delete(cfg.name);
+      // The block may have gone with a rehash: only blocks still configured are retried.
+      const now = this.server.config.link.find((l) => l.name === cfg.name);
+      if (now?.autoconnect) this.connectTo(now);
+    }, cfg.retry * 1000);
+    timer.unref();
+    this.retries.set(cfg.name, timer);
+  }
+
+  start(): void {
+    for (const cfg of this.server.config.link) if (cfg.autoconnect) this.connectTo(cfg);
+    this.pingTimer = setInterval(() => this.keepalive(), 5000);
+    this.pingTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.pingTimer);
+    for (const t of this.retries.values()) clearTimeout(t);
+    for (const link of [...this.links]) this.drop(link, 'Server shutting down');
+  }
+
+  /** PINGs an idle link and drops one silent past its class's ping timeout. */
+  private keepalive(): void {
+    const now = Date.now();
+    for (const link of this.links) {
+      if (link.phase !== 'up') continue;
+      const k = link.conn.klass;
+      const idle = now - link.conn.lastRead;
+      if (idle > (k.ping_interval + k.ping_timeout) * 1000) this.drop(link, 'Ping timeout');
+      else if (idle > k.ping_interval * 1000 && link.conn.pingSentAt === 0) {
+        link.conn.pingSentAt = now;
+        this.send(link, { source: this.sid, command: 'PING', params: [this.server.name, this.sidOf(link.peer!)] });
+      }
+    }
+  }
+
+  /** Closes a link with an ERROR line saying why (the split follows in connectionClosed). */
+  drop(link: Link, reason: string): void {
+    link.conn.close({ kind: 'other', text: reason }, `ERROR :Closing Link: ${reason}`);
+  }
+
+  handleLine(conn: Connection, line: string, problem: LineProblem | undefined): void | Promise<void> {
+    const link = this.byConn.get(conn);
+    if (!link || problem === 'too-long' || problem === 'nul' || problem === 'cr') return;
+    let msg: Message;
+    try {
+      msg = parseMessage(line);
+    } catch {
+      return;
+    }
+    if (link.phase === 'handshake') return this.handshake(link, msg);
+    this.from = link;
+    try {
+      applyLine(this, link, msg);
+    } catch (err) {
+      this.server.log.error({ link: link.name, line, err: err instanceof Error ? err.stack : String(err) }, 'server link line failed');
+    } finally {
+      this.from = undefined;
+    }
+  }
+
+  /** A link past its (large) flood allowance waits for the server's pump, like a client (never a pump inside a pump). */
+  throttled(conn: Connection): void {
+    this.server.throttled(conn);
+  }
+
+  connectionClosed(conn: Connection, reason: DisconnectReason): void {
+    const link = this.byConn.get(conn);
+    if (!link) return;
+    this.byConn.delete(conn);
+    this.links.delete(link);
+    clearTimeout(link.handshakeTimer);
+    this.server.log.warn({ link: link.name ?? conn.ip, reason: reason.text }, 'server link closed');
+    if (link.peer) {
+      this.byPeer.delete(link.peer);
+      // A link may close while another's line is applied (its sendq overflowed): that one's `from` comes back after.
+      const applying = this.from;
+      this.from = link;
+      try {
+        this.split(link.peer, `${this.server.name} ${link.peer.name}`);
+      } finally {
+        this.from = applying;
+      }
+    }
+    if (link.cfg) this.scheduleRetry(link.cfg);
+  }
+
+  /** A server and everything behind it leave: State quits their users, the other links hear one SQUIT. */
+  split(server: ServerEntry, reason: string): void {
+    this.splitting = true;
+    try {
+      this.server.state.splitServer(server, reason);
+    } finally {
+      this.splitting = false;
+    }
+  }
+
+  // ---- handshake ----------------------------------------------------------------------------
+
+  private sendIntroduction(link: Link, cfg: LinkConfig): void {
+    const me = this.server.state.me;
+    this.send(link, { command: 'PASS', params: [cfg.send_password, 'TS', '6', this.sid] });
+    this.send(link, { command: 'CAPAB', params: ['QS EX IE ENCAP EUID TB'] });
+    this.send(link, { command: 'SERVER', params: [me.name, '1', me.description || me.name] });
+  }
+
+  private async handshake(link: Link, msg: Message): Promise<void> {
+    const p = msg.params;
+    switch (msg.command) {
+      case 'PASS':
+        if (p.length < 4 || p[1] !== 'TS' || p[2] !== '6' || !SID_RE.test(p[3]!)) return this.refuse(link, 'PASS must be "PASS <password> TS 6 :<SID>"');
+        link.password = p[0];
+        link.theirSid = p[3];
+        return;
+      case 'CAPAB':
+        return;
+      case 'SERVER':
+        return this.checkServer(link, p);
+      case 'SVINFO':
+        return this.svinfo(link, p);
+      case 'ERROR':
+        this.server.log.warn({ link: link.name ?? link.conn.ip, error: p[0] }, 'server link refused by its peer');
+        return void link.conn.close({ kind: 'other', text: `ERROR from peer: ${p[0] ?? ''}` }, '');
+      case 'PING':
+        return this.send(link, { command: 'PONG', params: [p[0] ?? ''] });
+      default:
+        return this.refuse(link, `${msg.command} before the end of the handshake`);
+    }
+  }
+
+  private refuse(link: Link, reason: string): void {
+    this.server.log.warn({ link: link.name ?? link.conn.ip, ip: link.conn.ip, reason }, 'server link refused');
+    this.drop(link, reason);
+  }
+
+  private async checkServer(link: Link, p: readonly string[]): Promise<void> {
+    if (p.length < 3) return this.refuse(link, 'SERVER needs a name, a hop count and a description');
+    if (link.password === undefined || link.theirSid === undefined) return this.refuse(link, 'PASS must come before SERVER');
+    const name = p[0]!;
+    link.name = name;
+    link.description = p[2]!;
+    const cfg = this.server.config.link.find((l) => l.name.toLowerCase() === name.toLowerCase());
+    if (!cfg) return this.refuse(link, `No link block for ${name}`);
+    if (link.outgoing && cfg !== link.cfg) return this.refuse(link, `Connected to ${link.cfg!.name} but it says it is ${name}`);
+    if (!link.outgoing && cfg.address !== link.conn.ip) return this.refuse(link, `${name} may not link from ${link.conn.ip}`);
+    if (!cfg.allow_plaintext && !isLoopback(link.conn.ip)) return this.refuse(link, 'Plaintext links only on loopback');
+    if (!(await verifyPassword(link.password, cfg.accept_password))) return this.refuse(link, `Bad password for ${name}`);
+    if (link.conn.closed) return;
+    if (this.server.state.findServer(name)) return this.refuse(link, `Server ${name} already exists`);
+    if (this.bySid.has(link.theirSid) || link.theirSid === this.sid) return this.refuse(link, `SID ${link.theirSid} already exists`);
+    if ([...this.links].some((l) => l !== link && l.name?.toLowerCase() === name.toLowerCase() && l.cfg))
+      return this.refuse(link, `Server ${name} is already linking`);
+    link.cfg = cfg;
+    link.conn.klass = this.classOf(cfg);
+    if (!link.outgoing) this.sendIntroduction(link, cfg);
+    this.send(link, { command: 'SVINFO', params: ['6', '6', '0', String(Math.floor(Date.now() / 1000))] });
+  }
+
+  private svinfo(link: Link, p: readonly string[]): void {
+    if (!link.cfg) return this.refuse(link, 'SERVER must come before SVINFO');
+    if (Number(p[0]) < 6 || Number(p[1]) > 6) return this.refuse(link, 'Incompatible TS version');
+    const delta = Math.abs(Number(p[3]) - Date.now() / 1000);
+    if (!(delta <= MAX_CLOCK_DELTA)) return this.refuse(link, `Clocks differ by more than ${MAX_CLOCK_DELTA} seconds; fix the clock (NTP)`);
+    // A rival link of the same server may have finished first.
+    if (this.server.state.findServer(link.name!) || this.bySid.has(link.theirSid!)) return this.refuse(link, `Server ${link.name} already exists`);
+    clearTimeout(link.handshakeTimer);
+    link.phase = 'up';
+    link.bursting = true;
+    const applying = this.from;
+    this.from = link;
+    try {
+      const peer = this.server.state.linkServer({ name: link.name!, sid: link.theirSid, description: link.description }, this.server.state.me);
+      link.peer = peer;
+      this.byPeer.set(peer, link);
+      this.bySid.set(link.theirSid!, peer);
+    } finally {
+      this.from = applying;
+    }
+    this.retries.delete(link.cfg.name);
+    this.server.log.info({ link: link.name, sid: link.theirSid, outgoing: link.outgoing }, 'server linked');
+    this.sendBurst(link);
+  }
+
+  // ---- burst --------------------------------------------------------------------------------
+
+  /** Everything this side knows, but what is behind the link itself: servers, users, channels and topics; then PING. */
+  private sendBurst(link: Link): void {
+    const state = this.server.state;
+    const servers = [...state.servers.values()].filter((s) => s !== state.me && s !== link.peer).sort((a, b) => a.hops - b.hops);
+    for (const s of servers) if (this.linkToward(s) !== link) this.send(link, this.sidLine(s));
+    for (const user of state.clients) {
+      if (!user.registered || this.linkOfUser(user) === link) continue;
+      this.send(link, this.euidLine(user));
+      if (user.away !== undefined) this.send(link, { source: this.uid(user), command: 'AWAY', params: [user.away] });
+    }
+    for (const channel of state.channels.values()) {
+      for (const line of this.sjoinLines(channel, [...channel.members].filter(([u]) => this.linkOfUser(u) !== link))) this.send(link, line);
+      // List modes go as BMASK, as many masks to a line as fit.
+      for (const [letter, entries] of channel.lists) {
+        for (let i = 0; i < entries.length; ) {
+          const masks: string[] = [];
+          let size = 0;
+          while (i < entries.length && (masks.length === 0 || size + entries[i]!.mask.length < 400)) {
+            masks.push(entries[i]!.mask);
+            size += entries[i++]!.mask.length + 1;
+          }
+          this.send(link, { source: this.sid, command: 'BMASK', params: [String(this.channelTs(channel)), channel.name, letter, masks.join(' ')] });
+        }
+      }
+      const topic = channel.topic;
+      if (topic) this.send(link, { source: this.sid, command: 'TB', params: [channel.name, String(topic.setAt), topic.setBy, topic.text] });
+    }
+    this.send(link, { source: this.sid, command: 'PING', params: [this.server.name, link.theirSid!] });
+  }
+
+  sidLine(s: ServerEntry): Message {
+    return { source: this.sidOf(s.uplink!), command: 'SID', params: [s.name, String(s.hops + 1), s.sid!, s.description || s.name] };
+  }
+
+  euidLine(user: User): Message {
+    const ids = this.ids(user);
+    const home = ids.home ?? this.server.state.me;
+    return {
+      source: this.sidOf(home),
+      command: 'EUID',
+      params: [
+        user.nick,
+        String(home.hops + 1),
+        String(ids.ts),
+        '+' + [...user.modes].join(''),
+        user.user || '*',
+        user.host,
+        ids.home ? '0' : user.ip.replace(/^:/, '0:'),
+        this.uid(user),
+        user.realHost,
+        user.account ?? '*',
+        user.realname,
+      ],
+    };
+  }
+
+  /** The channel's simple modes as TS6 sends them: "+ntk key". */
+  simpleModes(channel: Channel): string[] {
+    let modes = '+' + [...channel.flags].join('');
+    const args: string[] = [];
+    if (channel.key !== undefined) {
+      modes += 'k';
+      args.push(channel.key);
+    }
+    if (channel.limit !== undefined) {
+      modes += 'l';
+      args.push(String(channel.limit));
+    }
+    return [modes, ...args];
+  }
+
+  /** SJOIN lines for some members of a channel, with their prefixes, cut to fit 512 bytes. */
+  sjoinLines(channel: Channel, members: Iterable<[User, string]>): Message[] {
+    const head = [String(this.channelTs(channel)), channel.name, ...this.simpleModes(channel)];
+    const budget = 400 - head.join(' ').length;
+    const lines: Message[] = [];
+    let list: string[] = [];
+    let size = 0;
+    const prefixes = this.server.prefixes;
+    for (const [user, held] of members) {
+      const item = [...held].map((l) => prefixes.symbols[prefixes.modes.indexOf(l)] ?? '').join('') + this.uid(user);
+      if (size + item.length + 1 > budget && list.length) {
+        lines.push({ source: this.sid, command: 'SJOIN', params: [...head, list.join(' ')] });
+        list = [];
+        size = 0;
+      }
+      list.push(item);
+      size += item.length + 1;
+    }
+    if (list.length) lines.push({ source: this.sid, command: 'SJOIN', params: [...head, list.join(' ')] });
+    return lines;
+  }
+}
