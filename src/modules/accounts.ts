@@ -16,7 +16,7 @@ import type { Server } from '../server/server.js';
 import { serverSlot } from '../server/slots.js';
 import { AccountStore, normalizeFingerprint } from '../store/accounts.js';
 import { checkTables, openStore } from '../store/db.js';
-import { validNick } from './registration.js';
+import { validNick } from '../protocol/nick.js';
 
 /** Per-server state: a module object is shared by every Server in the process (tests run several). */
 interface AccountsRuntime {
@@ -144,6 +144,29 @@ async function handleRegister(server: Server, client: Client, requested: string,
   // nick is refused as ACCOUNT_EXISTS instead of being claimed from its holder later.
   const name = requested === '*' ? (client.registered ? client.nick : client.requestedNick) : requested;
   if (name === undefined) return fail('NEED_NICK', '*', 'Send NICK before registering an account named after it');
+  const result = await registerAccount(server, client, name, email === '*' ? undefined : email, password);
+  if (result === 'gone') return;
+  if (result !== 'created') return fail(result.code, result.account, result.text);
+  client.fromServer('REGISTER', ['SUCCESS', name, 'Account successfully registered']);
+  logIn(server, client, name);
+}
+
+/**
+ * Registration's checks and the account's creation, for REGISTER and NickServ REGISTER: the
+ * client must not be logged in, the name must be free (no account, no other user's nick), be
+ * the client's nick unless custom names are allowed, and follow the nick rules; the email and
+ * password are checked and the per-address limit applies. 'created' when stored (the caller
+ * answers and logs the client in), 'gone' when its connection closed meanwhile.
+ */
+export async function registerAccount(
+  server: Server,
+  client: Client,
+  name: string,
+  email: string | undefined,
+  password: string,
+): Promise<(AccountProblem & { account: string }) | 'created' | 'gone'> {
+  const cfg = server.config.accounts;
+  const fail = (code: string, account: string, text: string) => ({ code, account, text });
   if (client.account !== undefined) return fail('ALREADY_AUTHENTICATED', client.account, 'You are already logged in');
   const rt = runtime(server);
   const holder = server.state.findNick(name);
@@ -152,7 +175,7 @@ async function handleRegister(server: Server, client: Client, requested: string,
     return fail('ACCOUNT_NAME_MUST_BE_NICK', name, 'The account name must be your current nick');
   if (!validAccountName(server.config, name))
     return fail('BAD_ACCOUNT_NAME', name, `Account names follow the nick rules (at most ${server.config.limits.nicklen} characters)`);
-  if (email !== '*' && (email.length > 254 || !EMAIL_RE.test(email))) return fail('INVALID_EMAIL', name, 'That is not an email address');
+  if (email !== undefined && (email.length > 254 || !EMAIL_RE.test(email))) return fail('INVALID_EMAIL', name, 'That is not an email address');
   const problem = passwordProblem(cfg, password);
   if (problem) return fail(problem.code, name, problem.text);
   const windowMs = cfg.register_window * 1000;
@@ -161,15 +184,14 @@ async function handleRegister(server: Server, client: Client, requested: string,
   // Under way until counted: REGISTERs from one address hashing in parallel see each other in the count.
   const created = await rt.registrations.underWay(client.limitKey, async () => {
     const credentials = await makeCredentials(password, cfg.pbkdf2_iterations);
-    if (client.session.conn.closed || !rt.store.create(name, credentials, email === '*' ? undefined : email)) return false;
+    if (client.session.conn.closed || !rt.store.create(name, credentials, email)) return false;
     rt.registrations.hit(client.limitKey, windowMs);
     return true;
   });
-  if (client.session.conn.closed) return;
+  if (client.session.conn.closed) return 'gone';
   if (!created) return fail('ACCOUNT_EXISTS', name, 'That name is not available');
   server.log.info({ conn: client.id, ip: client.ip, account: name }, 'account registered');
-  client.fromServer('REGISTER', ['SUCCESS', name, 'Account successfully registered']);
-  logIn(server, client, name);
+  return 'created';
 }
 
 // Registration never asks for verification (there is no mail transport), so no code is ever valid.

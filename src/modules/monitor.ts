@@ -9,7 +9,7 @@ import { bySubcommand, type Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import { userSlot } from '../server/slots.js';
 import { sendListNumeric } from './queries.js';
-import { validNick } from './registration.js';
+import { validNick } from '../protocol/nick.js';
 
 /** A client's own list: casefolded nick → the nick as the client wrote it (shown by MONITOR L). */
 const lists = userSlot<Map<string, string>>();

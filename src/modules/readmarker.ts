@@ -11,7 +11,7 @@ import { serverSlot, userSlot } from '../server/slots.js';
 import type { Server } from '../server/server.js';
 import { ReadMarkerStore, type ReadMarker } from '../store/readmarkers.js';
 import { parseTimestampRef } from './history/query.js';
-import { validNick } from './registration.js';
+import { validNick } from '../protocol/nick.js';
 
 const stores = serverSlot<ReadMarkerStore>('readmarker');
 /** Markers of a connection that is not logged in: casefolded target → marker, least recently set first. */

@@ -3,6 +3,7 @@
 // Spec: https://modern.ircdocs.horse/#connection-registration
 import { verifyPassword } from '../auth/password.js';
 import { serializeMessage } from '../protocol/message.js';
+import { validNick } from '../protocol/nick.js';
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Channel } from '../server/channel.js';
 import type { Client } from '../server/client.js';
@@ -17,13 +18,6 @@ import { attachOrRelease, mayAttachLater, pendingAttach, setPendingAttach } from
 
 /** The password a client gave with PASS, until registration checks it. */
 const passwords = userSlot<string>();
-
-/** RFC 2812 nick grammar: a letter or special first, then letters, digits, specials and "-". */
-const NICK_RE = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/;
-
-export function validNick(nick: string, maxLen: number): boolean {
-  return nick.length <= maxLen && NICK_RE.test(nick);
-}
 
 /** Completes registration once NICK and USER are in and CAP negotiation is over. */
 export function tryRegister(server: Server, client: Client): void | Promise<void> {
