@@ -27,6 +27,7 @@ import { redact } from './redact.js';
 import { registration } from './registration.js';
 import { relaymsg } from './relaymsg.js';
 import { sasl } from './sasl.js';
+import { services } from './services/index.js';
 import { setname } from './setname.js';
 import { stats } from './stats.js';
 import { usermodes } from './usermodes.js';
@@ -34,5 +35,5 @@ import { webirc } from './webirc.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, relaymsg, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, ident, history, readmarker, redact, help, api];
+  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, relaymsg, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, ident, history, readmarker, redact, services, help, api];
 }

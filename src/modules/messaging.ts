@@ -14,6 +14,7 @@ import type { Module } from '../server/module.js';
 import { newMsgid, relay, type Outgoing } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { acceptReplies, refusesDirectMessage } from './accept.js';
+import { messageToService } from './services/index.js';
 
 /** Client-only tags (those starting with "+") the sender may pass on to recipients. */
 export function clientTags(client: Client, msg: Message): Tags | undefined {
@@ -33,7 +34,7 @@ export function splitStatusPrefix(server: Server, target: string): { status: str
   return { status: target.slice(0, i), name: target.slice(i) };
 }
 
-function deliver(server: Server, client: Client, msg: Message): void {
+function deliver(server: Server, client: Client, msg: Message): void | Promise<void> {
   const command = msg.command;
   const isNotice = command === 'NOTICE';
   const isTagmsg = command === 'TAGMSG';
@@ -53,11 +54,19 @@ function deliver(server: Server, client: Client, msg: Message): void {
   if (isTagmsg && !tags) return;
   const fold = server.state.fold;
   const seen = targets.length > 1 ? new Set<string>() : undefined;
+  /** Services commands still running (hashing a password): the command ends with them. */
+  let running: Promise<void>[] | undefined;
   for (const target of targets) {
     if (seen) {
       const key = fold(target);
       if (seen.has(key)) continue;
       seen.add(key);
+    }
+    // Services take it as a command, and it goes nowhere else (not to history either).
+    const toService = messageToService(server, client, command, target, text);
+    if (toService) {
+      if (toService !== true) (running ??= []).push(toService);
+      continue;
     }
     const resolved = resolveTarget(server, client, command, target, isTagmsg ? [] : [text]);
     if (!resolved) continue;
@@ -65,6 +74,7 @@ function deliver(server: Server, client: Client, msg: Message): void {
     const out = relay(client, { source: client.mask, command, params }, { msgid: newMsgid(), clientTags: tags });
     sendResolved(server, client, resolved, out, isTagmsg);
   }
+  if (running) return Promise.all(running).then(() => undefined);
 }
 
 /**
@@ -141,6 +151,11 @@ export function resolveTarget(
   const recipient = server.state.findNick(target);
   if (!recipient?.registered) {
     if (!isNotice) client.numeric(ERR.NOSUCHNICK, target, 'No such nick/channel');
+    return undefined;
+  }
+  // PRIVMSG reaches services through deliver; a message in pieces (multiline) or relayed does not.
+  if (server.state.isService(recipient)) {
+    if (!isNotice) client.standardReply('FAIL', command, 'INVALID_TARGET', recipient.nick, 'Services take commands in a single PRIVMSG');
     return undefined;
   }
   if (refusesDirectMessage(client, recipient)) {

@@ -26,6 +26,8 @@ const RESTART_KEYS = [
   'log.format',
   'log.destination',
   'sasl.failure_tracking',
+  // The services' pseudo-users are introduced once, at start.
+  'services.*',
   // The API listener is bound once; its tokens and limits are read per request and apply at once.
   'api.enabled',
   'api.address',

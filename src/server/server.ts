@@ -264,6 +264,8 @@ export class Server implements ConnectionOwner {
    * user without sessions is removed at once.
    */
   disconnect(client: Client, reason: DisconnectReason): void {
+    // Services never quit: a ban or KILL that reaches them changes nothing.
+    if (this.state.isService(client) && !this.stopping) return;
     if (client.isActing()) return this.closeSession(client.session, reason);
     if (client.sessions.length === 0) return this.state.removeClient(client, reason.text);
     // A copy: each close takes its session off the list (connectionClosed).
@@ -294,8 +296,9 @@ export class Server implements ConnectionOwner {
    * Introduces a registered local user with no session, as always-on users (every device
    * offline) and users behind linked servers will be: it holds its nick and channels, gets
    * nothing written, and goes by disconnect(). The caller has checked that the nick is free.
+   * A `service` (NickServ) is not counted as a user and stays until the server stops.
    */
-  introduceSessionlessUser(identity: { nick: string; user: string; host: string; realname: string; ip: string }): Client {
+  introduceSessionlessUser(identity: { nick: string; user: string; host: string; realname: string; ip: string; service?: boolean }): Client {
     // Negative: never one of the connection ids that the other users' ids are.
     const client = new Client(--this.sessionlessIds, identity.ip, this.serverName);
     client.user = identity.user;
@@ -303,7 +306,8 @@ export class Server implements ConnectionOwner {
     client.host = client.realHost = identity.host;
     this.state.addClient(client);
     this.state.setNick(client, identity.nick);
-    this.state.introduceUser(client);
+    if (identity.service) this.state.introduceService(client);
+    else this.state.introduceUser(client);
     return client;
   }
 
