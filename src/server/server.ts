@@ -355,9 +355,9 @@ export class Server implements ConnectionOwner {
     return this.modules.flatMap((m) => m.caps ?? []).filter((c) => c.offered?.(this) ?? true);
   }
 
-  /** Every registered client. */
+  /** Every registered user; services (NickServ) are not users and are left out. */
   *registeredClients(): Iterable<Client> {
-    for (const c of this.state.clients) if (c.registered) yield c;
+    for (const c of this.state.clients) if (c.registered && !this.state.isService(c)) yield c;
   }
 
   /** Re-reads the config file (REHASH, SIGHUP); see rehash.ts. */

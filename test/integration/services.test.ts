@@ -84,8 +84,8 @@ describe('routing to NickServ', () => {
     expect(await ns(c, 'NOTICE NickServ :HELP')).toEqual([]);
     expect(await ns(c, 'PRIVMSG NickServ :\x01VERSION\x01')).toEqual([]);
     expect(await ns(c, 'NS HELP GHOST')).toEqual([
-      'Syntax: GHOST <nick>',
-      'Disconnects a user logged in to your account, or using its name as nick (log in first).',
+      'Syntax: GHOST <nick> [<password>]',
+      "Disconnects a user logged in to your account, or using its name as nick. Logged in, no password is needed; otherwise give the password of that user's account.",
     ]);
     expect(await ns(c, 'NS help nosuch')).toEqual(['No help for nosuch. Type /msg NickServ HELP for a list of commands.']);
     expect(await ns(c, 'NS FROB')).toEqual(['Unknown command FROB. Type /msg NickServ HELP for a list of commands.']);
@@ -245,7 +245,9 @@ describe('NickServ GHOST', () => {
     await a.waitFor('NICK');
     const squatter = await s.connect('squatter');
     const b = await s.connect('bob');
-    expect(await ns(b, 'NS GHOST alice_away')).toEqual(['You must be logged in to use GHOST: /msg NickServ IDENTIFY <password>']);
+    expect(await ns(b, 'NS GHOST alice_away')).toEqual(['Log in first, or give the password: GHOST alice_away <password>']);
+    expect(await ns(b, 'NS GHOST squatter hunter2hunter2')).toEqual(['squatter is neither logged in to an account nor named after one.']);
+    expect(await ns(b, 'NS GHOST alice_away wrong-password')).toEqual(['Invalid account or password.']);
     await ns(b, `NS IDENTIFY alice ${PASSWORD}`);
     expect(await ns(b, 'NS GHOST squatter')).toEqual(['squatter is not yours: it is neither logged in to alice nor named after it.']);
     expect(await ns(b, 'NS GHOST nobody')).toEqual(['No user is using the nick nobody.']);
@@ -260,6 +262,17 @@ describe('NickServ GHOST', () => {
     expect(await ns(b, 'NS GHOST alice')).toEqual(['alice has been disconnected.']);
     await squatter.waitClosed();
     expect((await b.ask('NICK alice')).find((m) => m.command === 'NICK')!.params).toEqual(['alice']);
+  });
+
+  it('takes the password of the account instead of a login, as classic clients send it on connect', async () => {
+    await s.start({ accounts: { multiclient: false } });
+    const a = await registered('alice');
+    const b = await s.connect('alice_');
+    expect(await ns(b, `NS GHOST alice ${PASSWORD}`)).toEqual(['alice has been disconnected.']);
+    await a.waitClosed();
+    expect(commands(await b.ask('NICK alice'))).toContain('NICK');
+    // GHOST logs nobody in: IDENTIFY does that.
+    expect(s.srv.server.state.findNick('alice')!.account).toBeUndefined();
   });
 });
 

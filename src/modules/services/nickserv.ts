@@ -47,14 +47,22 @@ async function identify(server: Server, client: Client, bot: ServiceBot, params:
   serviceNotice(client, bot, `You are now identified as ${account}.`);
 }
 
-function ghost(server: Server, client: Client, bot: ServiceBot, [nick]: string[]): void {
-  const account = loggedIn(client, bot, 'GHOST');
-  if (account === undefined) return;
+async function ghost(server: Server, client: Client, bot: ServiceBot, [nick, password]: string[]): Promise<void> {
   const target = server.state.findNick(nick!);
   if (!target?.registered) return serviceNotice(client, bot, `No user is using the nick ${nick}.`);
   if (target === client) return serviceNotice(client, bot, 'You cannot ghost yourself.');
   if (server.state.isService(target)) return serviceNotice(client, bot, `${target.nick} is a network service.`);
   const fold = server.state.fold;
+  let account = client.account;
+  if (account === undefined) {
+    // Not logged in: the password of the account the target uses, or is named after (Atheme's GHOST <nick> <password>).
+    if (password === undefined) return serviceNotice(client, bot, `Log in first, or give the password: GHOST ${target.nick} <password>`);
+    const claimed = target.account ?? accountStore(server).nameOf(target.nick);
+    if (claimed === undefined) return serviceNotice(client, bot, `${target.nick} is neither logged in to an account nor named after one.`);
+    account = await passwordOk(server, client, bot, claimed, password, 'GHOST');
+    if (account === undefined) return;
+    if (!target.registered || server.state.findNick(nick!) !== target) return serviceNotice(client, bot, `${nick} is gone already.`);
+  }
   // Yours: logged in to your account, or using your account's name as nick (Atheme and Ergo both allow these).
   const owned = (target.account !== undefined && fold(target.account) === fold(account)) || target.nickKey === fold(account);
   if (!owned) return serviceNotice(client, bot, `${target.nick} is not yours: it is neither logged in to ${account} nor named after it.`);
@@ -136,8 +144,13 @@ export const nickserv: ServiceDef = {
     },
     GHOST: {
       minParams: 1,
+      // Hashes a password when one is given.
+      penalty: HASHING,
       handler: ghost,
-      help: ['GHOST <nick>', 'Disconnects a user logged in to your account, or using its name as nick (log in first).'],
+      help: [
+        'GHOST <nick> [<password>]',
+        "Disconnects a user logged in to your account, or using its name as nick. Logged in, no password is needed; otherwise give the password of that user's account.",
+      ],
     },
     DROP: {
       minParams: 1,
