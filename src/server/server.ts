@@ -67,6 +67,11 @@ export class Server implements ConnectionOwner {
   private sessionlessIds = 0;
   // Shared by every client instead of a closure each (memory per idle client).
   private readonly serverName = () => this.name;
+  /** Whether a message target (nick or nick@server) is one of the services, for the trace log's redaction. */
+  private readonly namesService = (target: string): boolean => {
+    const holder = this.state.findNick(target.split('@')[0]!);
+    return holder !== undefined && this.state.isService(holder);
+  };
   /** Every connection's writes of a tick, flushed together (handed to each new Connection). */
   readonly flushes = new FlushQueue();
   private readonly throttledPump = new ThrottledPump();
@@ -225,7 +230,7 @@ export class Server implements ConnectionOwner {
       throw err;
     }
     if (this.traceCommands)
-      this.log.trace({ conn: client.session.conn.id, command: msg.command, params: loggableParams(msg.command, msg.params) }, 'command received');
+      this.log.trace({ conn: client.session.conn.id, command: msg.command, params: loggableParams(msg.command, msg.params, this.namesService) }, 'command received');
     if (problem === 'invalid-utf8' && this.config.server.utf8only) {
       client.standardReply('FAIL', msg.command, 'INVALID_UTF8', 'Message rejected, your IRC software MUST use UTF-8 encoding on this network');
       return;
