@@ -94,9 +94,12 @@ function checkReservation(server: Server, client: Client): void {
   const owner = rt.store.nameOf(client.nick);
   if (owner === undefined) return;
   const enforce = cfg.nick_reservation === 'enforce';
+  const services = server.config.services;
+  // Clients without SASL log in through NickServ, when it runs.
+  const how = services.enabled ? ` To log in: /msg ${services.nickserv} IDENTIFY <password>` : '';
   const text = enforce
-    ? `The nick ${client.nick} belongs to the account ${owner}. Log in to it within ${cfg.nick_grace} seconds or your nick will be changed.`
-    : `The nick ${client.nick} belongs to the account ${owner}. Please log in to it or choose another nick.`;
+    ? `The nick ${client.nick} belongs to the account ${owner}. Log in to it within ${cfg.nick_grace} seconds or your nick will be changed.${how}`
+    : `The nick ${client.nick} belongs to the account ${owner}. Please log in to it or choose another nick.${how}`;
   client.fromServer('NOTICE', [client.nick, text]);
   if (!enforce) return;
   rt.reservations.set(client, Date.now() + cfg.nick_grace * 1000);

@@ -199,8 +199,11 @@ describe('NickServ IDENTIFY', () => {
     const a = await registered('alice');
     a.send('QUIT');
     await a.waitClosed();
-    // Auto-identify: the client's first line after the welcome.
+    // Auto-identify: the client's first line after the welcome (nick reservation says how).
     const c = await s.connect('alice', { caps: ['account-notify'] });
+    expect((await c.waitFor('NOTICE')).params[1]).toBe(
+      'The nick alice belongs to the account alice. Please log in to it or choose another nick. To log in: /msg NickServ IDENTIFY <password>',
+    );
     const got = await c.ask(`PRIVMSG NickServ :IDENTIFY ${PASSWORD}`);
     expect(got.find((m) => m.command === '900')!.params.slice(2)).toEqual(['alice', 'You are now logged in as alice']);
     expect(got.find((m) => m.command === 'ACCOUNT')!.params).toEqual(['alice']);
