@@ -1,6 +1,6 @@
 // NickServ: the classic services interface to the built-in accounts (Atheme's and Ergo's command
 // names), over the same store and code paths as REGISTER, SASL and ACCOUNT: registration checks
-// and limits, password verifiers, the SASL failure limits for IDENTIFY and DROP, logIn/logOut.
+// and limits, password verifiers, the SASL failure limits for IDENTIFY, GHOST and DROP, logIn/logOut.
 // Spec: none (Atheme NickServ and Ergo NickServ are the models): https://ergo.chat/manual.html#nickserv
 import type { Client } from '../../server/client.js';
 import type { Server } from '../../server/server.js';
