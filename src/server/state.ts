@@ -63,6 +63,7 @@ export class State {
   private registered = 0;
   /** Services' pseudo-users: registered, but not counted as users (LUSERS, registeredCount). */
   private readonly serviceSet = new Set<Client>();
+  readonly services: ReadonlySet<Client> = this.serviceSet;
   private mostRegistered = 0;
   /** Clients holding each user mode, so LUSERS, server notices and WALLOPS need not scan everyone. */
   private readonly modeHolders = new Map<string, Set<Client>>();

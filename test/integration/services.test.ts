@@ -37,6 +37,7 @@ describe('the NickServ pseudo-user', () => {
     const lusers = await c.ask('LUSERS');
     expect(lusers.find((m) => m.command === '251')!.params[1]).toBe('There are 1 users and 0 invisible on 1 servers');
     expect(lusers.find((m) => m.command === '265')!.params.slice(1, 3)).toEqual(['1', '1']);
+    expect(commands(lusers)).not.toContain('253'); // no unknown connections either
     expect(s.srv.server.state.registeredCount).toBe(1);
   });
 

@@ -468,6 +468,7 @@ describe('State services', () => {
     state.introduceService(service);
     expect(take()).toEqual(['userIntroduced']);
     expect([service.registered, state.isService(service), state.isService(user)]).toEqual([true, true, false]);
+    expect([...state.services]).toEqual([service]);
     expect([state.registeredCount, state.maxRegistered]).toEqual([1, 1]);
     state.removeClient(service, 'shutdown');
     expect(take()).toEqual(['userQuit']);
