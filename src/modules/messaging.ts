@@ -14,7 +14,7 @@ import type { Module } from '../server/module.js';
 import { newMsgid, relay, type Outgoing } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { acceptReplies, refusesDirectMessage } from './accept.js';
-import { messageToService } from './services/index.js';
+import { messageToService, serviceAddressed } from './services/index.js';
 
 /** Client-only tags (those starting with "+") the sender may pass on to recipients. */
 export function clientTags(client: Client, msg: Message): Tags | undefined {
@@ -62,14 +62,14 @@ function deliver(server: Server, client: Client, msg: Message): void | Promise<v
       if (seen.has(key)) continue;
       seen.add(key);
     }
-    // Services take it as a command, and it goes nowhere else (not to history either).
-    const toService = messageToService(server, client, command, target, text);
-    if (toService) {
-      if (toService !== true) (running ??= []).push(toService);
+    const resolved = resolveTarget(server, client, command, target, isTagmsg ? [] : [text], true);
+    if (!resolved) continue;
+    if (resolved.service) {
+      // Services take it as a command, and it goes nowhere else (not to history either).
+      const ran = messageToService(server, client, resolved.service, command, target, text);
+      if (ran) (running ??= []).push(ran);
       continue;
     }
-    const resolved = resolveTarget(server, client, command, target, isTagmsg ? [] : [text]);
-    if (!resolved) continue;
     const params = isTagmsg ? [target] : [target, fitLine(server, client.mask, command, target, text)];
     const out = relay(client, { source: client.mask, command, params }, { msgid: newMsgid(), clientTags: tags });
     sendResolved(server, client, resolved, out, isTagmsg);
@@ -106,12 +106,15 @@ export interface MessageTarget {
   recipients: Client[];
   /** Held back for the channel's operators (+U): not the channel's to remember (history). */
   opsOnly?: boolean;
+  /** A service (NickServ): the message is a command for it, and goes nowhere else. */
+  service?: Client;
 }
 
 /**
  * Resolves one PRIVMSG/NOTICE/TAGMSG target after the checks its sender must pass, answering
  * with the numeric when one fails (never to a NOTICE). `texts` are the lines to be sent (none for
- * TAGMSG; several for a multiline message): channel modes such as +C look at each.
+ * TAGMSG; several for a multiline message): channel modes such as +C look at each. A service
+ * (also as nick@<this server>) is resolved only for `services` (a single PRIVMSG or NOTICE).
  */
 export function resolveTarget(
   server: Server,
@@ -119,6 +122,7 @@ export function resolveTarget(
   command: string,
   target: string,
   texts: readonly string[],
+  services = false,
 ): MessageTarget | undefined {
   const isNotice = command === 'NOTICE';
   const { status, name } = splitStatusPrefix(server, target);
@@ -148,13 +152,14 @@ export function resolveTarget(
     }
     return { to: channel, recipients, opsOnly };
   }
-  const recipient = server.state.findNick(target);
+  const recipient = server.state.findNick(target) ?? (services ? serviceAddressed(server, target) : undefined);
   if (!recipient?.registered) {
     if (!isNotice) client.numeric(ERR.NOSUCHNICK, target, 'No such nick/channel');
     return undefined;
   }
-  // PRIVMSG reaches services through deliver; a message in pieces (multiline) or relayed does not.
   if (server.state.isService(recipient)) {
+    if (services) return { to: recipient, recipients: [], service: recipient };
+    // A message in pieces (multiline) does not reach services: commands come one PRIVMSG at a time.
     if (!isNotice) client.standardReply('FAIL', command, 'INVALID_TARGET', recipient.nick, 'Services take commands in a single PRIVMSG');
     return undefined;
   }

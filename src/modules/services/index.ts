@@ -19,29 +19,27 @@ const SERVICES: ServiceDef[] = [nickserv];
 /** The pseudo-users of a server, by definition. */
 const bots = serverSlot<Map<ServiceDef, ServiceBot>>('services');
 
-/** The service a message target names: its nick, or nick@<this server>. */
-function serviceAt(server: Server, target: string): ServiceBot | undefined {
+/** The service a "nick@<this server>" target names (a plain nick is found in the nick index). */
+export function serviceAddressed(server: Server, target: string): Client | undefined {
   const at = target.indexOf('@');
-  if (at !== -1 && target.slice(at + 1).toLowerCase() !== server.name.toLowerCase()) return undefined;
-  const holder = server.state.findNick(at === -1 ? target : target.slice(0, at));
-  if (!holder || !server.state.isService(holder)) return undefined;
-  for (const bot of bots.get(server)?.values() ?? []) if (bot.client === holder) return bot;
-  return undefined;
+  if (at === -1 || target.slice(at + 1).toLowerCase() !== server.name.toLowerCase()) return undefined;
+  const holder = server.state.findNick(target.slice(0, at));
+  return holder && server.state.isService(holder) ? holder : undefined;
 }
 
 /**
- * A PRIVMSG, NOTICE or TAGMSG to `target`, if it names a service: true when it did (the message
- * went nowhere else, history included). A PRIVMSG runs a command (echoed, with echo-message, to
- * the session that sent it only: it may hold a password); NOTICE, TAGMSG and CTCP are ignored.
+ * A PRIVMSG, NOTICE or TAGMSG to a service (`target` as the sender wrote it): it goes nowhere
+ * else, history included. A PRIVMSG runs a command (echoed, with echo-message, to the session
+ * that sent it only: it may hold a password); NOTICE, TAGMSG and CTCP are ignored.
  */
-export function messageToService(server: Server, client: Client, command: string, target: string, text: string): boolean | Promise<void> {
-  const bot = serviceAt(server, target);
-  if (!bot) return false;
-  if (command !== 'PRIVMSG' || text.startsWith('\x01')) return true;
+export function messageToService(server: Server, client: Client, service: Client, command: string, target: string, text: string): void | Promise<void> {
+  let bot: ServiceBot | undefined;
+  for (const b of bots.get(server)?.values() ?? []) if (b.client === service) bot = b;
+  if (!bot || command !== 'PRIVMSG' || text.startsWith('\x01')) return;
   if (client.hasCap(CAP['echo-message'])) {
     client.session.deliver(relay(client, { source: client.mask, command, params: [target, text] }, { msgid: newMsgid() }), false);
   }
-  return runServiceCommand(server, client, bot, text) ?? true;
+  return runServiceCommand(server, client, bot, text);
 }
 
 /** Runs one line of text as a command of the service. */
