@@ -26,7 +26,7 @@ export async function startInProcess(name, dist = 'dist') {
   const { validateConfig } = await import(`${base}/src/config/load.js`);
   const { allModules } = await import(`${base}/src/modules/index.js`);
   const { Connection } = await import(`${base}/src/net/connection.js`);
-  const { Client } = await import(`${base}/src/server/client.js`);
+  const { User } = await import(`${base}/src/server/user.js`);
   const { Server } = await import(`${base}/src/server/server.js`);
   const config = validateConfig(
     {
@@ -58,7 +58,7 @@ export async function startInProcess(name, dist = 'dist') {
     connect() {
       const socket = new NullSocket();
       const conn = new Connection(socket, server, klass, server.lineLimits(), (c) => pending.push(c));
-      const client = Client.connectedOn(conn, klass, () => server.name);
+      const client = User.connectedOn(conn, klass, () => server.name);
       server['sessionOf'].set(conn, client.sessions[0]);
       server.state.addClient(client);
       return { client, feed: (text) => socket.emit('data', Buffer.from(text)) };

@@ -38,7 +38,7 @@ class ConnectHandler extends Handler {
     this.poolSize = poolSize;
   }
 
-  // Client i joins C consecutive channels of a pool sized for ~channelSize members each.
+  // User i joins C consecutive channels of a pool sized for ~channelSize members each.
   joinChannels(conn) {
     if (!this.channels) return null;
     const list = [];

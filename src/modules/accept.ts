@@ -4,7 +4,7 @@
 // doc/features/modeg.txt for ACCEPT's syntax and numerics 281/282/456-458). Others get
 // ERR_NEEDREGGEDNICK (477), the numeric InspIRCd and Ergo use; a NOTICE is dropped silently.
 import { ERR, RPL } from '../protocol/numerics.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Handler, Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import { userSlot } from '../server/slots.js';
@@ -14,10 +14,10 @@ export const REGONLY_MODE = 'R';
 export const ACCEPT_MAX = 100;
 
 /** Who each user accepts, and the reverse (whose lists a user is on), so a quit leaves none behind. */
-const accepts = userSlot<Set<Client>>();
-const acceptedBy = userSlot<Set<Client>>();
+const accepts = userSlot<Set<User>>();
+const acceptedBy = userSlot<Set<User>>();
 
-function add(owner: Client, other: Client): boolean {
+function add(owner: User, other: User): boolean {
   const list = accepts.getOrCreate(owner, () => new Set());
   if (list.has(other) || list.size >= ACCEPT_MAX) return false;
   list.add(other);
@@ -25,14 +25,14 @@ function add(owner: Client, other: Client): boolean {
   return true;
 }
 
-function remove(owner: Client, other: Client): boolean {
+function remove(owner: User, other: User): boolean {
   if (!accepts.get(owner)?.delete(other)) return false;
   acceptedBy.get(other)?.delete(owner);
   return true;
 }
 
 /** Drops a leaving user from every list, and its own list. */
-function forget(client: Client): void {
+function forget(client: User): void {
   for (const owner of acceptedBy.get(client) ?? []) accepts.get(owner)?.delete(client);
   for (const other of accepts.get(client) ?? []) acceptedBy.get(other)?.delete(client);
   accepts.delete(client);
@@ -43,17 +43,17 @@ function forget(client: Client): void {
  * Whether `recipient` (+R) refuses a direct message from `sender`: not logged in, not an IRC
  * operator, and not on the recipient's accept list.
  */
-export function refusesDirectMessage(sender: Client, recipient: Client): boolean {
+export function refusesDirectMessage(sender: User, recipient: User): boolean {
   if (!recipient.modes.has(REGONLY_MODE) || sender === recipient) return false;
   return sender.account === undefined && !sender.oper && !accepts.get(recipient)?.has(sender);
 }
 
 /** A +R user who writes to someone accepts their answer (as Ergo does), while the list has room. */
-export function acceptReplies(sender: Client, recipient: Client): void {
+export function acceptReplies(sender: User, recipient: User): void {
   if (sender.modes.has(REGONLY_MODE) && recipient !== sender) add(sender, recipient);
 }
 
-const handleAccept: Handler = (server: Server, client: Client, msg) => {
+const handleAccept: Handler = (server: Server, client: User, msg) => {
   for (const item of msg.params[0]!.split(',')) {
     if (!item) continue;
     if (item === '*') {

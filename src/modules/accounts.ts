@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.js';
 import { caseFolder } from '../protocol/casemap.js';
 import { RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import { notifyInterested } from '../server/interested.js';
 import { bySubcommand, type Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
@@ -24,7 +24,7 @@ interface AccountsRuntime {
   /** REGISTER attempts per IP. */
   registrations: AttemptCounter;
   /** Unauthenticated users on a reserved nick → when they get renamed (enforce mode). */
-  reservations: Map<Client, number>;
+  reservations: Map<User, number>;
   sweep: NodeJS.Timeout | undefined;
 }
 
@@ -58,21 +58,21 @@ const EMAIL_RE = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 // ---- logging in and out ----------------------------------------------------------------------
 
 /** State's `accountChanged`: ACCOUNT to the client itself, its peers and extended-monitor watchers with account-notify (once it is visible). */
-function notifyAccount(server: Server, client: Client): void {
+function notifyAccount(server: Server, client: User): void {
   if (!client.registered) return;
   const out = relay(client, { source: client.mask, command: 'ACCOUNT', params: [client.account ?? '*'] });
   notifyInterested(server, client, out, CAP['account-notify'], { self: true });
 }
 
 /** Marks the client as logged in (900) and tells whoever follows account changes. */
-export function logIn(server: Server, client: Client, account: string): void {
+export function logIn(server: Server, client: User, account: string): void {
   client.numeric(RPL.LOGGEDIN, client.mask, account, `You are now logged in as ${account}`);
   server.state.setAccount(client, account);
   server.log.info({ conn: client.id, nick: client.nick, account }, 'logged in');
   checkReservation(server, client);
 }
 
-export function logOut(server: Server, client: Client): void {
+export function logOut(server: Server, client: User): void {
   if (client.account === undefined) return;
   const account = client.account;
   client.numeric(RPL.LOGGEDOUT, client.mask, 'You are now logged out');
@@ -84,7 +84,7 @@ export function logOut(server: Server, client: Client): void {
 // ---- nick reservation ----------------------------------------------------------------------------
 
 /** Warns (and in enforce mode schedules a rename of) a registered client using someone's account name as nick. */
-function checkReservation(server: Server, client: Client): void {
+function checkReservation(server: Server, client: User): void {
   const rt = runtime(server);
   const cfg = server.config.accounts;
   rt.reservations.delete(client);
@@ -136,7 +136,7 @@ function guestNick(server: Server): string | undefined {
 
 // ---- REGISTER / VERIFY ---------------------------------------------------------------------------
 
-async function handleRegister(server: Server, client: Client, requested: string, email: string, password: string): Promise<void> {
+async function handleRegister(server: Server, client: User, requested: string, email: string, password: string): Promise<void> {
   const cfg = server.config.accounts;
   const fail = (code: string, account: string, text: string) => client.standardReply('FAIL', 'REGISTER', code, account, text);
   if (!cfg.registration) return fail('TEMPORARILY_UNAVAILABLE', requested, 'Account registration is disabled on this server');
@@ -163,7 +163,7 @@ async function handleRegister(server: Server, client: Client, requested: string,
  */
 export async function registerAccount(
   server: Server,
-  client: Client,
+  client: User,
   name: string,
   email: string | undefined,
   password: string,
@@ -198,7 +198,7 @@ export async function registerAccount(
 }
 
 // Registration never asks for verification (there is no mail transport), so no code is ever valid.
-function handleVerify(server: Server, client: Client, account: string): void {
+function handleVerify(server: Server, client: User, account: string): void {
   const fail = (code: string, ...rest: string[]) => client.standardReply('FAIL', 'VERIFY', code, ...rest);
   if (!client.registered && !server.config.accounts.register_before_connect)
     return fail('COMPLETE_CONNECTION_REQUIRED', account, 'Complete connection registration first');
@@ -208,7 +208,7 @@ function handleVerify(server: Server, client: Client, account: string): void {
 
 // ---- ACCOUNT (operators) ---------------------------------------------------------------------------
 
-function notice(client: Client, text: string): void {
+function notice(client: User, text: string): void {
   client.fromServer('NOTICE', [client.nick, text]);
 }
 
@@ -250,7 +250,7 @@ export async function resetPassword(server: Server, name: string, password: stri
   return { account: account.name };
 }
 
-async function handleAccount(server: Server, client: Client, params: string[]): Promise<void> {
+async function handleAccount(server: Server, client: User, params: string[]): Promise<void> {
   const sub = params[0]!.toUpperCase();
   const name = params[1];
   const cfg = server.config.accounts;
@@ -291,7 +291,7 @@ async function handleAccount(server: Server, client: Client, params: string[]): 
 // ---- CERTFP (the logged-in user's certificates for SASL EXTERNAL) -----------------------------------
 
 
-function handleCertfp(server: Server, client: Client, params: string[]): void {
+function handleCertfp(server: Server, client: User, params: string[]): void {
   const fail = (code: string, ...rest: string[]) => client.standardReply('FAIL', 'CERTFP', code, ...rest);
   const account = client.account;
   if (account === undefined) return fail('ACCOUNT_REQUIRED', 'Log in to an account first');

@@ -5,20 +5,20 @@
 import { RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
 import type { Channel } from '../server/channel.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import { notifyInterested } from '../server/interested.js';
 import type { Module } from '../server/module.js';
 import { relay, type Outgoing } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 
 /** The away-notify message for a client's current state. */
-export function awayMessage(client: Client): Outgoing {
+export function awayMessage(client: User): Outgoing {
   const params = client.away === undefined ? [] : [client.away];
   return relay(client, { source: client.mask, command: 'AWAY', params });
 }
 
 /** When an away user joins, members with away-notify learn it (the joining user does not). */
-export function sendAwayOnJoin(_server: Server, client: Client, channel: Channel): void {
+export function sendAwayOnJoin(_server: Server, client: User, channel: Channel): void {
   if (client.away === undefined) return;
   const out = awayMessage(client);
   for (const member of channel.members.keys()) {

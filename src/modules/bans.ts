@@ -8,7 +8,7 @@
 import { cidrWidths, globMatch, ipBytes, normalizeIp, parseCidr, parseUserHostMask, userHostMatches, userHostOf, type Cidr } from '../protocol/mask.js';
 import { RPL } from '../protocol/numerics.js';
 import { formatDuration, parseDuration } from '../protocol/duration.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Session } from '../server/session.js';
 import type { CommandDef, Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
@@ -26,12 +26,12 @@ export function bansOf(server: Server): BanStore {
 }
 
 /** What bans see of a registering client. */
-function subjectOf(client: Client): BanSubject {
+function subjectOf(client: User): BanSubject {
   return { ...userHostOf(client.user, client.realHost, client.ip), realname: client.realname.toLowerCase() };
 }
 
 /** What bans see of one session of a user: each session of a multiclient user by its own ident, host and address. */
-function sessionSubject(client: Client, session: Session): BanSubject {
+function sessionSubject(client: User, session: Session): BanSubject {
   const { user, realHost } = session.attachedAs ?? client;
   return { ...userHostOf(user, realHost, session.conn.ip), realname: client.realname.toLowerCase() };
 }
@@ -111,7 +111,7 @@ export interface BanRequest {
   /** Who is told in the notices: "nick" or "API token name". */
   by: string;
   /** The oper setting it: a ban matching one of its sessions is refused unless `myself`. */
-  self?: Client;
+  self?: User;
   myself?: boolean;
   /** Runs once the ban is stored, before the notices and the disconnections (the setter hears first). */
   added?: (ban: ServerBan) => void;
@@ -154,7 +154,7 @@ export function addServerBan(server: Server, req: BanRequest): BanResult {
 }
 
 /** Removes a server ban given as typed (normalized as when it was set), and tells the opers. */
-export function removeServerBan(server: Server, kind: BanKind, given: string, by: string, except?: Client): { mask: string; removed: boolean } {
+export function removeServerBan(server: Server, kind: BanKind, given: string, by: string, except?: User): { mask: string; removed: boolean } {
   const parsed = normalizeBanMask(server, kind, given);
   const mask = 'mask' in parsed ? parsed.mask : given.toLowerCase();
   const removed = bansOf(server).remove(kind, mask) !== undefined;
@@ -211,7 +211,7 @@ function removeBan(kind: BanKind): CommandDef['handler'] {
 const oneWord = (text: string) => text.replace(/ /g, '\\s');
 
 /** One 725 line: the kind (lowercase when the ban expires), minutes left (0: permanent), mask, reason. */
-function reportBan(client: Client, ban: ServerBan): void {
+function reportBan(client: User, ban: ServerBan): void {
   const minutes = ban.expiresAt === undefined ? 0 : Math.max(1, Math.ceil((ban.expiresAt - Date.now()) / 60000));
   const kind = ban.expiresAt === undefined ? ban.kind : ban.kind.toLowerCase();
   client.numeric(RPL.TESTLINE, kind, String(minutes), oneWord(ban.mask), ban.reason);
@@ -222,7 +222,7 @@ function reportBan(client: Client, ban: ServerBan): void {
  * its address, K-line by user@host, or an X-line for a realname) and, for a user@host or IP, the
  * allow block and class it would get. 726 when nothing matches.
  */
-function handleTestline(server: Server, client: Client, given: string): void {
+function handleTestline(server: Server, client: User, given: string): void {
   const store = bansOf(server);
   const at = given.lastIndexOf('@');
   const host = (at === -1 ? given : given.slice(at + 1)).toLowerCase();
@@ -244,7 +244,7 @@ function handleTestline(server: Server, client: Client, given: string): void {
 }
 
 /** TESTMASK <[nick!]user@host> [<realname>]: how many users online match (globs; the host may be a CIDR). */
-function handleTestmask(server: Server, client: Client, given: string, realnameGlob: string | undefined): void {
+function handleTestmask(server: Server, client: User, given: string, realnameGlob: string | undefined): void {
   const bang = given.indexOf('!');
   const nickGlob = bang === -1 ? '*' : given.slice(0, bang);
   const userHost = given.slice(bang + 1);

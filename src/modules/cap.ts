@@ -3,7 +3,7 @@
 import { ERR } from '../protocol/numerics.js';
 import { packLines } from '../protocol/text.js';
 import { CAP, capsWith, type Cap, type CapName } from '../server/caps.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import { tryRegister } from './registration.js';
@@ -13,11 +13,11 @@ import { tryRegister } from './registration.js';
  * the CRLF. All of it is used: a client of CAP version 301 cannot take a continued list, so the
  * list must fit in one line for as long as it can.
  */
-function capLineBudget(server: Server, client: Client, sub: string): number {
+function capLineBudget(server: Server, client: User, sub: string): number {
   return 512 - (server.name.length + client.nick.length + sub.length + 14);
 }
 
-function capToken(server: Server, client: Client, name: CapName): string {
+function capToken(server: Server, client: User, name: CapName): string {
   if (client.session.capVersion < 302) return name;
   const offer = server.capOffers().find((c) => c.name === name);
   const value = offer?.value?.(server, client);
@@ -25,7 +25,7 @@ function capToken(server: Server, client: Client, name: CapName): string {
 }
 
 /** Sends a cap list, split over several lines with "*" continuation markers for 302 clients. */
-function sendCapList(server: Server, client: Client, sub: string, tokens: string[]): void {
+function sendCapList(server: Server, client: User, sub: string, tokens: string[]): void {
   const lines = packLines(tokens, capLineBudget(server, client, sub)).map((line) => line.join(' '));
   // An empty list is answered too, with one empty line.
   if (lines.length === 0) lines.push('');
@@ -37,7 +37,7 @@ function sendCapList(server: Server, client: Client, sub: string, tokens: string
   });
 }
 
-function handleReq(server: Server, client: Client, request: string): void {
+function handleReq(server: Server, client: User, request: string): void {
   const offered = new Set(server.capOffers().map((c) => c.name as string));
   const items = request.split(' ').filter(Boolean);
   const add: Cap[] = [];

@@ -3,7 +3,7 @@
 // rejoin (with its channel prefixes restored by MODE), so their view of the mask stays right.
 // Spec: https://ircv3.net/specs/extensions/chghost
 import { CAP } from '../server/caps.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import { notifyInterested } from '../server/interested.js';
 import type { Module } from '../server/module.js';
 import { Outgoing, relay } from '../server/outgoing.js';
@@ -11,14 +11,14 @@ import type { Server } from '../server/server.js';
 import { awayMessage } from './away.js';
 
 /** State's `hostChanged` of a registered user: everyone who sees it learns the new username and host. */
-function announceHost(server: Server, client: Client, oldUser: string, oldHost: string): void {
+function announceHost(server: Server, client: User, oldUser: string, oldHost: string): void {
   if (!client.registered) return;
   const oldMask = `${client.nick}!${oldUser || '*'}@${oldHost}`;
   const out = relay(client, { source: oldMask, command: 'CHGHOST', params: [client.user, client.host] });
   notifyInterested(server, client, out, CAP.chghost, { self: true });
 
   const quit = relay(client, { source: oldMask, command: 'QUIT', params: ['Changing hostname'] });
-  const fallback = new Set<Client>();
+  const fallback = new Set<User>();
   for (const peer of server.state.peersOf(client)) {
     if (peer.hasCap(CAP.chghost)) continue;
     peer.sendOutgoing(quit);

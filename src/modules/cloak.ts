@@ -3,20 +3,20 @@
 // Spec: none for the cloak itself (as on Solanum and InspIRCd); 396 RPL_HOSTHIDDEN: https://defs.ircdocs.horse/defs/numerics
 import { cloakHost } from '../auth/cloak.js';
 import { RPL } from '../protocol/numerics.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import { changeUserModes } from './usermodes.js';
 
 export const CLOAK_MODE = 'x';
 
-function cloakFor(server: Server, client: Client): string {
+function cloakFor(server: Server, client: User): string {
   const c = server.config.cloaking;
   return cloakHost(c.secret, client.realHost, c.prefix);
 }
 
 /** Shows the cloak or the real host after registration and says so (396 RPL_HOSTHIDDEN). */
-function showHost(server: Server, client: Client, cloaked: boolean): void {
+function showHost(server: Server, client: User, cloaked: boolean): void {
   const host = cloaked ? cloakFor(server, client) : client.realHost;
   server.state.setHost(client, host);
   client.numeric(RPL.HOSTHIDDEN, host, cloaked ? 'is now your displayed host' : 'is now your displayed host (uncloaked)');

@@ -5,14 +5,14 @@
 // Spec: https://modern.ircdocs.horse/#help-message
 import { ERR, RPL } from '../protocol/numerics.js';
 import { packLines } from '../protocol/text.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { CommandDef, Handler, Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 
 /** Width of the wrapped command list lines. */
 const LIST_WIDTH = 60;
 
-function mayUse(server: Server, client: Client, def: CommandDef): boolean {
+function mayUse(server: Server, client: User, def: CommandDef): boolean {
   return !def.privilege || server.hasPrivilege(client, def.privilege);
 }
 
@@ -26,7 +26,7 @@ function subjectParam(topic: string | undefined): string {
 }
 
 /** RPL_HELPSTART with the first line, RPL_HELPTXT for the middle ones, RPL_ENDOFHELP with the last. */
-function sendHelp(client: Client, subject: string, lines: string[]): void {
+function sendHelp(client: User, subject: string, lines: string[]): void {
   lines.forEach((line, i) => {
     const code = i === 0 ? RPL.HELPSTART : i === lines.length - 1 ? RPL.ENDOFHELP : RPL.HELPTXT;
     client.numeric(code, subject, line);
@@ -38,7 +38,7 @@ function commandList(names: string[]): string[] {
   return packLines(names.sort(), LIST_WIDTH).map((line) => line.join(' '));
 }
 
-function overview(server: Server, client: Client): string[] {
+function overview(server: Server, client: User): string[] {
   const user: string[] = [];
   const oper: string[] = [];
   for (const [name, def] of server.router.commands) {

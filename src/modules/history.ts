@@ -6,7 +6,7 @@ import { isChannelTarget } from '../protocol/channelname.js';
 import type { Message } from '../protocol/message.js';
 import { CAP } from '../server/caps.js';
 import { Channel } from '../server/channel.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module, MultilinePart } from '../server/module.js';
 import type { Outgoing } from '../server/outgoing.js';
 import { replyTo, type Reply } from '../server/reply.js';
@@ -24,7 +24,7 @@ export function historyStore(server: Server): HistoryStore | undefined {
   return server.config.history.enabled ? stores.require(server) : undefined;
 }
 
-function record(server: Server, sender: Client, target: Channel | Client, out: Outgoing, multiline?: readonly MultilinePart[]): void {
+function record(server: Server, sender: User, target: Channel | User, out: Outgoing, multiline?: readonly MultilinePart[]): void {
   const store = historyStore(server);
   if (!store) return;
   if (target instanceof Channel) {
@@ -39,7 +39,7 @@ function record(server: Server, sender: Client, target: Channel | Client, out: O
  * chathistory batch) for clients that can take it, else as its non-blank lines, only the first
  * with the msgid, as they were relayed live.
  */
-function replay(client: Client, reply: Reply, item: HistoryItem): void {
+function replay(client: User, reply: Reply, item: HistoryItem): void {
   const { msg, tags, multiline } = item;
   if (!multiline) return reply.send({ ...msg, tags });
   const source = msg.source!;
@@ -52,14 +52,14 @@ function replay(client: Client, reply: Reply, item: HistoryItem): void {
 }
 
 /** Lines this client may get back: PRIVMSG and NOTICE always, others (TAGMSG, TOPIC) with event-playback. */
-function replayable(client: Client, item: HistoryItem): boolean {
+function replayable(client: User, item: HistoryItem): boolean {
   const command = item.command;
   if (command === 'PRIVMSG' || command === 'NOTICE') return true;
   if (!client.hasCap(CAP['draft/event-playback'])) return false;
   return command !== 'TAGMSG' || client.hasCap(CAP['message-tags']);
 }
 
-function handleChathistory(server: Server, client: Client, msg: Message): void {
+function handleChathistory(server: Server, client: User, msg: Message): void {
   const params = msg.params;
   const sub = (params[0] ?? '').toUpperCase();
   const fail = (code: string, ...rest: string[]) => client.standardReply('FAIL', 'CHATHISTORY', code, ...rest);
@@ -120,7 +120,7 @@ function handleChathistory(server: Server, client: Client, msg: Message): void {
 }
 
 /** CHATHISTORY TARGETS: joined channels and direct conversations whose latest message lies between the bounds. */
-function sendTargets(server: Server, client: Client, store: HistoryStore, from: number, to: number, limit: number): void {
+function sendTargets(server: Server, client: User, store: HistoryStore, from: number, to: number, limit: number): void {
   const found = store.directTargets(client);
   for (const channel of server.state.channelsOf(client)) {
     const items = store.ofChannel(channel)?.items;

@@ -1,5 +1,5 @@
 // Hostnames for connecting clients ([dns] enabled): the lookup starts when the connection is
-// accepted and registration waits for it (Client.hostLookup); failures fall back to the IP.
+// accepted and registration waits for it (User.hostLookup); failures fall back to the IP.
 // Spec: https://modern.ircdocs.horse/#connection-setup
 import { resolveHostname } from '../net/dns.js';
 import type { Module } from '../server/module.js';

@@ -5,7 +5,7 @@
 // and hybrid. At most [ident] max_lookups run at once: beyond that a connection gets no lookup.
 import { Socket } from 'node:net';
 import { lookupIdent } from '../net/ident.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import { serverSlot, userSlot } from '../server/slots.js';
@@ -25,7 +25,7 @@ const lookups = userSlot<Lookup>();
 const inFlight = serverSlot<{ count: number }>('ident');
 
 /** The lookup registration must wait for, if one is still running. */
-export function identPending(client: Client): Promise<void> | undefined {
+export function identPending(client: User): Promise<void> | undefined {
   const lookup = lookups.get(client);
   return lookup?.pending && lookup.ip === client.ip ? lookup.done : undefined;
 }
@@ -37,7 +37,7 @@ const usable = (name: string, max: number) => name.replace(/[^A-Za-z0-9._-]/g, '
  * Sets the username registration goes on with: in an ident class, the answer, else "~" and the
  * given one. Called once registration no longer waits, before bans look at the username.
  */
-export function applyIdent(server: Server, client: Client): void {
+export function applyIdent(server: Server, client: User): void {
   const lookup = lookups.delete(client);
   if (!client.session.klass.ident) return;
   const max = server.config.limits.userlen;

@@ -2,11 +2,11 @@
 // INFO, plus the small user lookups ISON and USERHOST. USERS is disabled as Modern IRC recommends.
 // Spec: https://modern.ircdocs.horse/#server-queries-and-commands
 import { ERR, RPL } from '../protocol/numerics.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 
-export function sendLusers(server: Server, client: Client): void {
+export function sendLusers(server: Server, client: User): void {
   // Counted from the mode indexes: a registration must not cost a scan of every client.
   const invisible = server.state.withMode('i').size;
   const opers = server.state.withMode('o').size;
@@ -23,7 +23,7 @@ export function sendLusers(server: Server, client: Client): void {
   client.numeric(RPL.GLOBALUSERS, String(total), String(max), `Current global users ${total}, max ${max}`);
 }
 
-export function sendMotd(server: Server, client: Client): void {
+export function sendMotd(server: Server, client: User): void {
   const motd = server.motd;
   if (!motd) {
     client.numeric(ERR.NOMOTD, 'MOTD File is missing');
@@ -35,7 +35,7 @@ export function sendMotd(server: Server, client: Client): void {
 }
 
 /** Commands that may name a server answer 402 unless it is this one (there are no links). */
-function otherServer(server: Server, client: Client, target: string | undefined): boolean {
+function otherServer(server: Server, client: User, target: string | undefined): boolean {
   if (target === undefined) return false;
   const folded = target.toLowerCase();
   if (folded === server.name.toLowerCase() || server.state.findNick(target)) return false;

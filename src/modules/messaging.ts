@@ -9,15 +9,15 @@ import { ERR, RPL } from '../protocol/numerics.js';
 import { truncateUtf8 } from '../protocol/text.js';
 import { CAP } from '../server/caps.js';
 import type { Channel } from '../server/channel.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import { newMsgid, relay, type Outgoing } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { acceptReplies, refusesDirectMessage } from './accept.js';
 import { messageToService, serviceAddressed } from './services/index.js';
 
-/** Client-only tags (those starting with "+") the sender may pass on to recipients. */
-export function clientTags(client: Client, msg: Message): Tags | undefined {
+/** User-only tags (those starting with "+") the sender may pass on to recipients. */
+export function clientTags(client: User, msg: Message): Tags | undefined {
   if (!msg.tags || !client.hasCap(CAP['message-tags'])) return undefined;
   let out: Tags | undefined;
   for (const k in msg.tags) {
@@ -34,7 +34,7 @@ export function splitStatusPrefix(server: Server, target: string): { status: str
   return { status: target.slice(0, i), name: target.slice(i) };
 }
 
-function deliver(server: Server, client: Client, msg: Message): void | Promise<void> {
+function deliver(server: Server, client: User, msg: Message): void | Promise<void> {
   const command = msg.command;
   const isNotice = command === 'NOTICE';
   const isTagmsg = command === 'TAGMSG';
@@ -81,7 +81,7 @@ function deliver(server: Server, client: Client, msg: Message): void | Promise<v
  * Sends a message the client sent (or relayed, RELAYMSG) to a resolved target: its recipients,
  * history, and the client's own sessions (all of them with echo-message, else the others).
  */
-export function sendResolved(server: Server, client: Client, resolved: MessageTarget, out: Outgoing, tagOnly: boolean): void {
+export function sendResolved(server: Server, client: User, resolved: MessageTarget, out: Outgoing, tagOnly: boolean): void {
   // Tag-only messages reach only clients that understand tags.
   for (const recipient of resolved.recipients) if (!tagOnly || recipient.hasCap(CAP['message-tags'])) recipient.sendOutgoing(out, true);
   if (!resolved.opsOnly) server.emit('messageRelayed', client, resolved.to, out);
@@ -102,12 +102,12 @@ export function fitLine(server: Server, mask: string, command: string, target: s
 
 /** Where a message to one target goes: the channel's members but the sender, or one user. */
 export interface MessageTarget {
-  to: Channel | Client;
-  recipients: Client[];
+  to: Channel | User;
+  recipients: User[];
   /** Held back for the channel's operators (+U): not the channel's to remember (history). */
   opsOnly?: boolean;
   /** A service (NickServ): the message is a command for it, and goes nowhere else. */
-  service?: Client;
+  service?: User;
 }
 
 /**
@@ -118,7 +118,7 @@ export interface MessageTarget {
  */
 export function resolveTarget(
   server: Server,
-  client: Client,
+  client: User,
   command: string,
   target: string,
   texts: readonly string[],
@@ -143,7 +143,7 @@ export function resolveTarget(
     const minRank = status ? server.prefixes.rankOfSymbol(status[status.length - 1]!) : undefined;
     // +U: without voice or more, only the operators get it; the sender sees it sent (echo-message).
     const opsOnly = channel.flags.has('U') && !channel.members.get(client);
-    const recipients: Client[] = [];
+    const recipients: User[] = [];
     for (const [member, prefixes] of channel.members) {
       if (member === client) continue;
       if (minRank !== undefined && !server.prefixes.atLeast(prefixes, minRank)) continue;

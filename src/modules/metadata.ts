@@ -10,7 +10,7 @@
 //
 // Who sees what: user keys are public; channel keys are shown to members (and see_hidden opers);
 // users edit their own keys, channel operators their channel's. Nothing is durable: a user's keys
-// live on the Client and a channel's beside the Channel object, so they end with them.
+// live on the User and a channel's beside the Channel object, so they end with them.
 // Spec: https://ircv3.net/specs/extensions/metadata
 import { isChannelTarget } from '../protocol/channelname.js';
 import type { Message } from '../protocol/message.js';
@@ -18,7 +18,7 @@ import { RPL } from '../protocol/numerics.js';
 import { packLines } from '../protocol/text.js';
 import { CAP } from '../server/caps.js';
 import type { Channel } from '../server/channel.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import { bySubcommand, type Handler, type Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import { replyTo } from '../server/reply.js';
@@ -53,18 +53,18 @@ const channelValues = channelSlot<Map<string, string>>();
 const userValues = userSlot<UserMetadata>();
 
 type Target =
-  | { kind: 'user'; name: string; client: Client }
+  | { kind: 'user'; name: string; client: User }
   | { kind: 'channel'; name: string; channel: Channel };
 
-function userMetadata(client: Client): UserMetadata {
+function userMetadata(client: User): UserMetadata {
   return userValues.getOrCreate(client, () => ({ values: new Map(), subs: new Set() }));
 }
 
-function peekUser(client: Client): UserMetadata | undefined {
+function peekUser(client: User): UserMetadata | undefined {
   return userValues.get(client);
 }
 
-function subsOf(client: Client): ReadonlySet<string> {
+function subsOf(client: User): ReadonlySet<string> {
   return peekUser(client)?.subs ?? NO_KEYS;
 }
 
@@ -78,7 +78,7 @@ function writableValues(target: Target): Map<string, string> {
 }
 
 /** The name a client is known by in replies: "*" until it has registered (spec: before-connect). */
-function selfName(client: Client): string {
+function selfName(client: User): string {
   return client.registered ? client.nick : '*';
 }
 
@@ -87,7 +87,7 @@ function echoed(param: string): string {
   return param === '' || param.includes(' ') || param.startsWith(':') ? '*' : param;
 }
 
-function fail(client: Client, code: string, ...params: string[]): void {
+function fail(client: User, code: string, ...params: string[]): void {
   client.standardReply('FAIL', 'METADATA', code, ...params);
 }
 
@@ -95,19 +95,19 @@ function failLine(server: Server, code: string, ...params: string[]): Message {
   return { source: server.name, command: 'FAIL', params: ['METADATA', code, ...params] };
 }
 
-function numericLine(server: Server, client: Client, code: string, ...params: string[]): Message {
+function numericLine(server: Server, client: User, code: string, ...params: string[]): Message {
   return { source: server.name, command: code, params: [client.nick, ...params] };
 }
 
 /** 770/771/772 with the keys as separate parameters, as many lines as the line length needs. */
-function sendKeyLists(server: Server, client: Client, code: string, keys: Iterable<string>): Message[] {
+function sendKeyLists(server: Server, client: User, code: string, keys: Iterable<string>): Message[] {
   // The space in front of the first key is part of the fixed text; the others separate the keys.
   const budget = server.config.limits.line_length - 2 - Buffer.byteLength(`:${server.name} ${code} ${client.nick} `);
   return packLines(keys, budget, KEYS_PER_LINE).map((line) => numericLine(server, client, code, ...line));
 }
 
 /** Resolves "*", a nick or a channel; answers FAIL INVALID_TARGET when there is no such target to show. */
-function resolveTarget(server: Server, client: Client, name: string): Target | undefined {
+function resolveTarget(server: Server, client: User, name: string): Target | undefined {
   if (name === '*') return { kind: 'user', name: selfName(client), client };
   if (client.registered) {
     if (isChannelTarget(name, server.config.channels.types)) {
@@ -125,12 +125,12 @@ function resolveTarget(server: Server, client: Client, name: string): Target | u
   return undefined;
 }
 
-function canRead(server: Server, client: Client, target: Target): boolean {
+function canRead(server: Server, client: User, target: Target): boolean {
   if (target.kind === 'user') return true;
   return target.channel.members.has(client) || server.hasPrivilege(client, SEE_HIDDEN);
 }
 
-function canEdit(server: Server, client: Client, target: Target): boolean {
+function canEdit(server: Server, client: User, target: Target): boolean {
   if (target.kind === 'user') return target.client === client;
   return server.prefixes.holdsRank(target.channel.members.get(client), 'op');
 }
@@ -140,7 +140,7 @@ function canEdit(server: Server, client: Client, target: Target): boolean {
  * everyone sharing a channel with them and everyone monitoring them. The client that made the
  * change already has its reply.
  */
-function notifyChange(server: Server, origin: Client, target: Target, key: string, value: string | undefined): void {
+function notifyChange(server: Server, origin: User, target: Target, key: string, value: string | undefined): void {
   const msg =
     value === undefined
       ? { source: server.name, command: RPL.KEYNOTSET, params: ['*', target.name, key, 'Key not set'] }
@@ -157,7 +157,7 @@ function notifyChange(server: Server, origin: Client, target: Target, key: strin
 
 // ---- subcommands ------------------------------------------------------------------------------
 
-function handleSet(server: Server, client: Client, target: Target, key: string, value: string | undefined): void {
+function handleSet(server: Server, client: User, target: Target, key: string, value: string | undefined): void {
   if (!KEY_RE.test(key)) return fail(client, 'KEY_INVALID', echoed(key), 'Invalid key');
   if (!canEdit(server, client, target))
     return fail(client, 'KEY_NO_PERMISSION', target.name, key, `You do not have permission to set '${key}' on '${target.name}'`);
@@ -180,7 +180,7 @@ function handleSet(server: Server, client: Client, target: Target, key: string, 
   if (changed) notifyChange(server, client, target, key, value);
 }
 
-function handleGet(server: Server, client: Client, target: Target, keys: string[]): void {
+function handleGet(server: Server, client: User, target: Target, keys: string[]): void {
   if (!canRead(server, client, target)) return fail(client, 'KEY_NO_PERMISSION', target.name, '*', 'You may not see this metadata');
   const values = valuesOf(target);
   const lines = keys.map((key) => {
@@ -193,13 +193,13 @@ function handleGet(server: Server, client: Client, target: Target, keys: string[
   replyTo(client).batch('metadata', [target.name], lines);
 }
 
-function handleList(server: Server, client: Client, target: Target): void {
+function handleList(server: Server, client: User, target: Target): void {
   if (!canRead(server, client, target)) return fail(client, 'KEY_NO_PERMISSION', target.name, '*', 'You may not see this metadata');
   const lines = [...valuesOf(target)].map(([key, value]) => numericLine(server, client, RPL.KEYVALUE, target.name, key, '*', value));
   replyTo(client).batch('metadata', [target.name], lines);
 }
 
-function handleClear(server: Server, client: Client, target: Target): void {
+function handleClear(server: Server, client: User, target: Target): void {
   if (!canEdit(server, client, target))
     return fail(client, 'KEY_NO_PERMISSION', target.name, '*', `You do not have permission to clear '${target.name}'`);
   const keys = [...valuesOf(target).keys()];
@@ -209,7 +209,7 @@ function handleClear(server: Server, client: Client, target: Target): void {
 }
 
 /** 761 lines for the keys of `of` that `client` subscribed to, at most `max` (more means the caller defers). */
-function subscribedValues(server: Server, client: Client, of: Target, into: Message[], max = Infinity): void {
+function subscribedValues(server: Server, client: User, of: Target, into: Message[], max = Infinity): void {
   const subs = subsOf(client);
   for (const [key, value] of valuesOf(of)) {
     if (into.length > max) return;
@@ -221,7 +221,7 @@ function subscribedValues(server: Server, client: Client, of: Target, into: Mess
  * The subscribed values of a channel and of its other members, or undefined when there are more
  * than `max` (the caller then answers RPL_METADATASYNCLATER).
  */
-function channelSync(server: Server, client: Client, channel: Channel, max: number): Message[] | undefined {
+function channelSync(server: Server, client: User, channel: Channel, max: number): Message[] | undefined {
   const lines: Message[] = [];
   subscribedValues(server, client, { kind: 'channel', name: channel.name, channel }, lines, max);
   for (const member of channel.members.keys()) {
@@ -231,7 +231,7 @@ function channelSync(server: Server, client: Client, channel: Channel, max: numb
   return lines.length > max ? undefined : lines;
 }
 
-function handleSync(server: Server, client: Client, target: Target): void {
+function handleSync(server: Server, client: User, target: Target): void {
   if (!canRead(server, client, target)) return fail(client, 'KEY_NO_PERMISSION', target.name, '*', 'You may not see this metadata');
   let lines: Message[] = [];
   if (target.kind === 'channel') lines = channelSync(server, client, target.channel, Infinity)!;
@@ -245,7 +245,7 @@ function handleSync(server: Server, client: Client, target: Target): void {
  */
 function changeSubscriptions(
   server: Server,
-  client: Client,
+  client: User,
   keys: string[],
   numeric: string,
   apply: (key: string) => Message | undefined,
@@ -267,7 +267,7 @@ function changeSubscriptions(
   for (const line of [...sendKeyLists(server, client, numeric, ok), ...out]) client.send(line);
 }
 
-function handleSub(server: Server, client: Client, keys: string[]): void {
+function handleSub(server: Server, client: User, keys: string[]): void {
   const max = server.config.metadata.max_subscriptions;
   const subs = userMetadata(client).subs;
   changeSubscriptions(server, client, keys, RPL.METADATASUBOK, (key) => {
@@ -279,7 +279,7 @@ function handleSub(server: Server, client: Client, keys: string[]): void {
   });
 }
 
-function handleUnsub(server: Server, client: Client, keys: string[]): void {
+function handleUnsub(server: Server, client: User, keys: string[]): void {
   const subs = peekUser(client)?.subs;
   changeSubscriptions(server, client, keys, RPL.METADATAUNSUBOK, (key) => {
     subs?.delete(key);
@@ -318,7 +318,7 @@ const handleMetadata: Handler = (server, client, msg) => {
 // ---- hooks ------------------------------------------------------------------------------------
 
 /** Registration burst: the client's own keys in a metadata batch, empty when it has none (spec: Notifications). */
-function sendOwnMetadata(server: Server, client: Client): void {
+function sendOwnMetadata(server: Server, client: User): void {
   if (!client.hasCap(METADATA_CAP)) return;
   const self: Target = { kind: 'user', name: client.nick, client };
   const lines = [...valuesOf(self)].map(([key, value]) => numericLine(server, client, RPL.KEYVALUE, client.nick, key, '*', value));
@@ -329,7 +329,7 @@ function sendOwnMetadata(server: Server, client: Client): void {
  * After a JOIN: the joiner gets the subscribed values of the channel and its members (or 774 when
  * there are too many to send at once), and members subscribed to the joiner's keys get those.
  */
-function syncOnJoin(server: Server, client: Client, channel: Channel): void {
+function syncOnJoin(server: Server, client: User, channel: Channel): void {
   if (client.hasCap(METADATA_CAP) && subsOf(client).size > 0) {
     const lines = channelSync(server, client, channel, server.config.metadata.join_sync_lines);
     if (!lines) client.numeric(RPL.METADATASYNCLATER, channel.name);
@@ -346,7 +346,7 @@ function syncOnJoin(server: Server, client: Client, channel: Channel): void {
 }
 
 /** RPL_WHOISKEYVALUE (760) for each key of the target, to viewers with the capability. */
-function whoisMetadata(_server: Server, viewer: Client, target: Client): void {
+function whoisMetadata(_server: Server, viewer: User, target: User): void {
   if (!viewer.hasCap(METADATA_CAP)) return;
   for (const [key, value] of peekUser(target)?.values ?? NO_VALUES) viewer.numeric(RPL.WHOISKEYVALUE, target.nick, key, '*', value);
 }

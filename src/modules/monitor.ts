@@ -4,7 +4,7 @@
 // watchers lives in State and keeps every notification O(watchers of that nick).
 // Spec: https://ircv3.net/specs/extensions/monitor · https://ircv3.net/specs/extensions/extended-monitor
 import { ERR, RPL } from '../protocol/numerics.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import { bySubcommand, type Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import { userSlot } from '../server/slots.js';
@@ -14,12 +14,12 @@ import { validNick } from '../protocol/nick.js';
 /** A client's own list: casefolded nick → the nick as the client wrote it (shown by MONITOR L). */
 const lists = userSlot<Map<string, string>>();
 
-function listOf(client: Client): Map<string, string> | undefined {
+function listOf(client: User): Map<string, string> | undefined {
   return lists.get(client);
 }
 
 /** 730 for online nicks (with their mask), 731 for offline ones. */
-function sendStatus(server: Server, client: Client, nicks: Iterable<string>): void {
+function sendStatus(server: Server, client: User, nicks: Iterable<string>): void {
   const online: string[] = [];
   const offline: string[] = [];
   for (const nick of nicks) {
@@ -31,7 +31,7 @@ function sendStatus(server: Server, client: Client, nicks: Iterable<string>): vo
   sendListNumeric(server, client, RPL.MONOFFLINE, [], offline, ',');
 }
 
-function add(server: Server, client: Client, targets: string[]): void {
+function add(server: Server, client: User, targets: string[]): void {
   const limit = server.config.limits.monitor;
   let list = listOf(client);
   const added: string[] = [];
@@ -55,20 +55,20 @@ function add(server: Server, client: Client, targets: string[]): void {
   sendStatus(server, client, added);
 }
 
-function remove(server: Server, client: Client, keys: Iterable<string>): void {
+function remove(server: Server, client: User, keys: Iterable<string>): void {
   const list = listOf(client);
   if (!list) return;
   for (const key of keys) if (list.delete(key)) server.state.unwatch(key, client);
   if (list.size === 0) lists.delete(client);
 }
 
-function clear(server: Server, client: Client): void {
+function clear(server: Server, client: User): void {
   const list = listOf(client);
   if (list) remove(server, client, [...list.keys()]);
 }
 
 /** Tells the watchers of `nick` that it came online (730 with the mask) or went offline (731). */
-function announce(server: Server, nick: string, online: Client | undefined): void {
+function announce(server: Server, nick: string, online: User | undefined): void {
   for (const watcher of server.state.watchersOf(nick)) {
     if (online) watcher.numeric(RPL.MONONLINE, online.mask);
     else watcher.numeric(RPL.MONOFFLINE, nick);

@@ -1,34 +1,34 @@
 // Multiclient: several connections of one logged-in user under one nick (as Ergo offers). A client
 // that logs in to the account of a user already online and asks for that user's nick becomes a
 // further session of it: one user in channels, WHOIS and NAMES; every session sees what reaches
-// the user. The session mechanics (acting session, delivery, detach) live in Session, Client and Server.
+// the user. The session mechanics (acting session, delivery, detach) live in Session, User and Server.
 // Spec: none (a server feature, as in Ergo); the nick it shares: https://modern.ircdocs.horse/#nick-message
 import { ERR, RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
-import { runAsSession, type Client } from '../server/client.js';
+import { runAsSession, type User } from '../server/user.js';
 import type { Server } from '../server/server.js';
 import { userSlot } from '../server/slots.js';
 import { sendNames, sendTopic } from './channels/common.js';
 
 /** The logged-in user whose nick a registering client asked for, to attach to at registration. */
-const pendingAttaches = userSlot<Client>();
+const pendingAttaches = userSlot<User>();
 
 /**
  * Whether NICK may name `holder`'s nick, to be settled at registration: the client is logged in
  * to the holder's account, or may still log in (it is negotiating capabilities, e.g. SASL).
  */
-export function mayAttachLater(server: Server, client: Client, holder: Client): boolean {
+export function mayAttachLater(server: Server, client: User, holder: User): boolean {
   if (!server.config.accounts.multiclient || !holder.registered || holder.account === undefined) return false;
   if (client.account === undefined) return client.session.capNegotiating;
   return server.state.fold(client.account) === server.state.fold(holder.account);
 }
 
-export function setPendingAttach(client: Client, holder: Client | undefined): void {
+export function setPendingAttach(client: User, holder: User | undefined): void {
   if (holder) pendingAttaches.set(client, holder);
   else pendingAttaches.delete(client);
 }
 
-export function pendingAttach(client: Client): Client | undefined {
+export function pendingAttach(client: User): User | undefined {
   return pendingAttaches.get(client);
 }
 
@@ -37,7 +37,7 @@ export function pendingAttach(client: Client): Client | undefined {
  * got its welcome and channel state); otherwise the caller registers it as a user of its own,
  * or it has been told the nick is in use and must pick another.
  */
-export function attachOrRelease(server: Server, client: Client, welcome: (user: Client) => void): boolean | 'nick-in-use' {
+export function attachOrRelease(server: Server, client: User, welcome: (user: User) => void): boolean | 'nick-in-use' {
   const holder = pendingAttach(client)!;
   setPendingAttach(client, undefined);
   const nick = client.requestedNick!;
@@ -59,7 +59,7 @@ export function attachOrRelease(server: Server, client: Client, welcome: (user: 
   return false;
 }
 
-function attach(server: Server, client: Client, user: Client, welcome: (user: Client) => void): void {
+function attach(server: Server, client: User, user: User, welcome: (user: User) => void): void {
   const session = server.attachSession(user, client);
   // The new session learns the user's state as if it had just joined everything itself.
   runAsSession(session, () => {

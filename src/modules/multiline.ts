@@ -6,7 +6,7 @@
 // Spec: https://ircv3.net/specs/extensions/multiline
 import type { Message, Tags } from '../protocol/message.js';
 import { CAP } from '../server/caps.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module, MultilinePart } from '../server/module.js';
 import { newMsgid, Outgoing, relay } from '../server/outgoing.js';
 import { Reply, replyTo } from '../server/reply.js';
@@ -25,7 +25,7 @@ interface OpenBatch {
   target: string;
   /** The label of the opening BATCH: the answer to the whole batch carries it. */
   label: string | undefined;
-  /** Client-only tags, which multiline puts on the opening BATCH. */
+  /** User-only tags, which multiline puts on the opening BATCH. */
   tags: Tags | undefined;
   command: 'PRIVMSG' | 'NOTICE' | undefined;
   lines: Array<{ text: string; concat: boolean }>;
@@ -39,12 +39,12 @@ interface BatchState {
   abandoned: string | undefined;
 }
 
-function stateOf(client: Client): BatchState | undefined {
+function stateOf(client: User): BatchState | undefined {
   return batchStates.get(client);
 }
 
 /** Refuses the open batch: FAIL BATCH <code>, and its remaining lines will be ignored. */
-function refuse(client: Client, state: BatchState, code: string, ...rest: string[]): void {
+function refuse(client: User, state: BatchState, code: string, ...rest: string[]): void {
   const open = state.open;
   state.open = undefined;
   state.abandoned = open?.ref;
@@ -59,7 +59,7 @@ function refuse(client: Client, state: BatchState, code: string, ...rest: string
  * open breaks it (client-initiated batches admit nothing in between), except PING and PONG so a
  * keepalive cannot cost a message.
  */
-function claimLine(server: Server, client: Client, msg: Message): boolean {
+function claimLine(server: Server, client: User, msg: Message): boolean {
   const state = stateOf(client);
   if (!state || msg.command === 'BATCH') return false;
   const tag = msg.tags?.batch;
@@ -74,7 +74,7 @@ function claimLine(server: Server, client: Client, msg: Message): boolean {
   return tag !== undefined;
 }
 
-function addLine(server: Server, client: Client, state: BatchState, open: OpenBatch, msg: Message): void {
+function addLine(server: Server, client: User, state: BatchState, open: OpenBatch, msg: Message): void {
   const limits = server.config.limits;
   const command = msg.command;
   if ((command !== 'PRIVMSG' && command !== 'NOTICE') || (open.command !== undefined && command !== open.command))
@@ -96,7 +96,7 @@ function addLine(server: Server, client: Client, state: BatchState, open: OpenBa
   open.lines.push({ text, concat });
 }
 
-function handleBatch(server: Server, client: Client, msg: Message): void {
+function handleBatch(server: Server, client: User, msg: Message): void {
   const [refArg, type, target] = msg.params as [string, string | undefined, string | undefined];
   let state = stateOf(client);
   const sign = refArg[0];
@@ -128,7 +128,7 @@ function handleBatch(server: Server, client: Client, msg: Message): void {
   if (!target) return refuse(client, state, 'MULTILINE_INVALID', 'A multiline batch needs a target');
 }
 
-function closeBatch(server: Server, client: Client, state: BatchState, open: OpenBatch): void {
+function closeBatch(server: Server, client: User, state: BatchState, open: OpenBatch): void {
   state.open = undefined;
   // The whole batch is one command: its answer carries the opening BATCH's label (the closing
   // line's own label then gets an ACK), or else the closing line's.
@@ -159,7 +159,7 @@ export function linesWithoutBatch(source: string, command: string, target: strin
 }
 
 /** Relays a closed batch to its recipients and the sender's other sessions, and echoes it with echo-message. */
-function relayBatch(server: Server, client: Client, open: OpenBatch): void {
+function relayBatch(server: Server, client: User, open: OpenBatch): void {
   if (open.lines.every((l) => l.text === '')) {
     client.standardReply('FAIL', 'BATCH', 'MULTILINE_INVALID', 'A multiline message needs a line that is not blank');
     return;

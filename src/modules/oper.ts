@@ -11,7 +11,7 @@ import { listenerKey } from '../net/listener.js';
 import { checkStsPolicy } from '../net/tlsverify.js';
 import { parseUserHostMask, userHostMatches, userHostOf } from '../protocol/mask.js';
 import { ERR, RPL } from '../protocol/numerics.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import { describeRestartNeeded, type RehashResult } from '../server/rehash.js';
 import { relay } from '../server/outgoing.js';
@@ -22,18 +22,18 @@ import { changeUserModes } from './usermodes.js';
 // ---- helpers other oper features use (bans, stats) -------------------------------------------
 
 /** Records an oper action in the audit log (a pino child logger with `audit: true`). */
-export function audit(server: Server, client: Client, action: string, fields: Record<string, unknown> = {}): void {
+export function audit(server: Server, client: User, action: string, fields: Record<string, unknown> = {}): void {
   server.log.child({ audit: true }).info({ conn: client.id, oper: client.oper?.name, nick: client.nick, from: client.realMask, ...fields }, action);
 }
 
 /** The server-notice letters a client receives (its snomask); empty unless it is an oper with +s. */
-export function snomaskOf(client: Client): string {
+export function snomaskOf(client: User): string {
   if (!client.oper || !client.modes.has('s')) return '';
   return operState.get(client)?.snomask ?? '';
 }
 
 /** Sends "*** Notice -- text" to every oper whose snomask has `letter`. */
-export function serverNotice(server: Server, letter: string, text: string, except?: Client): void {
+export function serverNotice(server: Server, letter: string, text: string, except?: User): void {
   for (const c of server.state.withMode('s')) {
     if (c !== except && snomaskOf(c).includes(letter)) c.fromServer('NOTICE', [c.nick, `*** Notice -- ${text}`]);
   }
@@ -48,7 +48,7 @@ interface OperState {
 
 const operState = userSlot<OperState>();
 
-function operStateOf(client: Client): OperState {
+function operStateOf(client: User): OperState {
   return operState.getOrCreate(client, () => ({ snomask: '' }));
 }
 
@@ -62,7 +62,7 @@ function failures(server: Server): AttemptCounter {
 // ---- OPER -------------------------------------------------------------------------------------
 
 /** True when a user@host mask (globs; the host may be a CIDR) matches the client's user and real host or IP. */
-export function matchesUserHost(client: Client, mask: string): boolean {
+export function matchesUserHost(client: User, mask: string): boolean {
   return userHostMatches(parseUserHostMask(mask), userHostOf(client.user, client.realHost, client.ip));
 }
 
@@ -72,7 +72,7 @@ function privilegesOf(cfg: Config, oper: OperConfig): { privileges: Set<string>;
 }
 
 /** Counts a failure and tells the client (only the numeric), the log and the other opers (the reason). */
-function operFailed(server: Server, client: Client, name: string, why: string, numeric: string): void {
+function operFailed(server: Server, client: User, name: string, why: string, numeric: string): void {
   const window = server.config.oper_limits.window * 1000;
   failures(server).hit(`conn ${client.id}`, window);
   failures(server).hit(`ip ${client.limitKey}`, window);
@@ -82,7 +82,7 @@ function operFailed(server: Server, client: Client, name: string, why: string, n
   serverNotice(server, 'o', `Failed OPER attempt as ${name} by ${client.nick} (${client.user}@${client.realHost}) [${client.ip}]: ${why}`);
 }
 
-function rateLimited(server: Server, client: Client): boolean {
+function rateLimited(server: Server, client: User): boolean {
   const l = server.config.oper_limits;
   const window = l.window * 1000;
   return (
@@ -91,7 +91,7 @@ function rateLimited(server: Server, client: Client): boolean {
   );
 }
 
-function grantOper(server: Server, client: Client, oper: OperConfig): void {
+function grantOper(server: Server, client: User, oper: OperConfig): void {
   const { privileges, snomask } = privilegesOf(server.config, oper);
   client.oper = { name: oper.name, privileges };
   operStateOf(client).snomask = snomask;
@@ -106,7 +106,7 @@ function grantOper(server: Server, client: Client, oper: OperConfig): void {
   serverNotice(server, 'o', `${client.nick} (${client.user}@${client.realHost}) is now an operator (${oper.name}, class ${oper.class})`, client);
 }
 
-async function handleOper(server: Server, client: Client, name: string, password: string | undefined): Promise<void> {
+async function handleOper(server: Server, client: User, name: string, password: string | undefined): Promise<void> {
   if (rateLimited(server, client)) {
     client.numeric(ERR.PASSWDMISMATCH, 'Too many failed OPER attempts; try again later');
     server.log.warn({ conn: client.id, nick: client.nick, ip: client.ip, oper: name }, 'OPER attempt refused: too many failures');
@@ -154,7 +154,7 @@ function refreshOpers(server: Server): void {
 
 // ---- KILL, WALLOPS, REHASH, DIE, RESTART ---------------------------------------------------
 
-function handleKill(server: Server, client: Client, nick: string, given: string | undefined): void {
+function handleKill(server: Server, client: User, nick: string, given: string | undefined): void {
   if (nick.toLowerCase() === server.name.toLowerCase()) {
     client.numeric(ERR.CANTKILLSERVER, 'You cannot kill a server!');
     return;
@@ -179,19 +179,19 @@ export function killReason(server: Server, given: string | undefined): string {
 }
 
 /** Disconnects a user as KILL does: the KILL line from `source`, the opers' notice, the QUIT its peers see. */
-export function killUser(server: Server, victim: Client, source: string, by: string, reason: string): void {
+export function killUser(server: Server, victim: User, source: string, by: string, reason: string): void {
   victim.send({ source, command: 'KILL', params: [victim.nick, reason] });
   serverNotice(server, 'k', `Received KILL message for ${victim.nick} (${victim.user}@${victim.realHost}) from ${by}: ${reason}`);
   server.disconnect(victim, { kind: 'kill', text: `Killed (${by} (${reason}))` });
 }
 
-function handleWallops(server: Server, client: Client, text: string): void {
+function handleWallops(server: Server, client: User, text: string): void {
   sendWallops(server, client, text);
   audit(server, client, 'wallops', { text });
 }
 
 /** WALLOPS to every user with +w, from a user or (without one) from the server. */
-export function sendWallops(server: Server, from: Client | undefined, text: string): void {
+export function sendWallops(server: Server, from: User | undefined, text: string): void {
   const out = relay(from, { source: from?.mask ?? server.name, command: 'WALLOPS', params: [text] });
   for (const c of server.state.withMode('w')) c.sendOutgoing(out);
 }
@@ -201,12 +201,12 @@ export function sendWallops(server: Server, from: Client | undefined, text: stri
  * has the letter (l, g), as a server notice. GLOBOPS is meant for the opers of every server of a
  * network and LOCOPS for this server's; with one server both reach the same local opers.
  */
-function operBroadcast(server: Server, client: Client, command: 'LOCOPS' | 'GLOBOPS', letter: string, text: string): void {
+function operBroadcast(server: Server, client: User, command: 'LOCOPS' | 'GLOBOPS', letter: string, text: string): void {
   serverNotice(server, letter, `${command} from ${client.nick}: ${text}`);
   audit(server, client, command.toLowerCase(), { text });
 }
 
-async function handleRehash(server: Server, client: Client, what: string | undefined): Promise<void> {
+async function handleRehash(server: Server, client: User, what: string | undefined): Promise<void> {
   const kind = what?.toUpperCase();
   audit(server, client, 'rehash', { what: kind ?? 'config' });
   if (kind === 'MOTD') {
@@ -251,7 +251,7 @@ export function rehashErrorLines(error: string): string[] {
 }
 
 /** A full REHASH asked for by `by` (an oper's nick, an API token), with the notice to the other opers. */
-export async function rehashConfig(server: Server, source: string, by: string, except?: Client): Promise<RehashResult> {
+export async function rehashConfig(server: Server, source: string, by: string, except?: User): Promise<RehashResult> {
   const result = await server.rehash(source);
   if (!result.ok) serverNotice(server, 'o', `${by} tried to rehash, but the configuration is invalid (nothing changed)`, except);
   else if (result.needsRestart.length === 0) serverNotice(server, 'o', `${by} rehashed the server configuration`, except);
@@ -259,7 +259,7 @@ export async function rehashConfig(server: Server, source: string, by: string, e
   return result;
 }
 
-async function handleShutdown(server: Server, client: Client, restart: boolean, given: string | undefined): Promise<void> {
+async function handleShutdown(server: Server, client: User, restart: boolean, given: string | undefined): Promise<void> {
   const reason = given ?? (restart ? 'Server restarting' : 'Server shutting down');
   audit(server, client, restart ? 'restart' : 'die', { reason });
   serverNotice(server, 'o', `${client.nick} is ${restart ? 'restarting' : 'shutting down'} the server: ${reason}`);

@@ -9,7 +9,7 @@ import { ERR, RPL } from '../protocol/numerics.js';
 import { packLines } from '../protocol/text.js';
 import { CAP } from '../server/caps.js';
 import type { Channel } from '../server/channel.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Handler, Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import { BOT_MODE, userModeString } from './usermodes.js';
@@ -19,7 +19,7 @@ const SEE_HIDDEN = 'see_hidden';
 /** The WHOX fields in the order the spec puts them in RPL_WHOSPCRPL. */
 const WHOX_FIELDS = 'tcuihsnfdlaor';
 
-function sharesChannel(server: Server, a: Client, b: Client): boolean {
+function sharesChannel(server: Server, a: User, b: User): boolean {
   const mine = server.state.channelsOf(a);
   const theirs = server.state.channelsOf(b);
   const [small, other] = mine.size <= theirs.size ? [mine, b] : [theirs, a];
@@ -28,17 +28,17 @@ function sharesChannel(server: Server, a: Client, b: Client): boolean {
 }
 
 /** Whether `viewer` may see who is in `channel` (secret and private channels hide it from outsiders). */
-function channelVisible(server: Server, viewer: Client, channel: Channel): boolean {
+function channelVisible(server: Server, viewer: User, channel: Channel): boolean {
   return (!channel.flags.has('s') && !channel.flags.has('p')) || channel.members.has(viewer) || server.hasPrivilege(viewer, SEE_HIDDEN);
 }
 
 /** Whether `target` shows up in a mask WHO by `viewer` (Modern IRC "visible users"). */
-function userVisible(server: Server, viewer: Client, target: Client): boolean {
+function userVisible(server: Server, viewer: User, target: User): boolean {
   return target === viewer || !target.modes.has('i') || server.hasPrivilege(viewer, SEE_HIDDEN) || sharesChannel(server, viewer, target);
 }
 
 /** Sends `items` joined by `sep` as the last parameter of as many numerics as the line length needs. */
-export function sendListNumeric(server: Server, client: Client, code: string, params: string[], items: string[], sep: ',' | ' '): void {
+export function sendListNumeric(server: Server, client: User, code: string, params: string[], items: string[], sep: ',' | ' '): void {
   const overhead = Buffer.byteLength(`:${server.name} ${code} ${client.nick} ${params.map((p) => p + ' ').join('')}:`);
   const budget = server.config.limits.line_length - 2 - overhead;
   for (const line of packLines(items, budget)) client.numeric(code, ...params, line.join(sep));
@@ -47,7 +47,7 @@ export function sendListNumeric(server: Server, client: Client, code: string, pa
 // ---- WHO --------------------------------------------------------------------------------------
 
 /** H/G (away), * (operator), channel prefixes (all of them with multi-prefix) and the bot flag. */
-function whoFlags(server: Server, viewer: Client, target: Client, channel: Channel | undefined): string {
+function whoFlags(server: Server, viewer: User, target: User, channel: Channel | undefined): string {
   let flags = target.away === undefined ? 'H' : 'G';
   if (target.oper) flags += '*';
   if (channel) flags += server.prefixes.symbolsFor(channel.members.get(target) ?? '', viewer.hasCap(CAP['multi-prefix']));
@@ -68,7 +68,7 @@ function parseWhox(arg: string | undefined): WhoxRequest | undefined {
   return { fields: new Set(fields), token: /^\d{1,3}$/.test(token) ? token : '0' };
 }
 
-function sendWhoReply(server: Server, viewer: Client, target: Client, channel: Channel | undefined, whox: WhoxRequest | undefined): void {
+function sendWhoReply(server: Server, viewer: User, target: User, channel: Channel | undefined, whox: WhoxRequest | undefined): void {
   const flags = whoFlags(server, viewer, target, channel);
   if (!whox) {
     viewer.numeric(RPL.WHOREPLY, channel?.name ?? '*', target.user, target.host, server.name, target.nick, flags, `0 ${target.realname}`);
@@ -95,7 +95,7 @@ function sendWhoReply(server: Server, viewer: Client, target: Client, channel: C
   viewer.numeric(RPL.WHOSPCRPL, ...params);
 }
 
-function matchesWhoMask(server: Server, viewer: Client, target: Client, pattern: string): boolean {
+function matchesWhoMask(server: Server, viewer: User, target: User, pattern: string): boolean {
   const fold = server.state.fold;
   const fields = [target.nickKey, fold(target.user), fold(target.host), fold(target.realname), fold(server.name)];
   if (server.hasPrivilege(viewer, SEE_HIDDEN)) fields.push(fold(target.realHost), target.ip);
@@ -112,7 +112,7 @@ const handleWho: Handler = (server, client, msg) => {
   const arg = msg.params[1];
   const whox = parseWhox(arg);
   const operOnly = (whox ? arg!.slice(0, arg!.indexOf('%')) : (arg ?? '')).includes('o');
-  const send = (target: Client, channel?: Channel) => {
+  const send = (target: User, channel?: Channel) => {
     if (!operOnly || target.oper) sendWhoReply(server, client, target, channel, whox);
   };
 
@@ -149,7 +149,7 @@ const handleWho: Handler = (server, client, msg) => {
 
 // ---- WHOIS ------------------------------------------------------------------------------------
 
-function sendWhois(server: Server, client: Client, target: Client): void {
+function sendWhois(server: Server, client: User, target: User): void {
   const nick = target.nick;
   const privileged = client === target || server.hasPrivilege(client, SEE_HIDDEN);
   client.numeric(RPL.WHOISUSER, nick, target.user, target.host, '*', target.realname);

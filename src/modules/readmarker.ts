@@ -4,7 +4,7 @@
 // Spec: https://ircv3.net/specs/extensions/read-marker
 import { validChannelName } from '../protocol/channelname.js';
 import { CAP } from '../server/caps.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import { Outgoing } from '../server/outgoing.js';
 import { serverSlot, userSlot } from '../server/slots.js';
@@ -17,17 +17,17 @@ const stores = serverSlot<ReadMarkerStore>('readmarker');
 /** Markers of a connection that is not logged in: casefolded target → marker, least recently set first. */
 const connectionMarkerMaps = userSlot<Map<string, ReadMarker>>();
 
-function connectionMarkers(client: Client): Map<string, ReadMarker> {
+function connectionMarkers(client: User): Map<string, ReadMarker> {
   return connectionMarkerMaps.getOrCreate(client, () => new Map());
 }
 
-function getMarker(server: Server, client: Client, target: string): ReadMarker | undefined {
+function getMarker(server: Server, client: User, target: string): ReadMarker | undefined {
   const key = server.state.fold(target);
   if (client.account === undefined) return connectionMarkers(client).get(key);
   return stores.require(server).get(server.state.fold(client.account), key);
 }
 
-function setMarker(server: Server, client: Client, marker: ReadMarker): void {
+function setMarker(server: Server, client: User, marker: ReadMarker): void {
   const key = server.state.fold(marker.name);
   const keep = server.config.history.read_markers;
   if (client.account !== undefined) {
@@ -49,12 +49,12 @@ function markreadLine(server: Server, target: string, marker: ReadMarker | undef
 }
 
 /** The client's other sessions sharing its markers (same account) that asked for them. */
-function otherSessions(server: Server, client: Client): Client[] {
+function otherSessions(server: Server, client: User): User[] {
   if (client.account === undefined) return [];
   return [...server.state.withAccount(client.account)].filter((c) => c !== client && c.registered && c.hasCap(CAP['draft/read-marker']));
 }
 
-function handleMarkread(server: Server, client: Client, params: string[]): void {
+function handleMarkread(server: Server, client: User, params: string[]): void {
   const fail = (code: string, ...rest: string[]) => client.standardReply('FAIL', 'MARKREAD', code, ...rest);
   const target = params[0];
   if (target === undefined || target === '') return fail('NEED_MORE_PARAMS', 'Missing parameters');
@@ -85,7 +85,7 @@ function handleMarkread(server: Server, client: Client, params: string[]): void 
  * A new session of an account learns every marker at once; otherwise queries would need a
  * MARKREAD get each, and nothing rejoins channels for it here (no always-on sessions).
  */
-function sendAllMarkers(server: Server, client: Client): void {
+function sendAllMarkers(server: Server, client: User): void {
   if (!client.hasCap(CAP['draft/read-marker']) || client.account === undefined) return;
   for (const marker of stores.require(server).all(server.state.fold(client.account))) client.send(markreadLine(server, marker.name, marker));
 }

@@ -4,7 +4,7 @@
 // Spec: https://ircv3.net/specs/extensions/message-redaction
 import { isChannelTarget } from '../protocol/channelname.js';
 import { CAP } from '../server/caps.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
@@ -15,12 +15,12 @@ import type { Conversation, HistoryItem } from './history/store.js';
 const REDACTABLE = new Set(['PRIVMSG', 'NOTICE', 'TAGMSG']);
 
 /** Whether the client sent the message: the same connection, or the same account then and now. */
-function isSender(server: Server, client: Client, item: HistoryItem): boolean {
+function isSender(server: Server, client: User, item: HistoryItem): boolean {
   if (item.senderId === client.id) return true;
   return item.senderAccount !== undefined && client.account !== undefined && server.state.fold(client.account) === item.senderAccount;
 }
 
-function handleRedact(server: Server, client: Client, params: string[]): void {
+function handleRedact(server: Server, client: User, params: string[]): void {
   const [target, msgid] = params as [string, string];
   const reason = params[2] || undefined;
   const fail = (code: string, ...rest: string[]) => client.standardReply('FAIL', 'REDACT', code, ...rest);
@@ -29,7 +29,7 @@ function handleRedact(server: Server, client: Client, params: string[]): void {
 
   let conv: Conversation | undefined;
   let mayModerate = server.hasPrivilege(client, 'override');
-  let recipients: Client[];
+  let recipients: User[];
   let shownTarget = target;
   if (isChannelTarget(target, server.config.channels.types)) {
     const channel = server.state.findChannel(target);

@@ -6,7 +6,7 @@ import { serializeMessage } from '../protocol/message.js';
 import { validNick } from '../protocol/nick.js';
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { Channel } from '../server/channel.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import { replyTo } from '../server/reply.js';
@@ -20,7 +20,7 @@ import { attachOrRelease, mayAttachLater, pendingAttach, setPendingAttach } from
 const passwords = userSlot<string>();
 
 /** Completes registration once NICK and USER are in and CAP negotiation is over. */
-export function tryRegister(server: Server, client: Client): void | Promise<void> {
+export function tryRegister(server: Server, client: User): void | Promise<void> {
   if (client.registered || (!client.nickKey && !pendingAttach(client)) || !client.user || client.session.capNegotiating) return;
   // The hostname decides the allow block and bans, and the ident answer the username bans see,
   // so the lookups started at connect must end first (each within its timeout).
@@ -35,7 +35,7 @@ export function tryRegister(server: Server, client: Client): void | Promise<void
   return finishRegistration(server, client, true);
 }
 
-function finishRegistration(server: Server, client: Client, passwordOk: boolean): void {
+function finishRegistration(server: Server, client: User, passwordOk: boolean): void {
   if (client.session.conn.closed || client.registered) return;
   if (!passwordOk) {
     client.numeric(ERR.PASSWDMISMATCH, 'Password incorrect');
@@ -66,7 +66,7 @@ function finishRegistration(server: Server, client: Client, passwordOk: boolean)
 }
 
 /** 001 to 004, ISUPPORT, LUSERS and the MOTD. */
-function sendWelcome(server: Server, client: Client): void {
+function sendWelcome(server: Server, client: User): void {
   const cfg = server.config;
   const modes = server.isupport.modeLetters();
   client.numeric(RPL.WELCOME, `Welcome to the ${cfg.server.network} Internet Relay Chat Network ${client.nick}`);
@@ -79,7 +79,7 @@ function sendWelcome(server: Server, client: Client): void {
   sendMotd(server, client);
 }
 
-function handleNick(server: Server, client: Client, nick: string | undefined): void | Promise<void> {
+function handleNick(server: Server, client: User, nick: string | undefined): void | Promise<void> {
   if (!nick) {
     client.numeric(ERR.NONICKNAMEGIVEN, 'No nickname given');
     return;
@@ -114,7 +114,7 @@ function handleNick(server: Server, client: Client, nick: string | undefined): v
  * State's `nickChanged` of a registered user: it and its peers see NICK. This module subscribes
  * first, so the line reaches everyone ahead of what later subscribers send (MONITOR's 731/730).
  */
-function announceNick(server: Server, client: Client, oldNick: string): void {
+function announceNick(server: Server, client: User, oldNick: string): void {
   if (!client.registered) return;
   const out = relay(client, { source: `${oldNick}!${client.user || '*'}@${client.host}`, command: 'NICK', params: [client.nick] });
   client.sendOutgoing(out);
@@ -125,9 +125,9 @@ function announceNick(server: Server, client: Client, oldNick: string): void {
  * State's `userQuit`: everyone who shared a channel with the user sees the QUIT once (in an
  * auditorium, +u, only those who could see it: the user held a prefix, or they do).
  */
-function announceQuit(client: Client, reason: string, channels: ReadonlyMap<Channel, string>): void {
+function announceQuit(client: User, reason: string, channels: ReadonlyMap<Channel, string>): void {
   const out = relay(client, { source: client.mask, command: 'QUIT', params: [reason] });
-  const reached = new Set<Client>();
+  const reached = new Set<User>();
   for (const [channel, held] of channels) {
     const auditorium = channel.flags.has('u') && held === '';
     for (const [member, prefixes] of channel.members) {

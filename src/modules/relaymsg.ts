@@ -6,7 +6,7 @@
 import { RELAYMSG_RESERVED } from '../config/schema.js';
 import { isChannelTarget } from '../protocol/channelname.js';
 import { ERR } from '../protocol/numerics.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Handler, Module } from '../server/module.js';
 import { newMsgid, relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
@@ -23,7 +23,7 @@ function nickProblem(server: Server, nick: string): string | undefined {
 }
 
 /** Opers with the relaymsg privilege; channel operators of that channel when [relaymsg] chanops is on. */
-function mayRelay(server: Server, client: Client, held: string | undefined): boolean {
+function mayRelay(server: Server, client: User, held: string | undefined): boolean {
   if (server.hasPrivilege(client, 'relaymsg')) return true;
   return server.config.relaymsg.chanops && server.prefixes.holdsRank(held, 'op');
 }

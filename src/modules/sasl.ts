@@ -17,7 +17,7 @@ import {
 } from '../auth/scram.js';
 import { ERR, RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import { serverSlot, userSlot } from '../server/slots.js';
 import type { Server } from '../server/server.js';
@@ -48,16 +48,16 @@ const failures = serverSlot<{ byIp: AttemptCounter; byAccount: AttemptCounter }>
 /** The exchange a client has under way. */
 const sessions = userSlot<Session>();
 
-function sessionOf(client: Client): Session | undefined {
+function sessionOf(client: User): Session | undefined {
   return sessions.get(client);
 }
 
-function endSession(client: Client): void {
+function endSession(client: User): void {
   sessions.delete(client);
 }
 
 /** A server challenge, base64 in chunks of 400; "+" ends a response that filled its last chunk (or is empty). */
-function sendChallenge(client: Client, text: string): void {
+function sendChallenge(client: User, text: string): void {
   const b64 = Buffer.from(text, 'utf8').toString('base64');
   for (let i = 0; i < b64.length; i += CHUNK) client.fromServer('AUTHENTICATE', [b64.slice(i, i + CHUNK)]);
   if (b64.length % CHUNK === 0) client.fromServer('AUTHENTICATE', ['+']);
@@ -88,7 +88,7 @@ function limits(server: Server) {
  * that have failed themselves, so guessers from many addresses cannot lock its owner out; each of
  * them gets its first try and then meets the account's count and its own.
  */
-function refusal(server: Server, client: Client, name: string): string | undefined {
+function refusal(server: Server, client: User, name: string): string | undefined {
   const l = limits(server);
   if (l.byIp.count(client.limitKey, l.windowMs) >= l.cfg.failures_per_ip) return 'too many failures from this address';
   if (l.byIp.counted(client.limitKey, l.windowMs) > 0 && l.byAccount.count(server.state.fold(name), l.windowMs) >= l.cfg.failures_per_account)
@@ -96,7 +96,7 @@ function refusal(server: Server, client: Client, name: string): string | undefin
   return undefined;
 }
 
-function succeed(server: Server, client: Client, account: string): void {
+function succeed(server: Server, client: User, account: string): void {
   server.stats.saslAttempt(sessionOf(client)?.mechanism ?? 'other', true);
   endSession(client);
   logIn(server, client, account);
@@ -104,7 +104,7 @@ function succeed(server: Server, client: Client, account: string): void {
 }
 
 /** Ends the attempt with 904, counts it against the IP (and account), and logs it without any payload. */
-function fail(server: Server, client: Client, reason: string, account?: string): void {
+function fail(server: Server, client: User, reason: string, account?: string): void {
   const session = sessionOf(client);
   server.stats.saslAttempt(session?.mechanism ?? 'other', false);
   endSession(client);
@@ -113,7 +113,7 @@ function fail(server: Server, client: Client, reason: string, account?: string):
 }
 
 /** Counts a failed login against the client's address (and the account), and logs it without any payload. */
-function countFailure(server: Server, client: Client, reason: string, account: string | undefined, via: Record<string, unknown>, what: string): void {
+function countFailure(server: Server, client: User, reason: string, account: string | undefined, via: Record<string, unknown>, what: string): void {
   const l = limits(server);
   l.byIp.hit(client.limitKey, l.windowMs);
   if (account) l.byAccount.hit(server.state.fold(account), l.windowMs);
@@ -128,7 +128,7 @@ export type PasswordLogin = { account: string } | { failure: string; account: st
  * NickServ IDENTIFY and DROP); a missing account costs the same hashing as a wrong password.
  * Undefined when the client's connection closed meanwhile. The caller reports a failure.
  */
-export async function checkPasswordLogin(server: Server, client: Client, name: string, password: string): Promise<PasswordLogin | undefined> {
+export async function checkPasswordLogin(server: Server, client: User, name: string, password: string): Promise<PasswordLogin | undefined> {
   const refused = refusal(server, client, name);
   if (refused) return { failure: refused, account: name, limited: true };
   // Under way until its failure is counted: parallel guesses from one address meet its limit.
@@ -144,7 +144,7 @@ export async function checkPasswordLogin(server: Server, client: Client, name: s
 }
 
 /** A failed password login outside SASL (NickServ): counted and logged as SASL's are. */
-export function passwordLoginFailed(server: Server, client: Client, failure: { failure: string; account: string }, via: string): void {
+export function passwordLoginFailed(server: Server, client: User, failure: { failure: string; account: string }, via: string): void {
   countFailure(server, client, failure.failure, failure.account, { via }, 'login failed');
 }
 
@@ -155,7 +155,7 @@ function credentialsFor(server: Server, name: string, account: Account | undefin
   return account?.credentials ?? decoyCredentials(server.state.fold(name), server.config.accounts.pbkdf2_iterations);
 }
 
-async function plain(server: Server, client: Client, data: Buffer): Promise<void> {
+async function plain(server: Server, client: User, data: Buffer): Promise<void> {
   const parts = data.toString('binary').split('\0');
   if (parts.length !== 3) return fail(server, client, 'malformed PLAIN response');
   const [authzid, authcid, password] = parts.map((p) => strictUtf8(Buffer.from(p, 'binary')));
@@ -169,7 +169,7 @@ async function plain(server: Server, client: Client, data: Buffer): Promise<void
   succeed(server, client, result.account);
 }
 
-function external(server: Server, client: Client, data: Buffer): void {
+function external(server: Server, client: User, data: Buffer): void {
   const fp = client.session.conn.certFingerprint;
   if (!fp) return fail(server, client, 'no client certificate');
   const account = accountStore(server).byFingerprint(fp);
@@ -180,7 +180,7 @@ function external(server: Server, client: Client, data: Buffer): void {
   succeed(server, client, account.name);
 }
 
-function scram(server: Server, client: Client, session: Session, data: Buffer): void {
+function scram(server: Server, client: User, session: Session, data: Buffer): void {
   const text = strictUtf8(data);
   if (text === undefined) return fail(server, client, 'malformed SCRAM message', session.scram?.username);
   if (session.stage === 'first') {
@@ -226,7 +226,7 @@ function mechanisms(server: Server): string {
   return server.config.sasl.mechanisms.join(',');
 }
 
-function start(server: Server, client: Client, arg: string): void {
+function start(server: Server, client: User, arg: string): void {
   if (arg === '*') {
     client.numeric(ERR.SASLABORTED, 'SASL authentication aborted');
     return;
@@ -247,7 +247,7 @@ function start(server: Server, client: Client, arg: string): void {
   client.fromServer('AUTHENTICATE', ['+']);
 }
 
-async function handleAuthenticate(server: Server, client: Client, arg: string): Promise<void> {
+async function handleAuthenticate(server: Server, client: User, arg: string): Promise<void> {
   if (!client.hasCap(CAP.sasl)) {
     // Without the capability there is no SASL; 907 tells an authenticated client why.
     if (client.account !== undefined) client.numeric(ERR.SASLALREADY, 'You have already authenticated using SASL');

@@ -4,13 +4,13 @@
 import { globMatch } from '../protocol/mask.js';
 import { formatDuration } from '../protocol/duration.js';
 import { ERR, RPL } from '../protocol/numerics.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import type { BanKind } from '../store/bans.js';
 import { bansOf } from './bans.js';
 
-type Report = (server: Server, client: Client) => void;
+type Report = (server: Server, client: User) => void;
 
 function banReport(kind: BanKind, numeric: string): Report {
   return (server, client) => {
@@ -96,7 +96,7 @@ const REPORTS: Record<string, { what: string; report: Report }> = {
   },
 };
 
-function handleStats(server: Server, client: Client, query: string, target: string | undefined): void {
+function handleStats(server: Server, client: User, query: string, target: string | undefined): void {
   if (target !== undefined && target.toLowerCase() !== server.name.toLowerCase()) {
     client.numeric(ERR.NOSUCHSERVER, target, 'No such server');
     return;
@@ -110,7 +110,7 @@ function handleStats(server: Server, client: Client, query: string, target: stri
   client.numeric(RPL.ENDOFSTATS, letter || '*', 'End of /STATS report');
 }
 
-function handleLinks(server: Server, client: Client, mask: string | undefined): void {
+function handleLinks(server: Server, client: User, mask: string | undefined): void {
   const visible = server.config.stats.links_public || client.oper !== undefined;
   if (visible && (mask === undefined || globMatch(mask.toLowerCase(), server.name.toLowerCase())))
     client.numeric(RPL.LINKS, server.name, server.name, `0 ${server.config.server.description}`);

@@ -3,7 +3,7 @@
 // cloaking) add theirs with their own setter check; this module defines i, w, o and B.
 // Spec: https://modern.ircdocs.horse/#user-modes · https://ircv3.net/specs/extensions/bot-mode
 import { ERR, RPL } from '../protocol/numerics.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Handler, Module, UserModeDef } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
@@ -20,7 +20,7 @@ function userModeDef(server: Server, letter: string): UserModeDef | undefined {
 }
 
 /** "+iw" style string of a client's modes (221 RPL_UMODEIS, 379 RPL_WHOISMODES). */
-export function userModeString(client: Client): string {
+export function userModeString(client: User): string {
   return '+' + [...client.modes].sort().join('');
 }
 
@@ -28,7 +28,7 @@ export function userModeString(client: Client): string {
  * Applies mode changes without the user checks (for OPER, cloaking, ...) and tells the client with
  * one MODE message listing what really changed. Returns that change, e.g. "+o-i", or "" for none.
  */
-export function changeUserModes(server: Server, client: Client, changes: Array<{ letter: string; adding: boolean }>): string {
+export function changeUserModes(server: Server, client: User, changes: Array<{ letter: string; adding: boolean }>): string {
   let applied = '';
   let lastSign = '';
   for (const { letter, adding } of changes) {

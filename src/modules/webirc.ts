@@ -10,7 +10,7 @@ import type { DisconnectKind } from '../net/disconnect.js';
 import { usableHostname } from '../net/dns.js';
 import { normalizeIp } from '../protocol/mask.js';
 import { RPL } from '../protocol/numerics.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import { userSlot } from '../server/slots.js';
@@ -24,7 +24,7 @@ interface Gateway {
 
 const gateways = userSlot<Gateway>();
 
-export function gatewayOf(client: Client): Gateway | undefined {
+export function gatewayOf(client: User): Gateway | undefined {
   return gateways.get(client);
 }
 
@@ -33,7 +33,7 @@ function optionNames(text: string | undefined): Set<string> {
   return new Set((text ?? '').split(' ').filter(Boolean).map((o) => o.split('=')[0]!.toLowerCase()));
 }
 
-async function handleWebirc(server: Server, client: Client, params: string[]): Promise<void> {
+async function handleWebirc(server: Server, client: User, params: string[]): Promise<void> {
   const [password, , hostname, rawIp, options] = params as [string, string, string, string, string | undefined];
   const refuse = (why: string, kind: DisconnectKind = 'other') => {
     server.log.warn({ conn: client.id, gateway: client.ip, why }, 'WEBIRC refused');

@@ -4,7 +4,7 @@
 // Spec: https://modern.ircdocs.horse/#whowas-message
 import { LRUCache } from 'lru-cache';
 import { ERR, RPL } from '../protocol/numerics.js';
-import type { Client } from '../server/client.js';
+import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import { serverSlot } from '../server/slots.js';
@@ -38,7 +38,7 @@ function historyOf(server: Server): History | undefined {
   return history;
 }
 
-function record(server: Server, client: Client, nick: string): void {
+function record(server: Server, client: User, nick: string): void {
   const history = historyOf(server);
   if (!history) return;
   const key = server.state.fold(nick);
@@ -57,7 +57,7 @@ function record(server: Server, client: Client, nick: string): void {
   history.set(key, entries);
 }
 
-function sendEntry(server: Server, client: Client, e: WhowasEntry): void {
+function sendEntry(server: Server, client: User, e: WhowasEntry): void {
   client.numeric(RPL.WHOWASUSER, e.nick, e.user, e.host, '*', e.realname);
   if (server.hasPrivilege(client, 'see_hidden'))
     client.numeric(RPL.WHOISACTUALLY, e.nick, `${e.user}@${e.realHost}`, e.ip, 'Actual user@host, Actual IP');

@@ -12,7 +12,7 @@ import { ConnectThrottle } from '../net/throttle.js';
 import { upgradeToWebSocket, WebSocketTransport } from '../net/websocket.js';
 import type { RejectReason } from '../observability/stats.js';
 import { addressKey, cidrContains, globMatch, ipBytes, normalizeIp, parseCidr, type Cidr } from '../protocol/mask.js';
-import type { Client } from './client.js';
+import type { User } from './user.js';
 import { derivedFrom } from './derived.js';
 import type { Server } from './server.js';
 
@@ -190,7 +190,7 @@ export class Admission {
    * limits and the allow block see that address and host, as for a direct connection. Returns
    * the reason when the address may not connect (the caller closes the connection).
    */
-  readdress(client: Client, ip: string, host: string, secure: boolean): DisconnectReason | undefined {
+  readdress(client: User, ip: string, host: string, secure: boolean): DisconnectReason | undefined {
     const conn = client.session.conn;
     const admitted = this.admit(ip, host);
     if ('refused' in admitted) {
@@ -216,7 +216,7 @@ export class Admission {
   }
 
   /** The first module's reason to refuse this client at registration (K/X-lines), if any. */
-  registrationRefusal(client: Client): string | undefined {
+  registrationRefusal(client: User): string | undefined {
     for (const m of this.server.modules) {
       const reason = m.refuseRegistration?.(this.server, client);
       if (reason) return reason;

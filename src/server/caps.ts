@@ -1,4 +1,4 @@
-import type { Client } from './client.js';
+import type { User } from './user.js';
 import type { Server } from './server.js';
 
 // IRCv3 capabilities. A capability is its index in CAP_NAMES; a client's capabilities are a
@@ -114,6 +114,6 @@ export function tagCap(key: string): number {
  */
 export interface CapOffer {
   name: CapName;
-  value?: (server: Server, client: Client) => string | undefined;
+  value?: (server: Server, client: User) => string | undefined;
   offered?: (server: Server) => boolean;
 }

@@ -2,7 +2,7 @@
 // The channels module owns the commands; this file owns the data and fan-out.
 import type { CaseFold } from '../protocol/casemap.js';
 import { globMatch } from '../protocol/mask.js';
-import type { Client } from './client.js';
+import type { User } from './user.js';
 import type { Outgoing } from './outgoing.js';
 import { NO_MODULE_STATE } from './slots.js';
 
@@ -27,7 +27,7 @@ export interface Topic {
 
 export class Channel {
   /** Member → prefix mode letters held, highest rank first (e.g. "ov"). */
-  readonly members: ReadonlyMap<Client, string> = new Map<Client, string>();
+  readonly members: ReadonlyMap<User, string> = new Map<User, string>();
   // Members, modes, lists, topic and name are written by State alone, which announces each change.
   /** Flag modes (i, m, n, s, p, t, ...). */
   readonly flags: ReadonlySet<string> = new Set<string>();
@@ -56,7 +56,7 @@ export class Channel {
    * True when the client matches a list entry (b, e, I) by its shown or real mask. Mute entries
    * ($m:<mask>) count only when asking about mutes, and then only they count.
    */
-  matchesList(letter: string, client: Client, fold: CaseFold, kind: 'ban' | 'mute' = 'ban'): boolean {
+  matchesList(letter: string, client: User, fold: CaseFold, kind: 'ban' | 'mute' = 'ban'): boolean {
     const entries = this.lists.get(letter);
     if (!entries || entries.length === 0) return false;
     const shown = fold(client.mask);
@@ -76,7 +76,7 @@ export class Channel {
   }
 
   /** Banned (+b) and not excepted (+e). */
-  isBanned(client: Client, fold: CaseFold): boolean {
+  isBanned(client: User, fold: CaseFold): boolean {
     return this.matchesList('b', client, fold) && !this.matchesList('e', client, fold);
   }
 
@@ -84,7 +84,7 @@ export class Channel {
    * Auditorium (+u): members without a prefix (voice or above) see only members with one, and
    * themselves. True when `viewer` may not see `member` in this channel.
    */
-  hides(viewer: Client, member: Client): boolean {
+  hides(viewer: User, member: User): boolean {
     return this.flags.has('u') && viewer !== member && !this.members.get(viewer) && !this.members.get(member);
   }
 
@@ -92,7 +92,7 @@ export class Channel {
    * Why the client may not speak here, or undefined when it may (+n, +C, +m, +M, bans, mutes).
    * `text` is the message text (none for TAGMSG).
    */
-  cannotSend(client: Client, fold: CaseFold, text?: string): string | undefined {
+  cannotSend(client: User, fold: CaseFold, text?: string): string | undefined {
     const prefixes = this.members.get(client);
     if (prefixes === undefined && this.flags.has('n')) return 'Cannot send to channel (no external messages)';
     // +C binds everyone, operators too: it keeps CTCP floods and replies out of the channel.
@@ -107,7 +107,7 @@ export class Channel {
   }
 
   /** Sends to every member (optionally except one), once each. */
-  broadcast(out: Outgoing, except?: Client): void {
+  broadcast(out: Outgoing, except?: User): void {
     for (const member of this.members.keys()) if (member !== except) member.sendOutgoing(out);
   }
 }

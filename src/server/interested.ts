@@ -1,7 +1,7 @@
 // Who hears of a change to a user (AWAY, SETNAME, CHGHOST, ACCOUNT): those who can see the user,
 // in its channels or through MONITOR. Several modules announce such changes, so it lives here.
 import { CAP } from './caps.js';
-import type { Client } from './client.js';
+import type { User } from './user.js';
 import type { Outgoing } from './outgoing.js';
 import type { Server } from './server.js';
 
@@ -10,8 +10,8 @@ import type { Server } from './server.js';
  * each: channel peers holding `cap`, and watchers holding both extended-monitor and `cap`.
  * The subject itself is included only with `self` (and only when it holds the cap).
  */
-export function notifyInterested(server: Server, subject: Client, out: Outgoing, cap: number, opts: { self?: boolean } = {}): void {
-  const reached = new Set<Client>();
+export function notifyInterested(server: Server, subject: User, out: Outgoing, cap: number, opts: { self?: boolean } = {}): void {
+  const reached = new Set<User>();
   if (opts.self && subject.hasCap(cap)) {
     subject.sendOutgoing(out);
     reached.add(subject);

@@ -1,6 +1,6 @@
 // What the server says of itself at registration and VERSION: the ISUPPORT tokens (005) and the
 // mode letters of RPL_MYINFO (004), derived from the config and the loaded modules.
-import type { Client } from './client.js';
+import type { User } from './user.js';
 import { derivedFrom } from './derived.js';
 import type { Module } from './module.js';
 import type { Server } from './server.js';
@@ -41,7 +41,7 @@ export class Isupport {
   }
 
   /** Sends 005 lines, at most 13 tokens each. */
-  send(client: Client): void {
+  send(client: User): void {
     const tokens = this.tokens();
     for (let i = 0; i < tokens.length; i += 13) client.numeric('005', ...tokens.slice(i, i + 13), 'are supported by this server');
   }

@@ -3,11 +3,11 @@ import type { Config } from '../config/schema.js';
 import type { Message } from '../protocol/message.js';
 import type { CapOffer } from './caps.js';
 import type { Channel } from './channel.js';
-import type { Client } from './client.js';
+import type { User } from './user.js';
 import type { Outgoing } from './outgoing.js';
 import type { Server } from './server.js';
 
-export type Handler = (server: Server, client: Client, msg: Message) => void | Promise<void>;
+export type Handler = (server: Server, client: User, msg: Message) => void | Promise<void>;
 
 /** How many parameters a command needs: a count, or one that depends on what was sent (a subcommand). */
 export type ParamCount = number | ((params: readonly string[]) => number);
@@ -31,7 +31,7 @@ export interface CommandDef {
    * Usable before registration completes (NICK, USER, CAP, PASS, ...); a function when that
    * depends on the config or the client (METADATA before-connect needs the capability).
    */
-  preRegistration?: boolean | ((server: Server, client: Client) => boolean);
+  preRegistration?: boolean | ((server: Server, client: User) => boolean);
   /** Only before registration (PASS, USER answer 462 afterwards). */
   onlyPreRegistration?: boolean;
   /** Oper privilege required (481 otherwise). */
@@ -74,7 +74,7 @@ export interface TargetList {
 
 export interface Hooks {
   /** After the welcome burst of a newly registered client. */
-  registered(server: Server, client: Client): void;
+  registered(server: Server, client: User): void;
   /** After the config is replaced by REHASH. */
   rehashed(server: Server, old: Config): void;
   /**
@@ -85,36 +85,36 @@ export interface Hooks {
   /** A REHASH (or SIGHUP) was refused; nothing changed. `source` names who asked. */
   rehashFailed(server: Server, source: string, error: string): void;
   /** After a client joined a channel. */
-  joined(server: Server, client: Client, channel: Channel): void;
+  joined(server: Server, client: User, channel: Channel): void;
   /** While a JOIN is answered: after the JOIN line, before topic and names (read-marker's MARKREAD goes here). */
-  joinBurst(server: Server, client: Client, channel: Channel): void;
+  joinBurst(server: Server, client: User, channel: Channel): void;
   /**
    * A message that belongs in chat history (PRIVMSG, NOTICE, TAGMSG; TOPIC) passed every check
    * for one target (a channel, its name in out.msg.params[0] possibly behind a STATUSMSG prefix,
    * or a registered user) and was relayed. Emitted once per target; out.tags holds msgid and time.
    * A draft/multiline message comes with its lines; out is then its first non-blank line.
    */
-  messageRelayed(server: Server, sender: Client, target: Channel | Client, out: Outgoing, multiline?: readonly MultilinePart[]): void;
+  messageRelayed(server: Server, sender: User, target: Channel | User, out: Outgoing, multiline?: readonly MultilinePart[]): void;
   /** A new connection became a client (not yet registered), e.g. to start a hostname lookup. */
-  connected(server: Server, client: Client): void;
+  connected(server: Server, client: User): void;
   /** Registration passed every check; just before the welcome burst, e.g. to apply a cloak. */
-  registering(server: Server, client: Client): void;
+  registering(server: Server, client: User): void;
   /**
    * A further session attached to a logged-in user (multiclient), after its welcome and before its
    * channels are replayed; runs as that session, so `user.send` reaches it alone.
    */
-  sessionAttached(server: Server, user: Client): void;
+  sessionAttached(server: Server, user: User): void;
   /** In the welcome burst, after ISUPPORT and LUSERS, before the MOTD (IRCv3 metadata sends the client's own keys here). */
-  welcomeBurst(server: Server, client: Client): void;
+  welcomeBurst(server: Server, client: User): void;
   /** While WHOIS answers about `target`, before RPL_ENDOFWHOIS: lines other modules add (e.g. 760 metadata). */
-  whois(server: Server, viewer: Client, target: Client): void;
+  whois(server: Server, viewer: User, target: User): void;
 }
 
 export interface UserModeDef {
   /** Whether the user may change this mode themselves; false ignores the change silently (e.g. +o, set only by OPER). */
-  userMayChange?(server: Server, client: Client, adding: boolean): boolean;
+  userMayChange?(server: Server, client: User, adding: boolean): boolean;
   /** Runs after the mode was added or removed, e.g. to drop oper privileges on -o. */
-  changed?(server: Server, client: Client, adding: boolean): void;
+  changed?(server: Server, client: User, adding: boolean): void;
 }
 
 export interface Module {
@@ -134,7 +134,7 @@ export interface Module {
   /** A reason to refuse a new connection from this IP before anything is read (D-lines). */
   refuseConnection?(server: Server, ip: string): string | undefined;
   /** A reason to refuse a client at registration, once its user, host and realname are known (K/X-lines). */
-  refuseRegistration?(server: Server, client: Client): string | undefined;
+  refuseRegistration?(server: Server, client: User): string | undefined;
   /** Called once when the server starts (open stores, timers). */
   init?(server: Server): void;
   /** Called once after every init, for work that waits (opening a socket of its own); a rejection stops the start. */

@@ -3,7 +3,7 @@
 // Buffer is reused for every recipient sharing that view.
 import { serializeMessage, type Message, type Tags } from '../protocol/message.js';
 import { tagCap, tagView, type CapSet } from './caps.js';
-import type { Client } from './client.js';
+import type { User } from './user.js';
 
 const CRLF = '\r\n';
 
@@ -124,7 +124,7 @@ export function serverTime(): string {
 }
 
 export function relay(
-  from: Client | undefined,
+  from: User | undefined,
   msg: Message,
   opts: { msgid?: string; clientTags?: Tags } = {},
 ): Outgoing {

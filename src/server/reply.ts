@@ -5,7 +5,7 @@
 // every batch a connection is sent takes its reference tag from that connection's one counter.
 import type { Message, Tags } from '../protocol/message.js';
 import { CAP, capsHas } from './caps.js';
-import type { Client } from './client.js';
+import type { User } from './user.js';
 import type { Session } from './session.js';
 
 /**
@@ -15,7 +15,7 @@ import type { Session } from './session.js';
  * that do (metadata's batches on JOIN and in the welcome burst) run deep inside other modules'
  * commands, every one of which would have to pass it along.
  */
-export function replyTo(client: Client): Reply {
+export function replyTo(client: User): Reply {
   const session = client.session;
   return session.reply ?? new Reply(session, undefined);
 }

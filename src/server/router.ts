@@ -4,7 +4,7 @@
 import type { Message } from '../protocol/message.js';
 import { ERR } from '../protocol/numerics.js';
 import { CAP } from './caps.js';
-import type { Client } from './client.js';
+import type { User } from './user.js';
 import type { CommandDef, Module, TargetList } from './module.js';
 import { Reply } from './reply.js';
 import type { Server } from './server.js';
@@ -17,7 +17,7 @@ export class Router {
    * Looked at before any line is routed; one returning true has taken the line. A client-initiated
    * batch (modules/multiline.ts) collects its lines this way instead of running them.
    */
-  readonly lineClaims: Array<(server: Server, client: Client, msg: Message) => boolean> = [];
+  readonly lineClaims: Array<(server: Server, client: User, msg: Message) => boolean> = [];
 
   register(module: Module): void {
     for (const [name, def] of Object.entries(module.commands ?? {})) {
@@ -34,7 +34,7 @@ export class Router {
    * one place a failing command is caught, whether it throws or its promise rejects: it is logged
    * and answered with FAIL, and the connection goes on.
    */
-  dispatch(server: Server, client: Client, msg: Message): void | Promise<void> {
+  dispatch(server: Server, client: User, msg: Message): void | Promise<void> {
     let reply: Reply | undefined;
     let result: void | Promise<void> = undefined;
     try {
@@ -52,7 +52,7 @@ export class Router {
     reply?.end();
   }
 
-  private route(server: Server, client: Client, msg: Message): void | Promise<void> {
+  private route(server: Server, client: User, msg: Message): void | Promise<void> {
     const def = this.commands.get(msg.command);
     if (!def) {
       server.stats.unknownCommands++;
@@ -89,7 +89,7 @@ export class Router {
     return this.run(server, client, msg, def);
   }
 
-  private run(server: Server, client: Client, msg: Message, def: CommandDef): void | Promise<void> {
+  private run(server: Server, client: User, msg: Message, def: CommandDef): void | Promise<void> {
     const started = server.stats.commandStart();
     const result = def.handler(server, client, msg);
     if (result) return result.finally(() => server.stats.commandEnd(started));
@@ -97,16 +97,16 @@ export class Router {
   }
 }
 
-function commandFailed(server: Server, client: Client, msg: Message, err: unknown): void {
+function commandFailed(server: Server, client: User, msg: Message, err: unknown): void {
   server.log.error({ conn: client.id, command: msg.command, err: err instanceof Error ? err.stack : String(err) }, 'command failed');
   client.fromServer('FAIL', [msg.command, 'INTERNAL_ERROR', 'The server could not complete this command']);
 }
 
-function notEnoughParams(client: Client, msg: Message): void {
+function notEnoughParams(client: User, msg: Message): void {
   client.numeric(ERR.NEEDMOREPARAMS, msg.command, 'Not enough parameters');
 }
 
-function usableBeforeRegistration(server: Server, client: Client, def: CommandDef): boolean {
+function usableBeforeRegistration(server: Server, client: User, def: CommandDef): boolean {
   const pre = def.preRegistration;
   return typeof pre === 'function' ? pre(server, client) : pre === true;
 }
@@ -127,7 +127,7 @@ function missingParams(def: CommandDef, params: readonly string[], needed: numbe
  * The message with its target list held to the command's limit, or undefined when it was refused
  * with 461 (a required list naming no target, a paired list that does not pair up).
  */
-function acceptTargets(server: Server, client: Client, msg: Message, spec: TargetList, needed: number): Message | undefined {
+function acceptTargets(server: Server, client: User, msg: Message, spec: TargetList, needed: number): Message | undefined {
   const at = spec.param === undefined ? 0 : typeof spec.param === 'number' ? spec.param : spec.param(msg.params);
   const list = msg.params[at];
   if (list === undefined) return msg; // an optional list left out is the handler's (PRIVMSG answers 411)

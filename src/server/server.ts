@@ -17,7 +17,7 @@ import { parseMessage, ParseError, type Message } from '../protocol/message.js';
 import { ERR } from '../protocol/numerics.js';
 import type { CapOffer } from './caps.js';
 import { PrefixTable } from './channel.js';
-import { Client, runAsSession } from './client.js';
+import { User, runAsSession } from './user.js';
 import type { Session } from './session.js';
 import type { Hooks, Module } from './module.js';
 import { checkMigrationsKnown, checkTables, openStore, type Db } from '../store/db.js';
@@ -75,7 +75,7 @@ export class Server implements ConnectionOwner {
   /** Every connection's writes of a tick, flushed together (handed to each new Connection). */
   readonly flushes = new FlushQueue();
   private readonly throttledPump = new ThrottledPump();
-  private readonly sweep = new KeepaliveSweep<Client>(
+  private readonly sweep = new KeepaliveSweep<User>(
     () => this.state.clients,
     (client, reason) => this.disconnect(client, reason),
     this.serverName,
@@ -185,7 +185,7 @@ export class Server implements ConnectionOwner {
 
   /** Makes a user of a connection that passed admission, the connection its one session. */
   addClient(conn: Connection, klass: ClassConfig, listener: ListenConfig): void {
-    const client = Client.connectedOn(conn, klass, this.serverName);
+    const client = User.connectedOn(conn, klass, this.serverName);
     this.sessionOf.set(conn, client.sessions[0]!);
     this.state.addClient(client);
     const bound = this.listeners.get(listenerKey(listener));
@@ -209,7 +209,7 @@ export class Server implements ConnectionOwner {
     return this.handleClientLine(user, line, problem);
   }
 
-  private handleClientLine(client: Client, line: string, problem: LineProblem | undefined): void | Promise<void> {
+  private handleClientLine(client: User, line: string, problem: LineProblem | undefined): void | Promise<void> {
     if (problem === 'too-long') {
       client.numeric(ERR.INPUTTOOLONG, 'Input line was too long');
       return;
@@ -268,7 +268,7 @@ export class Server implements ConnectionOwner {
    * its sessions (QUIT) only that session goes; otherwise (KILL, bans, shutdown) all of them, and a
    * user without sessions is removed at once.
    */
-  disconnect(client: Client, reason: DisconnectReason): void {
+  disconnect(client: User, reason: DisconnectReason): void {
     // Services never quit: a ban or KILL that reaches them changes nothing.
     if (this.state.isService(client) && !this.stopping) return;
     if (client.isActing()) return this.closeSession(client.session, reason);
@@ -287,7 +287,7 @@ export class Server implements ConnectionOwner {
    * Moves the one session of `client`, a registering connection, to `user` (same account, same
    * nick): `client` leaves State, and the session is the user's from now on.
    */
-  attachSession(user: Client, client: Client): Session {
+  attachSession(user: User, client: User): Session {
     const session = client.sessions.pop()!;
     this.state.becomeSession(client);
     session.user = user;
@@ -303,9 +303,9 @@ export class Server implements ConnectionOwner {
    * nothing written, and goes by disconnect(). The caller has checked that the nick is free.
    * A `service` (NickServ) is not counted as a user and stays until the server stops.
    */
-  introduceSessionlessUser(identity: { nick: string; user: string; host: string; realname: string; ip: string; service?: boolean }): Client {
+  introduceSessionlessUser(identity: { nick: string; user: string; host: string; realname: string; ip: string; service?: boolean }): User {
     // Negative: never one of the connection ids that the other users' ids are.
-    const client = new Client(--this.sessionlessIds, identity.ip, this.serverName);
+    const client = new User(--this.sessionlessIds, identity.ip, this.serverName);
     client.user = identity.user;
     client.realname = identity.realname;
     client.host = client.realHost = identity.host;
@@ -338,7 +338,7 @@ export class Server implements ConnectionOwner {
       try {
         fn(this, ...args);
       } catch (err) {
-        this.subscriberFailed({ conn: args[0] instanceof Client ? args[0].id : undefined, module: module.name, hook }, err);
+        this.subscriberFailed({ conn: args[0] instanceof User ? args[0].id : undefined, module: module.name, hook }, err);
       }
     }
   }
@@ -351,7 +351,7 @@ export class Server implements ConnectionOwner {
     this.log.error({ ...where, err: err instanceof Error ? err.stack : String(err) }, 'subscriber failed');
   }
 
-  hasPrivilege(client: Client, privilege: string): boolean {
+  hasPrivilege(client: User, privilege: string): boolean {
     return client.oper?.privileges.has(privilege) ?? false;
   }
 
@@ -361,7 +361,7 @@ export class Server implements ConnectionOwner {
   }
 
   /** Every registered user; services (NickServ) are not users and are left out. */
-  *registeredClients(): Iterable<Client> {
+  *registeredClients(): Iterable<User> {
     for (const c of this.state.clients) if (c.registered && !this.state.isService(c)) yield c;
   }
 

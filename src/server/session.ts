@@ -1,11 +1,11 @@
 // A session: one connection of a local user, with what belongs to that connection alone (its
 // capabilities, the reply of the command it is running, its batch counter). A user has zero or
-// more; deliveries to the user reach each of them (see Client.send), replies only the one asking.
+// more; deliveries to the user reach each of them (see User.send), replies only the one asking.
 import type { ClassConfig } from '../config/schema.js';
 import type { Connection } from '../net/connection.js';
 import { serializeMessage, type Message } from '../protocol/message.js';
 import { NO_CAPS, type CapSet } from './caps.js';
-import type { Client } from './client.js';
+import type { User } from './user.js';
 import { Outgoing } from './outgoing.js';
 import type { Reply } from './reply.js';
 
@@ -35,7 +35,7 @@ export class Session {
     readonly conn: Connection,
     public klass: ClassConfig,
     /** The user this is a connection of; a registering connection that attaches to another user moves to it. */
-    public user: Client,
+    public user: User,
   ) {}
 
   get serverName(): () => string {

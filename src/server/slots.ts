@@ -6,13 +6,13 @@
 // first write. Until then every owner shares one empty array, so an idle client pays nothing for
 // the slots of modules it never uses (tens of thousands of idle clients are the common case).
 import type { Channel } from './channel.js';
-import type { Client } from './client.js';
+import type { User } from './user.js';
 import type { Server } from './server.js';
 
 /** Shared by every user and channel that holds no slot value yet. */
 export const NO_MODULE_STATE: readonly unknown[] = Object.freeze([]);
 
-/** What holds slot values: Client and Channel (their `moduleState`). */
+/** What holds slot values: User and Channel (their `moduleState`). */
 interface SlotHolder {
   moduleState: readonly unknown[];
 }
@@ -58,7 +58,7 @@ export class Slot<Owner extends SlotHolder, T extends {}> {
 }
 
 /** A per-user value of one module. */
-export function userSlot<T extends {}>(): Slot<Client, T> {
+export function userSlot<T extends {}>(): Slot<User, T> {
   return new Slot(userSlots);
 }
 

@@ -1,41 +1,41 @@
 // What the state store announces: one typed event per change, so modules that keep their own
 // records (WHOWAS, MONITOR, history) follow the state instead of being called by each handler.
 import type { Channel, ModeChange } from './channel.js';
-import type { Client } from './client.js';
+import type { User } from './user.js';
 import type { ServerEntry } from './state.js';
 
 /** Event name → payload. Each event is emitted after every index already reflects the change. */
 export interface StateEvents {
   /** A client completed registration and counts as a user. */
-  userIntroduced: { client: Client };
+  userIntroduced: { client: User };
   /** A client changed nick (before registration too; `client.registered` tells). */
-  nickChanged: { client: Client; oldNick: string };
+  nickChanged: { client: User; oldNick: string };
   /** A registered user left; its memberships, nick and indexes are gone. `channels`: those it was in, with the prefixes it held. */
-  userQuit: { client: Client; reason: string; channels: ReadonlyMap<Channel, string> };
-  userModeChanged: { client: Client; letter: string; on: boolean };
-  accountChanged: { client: Client; oldAccount: string | undefined };
-  awayChanged: { client: Client };
+  userQuit: { client: User; reason: string; channels: ReadonlyMap<Channel, string> };
+  userModeChanged: { client: User; letter: string; on: boolean };
+  accountChanged: { client: User; oldAccount: string | undefined };
+  awayChanged: { client: User };
   /** The realname changed (SETNAME). */
-  realnameChanged: { client: Client };
+  realnameChanged: { client: User };
   /** The username or shown host changed (a cloak, a resolved name, CHGHOST). */
-  hostChanged: { client: Client; oldUser: string; oldHost: string };
+  hostChanged: { client: User; oldUser: string; oldHost: string };
   channelCreated: { channel: Channel };
   /** The last member left; the channel is out of the index. */
   channelDestroyed: { channel: Channel };
-  channelRenamed: { channel: Channel; oldName: string; by: Client | undefined; reason: string };
-  joined: { channel: Channel; client: Client };
+  channelRenamed: { channel: Channel; oldName: string; by: User | undefined; reason: string };
+  joined: { channel: Channel; client: User };
   /** `prefixes`: the prefix letters it held there. */
-  parted: { channel: Channel; client: Client; prefixes: string; reason: string | undefined };
+  parted: { channel: Channel; client: User; prefixes: string; reason: string | undefined };
   /** `prefixes`: the prefix letters it held there; `by` is undefined when the server did it. */
-  kicked: { channel: Channel; client: Client; prefixes: string; by: Client | undefined; reason: string };
+  kicked: { channel: Channel; client: User; prefixes: string; by: User | undefined; reason: string };
   /** The topic was set or cleared; `by` is undefined when the server did it. */
-  topicChanged: { channel: Channel; by: Client | undefined };
+  topicChanged: { channel: Channel; by: User | undefined };
   /**
    * One command's channel mode changes, in the order applied: flags, the key, the limit, list
    * entries (param: the mask) and members' prefix modes (param: the nick). `by` is undefined when
    * the server made them.
    */
-  channelModeChanged: { channel: Channel; by: Client | undefined; changes: readonly ModeChange[] };
+  channelModeChanged: { channel: Channel; by: User | undefined; changes: readonly ModeChange[] };
   /** A server joined the network behind `server.uplink`. */
   serverLinked: { server: ServerEntry };
   /**

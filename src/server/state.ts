@@ -4,7 +4,7 @@
 // on `events`; the maps are read-only to everyone else.
 import type { CaseFold } from '../protocol/casemap.js';
 import { Channel, type ListEntry, type ModeChange, type Topic } from './channel.js';
-import type { Client } from './client.js';
+import type { User } from './user.js';
 import { StateEventBus, type StateEventName } from './state-events.js';
 
 /**
@@ -27,7 +27,7 @@ export interface ServerEntry {
  */
 export interface ChannelModeWrites {
   /** Sets the prefix letters a member holds (highest rank first); the caller has checked it is a member. */
-  setMemberPrefixes(channel: Channel, client: Client, prefixes: string): void;
+  setMemberPrefixes(channel: Channel, client: User, prefixes: string): void;
   setChannelFlag(channel: Channel, letter: string, on: boolean): void;
   /** Sets the key (+k) or clears it (undefined). */
   setChannelKey(channel: Channel, key: string | undefined): void;
@@ -49,28 +49,28 @@ export class State {
   /** Every server of the network by casefolded name, this one included. */
   readonly servers: ReadonlyMap<string, ServerEntry> = this.serverIndex;
   /** The server each user not on this one is on (users of this server are not listed). */
-  private readonly homeOf = new Map<Client, ServerEntry>();
-  private readonly clientSet = new Set<Client>();
-  private readonly nickIndex = new Map<string, Client>();
+  private readonly homeOf = new Map<User, ServerEntry>();
+  private readonly clientSet = new Set<User>();
+  private readonly nickIndex = new Map<string, User>();
   private readonly channelIndex = new Map<string, Channel>();
   /** Channels each client is in, so QUIT/NICK reach each peer once. */
-  private readonly membershipIndex = new Map<Client, Set<Channel>>();
+  private readonly membershipIndex = new Map<User, Set<Channel>>();
   /** Read-only views of the indexes above (the same objects: no copy on the hot path). */
-  readonly clients: ReadonlySet<Client> = this.clientSet;
-  readonly nicks: ReadonlyMap<string, Client> = this.nickIndex;
+  readonly clients: ReadonlySet<User> = this.clientSet;
+  readonly nicks: ReadonlyMap<string, User> = this.nickIndex;
   readonly channels: ReadonlyMap<string, Channel> = this.channelIndex;
-  readonly memberships: ReadonlyMap<Client, ReadonlySet<Channel>> = this.membershipIndex;
+  readonly memberships: ReadonlyMap<User, ReadonlySet<Channel>> = this.membershipIndex;
   private registered = 0;
   /** Services' pseudo-users: registered, but not counted as users (LUSERS, registeredCount). */
-  private readonly serviceSet = new Set<Client>();
-  readonly services: ReadonlySet<Client> = this.serviceSet;
+  private readonly serviceSet = new Set<User>();
+  readonly services: ReadonlySet<User> = this.serviceSet;
   private mostRegistered = 0;
   /** Clients holding each user mode, so LUSERS, server notices and WALLOPS need not scan everyone. */
-  private readonly modeHolders = new Map<string, Set<Client>>();
+  private readonly modeHolders = new Map<string, Set<User>>();
   /** Clients logged in to each account (casefolded name), so an account's sessions are found without a scan. */
-  private readonly byAccount = new Map<string, Set<Client>>();
+  private readonly byAccount = new Map<string, Set<User>>();
   /** Casefolded nick → clients monitoring it (MONITOR), so a change of a user reaches its watchers without a scan. */
-  private readonly watchers = new Map<string, Set<Client>>();
+  private readonly watchers = new Map<string, Set<User>>();
 
   /** `subscriberFailed` hears of an event subscriber that threw (the others still run); by default it rethrows, for tests. */
   constructor(
@@ -95,7 +95,7 @@ export class State {
     return this.mostRegistered;
   }
 
-  findNick(nick: string): Client | undefined {
+  findNick(nick: string): User | undefined {
     return this.nickIndex.get(this.fold(nick));
   }
 
@@ -104,13 +104,13 @@ export class State {
   }
 
   /** A new client, not yet registered: a connection's, or a user of another server (`home`). */
-  addClient(client: Client, home: ServerEntry = this.me): void {
+  addClient(client: User, home: ServerEntry = this.me): void {
     this.clientSet.add(client);
     if (home !== this.me) this.homeOf.set(client, home);
   }
 
   /** The server a user is on. */
-  serverOf(client: Client): ServerEntry {
+  serverOf(client: User): ServerEntry {
     return this.homeOf.get(client) ?? this.me;
   }
 
@@ -149,7 +149,7 @@ export class State {
   }
 
   /** A client completed registration. */
-  introduceUser(client: Client): void {
+  introduceUser(client: User): void {
     client.registered = true;
     this.registered++;
     this.mostRegistered = Math.max(this.mostRegistered, this.registered);
@@ -157,19 +157,19 @@ export class State {
   }
 
   /** A services pseudo-user (NickServ) completed its introduction: registered, not counted as a user. */
-  introduceService(client: Client): void {
+  introduceService(client: User): void {
     client.registered = true;
     this.serviceSet.add(client);
     this.events.emit('userIntroduced', { client });
   }
 
   /** Whether the client is one of the services' pseudo-users. */
-  isService(client: Client): boolean {
+  isService(client: User): boolean {
     return this.serviceSet.has(client);
   }
 
   /** Drops a departing client from every index; a registered one leaves its channels and is announced. */
-  removeClient(client: Client, reason: string): void {
+  removeClient(client: User, reason: string): void {
     this.clientSet.delete(client);
     this.homeOf.delete(client);
     for (const letter of client.modes) this.modeHolders.get(letter)?.delete(client);
@@ -189,19 +189,19 @@ export class State {
    * A registering client's session moved to a user it attached to (multiclient): the client
    * leaves the client list, and its own nick and login, since only that user holds those now.
    */
-  becomeSession(session: Client): void {
+  becomeSession(session: User): void {
     this.clientSet.delete(session);
     this.forgetAccount(session);
     this.freeNick(session);
     session.nickKey = '';
   }
 
-  private freeNick(client: Client): void {
+  private freeNick(client: User): void {
     if (client.nickKey && this.nickIndex.get(client.nickKey) === client) this.nickIndex.delete(client.nickKey);
   }
 
   /** Moves a client to a new nick in the index; the caller has checked it is free. */
-  setNick(client: Client, nick: string): void {
+  setNick(client: User, nick: string): void {
     const oldNick = client.nick;
     this.freeNick(client);
     client.nick = nick;
@@ -211,7 +211,7 @@ export class State {
   }
 
   /** Sets or clears a user mode; every change of client.modes goes through here. */
-  setUserMode(client: Client, letter: string, on: boolean): void {
+  setUserMode(client: User, letter: string, on: boolean): void {
     if (client.modes.has(letter) === on) return;
     let holders = this.modeHolders.get(letter);
     if (!holders) this.modeHolders.set(letter, (holders = new Set()));
@@ -227,12 +227,12 @@ export class State {
     this.events.emit('userModeChanged', { client, letter, on });
   }
 
-  withMode(letter: string): ReadonlySet<Client> {
+  withMode(letter: string): ReadonlySet<User> {
     return this.modeHolders.get(letter) ?? NO_CLIENTS;
   }
 
   /** Logs a client in to an account or out (undefined); every change of client.account goes through here. */
-  setAccount(client: Client, account: string | undefined): void {
+  setAccount(client: User, account: string | undefined): void {
     const oldAccount = client.account;
     if (account === oldAccount) return;
     this.forgetAccount(client);
@@ -247,7 +247,7 @@ export class State {
   }
 
   /** Drops a client from the account index; its account field stays for those who hear of its quit. */
-  private forgetAccount(client: Client): void {
+  private forgetAccount(client: User): void {
     if (client.account === undefined) return;
     const key = this.fold(client.account);
     const set = this.byAccount.get(key);
@@ -256,26 +256,26 @@ export class State {
   }
 
   /** Clients logged in to the account, registered or not. */
-  withAccount(account: string): ReadonlySet<Client> {
+  withAccount(account: string): ReadonlySet<User> {
     return this.byAccount.get(this.fold(account)) ?? NO_CLIENTS;
   }
 
   /** Marks a user away with a message, or back (undefined). */
-  setAway(client: Client, away: string | undefined): void {
+  setAway(client: User, away: string | undefined): void {
     if (away === client.away) return;
     client.away = away;
     this.events.emit('awayChanged', { client });
   }
 
   /** Changes a user's realname (SETNAME). */
-  setRealname(client: Client, realname: string): void {
+  setRealname(client: User, realname: string): void {
     if (realname === client.realname) return;
     client.realname = realname;
     this.events.emit('realnameChanged', { client });
   }
 
   /** Changes the host shown to others (a cloak, a resolved name, CHGHOST), and the username with it when given. */
-  setHost(client: Client, host: string, user = client.user): void {
+  setHost(client: User, host: string, user = client.user): void {
     const oldHost = client.host;
     const oldUser = client.user;
     if (host === oldHost && user === oldUser) return;
@@ -285,25 +285,25 @@ export class State {
   }
 
   /** Clients monitoring this nick. */
-  watchersOf(nick: string): ReadonlySet<Client> {
+  watchersOf(nick: string): ReadonlySet<User> {
     return this.watchers.get(this.fold(nick)) ?? NO_CLIENTS;
   }
 
   /** Adds a watcher of a casefolded nick; the monitor module keeps each client's own list. */
-  watch(key: string, client: Client): void {
+  watch(key: string, client: User): void {
     let watchers = this.watchers.get(key);
     if (!watchers) this.watchers.set(key, (watchers = new Set()));
     watchers.add(client);
   }
 
   /** Removes a watcher of a casefolded nick. */
-  unwatch(key: string, client: Client): void {
+  unwatch(key: string, client: User): void {
     const watchers = this.watchers.get(key);
     watchers?.delete(client);
     if (watchers?.size === 0) this.watchers.delete(key);
   }
 
-  channelsOf(client: Client): ReadonlySet<Channel> {
+  channelsOf(client: User): ReadonlySet<Channel> {
     return this.membershipIndex.get(client) ?? EMPTY;
   }
 
@@ -311,8 +311,8 @@ export class State {
    * Everyone sharing at least one channel with the client where they can see it (an auditorium,
    * +u, hides members without a prefix from each other), without the client itself.
    */
-  peersOf(client: Client): Set<Client> {
-    const peers = new Set<Client>();
+  peersOf(client: User): Set<User> {
+    const peers = new Set<User>();
     for (const ch of this.channelsOf(client)) {
       const auditorium = ch.flags.has('u');
       for (const m of ch.members.keys()) if (m !== client && !(auditorium && ch.hides(m, client))) peers.add(m);
@@ -333,7 +333,7 @@ export class State {
   }
 
   /** Gives a channel a new name and moves it in the index; the caller has checked the name is free. */
-  renameChannel(channel: Channel, name: string, by?: Client, reason = ''): void {
+  renameChannel(channel: Channel, name: string, by?: User, reason = ''): void {
     const oldName = channel.name;
     this.channelIndex.delete(channel.folded);
     writable(channel).name = name;
@@ -342,7 +342,7 @@ export class State {
     this.events.emit('channelRenamed', { channel, oldName, by, reason });
   }
 
-  addMember(channel: Channel, client: Client, prefixes: string): void {
+  addMember(channel: Channel, client: User, prefixes: string): void {
     membersOf(channel).set(client, prefixes);
     let set = this.membershipIndex.get(client);
     if (!set) this.membershipIndex.set(client, (set = new Set()));
@@ -351,7 +351,7 @@ export class State {
   }
 
   /** A member leaves by PART (or JOIN 0); an empty channel is destroyed. */
-  part(channel: Channel, client: Client, reason?: string): void {
+  part(channel: Channel, client: User, reason?: string): void {
     const prefixes = channel.members.get(client) ?? '';
     const emptied = this.dropMember(channel, client);
     this.events.emit('parted', { channel, client, prefixes, reason });
@@ -359,7 +359,7 @@ export class State {
   }
 
   /** A member is removed by KICK; an empty channel is destroyed. */
-  kick(channel: Channel, client: Client, by: Client | undefined, reason: string): void {
+  kick(channel: Channel, client: User, by: User | undefined, reason: string): void {
     const prefixes = channel.members.get(client) ?? '';
     const emptied = this.dropMember(channel, client);
     this.events.emit('kicked', { channel, client, prefixes, by, reason });
@@ -367,7 +367,7 @@ export class State {
   }
 
   /** Removes a member from the indexes; true when that emptied the channel and took it out of the index. */
-  private dropMember(channel: Channel, client: Client): boolean {
+  private dropMember(channel: Channel, client: User): boolean {
     membersOf(channel).delete(client);
     const set = this.membershipIndex.get(client);
     if (set) {
@@ -379,7 +379,7 @@ export class State {
     return true;
   }
 
-  setTopic(channel: Channel, topic: Topic | undefined, by?: Client): void {
+  setTopic(channel: Channel, topic: Topic | undefined, by?: User): void {
     writable(channel).topic = topic;
     this.events.emit('topicChanged', { channel, by });
   }
@@ -388,7 +388,7 @@ export class State {
    * Applies one command's channel mode changes: `apply` makes them with the writes it is given
    * and returns what it applied, which is announced as one event (none when nothing changed).
    */
-  changeChannelModes<R extends { applied: readonly ModeChange[] }>(channel: Channel, by: Client | undefined, apply: (writes: ChannelModeWrites) => R): R {
+  changeChannelModes<R extends { applied: readonly ModeChange[] }>(channel: Channel, by: User | undefined, apply: (writes: ChannelModeWrites) => R): R {
     const result = apply(MODE_WRITES);
     if (result.applied.length > 0) this.events.emit('channelModeChanged', { channel, by, changes: result.applied });
     return result;
@@ -426,8 +426,8 @@ const MODE_WRITES: ChannelModeWrites = {
 };
 
 /** The writable member map, for State alone: Channel shows it read-only. */
-function membersOf(channel: Channel): Map<Client, string> {
-  return channel.members as Map<Client, string>;
+function membersOf(channel: Channel): Map<User, string> {
+  return channel.members as Map<User, string>;
 }
 
 /** A channel's fields as State alone may write them. */
@@ -436,4 +436,4 @@ function writable(channel: Channel): { -readonly [K in keyof Channel]: Channel[K
 }
 
 const EMPTY: ReadonlySet<Channel> = new Set();
-const NO_CLIENTS: ReadonlySet<Client> = new Set();
+const NO_CLIENTS: ReadonlySet<User> = new Set();

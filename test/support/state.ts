@@ -1,9 +1,9 @@
 // Test helpers that shape server state directly, for features whose tests need channels or opers
 // without depending on the modules that normally create them (JOIN, OPER).
-import type { Client } from '../../src/server/client.js';
+import type { User } from '../../src/server/user.js';
 import type { Server } from '../../src/server/server.js';
 
-export function serverClient(server: Server, nick: string): Client {
+export function serverClient(server: Server, nick: string): User {
   const c = server.state.findNick(nick);
   if (!c) throw new Error(`no client ${nick}`);
   return c;

@@ -9,17 +9,17 @@ import {
 } from '../../src/modules/channels/modeparse.js';
 import { caseFolder, rfc1459Fold } from '../../src/protocol/casemap.js';
 import { PrefixTable, type ModeChange } from '../../src/server/channel.js';
-import type { Client } from '../../src/server/client.js';
+import type { User } from '../../src/server/user.js';
 import { State } from '../../src/server/state.js';
 
-const fakeClient = (nick: string) => ({ nick }) as Client;
+const fakeClient = (nick: string) => ({ nick }) as User;
 
 function setup(prefixSpec = '(ov)@+', listLimit = 5) {
   const prefixes = new PrefixTable(prefixSpec);
   const state = new State(caseFolder('rfc1459'));
   const { channel } = state.getOrCreateChannel('#c');
   const clients = ['op', 'bob', 'carol', 'out'].map(fakeClient);
-  const [op, bob, carol] = clients as [Client, Client, Client];
+  const [op, bob, carol] = clients as [User, User, User];
   state.addMember(channel, op, 'o');
   state.addMember(channel, bob, '');
   state.addMember(channel, carol, '');

@@ -5,12 +5,12 @@ import { validateConfig } from '../../src/config/load.js';
 import { HistoryStore } from '../../src/modules/history/store.js';
 import { caseFolder } from '../../src/protocol/casemap.js';
 import type { Channel } from '../../src/server/channel.js';
-import type { Client } from '../../src/server/client.js';
+import type { User } from '../../src/server/user.js';
 import { newMsgid, relay } from '../../src/server/outgoing.js';
 import { State } from '../../src/server/state.js';
 
 const cfg = validateConfig({ listen: [{ port: 0 }], class: [{ name: 'c' }], allow: [{ mask: '*', class: 'c' }] }, 'test');
-const sender = (account?: string) => ({ id: 7, account, nick: 'alys', mask: 'alys!a@host', modes: new Set(), moduleState: [] }) as unknown as Client;
+const sender = (account?: string) => ({ id: 7, account, nick: 'alys', mask: 'alys!a@host', modes: new Set(), moduleState: [] }) as unknown as User;
 const channel = {} as Channel;
 
 describe('HistoryStore entries', () => {

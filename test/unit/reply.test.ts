@@ -5,7 +5,7 @@ import type { ClassConfig } from '../../src/config/schema.js';
 import type { Connection } from '../../src/net/connection.js';
 import type { Message } from '../../src/protocol/message.js';
 import { CAP, capsWith, NO_CAPS, type Cap } from '../../src/server/caps.js';
-import { Client, runAsSession } from '../../src/server/client.js';
+import { User, runAsSession } from '../../src/server/user.js';
 import { Session } from '../../src/server/session.js';
 import { relay } from '../../src/server/outgoing.js';
 import { Reply, replyTo } from '../../src/server/reply.js';
@@ -28,16 +28,16 @@ function recording(): { conn: Connection; wire: string[] } {
 }
 
 /** A client with one session on a recording connection. */
-function connected(caps: Cap[], nick = 'me'): { client: Client; wire: string[] } {
+function connected(caps: Cap[], nick = 'me'): { client: User; wire: string[] } {
   const { conn, wire } = recording();
-  const client = Client.connectedOn(conn, {} as ClassConfig, () => 'irc.test');
+  const client = User.connectedOn(conn, {} as ClassConfig, () => 'irc.test');
   client.nick = nick;
   client.session.caps = capsWith(NO_CAPS, caps, []);
   return { client, wire };
 }
 
 /** Runs a command the way the router runs a labeled one. */
-function labeled(client: Client, label: string, handler: (reply: Reply) => void): void {
+function labeled(client: User, label: string, handler: (reply: Reply) => void): void {
   const reply = new Reply(client.session, label).begin();
   handler(reply);
   reply.end();

@@ -5,7 +5,7 @@ import { validateConfig } from '../../src/config/load.js';
 import { Connection } from '../../src/net/connection.js';
 import type { Message } from '../../src/protocol/message.js';
 import { CAP, capsWith, NO_CAPS } from '../../src/server/caps.js';
-import { Client } from '../../src/server/client.js';
+import { User } from '../../src/server/user.js';
 import type { Session } from '../../src/server/session.js';
 import { bySubcommand } from '../../src/server/module.js';
 import { Server } from '../../src/server/server.js';
@@ -52,7 +52,7 @@ function setup() {
     ],
   );
   const conn = new Connection(new Socket(), server, config.class[0]!, server.lineLimits(), () => {});
-  const client = Client.connectedOn(conn, config.class[0]!, () => server.name);
+  const client = User.connectedOn(conn, config.class[0]!, () => server.name);
   const sent: Message[] = [];
   // What leaves for the connection is recorded; a labeled command's Reply writes through here too.
   client.session.write = (m: Message) => void sent.push(m);

@@ -8,16 +8,16 @@ import { allModules } from '../../src/modules/index.js';
 import { bansOf } from '../../src/modules/bans.js';
 import type { Connection } from '../../src/net/connection.js';
 import { Channel } from '../../src/server/channel.js';
-import { Client } from '../../src/server/client.js';
+import { User } from '../../src/server/user.js';
 import { Server } from '../../src/server/server.js';
 import { channelSlot, NO_MODULE_STATE, serverSlot, userSlot } from '../../src/server/slots.js';
 import { testConfig } from '../support/harness.js';
 
 let connIds = 0;
 
-function client(): Client {
+function client(): User {
   const conn = { id: ++connIds, ip: '127.0.0.1' } as unknown as Connection;
-  return Client.connectedOn(conn, {} as ClassConfig, () => 'irc.test');
+  return User.connectedOn(conn, {} as ClassConfig, () => 'irc.test');
 }
 
 function unstarted(): Server {

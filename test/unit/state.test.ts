@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { caseFolder } from '../../src/protocol/casemap.js';
-import type { Client } from '../../src/server/client.js';
+import type { User } from '../../src/server/user.js';
 import { State } from '../../src/server/state.js';
 import type { StateEventName, StateEvents } from '../../src/server/state-events.js';
 
@@ -31,7 +31,7 @@ const EVENTS: Record<StateEventName, true> = {
 const EVENT_NAMES = Object.keys(EVENTS) as StateEventName[];
 
 const fakeClient = (id = 0) =>
-  ({ id, nick: '*', nickKey: '', registered: false, modes: new Set(), account: undefined, away: undefined, user: 'u', host: 'host' }) as unknown as Client;
+  ({ id, nick: '*', nickKey: '', registered: false, modes: new Set(), account: undefined, away: undefined, user: 'u', host: 'host' }) as unknown as User;
 
 /** A state whose every event is recorded, by name, in order. */
 function recordedState(casemapping: 'ascii' | 'rfc1459' = 'rfc1459') {
@@ -42,7 +42,7 @@ function recordedState(casemapping: 'ascii' | 'rfc1459' = 'rfc1459') {
   return { state, seen, take };
 }
 
-function introduced(state: State, nick: string, id = 0): Client {
+function introduced(state: State, nick: string, id = 0): User {
   const c = fakeClient(id);
   state.addClient(c);
   state.setNick(c, nick);
@@ -317,15 +317,15 @@ describe('State indexes under random changes', () => {
         const { state, take } = recordedState();
         const fold = state.fold;
         // Slot i holds a live user (or none after its quit; the next op on it introduces a new one).
-        const users: Array<Client | undefined> = [];
-        const model = new Map<Client, ModelUser>();
+        const users: Array<User | undefined> = [];
+        const model = new Map<User, ModelUser>();
         /** Folded channel name → member → prefixes. */
-        const channels = new Map<string, Map<Client, string>>();
-        const watchers = new Map<string, Set<Client>>();
+        const channels = new Map<string, Map<User, string>>();
+        const watchers = new Map<string, Set<User>>();
         let nextId = 0;
 
         const freeNick = () => ['n0', 'n1', 'n2', 'n3', 'n4'].find((n) => !state.findNick(n) && ![...model.values()].some((u) => fold(u.nick) === n))!;
-        const userAt = (i: number): Client => {
+        const userAt = (i: number): User => {
           const existing = users[i];
           if (existing) return existing;
           const c = introduced(state, freeNick(), nextId++);

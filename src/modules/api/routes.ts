@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { parseDuration } from '../../protocol/duration.js';
 import { truncateUtf8 } from '../../protocol/text.js';
 import type { Channel } from '../../server/channel.js';
-import type { Client } from '../../server/client.js';
+import type { User } from '../../server/user.js';
 import type { Server } from '../../server/server.js';
 import { describeRestartNeeded } from '../../server/rehash.js';
 import type { BanKind, ServerBan } from '../../store/bans.js';
@@ -81,7 +81,7 @@ const listQuery = z.strictObject({
 
 // ---- views -------------------------------------------------------------------------------------
 
-function userView(server: Server, c: Client, caller: Caller): z.infer<typeof userSchema> {
+function userView(server: Server, c: User, caller: Caller): z.infer<typeof userSchema> {
   const hidden = caller.privileges.has('see_hidden') ? { real_host: c.realHost, ip: c.ip } : {};
   return {
     nick: c.nick,
@@ -130,7 +130,7 @@ function byToken(caller: Caller): string {
   return `API token ${caller.name}`;
 }
 
-function findUser(server: Server, nick: string): Client {
+function findUser(server: Server, nick: string): User {
   const c = server.state.findNick(nick);
   if (!c?.registered) throw new ApiError(404, 'NO_SUCH_NICK', `no user is using the nick "${nick}"`);
   return c;

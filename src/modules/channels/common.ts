@@ -4,7 +4,7 @@ import { RPL } from '../../protocol/numerics.js';
 import { packLines } from '../../protocol/text.js';
 import { CAP } from '../../server/caps.js';
 import type { Channel } from '../../server/channel.js';
-import type { Client } from '../../server/client.js';
+import type { User } from '../../server/user.js';
 import type { Outgoing } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 
@@ -19,17 +19,17 @@ export function broadcastAbout(channel: Channel, held: string, out: Outgoing): v
 }
 
 /** Secret channels are seen only by their members. */
-export function canSeeChannel(client: Client, channel: Channel): boolean {
+export function canSeeChannel(client: User, channel: Channel): boolean {
   return !channel.flags.has('s') || channel.members.has(client);
 }
 
 /** True when the member holds halfop or above (op when h is not configured): kick, topic under +t, invite under +i. */
-export function isHalfopOrAbove(server: Server, channel: Channel, client: Client): boolean {
+export function isHalfopOrAbove(server: Server, channel: Channel, client: User): boolean {
   return server.prefixes.holdsRank(channel.members.get(client), 'halfop');
 }
 
 /** RPL_TOPIC and RPL_TOPICWHOTIME, or RPL_NOTOPIC when asked and there is none. */
-export function sendTopic(client: Client, channel: Channel, sayNone: boolean): void {
+export function sendTopic(client: User, channel: Channel, sayNone: boolean): void {
   const topic = channel.topic;
   if (!topic) {
     if (sayNone) client.numeric(RPL.NOTOPIC, channel.name, 'No topic is set');
@@ -49,7 +49,7 @@ function namesSymbol(channel: Channel): string {
  * invisible (+i) users, nor does an auditorium (+u) show members without voice to those without
  * it; multi-prefix shows every prefix, userhost-in-names the full mask.
  */
-export function sendNames(server: Server, client: Client, channel: Channel, withEnd = true): void {
+export function sendNames(server: Server, client: User, channel: Channel, withEnd = true): void {
   const member = channel.members.has(client);
   const allPrefixes = client.hasCap(CAP['multi-prefix']);
   const fullMask = client.hasCap(CAP['userhost-in-names']);

@@ -5,7 +5,7 @@ import type { Message } from '../../protocol/message.js';
 import { ERR, RPL } from '../../protocol/numerics.js';
 import { truncateUtf8 } from '../../protocol/text.js';
 import type { Channel } from '../../server/channel.js';
-import type { Client } from '../../server/client.js';
+import type { User } from '../../server/user.js';
 import { newMsgid, relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { canSeeChannel, isHalfopOrAbove, sendNames, sendTopic } from './common.js';
@@ -13,7 +13,7 @@ import { canSeeChannel, isHalfopOrAbove, sendNames, sendTopic } from './common.j
 /** ELIST tokens we understand: C (creation time), M (mask), N (negated mask), T (topic time), U (user count). */
 export const ELIST = 'CMNTU';
 
-export function handleTopic(server: Server, client: Client, msg: Message): void {
+export function handleTopic(server: Server, client: User, msg: Message): void {
   const channel = server.state.findChannel(msg.params[0]!);
   if (!channel || !canSeeChannel(client, channel)) {
     client.numeric(ERR.NOSUCHCHANNEL, msg.params[0]!, 'No such channel');
@@ -39,7 +39,7 @@ export function handleTopic(server: Server, client: Client, msg: Message): void 
  * Sets (or, with "", clears) a channel's topic and shows the TOPIC line to its members, from a
  * member (TOPIC) or from the server (the API). The text is cut to limits.topiclen; returns it.
  */
-export function setChannelTopic(server: Server, channel: Channel, text: string, setter: Client | undefined): string {
+export function setChannelTopic(server: Server, channel: Channel, text: string, setter: User | undefined): string {
   const topic = truncateUtf8(text, server.config.limits.topiclen);
   const source = setter?.mask ?? server.name;
   server.state.setTopic(channel, topic ? { text: topic, setBy: source, setAt: Math.floor(Date.now() / 1000) } : undefined, setter);
@@ -47,7 +47,7 @@ export function setChannelTopic(server: Server, channel: Channel, text: string, 
 }
 
 /** State's `topicChanged`: members see the new topic (empty when cleared); a user's change goes to history. */
-export function announceTopic(server: Server, channel: Channel, by: Client | undefined): void {
+export function announceTopic(server: Server, channel: Channel, by: User | undefined): void {
   // A msgid lets history replay topic changes to clients with draft/event-playback.
   const params = [channel.name, channel.topic?.text ?? ''];
   const out = relay(by, { source: by?.mask ?? server.name, command: 'TOPIC', params }, { msgid: newMsgid() });
@@ -55,7 +55,7 @@ export function announceTopic(server: Server, channel: Channel, by: Client | und
   if (by) server.emit('messageRelayed', by, channel, out);
 }
 
-export function handleNames(server: Server, client: Client, msg: Message): void {
+export function handleNames(server: Server, client: User, msg: Message): void {
   const names = msg.params[0];
   // Listing every channel at once is optional in Modern IRC and costly; only the end is sent.
   if (!names) {
@@ -119,7 +119,7 @@ function listMatches(f: ListFilter, channel: Channel, now: number): boolean {
   return !f.notMasks.some((m) => globMatch(m, channel.folded));
 }
 
-export function handleList(server: Server, client: Client, msg: Message): void {
+export function handleList(server: Server, client: User, msg: Message): void {
   const filter = parseListFilter(server, msg.params[0]);
   const candidates = filter.names.size
     ? [...filter.names].map((n) => server.state.channels.get(n)).filter((c): c is Channel => c !== undefined)

@@ -6,7 +6,7 @@ import { ERR, RPL } from '../../protocol/numerics.js';
 import { truncateUtf8 } from '../../protocol/text.js';
 import { CAP } from '../../server/caps.js';
 import type { Channel } from '../../server/channel.js';
-import type { Client } from '../../server/client.js';
+import type { User } from '../../server/user.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { channelSlot, userSlot } from '../../server/slots.js';
@@ -30,7 +30,7 @@ const knocks = channelSlot<Map<string, number>>();
 const invitedTo = userSlot<Set<Channel>>();
 
 /** True while the client holds an unexpired INVITE to the channel; an expired one is dropped. */
-export function isInvited(channel: Channel, client: Client): boolean {
+export function isInvited(channel: Channel, client: User): boolean {
   const expiry = invites.get(channel)?.get(client.nickKey);
   if (expiry === undefined) return false;
   if (expiry > Date.now()) return true;
@@ -39,12 +39,12 @@ export function isInvited(channel: Channel, client: Client): boolean {
 }
 
 /** Forgets the client's invite to the channel (used up by a JOIN, or expired). */
-export function dropInvite(channel: Channel, client: Client): void {
+export function dropInvite(channel: Channel, client: User): void {
   invites.get(channel)?.delete(client.nickKey);
 }
 
 /** Invites follow the client to its new nick (State's nickChanged). */
-export function moveInvites(server: Server, client: Client, oldNick: string): void {
+export function moveInvites(server: Server, client: User, oldNick: string): void {
   const oldKey = server.state.fold(oldNick);
   for (const channel of invitedTo.get(client) ?? []) {
     const byNick = invites.get(channel);
@@ -56,19 +56,19 @@ export function moveInvites(server: Server, client: Client, oldNick: string): vo
 }
 
 /** A client that leaves takes its invites along (State's userQuit). */
-export function dropInvites(client: Client): void {
+export function dropInvites(client: User): void {
   for (const channel of invitedTo.get(client) ?? []) dropInvite(channel, client);
 }
 
 /** INVITE without parameters (Modern IRC): the channels the client holds a live invite to. */
-function sendInviteList(client: Client): void {
+function sendInviteList(client: User): void {
   for (const channel of invitedTo.get(client) ?? []) {
     if (isInvited(channel, client)) client.numeric(RPL.INVITELIST, channel.name);
   }
   client.numeric(RPL.ENDOFINVITELIST, 'End of /INVITE list');
 }
 
-export function handleInvite(server: Server, client: Client, msg: Message): void {
+export function handleInvite(server: Server, client: User, msg: Message): void {
   if (msg.params.length === 0) return sendInviteList(client);
   const [nick, name] = msg.params as [string, string];
   const target = server.state.findNick(nick);
@@ -85,7 +85,7 @@ export function handleInvite(server: Server, client: Client, msg: Message): void
     client.numeric(ERR.NOTONCHANNEL, channel.name, "You're not on that channel");
     return;
   }
-  const mayInvite = (c: Client) => !channel.flags.has('i') || isHalfopOrAbove(server, channel, c);
+  const mayInvite = (c: User) => !channel.flags.has('i') || isHalfopOrAbove(server, channel, c);
   if (!mayInvite(client)) {
     client.numeric(ERR.CHANOPRIVSNEEDED, channel.name, "You're not channel operator");
     return;
@@ -115,7 +115,7 @@ export function handleInvite(server: Server, client: Client, msg: Message): void
   }
 }
 
-export function handleKick(server: Server, client: Client, msg: Message): void {
+export function handleKick(server: Server, client: User, msg: Message): void {
   const names = msg.params[0]!.split(',').filter(Boolean);
   const nicks = msg.params[1]!.split(',').filter(Boolean);
   const reason = truncateUtf8(msg.params[2] || client.nick, server.config.limits.kicklen);
@@ -125,7 +125,7 @@ export function handleKick(server: Server, client: Client, msg: Message): void {
   else nicks.forEach((nick, i) => kickFrom(server, client, names[i]!, [nick], reason));
 }
 
-function kickFrom(server: Server, client: Client, name: string, nicks: string[], reason: string): void {
+function kickFrom(server: Server, client: User, name: string, nicks: string[], reason: string): void {
   const channel = server.state.findChannel(name);
   if (!channel) {
     client.numeric(ERR.NOSUCHCHANNEL, name, 'No such channel');
@@ -153,13 +153,13 @@ function kickFrom(server: Server, client: Client, name: string, nicks: string[],
 }
 
 /** State's `kicked`: the one kicked and the members who could see it (`held`: its prefixes there) see the KICK. */
-export function announceKick(server: Server, channel: Channel, target: Client, held: string, by: Client | undefined, reason: string): void {
+export function announceKick(server: Server, channel: Channel, target: User, held: string, by: User | undefined, reason: string): void {
   const out = relay(by, { source: by?.mask ?? server.name, command: 'KICK', params: [channel.name, target.nick, reason] });
   target.sendOutgoing(out);
   broadcastAbout(channel, held, out);
 }
 
-export function handleKnock(server: Server, client: Client, msg: Message): void {
+export function handleKnock(server: Server, client: User, msg: Message): void {
   const channel = server.state.findChannel(msg.params[0]!);
   if (!channel || channel.flags.has('s')) {
     client.numeric(ERR.NOSUCHCHANNEL, msg.params[0]!, 'No such channel');

@@ -8,7 +8,7 @@ import { ERR } from '../../protocol/numerics.js';
 import { truncateUtf8 } from '../../protocol/text.js';
 import { CAP } from '../../server/caps.js';
 import type { Channel } from '../../server/channel.js';
-import type { Client } from '../../server/client.js';
+import type { User } from '../../server/user.js';
 import { relay, type Outgoing } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { broadcastAbout, sendNames, sendTopic } from './common.js';
@@ -19,7 +19,7 @@ import { dropInvite, isInvited } from './invite.js';
  * An INVITE lets the user past +i and a full channel (as in Solanum); a ban or key still applies.
  * An invite exception (+I) lets matching users past +i.
  */
-function joinRefusal(server: Server, client: Client, channel: Channel, key: string | undefined): [string, string] | undefined {
+function joinRefusal(server: Server, client: User, channel: Channel, key: string | undefined): [string, string] | undefined {
   const fold = server.state.fold;
   const invited = isInvited(channel, client);
   if (channel.isBanned(client, fold)) return [ERR.BANNEDFROMCHAN, 'Cannot join channel (+b)'];
@@ -31,7 +31,7 @@ function joinRefusal(server: Server, client: Client, channel: Channel, key: stri
   return undefined;
 }
 
-function joinOne(server: Server, client: Client, name: string, key: string | undefined): void {
+function joinOne(server: Server, client: User, name: string, key: string | undefined): void {
   const { channels, limits } = server.config;
   if (!validChannelName(name, channels.types, limits.channellen)) {
     if (isChannelTarget(name, channels.types)) client.numeric(ERR.BADCHANMASK, name, 'Bad Channel Mask');
@@ -70,7 +70,7 @@ function defaultModes(modes: string): string[] {
 }
 
 /** Makes the client a member (the checks passed; State's event shows the JOIN) and answers with the channel's burst. */
-function enter(server: Server, client: Client, channel: Channel, prefixes = ''): void {
+function enter(server: Server, client: User, channel: Channel, prefixes = ''): void {
   server.state.addMember(channel, client, prefixes);
   dropInvite(channel, client);
   server.emit('joinBurst', client, channel);
@@ -80,13 +80,13 @@ function enter(server: Server, client: Client, channel: Channel, prefixes = ''):
 }
 
 /** State's `joined`: the members who can see the joiner (all but in an auditorium), and the joiner, see the JOIN. */
-export function announceJoin(channel: Channel, client: Client): void {
+export function announceJoin(channel: Channel, client: User): void {
   const members = channel.members.keys();
   sendJoin(client, channel, channel.flags.has('u') ? [...members].filter((m) => !channel.hides(m, client)) : members);
 }
 
 /** The client's JOIN of the channel to each of `to` (with account and realname under extended-join). */
-export function sendJoin(client: Client, channel: Channel, to: Iterable<Client>): void {
+export function sendJoin(client: User, channel: Channel, to: Iterable<User>): void {
   let plain: Outgoing | undefined;
   let extended: Outgoing | undefined;
   for (const member of to) {
@@ -102,13 +102,13 @@ export function sendJoin(client: Client, channel: Channel, to: Iterable<Client>)
 }
 
 /** State's `parted`: the leaver and the members who could see it (`held`: its prefixes there) see the PART. */
-export function announcePart(channel: Channel, client: Client, held: string, reason: string | undefined): void {
+export function announcePart(channel: Channel, client: User, held: string, reason: string | undefined): void {
   const out = relay(client, { source: client.mask, command: 'PART', params: reason ? [channel.name, reason] : [channel.name] });
   client.sendOutgoing(out);
   broadcastAbout(channel, held, out);
 }
 
-export function handleJoin(server: Server, client: Client, msg: Message): void {
+export function handleJoin(server: Server, client: User, msg: Message): void {
   const names = msg.params[0]!;
   if (names === '0') {
     for (const channel of [...server.state.channelsOf(client)]) server.state.part(channel, client);
@@ -120,7 +120,7 @@ export function handleJoin(server: Server, client: Client, msg: Message): void {
   });
 }
 
-export function handlePart(server: Server, client: Client, msg: Message): void {
+export function handlePart(server: Server, client: User, msg: Message): void {
   const reason = msg.params[1] ? truncateUtf8(msg.params[1], server.config.limits.kicklen) : undefined;
   for (const name of msg.params[0]!.split(',')) {
     if (!name) continue;

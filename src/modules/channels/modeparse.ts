@@ -6,7 +6,7 @@ import type { CaseFold } from '../../protocol/casemap.js';
 import { normalizeMask } from '../../protocol/mask.js';
 import { ERR } from '../../protocol/numerics.js';
 import type { Channel, ModeChange, PrefixTable } from '../../server/channel.js';
-import type { Client } from '../../server/client.js';
+import type { User } from '../../server/user.js';
 import type { ChannelModeWrites } from '../../server/state.js';
 
 /** List modes (type A): bans, ban exceptions, invite exceptions. */
@@ -85,7 +85,7 @@ export interface ApplyContext {
   /** Prefix letters the setter holds in the channel ('' for a non-member). */
   setterHeld: string;
   /** Finds a registered client by nick. */
-  findNick(nick: string): Client | undefined;
+  findNick(nick: string): User | undefined;
   /** Where each change is written: the writes State.changeChannelModes gives, which announces them together. */
   writes: ChannelModeWrites;
   /** Entries allowed in b, e and I together (ISUPPORT MAXLIST). */

@@ -5,7 +5,7 @@
 import type { Message } from '../../protocol/message.js';
 import { ERR, RPL } from '../../protocol/numerics.js';
 import type { Channel, ModeChange } from '../../server/channel.js';
-import type { Client } from '../../server/client.js';
+import type { User } from '../../server/user.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { canSeeChannel } from './common.js';
@@ -19,13 +19,13 @@ const LIST_REPLIES: Record<string, [string, string, string]> = {
   I: [RPL.INVEXLIST, RPL.ENDOFINVEXLIST, 'End of channel invite exception list'],
 };
 
-function sendList(client: Client, channel: Channel, letter: string): void {
+function sendList(client: User, channel: Channel, letter: string): void {
   const [entry, end, text] = LIST_REPLIES[letter]!;
   for (const e of channel.lists.get(letter) ?? []) client.numeric(entry, channel.name, e.mask, e.setBy, String(e.setAt));
   client.numeric(end, channel.name, text);
 }
 
-export function handleChannelMode(server: Server, client: Client, msg: Message): void {
+export function handleChannelMode(server: Server, client: User, msg: Message): void {
   const channel = server.state.findChannel(msg.params[0]!);
   if (!channel || !canSeeChannel(client, channel)) {
     client.numeric(ERR.NOSUCHCHANNEL, msg.params[0]!, 'No such channel');
@@ -58,7 +58,7 @@ export function applyChannelModes(
   server: Server,
   channel: Channel,
   args: readonly string[],
-  setter: Client | undefined,
+  setter: User | undefined,
   answer?: (result: ModeChangeResult) => void,
 ): ModeChangeResult {
   const { changes, unknown } = parseModeString(server.prefixes.modes, args, server.config.limits.modes_per_line);
@@ -85,7 +85,7 @@ export function applyChannelModes(
 }
 
 /** What one command changed, as one normalised MODE line to every member (State's channelModeChanged). */
-export function announceModeChanges(server: Server, channel: Channel, by: Client | undefined, changes: readonly ModeChange[]): void {
+export function announceModeChanges(server: Server, channel: Channel, by: User | undefined, changes: readonly ModeChange[]): void {
   const msg = { source: by?.mask ?? server.name, command: 'MODE', params: [channel.name, ...formatModeChanges(changes)] };
   const seen = channel.flags.has('u') ? auditoriumChanges(server, channel, changes) : undefined;
   for (const [subject, viewers] of seen?.appear ?? []) sendJoin(subject, channel, viewers);
@@ -97,7 +97,7 @@ export function announceModeChanges(server: Server, channel: Channel, by: Client
 }
 
 /** +f needs an existing channel where the setter is an operator (the server may name any). */
-function forwardTarget(server: Server, setter: Client | undefined, channel: Channel, name: string): { name: string } | ModeError {
+function forwardTarget(server: Server, setter: User | undefined, channel: Channel, name: string): { name: string } | ModeError {
   const target = server.state.findChannel(name);
   if (!target || (setter && !canSeeChannel(setter, target)))
     return { code: ERR.INVALIDMODEPARAM, params: [channel.name, 'f', name, 'No such channel to forward to'] };
@@ -112,16 +112,16 @@ function forwardTarget(server: Server, setter: Client | undefined, channel: Chan
  * before are the present ones with the changes undone.
  */
 function auditoriumChanges(server: Server, channel: Channel, changes: readonly ModeChange[]) {
-  const undone = new Map<Client, string>();
+  const undone = new Map<User, string>();
   for (const c of [...changes].reverse()) {
     const subject = server.prefixes.modes.includes(c.mode) ? server.state.findNick(c.param!) : undefined;
     const held = subject && (undone.get(subject) ?? channel.members.get(subject));
     if (held === undefined || !subject) continue;
     undone.set(subject, c.add ? held.replace(c.mode, '') : held + c.mode);
   }
-  const before = (m: Client) => undone.get(m) ?? channel.members.get(m);
-  const appear = new Map<Client, Client[]>();
-  const vanish = new Map<Client, Client[]>();
+  const before = (m: User) => undone.get(m) ?? channel.members.get(m);
+  const appear = new Map<User, User[]>();
+  const vanish = new Map<User, User[]>();
   for (const subject of undone.keys()) {
     const wasShown = !!before(subject);
     const isShown = !!channel.members.get(subject);

@@ -8,7 +8,7 @@ import { ERR } from '../../protocol/numerics.js';
 import { truncateUtf8 } from '../../protocol/text.js';
 import { CAP } from '../../server/caps.js';
 import type { Channel } from '../../server/channel.js';
-import type { Client } from '../../server/client.js';
+import type { User } from '../../server/user.js';
 import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { channelSlot } from '../../server/slots.js';
@@ -17,7 +17,7 @@ import { sendNames, sendTopic } from './common.js';
 /** When each channel was last renamed (ms), for the per-channel cooldown. */
 const renamedAt = channelSlot<number>();
 
-export function handleRename(server: Server, client: Client, msg: Message): void {
+export function handleRename(server: Server, client: User, msg: Message): void {
   const [oldName, newName] = msg.params as [string, string];
   const reason = truncateUtf8(msg.params[2] ?? '', server.config.limits.kicklen);
   const channel = server.state.findChannel(oldName);
@@ -51,7 +51,7 @@ export function handleRename(server: Server, client: Client, msg: Message): void
 }
 
 /** State's `channelRenamed`: members with the capability see RENAME, the others leave and rejoin. */
-export function announceRename(server: Server, channel: Channel, oldName: string, by: Client | undefined, reason: string): void {
+export function announceRename(server: Server, channel: Channel, oldName: string, by: User | undefined, reason: string): void {
   const renamed = relay(by, { source: by?.mask ?? server.name, command: 'RENAME', params: [oldName, channel.name, reason] });
   // The fallback is skipped when only the case changed: both names mean the same channel.
   const caseOnly = server.state.fold(oldName) === channel.folded;
@@ -62,7 +62,7 @@ export function announceRename(server: Server, channel: Channel, oldName: string
 }
 
 /** The fallback for a member without the capability: PART of the old name, then a JOIN burst. */
-function rejoinUnderNewName(server: Server, member: Client, channel: Channel, oldName: string, reason: string): void {
+function rejoinUnderNewName(server: Server, member: User, channel: Channel, oldName: string, reason: string): void {
   member.sendOutgoing(relay(member, { source: member.mask, command: 'PART', params: reason ? [oldName, reason] : [oldName] }));
   const joinParams = member.hasCap(CAP['extended-join'])
     ? [channel.name, member.account ?? '*', member.realname]

@@ -7,7 +7,7 @@ import { LRUCache } from 'lru-cache';
 import type { Config } from '../../config/schema.js';
 import { detached, escapeTagValue, parseMessage, parseTags, type Message, type Tags } from '../../protocol/message.js';
 import type { Channel } from '../../server/channel.js';
-import type { Client } from '../../server/client.js';
+import type { User } from '../../server/user.js';
 import type { MultilinePart } from '../../server/module.js';
 import { flatten, type Outgoing } from '../../server/outgoing.js';
 import { userSlot } from '../../server/slots.js';
@@ -228,18 +228,18 @@ export class HistoryStore {
    * account shares the history), otherwise this connection only, so that a nick taken over by
    * someone else never exposes the previous holder's conversations.
    */
-  identity(client: Client): string {
+  identity(client: User): string {
     return this.cachedIdentity(client).id;
   }
 
   /** The client's account casefolded: the same string for every message it sends (less to keep). */
-  private foldedAccount(client: Client): string | undefined {
+  private foldedAccount(client: User): string | undefined {
     return this.cachedIdentity(client).folded;
   }
 
   // Cached: the same string objects each time, so the LRU lookup reuses the hash and stored
   // messages share one string.
-  private cachedIdentity(client: Client): Identity {
+  private cachedIdentity(client: User): Identity {
     const cached = identities.get(client);
     if (cached && cached.account === client.account) return cached;
     const folded = client.account !== undefined ? this.state.fold(client.account) : undefined;
@@ -252,13 +252,13 @@ export class HistoryStore {
     return a < b ? `dm ${a} ${b}` : `dm ${b} ${a}`;
   }
 
-  recordChannel(channel: Channel, sender: Client, out: Outgoing, multiline?: readonly MultilinePart[]): void {
+  recordChannel(channel: Channel, sender: User, out: Outgoing, multiline?: readonly MultilinePart[]): void {
     let conv = this.conversations.get(channel);
     if (!conv) this.conversations.set(channel, (conv = this.newConversation()));
     this.push(conv, sender, out, multiline);
   }
 
-  recordDirect(sender: Client, recipient: Client, out: Outgoing, multiline?: readonly MultilinePart[]): void {
+  recordDirect(sender: User, recipient: User, out: Outgoing, multiline?: readonly MultilinePart[]): void {
     const from = this.identity(sender);
     const to = this.identity(recipient);
     // A sender usually writes to the same peer again: reuse that key string (and its hash).
@@ -285,7 +285,7 @@ export class HistoryStore {
     return conv;
   }
 
-  private push(conv: Conversation, sender: Client, out: Outgoing, multiline?: readonly MultilinePart[]): void {
+  private push(conv: Conversation, sender: User, out: Outgoing, multiline?: readonly MultilinePart[]): void {
     const tags = out.tags;
     const at = out.at || Date.parse(tags.time!);
     const account = sender.account !== undefined ? this.foldedAccount(sender) : undefined;
@@ -379,7 +379,7 @@ export class HistoryStore {
    * The conversation between `viewer` and the user called `nick`: whoever holds the nick now, or
    * else the conversation where the peer last used that nick (or is logged in to that account).
    */
-  directWith(viewer: Client, nick: string): Conversation | undefined {
+  directWith(viewer: User, nick: string): Conversation | undefined {
     const me = this.identity(viewer);
     const online = this.state.findNick(nick);
     if (online?.registered) return this.touch(this.dmKey(me, this.identity(online)));
@@ -413,7 +413,7 @@ export class HistoryStore {
    * Direct conversations of a client, each named by the peer's current nick when online under
    * the same identity (else the nick it last used), with the time of the latest message.
    */
-  directTargets(viewer: Client): Array<{ name: string; at: number }> {
+  directTargets(viewer: User): Array<{ name: string; at: number }> {
     const me = this.identity(viewer);
     const out: Array<{ name: string; at: number }> = [];
     for (const key of this.byParticipant.get(me) ?? []) {

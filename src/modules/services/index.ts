@@ -6,7 +6,7 @@
 // https://modern.ircdocs.horse/#privmsg-message
 import { ERR } from '../../protocol/numerics.js';
 import { CAP } from '../../server/caps.js';
-import type { Client } from '../../server/client.js';
+import type { User } from '../../server/user.js';
 import type { CommandDef, Module } from '../../server/module.js';
 import { newMsgid, relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
@@ -20,7 +20,7 @@ const SERVICES: ServiceDef[] = [nickserv];
 const bots = serverSlot<Map<ServiceDef, ServiceBot>>('services');
 
 /** The service a "nick@<this server>" target names (a plain nick is found in the nick index). */
-export function serviceAddressed(server: Server, target: string): Client | undefined {
+export function serviceAddressed(server: Server, target: string): User | undefined {
   const at = target.indexOf('@');
   if (at === -1 || target.slice(at + 1).toLowerCase() !== server.name.toLowerCase()) return undefined;
   const holder = server.state.findNick(target.slice(0, at));
@@ -32,7 +32,7 @@ export function serviceAddressed(server: Server, target: string): Client | undef
  * else, history included. A PRIVMSG runs a command (echoed, with echo-message, to the session
  * that sent it only: it may hold a password); NOTICE, TAGMSG and CTCP are ignored.
  */
-export function messageToService(server: Server, client: Client, service: Client, command: string, target: string, text: string): void | Promise<void> {
+export function messageToService(server: Server, client: User, service: User, command: string, target: string, text: string): void | Promise<void> {
   let bot: ServiceBot | undefined;
   for (const b of bots.get(server)?.values() ?? []) if (b.client === service) bot = b;
   if (!bot || command !== 'PRIVMSG' || text.startsWith('\x01')) return;
@@ -43,7 +43,7 @@ export function messageToService(server: Server, client: Client, service: Client
 }
 
 /** Runs one line of text as a command of the service. */
-export function runServiceCommand(server: Server, client: Client, bot: ServiceBot, text: string): void | Promise<void> {
+export function runServiceCommand(server: Server, client: User, bot: ServiceBot, text: string): void | Promise<void> {
   const [first = 'HELP', ...params] = text.trim().split(/\s+/).filter(Boolean);
   const name = first.toUpperCase();
   const cmd = Object.hasOwn(bot.def.commands, name) ? bot.def.commands[name] : undefined;
@@ -59,7 +59,7 @@ export function runServiceCommand(server: Server, client: Client, bot: ServiceBo
   return cmd.handler(server, client, bot, params);
 }
 
-function sendServiceHelp(server: Server, client: Client, bot: ServiceBot, topic: string | undefined): void {
+function sendServiceHelp(server: Server, client: User, bot: ServiceBot, topic: string | undefined): void {
   const nick = bot.client.nick;
   const usable = Object.entries(bot.def.commands).filter(([, c]) => !c.privilege || server.hasPrivilege(client, c.privilege));
   if (topic === undefined) {

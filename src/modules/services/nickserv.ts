@@ -2,7 +2,7 @@
 // names), over the same store and code paths as REGISTER, SASL and ACCOUNT: registration checks
 // and limits, password verifiers, the SASL failure limits for IDENTIFY, GHOST and DROP, logIn/logOut.
 // Spec: none (Atheme NickServ and Ergo NickServ are the models): https://ergo.chat/manual.html#nickserv
-import type { Client } from '../../server/client.js';
+import type { User } from '../../server/user.js';
 import type { Server } from '../../server/server.js';
 import { accountStore, createAccount, dropAccount, logIn, registerAccount, resetPassword } from '../accounts.js';
 import { checkPasswordLogin, passwordLoginFailed } from '../sasl.js';
@@ -13,13 +13,13 @@ const ACCOUNTS = 'accounts';
 const HASHING = 4;
 
 /** The client's account, or undefined after telling it to log in first. */
-function loggedIn(client: Client, bot: ServiceBot, command: string): string | undefined {
+function loggedIn(client: User, bot: ServiceBot, command: string): string | undefined {
   if (client.account === undefined) serviceNotice(client, bot, `You must be logged in to use ${command}: /msg ${bot.client.nick} IDENTIFY <password>`);
   return client.account;
 }
 
 /** Checks the password of `name` under the SASL limits; a failure is counted and answered. */
-async function passwordOk(server: Server, client: Client, bot: ServiceBot, name: string, password: string, command: string): Promise<string | undefined> {
+async function passwordOk(server: Server, client: User, bot: ServiceBot, name: string, password: string, command: string): Promise<string | undefined> {
   const result = await checkPasswordLogin(server, client, name, password);
   if (result === undefined) return undefined;
   if (!('failure' in result)) return result.account;
@@ -28,7 +28,7 @@ async function passwordOk(server: Server, client: Client, bot: ServiceBot, name:
   return undefined;
 }
 
-async function register(server: Server, client: Client, bot: ServiceBot, [password, email]: string[]): Promise<void> {
+async function register(server: Server, client: User, bot: ServiceBot, [password, email]: string[]): Promise<void> {
   if (!server.config.accounts.registration) return serviceNotice(client, bot, 'Account registration is disabled on this server.');
   const nick = client.nick;
   const result = await registerAccount(server, client, nick, email, password!);
@@ -38,7 +38,7 @@ async function register(server: Server, client: Client, bot: ServiceBot, [passwo
   serviceNotice(client, bot, `Account ${nick} registered; you are now logged in to it.`);
 }
 
-async function identify(server: Server, client: Client, bot: ServiceBot, params: string[]): Promise<void> {
+async function identify(server: Server, client: User, bot: ServiceBot, params: string[]): Promise<void> {
   const [name, password] = params.length >= 2 ? params : [client.nick, params[0]!];
   if (client.account !== undefined) return serviceNotice(client, bot, `You are already logged in as ${client.account}.`);
   const account = await passwordOk(server, client, bot, name!, password!, 'IDENTIFY');
@@ -47,7 +47,7 @@ async function identify(server: Server, client: Client, bot: ServiceBot, params:
   serviceNotice(client, bot, `You are now identified as ${account}.`);
 }
 
-async function ghost(server: Server, client: Client, bot: ServiceBot, [nick, password]: string[]): Promise<void> {
+async function ghost(server: Server, client: User, bot: ServiceBot, [nick, password]: string[]): Promise<void> {
   const target = server.state.findNick(nick!);
   if (!target?.registered) return serviceNotice(client, bot, `No user is using the nick ${nick}.`);
   if (target === client) return serviceNotice(client, bot, 'You cannot ghost yourself.');
@@ -72,7 +72,7 @@ async function ghost(server: Server, client: Client, bot: ServiceBot, [nick, pas
   serviceNotice(client, bot, `${gone} has been disconnected.`);
 }
 
-async function drop(server: Server, client: Client, bot: ServiceBot, [password]: string[]): Promise<void> {
+async function drop(server: Server, client: User, bot: ServiceBot, [password]: string[]): Promise<void> {
   const account = loggedIn(client, bot, 'DROP');
   if (account === undefined) return;
   if ((await passwordOk(server, client, bot, account, password!, 'DROP')) === undefined) return;
@@ -82,7 +82,7 @@ async function drop(server: Server, client: Client, bot: ServiceBot, [password]:
   serviceNotice(client, bot, `Account ${dropped} dropped.`);
 }
 
-async function set(server: Server, client: Client, bot: ServiceBot, [setting, value]: string[]): Promise<void> {
+async function set(server: Server, client: User, bot: ServiceBot, [setting, value]: string[]): Promise<void> {
   if (setting!.toUpperCase() !== 'PASSWORD') return serviceNotice(client, bot, `Unknown setting ${setting}; the one setting is PASSWORD.`);
   const account = loggedIn(client, bot, 'SET PASSWORD');
   if (account === undefined) return;
@@ -92,7 +92,7 @@ async function set(server: Server, client: Client, bot: ServiceBot, [setting, va
   serviceNotice(client, bot, `Password of ${result.account} changed.`);
 }
 
-function info(server: Server, client: Client, bot: ServiceBot, [asked]: string[]): void {
+function info(server: Server, client: User, bot: ServiceBot, [asked]: string[]): void {
   const name = asked ?? client.account ?? client.nick;
   const store = accountStore(server);
   const account = store.get(name);
@@ -111,14 +111,14 @@ function info(server: Server, client: Client, bot: ServiceBot, [asked]: string[]
   serviceNotice(client, bot, `End of information on ${account.name}.`);
 }
 
-async function saregister(server: Server, client: Client, bot: ServiceBot, [name, password, email]: string[]): Promise<void> {
+async function saregister(server: Server, client: User, bot: ServiceBot, [name, password, email]: string[]): Promise<void> {
   const problem = await createAccount(server, name!, password!, email);
   if (problem) return serviceNotice(client, bot, `${name} was not registered: ${problem.text}.`);
   server.log.info({ oper: client.oper?.name, account: name }, 'account created by an operator');
   serviceNotice(client, bot, `Account ${name} registered.`);
 }
 
-function sadrop(server: Server, client: Client, bot: ServiceBot, [name]: string[]): void {
+function sadrop(server: Server, client: User, bot: ServiceBot, [name]: string[]): void {
   const dropped = dropAccount(server, name!);
   if (!dropped) return serviceNotice(client, bot, `No account is named ${name}.`);
   server.log.info({ oper: client.oper?.name, account: dropped }, 'account dropped by an operator');

@@ -2,12 +2,12 @@
 // answers, shared by the services (nickserv.ts) and the module that runs them (index.ts).
 // Spec: none (Atheme and Ergo are the models): https://ergo.chat/manual.html#nickserv
 import type { Config } from '../../config/schema.js';
-import type { Client } from '../../server/client.js';
+import type { User } from '../../server/user.js';
 import type { Server } from '../../server/server.js';
 
 /** One command of a service, declared as IRC commands are (the dispatcher checks what is declared). */
 export interface ServiceCommand {
-  handler: (server: Server, client: Client, bot: ServiceBot, params: string[]) => void | Promise<void>;
+  handler: (server: Server, client: User, bot: ServiceBot, params: string[]) => void | Promise<void>;
   /** Words needed after the command name. */
   minParams?: number;
   /** Oper privilege required. */
@@ -30,10 +30,10 @@ export interface ServiceDef {
 /** A service as introduced: its definition and its pseudo-user. */
 export interface ServiceBot {
   def: ServiceDef;
-  client: Client;
+  client: User;
 }
 
 /** A NOTICE from the service to the client (to the session that asked). */
-export function serviceNotice(client: Client, bot: ServiceBot, text: string): void {
+export function serviceNotice(client: User, bot: ServiceBot, text: string): void {
   client.send({ source: bot.client.mask, command: 'NOTICE', params: [client.nick, text] });
 }

@@ -12,7 +12,7 @@ import { NO_MODULE_STATE } from './slots.js';
 
 /**
  * The session whose command is running (set only for users with several sessions). Handlers get
- * the user's Client, so replies must find the session that asked, also after an await.
+ * the user's User, so replies must find the session that asked, also after an await.
  */
 const actingSession = new AsyncLocalStorage<Session>();
 
@@ -46,7 +46,7 @@ function sessionAccepts(caps: CapSet, command: string): boolean {
   return needed === undefined || capsHas(caps, needed);
 }
 
-export class Client {
+export class User {
   nick = '*';
   /** Casefolded nick, the key in the nick index ('' until a nick is set). */
   nickKey = '';
@@ -92,8 +92,8 @@ export class Client {
   }
 
   /** A user for a connection that has just passed admission, the connection its one session. */
-  static connectedOn(conn: Connection, klass: ClassConfig, serverName: () => string): Client {
-    const client = new Client(conn.id, conn.ip, serverName);
+  static connectedOn(conn: Connection, klass: ClassConfig, serverName: () => string): User {
+    const client = new User(conn.id, conn.ip, serverName);
     client.sessions.push(new Session(conn, klass, client));
     return client;
   }
