@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { cloakSecretProblem } from '../auth/cloak.js';
 import { isPasswordHash } from '../auth/password.js';
 import { parseCidr } from '../protocol/mask.js';
+import { checkNick } from '../protocol/nickname.js';
 
 const seconds = (def: number) => z.number().positive().max(86400 * 365).default(def);
 const bytes = (def: number) => z.number().int().min(512).max(1 << 30).default(def);
@@ -380,6 +381,17 @@ export const bansSchema = z.strictObject({
   dline_min_cidr6: z.number().int().min(0).max(128).default(48),
 });
 
+/** Built-in services: pseudo-users that answer commands sent to them (docs/services.md). */
+export const servicesSchema = z.strictObject({
+  /** Whether the services' pseudo-users exist (read at start). */
+  enabled: z.boolean().default(true),
+  /** NickServ's nick: a valid nick no user can take (read at start). */
+  nickserv: z
+    .string()
+    .refine((v) => checkNick(v, 'ascii', 64).ok, 'must be a valid nick: a letter or one of [\\]^_`{|} first, then letters, digits, those and "-" (at most 64)')
+    .default('NickServ'),
+});
+
 export const accountsSchema = z.strictObject({
   /** Accept REGISTER (IRCv3 draft/account-registration). */
   registration: z.boolean().default(true),
@@ -563,6 +575,7 @@ export const configSchema = z
     proxy: proxySchema.prefault({}),
     relaymsg: relaymsgSchema.prefault({}),
     link: z.array(linkSchema).max(64).default([]),
+    services: servicesSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const classes = new Set<string>();

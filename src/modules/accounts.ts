@@ -18,7 +18,6 @@ import type { Server } from '../server/server.js';
 import { serverSlot } from '../server/slots.js';
 import { AccountStore, normalizeFingerprint } from '../store/accounts.js';
 import { checkTables, openStore } from '../store/db.js';
-import { historyStore } from './history.js';
 import { validNick } from './registration.js';
 
 /** Per-server state: a module object is shared by every Server in the process (tests run several). */
@@ -101,9 +100,12 @@ function checkReservation(server: Server, client: User): void {
   if (owner === undefined || (client.account !== undefined && fold(client.account) === fold(owner))) return;
   const enforce = cfg.nick_reservation === 'enforce';
   const whose = exact !== undefined ? `belongs to the account ${owner}` : `looks like the account ${owner}`;
+  const services = server.config.services;
+  // Clients without SASL log in through NickServ, when it runs.
+  const how = services.enabled ? ` To log in: /msg ${services.nickserv} IDENTIFY <password>` : '';
   const text = enforce
-    ? `The nick ${client.nick} ${whose}. Log in to it within ${cfg.nick_grace} seconds or your nick will be changed.`
-    : `The nick ${client.nick} ${whose}. Please log in to it or choose another nick.`;
+    ? `The nick ${client.nick} ${whose}. Log in to it within ${cfg.nick_grace} seconds or your nick will be changed.${how}`
+    : `The nick ${client.nick} ${whose}. Please log in to it or choose another nick.${how}`;
   client.fromServer('NOTICE', [client.nick, text]);
   if (!enforce) return;
   rt.reservations.set(client, Date.now() + cfg.nick_grace * 1000);
@@ -154,6 +156,29 @@ async function handleRegister(server: Server, client: User, requested: string, e
   const check = given === undefined ? undefined : checkNick(given, server.config.server.casemapping, server.config.limits.nicklen);
   const name = check?.ok ? check.nick : given;
   if (name === undefined) return fail('NEED_NICK', '*', 'Send NICK before registering an account named after it');
+  const result = await registerAccount(server, client, name, email === '*' ? undefined : email, password);
+  if (result === 'gone') return;
+  if (result !== 'created') return fail(result.code, result.account, result.text);
+  client.fromServer('REGISTER', ['SUCCESS', name, 'Account successfully registered']);
+  logIn(server, client, name);
+}
+
+/**
+ * Registration's checks and the account's creation, for REGISTER and NickServ REGISTER: the
+ * client must not be logged in, the name must be free (no account, no other user's nick), be
+ * the client's nick unless custom names are allowed, and follow the nick rules; the email and
+ * password are checked and the per-address limit applies. 'created' when stored (the caller
+ * answers and logs the client in), 'gone' when its connection closed meanwhile.
+ */
+export async function registerAccount(
+  server: Server,
+  client: User,
+  name: string,
+  email: string | undefined,
+  password: string,
+): Promise<(AccountProblem & { account: string }) | 'created' | 'gone'> {
+  const cfg = server.config.accounts;
+  const fail = (code: string, account: string, text: string) => ({ code, account, text });
   if (client.account !== undefined) return fail('ALREADY_AUTHENTICATED', client.account, 'You are already logged in');
   const rt = runtime(server);
   const holder = server.state.findNick(name) ?? server.state.findLookalike(name);
@@ -163,7 +188,7 @@ async function handleRegister(server: Server, client: User, requested: string, e
     return fail('ACCOUNT_NAME_MUST_BE_NICK', name, 'The account name must be your current nick');
   if (!validAccountName(server.config, name))
     return fail('BAD_ACCOUNT_NAME', name, `Account names follow the nick rules (at most ${server.config.limits.nicklen} characters)`);
-  if (email !== '*' && (email.length > 254 || !EMAIL_RE.test(email))) return fail('INVALID_EMAIL', name, 'That is not an email address');
+  if (email !== undefined && (email.length > 254 || !EMAIL_RE.test(email))) return fail('INVALID_EMAIL', name, 'That is not an email address');
   const problem = passwordProblem(cfg, password);
   if (problem) return fail(problem.code, name, problem.text);
   const windowMs = cfg.register_window * 1000;
@@ -172,15 +197,14 @@ async function handleRegister(server: Server, client: User, requested: string, e
   // Under way until counted: REGISTERs from one address hashing in parallel see each other in the count.
   const created = await rt.registrations.underWay(client.limitKey, async () => {
     const credentials = await makeCredentials(password, cfg.pbkdf2_iterations);
-    if (client.session.conn.closed || !rt.store.create(name, credentials, email === '*' ? undefined : email)) return false;
+    if (client.session.conn.closed || !rt.store.create(name, credentials, email)) return false;
     rt.registrations.hit(client.limitKey, windowMs);
     return true;
   });
-  if (client.session.conn.closed) return;
+  if (client.session.conn.closed) return 'gone';
   if (!created) return fail('ACCOUNT_EXISTS', name, 'That name is not available');
   server.log.info({ conn: client.id, ip: client.ip, account: name }, 'account registered');
-  client.fromServer('REGISTER', ['SUCCESS', name, 'Account successfully registered']);
-  logIn(server, client, name);
+  return 'created';
 }
 
 // Registration never asks for verification (there is no mail transport), so no code is ever valid.
@@ -225,7 +249,7 @@ export function dropAccount(server: Server, name: string): string | undefined {
   const account = store.get(name);
   if (!account || !store.drop(account.name)) return undefined;
   for (const c of [...server.state.withAccount(account.name)]) logOut(server, c);
-  historyStore(server)?.forgetAccount(server.state.fold(account.name));
+  server.emit('accountDropped', server.state.fold(account.name));
   return account.name;
 }
 

@@ -258,8 +258,9 @@ function handleTestmask(server: Server, client: User, given: string, realnameGlo
   const mask = parseUserHostMask(userHost);
   const realname = (realnameGlob ?? '*').replace(/\\s/g, ' ').toLowerCase();
   let count = 0;
+  // Services are not counted: no ban reaches them.
   for (const c of server.state.clients) {
-    if (!c.registered || !globMatch(nickKey, c.nickKey)) continue;
+    if (!c.registered || server.state.isService(c) || !globMatch(nickKey, c.nickKey)) continue;
     if (userHostMatches(mask, userHostOf(c.user, c.realHost, c.ip)) && globMatch(realname, c.realname.toLowerCase())) count++;
   }
   // The second count is users on other servers: none, with one server.

@@ -161,6 +161,7 @@ export const history: Module = {
   isupport: (cfg): Record<string, string | number> =>
     cfg.history.enabled ? { CHATHISTORY: cfg.history.query_limit, MSGREFTYPES: 'timestamp,msgid' } : {},
   hooks: {
+    accountDropped: (server, folded) => historyStore(server)?.forgetAccount(folded),
     messageRelayed: record,
     rehashed: (server) => {
       const store = stores.require(server);

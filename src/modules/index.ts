@@ -28,6 +28,7 @@ import { redact } from './redact.js';
 import { registration } from './registration.js';
 import { relaymsg } from './relaymsg.js';
 import { sasl } from './sasl.js';
+import { services } from './services/index.js';
 import { setname } from './setname.js';
 import { stats } from './stats.js';
 import { usermodes } from './usermodes.js';
@@ -36,5 +37,5 @@ import { webpush } from './webpush.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, relaymsg, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, ident, history, readmarker, redact, webpush, link, help, api];
+  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, relaymsg, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, ident, history, readmarker, redact, webpush, link, services, help, api];
 }

@@ -11,7 +11,8 @@ export function sendLusers(server: Server, client: User): void {
   const invisible = server.state.withMode('i').size;
   const opers = server.state.withMode('o').size;
   const total = server.state.registeredCount;
-  const unknown = server.state.clients.size - total;
+  // Services are registered but not users: neither counted nor unknown.
+  const unknown = server.state.clients.size - total - server.state.services.size;
   const max = server.state.maxRegistered;
   client.numeric(RPL.LUSERCLIENT, `There are ${total - invisible} users and ${invisible} invisible on ${server.state.servers.size} servers`);
   client.numeric(RPL.LUSEROP, String(opers), 'operator(s) online');

@@ -14,6 +14,7 @@ import type { Module } from '../server/module.js';
 import { newMsgid, relay, type Outgoing } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { acceptReplies, refusesDirectMessage } from './accept.js';
+import { messageToService, serviceAddressed } from './services/index.js';
 
 /** User-only tags (those starting with "+") the sender may pass on to recipients. */
 export function clientTags(client: User, msg: Message): Tags | undefined {
@@ -33,7 +34,7 @@ export function splitStatusPrefix(server: Server, target: string): { status: str
   return { status: target.slice(0, i), name: target.slice(i) };
 }
 
-function deliver(server: Server, client: User, msg: Message): void {
+function deliver(server: Server, client: User, msg: Message): void | Promise<void> {
   const command = msg.command;
   const isNotice = command === 'NOTICE';
   const isTagmsg = command === 'TAGMSG';
@@ -53,18 +54,27 @@ function deliver(server: Server, client: User, msg: Message): void {
   if (isTagmsg && !tags) return;
   const fold = server.state.fold;
   const seen = targets.length > 1 ? new Set<string>() : undefined;
+  /** Services commands still running (hashing a password): the command ends with them. */
+  let running: Promise<void>[] | undefined;
   for (const target of targets) {
     if (seen) {
       const key = fold(target);
       if (seen.has(key)) continue;
       seen.add(key);
     }
-    const resolved = resolveTarget(server, client, command, target, isTagmsg ? [] : [text]);
+    const resolved = resolveTarget(server, client, command, target, isTagmsg ? [] : [text], true);
     if (!resolved) continue;
+    if (resolved.service) {
+      // Services take it as a command, and it goes nowhere else (not to history either).
+      const ran = messageToService(server, client, resolved.service, command, target, text);
+      if (ran) (running ??= []).push(ran);
+      continue;
+    }
     const params = isTagmsg ? [target] : [target, fitLine(server, client.mask, command, target, text)];
     const out = relay(client, { source: client.mask, command, params }, { msgid: newMsgid(), clientTags: tags });
     sendResolved(server, client, resolved, out, isTagmsg);
   }
+  if (running) return Promise.all(running).then(() => undefined);
 }
 
 /**
@@ -96,12 +106,15 @@ export interface MessageTarget {
   recipients: User[];
   /** Held back for the channel's operators (+U): not the channel's to remember (history). */
   opsOnly?: boolean;
+  /** A service (NickServ): the message is a command for it, and goes nowhere else. */
+  service?: User;
 }
 
 /**
  * Resolves one PRIVMSG/NOTICE/TAGMSG target after the checks its sender must pass, answering
  * with the numeric when one fails (never to a NOTICE). `texts` are the lines to be sent (none for
- * TAGMSG; several for a multiline message): channel modes such as +C look at each.
+ * TAGMSG; several for a multiline message): channel modes such as +C look at each. A service
+ * (also as nick@<this server>) is resolved only for `services` (a single PRIVMSG or NOTICE).
  */
 export function resolveTarget(
   server: Server,
@@ -109,6 +122,7 @@ export function resolveTarget(
   command: string,
   target: string,
   texts: readonly string[],
+  services = false,
 ): MessageTarget | undefined {
   const isNotice = command === 'NOTICE';
   const { status, name } = splitStatusPrefix(server, target);
@@ -138,9 +152,15 @@ export function resolveTarget(
     }
     return { to: channel, recipients, opsOnly };
   }
-  const recipient = server.state.findNick(target);
+  const recipient = server.state.findNick(target) ?? (services ? serviceAddressed(server, target) : undefined);
   if (!recipient?.registered) {
     if (!isNotice) client.numeric(ERR.NOSUCHNICK, target, 'No such nick/channel');
+    return undefined;
+  }
+  if (server.state.isService(recipient)) {
+    if (services) return { to: recipient, recipients: [], service: recipient };
+    // A message in pieces (multiline) does not reach services: commands come one PRIVMSG at a time.
+    if (!isNotice) client.standardReply('FAIL', command, 'INVALID_TARGET', recipient.nick, 'Services take commands in a single PRIVMSG');
     return undefined;
   }
   if (refusesDirectMessage(client, recipient)) {

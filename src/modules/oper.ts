@@ -164,6 +164,10 @@ function handleKill(server: Server, client: User, nick: string, given: string | 
     client.numeric(ERR.NOSUCHNICK, nick, 'No such nick/channel');
     return;
   }
+  if (server.state.isService(victim)) {
+    client.numeric(ERR.CANTKILLSERVER, `You cannot kill ${victim.nick}: it is a network service`);
+    return;
+  }
   const reason = killReason(server, given);
   audit(server, client, 'kill', { target: victim.realMask, reason });
   killUser(server, victim, client.mask, client.nick, reason);

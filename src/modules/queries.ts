@@ -166,7 +166,8 @@ function sendWhois(server: Server, client: User, target: User): void {
   const home = server.state.serverOf(target);
   client.numeric(RPL.WHOISSERVER, nick, home.name, home === server.state.me ? server.config.server.description : home.description);
   if (target.away !== undefined) client.numeric(RPL.AWAY, nick, target.away);
-  if (target.oper) client.numeric(RPL.WHOISOPERATOR, nick, 'is an IRC operator');
+  if (server.state.isService(target)) client.numeric(RPL.WHOISOPERATOR, nick, 'is a Network Service');
+  else if (target.oper) client.numeric(RPL.WHOISOPERATOR, nick, 'is an IRC operator');
   if (target.account) client.numeric(RPL.WHOISACCOUNT, nick, target.account, 'is logged in as');
   if (target.modes.has(BOT_MODE)) client.numeric(RPL.WHOISBOT, nick, `is a bot on ${server.config.server.network}`);
   if (target.secure) client.numeric(RPL.WHOISSECURE, nick, 'is using a secure connection');

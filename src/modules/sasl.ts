@@ -108,11 +108,44 @@ function fail(server: Server, client: User, reason: string, account?: string): v
   const session = sessionOf(client);
   server.stats.saslAttempt(session?.mechanism ?? 'other', false);
   endSession(client);
+  countFailure(server, client, reason, account, { mechanism: session?.mechanism }, 'SASL authentication failed');
+  client.numeric(ERR.SASLFAIL, 'SASL authentication failed');
+}
+
+/** Counts a failed login against the client's address (and the account), and logs it without any payload. */
+function countFailure(server: Server, client: User, reason: string, account: string | undefined, via: Record<string, unknown>, what: string): void {
   const l = limits(server);
   l.byIp.hit(client.limitKey, l.windowMs);
   if (account) l.byAccount.hit(server.state.fold(account), l.windowMs);
-  server.log.warn({ conn: client.id, ip: client.ip, mechanism: session?.mechanism, account, reason }, 'SASL authentication failed');
-  client.numeric(ERR.SASLFAIL, 'SASL authentication failed');
+  server.log.warn({ conn: client.id, ip: client.ip, ...via, account, reason }, what);
+}
+
+/** What a password login came to: the account's stored name, or why it failed (and which account to count it against). */
+export type PasswordLogin = { account: string } | { failure: string; account: string; limited?: true };
+
+/**
+ * Checks a name and password against the store under the SASL brute force limits (PLAIN, and
+ * NickServ IDENTIFY and DROP); a missing account costs the same hashing as a wrong password.
+ * Undefined when the client's connection closed meanwhile. The caller reports a failure.
+ */
+export async function checkPasswordLogin(server: Server, client: User, name: string, password: string): Promise<PasswordLogin | undefined> {
+  const refused = refusal(server, client, name);
+  if (refused) return { failure: refused, account: name, limited: true };
+  // Under way until its failure is counted: parallel guesses from one address meet its limit.
+  const l = limits(server);
+  return l.byIp.underWay(client.limitKey, async () => {
+    const account = accountStore(server).get(name);
+    const ok = await checkPassword(password, credentialsFor(server, name, account));
+    if (client.session.conn.closed) return undefined;
+    if (!account) return { failure: 'unknown account', account: name };
+    if (!ok) return { failure: 'wrong password', account: account.name };
+    return { account: account.name };
+  });
+}
+
+/** A failed password login outside SASL (NickServ): counted and logged as SASL's are. */
+export function passwordLoginFailed(server: Server, client: User, failure: { failure: string; account: string }, via: string): void {
+  countFailure(server, client, failure.failure, failure.account, { via }, 'login failed');
 }
 
 // ---- mechanisms --------------------------------------------------------------------------------------
@@ -130,17 +163,10 @@ async function plain(server: Server, client: User, data: Buffer): Promise<void> 
   const fold = server.state.fold;
   // Acting as another account (authzid) is not supported.
   if (authzid && fold(authzid) !== fold(authcid)) return fail(server, client, 'authzid differs from authcid', authcid);
-  const refused = refusal(server, client, authcid);
-  if (refused) return fail(server, client, refused, authcid);
-  // Under way until its failure is counted: parallel guesses from one address meet its limit.
-  await limits(server).byIp.underWay(client.limitKey, async () => {
-    const account = accountStore(server).get(authcid);
-    const ok = await checkPassword(password, credentialsFor(server, authcid, account));
-    if (client.session.conn.closed) return;
-    if (!account) return fail(server, client, 'unknown account', authcid);
-    if (!ok) return fail(server, client, 'wrong password', account.name);
-    succeed(server, client, account.name);
-  });
+  const result = await checkPasswordLogin(server, client, authcid, password);
+  if (result === undefined) return;
+  if ('failure' in result) return fail(server, client, result.failure, result.account);
+  succeed(server, client, result.account);
 }
 
 function external(server: Server, client: User, data: Buffer): void {

@@ -112,9 +112,12 @@ function firstWordOnly(text: string): string {
   return first.length < text.trimEnd().length ? `${first} ${REDACTED}` : text;
 }
 
-/** A command's parameters fit for a log: passwords, keys and SASL payloads become "[redacted]". */
-export function loggableParams(command: string, params: string[]): string[] {
-  if (TEXT_COMMANDS.has(command) && params.length > 1 && params[0]!.split(',').some((t) => SERVICE_TARGET.test(t)))
+/**
+ * A command's parameters fit for a log: passwords, keys and SASL payloads become "[redacted]".
+ * `isService` tells the nicks of this server's own services, whatever they are named.
+ */
+export function loggableParams(command: string, params: string[], isService?: (target: string) => boolean): string[] {
+  if (TEXT_COMMANDS.has(command) && params.length > 1 && params[0]!.split(',').some((t) => SERVICE_TARGET.test(t) || isService?.(t)))
     return [params[0]!, ...params.slice(1).map(firstWordOnly)];
   if (SERVICE_ALIAS.test(command)) return params.length ? [firstWordOnly(params.join(' '))] : params;
   const secret = SECRET_PARAMS[command];

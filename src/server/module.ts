@@ -84,6 +84,8 @@ export interface Hooks {
   capsRehashed(server: Server, before: Set<string>, after: Set<string>): void;
   /** A REHASH (or SIGHUP) was refused; nothing changed. `source` names who asked. */
   rehashFailed(server: Server, source: string, error: string): void;
+  /** An account was dropped (its casefolded name): what is kept for it goes too (its direct-message history). */
+  accountDropped(server: Server, folded: string): void;
   /** After a client joined a channel. */
   joined(server: Server, client: User, channel: Channel): void;
   /** While a JOIN is answered: after the JOIN line, before topic and names (read-marker's MARKREAD goes here). */

@@ -34,6 +34,8 @@ const RESTART_KEYS = [
   'sasl.failure_tracking',
   // History is kept in one backend from start to stop; moving it would need a copy.
   'history.backend',
+  // The services' pseudo-users are introduced once, at start.
+  'services.*',
   // The API listener is bound once; its tokens and limits are read per request and apply at once.
   'api.enabled',
   'api.address',

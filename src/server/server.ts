@@ -71,6 +71,11 @@ export class Server implements ConnectionOwner {
   private sessionlessIds = 0;
   // Shared by every client instead of a closure each (memory per idle client).
   private readonly serverName = () => this.name;
+  /** Whether a message target (nick or nick@server) is one of the services, for the trace log's redaction. */
+  private readonly namesService = (target: string): boolean => {
+    const holder = this.state.findNick(target.split('@')[0]!);
+    return holder !== undefined && this.state.isService(holder);
+  };
   /** Every connection's writes of a tick, flushed together (handed to each new Connection). */
   readonly flushes = new FlushQueue();
   private readonly throttledPump = new ThrottledPump();
@@ -234,7 +239,7 @@ export class Server implements ConnectionOwner {
       throw err;
     }
     if (this.traceCommands)
-      this.log.trace({ conn: client.session.conn.id, command: msg.command, params: loggableParams(msg.command, msg.params) }, 'command received');
+      this.log.trace({ conn: client.session.conn.id, command: msg.command, params: loggableParams(msg.command, msg.params, this.namesService) }, 'command received');
     if (problem === 'invalid-utf8' && this.config.server.utf8only) {
       client.standardReply('FAIL', msg.command, 'INVALID_UTF8', 'Message rejected, your IRC software MUST use UTF-8 encoding on this network');
       return;
@@ -287,6 +292,8 @@ export class Server implements ConnectionOwner {
    * user without sessions is removed at once.
    */
   disconnect(client: User, reason: DisconnectReason): void {
+    // Services never quit: a ban or KILL that reaches them changes nothing.
+    if (this.state.isService(client) && !this.stopping) return;
     if (client.isActing()) return this.closeSession(client.session, reason);
     if (client.sessions.length === 0) return this.state.removeClient(client, reason.text);
     // A copy: each close takes its session off the list (connectionClosed).
@@ -317,9 +324,10 @@ export class Server implements ConnectionOwner {
    * Introduces a registered local user with no session, as always-on users (every device
    * offline) and users behind linked servers will be: it holds its nick and channels, gets
    * nothing written, and goes by disconnect(). The caller has checked that the nick is free.
+   * A `service` (NickServ) is not counted as a user and stays until the server stops.
    */
   introduceSessionlessUser(
-    identity: { nick: string; user: string; host: string; realname: string; ip: string; realHost?: string },
+    identity: { nick: string; user: string; host: string; realname: string; ip: string; realHost?: string; service?: boolean },
     home = this.state.me,
     /** Runs before the user is introduced: a linked server's user gets its id, modes and account here. */
     prepare?: (client: User) => void,
@@ -333,7 +341,8 @@ export class Server implements ConnectionOwner {
     this.state.addClient(client, home);
     this.state.setNick(client, identity.nick);
     prepare?.(client);
-    this.state.introduceUser(client);
+    if (identity.service) this.state.introduceService(client);
+    else this.state.introduceUser(client);
     return client;
   }
 
@@ -381,9 +390,9 @@ export class Server implements ConnectionOwner {
     return this.modules.flatMap((m) => m.caps ?? []).filter((c) => c.offered?.(this) ?? true);
   }
 
-  /** Every registered client. */
+  /** Every registered user; services (NickServ) are not users and are left out. */
   *registeredClients(): Iterable<User> {
-    for (const c of this.state.clients) if (c.registered) yield c;
+    for (const c of this.state.clients) if (c.registered && !this.state.isService(c)) yield c;
   }
 
   /** Re-reads the config file (REHASH, SIGHUP); see rehash.ts. */

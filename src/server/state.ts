@@ -63,6 +63,9 @@ export class State {
   readonly channels: ReadonlyMap<string, Channel> = this.channelIndex;
   readonly memberships: ReadonlyMap<User, ReadonlySet<Channel>> = this.membershipIndex;
   private registered = 0;
+  /** Services' pseudo-users: registered, but not counted as users (LUSERS, registeredCount). */
+  private readonly serviceSet = new Set<User>();
+  readonly services: ReadonlySet<User> = this.serviceSet;
   private mostRegistered = 0;
   /** Clients holding each user mode, so LUSERS, server notices and WALLOPS need not scan everyone. */
   private readonly modeHolders = new Map<string, Set<User>>();
@@ -89,7 +92,7 @@ export class State {
     this.serverIndex.set(fold(me.name), this.me);
   }
 
-  /** Registered users (sessions of a multiclient user not counted). */
+  /** Registered users (sessions of a multiclient user and services not counted). */
   get registeredCount(): number {
     return this.registered;
   }
@@ -170,6 +173,18 @@ export class State {
     this.events.emit('userIntroduced', { client });
   }
 
+  /** A services pseudo-user (NickServ) completed its introduction: registered, not counted as a user. */
+  introduceService(client: User): void {
+    client.registered = true;
+    this.serviceSet.add(client);
+    this.events.emit('userIntroduced', { client });
+  }
+
+  /** Whether the client is one of the services' pseudo-users. */
+  isService(client: User): boolean {
+    return this.serviceSet.has(client);
+  }
+
   /** Drops a departing client from every index; a registered one leaves its channels and is announced. */
   removeClient(client: User, reason: string): void {
     this.clientSet.delete(client);
@@ -181,7 +196,7 @@ export class State {
     this.forgetAccount(client);
     this.freeNick(client);
     if (client.registered) {
-      this.registered--;
+      if (!this.serviceSet.delete(client)) this.registered--;
       this.events.emit('userQuit', { client, reason, channels });
     }
     for (const channel of emptied) this.events.emit('channelDestroyed', { channel });

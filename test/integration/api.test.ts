@@ -206,6 +206,8 @@ describe('actions', () => {
     await op.waitFor((m) => m.command === 'NOTICE' && /KILL message for victim .* from API token admin: spamming/.test(m.params[1]!));
     expect((await api(base, 'GET', '/api/users/victim')).status).toBe(404);
     expect((await api(base, 'POST', '/api/users/victim/kill', { body: {} })).body.error.code).toBe('NO_SUCH_NICK');
+    const service = await api(base, 'POST', '/api/users/NickServ/kill', { body: {} });
+    expect([service.status, service.body.error.code]).toEqual([409, 'IS_SERVICE']);
   });
 
   it('sets the topic, modes and kicks, and members see each from the server', async () => {

@@ -97,7 +97,7 @@ describe('utf8 casemapping', () => {
     // U+0435 (Cyrillic е) in place of e.
     const imposter = await s.connect('\u0435van', { caps: ['draft/account-registration'], user: 'imp' });
     const notice = await imposter.waitFor((m) => m.command === 'NOTICE' && /account/.test(m.params[1]!));
-    expect(notice.params[1]).toBe('The nick \u0435van looks like the account evan. Please log in to it or choose another nick.');
+    expect(notice.params[1]).toBe('The nick \u0435van looks like the account evan. Please log in to it or choose another nick. To log in: /msg NickServ IDENTIFY <password>');
     expect(await ask(imposter, 'REGISTER * * hunter2hunter2')).toEqual([['FAIL', 'REGISTER', 'ACCOUNT_EXISTS', '\u0435van', 'That name is not available']]);
     // The account's owner may take the look-alike without a warning.
     imposter.send('NICK someone');

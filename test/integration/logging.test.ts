@@ -107,6 +107,25 @@ describe('logs', () => {
     }
   });
 
+  it('never contain what is told to a service with a name of its own ([services] nickserv)', async () => {
+    const logFile = join(mkdtempSync(join(tmpdir(), 'ircd-log-')), 'ircd.log');
+    ts = await startServer({ log: { level: 'trace', destination: logFile }, services: { nickserv: 'Nicky' } });
+    const c = await TestClient.connect(ts.port);
+    await c.register('someone');
+    c.send(`PRIVMSG nicky :IDENTIFY someone ${SERVICES_PASSWORD}`);
+    await c.collectUntilPong();
+    await ts.stop();
+    ts = undefined;
+    const text = await readLogWhenStopped(logFile);
+    expect(text).not.toContain(SERVICES_PASSWORD);
+    const received = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => r.msg === 'command received' && r.command === 'PRIVMSG');
+    expect(received.map((r) => r.params)).toEqual([['nicky', 'IDENTIFY [redacted]']]);
+  });
+
   it('never contain the WEBIRC password, passwords told to services, or channel keys', async () => {
     const logFile = join(mkdtempSync(join(tmpdir(), 'ircd-log-')), 'ircd.log');
     ts = await startServer({

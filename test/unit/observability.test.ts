@@ -94,6 +94,13 @@ describe('loggableParams', () => {
     expect(loggableParams(command, params)).toEqual(loggable);
   });
 
+  it('redacts messages to services named otherwise, as the server tells it', () => {
+    const isService = (t: string) => t.toLowerCase() === 'nicky';
+    expect(loggableParams('PRIVMSG', ['Nicky', 'IDENTIFY hunter2'], isService)).toEqual(['Nicky', `IDENTIFY ${R}`]);
+    expect(loggableParams('PRIVMSG', ['#c,nicky', 'IDENTIFY hunter2'], isService)).toEqual(['#c,nicky', `IDENTIFY ${R}`]);
+    expect(loggableParams('PRIVMSG', ['bob', 'IDENTIFY hunter2'], isService)).toEqual(['bob', 'IDENTIFY hunter2']);
+  });
+
   it.each([
     ['PRIVMSG', ['#c', 'hi there']],
     ['PRIVMSG', ['#observ', 'hi there']], // a channel, not a service

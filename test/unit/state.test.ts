@@ -456,3 +456,24 @@ describe('State indexes under random changes', () => {
     );
   });
 });
+
+describe('State services', () => {
+  it('introduces a service as registered and announced, but counts it neither in nor out', () => {
+    const { state, take } = recordedState();
+    const user = introduced(state, 'alice', 1);
+    const service = fakeClient(-1);
+    state.addClient(service);
+    state.setNick(service, 'NickServ');
+    take();
+    state.introduceService(service);
+    expect(take()).toEqual(['userIntroduced']);
+    expect([service.registered, state.isService(service), state.isService(user)]).toEqual([true, true, false]);
+    expect([...state.services]).toEqual([service]);
+    expect([state.registeredCount, state.maxRegistered]).toEqual([1, 1]);
+    state.removeClient(service, 'shutdown');
+    expect(take()).toEqual(['userQuit']);
+    expect([state.registeredCount, state.isService(service), state.findNick('nickserv')]).toEqual([1, false, undefined]);
+    state.removeClient(user, 'bye');
+    expect(state.registeredCount).toBe(0);
+  });
+});

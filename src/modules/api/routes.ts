@@ -260,9 +260,10 @@ export function apiRoutes(activity: (server: Server) => Sample[]): Route[] {
       params: nickParam,
       body: z.strictObject({ reason: oneLine(400).optional() }),
       response: okSchema,
-      errors: { NO_SUCH_NICK: 404 },
+      errors: { NO_SUCH_NICK: 404, IS_SERVICE: 409 },
       handler: ({ server, caller, params, body }) => {
         const victim = findUser(server, params.nick);
+        if (server.state.isService(victim)) throw new ApiError(409, 'IS_SERVICE', `${victim.nick} is a network service and cannot be killed`);
         killUser(server, victim, server.name, byToken(caller), killReason(server, body.reason));
         return { body: { ok: true } };
       },

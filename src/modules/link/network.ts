@@ -379,7 +379,8 @@ export class Network implements ConnectionOwner {
     const servers = [...state.servers.values()].filter((s) => s !== state.me && s !== link.peer).sort((a, b) => a.hops - b.hops);
     for (const s of servers) if (this.linkToward(s) !== link) this.send(link, this.sidLine(s));
     for (const user of state.clients) {
-      if (!user.registered || this.linkOfUser(user) === link) continue;
+      // Services are each server's own (every server runs its NickServ): they stay home.
+      if (!user.registered || state.isService(user) || this.linkOfUser(user) === link) continue;
       this.send(link, this.euidLine(user));
       if (user.away !== undefined) this.send(link, { source: this.uid(user), command: 'AWAY', params: [user.away] });
     }
