@@ -390,3 +390,20 @@ export class Handler {
     if (--this.pending === 0 && this.onAllSettled) this.onAllSettled();
   }
 }
+
+/** A handler whose user i joins C consecutive channels (named prefix + number) of a pool sized for ~channelSize members each. */
+export class PoolHandler extends Handler {
+  constructor(channels, poolSize, prefix) {
+    super();
+    this.channels = channels;
+    this.poolSize = poolSize;
+    this.prefix = prefix;
+  }
+
+  joinChannels(conn) {
+    if (!this.channels) return null;
+    const list = [];
+    for (let k = 0; k < this.channels; k++) list.push(this.prefix + ((conn.id * this.channels + k) % this.poolSize));
+    return list;
+  }
+}

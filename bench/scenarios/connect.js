@@ -3,7 +3,7 @@
 // answering PINGs. Reports registration latency, failures with reasons,
 // disconnects during the hold, and the server's RSS growth per client
 // (RSS after the hold minus RSS before connecting, divided by ready clients).
-import { Conn, Handler } from '../lib/client.js';
+import { Conn, PoolHandler } from '../lib/client.js';
 import { connectAll, quitAll } from '../lib/ramp.js';
 import { sleep } from '../lib/clock.js';
 import { Histogram, Reasons } from '../lib/stats.js';
@@ -31,22 +31,6 @@ node bench/scenarios/connect.js --target HOST:PORT [--server-pid PID]
     [--timeout 30] [--workers 1] [--source-ips 1]
 `;
 
-class ConnectHandler extends Handler {
-  constructor(channels, poolSize) {
-    super();
-    this.channels = channels;
-    this.poolSize = poolSize;
-  }
-
-  // User i joins C consecutive channels of a pool sized for ~channelSize members each.
-  joinChannels(conn) {
-    if (!this.channels) return null;
-    const list = [];
-    for (let k = 0; k < this.channels; k++) list.push('#j' + ((conn.id * this.channels + k) % this.poolSize));
-    return list;
-  }
-}
-
 export class Worker {
   constructor(index) {
     this.index = index;
@@ -55,7 +39,7 @@ export class Worker {
   }
 
   async setup(a) {
-    this.handler = new ConnectHandler(a.channels, a.poolSize);
+    this.handler = new PoolHandler(a.channels, a.poolSize, '#j');
     for (let id = a.index; id < a.clients; id += a.workers) this.conns.push(new Conn(id, this.handler));
     const r = await connectAll(this.handler, this.conns, a);
     const h = this.handler;

@@ -7,7 +7,7 @@
 // longest PONG gap during the quit window, how long the server took until the bystander's PINGs
 // were answered promptly again, and the server CPU the quits cost.
 import net from 'node:net';
-import { Conn, Handler } from '../lib/client.js';
+import { Conn, PoolHandler } from '../lib/client.js';
 import { connectAll } from '../lib/ramp.js';
 import { monoUs, sleep } from '../lib/clock.js';
 import { Histogram } from '../lib/stats.js';
@@ -36,22 +36,6 @@ node bench/scenarios/mass-quit.js --target HOST:PORT [--server-pid PID]
     [--ping-ms 2] [--baseline 1] [--after 4] [--timeout 60] [--workers 1] [--source-ips 1]
 `;
 
-class QuitHandler extends Handler {
-  constructor(channels, poolSize) {
-    super();
-    this.channels = channels;
-    this.poolSize = poolSize;
-  }
-
-  // User i joins C consecutive channels of a pool sized for ~channelSize members each.
-  joinChannels(conn) {
-    if (!this.channels) return null;
-    const list = [];
-    for (let k = 0; k < this.channels; k++) list.push('#q' + ((conn.id * this.channels + k) % this.poolSize));
-    return list;
-  }
-}
-
 export class Worker {
   constructor(index) {
     this.index = index;
@@ -60,7 +44,7 @@ export class Worker {
   }
 
   async setup(a) {
-    this.handler = new QuitHandler(a.channels, a.poolSize);
+    this.handler = new PoolHandler(a.channels, a.poolSize, '#q');
     for (let id = a.index; id < a.clients; id += a.workers) this.conns.push(new Conn(id, this.handler));
     const r = await connectAll(this.handler, this.conns, a);
     return { seconds: r.seconds, ready: this.handler.readyCount, failures: this.handler.failures.toJSON() };
