@@ -7,7 +7,7 @@ import { AttemptCounter } from '../auth/attempts.js';
 import { verifyPassword } from '../auth/password.js';
 import { configWarnings } from '../config/load.js';
 import type { Config, OperConfig } from '../config/schema.js';
-import { listenerKey } from '../net/listener.js';
+import { checkTls, listenerKey } from '../net/listener.js';
 import { checkStsPolicy } from '../net/tlsverify.js';
 import { parseUserHostMask, userHostMatches, userHostOf } from '../protocol/mask.js';
 import { ERR, RPL } from '../protocol/numerics.js';
@@ -218,6 +218,8 @@ async function handleRehash(server: Server, client: User, what: string | undefin
   }
   if (kind === 'TLS') {
     try {
+      // Every listener's files load together before any is swapped: a bad one changes none.
+      for (const l of server.config.listen) if (l.tls) checkTls(l.tls);
       await checkStsPolicy(server.config); // a new certificate must keep the STS promise too
       for (const l of server.config.listen) if (l.tls) server.listeners.get(listenerKey(l))?.reloadTls(l);
     } catch (err) {

@@ -231,6 +231,33 @@ describe('REHASH', () => {
     expect(await cn()).toBe('renewed.test');
   });
 
+  it('REHASH TLS swaps no certificate when one listener\'s key does not match its certificate', async () => {
+    const [a, b] = [makeSelfSignedCert('a.test'), makeSelfSignedCert('b.test')];
+    // Ports of their own: two listeners on port 0 at one address would be the same block.
+    const [portA, portB] = [await freePort(), await freePort()];
+    const srv = await s.start(
+      operConfig({ listen: [{ address: '127.0.0.1', port: 0 }, { address: '127.0.0.1', port: portA, tls: a }, { address: '127.0.0.1', port: portB, tls: b }] }),
+    );
+    const cn = async (port: number) => {
+      const c = await TestClient.connectTls(port);
+      const name = (c.socket as TLSSocket).getPeerCertificate().subject.CN;
+      c.close();
+      return name;
+    };
+    // a's renewal is fine; b's certificate is renewed but its key is not.
+    const renewed = makeSelfSignedCert('a2.test');
+    copyFileSync(renewed.cert, a.cert);
+    copyFileSync(renewed.key, a.key);
+    copyFileSync(makeSelfSignedCert('b2.test').cert, b.cert);
+    const op = await client(srv.port, 'op');
+    await operUp(op);
+    op.send('REHASH TLS');
+    const fail = await op.waitFor('FAIL');
+    expect(fail.params.slice(0, 2)).toEqual(['REHASH', 'TLS_ERROR']);
+    expect(fail.params.at(-1)).toContain('do not load together');
+    expect([await cn(portA), await cn(portB)]).toEqual(['a.test', 'b.test']);
+  });
+
   it('refuses to enable sts with a self-signed certificate, and enables it with a verifying one', async () => {
     const self = makeSelfSignedCert('irc.test');
     const good = makeCaSignedCert('irc.test');
