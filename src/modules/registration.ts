@@ -145,9 +145,8 @@ function announceQuit(client: User, reason: string, channels: ReadonlyMap<Channe
   const out = relay(client, { source: client.mask, command: 'QUIT', params: [reason] });
   const reached = new Set<User>();
   for (const [channel, held] of channels) {
-    const auditorium = channel.flags.has('u') && held === '';
     for (const [member, prefixes] of channel.members) {
-      if (reached.has(member) || (auditorium && prefixes === '')) continue;
+      if (reached.has(member) || channel.hidesHolding(prefixes, held)) continue;
       reached.add(member);
       member.sendOutgoing(out);
     }

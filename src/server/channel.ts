@@ -85,7 +85,16 @@ export class Channel {
    * themselves. True when `viewer` may not see `member` in this channel.
    */
   hides(viewer: User, member: User): boolean {
-    return this.flags.has('u') && viewer !== member && !this.members.get(viewer) && !this.members.get(member);
+    return viewer !== member && this.hidesHolding(this.members.get(viewer) ?? '', this.members.get(member) ?? '');
+  }
+
+  /**
+   * The same rule by prefixes held, for a member who has already left (its PART, KICK or QUIT
+   * reaches those who could see it): true when a member holding `viewerPrefixes` could not see
+   * one holding `memberPrefixes`.
+   */
+  hidesHolding(viewerPrefixes: string, memberPrefixes: string): boolean {
+    return this.flags.has('u') && viewerPrefixes === '' && memberPrefixes === '';
   }
 
   /**

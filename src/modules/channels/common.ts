@@ -14,8 +14,7 @@ import type { Server } from '../../server/server.js';
  * from each other.
  */
 export function broadcastAbout(channel: Channel, held: string, out: Outgoing): void {
-  if (!channel.flags.has('u') || held !== '') return channel.broadcast(out);
-  for (const [member, prefixes] of channel.members) if (prefixes !== '') member.sendOutgoing(out);
+  for (const [member, prefixes] of channel.members) if (!channel.hidesHolding(prefixes, held)) member.sendOutgoing(out);
 }
 
 /** Secret channels are seen only by their members. */
