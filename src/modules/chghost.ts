@@ -9,6 +9,7 @@ import type { Module } from '../server/module.js';
 import { Outgoing, relay } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
 import { awayMessage } from './away.js';
+import { sendJoin } from './channels/join.js';
 
 /** State's `hostChanged` of a registered user: everyone who sees it learns the new username and host. */
 function announceHost(server: Server, client: User, oldUser: string, oldHost: string): void {
@@ -26,21 +27,12 @@ function announceHost(server: Server, client: User, oldUser: string, oldHost: st
   }
   if (fallback.size === 0) return;
   for (const channel of server.state.channelsOf(client)) {
-    const plainJoin = relay(client, { source: client.mask, command: 'JOIN', params: [channel.name] });
-    const extendedJoin = relay(client, {
-      source: client.mask,
-      command: 'JOIN',
-      params: [channel.name, client.account ?? '*', client.realname],
-    });
+    const rejoined = [...channel.members.keys()].filter((member) => fallback.has(member));
+    sendJoin(client, channel, rejoined);
     const held = server.prefixes.sort(channel.members.get(client) ?? '');
-    const mode = held
-      ? new Outgoing({ source: server.name, command: 'MODE', params: [channel.name, '+' + held, ...[...held].map(() => client.nick)] })
-      : undefined;
-    for (const member of channel.members.keys()) {
-      if (!fallback.has(member)) continue;
-      member.sendOutgoing(member.hasCap(CAP['extended-join']) ? extendedJoin : plainJoin);
-      if (mode) member.sendOutgoing(mode);
-    }
+    if (!held) continue;
+    const mode = new Outgoing({ source: server.name, command: 'MODE', params: [channel.name, '+' + held, ...[...held].map(() => client.nick)] });
+    for (const member of rejoined) member.sendOutgoing(mode);
   }
   if (client.away === undefined) return;
   const away = awayMessage(client);

@@ -13,6 +13,7 @@ import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { channelSlot } from '../../server/slots.js';
 import { sendNames, sendTopic } from './common.js';
+import { sendJoin } from './join.js';
 
 /** When each channel was last renamed (ms), for the per-channel cooldown. */
 const renamedAt = channelSlot<number>();
@@ -70,10 +71,7 @@ export function announceRename(server: Server, channel: Channel, oldName: string
 /** The fallback for a member without the capability: PART of the old name, then a JOIN burst. */
 function rejoinUnderNewName(server: Server, member: User, channel: Channel, oldName: string, reason: string): void {
   member.sendOutgoing(relay(member, { source: member.mask, command: 'PART', params: reason ? [oldName, reason] : [oldName] }));
-  const joinParams = member.hasCap(CAP['extended-join'])
-    ? [channel.name, member.account ?? '*', member.realname]
-    : [channel.name];
-  member.sendOutgoing(relay(member, { source: member.mask, command: 'JOIN', params: joinParams }));
+  sendJoin(member, channel, [member]);
   sendTopic(member, channel, false);
   sendNames(server, member, channel);
 }
