@@ -149,16 +149,20 @@ export function addServerBan(server: Server, req: BanRequest): BanResult {
   store.add(ban);
   req.added?.(ban);
   serverNotice(server, 'b', `${req.by} added ${formatDuration(req.seconds)} ${kind}-Line for [${ban.mask}]: ${ban.reason}`, req.self);
+  server.emit('banAdded', ban, req.self);
   enforce(server, ban);
   return { ok: true, ban };
 }
 
-/** Removes a server ban given as typed (normalized as when it was set), and tells the opers. */
-export function removeServerBan(server: Server, kind: BanKind, given: string, by: string, except?: User): { mask: string; removed: boolean } {
+/** Removes a server ban given as typed (normalized as when it was set), and tells the opers (but `oper`, who removed it). */
+export function removeServerBan(server: Server, kind: BanKind, given: string, by: string, oper?: User): { mask: string; removed: boolean } {
   const parsed = normalizeBanMask(server, kind, given);
   const mask = 'mask' in parsed ? parsed.mask : given.toLowerCase();
   const removed = bansOf(server).remove(kind, mask) !== undefined;
-  if (removed) serverNotice(server, 'b', `${by} removed the ${kind}-Line for [${mask}]`, except);
+  if (removed) {
+    serverNotice(server, 'b', `${by} removed the ${kind}-Line for [${mask}]`, oper);
+    server.emit('banRemoved', kind, mask, oper);
+  }
   return { mask, removed };
 }
 

@@ -1,5 +1,6 @@
 // What a feature module looks like to the server: commands, capabilities, ISUPPORT tokens, hooks.
 import type { Config } from '../config/schema.js';
+import type { BanKind, ServerBan } from '../store/bans.js';
 import type { Message } from '../protocol/message.js';
 import type { CapOffer } from './caps.js';
 import type { Channel } from './channel.js';
@@ -110,6 +111,10 @@ export interface Hooks {
   welcomeBurst(server: Server, client: User): void;
   /** While WHOIS answers about `target`, before RPL_ENDOFWHOIS: lines other modules add (e.g. 760 metadata). */
   whois(server: Server, viewer: User, target: User): void;
+  /** A server ban was set here (by an oper, the API, or a linked server): linked servers hear of it. `by` is the oper, when one set it. */
+  banAdded(server: Server, ban: ServerBan, by: User | undefined): void;
+  /** A server ban was removed here (as `banAdded`). */
+  banRemoved(server: Server, kind: BanKind, mask: string, by: User | undefined): void;
 }
 
 export interface UserModeDef {

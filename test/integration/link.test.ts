@@ -1,68 +1,12 @@
 // Server linking (TS6, phase 1): two or three of our daemons on loopback, linked; users on each
 // see the others join, talk, change nick, part and quit; netsplit and relink; refused links.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { hashPassword } from '../../src/auth/password.js';
 import { loggedInClient } from '../support/login.js';
-import { client, startServer, waitUntil, type TestClient, type TestServer } from '../support/harness.js';
+import { waitUntil, type TestServer } from '../support/harness.js';
+import { LINK_PASSWORD, linkHarness, OPER_PASSWORD } from '../support/link.js';
 
-const PASSWORD = 'linkpass';
-const OPER_PASSWORD = 'oper-pass';
-const OPER_HASH = hashPassword(OPER_PASSWORD);
-const HASH = hashPassword(PASSWORD);
-
-const running: TestServer[] = [];
-const clients: TestClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  // Leaves first: a hub stopping last does not see its leaves relink.
-  for (const s of running.splice(0).reverse()) await s.stop();
-});
-
-interface Peer {
-  name: string;
-  port?: number;
-  autoconnect?: boolean;
-  hub?: boolean;
-  password?: string;
-}
-
-/** A daemon named `<name>.test` with SID `sid`, a client port, a server port, and [[link]] blocks for `peers`. */
-async function daemon(name: string, sid: string, peers: Peer[]): Promise<TestServer & { serverPort: number }> {
-  const ts = await startServer({
-    server: { name: `${name}.test`, network: 'TestNet', motd: 'motd.txt', sid },
-    listen: [
-      { address: '127.0.0.1', port: 0 },
-      { address: '127.0.0.1', port: 0, servers: true },
-    ],
-    oper_class: [{ name: 'net', privileges: ['routing', 'kill'] }],
-    oper: [{ name: 'root', password: OPER_HASH, hosts: ['*@127.0.0.1'], class: 'net' }],
-    link: peers.map((p) => ({
-      name: `${p.name}.test`,
-      address: '127.0.0.1',
-      port: p.port ?? 1,
-      send_password: p.password ?? PASSWORD,
-      accept_password: HASH,
-      autoconnect: p.autoconnect ?? false,
-      retry: 1,
-      hub: p.hub ?? false,
-    })),
-  });
-  running.push(ts);
-  const listeners = [...ts.server.listeners.values()];
-  return { ...ts, port: listeners.find((l) => !l.cfg.servers)!.port, serverPort: listeners.find((l) => l.cfg.servers)!.port };
-}
-
-async function linked(a: TestServer, b: TestServer, timeout = 5000): Promise<void> {
-  const ok = await waitUntil(() => !!a.server.state.findServer(b.server.name) && !!b.server.state.findServer(a.server.name), timeout);
-  expect(ok).toBe(true);
-}
-
-async function user(s: TestServer, nick: string): Promise<TestClient> {
-  const c = await client(s.port, nick);
-  clients.push(c);
-  return c;
-}
+const { daemon, linked, user, track } = linkHarness();
 
 /** A hub A with leaves B and C connecting to it. */
 async function pair(): Promise<{ a: TestServer & { serverPort: number }; b: TestServer & { serverPort: number } }> {
@@ -169,7 +113,7 @@ describe('server links (TS6)', () => {
   it('carries logins: in the EUID of a user logged in already, and as ENCAP SU for a login after', async () => {
     const { a, b } = await pair();
     const dana = await loggedInClient(b.server, b.port, 'dana', 'dana');
-    clients.push(dana);
+    track(dana);
     await waitUntil(() => !!a.server.state.findNick('dana'), 3000);
     expect(a.server.state.findNick('dana')!.account).toBe('dana');
     const alice = await user(a, 'alice');
@@ -184,7 +128,7 @@ describe('server links (TS6)', () => {
 
   it('refuses a second server of a name already linked', async () => {
     const { a } = await pair();
-    const dup = await rawLink(a.serverPort, [`PASS ${PASSWORD} TS 6 :4DD`, 'CAPAB :QS EX IE ENCAP EUID TB', 'SERVER b.test 1 :again']);
+    const dup = await rawLink(a.serverPort, [`PASS ${LINK_PASSWORD} TS 6 :4DD`, 'CAPAB :QS EX IE ENCAP EUID TB', 'SERVER b.test 1 :again']);
     expect(dup.some((l) => l.startsWith('ERROR :Closing Link: Server b.test already exists'))).toBe(true);
     expect(a.server.state.findServer('b.test')).toBeDefined();
   });
@@ -270,13 +214,11 @@ describe('server links (TS6)', () => {
 
   it('a nick taken on both sides by different user@hosts keeps the older one and kills the younger', async () => {
     const a = await daemon('a', '1AA', [{ name: 'b' }]);
-    const older = await client(a.port, 'same', { user: 'first' });
-    clients.push(older);
+    const older = await user(a, 'same', { user: 'first' });
     await new Promise((r) => setTimeout(r, 1100));
     const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
     // Registered a second later on B: its TS is higher, so it loses.
-    const younger = await client(b.port, 'same', { user: 'second' });
-    clients.push(younger);
+    const younger = await user(b, 'same', { user: 'second' });
     await linked(a, b);
     await younger.waitClosed(3000);
     expect(younger.lines.some((l) => / KILL same /.test(l))).toBe(true);
@@ -287,12 +229,10 @@ describe('server links (TS6)', () => {
 
   it('a nick taken on both sides by the same user@host keeps the newer one (a reconnect)', async () => {
     const a = await daemon('a', '1AA', [{ name: 'b' }]);
-    const older = await client(a.port, 'same', { user: 'me' });
-    clients.push(older);
+    const older = await user(a, 'same', { user: 'me' });
     await new Promise((r) => setTimeout(r, 1100));
     const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
-    const newer = await client(b.port, 'same', { user: 'me' });
-    clients.push(newer);
+    const newer = await user(b, 'same', { user: 'me' });
     await linked(a, b);
     await older.waitClosed(3000);
     expect(older.lines.some((l) => / KILL same /.test(l))).toBe(true);

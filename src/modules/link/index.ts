@@ -9,6 +9,7 @@ import { serverSlot } from '../../server/slots.js';
 import type { User } from '../../server/user.js';
 import { formatModeChanges } from '../channels/modeparse.js';
 import { audit } from '../oper.js';
+import { banLine, unbanLine } from './bans.js';
 import { userIds } from './ids.js';
 import { Network } from './network.js';
 
@@ -135,6 +136,15 @@ export const link: Module = {
     },
   },
   hooks: {
+    // Bans set here go to the network; one applied from a link is passed on as it came (link/bans.ts).
+    banAdded(server, ban, by) {
+      const net = networkOf.get(server);
+      if (net && !net.from) net.broadcast(banLine(net, ban, by));
+    },
+    banRemoved(server, kind, mask, by) {
+      const net = networkOf.get(server);
+      if (net && !net.from) net.broadcast(unbanLine(net, kind, mask, by));
+    },
     // Messages are not State changes: each relayed PRIVMSG or NOTICE goes to the links behind
     // which its recipients are (one link for a user, each link with members for a channel).
     messageRelayed(server, sender, target, out) {
