@@ -1,9 +1,10 @@
 // Server queries (Modern IRC "Server Queries and Commands"): MOTD, LUSERS, VERSION, TIME, ADMIN,
-// INFO, plus the small user lookups ISON and USERHOST. USERS is disabled as Modern IRC recommends.
+// INFO, each of this server or, given a server or a nick, of that one (server/hunt.ts), plus the small user lookups ISON and USERHOST. USERS is disabled as Modern IRC recommends.
 // Spec: https://modern.ircdocs.horse/#server-queries-and-commands
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
+import { answeredElsewhere } from '../server/hunt.js';
 import type { Server } from '../server/server.js';
 
 export function sendLusers(server: Server, client: User): void {
@@ -38,58 +39,52 @@ export function sendMotd(server: Server, client: User): void {
   client.numeric(RPL.ENDOFMOTD, 'End of /MOTD command.');
 }
 
-/** Commands that may name a server answer 402 unless it is this one (there are no links). */
-function otherServer(server: Server, client: User, target: string | undefined): boolean {
-  if (target === undefined) return false;
-  const folded = target.toLowerCase();
-  if (folded === server.name.toLowerCase() || server.state.findNick(target)) return false;
-  client.numeric(ERR.NOSUCHSERVER, target, 'No such server');
-  return true;
-}
-
 export const info: Module = {
   name: 'info',
   commands: {
     MOTD: {
       handler: (server, client, msg) => {
-        if (!otherServer(server, client, msg.params[0])) sendMotd(server, client);
+        if (!answeredElsewhere(server, client, msg, 0)) sendMotd(server, client);
       },
-      help: ['MOTD', 'Shows the message of the day.'],
+      help: ['MOTD [<server>]', 'Shows the message of the day.'],
     },
     LUSERS: {
-      handler: (server, client) => sendLusers(server, client),
-      help: ['LUSERS', 'Shows how many users, operators and channels there are.'],
+      // "LUSERS [<mask> [<server>]]": the mask is ignored, as TS6 servers do.
+      handler: (server, client, msg) => {
+        if (!answeredElsewhere(server, client, msg, 1)) sendLusers(server, client);
+      },
+      help: ['LUSERS [* <server>]', 'Shows how many users, operators, servers and channels the network has.'],
     },
     VERSION: {
       handler: (server, client, msg) => {
-        if (otherServer(server, client, msg.params[0])) return;
+        if (answeredElsewhere(server, client, msg, 0)) return;
         client.numeric(RPL.VERSION, `ircd-${server.version}`, server.name, 'TypeScript IRC server on Node.js');
         server.isupport.send(client);
       },
-      help: ['VERSION', 'Shows the server software version and its ISUPPORT tokens.'],
+      help: ['VERSION [<server>]', 'Shows the server software version and its ISUPPORT tokens.'],
     },
     TIME: {
       handler: (server, client, msg) => {
-        if (otherServer(server, client, msg.params[0])) return;
+        if (answeredElsewhere(server, client, msg, 0)) return;
         const now = new Date();
         client.numeric(RPL.TIME, server.name, String(Math.floor(now.getTime() / 1000)), '0', now.toUTCString());
       },
-      help: ['TIME', "Shows the server's local time."],
+      help: ['TIME [<server>]', "Shows the server's local time."],
     },
     ADMIN: {
       handler: (server, client, msg) => {
-        if (otherServer(server, client, msg.params[0])) return;
+        if (answeredElsewhere(server, client, msg, 0)) return;
         const a = server.config.server.admin;
         client.numeric(RPL.ADMINME, server.name, 'Administrative info');
         client.numeric(RPL.ADMINLOC1, a.location);
         client.numeric(RPL.ADMINLOC2, a.organisation);
         client.numeric(RPL.ADMINEMAIL, a.email);
       },
-      help: ['ADMIN', 'Shows who runs this server.'],
+      help: ['ADMIN [<server>]', 'Shows who runs this server.'],
     },
     INFO: {
       handler: (server, client, msg) => {
-        if (otherServer(server, client, msg.params[0])) return;
+        if (answeredElsewhere(server, client, msg, 0)) return;
         for (const line of [
           `ircd ${server.version}, an IRC server written in TypeScript for Node.js ${process.version}.`,
           'Released under the MIT license.',
@@ -98,7 +93,7 @@ export const info: Module = {
           client.numeric(RPL.INFO, line);
         client.numeric(RPL.ENDOFINFO, 'End of INFO list');
       },
-      help: ['INFO', 'Shows information about the server software.'],
+      help: ['INFO [<server>]', 'Shows information about the server software.'],
     },
     ISON: {
       internal: true,

@@ -11,6 +11,7 @@ import { CAP } from '../server/caps.js';
 import type { Channel } from '../server/channel.js';
 import type { User } from '../server/user.js';
 import type { Handler, Module } from '../server/module.js';
+import { hunt } from '../server/hunt.js';
 import type { Server } from '../server/server.js';
 import { BOT_MODE, userModeString } from './usermodes.js';
 
@@ -181,13 +182,15 @@ function sendWhois(server: Server, client: User, target: User): void {
     const modes = userModeString(target);
     if (modes !== '+') client.numeric(RPL.WHOISMODES, nick, `is using modes ${modes}`);
   }
-  const idle = Math.floor((Date.now() - target.lastActiveAt) / 1000);
-  client.numeric(RPL.WHOISIDLE, nick, String(idle), String(Math.floor(target.signonAt / 1000)), 'seconds idle, signon time');
+  // Idle time is known where the user is: WHOIS <nick> <nick> asks its server for it.
+  if (home === server.state.me) {
+    const idle = Math.floor((Date.now() - target.lastActiveAt) / 1000);
+    client.numeric(RPL.WHOISIDLE, nick, String(idle), String(Math.floor(target.signonAt / 1000)), 'seconds idle, signon time');
+  }
   server.emit('whois', client, target);
 }
 
 const handleWhois: Handler = (server, client, msg) => {
-  // "WHOIS <server|nick> <nick>" asks a given server; with one server everything is answered here.
   const hasTarget = msg.params.length >= 2;
   const list = msg.params[hasTarget ? 1 : 0] ?? '';
   const nicks = list.split(',').filter(Boolean);
@@ -196,9 +199,11 @@ const handleWhois: Handler = (server, client, msg) => {
     return;
   }
   if (hasTarget) {
-    const via = msg.params[0]!;
-    if (via.toLowerCase() !== server.name.toLowerCase() && !server.state.findNick(via)?.registered) {
-      client.numeric(ERR.NOSUCHSERVER, via, 'No such server');
+    // "WHOIS <server|nick> <nick>": answered by that server (the nick's), with its idle time.
+    const where = hunt(server, client, msg, 0);
+    if (where === 'forwarded') return;
+    if (where === 'unknown') {
+      client.numeric(ERR.NOSUCHSERVER, msg.params[0]!, 'No such server');
       client.numeric(RPL.ENDOFWHOIS, list, 'End of /WHOIS list');
       return;
     }

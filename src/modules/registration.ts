@@ -9,6 +9,7 @@ import { ERR, RPL } from '../protocol/numerics.js';
 import type { Channel } from '../server/channel.js';
 import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
+import { hunt } from '../server/hunt.js';
 import { relay } from '../server/outgoing.js';
 import { replyTo } from '../server/reply.js';
 import type { Server } from '../server/server.js';
@@ -201,6 +202,8 @@ export const registration: Module = {
           client.numeric(ERR.NOORIGIN, 'No origin specified');
           return;
         }
+        // "PING <token> <server>" naming another server of the network asks it; it answers PONG (server/hunt.ts).
+        if (client.registered && hunt(server, client, msg, 1) === 'forwarded') return;
         const pong = { source: server.name, command: 'PONG', params: [server.name, msg.params[0]!] };
         // Clients sync on PING (bots, test suites): the PONG follows everything this tick produced
         // for the client, messages other clients sent just before included, whatever order the

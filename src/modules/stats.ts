@@ -4,8 +4,10 @@
 import { globMatch } from '../protocol/mask.js';
 import { formatDuration } from '../protocol/duration.js';
 import { ERR, RPL } from '../protocol/numerics.js';
+import type { Message } from '../protocol/message.js';
 import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
+import { answeredElsewhere } from '../server/hunt.js';
 import type { Server } from '../server/server.js';
 import type { BanKind } from '../store/bans.js';
 import { bansOf } from './bans.js';
@@ -96,11 +98,9 @@ const REPORTS: Record<string, { what: string; report: Report }> = {
   },
 };
 
-function handleStats(server: Server, client: User, query: string, target: string | undefined): void {
-  if (target !== undefined && target.toLowerCase() !== server.name.toLowerCase()) {
-    client.numeric(ERR.NOSUCHSERVER, target, 'No such server');
-    return;
-  }
+function handleStats(server: Server, client: User, msg: Message): void {
+  if (answeredElsewhere(server, client, msg, 1)) return;
+  const query = msg.params[0]!;
   const letter = query[0] ?? '';
   const entry = REPORTS[letter];
   if (entry) {
@@ -126,12 +126,14 @@ export const stats: Module = {
   commands: {
     STATS: {
       minParams: 1,
-      handler: (server, client, msg) => handleStats(server, client, msg.params[0]!, msg.params[1]),
+      handler: handleStats,
       help: ['STATS <letter> [<server>]', 'Shows server statistics; STATS ? lists the letters.'],
     },
     LINKS: {
       // "LINKS [[<remote server>] <server mask>]": the mask is the last parameter.
-      handler: (server, client, msg) => handleLinks(server, client, msg.params[msg.params.length - 1]),
+      handler: (server, client, msg) => {
+        if (msg.params.length < 2 || !answeredElsewhere(server, client, msg, 0)) handleLinks(server, client, msg.params[msg.params.length - 1] || undefined);
+      },
       help: ['LINKS [<mask>]', 'Lists the servers of the network (just this one).'],
     },
   },

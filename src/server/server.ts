@@ -27,7 +27,7 @@ import { Admission } from './admission.js';
 import { derivedFrom } from './derived.js';
 import { Isupport } from './isupport.js';
 import { Rehash, type RehashResult } from './rehash.js';
-import { State } from './state.js';
+import { State, type ServerEntry } from './state.js';
 import { startHttp, type MetricsEndpoint } from '../observability/http.js';
 import { Metrics } from '../observability/metrics.js';
 import { listenerLabel, Stats } from '../observability/stats.js';
@@ -65,6 +65,8 @@ export class Server implements ConnectionOwner {
 
   /** Takes the sockets of `servers = true` listeners: set by the link module in its init. */
   acceptServer: ((socket: Socket, listener: ListenConfig) => void) | undefined;
+  /** Passes a command with a hunted server parameter (`msg.params[at]`) to another server (server/hunt.ts): set by the link module. */
+  forwardQuery: ((client: User, to: ServerEntry, msg: Message, at: number) => void) | undefined;
 
   private readonly sessionOf = new Map<Connection, Session>();
   /** Ids given to users introduced without a session so far (see introduceSessionlessUser). */

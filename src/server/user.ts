@@ -16,6 +16,17 @@ import { NO_MODULE_STATE } from './slots.js';
  */
 const actingSession = new AsyncLocalStorage<Session>();
 
+/**
+ * A command run here for a user of another server (a remote WHOIS): its replies, which would
+ * reach no session, go to `send`, which carries them back over the link.
+ */
+const answering = new AsyncLocalStorage<{ user: User; send: (msg: Message) => void }>();
+
+/** Runs `fn` answering for `user`, a user without sessions: what it is sent goes to `send`. */
+export function answerFor<T>(user: User, send: (msg: Message) => void, fn: () => T): T {
+  return answering.run({ user, send }, fn);
+}
+
 /** Shared by every client without user modes or module state (idle clients are most of them). */
 const NO_MODES: ReadonlySet<string> = new Set();
 
@@ -175,6 +186,11 @@ export class User {
     const sessions = this.sessions;
     // Most users have one session: no acting lookup, no loop.
     if (sessions.length === 1) return sessions[0]!.send(msg);
+    if (sessions.length === 0) {
+      const remote = answering.getStore();
+      if (remote?.user === this) remote.send(msg);
+      return;
+    }
     const a = this.acting();
     if (a) return a.send(msg);
     for (const s of sessions) if (sessionAccepts(s.caps, msg.command)) s.send(msg);

@@ -3,7 +3,8 @@
 // STATS for links, and MONITOR and WHOWAS of remote users.
 import { describe, expect, it } from 'vitest';
 import { bansOf } from '../../src/modules/bans.js';
-import { waitUntil } from '../support/harness.js';
+import { parseMessage, type Message } from '../../src/protocol/message.js';
+import { waitUntil, type TestClient } from '../support/harness.js';
 import { linkHarness } from '../support/link.js';
 
 const { daemon, linked, user, oper } = linkHarness();
@@ -65,5 +66,76 @@ describe('server bans across a network', () => {
     op.send('UNXLINE evil\\sbot');
     await waitUntil(() => bansOf(c.server).list('X', Date.now()).length === 0, 3000);
     expect(bansOf(a.server).list('X', Date.now())).toHaveLength(0);
+  });
+});
+
+/** Sends a query and collects what comes until its last numeric `end` (an answer from another server comes after our PONG). */
+async function query(c: TestClient, line: string, end: string): Promise<Message[]> {
+  const from = c.mark;
+  c.send(line);
+  await c.waitFor(end, { from });
+  return c.lines.slice(from).map((l) => parseMessage(l));
+}
+
+describe('queries across a network', () => {
+  it('WHOIS <nick> <nick> is answered by the user’s own server, two links away, with its idle time; a plain WHOIS answers here without it', async () => {
+    const { b, c } = await network();
+    const carol = await user(c, 'carol');
+    carol.send('AWAY :busy');
+    await carol.waitFor('306');
+    const bob = await user(b, 'bob');
+    await waitUntil(() => b.server.state.findNick('carol')?.away === 'busy', 3000);
+    const local = await bob.ask('WHOIS carol');
+    expect(local.find((m) => m.command === '312')!.params[2]).toBe('c.test');
+    expect(local.some((m) => m.command === '317')).toBe(false);
+    for (const ask of ['WHOIS carol carol', 'WHOIS c.test carol', 'WHOIS C.TEST carol']) {
+      bob.send(ask);
+      const idle = await bob.waitFor('317', { from: bob.mark });
+      expect(idle.source).toBe('c.test');
+      expect(idle.params.slice(0, 2)).toEqual(['bob', 'carol']);
+      expect(Number(idle.params[3])).toBeGreaterThan(1e9);
+      const end = await bob.waitFor('318');
+      expect(end.source).toBe('c.test');
+    }
+    // The other lines came from C too: 311 first, the away message, the server.
+    const user311 = bob.lines.filter((l) => l.startsWith(':c.test 311 bob carol'));
+    expect(user311.length).toBe(3);
+    expect(bob.lines.some((l) => l.startsWith(':c.test 301 bob carol') && l.endsWith('busy'))).toBe(true);
+    // An unknown server is 402 here.
+    const none = await bob.ask('WHOIS nowhere.test carol');
+    expect(none.find((m) => m.command === '402')!.params[1]).toBe('nowhere.test');
+  });
+
+  it('MOTD, VERSION, TIME, ADMIN, INFO, LUSERS, STATS and LINKS name another server and are answered from there; PING of a server gets its PONG', async () => {
+    const { b } = await network();
+    const bob = await user(b, 'bob');
+    const motd = await query(bob, 'MOTD c.test', '376');
+    expect(motd.find((m) => m.command === '375')).toMatchObject({ source: 'c.test', params: ['bob', '- c.test Message of the day - '] });
+    const version = await query(bob, 'VERSION c.test', '005');
+    expect(version.find((m) => m.command === '351')!.params[2]).toBe('c.test');
+    expect(version.some((m) => m.command === '005' && m.source === 'c.test')).toBe(true);
+    const time = await query(bob, 'TIME a.test', '391');
+    expect(time.find((m) => m.command === '391')).toMatchObject({ source: 'a.test', params: ['bob', 'a.test', expect.any(String), '0', expect.any(String)] });
+    expect((await query(bob, 'ADMIN c.test', '259')).find((m) => m.command === '256')!.params[1]).toBe('c.test');
+    expect((await query(bob, 'INFO c.test', '374')).some((m) => m.command === '374' && m.source === 'c.test')).toBe(true);
+    const lusers = await query(bob, 'LUSERS * c.test', '266');
+    expect(lusers.find((m) => m.command === '255')).toMatchObject({ source: 'c.test', params: ['bob', 'I have 0 clients and 1 servers'] });
+    expect(lusers.find((m) => m.command === '251')!.params[1]).toBe('There are 1 users and 0 invisible on 3 servers');
+    const uptime = await query(bob, 'STATS u c.test', '219');
+    expect(uptime.find((m) => m.command === '242')!.source).toBe('c.test');
+    // STATS for operators is refused there: a user of another server carries no privileges.
+    expect((await query(bob, 'STATS k c.test', '219')).find((m) => m.command === '481')!.source).toBe('c.test');
+    const links = await query(bob, 'LINKS c.test *', '365');
+    expect(links.filter((m) => m.command === '364').map((m) => m.params.slice(1, 3))).toEqual(
+      expect.arrayContaining([
+        ['c.test', 'c.test'],
+        ['a.test', 'c.test'],
+        ['b.test', 'a.test'],
+      ]),
+    );
+    bob.send('PING hello c.test');
+    const pong = await bob.waitFor('PONG');
+    expect(pong).toMatchObject({ source: 'c.test', params: ['c.test', 'bob'] });
+    expect((await bob.ask('MOTD nowhere.test')).find((m) => m.command === '402')!.params[1]).toBe('nowhere.test');
   });
 });

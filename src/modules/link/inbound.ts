@@ -16,6 +16,7 @@ import { sendResolved, splitStatusPrefix, type MessageTarget } from '../messagin
 import { applyBanEncap, isBanEncap } from './bans.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
 import type { Link, Network } from './network.js';
+import { applyOpsLine, applyUserPing, routeReply, routeUserPong } from './remote.js';
 
 /** Applies one line from a link that is up. Lines naming unknown users or channels are dropped (they crossed a change). */
 export function applyLine(net: Network, link: Link, msg: Message): void {
@@ -27,9 +28,11 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
   if (user && net.linkOfUser(user) !== link) return;
   switch (msg.command) {
     case 'PING':
-      // "PING <origin> [<destination>]": answered by this server (phase 1 routes no remote PINGs).
+      // A user's PING names a server (link/remote.ts); a server's is answered by this server.
+      if (user) return applyUserPing(net, link, msg, user);
       return net.send(link, { source: net.sid, command: 'PONG', params: [server.name, msg.source ?? p[0] ?? ''] });
     case 'PONG':
+      if (UID_RE.test(p[1] ?? '')) return routeUserPong(net, link, msg);
       if (link.bursting && msg.source === link.theirSid) {
         link.bursting = false;
         server.log.info({ link: link.name }, 'server link burst received');
@@ -138,6 +141,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     }
     case 'PRIVMSG':
     case 'NOTICE':
+      if (!user && msg.command === 'NOTICE') return routeReply(net, link, msg);
       if (user && p.length >= 2) relayMessage(net, user, msg.command, p[0]!, p[1]!);
       return;
     case 'ENCAP': {
@@ -149,8 +153,8 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       return;
     }
     default:
-      // ENCAP subcommands and what phase 1 does not know: ignored, as TS6 servers ignore unknown commands.
-      return;
+      // Queries and replies across the network, and what is not known: ignored, as TS6 servers ignore unknown commands.
+      return applyOpsLine(net, link, msg, user);
   }
 }
 

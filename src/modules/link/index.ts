@@ -12,6 +12,7 @@ import { audit } from '../oper.js';
 import { banLine, unbanLine } from './bans.js';
 import { userIds } from './ids.js';
 import { Network } from './network.js';
+import { forwardQuery } from './remote.js';
 
 const networkOf = serverSlot<Network>('link');
 
@@ -167,6 +168,7 @@ export const link: Module = {
     const net = new Network(server);
     networkOf.set(server, net);
     server.acceptServer = (socket, listener) => net.accept(socket, listener);
+    server.forwardQuery = (client, to, msg, at) => forwardQuery(net, client, to, msg, at);
     subscribe(server, net);
   },
   async start(server) {
