@@ -250,8 +250,8 @@ export const stsSchema = z.strictObject({
 export const PRIVILEGES = ['kill', 'ban', 'rehash', 'die', 'wallops', 'see_hidden', 'override', 'accounts', 'relaymsg', 'routing'] as const;
 export type Privilege = (typeof PRIVILEGES)[number];
 
-/** Server notice letters (user mode +s): bans, connects/quits, GLOBOPS, kills, LOCOPS, oper activity. */
-export const SNOMASK_LETTERS = 'bcgklo';
+/** Server notice letters (user mode +s): bans, connects/quits, GLOBOPS, kills, LOCOPS, oper activity, this server's links, links elsewhere on the network. */
+export const SNOMASK_LETTERS = 'bcgklosx';
 
 export const operClassSchema = z.strictObject({
   name: z.string().min(1),

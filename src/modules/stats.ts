@@ -45,7 +45,7 @@ const REPORTS: Record<string, { what: string; report: Report }> = {
     },
   },
   l: {
-    what: 'connections: sendq, messages and KiB sent and received, seconds open',
+    what: 'connections and server links: sendq, messages and KiB sent and received, seconds open',
     report: (server, client) => {
       const now = Date.now();
       // One line per connection: each session of a multiclient user has its own.
@@ -64,6 +64,20 @@ const REPORTS: Record<string, { what: string; report: Report }> = {
           );
         }
       }
+      for (const l of server.stats.links?.() ?? []) {
+        const burst = l.burstSeconds === undefined ? 'bursting' : `burst took ${l.burstSeconds.toFixed(3)}s`;
+        client.numeric(
+          RPL.STATSLINKINFO,
+          `${l.server}[${l.ip}]`,
+          String(l.sendqBytes),
+          String(l.linesOut),
+          String(Math.floor(l.bytesOut / 1024)),
+          String(l.linesIn),
+          String(Math.floor(l.bytesIn / 1024)),
+          String(Math.floor((now - l.connectedAt) / 1000)),
+          `server link, ${l.outgoing ? 'outgoing' : 'incoming'}, ${burst}`,
+        );
+      }
     },
   },
   m: {
@@ -77,6 +91,16 @@ const REPORTS: Record<string, { what: string; report: Report }> = {
   d: { what: 'D-Lines (IP bans)', report: banReport('D', RPL.STATSDLINE) },
   x: { what: 'X-Lines (realname bans)', report: banReport('X', RPL.STATSXLINE) },
   c: {
+    // Solanum's C-lines: address, flags (A autoconnect, H hub, P plaintext off loopback allowed), name, port, class; never the passwords.
+    what: 'server link blocks ([[link]]): address, flags, name, port, class',
+    report: (server, client) => {
+      for (const l of server.config.link) {
+        const flags = (l.autoconnect ? 'A' : '') + (l.hub ? 'H' : '') + (l.allow_plaintext ? 'P' : '') || '*';
+        client.numeric(RPL.STATSCLINE, 'C', l.address, flags, l.name, String(l.port), l.class);
+      }
+    },
+  },
+  i: {
     what: 'allow blocks (which hosts get which class)',
     report: (server, client) => {
       for (const a of server.config.allow) client.numeric(RPL.STATSILINE, 'I', a.mask, a.password ? 'password' : '*', a.mask, '0', a.class);

@@ -4,7 +4,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { Server } from '../server/server.js';
 import { DISCONNECT_KINDS } from '../net/disconnect.js';
-import { COMMAND_SECONDS_BUCKETS, listenerLabel, REJECT_REASONS } from './stats.js';
+import { COMMAND_SECONDS_BUCKETS, listenerLabel, REJECT_REASONS, type LinkStat } from './stats.js';
 
 /** Figures summed over the open connections at scrape time. */
 interface Snapshot {
@@ -91,6 +91,34 @@ export class Metrics {
       'Bytes chat history takes: memory counted as held ([history] backend "memory"), or the store database pages in use ("sqlite").',
       () => stats.history?.().bytes ?? 0,
     );
+
+    // Server links: one series per linked server (bounded by the [[link]] blocks).
+    const links = () => stats.links?.() ?? [];
+    gauge('ircd_links_up', 'Server links up (handshake done).', () => links().length);
+    const perLink = (name: string, help: string, kind: 'gauge' | 'counter', read: (l: LinkStat) => number | undefined) => {
+      const Kind = kind === 'gauge' ? Gauge : Counter;
+      new Kind({
+        name,
+        help,
+        labelNames: ['server'],
+        registers,
+        collect() {
+          this.reset();
+          for (const l of links()) {
+            const v = read(l);
+            if (v === undefined) continue;
+            if (this instanceof Gauge) this.set({ server: l.server }, v);
+            else this.inc({ server: l.server }, v);
+          }
+        },
+      });
+    };
+    perLink('ircd_link_burst_seconds', "Time the linked server's burst took, from the end of the handshake to the PONG that ends it.", 'gauge', (l) => l.burstSeconds);
+    perLink('ircd_link_sendq_bytes', 'Bytes waiting to be sent to the linked server.', 'gauge', (l) => l.sendqBytes);
+    perLink('ircd_link_received_lines_total', 'Lines received from the linked server on the current connection to it.', 'counter', (l) => l.linesIn);
+    perLink('ircd_link_sent_lines_total', 'Lines queued for the linked server on the current connection to it.', 'counter', (l) => l.linesOut);
+    perLink('ircd_link_received_bytes_total', 'Bytes received from the linked server on the current connection to it.', 'counter', (l) => l.bytesIn);
+    perLink('ircd_link_sent_bytes_total', 'Bytes written to the linked server on the current connection to it.', 'counter', (l) => l.bytesOut);
 
     new Gauge({
       name: 'ircd_connections_open',

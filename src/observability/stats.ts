@@ -18,6 +18,23 @@ export function listenerLabel(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+/** One server link that is up, as /metrics and STATS l show it. */
+export interface LinkStat {
+  /** The server at the other end. */
+  server: string;
+  ip: string;
+  outgoing: boolean;
+  sendqBytes: number;
+  linesIn: number;
+  linesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** When the socket opened (ms since the epoch). */
+  connectedAt: number;
+  /** Seconds from the end of the handshake to the end of the peer's burst; undefined while it bursts. */
+  burstSeconds: number | undefined;
+}
+
 function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
   return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 }
@@ -39,6 +56,8 @@ export class Stats {
     SASL_MECHANISMS.map((m) => [m, { success: 0, failure: 0 }]),
   );
   readonly rehashes = { success: 0, failure: 0 };
+  /** The server links that are up, read at scrape time and by STATS l; set by the link module. */
+  links: (() => LinkStat[]) | undefined;
   /** Chat history's size, read at scrape time; set by the history module while it keeps history. */
   history: (() => { messages: number; bytes: number }) | undefined;
 

@@ -20,6 +20,14 @@ async function network() {
   return { a, b, c };
 }
 
+/** Sends a query and collects what comes until its last numeric `end` (an answer from another server comes after our PONG). */
+async function query(c: TestClient, line: string, end: string): Promise<Message[]> {
+  const from = c.mark;
+  c.send(line);
+  await c.waitFor(end, { from });
+  return c.lines.slice(from).map((l) => parseMessage(l));
+}
+
 describe('server bans across a network', () => {
   it('a K-line set on B disconnects a matching user on C, keeps its duration everywhere, and its removal reaches every server', async () => {
     const { a, b, c } = await network();
@@ -68,14 +76,6 @@ describe('server bans across a network', () => {
     expect(bansOf(a.server).list('X', Date.now())).toHaveLength(0);
   });
 });
-
-/** Sends a query and collects what comes until its last numeric `end` (an answer from another server comes after our PONG). */
-async function query(c: TestClient, line: string, end: string): Promise<Message[]> {
-  const from = c.mark;
-  c.send(line);
-  await c.waitFor(end, { from });
-  return c.lines.slice(from).map((l) => parseMessage(l));
-}
 
 describe('queries across a network', () => {
   it('WHOIS <nick> <nick> is answered by the user’s own server, two links away, with its idle time; a plain WHOIS answers here without it', async () => {
@@ -137,5 +137,55 @@ describe('queries across a network', () => {
     const pong = await bob.waitFor('PONG');
     expect(pong).toMatchObject({ source: 'c.test', params: ['c.test', 'bob'] });
     expect((await bob.ask('MOTD nowhere.test')).find((m) => m.command === '402')!.params[1]).toBe('nowhere.test');
+  });
+});
+
+describe('operating links', () => {
+  it('STATS l shows each link’s traffic and burst, STATS c the [[link]] blocks without passwords, /metrics the links', async () => {
+    const a = await daemon('a', '1AA', [{ name: 'b' }], { metrics: { enabled: true, address: '127.0.0.1', port: 0 } });
+    const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
+    await linked(a, b);
+    await waitUntil(() => a.server.stats.links!().every((l) => l.burstSeconds !== undefined), 3000);
+    const op = await oper(a, 'op');
+    const stats = await query(op, 'STATS l', '219');
+    const link = stats.find((m) => m.command === '211' && m.params[1]!.startsWith('b.test['))!;
+    expect(link.params[1]).toBe('b.test[127.0.0.1]');
+    expect(link.params.slice(2, 8).every((v) => /^\d+$/.test(v!))).toBe(true);
+    expect(Number(link.params[5])).toBeGreaterThan(3); // PASS, CAPAB, SERVER, SVINFO, its burst
+    expect(link.params[8]).toMatch(/^server link, incoming, burst took \d+\.\d{3}s$/);
+    const blocks = await query(op, 'STATS c', '219');
+    expect(blocks.find((m) => m.command === '213')!.params.slice(1)).toEqual(['C', '127.0.0.1', '*', 'b.test', '1', 'default']);
+    expect(blocks.some((m) => m.params.some((p) => p.includes('linkpass') || p.includes('$scrypt')))).toBe(false);
+    // Not for users.
+    const someone = await user(a, 'someone');
+    expect((await query(someone, 'STATS c', '219')).some((m) => m.command === '481')).toBe(true);
+
+    const res = await fetch(`http://127.0.0.1:${a.server.http!.port}/metrics`);
+    const text = await res.text();
+    expect(text).toMatch(/^ircd_links_up 1$/m);
+    expect(text).toMatch(/^ircd_link_burst_seconds\{server="b\.test"\} \d/m);
+    const lines = Number(/^ircd_link_received_lines_total\{server="b\.test"\} (\d+)$/m.exec(text)?.[1]);
+    expect(lines).toBeGreaterThan(3);
+    expect(text).toMatch(/^ircd_link_sent_bytes_total\{server="b\.test"\} [1-9]\d*$/m);
+  });
+
+  it('opers hear of link events: s for this server’s links (up, burst, refused, split), x for servers elsewhere', async () => {
+    const a = await daemon('a', '1AA', [{ name: 'b' }, { name: 'c' }]);
+    const op = await oper(a, 'op');
+    const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
+    await linked(a, b);
+    const watcher = await oper(b, 'watcher');
+    const notice = (c: TestClient, text: string) => c.waitFor((m) => m.command === 'NOTICE' && m.params[1]!.includes(text), { from: 0 });
+    await notice(op, 'Link with b.test[127.0.0.1] established (it connected)');
+    await notice(op, 'End of burst from b.test');
+    const c = await daemon('c', '3CC', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
+    await linked(a, c);
+    await notice(watcher, 'Server c.test being introduced by a.test');
+    // A server A has no [[link]] block for is refused, and told.
+    await daemon('d', '4DD', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
+    await notice(op, 'Link with d.test[127.0.0.1] refused: No link block for d.test');
+    await c.stop();
+    await notice(op, 'Server c.test split from a.test');
+    await notice(watcher, 'Server c.test split from a.test');
   });
 });

@@ -21,7 +21,7 @@ describe('STATS', () => {
     }
     c.send('STATS ?');
     const help = await c.collectUntilPong();
-    expect(help.filter((m) => m.command === '210').map((m) => m.params[1])).toEqual(['u', 'o', 'l', 'm', 'k', 'd', 'x', 'c', 'y', '?']);
+    expect(help.filter((m) => m.command === '210').map((m) => m.params[1])).toEqual(['u', 'o', 'l', 'm', 'k', 'd', 'x', 'c', 'i', 'y', '?']);
     expect(help.find((m) => m.params[1] === 'l')!.params[2]).toMatch(/\(operators\)$/);
     c.send('STATS');
     await c.waitFor('461');
@@ -61,7 +61,7 @@ describe('STATS', () => {
     expect(usage.find((m) => m.params[1] === 'OPER')?.params[2]).toBe('1');
     expect(Number(usage.find((m) => m.params[1] === 'NICK')?.params[2])).toBeGreaterThanOrEqual(2);
 
-    op.send('STATS c');
+    op.send('STATS i');
     expect((await op.waitFor('215')).params.slice(1)).toEqual(['I', '*', '*', '*', '0', 'default']);
     op.send('STATS y');
     expect((await op.waitFor('218')).params.slice(1, 3)).toEqual(['Y', 'default']);

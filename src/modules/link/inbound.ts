@@ -14,6 +14,7 @@ import { applyChannelModes } from '../channels/modes.js';
 import { LIST_MODES } from '../channels/modeparse.js';
 import { sendResolved, splitStatusPrefix, type MessageTarget } from '../messaging.js';
 import { applyBanEncap, isBanEncap } from './bans.js';
+import { burstDone } from './events.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
 import type { Link, Network } from './network.js';
 import { applyOpsLine, applyUserPing, routeReply, routeUserPong } from './remote.js';
@@ -33,10 +34,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       return net.send(link, { source: net.sid, command: 'PONG', params: [server.name, msg.source ?? p[0] ?? ''] });
     case 'PONG':
       if (UID_RE.test(p[1] ?? '')) return routeUserPong(net, link, msg);
-      if (link.bursting && msg.source === link.theirSid) {
-        link.bursting = false;
-        server.log.info({ link: link.name }, 'server link burst received');
-      }
+      if (link.bursting && msg.source === link.theirSid) burstDone(net, link);
       return;
     case 'ERROR':
       server.log.warn({ link: link.name, error: p[0] }, 'server link error from peer');

@@ -10,6 +10,7 @@ import type { User } from '../../server/user.js';
 import { formatModeChanges } from '../channels/modeparse.js';
 import { audit } from '../oper.js';
 import { banLine, unbanLine } from './bans.js';
+import { linkStats, watchLinkEvents } from './events.js';
 import { userIds } from './ids.js';
 import { Network } from './network.js';
 import { forwardQuery } from './remote.js';
@@ -169,6 +170,8 @@ export const link: Module = {
     networkOf.set(server, net);
     server.acceptServer = (socket, listener) => net.accept(socket, listener);
     server.forwardQuery = (client, to, msg, at) => forwardQuery(net, client, to, msg, at);
+    server.stats.links = () => linkStats(net);
+    watchLinkEvents(server);
     subscribe(server, net);
   },
   async start(server) {

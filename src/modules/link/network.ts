@@ -15,6 +15,8 @@ import type { Server } from '../../server/server.js';
 import type { ServerEntry } from '../../server/state.js';
 import type { User } from '../../server/user.js';
 import { channelTs, makeUid, SID_RE, userIds } from './ids.js';
+import { serverNotice } from '../oper.js';
+import { SNO_LINKS } from './events.js';
 import { applyLine } from './inbound.js';
 
 /** Seconds a link may take from connect to the end of its handshake (SVINFO). */
@@ -41,6 +43,9 @@ export interface Link {
   peer: ServerEntry | undefined;
   /** Its burst has not ended yet (our PING not answered). */
   bursting: boolean;
+  /** When the handshake ended (ms), and how long the peer's burst took then (events.ts). */
+  upAt: number;
+  burstSeconds: number | undefined;
   handshakeTimer: NodeJS.Timeout | undefined;
 }
 
@@ -137,6 +142,8 @@ export class Network implements ConnectionOwner {
       description: '',
       peer: undefined,
       bursting: false,
+      upAt: 0,
+      burstSeconds: undefined,
       handshakeTimer: setTimeout(() => this.drop(link, 'Handshake timeout'), HANDSHAKE_SECONDS * 1000),
     };
     link.handshakeTimer!.unref();
@@ -152,6 +159,7 @@ export class Network implements ConnectionOwner {
     // Only addresses of [[link]] blocks: anyone else is gone before a byte is read.
     if (!this.server.config.link.some((l) => l.address === ip)) {
       this.server.log.warn({ ip }, 'server link refused: no [[link]] block has this address');
+      serverNotice(this.server, SNO_LINKS, `Link from [${ip}] refused: no [[link]] block has this address`);
       return void socket.destroy();
     }
     let handshaking = 0;
@@ -172,6 +180,7 @@ export class Network implements ConnectionOwner {
     const failed = (err: Error) => {
       this.connecting.delete(cfg.name);
       this.server.log.warn({ link: cfg.name, err: err.message }, 'server link connect failed');
+      serverNotice(this.server, SNO_LINKS, `Connect to ${cfg.name} failed: ${err.message}`);
       socket.destroy();
       this.scheduleRetry(cfg);
     };
@@ -310,6 +319,7 @@ export class Network implements ConnectionOwner {
         return this.svinfo(link, p);
       case 'ERROR':
         this.server.log.warn({ link: link.name ?? link.conn.ip, error: p[0] }, 'server link refused by its peer');
+        serverNotice(this.server, SNO_LINKS, `Link with ${link.name ?? link.conn.ip} refused by it: ${p[0] ?? ''}`);
         return void link.conn.close({ kind: 'other', text: `ERROR from peer: ${p[0] ?? ''}` }, '');
       case 'PING':
         return this.send(link, { command: 'PONG', params: [p[0] ?? ''] });
@@ -320,6 +330,7 @@ export class Network implements ConnectionOwner {
 
   private refuse(link: Link, reason: string): void {
     this.server.log.warn({ link: link.name ?? link.conn.ip, ip: link.conn.ip, reason }, 'server link refused');
+    serverNotice(this.server, SNO_LINKS, `Link with ${link.name ?? 'unknown server'}[${link.conn.ip}] refused: ${reason}`);
     this.drop(link, reason);
   }
 
@@ -356,6 +367,7 @@ export class Network implements ConnectionOwner {
     clearTimeout(link.handshakeTimer);
     link.phase = 'up';
     link.bursting = true;
+    link.upAt = Date.now();
     const applying = this.from;
     this.from = link;
     try {
@@ -368,6 +380,7 @@ export class Network implements ConnectionOwner {
     }
     this.retries.delete(link.cfg.name);
     this.server.log.info({ link: link.name, sid: link.theirSid, outgoing: link.outgoing }, 'server linked');
+    serverNotice(this.server, SNO_LINKS, `Link with ${link.name}[${link.conn.ip}] established (${link.outgoing ? 'we connected' : 'it connected'}); bursting`);
     this.sendBurst(link);
   }
 
