@@ -32,11 +32,17 @@ export function snomaskOf(client: User): string {
   return operState.get(client)?.snomask ?? '';
 }
 
-/** Sends "*** Notice -- text" to every oper whose snomask has `letter`. */
-export function serverNotice(server: Server, letter: string, text: string, except?: User): void {
+/** Sends "*** Notice -- text" to every oper whose snomask has `letter`, from this server or the server named `origin`. */
+export function serverNotice(server: Server, letter: string, text: string, except?: User, origin?: string): void {
   for (const c of server.state.withMode('s')) {
-    if (c !== except && snomaskOf(c).includes(letter)) c.fromServer('NOTICE', [c.nick, `*** Notice -- ${text}`]);
+    if (c !== except && snomaskOf(c).includes(letter)) c.send({ source: origin ?? server.name, command: 'NOTICE', params: [c.nick, `*** Notice -- ${text}`] });
   }
+}
+
+/** A server notice for the opers of every server of the network (linked servers pass it on). */
+export function networkNotice(server: Server, letter: string, text: string, except?: User): void {
+  serverNotice(server, letter, text, except);
+  server.emit('networkMessage', 'SNOTE', undefined, text, letter);
 }
 
 
@@ -103,7 +109,7 @@ function grantOper(server: Server, client: User, oper: OperConfig): void {
   client.numeric(RPL.YOUREOPER, 'You are now an IRC operator');
   if (snomask) client.numeric(RPL.SNOMASKIS, `+${snomask}`, 'Server notice mask');
   audit(server, client, 'oper up', { class: oper.class });
-  serverNotice(server, 'o', `${client.nick} (${client.user}@${client.realHost}) is now an operator (${oper.name}, class ${oper.class})`, client);
+  networkNotice(server, 'o', `${client.nick} (${client.user}@${client.realHost}) is now an operator (${oper.name}, class ${oper.class})`, client);
 }
 
 async function handleOper(server: Server, client: User, name: string, password: string | undefined): Promise<void> {
@@ -181,7 +187,7 @@ export function killReason(server: Server, given: string | undefined): string {
 /** Disconnects a user as KILL does: the KILL line from `source`, the opers' notice, the QUIT its peers see. */
 export function killUser(server: Server, victim: User, source: string, by: string, reason: string): void {
   victim.send({ source, command: 'KILL', params: [victim.nick, reason] });
-  serverNotice(server, 'k', `Received KILL message for ${victim.nick} (${victim.user}@${victim.realHost}) from ${by}: ${reason}`);
+  networkNotice(server, 'k', `Received KILL message for ${victim.nick} (${victim.user}@${victim.realHost}) from ${by}: ${reason}`);
   server.disconnect(victim, { kind: 'kill', text: `Killed (${by} (${reason}))` });
 }
 
@@ -190,19 +196,27 @@ function handleWallops(server: Server, client: User, text: string): void {
   audit(server, client, 'wallops', { text });
 }
 
-/** WALLOPS to every user with +w, from a user or (without one) from the server. */
-export function sendWallops(server: Server, from: User | undefined, text: string): void {
-  const out = relay(from, { source: from?.mask ?? server.name, command: 'WALLOPS', params: [text] });
+/** WALLOPS to every user with +w of the network, from a user or (without one) from the server (this one, or `origin`). */
+export function sendWallops(server: Server, from: User | undefined, text: string, origin = server.name): void {
+  const out = relay(from, { source: from?.mask ?? origin, command: 'WALLOPS', params: [text] });
   for (const c of server.state.withMode('w')) c.sendOutgoing(out);
+  server.emit('networkMessage', 'WALLOPS', from, text);
+}
+
+/** GLOBOPS: a notice to the opers of the network whose snomask has g. */
+export function sendGlobops(server: Server, from: User, text: string): void {
+  serverNotice(server, 'g', `GLOBOPS from ${from.nick}: ${text}`);
+  server.emit('networkMessage', 'GLOBOPS', from, text);
 }
 
 /**
  * LOCOPS and GLOBOPS (as in Solanum, hybrid and InspIRCd): a message to the opers whose snomask
- * has the letter (l, g), as a server notice. GLOBOPS is meant for the opers of every server of a
- * network and LOCOPS for this server's; with one server both reach the same local opers.
+ * has the letter (l, g), as a server notice. GLOBOPS reaches the opers of every server of a
+ * network (as TS6's OPERWALL), LOCOPS this server's.
  */
-function operBroadcast(server: Server, client: User, command: 'LOCOPS' | 'GLOBOPS', letter: string, text: string): void {
-  serverNotice(server, letter, `${command} from ${client.nick}: ${text}`);
+function operBroadcast(server: Server, client: User, command: 'LOCOPS' | 'GLOBOPS', text: string): void {
+  if (command === 'GLOBOPS') sendGlobops(server, client, text);
+  else serverNotice(server, 'l', `LOCOPS from ${client.nick}: ${text}`);
   audit(server, client, command.toLowerCase(), { text });
 }
 
@@ -289,21 +303,21 @@ export const oper: Module = {
       minParams: 1,
       privilege: 'wallops',
       handler: (server, client, msg) => handleWallops(server, client, msg.params[0]!),
-      help: ['WALLOPS <text>', 'Sends a message to every user with user mode +w (operators with "wallops").'],
+      help: ['WALLOPS <text>', 'Sends a message to every user of the network with user mode +w (operators with "wallops").'],
     },
     LOCOPS: {
       minParams: 1,
       privilege: 'wallops',
-      handler: (server, client, msg) => operBroadcast(server, client, 'LOCOPS', 'l', msg.params[0]!),
+      handler: (server, client, msg) => operBroadcast(server, client, 'LOCOPS', msg.params[0]!),
       help: ['LOCOPS <text>', "Sends a notice to this server's operators whose snomask has l (operators with \"wallops\")."],
     },
     GLOBOPS: {
       minParams: 1,
       privilege: 'wallops',
-      handler: (server, client, msg) => operBroadcast(server, client, 'GLOBOPS', 'g', msg.params[0]!),
+      handler: (server, client, msg) => operBroadcast(server, client, 'GLOBOPS', msg.params[0]!),
       help: [
         'GLOBOPS <text>',
-        'Sends a notice to the operators of the network whose snomask has g (operators with "wallops"); on a single server, the same operators LOCOPS reaches.',
+        'Sends a notice to the operators of every server of the network whose snomask has g (operators with "wallops").',
       ],
     },
     REHASH: {

@@ -20,6 +20,9 @@ const SEE_HIDDEN = 'see_hidden';
 /** The WHOX fields in the order the spec puts them in RPL_WHOSPCRPL. */
 const WHOX_FIELDS = 'tcuihsnfdlaor';
 
+/** An operator here, or of another server (its +o came over the link; its privileges stay there). */
+const isOperator = (target: User) => target.modes.has('o');
+
 function sharesChannel(server: Server, a: User, b: User): boolean {
   const mine = server.state.channelsOf(a);
   const theirs = server.state.channelsOf(b);
@@ -50,7 +53,7 @@ export function sendListNumeric(server: Server, client: User, code: string, para
 /** H/G (away), * (operator), channel prefixes (all of them with multi-prefix) and the bot flag. */
 function whoFlags(server: Server, viewer: User, target: User, channel: Channel | undefined): string {
   let flags = target.away === undefined ? 'H' : 'G';
-  if (target.oper) flags += '*';
+  if (isOperator(target)) flags += '*';
   if (channel) flags += server.prefixes.symbolsFor(channel.members.get(target) ?? '', viewer.hasCap(CAP['multi-prefix']));
   if (target.modes.has(BOT_MODE)) flags += BOT_MODE;
   return flags;
@@ -114,7 +117,7 @@ const handleWho: Handler = (server, client, msg) => {
   const whox = parseWhox(arg);
   const operOnly = (whox ? arg!.slice(0, arg!.indexOf('%')) : (arg ?? '')).includes('o');
   const send = (target: User, channel?: Channel) => {
-    if (!operOnly || target.oper) sendWhoReply(server, client, target, channel, whox);
+    if (!operOnly || isOperator(target)) sendWhoReply(server, client, target, channel, whox);
   };
 
   if (isChannelTarget(mask, server.config.channels.types)) {
@@ -136,7 +139,7 @@ const handleWho: Handler = (server, client, msg) => {
       let left = server.hasPrivilege(client, SEE_HIDDEN) ? Infinity : server.config.limits.who_results;
       for (const target of server.registeredClients()) {
         if (!matchesWhoMask(server, client, target, pattern) || !userVisible(server, client, target)) continue;
-        if (operOnly && !target.oper) continue;
+        if (operOnly && !isOperator(target)) continue;
         if (left-- === 0) {
           client.numeric(ERR.TOOMANYMATCHES, 'WHO', 'Output too large, truncated');
           break;
@@ -168,7 +171,7 @@ function sendWhois(server: Server, client: User, target: User): void {
   client.numeric(RPL.WHOISSERVER, nick, home.name, home === server.state.me ? server.config.server.description : home.description);
   if (target.away !== undefined) client.numeric(RPL.AWAY, nick, target.away);
   if (server.state.isService(target)) client.numeric(RPL.WHOISOPERATOR, nick, 'is a Network Service');
-  else if (target.oper) client.numeric(RPL.WHOISOPERATOR, nick, 'is an IRC operator');
+  else if (isOperator(target)) client.numeric(RPL.WHOISOPERATOR, nick, 'is an IRC operator');
   if (target.account) client.numeric(RPL.WHOISACCOUNT, nick, target.account, 'is logged in as');
   if (target.modes.has(BOT_MODE)) client.numeric(RPL.WHOISBOT, nick, `is a bot on ${server.config.server.network}`);
   if (target.secure) client.numeric(RPL.WHOISSECURE, nick, 'is using a secure connection');

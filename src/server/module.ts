@@ -115,6 +115,11 @@ export interface Hooks {
   banAdded(server: Server, ban: ServerBan, by: User | undefined): void;
   /** A server ban was removed here (as `banAdded`). */
   banRemoved(server: Server, kind: BanKind, mask: string, by: User | undefined): void;
+  /**
+   * A message for the opers or users of the whole network was sent here: WALLOPS (from a user or
+   * the server), GLOBOPS, or a server notice with snomask `letter` meant for every server's opers.
+   */
+  networkMessage(server: Server, kind: 'WALLOPS' | 'GLOBOPS' | 'SNOTE', from: User | undefined, text: string, letter?: string): void;
 }
 
 export interface UserModeDef {

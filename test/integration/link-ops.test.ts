@@ -189,3 +189,51 @@ describe('operating links', () => {
     await notice(watcher, 'Server c.test split from a.test');
   });
 });
+
+describe('operators across a network', () => {
+  it('WALLOPS reaches +w users of every server, GLOBOPS the opers of every server, oper-ups and kills are noticed network-wide', async () => {
+    const { a, b, c } = await network();
+    const reader = await user(c, 'reader');
+    reader.send('MODE reader +w');
+    await reader.waitFor('MODE');
+    const watcher = await oper(c, 'watcher');
+    const op = await oper(b, 'op');
+    // B's oper-up reached C's opers, from b.test.
+    const up = await watcher.waitFor((m) => m.command === 'NOTICE' && m.params[1]!.includes('op (') && m.params[1]!.includes('is now an operator'), { from: 0 });
+    expect(up.source).toBe('b.test');
+    await waitUntil(() => c.server.state.findNick('op')?.modes.has('o') === true, 3000);
+    op.send('WALLOPS :network maintenance');
+    const wallops = await reader.waitFor('WALLOPS');
+    expect(wallops.source).toMatch(/^op!/);
+    expect(wallops.params).toEqual(['network maintenance']);
+    op.send('GLOBOPS :look at this');
+    const globops = await watcher.waitFor((m) => m.command === 'NOTICE' && m.params[1]!.includes('GLOBOPS from op: look at this'));
+    expect(globops.params[1]).toBe('*** Notice -- GLOBOPS from op: look at this');
+    op.send('LOCOPS :only here');
+    await op.ask('PING x');
+    // A remote oper shows as one: WHO's * and WHOIS's 313.
+    const who = await query(watcher, 'WHO op', '315');
+    expect(who.find((m) => m.command === '352')!.params[6]).toBe('H*');
+    op.send('KILL reader :enough');
+    await reader.waitClosed(3000);
+    await watcher.waitFor((m) => m.command === 'NOTICE' && m.params[1]!.includes('Received KILL message for reader'));
+    expect(watcher.lines.some((l) => l.includes('only here'))).toBe(false);
+    expect(a.server.state.findNick('reader')).toBeUndefined();
+  });
+
+  it('CONNECT <server> <port> <remote server> links from the remote server, whose notices come back', async () => {
+    const c = await daemon('c', '3CC', [{ name: 'a', hub: true }]);
+    const a = await daemon('a', '1AA', [{ name: 'b' }, { name: 'c', port: c.serverPort }]);
+    const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
+    await linked(a, b);
+    const plain = await user(b, 'plain');
+    expect((await query(plain, 'CONNECT c.test 0 a.test', '481')).some((m) => m.command === '481')).toBe(true);
+    const op = await oper(b, 'op');
+    op.send('CONNECT c.test 0 a.test');
+    const notice = await op.waitFor((m) => m.command === 'NOTICE' && m.params[1]!.startsWith('*** Connecting to c.test'));
+    expect(notice.source).toBe('a.test');
+    await linked(a, c);
+    await linked(b, c);
+    expect((await query(op, 'CONNECT c.test 0 nowhere.test', '402')).find((m) => m.command === '402')!.params[1]).toBe('nowhere.test');
+  });
+});

@@ -13,11 +13,10 @@ import { setChannelTopic } from '../channels/info.js';
 import { applyChannelModes } from '../channels/modes.js';
 import { LIST_MODES } from '../channels/modeparse.js';
 import { sendResolved, splitStatusPrefix, type MessageTarget } from '../messaging.js';
-import { applyBanEncap, isBanEncap } from './bans.js';
 import { burstDone } from './events.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
 import type { Link, Network } from './network.js';
-import { applyOpsLine, applyUserPing, routeReply, routeUserPong } from './remote.js';
+import { applyOpsEncap, applyOpsLine, applyUserPing, routeReply, routeUserPong } from './remote.js';
 
 /** Applies one line from a link that is up. Lines naming unknown users or channels are dropped (they crossed a change). */
 export function applyLine(net: Network, link: Link, msg: Message): void {
@@ -144,8 +143,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       return;
     case 'ENCAP': {
       // ":<source> ENCAP <servermask> SU <uid> [<account>]": a login (or, without an account, a logout).
-      if (isBanEncap(p[1] ?? '')) return applyBanEncap(net, link, msg, user);
-      if (p[1] !== 'SU') return;
+      if (p[1] !== 'SU') return applyOpsEncap(net, link, msg, user);
       const target = net.byUid.get(p[2] ?? '');
       if (target) state.setAccount(target, p[3] || undefined);
       return;

@@ -3,6 +3,7 @@
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
 import type { Message } from '../../protocol/message.js';
 import { ERR } from '../../protocol/numerics.js';
+import { answeredElsewhere } from '../../server/hunt.js';
 import type { Module } from '../../server/module.js';
 import type { Server } from '../../server/server.js';
 import { serverSlot } from '../../server/slots.js';
@@ -13,6 +14,7 @@ import { banLine, unbanLine } from './bans.js';
 import { linkStats, watchLinkEvents } from './events.js';
 import { userIds } from './ids.js';
 import { Network } from './network.js';
+import { networkLine } from './opers.js';
 import { forwardQuery } from './remote.js';
 
 const networkOf = serverSlot<Network>('link');
@@ -99,8 +101,9 @@ function subscribe(server: Server, net: Network): void {
   });
 }
 
-/** CONNECT <server>: links a [[link]] block's server now (its autoconnect need not be on). */
+/** CONNECT <server> [<port> <remote server>]: links a [[link]] block's server now, here or from the server named (its autoconnect need not be on). */
 function handleConnect(server: Server, client: User, msg: Message): void {
+  if (answeredElsewhere(server, client, msg, 2)) return;
   const net = networkOf.get(server);
   const cfg = server.config.link.find((l) => l.name.toLowerCase() === msg.params[0]!.toLowerCase());
   if (!net || !cfg) return client.numeric(ERR.NOSUCHSERVER, msg.params[0]!, 'No link block for that server');
@@ -128,7 +131,10 @@ export const link: Module = {
       handler: handleConnect,
       minParams: 1,
       privilege: 'routing',
-      help: ['CONNECT <server>', 'Links the server of a [[link]] block now (operators with the "routing" privilege).'],
+      help: [
+        'CONNECT <server> [<port> <remote server>]',
+        'Links the server of a [[link]] block now (operators with the "routing" privilege); with a remote server, that server links it (from its own [[link]] block: the port is ignored).',
+      ],
     },
     SQUIT: {
       handler: handleSquit,
@@ -146,6 +152,10 @@ export const link: Module = {
     banRemoved(server, kind, mask, by) {
       const net = networkOf.get(server);
       if (net && !net.from) net.broadcast(unbanLine(net, kind, mask, by));
+    },
+    networkMessage(server, kind, from, text, letter) {
+      const net = networkOf.get(server);
+      if (net && !net.from) net.broadcast(networkLine(net, kind, from, text, letter));
     },
     // Messages are not State changes: each relayed PRIVMSG or NOTICE goes to the links behind
     // which its recipients are (one link for a user, each link with members for a channel).

@@ -1,20 +1,22 @@
 // Queries across a network: a command naming another server (WHOIS <server|nick> <nick>, MOTD,
-// VERSION, TIME, ADMIN, INFO, LUSERS, STATS, LINKS, PING <token> <server>) goes there as
+// VERSION, TIME, ADMIN, INFO, LUSERS, STATS, LINKS, CONNECT, PING <token> <server>) goes there as
 // ":<uid> <command> ... <sid>", passed on by each server on the way; the server named runs the
 // command for the remote user as for its own, and its replies come back as ":<sid> <numeric>
 // <uid> ..." (or NOTICE), passed hop by hop to the user's server, which shows them with the
 // answering server's name as their source.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md ("hunted server", WHOIS,
-// LUSERS, STATS, LINKS, MOTD, VERSION, TIME, ADMIN, INFO, PING, PONG)
+// LUSERS, STATS, LINKS, MOTD, VERSION, TIME, ADMIN, INFO, CONNECT, PING, PONG)
 import type { Message } from '../../protocol/message.js';
 import { huntedServer } from '../../server/hunt.js';
 import type { ServerEntry } from '../../server/state.js';
 import { answerFor, type User } from '../../server/user.js';
+import { applyBanEncap, isBanEncap } from './bans.js';
 import { UID_RE } from './ids.js';
 import type { Link, Network } from './network.js';
+import { applyOperMessage, applySnote } from './opers.js';
 
 /** Commands whose parameter at this index names the server that answers. */
-const HUNTED: Readonly<Record<string, number>> = { WHOIS: 0, MOTD: 0, VERSION: 0, TIME: 0, ADMIN: 0, INFO: 0, LINKS: 0, LUSERS: 1, STATS: 1 };
+const HUNTED: Readonly<Record<string, number>> = { WHOIS: 0, MOTD: 0, VERSION: 0, TIME: 0, ADMIN: 0, INFO: 0, LINKS: 0, LUSERS: 1, STATS: 1, CONNECT: 2 };
 
 /** Server.forwardQuery: a local user's command goes toward the server it names, which it names by SID. */
 export function forwardQuery(net: Network, client: User, to: ServerEntry, msg: Message, at: number): void {
@@ -63,7 +65,9 @@ export function applyHunted(net: Network, link: Link, msg: Message, user: User |
   const def = net.server.router.commands.get(msg.command);
   const params = msg.params.filter((_, i) => i !== at);
   if (!def || (typeof def.minParams === 'number' && params.length < def.minParams)) return;
-  // A remote user carries no privileges here (docs/linking.md): what is for opers is refused as to any user.
+  // The privilege a command declares (CONNECT's "routing") was checked by the user's own server,
+  // which TS6 servers trust. Otherwise a remote user carries no privileges here (docs/linking.md):
+  // what a handler keeps for opers (STATS k) is refused as to any user.
   void answerFor(user, (reply) => replyOverLink(net, user, reply), () => def.handler(net.server, user, { command: msg.command, params }));
 }
 
@@ -104,4 +108,12 @@ export function routeUserPong(net: Network, link: Link, msg: Message): void {
 export function applyOpsLine(net: Network, link: Link, msg: Message, user: User | undefined): void {
   if (msg.command in HUNTED) return applyHunted(net, link, msg, user);
   if (/^\d{3}$/.test(msg.command)) return routeReply(net, link, msg);
+  if (msg.command === 'WALLOPS' || msg.command === 'OPERWALL') return applyOperMessage(net, link, msg, user);
+}
+
+/** ENCAP subcommands of operators: server bans (bans.ts) and network server notices (opers.ts). */
+export function applyOpsEncap(net: Network, link: Link, msg: Message, user: User | undefined): void {
+  const sub = msg.params[1] ?? '';
+  if (isBanEncap(sub)) return applyBanEncap(net, link, msg, user);
+  if (sub === 'SNOTE') return applySnote(net, link, msg, user);
 }
