@@ -1,6 +1,7 @@
-// STATS (RFC 2812 3.4.4, Modern IRC) for this server, and LINKS of the network's servers. Letters in [stats] public
+// STATS (RFC 2812 3.4.4, Modern IRC) for this server, and LINKS and MAP of the network's servers. Letters in [stats] public
 // are open to everyone; the rest (connections, bans, config details) are for opers.
-// Spec: https://modern.ircdocs.horse/#stats-message · https://modern.ircdocs.horse/#links-message
+// Spec: https://modern.ircdocs.horse/#stats-message · https://modern.ircdocs.horse/#links-message ·
+// MAP as Solanum's: https://github.com/solanum-ircd/solanum/blob/main/help/opers/map
 import { globMatch } from '../protocol/mask.js';
 import { formatDuration } from '../protocol/duration.js';
 import { ERR, RPL } from '../protocol/numerics.js';
@@ -9,6 +10,7 @@ import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import { answeredElsewhere } from '../server/hunt.js';
 import type { Server } from '../server/server.js';
+import type { ServerEntry } from '../server/state.js';
 import type { BanKind } from '../store/bans.js';
 import { bansOf } from './bans.js';
 
@@ -145,6 +147,36 @@ function handleLinks(server: Server, client: User, mask: string | undefined): vo
   client.numeric(RPL.ENDOFLINKS, mask ?? '*', 'End of /LINKS list');
 }
 
+/**
+ * MAP: the server tree drawn from this server, each server with its SID and its share of the
+ * network's users (as Solanum's MAP). Open to whoever may see LINKS.
+ */
+function handleMap(server: Server, client: User): void {
+  if (!server.config.stats.links_public && !client.oper) {
+    client.numeric(ERR.NOPRIVILEGES, 'Permission Denied - You do not have the required operator privileges');
+    return;
+  }
+  const state = server.state;
+  const users = new Map<ServerEntry, number>();
+  const children = new Map<ServerEntry, ServerEntry[]>();
+  for (const s of state.servers.values()) if (s.uplink) children.set(s.uplink, [...(children.get(s.uplink) ?? []), s]);
+  for (const c of state.clients) {
+    if (!c.registered || state.isService(c)) continue;
+    const home = state.serverOf(c);
+    users.set(home, (users.get(home) ?? 0) + 1);
+  }
+  const total = Math.max(1, [...users.values()].reduce((a, b) => a + b, 0));
+  const draw = (s: ServerEntry, indent: string, last: boolean, root: boolean) => {
+    const n = users.get(s) ?? 0;
+    const name = `${root ? '' : indent + (last ? '`- ' : '|- ')}${s.name}[${s.sid ?? '-'}]`;
+    client.numeric(RPL.MAP, `${name} ${'-'.repeat(Math.max(1, 50 - name.length))} | Users: ${String(n).padStart(6)} (${((100 * n) / total).toFixed(1)}%)`);
+    const below = (children.get(s) ?? []).sort((x, y) => x.name.localeCompare(y.name));
+    below.forEach((child, i) => draw(child, root ? '' : indent + (last ? '   ' : '|  '), i === below.length - 1, false));
+  };
+  draw(state.me, '', true, true);
+  client.numeric(RPL.MAPEND, 'End of /MAP');
+}
+
 export const stats: Module = {
   name: 'stats',
   commands: {
@@ -158,7 +190,12 @@ export const stats: Module = {
       handler: (server, client, msg) => {
         if (msg.params.length < 2 || !answeredElsewhere(server, client, msg, 0)) handleLinks(server, client, msg.params[msg.params.length - 1] || undefined);
       },
-      help: ['LINKS [<mask>]', 'Lists the servers of the network (just this one).'],
+      help: ['LINKS [[<server>] <mask>]', 'Lists the servers of the network, each with its uplink and its distance in links; given a server, as that server sees them.'],
+    },
+    MAP: {
+      penalty: 2,
+      handler: (server, client) => handleMap(server, client),
+      help: ['MAP', "Draws the network's server tree from this server, with each server's users."],
     },
   },
 };

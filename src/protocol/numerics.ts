@@ -6,6 +6,8 @@ export const RPL = {
   MYINFO: '004',
   ISUPPORT: '005',
   SNOMASKIS: '008',
+  MAP: '015',
+  MAPEND: '017',
   STATSHELP: '210',
   STATSLINKINFO: '211',
   UMODEIS: '221',

@@ -237,3 +237,27 @@ describe('operators across a network', () => {
     expect((await query(op, 'CONNECT c.test 0 nowhere.test', '402')).find((m) => m.command === '402')!.params[1]).toBe('nowhere.test');
   });
 });
+
+describe('the server tree', () => {
+  it('MAP draws the tree from this server with each server’s users; LINKS and LUSERS count the whole network', async () => {
+    const { b } = await network();
+    const bob = await user(b, 'bob');
+    const map = (await query(bob, 'MAP', '017')).filter((m) => m.command === '015').map((m) => m.params[1]!);
+    expect(map).toHaveLength(3);
+    expect(map[0]).toMatch(/^b\.test\[2BB\] -+ \| Users: +1 \(100\.0%\)$/);
+    expect(map[1]).toMatch(/^`- a\.test\[1AA\] -+ \| Users: +0 \(0\.0%\)$/);
+    expect(map[2]).toMatch(/^ {3}`- c\.test\[3CC\] -+ \| Users: +0 \(0\.0%\)$/);
+    const links = (await query(bob, 'LINKS', '365')).filter((m) => m.command === '364').map((m) => m.params.slice(1));
+    expect(links).toContainEqual(['c.test', 'a.test', '2 An IRC server']);
+    const lusers = await query(bob, 'LUSERS', '266');
+    expect(lusers.find((m) => m.command === '251')!.params[1]).toBe('There are 1 users and 0 invisible on 3 servers');
+  });
+
+  it('MAP is for operators where links are hidden', async () => {
+    const a = await daemon('a', '1AA', [], { stats: { links_public: false } });
+    const someone = await user(a, 'someone');
+    expect((await query(someone, 'MAP', '481')).some((m) => m.command === '481')).toBe(true);
+    const op = await oper(a, 'op');
+    expect((await query(op, 'MAP', '017')).filter((m) => m.command === '015')).toHaveLength(1);
+  });
+});
