@@ -7,6 +7,7 @@ import { ERR, RPL } from '../protocol/numerics.js';
 import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
+import type { ServerEntry } from '../server/state.js';
 import { serverSlot } from '../server/slots.js';
 
 interface WhowasEntry {
@@ -18,6 +19,8 @@ interface WhowasEntry {
   realname: string;
   account: string | undefined;
   leftAt: number;
+  /** The server the user was on (another server's, for a user of a linked server). */
+  server: string;
 }
 
 /** One reused nick must not push every other nick out of the history. */
@@ -38,7 +41,7 @@ function historyOf(server: Server): History | undefined {
   return history;
 }
 
-function record(server: Server, client: User, nick: string): void {
+function record(server: Server, client: User, nick: string, home: ServerEntry): void {
   const history = historyOf(server);
   if (!history) return;
   const key = server.state.fold(nick);
@@ -51,6 +54,7 @@ function record(server: Server, client: User, nick: string): void {
     realname: client.realname,
     account: client.account,
     leftAt: Date.now(),
+    server: home.name,
   };
   const limit = Math.min(PER_NICK, server.config.limits.whowas);
   const entries = [entry, ...(history.get(key) ?? [])].slice(0, limit);
@@ -62,7 +66,7 @@ function sendEntry(server: Server, client: User, e: WhowasEntry): void {
   if (server.hasPrivilege(client, 'see_hidden'))
     client.numeric(RPL.WHOISACTUALLY, e.nick, `${e.user}@${e.realHost}`, e.ip, 'Actual user@host, Actual IP');
   if (e.account) client.numeric(RPL.WHOISACCOUNT, e.nick, e.account, 'was logged in as');
-  client.numeric(RPL.WHOISSERVER, e.nick, server.name, new Date(e.leftAt).toUTCString());
+  client.numeric(RPL.WHOISSERVER, e.nick, e.server, new Date(e.leftAt).toUTCString());
 }
 
 export const whowas: Module = {
@@ -90,9 +94,10 @@ export const whowas: Module = {
     },
   },
   init(server) {
-    server.state.events.on('userQuit', ({ client }) => record(server, client, client.nick));
+    // Users of linked servers too, when they quit, are killed or leave with a netsplit.
+    server.state.events.on('userQuit', ({ client, home }) => record(server, client, client.nick, home));
     server.state.events.on('nickChanged', ({ client, oldNick }) => {
-      if (client.registered) record(server, client, oldNick);
+      if (client.registered) record(server, client, oldNick, server.state.serverOf(client));
     });
   },
   hooks: {

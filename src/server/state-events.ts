@@ -10,8 +10,11 @@ export interface StateEvents {
   userIntroduced: { client: User };
   /** A client changed nick (before registration too; `client.registered` tells). */
   nickChanged: { client: User; oldNick: string };
-  /** A registered user left; its memberships, nick and indexes are gone. `channels`: those it was in, with the prefixes it held. */
-  userQuit: { client: User; reason: string; channels: ReadonlyMap<Channel, string> };
+  /**
+   * A registered user left; its memberships, nick and indexes are gone. `channels`: those it was
+   * in, with the prefixes it held; `home`: the server it was on.
+   */
+  userQuit: { client: User; reason: string; channels: ReadonlyMap<Channel, string>; home: ServerEntry };
   userModeChanged: { client: User; letter: string; on: boolean };
   accountChanged: { client: User; oldAccount: string | undefined };
   awayChanged: { client: User };

@@ -187,6 +187,7 @@ export class State {
 
   /** Drops a departing client from every index; a registered one leaves its channels and is announced. */
   removeClient(client: User, reason: string): void {
+    const home = this.serverOf(client);
     this.clientSet.delete(client);
     this.homeOf.delete(client);
     for (const letter of client.modes) this.modeHolders.get(letter)?.delete(client);
@@ -197,7 +198,7 @@ export class State {
     this.freeNick(client);
     if (client.registered) {
       if (!this.serviceSet.delete(client)) this.registered--;
-      this.events.emit('userQuit', { client, reason, channels });
+      this.events.emit('userQuit', { client, reason, channels, home });
     }
     for (const channel of emptied) this.events.emit('channelDestroyed', { channel });
   }

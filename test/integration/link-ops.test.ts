@@ -261,3 +261,30 @@ describe('the server tree', () => {
     expect((await query(op, 'MAP', '017')).filter((m) => m.command === '015')).toHaveLength(1);
   });
 });
+
+describe('MONITOR and WHOWAS of users of other servers', () => {
+  it('MONITOR follows a user two links away coming, leaving and split off; WHOWAS remembers it with its server', async () => {
+    const { a, b, c } = await network();
+    const bob = await user(b, 'bob');
+    bob.send('MONITOR + carol');
+    expect((await bob.waitFor('731')).params[1]).toBe('carol');
+    const carol = await user(c, 'carol', { realname: 'Carol C' });
+    expect((await bob.waitFor('730')).params[1]).toMatch(/^carol!/);
+    carol.send('QUIT :bye');
+    expect((await bob.waitFor('731', { from: bob.mark })).params[1]).toBe('carol');
+    const was = await query(bob, 'WHOWAS carol', '369');
+    expect(was.find((m) => m.command === '314')!.params.slice(1, 3)).toEqual(['carol', 'carol']);
+    expect(was.find((m) => m.command === '312')!.params[2]).toBe('c.test');
+    // A netsplit takes a user away too: it is offline to MONITOR and in WHOWAS, with its server.
+    const dave = await user(c, 'dave');
+    bob.send('MONITOR + dave');
+    await bob.waitFor((m) => m.command === '730' && m.params[1]!.startsWith('dave!'));
+    expect(dave.closed).toBe(false);
+    const from = bob.mark;
+    await c.stop();
+    expect((await bob.waitFor('731', { from })).params[1]).toBe('dave');
+    await waitUntil(() => !a.server.state.findServer('c.test'), 3000);
+    const split = await query(bob, 'WHOWAS dave', '369');
+    expect(split.find((m) => m.command === '312')!.params[2]).toBe('c.test');
+  });
+});
