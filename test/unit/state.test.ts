@@ -204,7 +204,7 @@ describe('State events', () => {
     state.addMember(channel, onLeaf, '');
     take();
     state.splitServer(hub);
-    expect(seen[0]!.payload).toEqual({ client: onLeaf, reason: 'irc.local hub.example', channels: new Map([[channel, '']]) });
+    expect(seen[0]!.payload).toEqual({ client: onLeaf, reason: 'irc.local hub.example', channels: new Map([[channel, '']]), home: leaf });
     expect(seen[1]!.payload).toEqual({ server: hub, reason: 'irc.local hub.example', servers: [hub, leaf] });
     expect(take()).toEqual(['userQuit', 'serverSplit']);
     expect([...state.servers.values()]).toEqual([state.me, other]);
@@ -224,7 +224,7 @@ describe('State events', () => {
     state.addMember(alone, a, 'o');
     take();
     state.removeClient(a, 'Quit: bye');
-    expect(seen[0]!.payload).toEqual({ client: a, reason: 'Quit: bye', channels: new Map([[shared, ''], [alone, 'o']]) });
+    expect(seen[0]!.payload).toEqual({ client: a, reason: 'Quit: bye', channels: new Map([[shared, ''], [alone, 'o']]), home: state.me });
     expect(take()).toEqual(['userQuit', 'channelDestroyed']);
     expect(state.findNick('a')).toBeUndefined();
     expect([...shared.members.keys()]).toEqual([b]);
