@@ -27,16 +27,20 @@ function maskParams(kind: BanKind, mask: string): string[] {
   return [kind === 'X' ? oneWord(mask) : wireSafe(mask)];
 }
 
-/** "ENCAP * KLINE <minutes> <user> <host> :<reason>" (DLINE, XLINE alike) for a ban set here; 0 minutes is permanent. */
-export function banLine(net: Network, ban: ServerBan, by: User | undefined): Message {
-  const minutes = ban.expiresAt === undefined ? 0 : Math.max(1, Math.ceil((ban.expiresAt - Date.now()) / 60000));
-  const params = ['*', `${ban.kind}LINE`, String(minutes), ...maskParams(ban.kind, ban.mask), ...(ban.kind === 'X' ? ['2'] : []), ban.reason];
-  return { source: by ? net.uid(by) : net.sid, command: 'ENCAP', params };
+/** A ban command as ENCAP carries it: what to set (with its minutes, 0 permanent, and reason) or remove. */
+export interface BanCommand {
+  kind: BanKind;
+  adding: boolean;
+  /** The mask as the bans module takes it from an oper: user@host, an address or range, a realname glob with spaces. */
+  mask: string;
+  minutes: number;
+  reason: string;
 }
 
-/** "ENCAP * UNKLINE <user> <host>" (UNDLINE, UNXLINE alike) for a ban removed here. */
-export function unbanLine(net: Network, kind: BanKind, mask: string, by: User | undefined): Message {
-  return { source: by ? net.uid(by) : net.sid, command: 'ENCAP', params: ['*', `UN${kind}LINE`, ...maskParams(kind, mask)] };
+/** The parameters after "ENCAP <server mask>": "KLINE <minutes> <user> <host> :<reason>", "UNKLINE <user> <host>", and the D and X forms. */
+export function encodeBanCommand(c: BanCommand): string[] {
+  if (!c.adding) return [`UN${c.kind}LINE`, ...maskParams(c.kind, c.mask)];
+  return [`${c.kind}LINE`, String(c.minutes), ...maskParams(c.kind, c.mask), ...(c.kind === 'X' ? ['2'] : []), c.reason];
 }
 
 const KINDS: Record<string, { kind: BanKind; adding: boolean; params: number }> = {
@@ -53,6 +57,30 @@ export function isBanEncap(sub: string): boolean {
   return sub in KINDS;
 }
 
+/** Reads what `encodeBanCommand` wrote (and Solanum sends); undefined when a parameter is missing. */
+export function decodeBanCommand(sub: string, args: readonly string[]): BanCommand | undefined {
+  const spec = KINDS[sub];
+  if (!spec || args.length < spec.params) return undefined;
+  const { kind, adding } = spec;
+  const masks = adding ? args.slice(1) : args;
+  const mask = kind === 'K' ? `${masks[0]}@${fromWire(masks[1]!)}` : kind === 'X' ? masks[0]!.replace(/\\s/g, ' ') : fromWire(masks[0]!);
+  const minutes = adding ? Number(args[0]) : 0;
+  return { kind, adding, mask, minutes: Number.isInteger(minutes) && minutes > 0 ? minutes : 0, reason: adding ? args[args.length - 1]! : '' };
+}
+
+/** The ENCAP line for a ban set here; its minutes are those left, rounded up. */
+export function banLine(net: Network, ban: ServerBan, by: User | undefined): Message {
+  const minutes = ban.expiresAt === undefined ? 0 : Math.max(1, Math.ceil((ban.expiresAt - Date.now()) / 60000));
+  const params = encodeBanCommand({ kind: ban.kind, adding: true, mask: ban.mask, minutes, reason: ban.reason });
+  return { source: by ? net.uid(by) : net.sid, command: 'ENCAP', params: ['*', ...params] };
+}
+
+/** The ENCAP line for a ban removed here. */
+export function unbanLine(net: Network, kind: BanKind, mask: string, by: User | undefined): Message {
+  const params = encodeBanCommand({ kind, adding: false, mask, minutes: 0, reason: '' });
+  return { source: by ? net.uid(by) : net.sid, command: 'ENCAP', params: ['*', ...params] };
+}
+
 /**
  * ":<source> ENCAP <server mask> <KLINE|DLINE|XLINE|UNKLINE|UNDLINE|UNXLINE> ...": passed on to
  * the other links as it came, and applied here when the mask matches this server's name, through
@@ -60,28 +88,17 @@ export function isBanEncap(sub: string): boolean {
  */
 export function applyBanEncap(net: Network, link: Link, msg: Message, user: User | undefined): void {
   const [serverMask = '', sub = '', ...args] = msg.params;
-  const spec = KINDS[sub]!;
-  if (args.length < spec.params) return;
+  const ban = decodeBanCommand(sub, args);
+  if (!ban) return;
   net.broadcast(msg);
   const server = net.server;
   if (!globMatch(serverMask.toLowerCase(), server.name.toLowerCase())) return;
   const origin = user ? server.state.serverOf(user) : net.bySid.get(msg.source ?? '');
   const by = `${user?.nick ?? origin?.name ?? link.name} (${origin?.name ?? link.name})`;
-  const { kind } = spec;
-  if (!spec.adding) {
-    const given = kind === 'K' ? `${args[0]}@${fromWire(args[1]!)}` : kind === 'X' ? args[0]! : fromWire(args[0]!);
-    removeServerBan(server, kind, given, by);
+  if (!ban.adding) {
+    removeServerBan(server, ban.kind, ban.mask, by);
     return;
   }
-  const minutes = Number(args[0]);
-  const given = kind === 'K' ? `${args[1]}@${fromWire(args[2]!)}` : kind === 'X' ? args[1]! : fromWire(args[1]!);
-  const result = addServerBan(server, {
-    kind,
-    given,
-    seconds: Number.isInteger(minutes) && minutes > 0 ? minutes * 60 : 0,
-    reason: args[args.length - 1],
-    setBy: by,
-    by,
-  });
-  if (!result.ok) server.log.warn({ link: link.name, kind, mask: given, error: result.error }, 'server ban from a linked server not applied');
+  const result = addServerBan(server, { kind: ban.kind, given: ban.mask, seconds: ban.minutes * 60, reason: ban.reason, setBy: by, by });
+  if (!result.ok) server.log.warn({ link: link.name, kind: ban.kind, mask: ban.mask, error: result.error }, 'server ban from a linked server not applied');
 }
