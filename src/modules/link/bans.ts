@@ -95,10 +95,12 @@ export function applyBanEncap(net: Network, link: Link, msg: Message, user: User
   if (!globMatch(serverMask.toLowerCase(), server.name.toLowerCase())) return;
   const origin = user ? server.state.serverOf(user) : net.bySid.get(msg.source ?? '');
   const by = `${user?.nick ?? origin?.name ?? link.name} (${origin?.name ?? link.name})`;
+  const fields = { link: link.name, by, kind: ban.kind, mask: ban.mask };
   if (!ban.adding) {
-    removeServerBan(server, ban.kind, ban.mask, by);
+    if (removeServerBan(server, ban.kind, ban.mask, by).removed) server.log.info(fields, 'server ban removed by a linked server');
     return;
   }
   const result = addServerBan(server, { kind: ban.kind, given: ban.mask, seconds: ban.minutes * 60, reason: ban.reason, setBy: by, by });
-  if (!result.ok) server.log.warn({ link: link.name, kind: ban.kind, mask: ban.mask, error: result.error }, 'server ban from a linked server not applied');
+  if (result.ok) server.log.info({ ...fields, minutes: ban.minutes, reason: ban.reason }, 'server ban set by a linked server');
+  else server.log.warn({ ...fields, error: result.error }, 'server ban from a linked server not applied');
 }
