@@ -1,5 +1,6 @@
 // Server queries (Modern IRC "Server Queries and Commands"): MOTD, LUSERS, VERSION, TIME, ADMIN,
-// INFO, each of this server or, given a server or a nick, of that one (server/hunt.ts), plus the small user lookups ISON and USERHOST. USERS is disabled as Modern IRC recommends.
+// INFO, each of this server or, given a server or a nick, of that one (server/hunt.ts); plus the
+// small user lookups ISON and USERHOST. USERS is disabled as Modern IRC recommends.
 // Spec: https://modern.ircdocs.horse/#server-queries-and-commands
 import { ERR, RPL } from '../protocol/numerics.js';
 import type { User } from '../server/user.js';

@@ -14,9 +14,9 @@ import type { Channel } from '../../server/channel.js';
 import type { Server } from '../../server/server.js';
 import type { ServerEntry } from '../../server/state.js';
 import type { User } from '../../server/user.js';
-import { channelTs, makeUid, SID_RE, userIds } from './ids.js';
 import { serverNotice } from '../oper.js';
 import { SNO_LINKS } from './events.js';
+import { channelTs, makeUid, SID_RE, userIds } from './ids.js';
 import { applyLine } from './inbound.js';
 
 /** Seconds a link may take from connect to the end of its handshake (SVINFO). */
