@@ -1,6 +1,9 @@
 // Operators and queries across a network of linked daemons: server bans set on one server reach
 // the others, remote WHOIS and the other hunted queries, the server tree, notices and WALLOPS,
 // STATS for links, and MONITOR and WHOWAS of remote users.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bansOf } from '../../src/modules/bans.js';
 import { parseMessage, type Message } from '../../src/protocol/message.js';
@@ -187,6 +190,32 @@ describe('operating links', () => {
     await c.stop();
     await notice(op, 'Server c.test split from a.test');
     await notice(watcher, 'Server c.test split from a.test');
+  });
+});
+
+describe('link events in the log', () => {
+  it('logs each link event: connected, burst with its duration, refused, servers introduced and split behind a link, closed', async () => {
+    const logFile = join(mkdtempSync(join(tmpdir(), 'ircd-log-')), 'ircd.log');
+    const a = await daemon('a', '1AA', [{ name: 'b', hub: true }], { log: { level: 'info', destination: logFile } });
+    const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }, { name: 'c' }]);
+    await linked(a, b);
+    const c = await daemon('c', '3CC', [{ name: 'b', port: b.serverPort, autoconnect: true, hub: true }]);
+    await linked(a, c);
+    await daemon('d', '4DD', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
+    const events = () =>
+      (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { msg: string; link?: string; server?: string; seconds?: number; reason?: string });
+    const logged = (msg: string, name: string) => events().some((e) => e.msg === msg && (e.link ?? e.server) === name);
+    expect(await waitUntil(() => logged('server linked', 'b.test') && logged('server link burst received', 'b.test') && logged('server link refused', 'd.test'), 5000)).toBe(true);
+    expect(events().find((e) => e.msg === 'server link burst received')!.seconds).toBeGreaterThanOrEqual(0);
+    expect(events().find((e) => e.msg === 'server link refused')!.reason).toBe('No link block for d.test');
+    expect(await waitUntil(() => logged('server introduced', 'c.test'), 5000)).toBe(true);
+    await c.stop();
+    expect(await waitUntil(() => logged('server split', 'c.test'), 5000)).toBe(true);
+    await b.stop();
+    expect(await waitUntil(() => logged('server link closed', 'b.test'), 5000)).toBe(true);
   });
 });
 
