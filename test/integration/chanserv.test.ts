@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
+import { makeCredentials } from '../../src/auth/scram.js';
 import { accountStore } from '../../src/modules/accounts.js';
 import { loggedInClient } from '../support/login.js';
 import { operConfig, operUp } from '../support/oper.js';
@@ -153,6 +154,12 @@ describe('AMODE', () => {
     expect(list[2]).toBe('End of the access list of #reg (1 entry).');
     await bob.ask('PART #reg');
     expect(modes(await bob.ask('JOIN #reg'))).toEqual(['ChanServ #reg +v bob']);
+    // A classic client joins first and identifies after: it gets its mode when it logs in.
+    const late = await s.connect('late');
+    await late.ask('JOIN #reg');
+    expect(await names(late, '#reg')).toContain('late');
+    accountStore(s.srv.server).setCredentials('bob', await makeCredentials('sesame-sesame', 4096));
+    expect(modes(await late.ask('PRIVMSG NickServ :IDENTIFY bob sesame-sesame'))).toEqual(['ChanServ #reg +v late']);
     expect(await cs(alice, 'AMODE #reg -v bob')).toEqual(['bob removed from the access list of #reg.']);
     expect(await cs(alice, 'AMODE #reg -v bob')).toEqual(['bob does not have +v in the access list of #reg.']);
   });

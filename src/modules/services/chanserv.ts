@@ -361,6 +361,10 @@ export function startChanServ(server: Server, bot: ServiceBot | undefined): void
   events.on('topicChanged', ({ channel }) => {
     if (registered.get(channel)) registry.saveTopic(channel.folded, channel.topic);
   });
+  // Logging in after joining (a classic client identifies to NickServ once its channels are joined) gives the modes too.
+  events.on('accountChanged', ({ client }) => {
+    for (const channel of server.state.channelsOf(client)) giveJoinMode(server, channel, client);
+  });
   events.on('channelRenamed', ({ channel, oldName }) => {
     if (registered.get(channel) && !registry.rename(server.state.fold(oldName), channel.folded, channel.name)) registered.delete(channel);
   });
