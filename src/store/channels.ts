@@ -119,6 +119,16 @@ export class ChannelRegistry {
     };
   }
 
+  /** The name as registered, when the (casefolded) name is registered. */
+  nameOf(folded: string): string | undefined {
+    return prepared(this.db, 'SELECT name FROM registered_channels WHERE folded = ?').pluck().get(folded) as string | undefined;
+  }
+
+  /** The founder (casefolded account) of a registered channel. */
+  founderOf(folded: string): string | undefined {
+    return prepared(this.db, 'SELECT founder FROM registered_channels WHERE folded = ?').pluck().get(folded) as string | undefined;
+  }
+
   has(folded: string): boolean {
     return prepared(this.db, 'SELECT 1 FROM registered_channels WHERE folded = ?').get(folded) !== undefined;
   }

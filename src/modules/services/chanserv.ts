@@ -61,11 +61,6 @@ function clientRank(server: Server, reg: RegisteredChannel, folded: string, clie
   return mode === undefined ? Infinity : server.prefixes.bestRank(mode);
 }
 
-/** The mode a logged-in user is given on joining a registered channel (founders: o). */
-function modeOnJoin(server: Server, folded: string, reg: RegisteredChannel, account: string): string | undefined {
-  const fold = server.state.fold(account);
-  return fold === reg.founder ? 'o' : state.require(server).registry.accessOf(folded, fold);
-}
 
 /** The account's name as registered, for display (the folded name when it is gone). */
 function accountName(server: Server, folded: string): string {
@@ -300,8 +295,8 @@ function info(server: Server, client: User, bot: ServiceBot, [name]: string[]): 
 function giveJoinMode(server: Server, channel: Channel, member: User): void {
   const s = state.get(server);
   if (!s?.bot || !registered.get(channel) || member.account === undefined) return;
-  const reg = s.registry.get(channel.folded);
-  const mode = reg && modeOnJoin(server, channel.folded, reg, member.account);
+  const account = server.state.fold(member.account);
+  const mode = s.registry.founderOf(channel.folded) === account ? 'o' : s.registry.accessOf(channel.folded, account);
   const held = channel.members.get(member);
   if (mode === undefined || held === undefined || held.includes(mode)) return;
   applyChannelModes(server, channel, ['+' + mode, member.nick], s.bot.client);
@@ -378,8 +373,8 @@ export function stopChanServ(server: Server): void {
 export function restoreRegisteredChannel(server: Server, name: string): void {
   const s = state.get(server);
   if (!s?.bot) return;
-  const reg = s.registry.get(server.state.fold(name));
-  if (reg) server.state.getOrCreateChannel(reg.name);
+  const registeredName = s.registry.nameOf(server.state.fold(name));
+  if (registeredName !== undefined) server.state.getOrCreateChannel(registeredName);
 }
 
 /** The joined hook: founders and accounts in the access list get their mode. */
