@@ -143,11 +143,6 @@ export class ChannelRegistry {
     return prepared(this.db, 'SELECT folded FROM registered_channels WHERE founder = ? ORDER BY folded').pluck().all(account) as string[];
   }
 
-  /** Registrations whose founder has no account any more (dropped while the server was not running). */
-  orphans(): string[] {
-    return prepared(this.db, 'SELECT folded FROM registered_channels WHERE founder NOT IN (SELECT folded FROM accounts) ORDER BY folded').pluck().all() as string[];
-  }
-
   /** Registers a channel as it is now. */
   register(folded: string, channel: Omit<RegisteredChannel, 'lists'> & KeptModes): void {
     this.db.transaction(() => {

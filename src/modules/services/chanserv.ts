@@ -339,14 +339,13 @@ function founderGone(server: Server, founder: string): void {
 }
 
 /**
- * Opens the registry (always: its tables are part of the store) and, with ChanServ introduced,
- * keeps registered channels: restored when made, written on each change.
+ * Opens the registry (always: its tables are part of the store, and founders' account drops are
+ * followed even with [services] enabled = false) and, with ChanServ introduced, keeps registered
+ * channels: restored when made, written on each change.
  */
 export function startChanServ(server: Server, bot: ServiceBot | undefined): void {
   const registry = new ChannelRegistry(server.db);
   state.set(server, { registry, bot });
-  // Accounts dropped while the server was not running (the command line) leave founders behind.
-  for (const orphan of new Set(registry.orphans().map((folded) => registry.get(folded)!.founder))) founderGone(server, orphan);
   if (!bot) return;
   const events = server.state.events;
   events.on('channelCreated', ({ channel }) => restore(server, channel));
