@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { cloakSecretProblem } from '../auth/cloak.js';
 import { isPasswordHash } from '../auth/password.js';
+import { rfc1459Fold } from '../protocol/casemap.js';
 import { parseCidr } from '../protocol/mask.js';
 import { checkNick } from '../protocol/nickname.js';
 
@@ -396,6 +397,9 @@ export const servicesSchema = z.strictObject({
   chanserv: serviceNick('ChanServ'),
   /** Channels one account may register with ChanServ (as founder, transfers included). */
   channels_per_account: z.number().int().min(1).max(1000).default(15),
+}).superRefine((c, ctx) => {
+  // Compared under rfc1459, the casemapping that folds the most ASCII nicks together.
+  if (rfc1459Fold(c.nickserv) === rfc1459Fold(c.chanserv)) ctx.addIssue({ code: 'custom', path: ['chanserv'], message: 'must differ from services.nickserv' });
 });
 
 export const accountsSchema = z.strictObject({

@@ -59,6 +59,8 @@ describe('the ChanServ pseudo-user', () => {
     const c = await s.connect('visitor');
     expect((await c.ask('PRIVMSG Channy :INFO #x')).find((m) => m.command === 'NOTICE')!.params[1]).toBe('#x is not registered.');
     expect(commands(await c.ask('PRIVMSG ChanServ :INFO #x'))).toContain('401');
+    await s.srv.stop();
+    await expect(s.start({ services: { nickserv: 'Serv[1]', chanserv: 'serv{1}' } })).rejects.toThrow(/services\.chanserv: must differ from services\.nickserv/);
   });
 });
 
