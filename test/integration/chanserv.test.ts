@@ -239,6 +239,22 @@ describe('OP, DEOP, VOICE and DEVOICE', () => {
   });
 });
 
+describe('half-operators', () => {
+  it('with h configured, AMODE gives +h, and a half-operator entry voices others and sets the topic but does not op', async () => {
+    await s.start({ channels: { prefix: '(ohv)@%+' } });
+    const alice = await founderWithChannel();
+    const bob = await user('bob');
+    const carol = await user('carol');
+    await carol.ask('JOIN #reg');
+    expect(await cs(alice, 'AMODE #reg +h bob')).toEqual(['bob now gets +h on joining #reg.']);
+    expect(modes(await bob.ask('JOIN #reg'))).toEqual(['ChanServ #reg +h bob']);
+    expect(modes(await bob.ask('PRIVMSG ChanServ :VOICE #reg carol'))).toEqual(['ChanServ #reg +v carol']);
+    expect(await cs(bob, 'TOPIC #reg from a halfop')).toEqual(['Topic of #reg set.']);
+    expect(await cs(bob, 'OP #reg')).toEqual(['You do not have enough access to #reg to use OP (operator access or above needed).']);
+    expect(await cs(carol, 'VOICE #reg bob')).toEqual(['You do not have enough access to #reg to use VOICE (half-operator access or above needed).']);
+  });
+});
+
 describe('TOPIC and CLEAR', () => {
   it('TOPIC sets the topic as ChanServ, kept while the channel is empty too', async () => {
     await s.start();

@@ -4,6 +4,7 @@
 // restart, or once it has emptied), so nobody takes it over by joining it first. Opers with the
 // "override" privilege act on any channel, each time in the audit log.
 // Spec: none (Atheme ChanServ and Ergo ChanServ are the models): https://ergo.chat/manual.html#chanserv
+import { isChannelTarget } from '../../protocol/channelname.js';
 import { truncateUtf8 } from '../../protocol/text.js';
 import type { Channel, ModeChange } from '../../server/channel.js';
 import type { User } from '../../server/user.js';
@@ -26,7 +27,7 @@ interface ChanServState {
   bot: ServiceBot | undefined;
 }
 
-const state = serverSlot<ChanServState>('chanserv');
+const runtime = serverSlot<ChanServState>('chanserv');
 /** Channels in memory that are registered (restored, or registered while in use). */
 const registered = channelSlot<true>();
 
@@ -36,7 +37,8 @@ type Level = 'founder' | 'op' | 'halfop' | 'voice';
 /** Rank of a level, 0 highest, in the server's prefix table (founder above every prefix). */
 function levelRank(server: Server, level: Level): number {
   if (level === 'founder') return -1;
-  if (level === 'voice') return server.prefixes.modes.indexOf('v') === -1 ? Infinity : server.prefixes.modes.indexOf('v');
+  // Voice: any entry of the access list (the lowest prefix is voice where v is configured).
+  if (level === 'voice') return server.prefixes.modes.length - 1;
   return server.prefixes.opRanks()[level];
 }
 
@@ -57,10 +59,9 @@ function clientRank(server: Server, reg: RegisteredChannel, folded: string, clie
   if (client.account === undefined) return Infinity;
   const account = server.state.fold(client.account);
   if (account === reg.founder) return -1;
-  const mode = state.require(server).registry.accessOf(folded, account);
+  const mode = runtime.require(server).registry.accessOf(folded, account);
   return mode === undefined ? Infinity : server.prefixes.bestRank(mode);
 }
-
 
 /** The account's name as registered, for display (the folded name when it is gone). */
 function accountName(server: Server, folded: string): string {
@@ -85,7 +86,7 @@ interface Found {
  */
 function authorized(server: Server, client: User, bot: ServiceBot, name: string, needed: Level, command: string): Found | undefined {
   const folded = server.state.fold(name);
-  const reg = state.require(server).registry.get(folded);
+  const reg = runtime.require(server).registry.get(folded);
   if (!reg) {
     serviceNotice(client, bot, `${name} is not registered.`);
     return undefined;
@@ -102,18 +103,18 @@ function authorized(server: Server, client: User, bot: ServiceBot, name: string,
   return undefined;
 }
 
-/** A channel command's channel parameter, or undefined after saying it is not one. */
-function channelParam(server: Server, client: User, bot: ServiceBot, name: string): string | undefined {
-  if (server.config.channels.types.includes(name[0]!)) return name;
+/** False after telling the client that `name` is no channel name. */
+function channelName(server: Server, client: User, bot: ServiceBot, name: string): boolean {
+  if (isChannelTarget(name, server.config.channels.types)) return true;
   serviceNotice(client, bot, `${name} is not a channel name.`);
-  return undefined;
+  return false;
 }
 
 function register(server: Server, client: User, bot: ServiceBot, [name]: string[]): void {
   if (client.account === undefined) return serviceNotice(client, bot, `You must be logged in to register a channel: /msg ${server.config.services.nickserv} IDENTIFY <password>`);
-  if (!channelParam(server, client, bot, name!)) return;
+  if (!channelName(server, client, bot, name!)) return;
   const channel = server.state.findChannel(name!);
-  const { registry } = state.require(server);
+  const { registry } = runtime.require(server);
   if (!channel) return serviceNotice(client, bot, `${name} does not exist: join it first.`);
   if (registry.has(channel.folded)) return serviceNotice(client, bot, `${channel.name} is already registered.`);
   if (!server.prefixes.holdsRank(channel.members.get(client), 'op'))
@@ -130,7 +131,7 @@ function register(server: Server, client: User, bot: ServiceBot, [name]: string[
 /** OP, DEOP, VOICE and DEVOICE: one prefix given or taken, from the client or a member it names. */
 function prefixCommand(command: string, add: boolean, mode: 'o' | 'v') {
   return (server: Server, client: User, bot: ServiceBot, [name, nick]: string[]): void => {
-    if (!channelParam(server, client, bot, name!)) return;
+    if (!channelName(server, client, bot, name!)) return;
     const target = nick === undefined ? client : server.state.findNick(nick);
     // Taking your own prefix needs no access; giving one needs that rank, and acting on others an operator's.
     const self = target === client;
@@ -149,14 +150,14 @@ function prefixCommand(command: string, add: boolean, mode: 'o' | 'v') {
 /** The registration of the channel named (no access needed), or undefined after saying it is not registered. */
 function registration(server: Server, client: User, bot: ServiceBot, name: string): Found | undefined {
   const folded = server.state.fold(name);
-  const reg = state.require(server).registry.get(folded);
+  const reg = runtime.require(server).registry.get(folded);
   if (!reg) serviceNotice(client, bot, `${name} is not registered.`);
   return reg && { folded, reg, channel: server.state.findChannel(name) };
 }
 
 function amode(server: Server, client: User, bot: ServiceBot, [name, change, account]: string[]): void {
-  if (!channelParam(server, client, bot, name!)) return;
-  const { registry } = state.require(server);
+  if (!channelName(server, client, bot, name!)) return;
+  const { registry } = runtime.require(server);
   if (change === undefined) {
     const found = authorized(server, client, bot, name!, 'voice', 'AMODE');
     if (!found) return;
@@ -195,14 +196,14 @@ function amode(server: Server, client: User, bot: ServiceBot, [name, change, acc
 }
 
 function topic(server: Server, client: User, bot: ServiceBot, [name, ...words]: string[]): void {
-  if (!channelParam(server, client, bot, name!)) return;
+  if (!channelName(server, client, bot, name!)) return;
   const found = authorized(server, client, bot, name!, 'halfop', 'TOPIC');
   if (!found) return;
   const text = words.join(' ');
   if (found.channel) setChannelTopic(server, found.channel, text, bot.client);
   else {
     const cut = truncateUtf8(text, server.config.limits.topiclen);
-    state.require(server).registry.saveTopic(found.folded, cut ? { text: cut, setBy: bot.client.mask, setAt: Math.floor(Date.now() / 1000) } : undefined);
+    runtime.require(server).registry.saveTopic(found.folded, cut ? { text: cut, setBy: bot.client.mask, setAt: Math.floor(Date.now() / 1000) } : undefined);
   }
   serviceNotice(client, bot, text ? `Topic of ${found.reg.name} set.` : `Topic of ${found.reg.name} cleared.`);
 }
@@ -210,12 +211,12 @@ function topic(server: Server, client: User, bot: ServiceBot, [name, ...words]: 
 const CLEARABLE = ['BANS', 'USERS', 'ACCESS'];
 
 function clear(server: Server, client: User, bot: ServiceBot, [name, what]: string[]): void {
-  if (!channelParam(server, client, bot, name!)) return;
+  if (!channelName(server, client, bot, name!)) return;
   const target = what!.toUpperCase();
   if (!CLEARABLE.includes(target)) return serviceNotice(client, bot, `Unknown target ${what}: CLEAR clears ${CLEARABLE.join(', ')}.`);
   const found = authorized(server, client, bot, name!, 'founder', 'CLEAR');
   if (!found) return;
-  const { registry } = state.require(server);
+  const { registry } = runtime.require(server);
   const { channel, reg } = found;
   if (target === 'ACCESS') {
     const n = registry.clearAccess(found.folded);
@@ -246,14 +247,14 @@ function clear(server: Server, client: User, bot: ServiceBot, [name, what]: stri
 }
 
 function transfer(server: Server, client: User, bot: ServiceBot, [name, account]: string[]): void {
-  if (!channelParam(server, client, bot, name!)) return;
+  if (!channelName(server, client, bot, name!)) return;
   const found = authorized(server, client, bot, name!, 'founder', 'TRANSFER');
   if (!found) return;
   const target = accountStore(server).get(account!);
   if (!target) return serviceNotice(client, bot, `No account is named ${account}.`);
   const folded = server.state.fold(target.name);
   if (folded === found.reg.founder) return serviceNotice(client, bot, `${target.name} is already the founder of ${found.reg.name}.`);
-  const { registry } = state.require(server);
+  const { registry } = runtime.require(server);
   const limit = server.config.services.channels_per_account;
   if (registry.foundedBy(folded).length >= limit) return serviceNotice(client, bot, `${target.name} already founds ${limit} channels, the most an account may.`);
   registry.setFounder(found.folded, folded);
@@ -262,7 +263,7 @@ function transfer(server: Server, client: User, bot: ServiceBot, [name, account]
 }
 
 function drop(server: Server, client: User, bot: ServiceBot, [name]: string[]): void {
-  if (!channelParam(server, client, bot, name!)) return;
+  if (!channelName(server, client, bot, name!)) return;
   const found = authorized(server, client, bot, name!, 'founder', 'DROP');
   if (!found) return;
   unregister(server, found.folded);
@@ -272,20 +273,20 @@ function drop(server: Server, client: User, bot: ServiceBot, [name]: string[]): 
 
 /** Forgets a registration; the channel, if in use, stays as it is. */
 function unregister(server: Server, folded: string): void {
-  state.require(server).registry.drop(folded);
+  runtime.require(server).registry.drop(folded);
   const channel = server.state.channels.get(folded);
   if (channel) registered.delete(channel);
 }
 
 function info(server: Server, client: User, bot: ServiceBot, [name]: string[]): void {
-  if (!channelParam(server, client, bot, name!)) return;
+  if (!channelName(server, client, bot, name!)) return;
   const found = registration(server, client, bot, name!);
   if (!found) return;
   const { reg, folded } = found;
   serviceNotice(client, bot, `Information on ${reg.name}:`);
   serviceNotice(client, bot, `Founder: ${accountName(server, reg.founder)}`);
   serviceNotice(client, bot, `Registered: ${new Date(reg.registeredAt).toISOString()}`);
-  serviceNotice(client, bot, `Access entries: ${state.require(server).registry.accessCount(folded)}`);
+  serviceNotice(client, bot, `Access entries: ${runtime.require(server).registry.accessCount(folded)}`);
   const modes = reg.flags + (reg.key !== undefined ? 'k' : '') + (reg.limit !== undefined ? 'l' : '') + (reg.forward !== undefined ? 'f' : '');
   serviceNotice(client, bot, `Kept modes: ${modes ? '+' + modes : 'none'}`);
   serviceNotice(client, bot, `End of information on ${reg.name}.`);
@@ -293,7 +294,7 @@ function info(server: Server, client: User, bot: ServiceBot, [name]: string[]): 
 
 /** Gives a member of a registered channel the mode its account's entry (or founding) gives, if it lacks it. */
 function giveJoinMode(server: Server, channel: Channel, member: User): void {
-  const s = state.get(server);
+  const s = runtime.get(server);
   if (!s?.bot || !registered.get(channel) || member.account === undefined) return;
   const account = server.state.fold(member.account);
   const mode = s.registry.founderOf(channel.folded) === account ? 'o' : s.registry.accessOf(channel.folded, account);
@@ -304,7 +305,7 @@ function giveJoinMode(server: Server, channel: Channel, member: User): void {
 
 /** A channel just made: a registered one gets back its modes, lists and topic (before anyone is in it, so nobody is told). */
 function restore(server: Server, channel: Channel): void {
-  const s = state.require(server);
+  const s = runtime.require(server);
   const reg = s.registry.get(channel.folded);
   if (!reg) return;
   server.state.changeChannelModes(channel, s.bot?.client, (writes) => {
@@ -325,7 +326,7 @@ function restore(server: Server, channel: Channel): void {
  * access list, or is dropped when it has none. (The account's own access entries went with it.)
  */
 function founderGone(server: Server, founder: string): void {
-  const { registry } = state.require(server);
+  const { registry } = runtime.require(server);
   for (const folded of registry.foundedBy(founder)) {
     const successor = registry.access(folded).find((e) => e.mode === 'o');
     if (successor) {
@@ -345,7 +346,7 @@ function founderGone(server: Server, founder: string): void {
  */
 export function startChanServ(server: Server, bot: ServiceBot | undefined): void {
   const registry = new ChannelRegistry(server.db);
-  state.set(server, { registry, bot });
+  runtime.set(server, { registry, bot });
   if (!bot) return;
   const events = server.state.events;
   events.on('channelCreated', ({ channel }) => restore(server, channel));
@@ -365,12 +366,12 @@ export function startChanServ(server: Server, bot: ServiceBot | undefined): void
 }
 
 export function stopChanServ(server: Server): void {
-  state.delete(server);
+  runtime.delete(server);
 }
 
 /** Module.restoreChannel: a registered channel not in memory is made, empty, as it was kept. */
 export function restoreRegisteredChannel(server: Server, name: string): void {
-  const s = state.get(server);
+  const s = runtime.get(server);
   if (!s?.bot) return;
   const registeredName = s.registry.nameOf(server.state.fold(name));
   if (registeredName !== undefined) server.state.getOrCreateChannel(registeredName);
@@ -383,7 +384,7 @@ export function chanservJoined(server: Server, client: User, channel: Channel): 
 
 /** The accountDropped hook. */
 export function chanservAccountDropped(server: Server, folded: string): void {
-  if (state.get(server)) founderGone(server, folded);
+  if (runtime.get(server)) founderGone(server, folded);
 }
 
 export const chanserv: ServiceDef = {
