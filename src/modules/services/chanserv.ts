@@ -18,7 +18,7 @@ import { audit } from '../oper.js';
 import { serviceNotice, type ServiceBot, type ServiceDef } from './service.js';
 
 /** Entries one channel's access list may hold. */
-export const ACCESS_MAX = 100;
+const ACCESS_MAX = 100;
 const OVERRIDE = 'override';
 
 interface ChanServState {
@@ -433,6 +433,8 @@ export const chanserv: ServiceDef = {
     },
     CLEAR: {
       minParams: 2,
+      // Kicks or unbans a whole channel, in up to hundreds of lines.
+      penalty: 4,
       handler: clear,
       help: ['CLEAR <channel> BANS|USERS|ACCESS', 'Founder only: removes every ban and exception, kicks everyone but you, or empties the access list.'],
     },
