@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { cloakSecretProblem } from '../auth/cloak.js';
 import { isPasswordHash } from '../auth/password.js';
+import { rfc1459Fold } from '../protocol/casemap.js';
 import { parseCidr } from '../protocol/mask.js';
 import { checkNick } from '../protocol/nickname.js';
 
@@ -381,15 +382,24 @@ export const bansSchema = z.strictObject({
   dline_min_cidr6: z.number().int().min(0).max(128).default(48),
 });
 
+/** A service's nick: a valid nick no user can take (read at start). */
+const serviceNick = (fallback: string) =>
+  z
+    .string()
+    .refine((v) => checkNick(v, 'ascii', 64).ok, 'must be a valid nick: a letter or one of [\\]^_`{|} first, then letters, digits, those and "-" (at most 64)')
+    .default(fallback);
+
 /** Built-in services: pseudo-users that answer commands sent to them (docs/services.md). */
 export const servicesSchema = z.strictObject({
   /** Whether the services' pseudo-users exist (read at start). */
   enabled: z.boolean().default(true),
-  /** NickServ's nick: a valid nick no user can take (read at start). */
-  nickserv: z
-    .string()
-    .refine((v) => checkNick(v, 'ascii', 64).ok, 'must be a valid nick: a letter or one of [\\]^_`{|} first, then letters, digits, those and "-" (at most 64)')
-    .default('NickServ'),
+  nickserv: serviceNick('NickServ'),
+  chanserv: serviceNick('ChanServ'),
+  /** Channels one account may register with ChanServ (as founder, transfers included). */
+  channels_per_account: z.number().int().min(1).max(1000).default(15),
+}).superRefine((c, ctx) => {
+  // Compared under rfc1459, the casemapping that folds the most ASCII nicks together.
+  if (rfc1459Fold(c.nickserv) === rfc1459Fold(c.chanserv)) ctx.addIssue({ code: 'custom', path: ['chanserv'], message: 'must differ from services.nickserv' });
 });
 
 export const accountsSchema = z.strictObject({

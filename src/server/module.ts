@@ -147,6 +147,12 @@ export interface Module {
   refuseConnection?(server: Server, ip: string): string | undefined;
   /** A reason to refuse a client at registration, once its user, host and realname are known (K/X-lines). */
   refuseRegistration?(server: Server, client: User): string | undefined;
+  /**
+   * A JOIN or RENAME names a channel that is not in memory: a module that keeps channels of its
+   * own (ChanServ's registered channels) makes it now, without members, as it kept it, so the
+   * join checks and the name checks see it.
+   */
+  restoreChannel?(server: Server, name: string): void;
   /** Called once when the server starts (open stores, timers). */
   init?(server: Server): void;
   /** Called once after every init, for work that waits (opening a socket of its own); a rejection stops the start. */

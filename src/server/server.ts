@@ -17,7 +17,7 @@ import { normalizeIp } from '../protocol/mask.js';
 import { parseMessage, ParseError, type Message } from '../protocol/message.js';
 import { ERR } from '../protocol/numerics.js';
 import type { CapOffer } from './caps.js';
-import { PrefixTable } from './channel.js';
+import { PrefixTable, type Channel } from './channel.js';
 import { User, runAsSession } from './user.js';
 import type { Session } from './session.js';
 import type { Hooks, Module } from './module.js';
@@ -381,6 +381,15 @@ export class Server implements ConnectionOwner {
    */
   private subscriberFailed(where: { event?: string; hook?: string; module?: string; conn?: number }, err: unknown): void {
     this.log.error({ ...where, err: err instanceof Error ? err.stack : String(err) }, 'subscriber failed');
+  }
+
+  /** The channel of this name: in memory, or restored by the module that keeps it (Module.restoreChannel), or undefined. */
+  findOrRestoreChannel(name: string): Channel | undefined {
+    for (const m of this.modules) {
+      if (this.state.findChannel(name)) break;
+      m.restoreChannel?.(this, name);
+    }
+    return this.state.findChannel(name);
   }
 
   hasPrivilege(client: User, privilege: string): boolean {

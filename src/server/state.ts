@@ -355,6 +355,16 @@ export class State {
     return { channel, created: true };
   }
 
+  /**
+   * Takes a channel without members out of the index (one restored for a JOIN that was then
+   * refused, see Server.findOrRestoreChannel); a channel with members is left alone.
+   */
+  discardChannel(channel: Channel): void {
+    if (channel.members.size > 0 || this.channelIndex.get(channel.folded) !== channel) return;
+    this.channelIndex.delete(channel.folded);
+    this.events.emit('channelDestroyed', { channel });
+  }
+
   /** Gives a channel a new name and moves it in the index; the caller has checked the name is free. */
   renameChannel(channel: Channel, name: string, by?: User, reason = ''): void {
     const oldName = channel.name;

@@ -155,6 +155,23 @@ describe('State events', () => {
     expect(take()).toEqual(['parted', 'channelDestroyed']);
   });
 
+  it('discards a channel without members (announcing its destruction), and leaves one with members alone', () => {
+    const { state, take } = recordedState();
+    const a = introduced(state, 'a', 1);
+    const { channel: empty } = state.getOrCreateChannel('#empty');
+    const { channel: used } = state.getOrCreateChannel('#used');
+    state.addMember(used, a, '');
+    take();
+    state.discardChannel(used);
+    expect(take()).toEqual([]);
+    expect(state.findChannel('#used')).toBe(used);
+    state.discardChannel(empty);
+    expect(take()).toEqual(['channelDestroyed']);
+    expect(state.findChannel('#empty')).toBeUndefined();
+    state.discardChannel(empty); // no longer in the index: nothing to announce
+    expect(take()).toEqual([]);
+  });
+
   it("announces one command's channel mode changes as one event, after all of them applied", () => {
     const { state, seen, take } = recordedState();
     const a = introduced(state, 'a', 1);

@@ -47,10 +47,12 @@ function joinOne(server: Server, client: User, requested: string, key: string | 
     else client.numeric(ERR.NOSUCHCHANNEL, name, 'No such channel');
     return;
   }
-  const existing = server.state.findChannel(name);
+  // A registered channel not in memory comes back first, so its bans, key and limit apply to its first joiner too.
+  const existing = server.findOrRestoreChannel(name);
   if (existing?.members.has(client)) return;
   if (server.state.channelsOf(client).size >= server.config.limits.channels_per_user) {
     client.numeric(ERR.TOOMANYCHANNELS, name, 'You have joined too many channels');
+    if (existing) server.state.discardChannel(existing);
     return;
   }
   if (existing) {
@@ -62,6 +64,7 @@ function joinOne(server: Server, client: User, requested: string, key: string | 
         client.numeric(ERR.LINKCHANNEL, existing.name, target.name, 'Forwarding to another channel');
         enter(server, client, target);
       } else client.numeric(refusal[0], existing.name, refusal[1]);
+      server.state.discardChannel(existing);
       return;
     }
   }

@@ -51,8 +51,8 @@ export type ModeChangeResult = ApplyResult & { unknown: string[] };
 /**
  * Applies a mode string and its arguments ("+o-v", "nick", "nick") to a channel through State,
  * whose event shows the changes made as one MODE line to its members: from a member under the
- * rank rules (MODE), or from the server, which may set every mode (the API). `answer` runs before
- * the MODE line goes out.
+ * rank rules (MODE), or from the server or a service, which may set every mode (the API,
+ * ChanServ). `answer` runs before the MODE line goes out.
  */
 export function applyChannelModes(
   server: Server,
@@ -62,12 +62,14 @@ export function applyChannelModes(
   answer?: (result: ModeChangeResult) => void,
 ): ModeChangeResult {
   const { changes, unknown } = parseModeString(server.prefixes.modes, args, server.config.limits.modes_per_line);
+  // A service (ChanServ) sets modes with the server's authority, under its own name.
+  const member = setter && !server.state.isService(setter) ? setter : undefined;
   return server.state.changeChannelModes(channel, setter, (writes) => {
     const result = applyModeChanges(channel, changes, {
       fold: server.state.fold,
       prefixes: server.prefixes,
       // The server holds every prefix: no rank check refuses it.
-      setterHeld: setter ? (channel.members.get(setter) ?? '') : server.prefixes.modes,
+      setterHeld: member ? (channel.members.get(member) ?? '') : server.prefixes.modes,
       findNick: (nick) => {
         const c = server.state.findNick(nick);
         return c?.registered ? c : undefined;
@@ -76,7 +78,7 @@ export function applyChannelModes(
       listLimit: server.config.limits.list_entries,
       setBy: setter?.mask ?? server.name,
       now: Math.floor(Date.now() / 1000),
-      forwardTarget: (name) => forwardTarget(server, setter, channel, name),
+      forwardTarget: (name) => forwardTarget(server, member, channel, name),
     });
     const done = { ...result, unknown };
     answer?.(done);

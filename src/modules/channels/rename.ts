@@ -46,7 +46,12 @@ export function handleRename(server: Server, client: User, msg: Message): void {
   // Linked servers know the channel by its name, and server links do not carry renames yet (docs/linking.md).
   if (server.state.servers.size > 1) return fail('CANNOT_RENAME', 'Channels cannot be renamed while this server is linked to others');
   const caseOnly = server.state.fold(newName) === channel.folded;
-  if (!caseOnly && server.state.findChannel(newName)) return fail('CHANNEL_NAME_IN_USE', 'The channel name is already taken');
+  const taken = caseOnly ? undefined : server.findOrRestoreChannel(newName);
+  if (taken) {
+    // A registered channel restored only for this check goes back out of memory.
+    server.state.discardChannel(taken);
+    return fail('CHANNEL_NAME_IN_USE', 'The channel name is already taken');
+  }
   // Each rename sends every member without the capability a whole JOIN burst: rate-limit it.
   const now = Date.now();
   const last = renamedAt.get(channel);

@@ -1,6 +1,6 @@
-// Built-in services: pseudo-users of this server (NickServ; ChanServ will be another) that hold
+// Built-in services: pseudo-users of this server (NickServ, ChanServ) that hold
 // their nick, have no session, are not counted as users, and answer what users tell them by
-// NOTICE. A PRIVMSG to one (also as "Nick@<this server>") or its command alias (NS, NICKSERV)
+// NOTICE. A PRIVMSG to one (also as "Nick@<this server>") or its command alias (NS, CS, ...)
 // runs a services command, charged to the sender's flood budget like any command.
 // Spec: none for services themselves (Atheme and Ergo are the models); the messages they take:
 // https://modern.ircdocs.horse/#privmsg-message
@@ -11,10 +11,11 @@ import type { CommandDef, Module } from '../../server/module.js';
 import { newMsgid, relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { serverSlot } from '../../server/slots.js';
+import { chanserv, chanservAccountDropped, chanservJoined, restoreRegisteredChannel, startChanServ, stopChanServ } from './chanserv.js';
 import { nickserv } from './nickserv.js';
 import { serviceNotice, type ServiceBot, type ServiceDef } from './service.js';
 
-const SERVICES: ServiceDef[] = [nickserv];
+const SERVICES: ServiceDef[] = [nickserv, chanserv];
 
 /** The pseudo-users of a server, by definition. */
 const bots = serverSlot<Map<ServiceDef, ServiceBot>>('services');
@@ -101,14 +102,22 @@ export const services: Module = {
   init(server) {
     const introduced = new Map<ServiceDef, ServiceBot>();
     bots.set(server, introduced);
-    if (!server.config.services.enabled) return;
-    for (const def of SERVICES) {
-      const nick = server.config.services[def.key];
-      const client = server.introduceSessionlessUser({ nick, user: nick, host: server.name, realname: def.realname, ip: '127.0.0.1', service: true });
-      introduced.set(def, { def, client });
+    if (server.config.services.enabled) {
+      for (const def of SERVICES) {
+        const nick = server.config.services[def.key];
+        const client = server.introduceSessionlessUser({ nick, user: nick, host: server.name, realname: def.realname, ip: '127.0.0.1', service: true });
+        introduced.set(def, { def, client });
+      }
     }
+    startChanServ(server, introduced.get(chanserv));
+  },
+  restoreChannel: restoreRegisteredChannel,
+  hooks: {
+    joined: chanservJoined,
+    accountDropped: chanservAccountDropped,
   },
   close(server) {
+    stopChanServ(server);
     bots.delete(server);
   },
 };

@@ -1,7 +1,6 @@
 // What a service is (its definition, its commands, its introduced pseudo-user) and how it
-// answers, shared by the services (nickserv.ts) and the module that runs them (index.ts).
+// answers, shared by the services (nickserv.ts, chanserv.ts) and the module that runs them (index.ts).
 // Spec: none (Atheme and Ergo are the models): https://ergo.chat/manual.html#nickserv
-import type { Config } from '../../config/schema.js';
 import type { User } from '../../server/user.js';
 import type { Server } from '../../server/server.js';
 
@@ -20,7 +19,7 @@ export interface ServiceCommand {
 
 /** A service: the [services] key of its nick, its real name, and its commands. */
 export interface ServiceDef {
-  key: Exclude<keyof Config['services'], 'enabled'>;
+  key: 'nickserv' | 'chanserv';
   realname: string;
   /** IRC commands that take the rest of the line as a message to it (NS, NICKSERV). */
   aliases: string[];
