@@ -41,6 +41,8 @@ export class Stats {
   readonly rehashes = { success: 0, failure: 0 };
   /** Chat history's size, read at scrape time; set by the history module while it keeps history. */
   history: (() => { messages: number; bytes: number }) | undefined;
+  /** Always-on users with and without a connection, read at scrape time; set by the always-on module. */
+  alwaysOn: (() => { attached: number; detached: number }) | undefined;
 
   reject(reason: RejectReason): void {
     this.rejected[reason]++;

@@ -299,7 +299,7 @@ describe('NickServ DROP and SET PASSWORD', () => {
     const b = await s.connect('bob');
     expect(await ns(b, 'NS SET PASSWORD another-password')).toEqual(['You must be logged in to use SET PASSWORD: /msg NickServ IDENTIFY <password>']);
     const a = await registered('alice');
-    expect(await ns(a, 'NS SET EMAIL x@example.org')).toEqual(['Unknown setting EMAIL; the one setting is PASSWORD.']);
+    expect(await ns(a, 'NS SET EMAIL x@example.org')).toEqual(['Unknown setting EMAIL; the settings are PASSWORD and ALWAYS-ON.']);
     expect(await ns(a, 'NS SET PASSWORD short')).toEqual(['Password not changed: Passwords must be at least 8 bytes long.']);
     expect(await ns(a, 'NS SET PASSWORD another-password')).toEqual(['Password of alice changed.']);
     expect(await ns(b, `NS IDENTIFY alice ${PASSWORD}`)).toEqual(['Invalid account or password.']);
