@@ -341,6 +341,29 @@ describe('bounds', () => {
     expect(quit.params[0]).toMatch(/^Always-on user expired/);
   });
 
+  it('keeps one always-on user per account: a connection past max_sessions is a user of its own, not always-on', async () => {
+    const srv = await start({ accounts: { max_sessions: 1 } });
+    const alys = await login(srv, 'alys');
+    const bob = await plain(srv, 'bob');
+    const second = await login(srv, 'alys2', 'alys');
+    for (const c of [alys, second, bob]) await joinChannel(c, '#room');
+    second.close();
+    await bob.waitFor((m) => m.command === 'QUIT' && m.source!.startsWith('alys2!'));
+    await detach(srv, alys, 'alys');
+  });
+
+  it('lets go of users whose account a REHASH makes not always-on', async () => {
+    const srv = await start();
+    const alys = await login(srv, 'alys');
+    const bob = await plain(srv, 'bob');
+    await joinChannel(alys, '#room');
+    await joinChannel(bob, '#room');
+    await detach(srv, alys, 'alys');
+    writeFileSync(srv.configPath, toToml(testConfig({ always_on: { policy: 'disabled' } })));
+    await srv.server.rehash('test');
+    expect((await bob.waitFor((m) => m.command === 'QUIT' && m.source!.startsWith('alys!'))).params[0]).toBe('Always-on was turned off');
+  });
+
   it('makes no more than max_users always-on, and counts them in /metrics', async () => {
     const srv = await start({ metrics: { enabled: true, address: '127.0.0.1', port: 0 } }, { max_users: 1 });
     const alys = await login(srv, 'alys');

@@ -11,7 +11,7 @@ import { runAsSession, type User } from '../../server/user.js';
 import { AlwaysOnStore, type AlwaysOnRow } from '../../store/alwayson.js';
 import { defaultModes } from '../channels/join.js';
 import { attach } from '../multiclient.js';
-import { alwaysOnUserOf, flush, forget, infos, makeAlwaysOn, runtimes, touch, type AlwaysOnInfo } from './core.js';
+import { accountIsAlwaysOn, alwaysOnUserOf, flush, forget, infos, makeAlwaysOn, runtimes, touch, type AlwaysOnInfo } from './core.js';
 import { replayMissed } from './replay.js';
 
 /** How often detached users are checked for their automatic away and their expiry. */
@@ -95,6 +95,11 @@ function accountChanged(server: Server, client: User): void {
 /** Brings back one stored always-on user with its channels (no prefixes: see docs/always-on.md). */
 function restoreUser(server: Server, row: AlwaysOnRow): void {
   const rt = runtimes.require(server);
+  if (!accountIsAlwaysOn(server, row.account)) {
+    server.log.info({ nick: row.nick, account: row.name }, 'always-on user not restored: its account is no longer always-on');
+    rt.forgotten.add(row.account);
+    return;
+  }
   if (server.state.findNick(row.nick) || server.state.findLookalike(row.nick)) {
     server.log.warn({ nick: row.nick, account: row.name }, 'always-on user not restored: its nick is taken');
     rt.forgotten.add(row.account);
@@ -124,8 +129,19 @@ function restoreUser(server: Server, row: AlwaysOnRow): void {
   if (row.detached_at === null) touch(server, user);
 }
 
+/** After a REHASH: users whose account is no longer always-on (policy, multiclient) stop being it; those without a connection quit. */
+function rehashed(server: Server): void {
+  for (const user of [...runtimes.require(server).users.values()]) {
+    const info = infos.get(user)!;
+    if (accountIsAlwaysOn(server, info.account)) continue;
+    forget(server, user);
+    if (user.sessions.length === 0) server.disconnect(user, { kind: 'other', text: 'Always-on was turned off' });
+  }
+}
+
 export const alwaysOn: Module = {
   name: 'always-on',
+  hooks: { rehashed },
   init(server) {
     runtimes.set(server, {
       store: new AlwaysOnStore(server.db),
