@@ -47,6 +47,9 @@ export interface AlwaysOnRow {
   channels: string[];
 }
 
+/** A stored user as all() returns it: with its account's own setting (1 on, 0 off, null the policy's). */
+export type StoredAlwaysOn = AlwaysOnRow & { enabled: number | null };
+
 export class AlwaysOnStore {
   constructor(private readonly db: Db) {
     migrate(db, 'always-on-1', SCHEMA);
@@ -68,19 +71,20 @@ export class AlwaysOnStore {
   }
 
   /** Every stored always-on user with its channels (at start), oldest detached first. */
-  all(): AlwaysOnRow[] {
+  all(): StoredAlwaysOn[] {
     const rows = prepared(
       this.db,
-      `SELECT u.account, a.name, u.nick, u.user, u.host, u.real_host, u.ip, u.realname, u.away, u.detached_at
-       FROM always_on_users u JOIN accounts a ON a.folded = u.account ORDER BY u.detached_at`,
-    ).all() as Array<Omit<AlwaysOnRow, 'channels'>>;
+      `SELECT u.account, a.name, u.nick, u.user, u.host, u.real_host, u.ip, u.realname, u.away, u.detached_at, s.enabled
+       FROM always_on_users u JOIN accounts a ON a.folded = u.account LEFT JOIN always_on_settings s ON s.account = u.account
+       ORDER BY u.detached_at`,
+    ).all() as Array<Omit<StoredAlwaysOn, 'channels'>>;
     const channels = new Map<string, string[]>();
     for (const r of prepared(this.db, 'SELECT account, channel FROM always_on_channels').iterate() as Iterable<{ account: string; channel: string }>) {
       let list = channels.get(r.account);
       if (!list) channels.set(r.account, (list = []));
       list.push(r.channel);
     }
-    return rows.map((r) => ({ ...r, channels: channels.get(r.account) ?? [] }));
+    return rows.map((r) => Object.assign(r, { channels: channels.get(r.account) ?? [] }));
   }
 
   /** Writes a batch of changes in one transaction: users saved whole (channels included), accounts forgotten. */

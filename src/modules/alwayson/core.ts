@@ -36,13 +36,17 @@ export interface AlwaysOnInfo {
 export const runtimes = serverSlot<AlwaysOnRuntime>('always-on');
 export const infos = userSlot<AlwaysOnInfo>();
 
+/** Whether an account whose own setting is `own` (undefined: none) is always-on under the config. */
+export function alwaysOnUnder(cfg: Config, own: boolean | undefined): boolean {
+  const policy = cfg.always_on.policy;
+  if (policy === 'disabled' || !cfg.accounts.multiclient) return false;
+  if (policy === 'mandatory') return true;
+  return policy === 'opt-out' ? own !== false : own === true;
+}
+
 /** Whether an account (casefolded) is always-on under the policy and its own setting. */
 export function accountIsAlwaysOn(server: Server, folded: string): boolean {
-  const policy = server.config.always_on.policy;
-  if (policy === 'disabled' || !server.config.accounts.multiclient) return false;
-  if (policy === 'mandatory') return true;
-  const own = runtimes.require(server).store.setting(folded);
-  return policy === 'opt-out' ? own !== false : own === true;
+  return alwaysOnUnder(server.config, runtimes.require(server).store.setting(folded));
 }
 
 /** The always-on user of an account (any casing), if it has one. */

@@ -8,10 +8,10 @@
 import type { Module } from '../../server/module.js';
 import type { Server } from '../../server/server.js';
 import { runAsSession, type User } from '../../server/user.js';
-import { AlwaysOnStore, type AlwaysOnRow } from '../../store/alwayson.js';
+import { AlwaysOnStore, type StoredAlwaysOn } from '../../store/alwayson.js';
 import { defaultModes } from '../channels/join.js';
 import { attach } from '../multiclient.js';
-import { accountIsAlwaysOn, alwaysOnUserOf, flush, forget, infos, makeAlwaysOn, runtimes, touch, type AlwaysOnInfo } from './core.js';
+import { accountIsAlwaysOn, alwaysOnUnder, alwaysOnUserOf, flush, forget, infos, makeAlwaysOn, runtimes, touch, type AlwaysOnInfo } from './core.js';
 import { replayMissed } from './replay.js';
 
 /** How often detached users are checked for their automatic away and their expiry. */
@@ -42,8 +42,14 @@ function sweep(server: Server): void {
       server.disconnect(user, { kind: 'other', text: `Always-on user expired: no connection for ${days} days` });
       continue;
     }
-    if (cfg.auto_away && !info.autoAway && user.away === undefined && now - info.detachedAt >= cfg.away_after * 1000) setAutoAway(server, user, info, true);
+    if (autoAwayDue(server, user, info, now)) setAutoAway(server, user, info, true);
   }
+}
+
+/** Whether a detached user is to be marked away now. */
+function autoAwayDue(server: Server, user: User, info: AlwaysOnInfo, now: number): boolean {
+  const cfg = server.config.always_on;
+  return cfg.auto_away && !info.autoAway && user.away === undefined && info.detachedAt !== undefined && now - info.detachedAt >= cfg.away_after * 1000;
 }
 
 /**
@@ -92,10 +98,13 @@ function accountChanged(server: Server, client: User): void {
   });
 }
 
-/** Brings back one stored always-on user with its channels (no prefixes: see docs/always-on.md). */
-function restoreUser(server: Server, row: AlwaysOnRow): void {
+/**
+ * Brings back one stored always-on user with its channels (no prefixes: see docs/always-on.md);
+ * the user when its row is to be written again.
+ */
+function restoreUser(server: Server, row: StoredAlwaysOn): User | undefined {
   const rt = runtimes.require(server);
-  if (!accountIsAlwaysOn(server, row.account)) {
+  if (!alwaysOnUnder(server.config, row.enabled === null ? undefined : row.enabled === 1)) {
     server.log.info({ nick: row.nick, account: row.name }, 'always-on user not restored: its account is no longer always-on');
     rt.forgotten.add(row.account);
     return;
@@ -116,7 +125,9 @@ function restoreUser(server: Server, row: AlwaysOnRow): void {
     server.state.setAccount(client, row.name);
   });
   rt.users.set(row.account, user);
+  // Away before the joins: nobody is there yet to be told.
   if (row.away !== null) server.state.setAway(user, row.away);
+  else if (autoAwayDue(server, user, info, Date.now())) setAutoAway(server, user, info, true);
   const flags = defaultModes(server.config.channels.default_modes);
   for (const name of row.channels.slice(0, server.config.limits.channels_per_user)) {
     const { channel } = server.state.getOrCreateChannel(name, flags);
@@ -126,7 +137,7 @@ function restoreUser(server: Server, row: AlwaysOnRow): void {
   }
   // A restart is not a new detach: what was written before it stands (detached_at of a user that
   // had a session at the crash becomes now).
-  if (row.detached_at === null) touch(server, user);
+  return row.detached_at === null ? user : undefined;
 }
 
 /** After a REHASH: users whose account is no longer always-on (policy, multiclient) stop being it; those without a connection quit. */
@@ -168,8 +179,9 @@ export const alwaysOn: Module = {
     events.on('awayChanged', ({ client }) => {
       const info = infos.get(client);
       if (!info) return;
-      // The user's own AWAY replaces the automatic message (and is kept); its "back" ends both.
-      if (!runtimes.require(server).settingAway) info.autoAway = false;
+      // The automatic message is not stored; the user's own AWAY replaces it (and is); its "back" ends both.
+      if (runtimes.require(server).settingAway) return;
+      info.autoAway = false;
       touch(server, client);
     });
     events.on('channelRenamed', ({ channel }) => {
@@ -182,7 +194,9 @@ export const alwaysOn: Module = {
   },
   restore(server) {
     const rt = runtimes.require(server);
-    for (const row of rt.store.all()) restoreUser(server, row);
+    const changed = rt.store.all().flatMap((row) => restoreUser(server, row) ?? []);
+    // The joins above asked for every row to be written again: only those that changed need it.
+    rt.dirty = new Set(changed);
     flush(server);
     const cfg = server.config.always_on;
     server.log.info({ users: rt.users.size, policy: cfg.policy }, 'always-on users restored');
