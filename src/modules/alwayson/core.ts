@@ -147,7 +147,11 @@ export function setAlwaysOn(server: Server, client: User, account: string, value
   rt.store.setSetting(folded, setting);
   const on = accountIsAlwaysOn(server, folded);
   const holder = rt.users.get(folded);
-  if (!on && holder) forget(server, holder);
+  if (!on && holder) {
+    forget(server, holder);
+    // Asked from another user of the account: the always-on one, without a connection, goes.
+    if (holder.sessions.length === 0) server.disconnect(holder, { kind: 'other', text: 'Always-on was turned off' });
+  }
   if (on && !holder) {
     const why = makeAlwaysOn(server, client);
     if (why) return `Always-on is now on for ${account}, but you are not always-on: ${why}.`;
