@@ -232,9 +232,10 @@ describe('attaching', () => {
 });
 
 describe('restarts', () => {
-  it('restores always-on users with their channels and away message before clients connect', async () => {
+  it('restores always-on users with their channels and away message, and replays what was said before and after', async () => {
     const path = storeFile();
-    let srv = await start({ store: { path } });
+    const config = { store: { path }, history: { backend: 'sqlite' } };
+    let srv = await start(config);
     const alys = await login(srv, 'alys');
     await joinChannel(alys, '#room');
     await joinChannel(alys, '#other');
@@ -245,14 +246,20 @@ describe('restarts', () => {
     carol.send('AWAY :on holiday');
     await carol.waitFor('306');
     await detach(srv, alys, 'alys');
+    await sleep(5); // after the detach's millisecond
+    const dave = await login(srv, 'dave');
+    await joinChannel(dave, '#room');
+    dave.send('PRIVMSG alys :before the restart');
+    dave.send('PRIVMSG #room :said before the restart');
+    await dave.collectUntilPong();
     await stop(srv);
 
-    srv = await start({ store: { path } });
-    const bob = await plain(srv, 'bob');
+    srv = await start(config);
+    const bob = await login(srv, 'bob');
     await joinChannel(bob, '#room');
     const names = await bob.ask('NAMES #room');
     // Memberships come back without prefixes (docs/always-on.md).
-    expect(names.find((m) => m.command === '353')!.params[3]!.split(' ').sort()).toEqual(['alys', 'bob', 'carol']);
+    expect(names.find((m) => m.command === '353')!.params[3]!.split(' ').sort()).toEqual(['alys', 'bob', 'carol', 'dave']);
     expect(commands(await bob.ask('NAMES #other')).filter((c) => c === '353')).toEqual([]);
     expect((await bob.ask('WHOIS alys')).find((m) => m.command === '301')?.params[2]).toBe('Detached: no client is connected');
     expect((await bob.ask('WHOIS carol')).find((m) => m.command === '301')?.params[2]).toBe('on holiday');
@@ -261,7 +268,7 @@ describe('restarts', () => {
     const back = await login(srv, 'alys', 'alys', ['server-time']);
     const got = await burst(back);
     expect(got.filter((m) => m.command === 'JOIN').map((m) => m.params[0])).toEqual(['#room']);
-    expect(said(got)).toEqual(['alys after the restart']);
+    expect(said(got).sort()).toEqual(['#room said before the restart', 'alys after the restart', 'alys before the restart']);
   });
 
   it('keeps what was written before a kill -9 of the daemon', async () => {
