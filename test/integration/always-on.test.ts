@@ -11,6 +11,7 @@ import type { Message } from '../../src/protocol/message.js';
 import { client, freePort, sleep, startServer, TestClient, testConfig, toToml, waitUntil, type RawConfig, type TestServer } from '../support/harness.js';
 import { parseMessage } from '../../src/protocol/message.js';
 import { loggedInClient } from '../support/login.js';
+import { operConfig, operUp } from '../support/oper.js';
 
 const MAIN = join(__dirname, '../../dist/src/main.js');
 
@@ -269,6 +270,28 @@ describe('restarts', () => {
     const got = await burst(back);
     expect(got.filter((m) => m.command === 'JOIN').map((m) => m.params[0])).toEqual(['#room']);
     expect(said(got).sort()).toEqual(['#room said before the restart', 'alys after the restart', 'alys before the restart']);
+  });
+
+  it('forgets a user that was killed: it does not come back at the next start', async () => {
+    const path = storeFile();
+    const config = operConfig({ store: { path } });
+    let srv = await start(config);
+    const alys = await login(srv, 'alys');
+    const carol = await login(srv, 'carol');
+    await joinChannel(alys, '#room');
+    await joinChannel(carol, '#room');
+    const op = await plain(srv, 'op');
+    await joinChannel(op, '#room');
+    await operUp(op);
+    await detach(srv, alys, 'alys');
+    await detach(srv, carol, 'carol');
+    op.send('KILL alys :enough');
+    expect((await op.waitFor((m) => m.command === 'QUIT' && m.source!.startsWith('alys!'))).params[0]).toMatch(/Killed/);
+    await stop(srv);
+
+    srv = await start(config);
+    expect(srv.server.state.findNick('alys')).toBeUndefined();
+    expect(srv.server.state.findNick('carol')?.sessions.length).toBe(0);
   });
 
   it('keeps what was written before a kill -9 of the daemon', async () => {

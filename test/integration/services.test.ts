@@ -315,7 +315,7 @@ describe('NickServ INFO', () => {
     const mine = await ns(a, 'NS INFO');
     expect(mine[0]).toBe('Information on alice:');
     expect(mine[1]).toMatch(/^Registered: \d{4}-\d\d-\d\dT/);
-    expect(mine.slice(2)).toEqual(['Logged in now as: alice', 'Email: alice@example.org', 'Certificate fingerprints: none', 'End of information on alice.']);
+    expect(mine.slice(2)).toEqual(['Logged in now as: alice', 'Email: alice@example.org', 'Certificate fingerprints: none', 'Always-on: off', 'End of information on alice.']);
     const b = await s.connect('bob');
     const theirs = await ns(b, 'NS INFO ALICE');
     expect(theirs.some((l) => l.startsWith('Email'))).toBe(false);

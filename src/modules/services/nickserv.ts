@@ -5,7 +5,7 @@
 import type { User } from '../../server/user.js';
 import type { Server } from '../../server/server.js';
 import { accountStore, createAccount, dropAccount, logIn, registerAccount, resetPassword } from '../accounts.js';
-import { setAlwaysOn } from '../alwayson/core.js';
+import { accountIsAlwaysOn, setAlwaysOn } from '../alwayson/core.js';
 import { checkPasswordLogin, passwordLoginFailed } from '../sasl.js';
 import { serviceNotice, type ServiceBot, type ServiceDef } from './service.js';
 
@@ -114,6 +114,7 @@ function info(server: Server, client: User, bot: ServiceBot, [asked]: string[]):
     serviceNotice(client, bot, `Email: ${account.email ?? 'none'}`);
     const fps = store.fingerprints(account.name);
     serviceNotice(client, bot, `Certificate fingerprints: ${fps.length ? fps.join(' ') : 'none'}`);
+    serviceNotice(client, bot, `Always-on: ${accountIsAlwaysOn(server, fold(account.name)) ? 'on' : 'off'}`);
   }
   serviceNotice(client, bot, `End of information on ${account.name}.`);
 }
