@@ -218,8 +218,13 @@ describe('attaching', () => {
     const srv = await start();
     const bob = await missed(srv);
     const late = await plain(srv, 'alys_');
+    await joinChannel(late, '#lobby');
+    await joinChannel(bob, '#lobby');
     late.send('PRIVMSG NickServ :IDENTIFY alys sesame');
+    // Its own user leaves: it sees itself part #lobby and take the nick, bob sees alys_ quit.
+    expect((await late.waitFor('PART')).params).toEqual(['#lobby', 'Attached to alys']);
     await late.waitFor((m) => m.command === 'NICK' && m.params[0] === 'alys');
+    expect((await bob.waitFor((m) => m.command === 'QUIT' && m.source!.startsWith('alys_!'))).params[0]).toBe('Attached to alys');
     await late.waitFor((m) => m.command === 'JOIN' && m.params[0] === '#room');
     await late.collectUntilPong();
     const replayed = late.lines.map((l) => parseMessage(l)).filter((m) => m.command === 'PRIVMSG');
