@@ -5,6 +5,7 @@
 // IDENTIFY or REGISTER after it), which gets its channels and the messages it missed. It quits for
 // real on KILL, a ban, GHOST, logging out, its account's drop, or expiry.
 // Spec: none (a server feature, as Ergo's always-on clients): https://ergo.chat/manual.html#always-on
+import { formatDuration } from '../../protocol/duration.js';
 import type { Module } from '../../server/module.js';
 import type { Server } from '../../server/server.js';
 import { runAsSession, type User } from '../../server/user.js';
@@ -37,9 +38,8 @@ function sweep(server: Server): void {
     const info = infos.get(user);
     if (!info || info.detachedAt === undefined || user.sessions.length > 0) continue;
     if (cfg.expire_after > 0 && now - info.detachedAt >= cfg.expire_after * 1000) {
-      const days = Math.round((cfg.expire_after / 86400) * 10) / 10;
       server.log.info({ user: user.id, nick: user.nick, account: user.account }, 'always-on user expired');
-      server.disconnect(user, { kind: 'other', text: `Always-on user expired: no connection for ${days} days` });
+      server.disconnect(user, { kind: 'other', text: `Always-on user expired: no connection for ${formatDuration(cfg.expire_after)}` });
       continue;
     }
     if (autoAwayDue(server, user, info, now)) setAutoAway(server, user, info, true);
@@ -209,8 +209,8 @@ export const alwaysOn: Module = {
     if (!info || reason.kind === 'kill' || reason.kind === 'ban') return false;
     info.detachedAt = Date.now();
     touch(server, client);
-    const cfg = server.config.always_on;
-    if (cfg.auto_away && cfg.away_after === 0 && client.away === undefined && reason.kind !== 'shutdown') setAutoAway(server, client, info, true);
+    // With no delay, away at once (not for a shutdown: the start after it decides).
+    if (reason.kind !== 'shutdown' && autoAwayDue(server, client, info, info.detachedAt)) setAutoAway(server, client, info, true);
     return true;
   },
   attachesAtRegistration(server, client, welcome) {
