@@ -194,12 +194,13 @@ export const alwaysOn: Module = {
   },
   restore(server) {
     const rt = runtimes.require(server);
+    const started = Date.now();
     const changed = rt.store.all().flatMap((row) => restoreUser(server, row) ?? []);
     // The joins above asked for every row to be written again: only those that changed need it.
     rt.dirty = new Set(changed);
     flush(server);
     const cfg = server.config.always_on;
-    server.log.info({ users: rt.users.size, policy: cfg.policy }, 'always-on users restored');
+    server.log.info({ users: rt.users.size, policy: cfg.policy, ms: Date.now() - started }, 'always-on users restored');
     rt.sweep = setInterval(() => sweep(server), SWEEP_MS).unref();
     sweep(server);
   },
