@@ -46,6 +46,15 @@ function sweep(server: Server): void {
   }
 }
 
+/** Runs work of a timer: a failure is logged, never the end of the process. */
+function guarded(server: Server, what: string, work: () => void): void {
+  try {
+    work();
+  } catch (err) {
+    server.log.error({ module: 'always-on', what, err: err instanceof Error ? err.stack : String(err) }, 'always-on work failed');
+  }
+}
+
 /** Whether a detached user is to be marked away now. */
 function autoAwayDue(server: Server, user: User, info: AlwaysOnInfo, now: number): boolean {
   const cfg = server.config.always_on;
@@ -91,11 +100,13 @@ function accountChanged(server: Server, client: User): void {
   }
   // Logged in after registering (NickServ IDENTIFY): the command answers first, then the
   // connection moves to the always-on user.
-  setImmediate(() => {
-    const user = attachable(server, client);
-    if (!user || !client.registered || client.sessions.length !== 1 || client.session.conn.closed) return;
-    resume(server, client, user, undefined);
-  });
+  setImmediate(() =>
+    guarded(server, 'attach', () => {
+      const user = attachable(server, client);
+      if (!user || !client.registered || client.sessions.length !== 1 || client.session.conn.closed) return;
+      resume(server, client, user, undefined);
+    }),
+  );
 }
 
 /**
@@ -201,7 +212,7 @@ export const alwaysOn: Module = {
     flush(server);
     const cfg = server.config.always_on;
     server.log.info({ users: rt.users.size, policy: cfg.policy, ms: Date.now() - started }, 'always-on users restored');
-    rt.sweep = setInterval(() => sweep(server), SWEEP_MS).unref();
+    rt.sweep = setInterval(() => guarded(server, 'sweep', () => sweep(server)), SWEEP_MS).unref();
     sweep(server);
   },
   keepsUser(server, client, reason) {
