@@ -447,6 +447,34 @@ export const accountsSchema = z.strictObject({
   message: 'must not be below password_min_length',
 });
 
+/**
+ * Always-on users (docs/always-on.md): a logged-in user whose account has it stays when its last
+ * connection closes (nick, channels, messages kept for it) and survives restarts. Needs
+ * [accounts] multiclient, through which connections attach to it.
+ */
+export const alwaysOnSchema = z.strictObject({
+  /**
+   * Who is always-on: "disabled" (nobody), "opt-in" (accounts that turn it on with NickServ SET
+   * ALWAYS-ON), "opt-out" (every account that does not turn it off), "mandatory" (every account).
+   */
+  policy: z.enum(['disabled', 'opt-in', 'opt-out', 'mandatory']).default('opt-in'),
+  /** Always-on users the server keeps at once; past it, further accounts are not made always-on. */
+  max_users: z.number().int().min(0).max(1000000).default(10000),
+  /** Seconds without any connection after which an always-on user quits; 0 keeps it for ever. */
+  expire_after: z.number().min(0).max(86400 * 3650).default(86400 * 30),
+  /** Mark a detached always-on user away (unless it set an away message of its own). */
+  auto_away: z.boolean().default(true),
+  /** Seconds after its last connection closed before the user is marked away. */
+  away_after: z.number().min(0).max(86400).default(0),
+  /** The away message auto_away sets. */
+  away_message: z.string().min(1).max(300).default('Detached: no client is connected'),
+  /**
+   * Missed messages per channel and direct conversation replayed to a connection that attaches
+   * without draft/chathistory or znc.in/playback (those ask for what they want); 0 replays none.
+   */
+  replay_lines: z.number().int().min(0).max(1000).default(100),
+});
+
 export const saslSchema = z.strictObject({
   /** Mechanisms offered in the sasl capability value, in this order. */
   mechanisms: z
@@ -568,6 +596,7 @@ export const configSchema = z
     api: apiSchema.prefault({}),
     store: storeSchema.prefault({}),
     accounts: accountsSchema.prefault({}),
+    always_on: alwaysOnSchema.prefault({}),
     sasl: saslSchema.prefault({}),
     sts: stsSchema.prefault({}),
     oper_class: z.array(operClassSchema).default([]),

@@ -119,7 +119,8 @@ function sweepReservations(server: Server): void {
   for (const [client, deadline] of rt.reservations) {
     if (deadline > now) continue;
     rt.reservations.delete(client);
-    if (client.session.conn.closed || !client.registered) continue;
+    // A closing connection's user is leaving; an always-on user without connections is renamed too.
+    if (!client.registered || client.sessions.some((s) => s.conn.closed)) continue;
     const guest = guestNick(server);
     if (!guest) continue;
     client.fromServer('NOTICE', [client.nick, `You did not log in to the account ${client.nick}; your nick is now ${guest}.`]);

@@ -2,6 +2,7 @@
 import type { Module } from '../server/module.js';
 import { accept } from './accept.js';
 import { accounts } from './accounts.js';
+import { alwaysOn } from './alwayson/index.js';
 import { api } from './api/index.js';
 import { away } from './away.js';
 import { bans } from './bans.js';
@@ -22,6 +23,7 @@ import { mode } from './mode.js';
 import { monitor } from './monitor.js';
 import { multiline } from './multiline.js';
 import { oper } from './oper.js';
+import { playback } from './playback.js';
 import { queries } from './queries.js';
 import { readmarker } from './readmarker.js';
 import { redact } from './redact.js';
@@ -37,5 +39,5 @@ import { webpush } from './webpush.js';
 import { whowas } from './whowas.js';
 
 export function allModules(): Module[] {
-  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, relaymsg, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, ident, history, readmarker, redact, webpush, link, services, help, api];
+  return [registration, webirc, cap, ircv3, accounts, sasl, messaging, multiline, relaymsg, mode, channels, info, usermodes, accept, queries, whowas, away, monitor, metadata, setname, chghost, oper, bans, stats, cloak, hostname, ident, history, playback, readmarker, redact, webpush, link, services, alwaysOn, help, api];
 }

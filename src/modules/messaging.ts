@@ -13,6 +13,7 @@ import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import { newMsgid, relay, type Outgoing } from '../server/outgoing.js';
 import type { Server } from '../server/server.js';
+import { serverSlot } from '../server/slots.js';
 import { acceptReplies, refusesDirectMessage } from './accept.js';
 import { messageToService, serviceAddressed } from './services/index.js';
 
@@ -32,6 +33,17 @@ export function splitStatusPrefix(server: Server, target: string): { status: str
   let i = 0;
   while (i < target.length && symbols.includes(target[i]!)) i++;
   return { status: target.slice(0, i), name: target.slice(i) };
+}
+
+/**
+ * Names no nick can have ("*playback") that a module answers: a PRIVMSG to one runs its handler
+ * and goes nowhere else; NOTICE and TAGMSG to one are dropped.
+ */
+const pseudoTargets = serverSlot<Map<string, (client: User, text: string) => void>>('messaging');
+
+/** Declares a pseudo-target (lowercase, starting with "*"), in a module's init. */
+export function addPseudoTarget(server: Server, name: string, handler: (client: User, text: string) => void): void {
+  pseudoTargets.getOrCreate(server, () => new Map()).set(name, handler);
 }
 
 function deliver(server: Server, client: User, msg: Message): void | Promise<void> {
@@ -61,6 +73,12 @@ function deliver(server: Server, client: User, msg: Message): void | Promise<voi
       const key = fold(target);
       if (seen.has(key)) continue;
       seen.add(key);
+    }
+    const pseudo = target[0] === '*' ? pseudoTargets.get(server)?.get(target.toLowerCase()) : undefined;
+    if (pseudo) {
+      // A module's pseudo-target (*playback): a PRIVMSG to it is a command for that module.
+      if (command === 'PRIVMSG') pseudo(client, text);
+      continue;
     }
     const resolved = resolveTarget(server, client, command, target, isTagmsg ? [] : [text], true);
     if (!resolved) continue;

@@ -5,6 +5,7 @@
 // Spec: none (a server feature, as in Ergo); the nick it shares: https://modern.ircdocs.horse/#nick-message
 import { ERR, RPL } from '../protocol/numerics.js';
 import { CAP } from '../server/caps.js';
+import type { Session } from '../server/session.js';
 import { runAsSession, type User } from '../server/user.js';
 import type { Server } from '../server/server.js';
 import { userSlot } from '../server/slots.js';
@@ -61,11 +62,22 @@ export function attachOrRelease(server: Server, client: User, welcome: (user: Us
   return false;
 }
 
-function attach(server: Server, client: User, user: User, welcome: (user: User) => void): void {
-  const session = server.attachSession(user, client);
-  // The new session learns the user's state as if it had just joined everything itself.
+/**
+ * Makes `client`'s one connection a further session of `user` (logged in to the same account) and
+ * gives that session the user's state as if it had just joined everything itself. A registering
+ * client gets `welcome` first; a registered one (it logged in after registering, and attaches to
+ * its always-on user) sees itself leave its own channels and take the user's nick, while those
+ * who saw it see it quit. Returns the session, running as it afterwards.
+ */
+export function attach(server: Server, client: User, user: User, welcome: ((user: User) => void) | undefined): Session {
+  if (client.registered) {
+    const reason = `Attached to ${user.nick}`;
+    for (const channel of server.state.channelsOf(client)) client.send({ source: client.mask, command: 'PART', params: [channel.name, reason] });
+    if (client.nick !== user.nick) client.send({ source: client.mask, command: 'NICK', params: [user.nick] });
+  }
+  const session = server.attachSession(user, client, `Attached to ${user.nick}`);
   runAsSession(session, () => {
-    welcome(user);
+    welcome?.(user);
     if (user.away !== undefined) user.numeric(RPL.NOWAWAY, 'You have been marked as being away');
     server.emit('sessionAttached', user);
     for (const channel of server.state.channelsOf(user)) {
@@ -76,4 +88,5 @@ function attach(server: Server, client: User, user: User, welcome: (user: User) 
       sendNames(server, user, channel);
     }
   });
+  return session;
 }

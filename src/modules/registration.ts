@@ -61,6 +61,11 @@ function finishRegistration(server: Server, client: User, passwordOk: boolean): 
     server.disconnect(client, { kind: 'ban', text: `Banned: ${refusal}` });
     return;
   }
+  // A logged-in client whose account has an always-on user becomes a session of it, whatever nick it asked for.
+  if (client.account !== undefined && server.modules.some((m) => m.attachesAtRegistration?.(server, client, (user) => sendWelcome(server, user)))) {
+    setPendingAttach(client, undefined);
+    return;
+  }
   if (pendingAttach(client)) {
     const attached = attachOrRelease(server, client, (user) => sendWelcome(server, user));
     if (attached !== false) return;

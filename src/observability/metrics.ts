@@ -121,6 +121,17 @@ export class Metrics {
     perLink('ircd_link_sent_bytes_total', 'Bytes written to the linked server on the current connection to it.', 'counter', (l) => l.bytesOut);
 
     new Gauge({
+      name: 'ircd_always_on_users',
+      help: 'Always-on users, by whether a connection is attached to them.',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const counts = stats.alwaysOn?.() ?? { attached: 0, detached: 0 };
+        this.set({ state: 'attached' }, counts.attached);
+        this.set({ state: 'detached' }, counts.detached);
+      },
+    });
+    new Gauge({
       name: 'ircd_connections_open',
       help: 'Open client connections (registered or not), by listener.',
       labelNames: ['listener', 'tls'],

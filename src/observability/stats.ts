@@ -60,6 +60,8 @@ export class Stats {
   links: (() => LinkStat[]) | undefined;
   /** Chat history's size, read at scrape time; set by the history module while it keeps history. */
   history: (() => { messages: number; bytes: number }) | undefined;
+  /** Always-on users with and without a connection, read at scrape time; set by the always-on module. */
+  alwaysOn: (() => { attached: number; detached: number }) | undefined;
 
   reject(reason: RejectReason): void {
     this.rejected[reason]++;

@@ -43,6 +43,7 @@ export const CAP_NAMES = [
   'draft/message-redaction',
   'draft/relaymsg',
   'draft/webpush',
+  'znc.in/playback',
 ] as const;
 
 export type CapName = (typeof CAP_NAMES)[number];

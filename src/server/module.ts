@@ -1,6 +1,7 @@
 // What a feature module looks like to the server: commands, capabilities, ISUPPORT tokens, hooks.
 import type { Config } from '../config/schema.js';
 import type { BanKind, ServerBan } from '../store/bans.js';
+import type { DisconnectReason } from '../net/disconnect.js';
 import type { Message } from '../protocol/message.js';
 import type { CapOffer } from './caps.js';
 import type { Channel } from './channel.js';
@@ -155,6 +156,21 @@ export interface Module {
   restoreChannel?(server: Server, name: string): void;
   /** Called once when the server starts (open stores, timers). */
   init?(server: Server): void;
+  /**
+   * Called once after every init and the store check, before the listeners open: brings back
+   * what the store keeps of the live state (always-on users and their channels).
+   */
+  restore?(server: Server): void;
+  /**
+   * The last session of a local user closed for `reason`: true keeps the user, without sessions
+   * (always-on), instead of its quitting. The module that keeps it takes note of the detach.
+   */
+  keepsUser?(server: Server, client: User, reason: DisconnectReason): boolean;
+  /**
+   * A client logged in to an account completes registration: true when the module attached its
+   * connection to a user of that account as a session (always-on), after `welcome` for it.
+   */
+  attachesAtRegistration?(server: Server, client: User, welcome: (user: User) => void): boolean;
   /** Called once after every init, for work that waits (opening a socket of its own); a rejection stops the start. */
   start?(server: Server): Promise<void>;
   /** Called when the server stops. */

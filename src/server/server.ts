@@ -140,6 +140,7 @@ export class Server implements ConnectionOwner {
     }
     checkTables(this.db);
     checkMigrationsKnown(this.db);
+    for (const m of this.modules) m.restore?.(this);
     for (const l of this.config.listen) await this.addListener(l);
     for (const m of this.modules) await m.start?.(this);
     this.sweep.start();
@@ -281,6 +282,12 @@ export class Server implements ConnectionOwner {
       this.log.info({ conn: conn.id, user: user.id, nick: user.nick, reason: reason.text, kind: reason.kind }, 'session detached');
       return;
     }
+    // An always-on user stays without sessions.
+    if (user.registered && this.modules.some((m) => m.keepsUser?.(this, user, reason))) {
+      sessions.length = 0;
+      this.log.info({ conn: conn.id, user: user.id, nick: user.nick, reason: reason.text, kind: reason.kind }, 'last session detached; the user stays');
+      return;
+    }
     // The last one: the user quits with it still attached, so those who hear of the quit see
     // where it came from (its address, after WEBIRC too).
     this.state.removeClient(user, reason.text);
@@ -309,12 +316,15 @@ export class Server implements ConnectionOwner {
   }
 
   /**
-   * Moves the one session of `client`, a registering connection, to `user` (same account, same
-   * nick): `client` leaves State, and the session is the user's from now on.
+   * Moves the one session of `client` to `user` (logged in to the same account): `client` leaves
+   * State, and the session is the user's from now on. A registering connection just goes; a
+   * registered one (logged in after registering, then attached to its always-on user) quits
+   * with `reason` for those who saw it.
    */
-  attachSession(user: User, client: User): Session {
+  attachSession(user: User, client: User, reason = 'Attached to another user'): Session {
     const session = client.sessions.pop()!;
-    this.state.becomeSession(client);
+    if (client.registered) this.state.removeClient(client, reason);
+    else this.state.becomeSession(client);
     session.user = user;
     session.attachedAs = { user: client.user, realHost: client.realHost };
     user.sessions.push(session);

@@ -132,7 +132,7 @@ describe('/metrics', () => {
     // No client-chosen values appear as labels.
     expect(text).not.toContain('carol');
     for (const m of text.matchAll(/^ircd_\w+\{([^}]*)\}/gm)) {
-      for (const label of m[1]!.matchAll(/(\w+)="/g)) expect(['listener', 'tls', 'reason', 'command', 'mechanism', 'result', 'le', 'version']).toContain(label[1]);
+      for (const label of m[1]!.matchAll(/(\w+)="/g)) expect(['listener', 'tls', 'reason', 'command', 'mechanism', 'result', 'le', 'version', 'state']).toContain(label[1]);
     }
     c.close();
   });

@@ -299,7 +299,7 @@ describe('NickServ DROP and SET PASSWORD', () => {
     const b = await s.connect('bob');
     expect(await ns(b, 'NS SET PASSWORD another-password')).toEqual(['You must be logged in to use SET PASSWORD: /msg NickServ IDENTIFY <password>']);
     const a = await registered('alice');
-    expect(await ns(a, 'NS SET EMAIL x@example.org')).toEqual(['Unknown setting EMAIL; the one setting is PASSWORD.']);
+    expect(await ns(a, 'NS SET EMAIL x@example.org')).toEqual(['Unknown setting EMAIL; the settings are PASSWORD and ALWAYS-ON.']);
     expect(await ns(a, 'NS SET PASSWORD short')).toEqual(['Password not changed: Passwords must be at least 8 bytes long.']);
     expect(await ns(a, 'NS SET PASSWORD another-password')).toEqual(['Password of alice changed.']);
     expect(await ns(b, `NS IDENTIFY alice ${PASSWORD}`)).toEqual(['Invalid account or password.']);
@@ -315,7 +315,7 @@ describe('NickServ INFO', () => {
     const mine = await ns(a, 'NS INFO');
     expect(mine[0]).toBe('Information on alice:');
     expect(mine[1]).toMatch(/^Registered: \d{4}-\d\d-\d\dT/);
-    expect(mine.slice(2)).toEqual(['Logged in now as: alice', 'Email: alice@example.org', 'Certificate fingerprints: none', 'End of information on alice.']);
+    expect(mine.slice(2)).toEqual(['Logged in now as: alice', 'Email: alice@example.org', 'Certificate fingerprints: none', 'Always-on: off', 'End of information on alice.']);
     const b = await s.connect('bob');
     const theirs = await ns(b, 'NS INFO ALICE');
     expect(theirs.some((l) => l.startsWith('Email'))).toBe(false);

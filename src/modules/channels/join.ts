@@ -73,7 +73,7 @@ function joinOne(server: Server, client: User, requested: string, key: string | 
 }
 
 /** The default modes a new channel starts with; of s and p (exclusive) the first listed wins. */
-function defaultModes(modes: string): string[] {
+export function defaultModes(modes: string): string[] {
   const flags: string[] = [];
   for (const m of modes) {
     if (!(m === 'p' && flags.includes('s')) && !(m === 's' && flags.includes('p'))) flags.push(m);

@@ -5,6 +5,7 @@
 import type { User } from '../../server/user.js';
 import type { Server } from '../../server/server.js';
 import { accountStore, createAccount, dropAccount, logIn, registerAccount, resetPassword } from '../accounts.js';
+import { accountIsAlwaysOn, setAlwaysOn } from '../alwayson/core.js';
 import { checkPasswordLogin, passwordLoginFailed } from '../sasl.js';
 import { serviceNotice, type ServiceBot, type ServiceDef } from './service.js';
 
@@ -83,7 +84,13 @@ async function drop(server: Server, client: User, bot: ServiceBot, [password]: s
 }
 
 async function set(server: Server, client: User, bot: ServiceBot, [setting, value]: string[]): Promise<void> {
-  if (setting!.toUpperCase() !== 'PASSWORD') return serviceNotice(client, bot, `Unknown setting ${setting}; the one setting is PASSWORD.`);
+  const which = setting!.toUpperCase();
+  if (which === 'ALWAYS-ON' || which === 'ALWAYSON') {
+    const account = loggedIn(client, bot, 'SET ALWAYS-ON');
+    if (account !== undefined) serviceNotice(client, bot, setAlwaysOn(server, client, account, value!));
+    return;
+  }
+  if (which !== 'PASSWORD') return serviceNotice(client, bot, `Unknown setting ${setting}; the settings are PASSWORD and ALWAYS-ON.`);
   const account = loggedIn(client, bot, 'SET PASSWORD');
   if (account === undefined) return;
   const result = await resetPassword(server, account, value!);
@@ -107,6 +114,7 @@ function info(server: Server, client: User, bot: ServiceBot, [asked]: string[]):
     serviceNotice(client, bot, `Email: ${account.email ?? 'none'}`);
     const fps = store.fingerprints(account.name);
     serviceNotice(client, bot, `Certificate fingerprints: ${fps.length ? fps.join(' ') : 'none'}`);
+    serviceNotice(client, bot, `Always-on: ${accountIsAlwaysOn(server, fold(account.name)) ? 'on' : 'off'}`);
   }
   serviceNotice(client, bot, `End of information on ${account.name}.`);
 }
@@ -162,7 +170,10 @@ export const nickserv: ServiceDef = {
       minParams: 2,
       penalty: HASHING,
       handler: set,
-      help: ['SET PASSWORD <new password>', "Changes your account's password."],
+      help: [
+        'SET PASSWORD <new password> | SET ALWAYS-ON ON|OFF|DEFAULT',
+        "Changes your account's password, or whether you stay online (always-on) when your last connection closes.",
+      ],
     },
     INFO: {
       handler: info,
