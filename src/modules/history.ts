@@ -173,7 +173,7 @@ export const history: Module = {
     const cfg = server.config.history;
     const store: HistoryBackend = 
       cfg.backend === 'sqlite'
-        ? new SqlHistoryStore(cfg, server.state, server.db, (err) => server.log.error({ err }, 'chat history could not be written to the store'))
+        ? new SqlHistoryStore(cfg, server.state, server.db, (err, message) => server.log.error({ err }, message))
         : new HistoryStore(cfg, server.state);
     stores.set(server, store);
     server.stats.history = () => (server.config.history.enabled ? store.stats() : { messages: 0, bytes: 0 });

@@ -58,12 +58,17 @@ export interface Bound {
 /** The commands a reader may see, always four (repeated to fill), so one statement serves every reader. */
 export type Commands = readonly [string, string, string, string];
 
+/** Most rows one prune run deletes for each reason (age, database size): bounded work per run. */
+const PRUNE_ROWS = 10000;
+/** Rows deleted at a time while the database is over max_db_bytes. */
+const SIZE_STEP = 1000;
+
 const COLUMNS = 'seq, target, at, msgid, command, line, tags, multiline, sender_run, sender_id, sender_account';
 
 export class HistoryTable {
   /** Transactions that wrote messages (the batching tests count them). */
   transactions = 0;
-  private rowCount: number;
+  private rowCount = 0;
   /**
    * Messages stored per recently written target, so that keeping the newest `keep` deletes just
    * the rows past it instead of counting `keep` index entries at every write. Counted once when a
@@ -73,7 +78,13 @@ export class HistoryTable {
 
   constructor(private readonly db: Db) {
     migrate(db, 'history-1', SCHEMA);
-    this.rowCount = (db.prepare('SELECT COUNT(*) FROM history').pluck().get() as number) ?? 0;
+    this.recount();
+  }
+
+  /** Counts the messages again, after another connection wrote. */
+  recount(): void {
+    this.rowCount = this.db.prepare('SELECT COUNT(*) FROM history').pluck().get() as number;
+    this.counts.clear();
   }
 
   /** Messages stored. */
@@ -206,6 +217,18 @@ export class HistoryTable {
     this.rowCount -= gone;
     if (gone > 0) this.counts.clear();
     return gone;
+  }
+
+  /**
+   * Deletes, in bounded steps, messages older than `since`, then the oldest messages while the
+   * file's used pages are over `maxDbBytes`, then participants of conversations left empty.
+   */
+  prune(since: number, maxDbBytes: number): void {
+    this.pruneOlder(since, PRUNE_ROWS);
+    for (let n = 0; n < PRUNE_ROWS && this.usedBytes() > maxDbBytes; n += SIZE_STEP) {
+      if (this.pruneOldest(SIZE_STEP) === 0) break;
+    }
+    this.pruneOrphanPeers(PRUNE_ROWS);
   }
 
   /** Forgets up to `max` participants of conversations that have no message left. */
