@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { Db } from './db.js';
-import { HistoryTable, type NewHistoryRow } from './history.js';
+import { HistoryTable, type HistoryBatch } from './history.js';
 
 /** A direct conversation's participant and the nick it last used there. */
 export interface Peer {
@@ -20,7 +20,7 @@ export interface Peer {
 
 /** One change to the history tables. */
 export type HistoryOp =
-  | { op: 'write'; rows: NewHistoryRow[]; peers: Peer[]; keep: number }
+  | { op: 'write'; rows: HistoryBatch; peers: Peer[]; keep: number }
   | { op: 'remove'; target: string; msgid: string }
   | { op: 'rename'; from: string; to: string }
   | { op: 'forget'; id: string }

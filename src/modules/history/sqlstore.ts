@@ -12,7 +12,7 @@
 // Spec: https://ircv3.net/specs/extensions/chathistory
 import type { Config } from '../../config/schema.js';
 import type { Db } from '../../store/db.js';
-import { HistoryTable, type Bound, type Commands, type HistoryRow, type NewHistoryRow } from '../../store/history.js';
+import { emptyBatch, HistoryTable, type Bound, type Commands, type HistoryBatch, type HistoryRow } from '../../store/history.js';
 import { historyWriter, type HistoryWriter, type Peer } from '../../store/history-writer.js';
 import type { Channel } from '../../server/channel.js';
 import type { MultilinePart } from '../../server/module.js';
@@ -43,7 +43,7 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
    * written by an earlier run name connections that no longer exist.
    */
   private readonly run = Date.now();
-  private queue: NewHistoryRow[] = [];
+  private queue: HistoryBatch = emptyBatch(this.run);
   /** The participants' nicks to write with the queue, once per conversation and participant. */
   private peers = new Map<string, Peer>();
   private pending: NodeJS.Timeout | undefined;
@@ -81,7 +81,7 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
   clear(): void {
     clearTimeout(this.pending);
     this.pending = undefined;
-    this.queue = [];
+    this.queue = emptyBatch(this.run);
     this.peers.clear();
   }
 
@@ -99,9 +99,9 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
   flush(): void {
     clearTimeout(this.pending);
     this.pending = undefined;
-    if (this.queue.length === 0) return;
+    if (this.queue.target.length === 0) return;
     const [rows, peers] = [this.queue, this.peers];
-    this.queue = [];
+    this.queue = emptyBatch(this.run);
     this.peers = new Map();
     this.writer.send({ op: 'write', rows, peers: [...peers.values()], keep: this.cfg.messages_per_target });
   }
@@ -115,19 +115,17 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
   private enqueue(target: string, sender: User, out: Outgoing, multiline: readonly MultilinePart[] | undefined): void {
     const folded = historyIdentity(this.state, sender).folded;
     const item = newItem(out, sender.id, folded, multiline, this.cfg.client_tag_bytes);
-    this.queue.push({
-      target,
-      at: item.at,
-      msgid: item.msgid,
-      command: item.command,
-      line: item.line,
-      tags: item.otherTags ?? null,
-      multiline: item.multiline ? JSON.stringify(item.multiline) : null,
-      sender_run: this.run,
-      sender_id: item.senderId,
-      sender_account: item.senderAccount ?? null,
-    });
-    if (this.queue.length >= MAX_BATCH) this.flush();
+    const q = this.queue;
+    q.target.push(target);
+    q.at.push(item.at);
+    q.msgid.push(item.msgid);
+    q.command.push(item.command);
+    q.line.push(item.line);
+    q.tags.push(item.otherTags ?? null);
+    q.multiline.push(item.multiline ? JSON.stringify(item.multiline) : null);
+    q.senderId.push(item.senderId);
+    q.senderAccount.push(item.senderAccount ?? null);
+    if (q.target.length >= MAX_BATCH) this.flush();
     else this.pending ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
