@@ -162,6 +162,10 @@ export class WorkerWriter implements HistoryWriter {
     this.done = new Int32Array(shared);
     const { port1, port2 } = new MessageChannel();
     this.replies = port1;
+    // Answers are read as they come (so a failed batch is logged at once) and, when a reader
+    // waits, synchronously (receive).
+    port1.on('message', (done: Done) => this.settled(done));
+    port1.unref();
     const setup: WorkerSetup = { path: db.name, done: shared, replies: port2 };
     const worker = new Worker(workerScript(), { workerData: setup, transferList: [port2] });
     this.worker = worker;
@@ -243,15 +247,14 @@ export class WorkerWriter implements HistoryWriter {
 
   /** Reads the worker's answers that have arrived. */
   private receive(): void {
-    for (;;) {
-      const got = receiveMessageOnPort(this.replies);
-      if (!got) return;
-      const done = got.message as Done;
-      while (this.inFlight.length > 0 && this.inFlight[0]!.seq <= done.seq) this.inFlight.shift();
-      this.stored = done.rows;
-      this.lastResult = done.result;
-      if (done.error) this.onError(Object.assign(new Error(done.error.message), { stack: done.error.stack }));
-    }
+    for (let got = receiveMessageOnPort(this.replies); got; got = receiveMessageOnPort(this.replies)) this.settled(got.message as Done);
+  }
+
+  private settled(done: Done): void {
+    while (this.inFlight.length > 0 && this.inFlight[0]!.seq <= done.seq) this.inFlight.shift();
+    this.stored = done.rows;
+    this.lastResult = done.result;
+    if (done.error) this.onError(Object.assign(new Error(done.error.message), { stack: done.error.stack }));
   }
 
   /**
