@@ -85,6 +85,8 @@ export function resources(genA, genB, srvA, srvB, seconds) {
     serverCpuS: srvCpu,
     serverCpuPct: srvCpu === null ? null : Math.round((srvCpu / seconds) * 100),
     serverDemandPct: srvDemand,
+    // The main thread's share of serverCpuS: the event loop, without helper threads (a writer thread).
+    serverMainCpuS: srvA.sched && srvB.sched ? round3(srvB.sched.cpuS - srvA.sched.cpuS) : null,
     serverRssKb: srvB.rssKb,
     // Everything else that ran on the machine meanwhile (other processes, softirq).
     otherCpuS: other,

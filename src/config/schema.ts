@@ -504,8 +504,8 @@ export const saslSchema = z.strictObject({
 export const historySchema = z.strictObject({
   /** Keep history and offer draft/chathistory, draft/event-playback and draft/message-redaction. */
   enabled: z.boolean().default(true),
-  /** Where history is kept: "memory" or "sqlite" (the [store] database). */
-  backend: z.enum(['memory', 'sqlite']).default('memory'),
+  /** Where history is kept: "memory" or "sqlite" (the [store] database); unset, see historyBackend. */
+  backend: z.enum(['memory', 'sqlite']).optional(),
   /** sqlite: bytes of the store file in use past which the oldest messages are deleted (checked every minute). */
   max_db_bytes: z.number().int().min(1 << 20).max(2 ** 50).default(1024 * 1024 * 1024),
   /** Messages kept per channel and per direct conversation; the oldest go first. */
@@ -670,6 +670,14 @@ export const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
+
+/**
+ * Where history is kept: [history] backend, or by default "sqlite" for a server with a store file
+ * (history survives restarts) and "memory" for a store in memory (":memory:", kept nowhere).
+ */
+export function historyBackend(cfg: Pick<Config, 'history' | 'store'>): 'memory' | 'sqlite' {
+  return cfg.history.backend ?? (cfg.store.path === ':memory:' ? 'memory' : 'sqlite');
+}
 export type ClassConfig = z.infer<typeof classSchema>;
 export type ListenConfig = z.infer<typeof listenSchema>;
 export type LinkConfig = z.infer<typeof linkSchema>;

@@ -2,6 +2,7 @@
 // TOPIC are kept per channel and per direct conversation (see history/store.ts) and replayed by
 // CHATHISTORY in a `chathistory` batch; TARGETS lists the conversations with recent messages.
 // Spec: https://ircv3.net/specs/extensions/chathistory (draft/event-playback is described there too)
+import { historyBackend } from '../config/schema.js';
 import { isChannelTarget } from '../protocol/channelname.js';
 import type { Message } from '../protocol/message.js';
 import { CAP } from '../server/caps.js';
@@ -171,9 +172,9 @@ export const history: Module = {
   },
   init(server) {
     const cfg = server.config.history;
-    const store: HistoryBackend = 
-      cfg.backend === 'sqlite'
-        ? new SqlHistoryStore(cfg, server.state, server.db, (err) => server.log.error({ err }, 'chat history could not be written to the store'))
+    const store: HistoryBackend =
+      historyBackend(server.config) === 'sqlite'
+        ? new SqlHistoryStore(cfg, server.state, server.db, (err, message) => server.log.error({ err }, message))
         : new HistoryStore(cfg, server.state);
     stores.set(server, store);
     server.stats.history = () => (server.config.history.enabled ? store.stats() : { messages: 0, bytes: 0 });

@@ -46,7 +46,26 @@ export interface HistoryRow {
   sender_account: string | null;
 }
 
-export type NewHistoryRow = Omit<HistoryRow, 'seq'>;
+/**
+ * New messages to store, column by column, all of one run: handed to the writer thread, arrays of
+ * strings and numbers are copied at half the cost of as many row objects.
+ */
+export interface HistoryBatch {
+  run: number;
+  target: string[];
+  at: number[];
+  msgid: string[];
+  command: string[];
+  line: string[];
+  tags: Array<string | null>;
+  multiline: Array<string | null>;
+  senderId: number[];
+  senderAccount: Array<string | null>;
+}
+
+export function emptyBatch(run: number): HistoryBatch {
+  return { run, target: [], at: [], msgid: [], command: [], line: [], tags: [], multiline: [], senderId: [], senderAccount: [] };
+}
 
 /** One side of a range: a time, or a stored message's place (its time and seq). */
 export interface Bound {
@@ -58,12 +77,17 @@ export interface Bound {
 /** The commands a reader may see, always four (repeated to fill), so one statement serves every reader. */
 export type Commands = readonly [string, string, string, string];
 
+/** Most rows one prune run deletes for each reason (age, database size): bounded work per run. */
+const PRUNE_ROWS = 10000;
+/** Rows deleted at a time while the database is over max_db_bytes. */
+const SIZE_STEP = 1000;
+
 const COLUMNS = 'seq, target, at, msgid, command, line, tags, multiline, sender_run, sender_id, sender_account';
 
 export class HistoryTable {
   /** Transactions that wrote messages (the batching tests count them). */
   transactions = 0;
-  private rowCount: number;
+  private rowCount = 0;
   /**
    * Messages stored per recently written target, so that keeping the newest `keep` deletes just
    * the rows past it instead of counting `keep` index entries at every write. Counted once when a
@@ -73,7 +97,13 @@ export class HistoryTable {
 
   constructor(private readonly db: Db) {
     migrate(db, 'history-1', SCHEMA);
-    this.rowCount = (db.prepare('SELECT COUNT(*) FROM history').pluck().get() as number) ?? 0;
+    this.recount();
+  }
+
+  /** Counts the messages again, after another connection wrote. */
+  recount(): void {
+    this.rowCount = this.db.prepare('SELECT COUNT(*) FROM history').pluck().get() as number;
+    this.counts.clear();
   }
 
   /** Messages stored. */
@@ -93,7 +123,7 @@ export class HistoryTable {
    * Writes a batch in one transaction: the messages, the nicks of the direct conversations'
    * participants, then each touched target cut to its newest `keep` messages.
    */
-  write(rows: readonly NewHistoryRow[], peers: ReadonlyArray<{ target: string; id: string; nick: string }>, keep: number): void {
+  write(rows: HistoryBatch, peers: ReadonlyArray<{ target: string; id: string; nick: string }>, keep: number): void {
     const insert = prepared(
       this.db,
       `INSERT INTO history (target, at, msgid, command, line, tags, multiline, sender_run, sender_id, sender_account)
@@ -104,9 +134,11 @@ export class HistoryTable {
     const trim = prepared(this.db, 'DELETE FROM history WHERE seq IN (SELECT seq FROM history WHERE target = ? ORDER BY at, seq LIMIT ?)');
     this.db.transaction(() => {
       const added = new Map<string, number>();
-      for (const row of rows) {
-        insert.run(row.target, row.at, row.msgid, row.command, row.line, row.tags, row.multiline, row.sender_run, row.sender_id, row.sender_account);
-        added.set(row.target, (added.get(row.target) ?? 0) + 1);
+      const n = rows.target.length;
+      for (let i = 0; i < n; i++) {
+        const target = rows.target[i]!;
+        insert.run(target, rows.at[i], rows.msgid[i], rows.command[i], rows.line[i], rows.tags[i], rows.multiline[i], rows.run, rows.senderId[i], rows.senderAccount[i]);
+        added.set(target, (added.get(target) ?? 0) + 1);
       }
       for (const p of peers) peer.run(p.target, p.id, p.nick);
       let deleted = 0;
@@ -119,7 +151,7 @@ export class HistoryTable {
         }
         this.counts.set(target, stored);
       }
-      this.rowCount += rows.length - deleted;
+      this.rowCount += n - deleted;
     })();
     this.transactions++;
   }
@@ -206,6 +238,18 @@ export class HistoryTable {
     this.rowCount -= gone;
     if (gone > 0) this.counts.clear();
     return gone;
+  }
+
+  /**
+   * Deletes, in bounded steps, messages older than `since`, then the oldest messages while the
+   * file's used pages are over `maxDbBytes`, then participants of conversations left empty.
+   */
+  prune(since: number, maxDbBytes: number): void {
+    this.pruneOlder(since, PRUNE_ROWS);
+    for (let n = 0; n < PRUNE_ROWS && this.usedBytes() > maxDbBytes; n += SIZE_STEP) {
+      if (this.pruneOldest(SIZE_STEP) === 0) break;
+    }
+    this.pruneOrphanPeers(PRUNE_ROWS);
   }
 
   /** Forgets up to `max` participants of conversations that have no message left. */

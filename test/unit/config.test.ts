@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/password.js';
 import { ConfigError, configWarnings, loadConfig, parseConfigText } from '../../src/config/load.js';
+import { historyBackend } from '../../src/config/schema.js';
 import { editDistance, nearestName } from '../../src/config/suggest.js';
 
 const base = `
@@ -129,6 +130,14 @@ describe('config validation', () => {
     ]);
     writeFileSync(join(dir, 'motd.txt'), 'hello\n');
     expect(configWarnings(parseConfigText(base + '[server]\nmotd = "motd.txt"\n', file))).toEqual([]);
+  });
+
+  it('keeps history in the store by default when the store is a file, in memory when it is in memory', () => {
+    const backend = (text: string) => historyBackend(parseConfigText(base + text, '/etc/ircd/test.toml'));
+    expect(backend('')).toBe('sqlite');
+    expect(backend('[store]\npath = ":memory:"\n')).toBe('memory');
+    expect(backend('[store]\npath = ":memory:"\n[history]\nbackend = "sqlite"\n')).toBe('sqlite');
+    expect(backend('[history]\nbackend = "memory"\n')).toBe('memory');
   });
 
   it('validates the shipped default config', () => {

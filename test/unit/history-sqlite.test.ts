@@ -18,8 +18,8 @@ const base = { listen: [{ port: 0 }], class: [{ name: 'c' }], allow: [{ mask: '*
 const config = (history: Record<string, unknown>) => validateConfig({ ...base, history }, 'test').history;
 const sender = { id: 7, account: undefined, nick: 'alys', mask: 'alys!a@host', modes: new Set(), moduleState: [] } as unknown as User;
 const channel = { name: '#c' } as Channel;
-const failed = (err: Error) => {
-  throw err;
+const failed = (err: Error, message: string) => {
+  throw new Error(`${message}: ${err.message}`);
 };
 
 function sqlStore(history: Record<string, unknown> = {}): SqlHistoryStore {

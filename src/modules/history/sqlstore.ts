@@ -1,16 +1,19 @@
 // Chat history in the SQLite store (`[history] backend = "sqlite"`): it survives restarts.
-// Messages are queued and written in one transaction (store/history.ts) FLUSH_MS after the first
-// of them, or at once when MAX_BATCH are waiting: a commit per message (or per tick, which under
-// light load is the same) writes a page for the table and for the index, and the WAL checkpoints
-// those pages bring stall the event loop (direct-message round trips fell tenfold in the bench). Every read writes the queue first, so a query sees
-// every message relayed before it; a crash loses at most the last FLUSH_MS of history. Selection
+// Messages are queued and handed to the writer (store/history-writer.ts: a worker thread with its
+// own connection, for a store file) as one batch, written in one transaction, FLUSH_MS after the
+// first of them, or at once when MAX_BATCH are waiting: a commit per message (or per tick, which
+// under light load is the same) writes a page for the table and for the index, and brings WAL
+// checkpoints. Every read hands over the queue and waits for the writer first, so a query sees
+// every message relayed before it; a crash loses at most the last FLUSH_MS of history (more only
+// while the disk is behind: up to MAX_IN_FLIGHT batches the writer has not confirmed). Selection
 // is done by range queries with the same meaning as history/query.ts's selectHistory on the
 // conversation's messages in storage order, which is time order as long as the clock does not
 // run backwards (then the sqlite backend orders by time, the memory one by arrival).
 // Spec: https://ircv3.net/specs/extensions/chathistory
 import type { Config } from '../../config/schema.js';
 import type { Db } from '../../store/db.js';
-import { HistoryTable, type Bound, type Commands, type HistoryRow, type NewHistoryRow } from '../../store/history.js';
+import { emptyBatch, HistoryTable, type Bound, type Commands, type HistoryBatch, type HistoryRow } from '../../store/history.js';
+import { historyWriter, type HistoryWriter, type Peer } from '../../store/history-writer.js';
 import type { Channel } from '../../server/channel.js';
 import type { MultilinePart } from '../../server/module.js';
 import type { Outgoing } from '../../server/outgoing.js';
@@ -24,10 +27,6 @@ interface Target {
   key: string;
 }
 
-/** Most rows one prune run deletes for each reason (age, database size): bounded work per run. */
-const PRUNE_ROWS = 10000;
-/** Rows deleted at a time while the database is over max_db_bytes. */
-const SIZE_STEP = 1000;
 /** Longest a queued message waits to be written. */
 export const FLUSH_MS = 100;
 /** Queued messages that are written at once, without waiting for FLUSH_MS. */
@@ -36,15 +35,17 @@ export const MAX_BATCH = 1000;
 const PRUNE_SECONDS = 60;
 
 export class SqlHistoryStore implements HistoryBackend<Target> {
+  /** The main thread's view of the table: reads, and writes when the writer is the main thread. */
   readonly table: HistoryTable;
+  readonly writer: HistoryWriter;
   /**
    * This run of the server (when it started, in ms; two runs never start in the same ms): rows
    * written by an earlier run name connections that no longer exist.
    */
   private readonly run = Date.now();
-  private queue: NewHistoryRow[] = [];
+  private queue: HistoryBatch = emptyBatch(this.run);
   /** The participants' nicks to write with the queue, once per conversation and participant. */
-  private peers = new Map<string, { target: string; id: string; nick: string }>();
+  private peers = new Map<string, Peer>();
   private pending: NodeJS.Timeout | undefined;
   private readonly timer: NodeJS.Timeout;
 
@@ -52,20 +53,20 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
     private cfg: Config['history'],
     private readonly state: State,
     db: Db,
-    /** Told when a batch written outside a command fails (the batch is lost, the server goes on). */
-    private readonly onError: (err: Error) => void,
+    /** Told when a change fails (a batch is lost, the server goes on) and when the writer thread failed. */
+    report: (err: Error, message: string) => void,
   ) {
     this.table = new HistoryTable(db);
     // Connection-keyed conversations were only ever meaningful to their connections, all gone.
     this.table.forgetParticipant('c:', true);
-    this.prune();
-    this.timer = setInterval(() => {
-      try {
-        this.prune();
-      } catch (err) {
-        this.onError(err as Error);
-      }
-    }, PRUNE_SECONDS * 1000).unref();
+    this.table.prune(this.since, cfg.max_db_bytes);
+    this.writer = historyWriter(
+      db,
+      this.table,
+      (err) => report(err, 'chat history could not be written to the store'),
+      (err) => report(err, 'the chat history writer thread failed: history is written on the main thread from now on'),
+    );
+    this.timer = setInterval(() => this.prune(), PRUNE_SECONDS * 1000).unref();
   }
 
   reconfigure(cfg: Config['history']): void {
@@ -80,56 +81,52 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
   clear(): void {
     clearTimeout(this.pending);
     this.pending = undefined;
-    this.queue = [];
+    this.queue = emptyBatch(this.run);
     this.peers.clear();
   }
 
   close(): void {
     clearInterval(this.timer);
     this.flush();
+    this.writer.close();
   }
 
   private get since(): number {
     return Date.now() - this.cfg.max_age * 1000;
   }
 
-  /** Writes what is queued, in one transaction. */
+  /** Hands what is queued to the writer, as one batch. */
   flush(): void {
     clearTimeout(this.pending);
     this.pending = undefined;
-    if (this.queue.length === 0) return;
+    if (this.queue.target.length === 0) return;
     const [rows, peers] = [this.queue, this.peers];
-    this.queue = [];
+    this.queue = emptyBatch(this.run);
     this.peers = new Map();
-    this.table.write(rows, [...peers.values()], this.cfg.messages_per_target);
+    this.writer.send({ op: 'write', rows, peers: [...peers.values()], keep: this.cfg.messages_per_target });
+  }
+
+  /** Before a read: every message relayed so far is written. */
+  private settle(): void {
+    this.flush();
+    this.writer.wait();
   }
 
   private enqueue(target: string, sender: User, out: Outgoing, multiline: readonly MultilinePart[] | undefined): void {
     const folded = historyIdentity(this.state, sender).folded;
     const item = newItem(out, sender.id, folded, multiline, this.cfg.client_tag_bytes);
-    this.queue.push({
-      target,
-      at: item.at,
-      msgid: item.msgid,
-      command: item.command,
-      line: item.line,
-      tags: item.otherTags ?? null,
-      multiline: item.multiline ? JSON.stringify(item.multiline) : null,
-      sender_run: this.run,
-      sender_id: item.senderId,
-      sender_account: item.senderAccount ?? null,
-    });
-    if (this.queue.length >= MAX_BATCH) this.flushOrTell();
-    else this.pending ??= setTimeout(() => this.flushOrTell(), FLUSH_MS);
-  }
-
-  /** Writes the queue where no command would be told of a failure: the batch is lost, the server goes on. */
-  private flushOrTell(): void {
-    try {
-      this.flush();
-    } catch (err) {
-      this.onError(err as Error);
-    }
+    const q = this.queue;
+    q.target.push(target);
+    q.at.push(item.at);
+    q.msgid.push(item.msgid);
+    q.command.push(item.command);
+    q.line.push(item.line);
+    q.tags.push(item.otherTags ?? null);
+    q.multiline.push(item.multiline ? JSON.stringify(item.multiline) : null);
+    q.senderId.push(item.senderId);
+    q.senderAccount.push(item.senderAccount ?? null);
+    if (q.target.length >= MAX_BATCH) this.flush();
+    else this.pending ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   /** Channels are kept by casefolded name: the history outlives the channel and a restart. */
@@ -155,7 +152,7 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
   }
 
   directWith(viewer: User, nick: string): Target | undefined {
-    this.flush();
+    this.settle();
     const me = historyIdentity(this.state, viewer).id;
     const online = this.state.findNick(nick);
     if (online?.registered) return { key: dmKey(me, historyIdentity(this.state, online).id) };
@@ -182,7 +179,7 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
   }
 
   directTargets(viewer: User): Array<{ name: string; at: number }> {
-    this.flush();
+    this.settle();
     const me = historyIdentity(this.state, viewer).id;
     const out: Array<{ name: string; at: number }> = [];
     for (const [key, peers] of this.conversationsOf(me)) {
@@ -197,19 +194,19 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
   }
 
   latestAt(conv: Target): number | undefined {
-    this.flush();
+    this.settle();
     return this.table.latestAt(conv.key, this.since);
   }
 
   find(conv: Target, msgid: string, commands: Commands): HistoryItem | undefined {
-    this.flush();
+    this.settle();
     const row = this.table.byMsgid(conv.key, msgid, commands, this.since);
     return row && this.item(row);
   }
 
   remove(conv: Target, msgid: string): boolean {
     this.flush();
-    return this.table.remove(conv.key, msgid);
+    return this.writer.call({ op: 'remove', target: conv.key, msgid }) === true;
   }
 
   forgetChannel(): void {
@@ -218,34 +215,30 @@ export class SqlHistoryStore implements HistoryBackend<Target> {
 
   renameChannel(channel: Channel, oldName: string): void {
     this.flush();
-    this.table.rename(this.state.fold(oldName), this.channelKey(channel));
+    this.writer.send({ op: 'rename', from: this.state.fold(oldName), to: this.channelKey(channel) });
   }
 
   forgetAccount(folded: string): void {
     this.flush();
-    this.table.forgetParticipant(`a:${folded}`);
+    this.writer.send({ op: 'forget', id: `a:${folded}` });
   }
 
   stats(): { messages: number; bytes: number } {
-    this.flush();
-    return { messages: this.table.rows, bytes: this.table.usedBytes() };
+    this.settle();
+    return { messages: this.writer.rows, bytes: this.table.usedBytes() };
   }
 
   /**
-   * Deletes, in bounded steps, messages older than max_age, then the oldest messages while the
-   * store file is over max_db_bytes, then participants of conversations left empty.
+   * Has the writer delete, in bounded steps, messages older than max_age, then the oldest
+   * messages while the store file is over max_db_bytes (store/history.ts).
    */
   prune(): void {
     this.flush();
-    this.table.pruneOlder(this.since, PRUNE_ROWS);
-    for (let n = 0; n < PRUNE_ROWS && this.table.usedBytes() > this.cfg.max_db_bytes; n += SIZE_STEP) {
-      if (this.table.pruneOldest(SIZE_STEP) === 0) break;
-    }
-    this.table.pruneOrphanPeers(PRUNE_ROWS);
+    this.writer.send({ op: 'prune', since: this.since, maxDbBytes: this.cfg.max_db_bytes });
   }
 
   select(conv: Target, q: HistoryQuery, commands: Commands): HistoryItem[] {
-    this.flush();
+    this.settle();
     const since = this.since;
     const range = (bounds: Bound[], order: 'ASC' | 'DESC', limit: number) => {
       const rows = this.table.range(conv.key, commands, since, bounds, order, limit);
