@@ -83,8 +83,8 @@ Server under test (default: start our daemon freshly for every entry):
   --gen-cpus LIST        pin the generator processes with taskset -c LIST (e.g. 1)
 
 Suite:
-  --only a,b             run only these entries (names below, or a scenario kind:
-                         connect, fanout, direct)
+  --only a,b             run only these entries (names below, or a scenario kind that
+                         is no entry's name: fanout, direct, mass-quit)
   --duration S --warmup S --workers N --source-ips N ...
                          any scenario option without a dot applies to every
                          entry whose scenario has it
@@ -295,7 +295,9 @@ function historyConfig(config, backend, db) {
 function selectEntries(only) {
   if (!only) return SUITE;
   const want = String(only).split(',').map((s) => s.trim()).filter(Boolean);
-  const sel = SUITE.filter((e) => want.includes(e.name) || want.includes(e.scenario));
+  // An entry's name selects that entry; a scenario kind that is no entry's name selects all of its kind.
+  const names = new Set(SUITE.map((e) => e.name));
+  const sel = SUITE.filter((e) => want.includes(e.name) || want.some((w) => w === e.scenario && !names.has(w)));
   if (sel.length === 0) throw new Error(`--only ${only}: no such entry (${SUITE.map((e) => e.name).join(', ')})`);
   return sel;
 }
