@@ -144,7 +144,7 @@ function announceNick(server: Server, client: User, oldNick: string): void {
 function announceQuit(client: User, reason: string, channels: ReadonlyMap<Channel, string>): void {
   const out = relay(client, { source: client.mask, command: 'QUIT', params: [reason] });
   // Walking one channel reaches each member once: only a quit from several channels needs the
-  // set (in a mass disconnect, the set per quit was a third of the quits' cost).
+  // set (hashing every member of every quit, in a mass disconnect).
   const reached = channels.size > 1 ? new Set<User>() : undefined;
   for (const [channel, held] of channels) {
     for (const [member, prefixes] of channel.members) {
