@@ -61,7 +61,7 @@ Server under test (default: start our daemon freshly for every entry):
   --target HOST:PORT     address the clients connect to (default 127.0.0.1:6667)
   --server-pid PID       measure an already-running server at --target instead
                          (e.g. InspIRCd); nothing is started or stopped
-  --server-cmd "CMD"     start CMD (via sh -c 'exec CMD') instead of our daemon
+  --server-cmd "CMD"     start CMD (via sh -c 'exec CMD', no core dumps) instead of our daemon
   --no-restart           start the server once for the whole suite, not per entry
   --history memory|sqlite  our daemon's [history] backend; sqlite keeps it in a
                          store file bench/results/<timestamp>-history.db (the
@@ -112,7 +112,9 @@ async function main() {
   const transports = transportsOf(args.tls);
   const repeat = Math.max(1, Number(args.repeat) || 1);
   if (args.vs && external) throw new Error('--vs starts the second server; measure two running servers with two runs');
-  const tlsFiles = makeCertificate(join(resultsDir, `${stamp}-tls`), String(args.keyType || 'p256'));
+  // A certificate for TLS runs, and for any other server command (its config may name the files).
+  const needCert = transports.some((t) => t !== 'plain') || Boolean(args.serverCmd) || Boolean(args.vs);
+  const tlsFiles = needCert ? makeCertificate(join(resultsDir, `${stamp}-tls`), String(args.keyType || 'p256')) : null;
 
   // The servers under test: ours (or --server-cmd / --server-pid) and optionally --vs.
   const servers = [];
@@ -120,7 +122,7 @@ async function main() {
   if (external) {
     servers.push({ name: args.label || 'server', target, desc: { mode: 'external', pid: Number(args.serverPid) } });
   } else if (args.serverCmd) {
-    const argv = ['sh', '-c', `exec ${args.serverCmd}`];
+    const argv = shell(args.serverCmd);
     servers.push({ name: args.label || commandName(args.serverCmd), target, argvFor: () => argv, desc: { mode: 'command', command: String(args.serverCmd) } });
   } else {
     let config = resolve(args.config || join(BENCH, 'ircd-bench.toml'));
@@ -138,7 +140,7 @@ async function main() {
     });
   }
   if (args.vs) {
-    const argv = ['sh', '-c', `exec ${args.vs}`];
+    const argv = shell(args.vs);
     servers.push({
       name: args.vsLabel || commandName(args.vs), target: parseTarget(args.vsTarget || '127.0.0.1:16667'),
       argvFor: () => argv, desc: { mode: 'command', command: String(args.vs) },
@@ -181,9 +183,8 @@ async function main() {
     process.exit(130);
   });
 
-  const serverEnv = (transport) => ({
-    ...process.env, BENCH_TLS_CERT: tlsFiles.cert, BENCH_TLS_KEY: tlsFiles.key, BENCH_SSLPROFILE: transport === 'plain' ? '' : 'bench',
-  });
+  const serverEnv = (transport) =>
+    tlsFiles ? { ...process.env, BENCH_TLS_CERT: tlsFiles.cert, BENCH_TLS_KEY: tlsFiles.key, BENCH_SSLPROFILE: transport === 'plain' ? '' : 'bench' } : process.env;
   // One server for the whole suite (--no-restart): only with one server and one transport.
   const longLived = !restart && servers.length === 1 && transports.length === 1 && servers[0].argvFor;
   try {
@@ -242,6 +243,14 @@ function transportsOf(tls) {
   throw new Error(`--tls ${tls}: full, resume or both`);
 }
 
+/**
+ * Another server's command line, via sh. No core dumps: InspIRCd 3.15 with GnuTLS dumps one (about
+ * 100 MB, in the working directory) when stopped with SIGTERM; its exit still shows in the results.
+ */
+function shell(cmd) {
+  return ['sh', '-c', `ulimit -c 0; exec ${cmd}`];
+}
+
 function commandName(cmd) {
   return String(cmd).trim().split(/\s+/)[0].split('/').pop();
 }
@@ -253,7 +262,11 @@ function makeCertificate(dir, keyType) {
   mkdirSync(dir, { recursive: true });
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', ...newkey, '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=bench.local'], { stdio: 'ignore' });
+  try {
+    execFileSync('openssl', ['req', '-x509', ...newkey, '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=bench.local'], { stdio: 'ignore' });
+  } catch (err) {
+    throw new Error(`making the run's certificate with openssl failed (is openssl installed?): ${err.message}`);
+  }
   return { cert, key };
 }
 
