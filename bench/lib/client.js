@@ -8,7 +8,10 @@
 // shared handler object per process (no per-line closures or promises);
 // writes are coalesced: send() appends to a per-socket string and a single
 // setImmediate per event-loop turn does one socket.write per dirty socket.
+// Over TLS (--tls) the same hooks sit on a tls.connect socket: onread then
+// receives the decrypted bytes.
 import net from 'node:net';
+import tls from 'node:tls';
 import { monoUs } from './clock.js';
 import { Histogram, Reasons } from './stats.js';
 
@@ -58,6 +61,28 @@ function onSocketError(err) {
 }
 function onSocketClose() {
   this.ircConn.closed();
+}
+function onSecureConnect() {
+  const c = this.ircConn;
+  c.handler.onHandshake(c, monoUs());
+}
+
+// ---- TLS -------------------------------------------------------------------
+//
+// 'full': every connection does a full handshake (the server's certificate is
+// self-signed and not checked: the bench measures the server, not a PKI).
+// 'resume': connections offer the last session ticket this process received,
+// so the server may resume instead (what a reconnecting client does).
+let lastSession = null;
+function onSession(session) {
+  lastSession = session;
+}
+
+export function tlsMode(opt) {
+  if (opt === undefined || opt === null || opt === false || opt === 'false' || opt === 0) return null;
+  if (opt === true || opt === 'full' || opt === 1) return 'full';
+  if (opt === 'resume') return 'resume';
+  throw new Error(`--tls ${opt}: full or resume (or no --tls for plaintext)`);
 }
 
 // ---- batched reading ---------------------------------------------------------
@@ -146,11 +171,21 @@ export class Conn {
     this.app = null; // scenario-specific state
   }
 
-  connect(host, port, localAddress) {
+  /** @param {null|'full'|'resume'} tlsMode see tlsMode() */
+  connect(host, port, localAddress, tlsMode = null) {
     this.startedAt = monoUs();
     const opts = { host, port, noDelay: true, onread: { buffer: READ_BUF, callback: onSocketRead } };
     if (localAddress) opts.localAddress = localAddress;
-    const s = net.connect(opts);
+    let s;
+    if (tlsMode) {
+      opts.rejectUnauthorized = false;
+      if (tlsMode === 'resume' && lastSession) opts.session = lastSession;
+      s = tls.connect(opts);
+      s.on('secureConnect', onSecureConnect);
+      if (tlsMode === 'resume') s.on('session', onSession);
+    } else {
+      s = net.connect(opts);
+    }
     s.setNoDelay(true);
     s.ircConn = this;
     s.on('error', onSocketError);
@@ -324,6 +359,8 @@ export class Conn {
 export class Handler {
   constructor() {
     this.regLatency = new Histogram(); // connect() -> 001
+    this.handshakeLatency = new Histogram(); // connect() -> TLS handshake done (TLS only)
+    this.resumed = 0; // TLS handshakes that resumed a session
     this.joinLatency = new Histogram(); // 001 -> last 366
     this.failures = new Reasons(); // never became ready (incl. join errors)
     this.disconnects = new Reasons(); // closed after becoming ready, not by us
@@ -372,6 +409,11 @@ export class Handler {
   }
 
   onPrivmsg(_conn, _b, _s, _e, _now) {}
+
+  onHandshake(conn, now) {
+    this.handshakeLatency.record(now - conn.startedAt);
+    if (conn.socket.isSessionReused()) this.resumed++;
+  }
 
   onClosed(conn, reason, now) {
     if (!conn.settled) this.settle(conn, now, reason);

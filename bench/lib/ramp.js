@@ -4,10 +4,13 @@
 // as a 'timeout' failure and destroyed.
 import { monoUs } from './clock.js';
 import { sourceAddress } from './plan.js';
+import { tlsMode } from './client.js';
 
 const TICK_MS = 5;
 
-export function connectAll(handler, conns, { host, port, rate, timeoutS = 30, sourceIps = 1 }) {
+/** `tls`: as the --tls option (see tlsMode in client.js). */
+export function connectAll(handler, conns, { host, port, rate, timeoutS = 30, sourceIps = 1, tls = null }) {
+  const mode = tlsMode(tls);
   return new Promise((resolve) => {
     const t0 = monoUs();
     let started = 0;
@@ -30,7 +33,7 @@ export function connectAll(handler, conns, { host, port, rate, timeoutS = 30, so
       const due = Math.min(conns.length, Math.floor((monoUs() - t0) * perUs) + 1);
       while (started < due) {
         const c = conns[started++];
-        c.connect(host, port, sourceAddress(c.id, sourceIps));
+        c.connect(host, port, sourceAddress(c.id, sourceIps), mode);
       }
       if (started === conns.length) {
         startSpanS = (monoUs() - t0) / 1e6;

@@ -23,12 +23,13 @@ export const defaults = {
   timeout: 30, // seconds after the last connect() before an unregistered client counts as failed
   workers: 1,
   sourceIps: 1,
+  tls: null, // full: every client over TLS with a full handshake; resume: TLS offering the last session ticket
 };
 
 const usage = `
 node bench/scenarios/connect.js --target HOST:PORT [--server-pid PID]
     [--clients 1000] [--rate 1000] [--hold 10] [--channels 0] [--channel-size 100]
-    [--timeout 30] [--workers 1] [--source-ips 1]
+    [--timeout 30] [--workers 1] [--source-ips 1] [--tls full|resume]
 `;
 
 export class Worker {
@@ -49,6 +50,8 @@ export class Worker {
       ready: h.readyCount,
       failures: h.failures.toJSON(),
       regLatency: h.regLatency.toJSON(),
+      handshakeLatency: h.handshakeLatency.toJSON(),
+      resumed: h.resumed,
       joinLatency: h.joinLatency.toJSON(),
     };
   }
@@ -77,7 +80,7 @@ export async function main(opts) {
   const gen0 = await genSnap(pool);
   const t0 = performance.now();
   const setups = await pool.call('setup', (i) => ({
-    index: i, workers, clients: n, host: target.host, port: target.port,
+    index: i, workers, tls: opts.tls, clients: n, host: target.host, port: target.port,
     rate: opts.rate / workers, timeoutS: opts.timeout, sourceIps, channels: opts.channels, poolSize,
   }));
   const rampS = (performance.now() - t0) / 1000;
@@ -90,12 +93,16 @@ export async function main(opts) {
   await pool.close();
 
   const reg = new Histogram();
+  const handshake = new Histogram();
+  let resumed = 0;
   const join = new Histogram();
   const failures = new Reasons();
   const disconnects = new Reasons();
   let ready = 0;
   for (const s of setups) {
     reg.merge(s.regLatency);
+    handshake.merge(s.handshakeLatency);
+    resumed += s.resumed;
     join.merge(s.joinLatency);
     failures.merge(s.failures);
     ready += s.ready;
@@ -111,7 +118,7 @@ export async function main(opts) {
   const result = {
     scenario: 'connect',
     target: `${target.host}:${target.port}`,
-    params: { clients: n, rate: opts.rate, hold: opts.hold, channels: opts.channels, poolSize, workers, sourceIps },
+    params: { clients: n, rate: opts.rate, hold: opts.hold, channels: opts.channels, poolSize, workers, sourceIps, tls: opts.tls || null },
     ready,
     failed: failures.total,
     failures: failures.toJSON(),
@@ -119,6 +126,9 @@ export async function main(opts) {
     // Attempts per second actually offered (first to last connect() call).
     connectRatePerSec: n > 1 ? Math.round((n - 1) / Math.max(1e-3, Math.max(...setups.map((s) => s.startSpanS)))) : null,
     registrationMs: reg.summaryMs(),
+    // TLS: connect() -> handshake done, and how many handshakes resumed a session.
+    handshakeMs: opts.tls ? handshake.summaryMs() : null,
+    resumedSessions: opts.tls ? resumed : null,
     joinMs: opts.channels ? join.summaryMs() : null,
     openAfterHold: open,
     disconnectsDuringHold: disconnects.toJSON(),
@@ -128,12 +138,18 @@ export async function main(opts) {
       rssGrowthKb, rssGrowthPerClientKb: perClient,
     },
     ramp: resources(gen0, gen1, srv0, srv1, rampS),
+    // Server CPU per connection + registration: everything it did during the ramp, per ready client.
+    serverCpuMsPerClient: null,
     hold: resources(gen1, gen2, srv1, srv2, opts.hold),
   };
 
+  if (result.ramp.serverCpuS !== null && ready > 0) result.serverCpuMsPerClient = Math.round((result.ramp.serverCpuS / ready) * 1e6) / 1e3;
+
   out(`   ready ${ready}/${n}  failed ${failures.total}: ${fmtReasons(result.failures)}`);
   out(`   ramp ${result.rampSeconds}s until all settled; connects offered at ${result.connectRatePerSec}/s`);
+  if (opts.tls) out(`   TLS handshake latency: ${fmtLat(result.handshakeMs)}  (${resumed} resumed)`);
   out(`   registration latency: ${fmtLat(result.registrationMs)}`);
+  out(`   server CPU per connection + registration: ${result.serverCpuMsPerClient ?? 'n/a'} ms`);
   if (opts.channels) out(`   join latency (001 -> last 366): ${fmtLat(result.joinMs)}`);
   out(`   hold ${opts.hold}s: ${open} still open, disconnects: ${fmtReasons(result.disconnectsDuringHold)}`);
   const kb = (v) => (v === null ? 'n/a' : `${(v / 1024).toFixed(1)} MiB`);

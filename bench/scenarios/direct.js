@@ -27,12 +27,13 @@ export const defaults = {
   timeout: 30,
   workers: 1,
   sourceIps: 1,
+  tls: null, // full: every client over TLS with a full handshake; resume: TLS offering the last session ticket
 };
 
 const usage = `
 node bench/scenarios/direct.js --target HOST:PORT [--server-pid PID]
     [--pairs 50] [--size 0] [--warmup 2] [--duration 10] [--drain 3]
-    [--connect-rate 2000] [--workers 1] [--source-ips 1]
+    [--connect-rate 2000] [--workers 1] [--source-ips 1] [--tls full|resume]
 `;
 
 class Side {
@@ -112,7 +113,7 @@ export class Worker {
       this.initiators.push(x);
     }
     const r = await connectAll(h, this.conns, {
-      host: a.host, port: a.port, rate: a.connectRate, timeoutS: a.timeoutS, sourceIps: a.sourceIps,
+      host: a.host, port: a.port, rate: a.connectRate, timeoutS: a.timeoutS, sourceIps: a.sourceIps, tls: a.tls,
     });
     return { seconds: r.seconds, ready: h.readyCount, failures: h.failures.toJSON() };
   }
@@ -160,7 +161,7 @@ export async function main(opts) {
       `measure ${opts.duration}s`, target, workers, sourceIps, probe.pid);
 
   const setups = await pool.call('setup', (i) => ({
-    index: i, workers, pairs: P, host: target.host, port: target.port,
+    index: i, workers, tls: opts.tls, pairs: P, host: target.host, port: target.port,
     connectRate: opts.connectRate / workers, timeoutS: opts.timeout, sourceIps,
   }));
   const failures = new Reasons();
@@ -207,7 +208,7 @@ export async function main(opts) {
   const result = {
     scenario: 'direct',
     target: `${target.host}:${target.port}`,
-    params: { pairs: P, size: opts.size, warmup: opts.warmup, duration: opts.duration, workers, sourceIps },
+    params: { tls: opts.tls || null, pairs: P, size: opts.size, warmup: opts.warmup, duration: opts.duration, workers, sourceIps },
     ready,
     setupFailures: failures.toJSON(),
     activePairs,

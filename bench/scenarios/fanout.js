@@ -70,6 +70,7 @@ export const defaults = {
   timeout: 30,
   workers: 1,
   sourceIps: 1,
+  tls: null, // full: every client over TLS with a full handshake; resume: TLS offering the last session ticket
 };
 
 const usage = `
@@ -78,7 +79,7 @@ node bench/scenarios/fanout.js --target HOST:PORT [--server-pid PID]
     [--rate MSGS_PER_S | --window 1] [--size 0]
     [--warmup 2] [--duration 10] [--drain 5] [--eager auto] [--batch-ms auto]
     [--connect-rate 2000]
-    [--workers 1] [--source-ips 1]
+    [--workers 1] [--source-ips 1] [--tls full|resume]
 `;
 
 /** Generator process holding member (c, m): whole channels per process when possible, else members interleaved. */
@@ -213,7 +214,7 @@ export class Worker {
       this.senders.push(...snd);
     }
     const r = await connectAll(h, this.conns, {
-      host: a.host, port: a.port, rate: a.connectRate, timeoutS: a.timeoutS, sourceIps: a.sourceIps,
+      host: a.host, port: a.port, rate: a.connectRate, timeoutS: a.timeoutS, sourceIps: a.sourceIps, tls: a.tls,
     });
     const readyByChan = new Array(C).fill(0);
     for (const x of this.conns) if (x.readyAt !== 0) readyByChan[x.app.chan]++;
@@ -350,7 +351,7 @@ export async function main(opts) {
       `warm-up ${opts.warmup}s, measure ${opts.duration}s`, target, workers, sourceIps, probe.pid);
 
   const setups = await pool.call('setup', (i) => ({
-    index: i, workers, channels: C, members: M, senders: S, host: target.host, port: target.port,
+    index: i, workers, tls: opts.tls, channels: C, members: M, senders: S, host: target.host, port: target.port,
     connectRate: opts.connectRate / workers, timeoutS: opts.timeout, sourceIps,
   }));
   const failures = new Reasons();
@@ -432,7 +433,7 @@ export async function main(opts) {
     params: {
       channels: C, members: M, senders: S, rate: opts.rate || null, window: windowMode ? opts.window : null,
       size: opts.size, warmup: opts.warmup, duration: opts.duration, eager: opts.eager, batchMs: opts.batchMs,
-      workers, sourceIps,
+      workers, sourceIps, tls: opts.tls || null,
     },
     eagerMembers,
     ready,

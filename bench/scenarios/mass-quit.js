@@ -7,7 +7,8 @@
 // longest PONG gap during the quit window, how long the server took until the bystander's PINGs
 // were answered promptly again, and the server CPU the quits cost.
 import net from 'node:net';
-import { Conn, PoolHandler } from '../lib/client.js';
+import tls from 'node:tls';
+import { Conn, PoolHandler, tlsMode } from '../lib/client.js';
 import { connectAll } from '../lib/ramp.js';
 import { monoUs, sleep } from '../lib/clock.js';
 import { Histogram } from '../lib/stats.js';
@@ -28,12 +29,13 @@ export const defaults = {
   timeout: 60,
   workers: 1,
   sourceIps: 1,
+  tls: null, // full: every client over TLS with a full handshake; resume: TLS offering the last session ticket
 };
 
 const usage = `
 node bench/scenarios/mass-quit.js --target HOST:PORT [--server-pid PID]
     [--clients 5000] [--rate 2000] [--channels 0] [--channel-size 100] [--how close|quit]
-    [--ping-ms 2] [--baseline 1] [--after 4] [--timeout 60] [--workers 1] [--source-ips 1]
+    [--ping-ms 2] [--baseline 1] [--after 4] [--timeout 60] [--workers 1] [--source-ips 1] [--tls full|resume]
 `;
 
 export class Worker {
@@ -84,7 +86,8 @@ export class Worker {
 
 /** The bystander: PINGs on a fixed schedule, records every PONG's round trip and arrival time. */
 class Bystander {
-  constructor(host, port, pingMs) {
+  constructor(host, port, pingMs, overTls) {
+    this.overTls = overTls;
     this.host = host;
     this.port = port;
     this.pingMs = pingMs;
@@ -97,7 +100,8 @@ class Bystander {
 
   connect() {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host: this.host, port: this.port, noDelay: true });
+      const o = { host: this.host, port: this.port, noDelay: true, rejectUnauthorized: false };
+      const s = this.overTls ? tls.connect(o) : net.connect(o);
       this.socket = s;
       s.setEncoding('latin1');
       s.on('error', reject);
@@ -167,7 +171,7 @@ export async function main(opts) {
   const poolSize = opts.channels ? Math.max(opts.channels, Math.ceil((n * opts.channels) / opts.channelSize)) : 0;
 
   const setups = await pool.call('setup', (i) => ({
-    index: i, workers, clients: n, host: target.host, port: target.port,
+    index: i, workers, tls: opts.tls, clients: n, host: target.host, port: target.port,
     rate: opts.rate / workers, timeoutS: opts.timeout, sourceIps, channels: opts.channels, poolSize,
   }));
   let ready = 0;
@@ -178,7 +182,7 @@ export async function main(opts) {
   }
   out(`   ready ${ready}/${n}  failed: ${fmtReasons(failures)}`);
 
-  const bystander = new Bystander(target.host, target.port, opts.pingMs);
+  const bystander = new Bystander(target.host, target.port, opts.pingMs, Boolean(tlsMode(opts.tls)));
   await bystander.connect();
   bystander.start();
   await sleep(opts.baseline * 1000);
@@ -200,7 +204,7 @@ export async function main(opts) {
   const result = {
     scenario: 'mass-quit',
     target: `${target.host}:${target.port}`,
-    params: { clients: n, channels: opts.channels, channelSize: opts.channelSize, poolSize, how: opts.how, pingMs: opts.pingMs, workers, sourceIps },
+    params: { tls: opts.tls || null, clients: n, channels: opts.channels, channelSize: opts.channelSize, poolSize, how: opts.how, pingMs: opts.pingMs, workers, sourceIps },
     ready,
     failures,
     left: leaves.reduce((a, l) => a + l.left, 0),

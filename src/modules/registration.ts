@@ -149,11 +149,16 @@ function announceNick(server: Server, client: User, oldNick: string): void {
  */
 function announceQuit(client: User, reason: string, channels: ReadonlyMap<Channel, string>): void {
   const out = relay(client, { source: client.mask, command: 'QUIT', params: [reason] });
-  const reached = new Set<User>();
+  // Walking one channel reaches each member once: only a quit from several channels needs the
+  // set (hashing every member of every quit, in a mass disconnect).
+  const reached = channels.size > 1 ? new Set<User>() : undefined;
   for (const [channel, held] of channels) {
     for (const [member, prefixes] of channel.members) {
-      if (reached.has(member) || channel.hidesHolding(prefixes, held)) continue;
-      reached.add(member);
+      if (channel.hidesHolding(prefixes, held)) continue;
+      if (reached !== undefined) {
+        if (reached.has(member)) continue;
+        reached.add(member);
+      }
       member.sendOutgoing(out);
     }
   }
