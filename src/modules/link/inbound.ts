@@ -3,7 +3,7 @@
 // messages (PRIVMSG, NOTICE). Local clients see each change through State's events, as they see
 // a local user's; the link module's subscribers pass it on to the other links.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
-import { isChannelTarget } from '../../protocol/channelname.js';
+import { isChannelTarget, validChannelName } from '../../protocol/channelname.js';
 import type { Message } from '../../protocol/message.js';
 import type { Channel } from '../../server/channel.js';
 import { relay, newMsgid } from '../../server/outgoing.js';
@@ -13,6 +13,8 @@ import { setChannelTopic } from '../channels/info.js';
 import { applyChannelModes } from '../channels/modes.js';
 import { LIST_MODES } from '../channels/modeparse.js';
 import { sendResolved, splitStatusPrefix, type MessageTarget } from '../messaging.js';
+import { validNick } from '../registration.js';
+import { malformed } from './wellformed.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
 import type { Link, Network } from './network.js';
 
@@ -22,8 +24,12 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
   const server = net.server;
   const state = server.state;
   const user = msg.source ? net.byUid.get(msg.source) : undefined;
-  // A user's lines come from the direction of its server: anything else is a desync or a forgery.
-  if (user && net.linkOfUser(user) !== link) return;
+  // A line comes from the direction of its source, a user or a server behind the link: anything
+  // else (ours, another link's, one unknown here) crossed a change, or is a forgery.
+  if (msg.source !== undefined && !(user ? net.linkOfUser(user) === link : net.linkToward(net.bySid.get(msg.source)) === link))
+    return ignored(net, link, msg, 'its source is not behind this link');
+  const why = malformed(msg);
+  if (why) return ignored(net, link, msg, why);
   switch (msg.command) {
     case 'PING':
       // "PING <origin> [<destination>]": answered by this server (phase 1 routes no remote PINGs).
@@ -50,6 +56,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       return introduceUser(net, link, msg);
     case 'NICK': {
       if (!user || p.length < 1) return;
+      if (!validNick(server.config, p[0]!)) return killBack(net, link, user, 'Bad nickname');
       const ts = Number(p[1]) || Math.floor(Date.now() / 1000);
       if (!resolveCollision(net, link, p[0]!, ts, user)) return;
       userIds.get(user)!.ts = ts;
@@ -81,7 +88,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       return;
     }
     case 'SJOIN':
-      return sjoin(net, msg);
+      return sjoin(net, link, msg);
     case 'JOIN': {
       // ":<uid> JOIN <ts> <channel> +"
       if (!user || p.length < 2) return;
@@ -102,7 +109,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     case 'TMODE': {
       // ":<source> TMODE <ts> <channel> <modes> [args]": dropped when the channel is younger here.
       const channel = state.findChannel(p[1] ?? '');
-      if (!channel || Number(p[0]) > net.channelTs(channel) || !p[2]) return;
+      if (!channel || !(Number(p[0]) <= net.channelTs(channel)) || !p[2]) return;
       applyChannelModes(server, channel, modeArgsToNicks(net, p.slice(2)), user);
       return;
     }
@@ -126,7 +133,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       // ":<sid> BMASK <ts> <channel> <letter> :<masks>": list entries of the burst, kept unless our channel is older.
       const channel = state.findChannel(p[1] ?? '');
       const letter = p[2] ?? '';
-      if (!channel || Number(p[0]) > net.channelTs(channel) || letter.length !== 1 || !LIST_MODES.includes(letter)) return;
+      if (!channel || !(Number(p[0]) <= net.channelTs(channel)) || letter.length !== 1 || !LIST_MODES.includes(letter)) return;
       const masks = (p[3] ?? '').split(' ').filter(Boolean);
       const perLine = server.config.limits.modes_per_line;
       for (let i = 0; i < masks.length; i += perLine) {
@@ -150,6 +157,12 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       // ENCAP subcommands and what phase 1 does not know: ignored, as TS6 servers ignore unknown commands.
       return;
   }
+}
+
+/** A line not applied is logged (the first, then at each power of two: a bound on a peer's flood of them). */
+function ignored(net: Network, link: Link, msg: Message, why: string): void {
+  const count = ++link.ignored;
+  if ((count & (count - 1)) === 0) net.server.log.warn({ link: link.name, command: msg.command, why, ignored: count }, 'server link line ignored');
 }
 
 function introduceServer(net: Network, link: Link, msg: Message): void {
@@ -194,9 +207,8 @@ function resolveCollision(net: Network, link: Link, nick: string, ts: number, ch
     net.server.disconnect(holder, { kind: 'kill', text: `Killed (${net.server.name} (${reason}))` });
   }
   if (theirsLoses) {
-    const victim = changing ? net.uid(changing) : uid;
-    if (victim) net.send(link, { source: net.sid, command: 'KILL', params: [victim, `${net.server.name} (${reason})`] });
-    if (changing) net.server.disconnect(changing, { kind: 'kill', text: `Killed (${net.server.name} (${reason}))` });
+    if (changing) killBack(net, link, changing, reason);
+    else if (uid) net.send(link, { source: net.sid, command: 'KILL', params: [uid, `${net.server.name} (${reason})`] });
     return false;
   }
   return true;
@@ -208,8 +220,10 @@ function introduceUser(net: Network, link: Link, msg: Message): void {
   const home = net.bySid.get(msg.source ?? '');
   if (!home || p.length < 11 || net.linkToward(home) !== link) return;
   const [nick, , tsText, umodes, username, host, ip, uid, realHost, account, realname] = p as [string, string, string, string, string, string, string, string, string, string, string];
-  if (!UID_RE.test(uid) || net.byUid.has(uid)) return net.drop(link, `UID ${uid} is invalid or already used`);
+  if (!UID_RE.test(uid) || !uid.startsWith(home.sid!) || net.byUid.has(uid)) return net.drop(link, `UID ${uid} is invalid or already used`);
   if (net.byUid.size >= MAX_REMOTE_USERS) return net.drop(link, 'Too many users');
+  // A nick this server would refuse is refused for all: the user is killed where it came from.
+  if (!validNick(net.server.config, nick)) return void net.send(link, { source: net.sid, command: 'KILL', params: [uid, `${net.server.name} (Bad nickname)`] });
   const ts = Number(tsText) || Math.floor(Date.now() / 1000);
   if (!resolveCollision(net, link, nick, ts, undefined, uid, `${username}@${host}`)) return;
   const state = net.server.state;
@@ -223,6 +237,13 @@ function introduceUser(net: Network, link: Link, msg: Message): void {
       if (account !== '*' && account !== '0') state.setAccount(u, account);
     },
   );
+}
+
+/** Kills a user of the link's side that broke a rule here: the link hears the KILL, the others the quit. */
+function killBack(net: Network, link: Link, user: User, why: string): void {
+  const reason = `${net.server.name} (${why})`;
+  net.send(link, { source: net.sid, command: 'KILL', params: [net.uid(user), reason] });
+  net.server.disconnect(user, { kind: 'kill', text: `Killed (${reason})` });
 }
 
 function applyUserModes(net: Network, user: User, modes: string): void {
@@ -241,7 +262,7 @@ function modeArgsToNicks(net: Network, args: readonly string[]): string[] {
 /** The channel, made when new with the TS given; an older TS given is the channel's from now on. */
 function channelFor(net: Network, name: string, ts: number, flags: string[] = []): { channel: Channel; created: boolean } | undefined {
   const server = net.server;
-  if (!isChannelTarget(name, server.config.channels.types)) return undefined;
+  if (!validChannelName(name, server.config.channels.types, server.config.limits.channellen)) return undefined;
   const got = server.state.getOrCreateChannel(name, flags);
   if (got.created || (ts > 0 && ts < net.channelTs(got.channel))) channelTs.set(got.channel, { ts: ts > 0 ? ts : net.channelTs(got.channel) });
   return got;
@@ -258,7 +279,7 @@ function joinRemote(net: Network, user: User, name: string, ts: number): void {
  * of the side with the younger channel are dropped (ts6.md "Channel TS rules"); an older TS
  * arriving does not yet take ours away (see docs/linking.md).
  */
-function sjoin(net: Network, msg: Message): void {
+function sjoin(net: Network, link: Link, msg: Message): void {
   const p = msg.params;
   if (p.length < 4) return;
   const server = net.server;
@@ -266,23 +287,28 @@ function sjoin(net: Network, msg: Message): void {
   const existing = server.state.findChannel(p[1]!);
   const keep = !existing || !(ts > net.channelTs(existing));
   const modeArgs = p.slice(2, -1);
+  const prefixes = server.prefixes;
+  // Members known here, from the direction of the link (a channel no one joins is not made).
+  const joining: Array<[User, string]> = [];
+  for (const item of p[p.length - 1]!.split(' ')) {
+    let i = 0;
+    while (i < item.length && prefixes.symbols.includes(item[i]!)) i++;
+    const member = net.byUid.get(item.slice(i));
+    if (member && net.linkOfUser(member) === link && !existing?.members.has(member)) joining.push([member, item.slice(0, i)]);
+  }
+  if (joining.length === 0 && !existing) return;
   // Ours is the younger channel: our modes and prefixes go, theirs stay.
   if (existing && ts > 0 && ts < net.channelTs(existing)) clearModes(net, existing);
   const got = channelFor(net, p[1]!, ts);
   if (!got) return;
   const { channel } = got;
-  const prefixes = server.prefixes;
   const prefixModes: string[] = [];
   const prefixNicks: string[] = [];
-  for (const item of p[p.length - 1]!.split(' ')) {
-    if (!item) continue;
-    let i = 0;
-    while (i < item.length && prefixes.symbols.includes(item[i]!)) i++;
-    const member = net.byUid.get(item.slice(i));
-    if (!member || channel.members.has(member)) continue;
+  for (const [member, symbols] of joining) {
+    if (channel.members.has(member)) continue;
     server.state.addMember(channel, member, '');
     if (!keep) continue;
-    for (const symbol of item.slice(0, i)) {
+    for (const symbol of symbols) {
       prefixModes.push(prefixes.modes[prefixes.symbols.indexOf(symbol)]!);
       prefixNicks.push(member.nick);
     }

@@ -12,7 +12,7 @@ import { audit } from '../oper.js';
 import { userIds } from './ids.js';
 import { Network } from './network.js';
 
-const networkOf = serverSlot<Network>('link');
+export const networkOf = serverSlot<Network>('link');
 
 /** Subscribes the links to State: each change made here, or applied from one link, goes to the others. */
 function subscribe(server: Server, net: Network): void {

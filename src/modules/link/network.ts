@@ -41,6 +41,8 @@ export interface Link {
   peer: ServerEntry | undefined;
   /** Its burst has not ended yet (our PING not answered). */
   bursting: boolean;
+  /** Lines of it not applied (malformed, or from the wrong direction), for the log's bound. */
+  ignored: number;
   handshakeTimer: NodeJS.Timeout | undefined;
 }
 
@@ -137,6 +139,7 @@ export class Network implements ConnectionOwner {
       description: '',
       peer: undefined,
       bursting: false,
+      ignored: 0,
       handshakeTimer: setTimeout(() => this.drop(link, 'Handshake timeout'), HANDSHAKE_SECONDS * 1000),
     };
     link.handshakeTimer!.unref();
