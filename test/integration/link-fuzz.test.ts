@@ -13,15 +13,13 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/auth/password.js';
 import { linkProblems } from '../../src/modules/link/consistency.js';
 import { userIds } from '../../src/modules/link/ids.js';
 import { networkOf } from '../../src/modules/link/index.js';
 import { parseMessage } from '../../src/protocol/message.js';
-import { client, startServer, waitUntil, type TestClient, type TestServer } from '../support/harness.js';
+import { client, waitUntil, type TestClient, type TestServer } from '../support/harness.js';
+import { LINK_PASSWORD as PASSWORD, linkBlock, linkDaemon } from '../support/links.js';
 
-const PASSWORD = 'linkpass';
-const HASH = hashPassword(PASSWORD);
 const dir = mkdtempSync(join(tmpdir(), 'ircd-link-fuzz-'));
 const logOf = { a: join(dir, 'a.log'), b: join(dir, 'b.log') };
 
@@ -29,21 +27,8 @@ let a: TestServer & { serverPort: number };
 let b: TestServer & { serverPort: number };
 const locals: TestClient[] = [];
 
-async function daemon(name: string, sid: string, log: string, links: object[]): Promise<TestServer & { serverPort: number }> {
-  const ts = await startServer({
-    server: { name: `${name}.test`, network: 'TestNet', motd: 'motd.txt', sid },
-    listen: [
-      { address: '127.0.0.1', port: 0 },
-      { address: '127.0.0.1', port: 0, servers: true },
-    ],
-    link: links,
-    log: { level: 'info', destination: log },
-  });
-  const listeners = [...ts.server.listeners.values()];
-  return { ...ts, port: listeners.find((l) => !l.cfg.servers)!.port, serverPort: listeners.find((l) => l.cfg.servers)!.port };
-}
-
-const block = (name: string, extra: object = {}) => ({ name, address: '127.0.0.1', port: 1, send_password: PASSWORD, accept_password: HASH, retry: 1, ...extra });
+const daemon = (name: string, sid: string, log: string, links: object[]) => linkDaemon(`${name}.test`, sid, links as never, { log: { level: 'info', destination: log } });
+const block = (name: string, extra: object = {}) => linkBlock(name, extra as never);
 
 // ---- the fake server F ---------------------------------------------------------------------
 
@@ -192,8 +177,10 @@ const template = fc.oneof(
   fc.tuple(source, uid, text).map(([s, u, x]) => `:${s} KILL ${u} :${x}`),
   fc.tuple(source, fc.oneof(sid, fc.constantFrom('g.test', 'b.test', 'a.test', 'f.test')), text).map(([s, t, x]) => `:${s} SQUIT ${t} :${x}`),
   fc.tuple(sid, fc.constantFrom('h.test', 'g.test', 'b.test', 'x', 'a'.repeat(80)), sid, text).map(([s, n, id, x]) => `:${s} SID ${n} 2 ${id} :${x}`),
-  fc.tuple(source, fc.constantFrom('*', 'a.test', '*.test', 'nowhere'), fc.constantFrom('SU', 'REALHOST', 'CERTFP', 'LOGIN', 'SASL', 'XX'), uid, fc.constantFrom('acct', '', '*', 'x'.repeat(100), ':a b', '::x')).map(([s, m, sub, u, acc]) => `:${s} ENCAP ${m} ${sub} ${u} ${acc}`),
-  fc.tuple(uid, fc.constantFrom('PRIVMSG', 'NOTICE'), fc.oneof(chan, uid, nick, fc.constantFrom('$*', 'alice@a.test')), text).map(([u, c, t, x]) => `:${u} ${c} ${t} :${x}`),
+  fc.tuple(source, fc.constantFrom('*', 'a.test', '*.test', 'nowhere'), fc.constantFrom('SU', 'REALHOST', 'CERTFP', 'LOGIN', 'SASL', 'XX', 'REALNAME', 'REDACT'), uid, fc.constantFrom('acct', '', '*', 'x'.repeat(100), ':a b', '::x')).map(([s, m, sub, u, acc]) => `:${s} ENCAP ${m} ${sub} ${u} ${acc}`),
+  fc
+    .tuple(fc.option(fc.dictionary(fc.constantFrom('msgid', 'time', '+draft/reply', '+typing', 'account', 'batch', '+x'), fc.constantFrom('', 'abc', '2020-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z', 'x'.repeat(200), 'a\\sb'), { maxKeys: 4 })), uid, fc.constantFrom('PRIVMSG', 'NOTICE', 'TAGMSG'), fc.oneof(chan, uid, nick, fc.constantFrom('$*', 'alice@a.test')), text)
+    .map(([tags, u, c, t, x]) => `${tags ? '@' + Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(';') + ' ' : ''}:${u} ${c} ${t} :${x}`),
   fc.tuple(uid, text).map(([u, x]) => `:${u} QUIT :${x}`),
   fc.tuple(uid, text).map(([u, x]) => `:${u} AWAY :${x}`),
   fc.tuple(uid, uid, modes).map(([u, t, m]) => `:${u} MODE ${t} ${m}`),
@@ -246,7 +233,7 @@ const FAILURES = /"level":(50|60)|"msg":"(command failed|subscriber failed|serve
 function view(ts: TestServer): string[] {
   const state = ts.server.state;
   const out: string[] = [];
-  for (const u of state.clients) if (u.registered && !state.isService(u)) out.push(`user ${u.nick} ${u.user}@${u.host} on ${state.serverOf(u).name} modes ${[...u.modes].sort().join('')} account ${u.account ?? '-'} away ${u.away ?? '-'}`);
+  for (const u of state.clients) if (u.registered && !state.isService(u)) out.push(`user ${u.nick} ${u.user}@${u.host} on ${state.serverOf(u).name} modes ${[...u.modes].sort().join('')} account ${u.account ?? '-'} away ${u.away ?? '-'} real ${u.realname}`);
   for (const c of state.channels.values()) {
     const members = [...c.members].map(([m, p]) => p + m.nick).sort();
     out.push(`channel ${c.name} +${[...c.flags].sort().join('')} key ${c.key ?? '-'} limit ${c.limit ?? '-'} topic ${c.topic?.text ?? '-'} members ${members.join(' ')}`);

@@ -4,7 +4,7 @@
 // a local user's; the link module's subscribers pass it on to the other links.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
 import { isChannelTarget, validChannelName } from '../../protocol/channelname.js';
-import type { Message } from '../../protocol/message.js';
+import type { Message, Tags } from '../../protocol/message.js';
 import type { Channel } from '../../server/channel.js';
 import { relay, newMsgid } from '../../server/outgoing.js';
 import type { ServerEntry } from '../../server/state.js';
@@ -14,6 +14,7 @@ import { applyChannelModes } from '../channels/modes.js';
 import { LIST_MODES } from '../channels/modeparse.js';
 import { sendResolved, splitStatusPrefix, type MessageTarget } from '../messaging.js';
 import { validNick } from '../registration.js';
+import { applyEncap, arrivedTags } from './tags.js';
 import { malformed } from './wellformed.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
 import type { Link, Network } from './network.js';
@@ -144,10 +145,14 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     }
     case 'PRIVMSG':
     case 'NOTICE':
-      if (user && p.length >= 2) relayMessage(net, user, msg.command, p[0]!, p[1]!);
+      if (user && p.length >= 2) relayMessage(net, user, msg.command, p[0]!, p[1]!, msg.tags);
+      return;
+    case 'TAGMSG':
+      if (user && p.length >= 1) relayMessage(net, user, msg.command, p[0]!, '', msg.tags);
       return;
     case 'ENCAP': {
       // ":<source> ENCAP <servermask> SU <uid> [<account>]": a login (or, without an account, a logout).
+      if (p[1] === 'REALNAME' || p[1] === 'REDACT') return applyEncap(net, user, p);
       if (p[1] !== 'SU') return;
       const target = net.byUid.get(p[2] ?? '');
       if (target) state.setAccount(target, p[3] || undefined);
@@ -348,9 +353,15 @@ function clearModes(net: Network, channel: Channel): void {
   flush();
 }
 
-/** A remote user's PRIVMSG or NOTICE, delivered here as the messaging module delivers a local one's. */
-function relayMessage(net: Network, sender: User, command: string, target: string, text: string): void {
+/**
+ * A remote user's PRIVMSG, NOTICE or TAGMSG, delivered here as the messaging module delivers a
+ * local one's, with the msgid, time and client-only tags it crossed the link with (tags.ts).
+ */
+function relayMessage(net: Network, sender: User, command: string, target: string, text: string, tags: Tags | undefined): void {
   const server = net.server;
+  const { msgid, at, clientTags } = arrivedTags(tags);
+  const tagOnly = command === 'TAGMSG';
+  if (tagOnly && !clientTags) return;
   const { status, name } = splitStatusPrefix(server, target);
   let resolved: MessageTarget;
   let shown: string;
@@ -369,6 +380,6 @@ function relayMessage(net: Network, sender: User, command: string, target: strin
     resolved = { to: recipient, recipients: [recipient] };
     shown = recipient.nick;
   }
-  const out = relay(sender, { source: sender.mask, command, params: [shown, text] }, { msgid: newMsgid() });
-  sendResolved(server, sender, resolved, out, false);
+  const out = relay(sender, { source: sender.mask, command, params: tagOnly ? [shown] : [shown, text] }, { msgid: msgid ?? newMsgid(), clientTags, at });
+  sendResolved(server, sender, resolved, out, tagOnly);
 }

@@ -11,6 +11,7 @@ import { formatModeChanges } from '../channels/modeparse.js';
 import { audit } from '../oper.js';
 import { userIds } from './ids.js';
 import { Network } from './network.js';
+import { redactToLinks, relayToLinks, subscribeRealname } from './tags.js';
 
 export const networkOf = serverSlot<Network>('link');
 
@@ -135,21 +136,14 @@ export const link: Module = {
     },
   },
   hooks: {
-    // Messages are not State changes: each relayed PRIVMSG or NOTICE goes to the links behind
-    // which its recipients are (one link for a user, each link with members for a channel).
+    // Messages are not State changes: each relayed one goes to the links of its recipients (tags.ts).
     messageRelayed(server, sender, target, out) {
       const net = networkOf.get(server);
-      const command = out.msg.command;
-      if (!net || net.links.size === 0 || (command !== 'PRIVMSG' && command !== 'NOTICE')) return;
-      const text = out.msg.params[1] ?? '';
-      if ('sessions' in target) {
-        const via = net.linkOfUser(target);
-        if (via && via !== net.from) net.send(via, { source: net.uid(sender), command, params: [net.uid(target), text] });
-        return;
-      }
-      const via = new Set<ReturnType<Network['linkOfUser']>>();
-      for (const member of target.members.keys()) via.add(net.linkOfUser(member));
-      for (const l of via) if (l && l !== net.from && l.phase === 'up') net.send(l, { source: net.uid(sender), command, params: [out.msg.params[0]!, text] });
+      if (net) relayToLinks(net, sender, target, out);
+    },
+    messageRedacted(server, by, to, msgid, reason) {
+      const net = networkOf.get(server);
+      if (net) redactToLinks(net, by, to, msgid, reason);
     },
   },
   init(server) {
@@ -158,6 +152,7 @@ export const link: Module = {
     networkOf.set(server, net);
     server.acceptServer = (socket, listener) => net.accept(socket, listener);
     subscribe(server, net);
+    subscribeRealname(net);
   },
   async start(server) {
     networkOf.get(server)?.start();

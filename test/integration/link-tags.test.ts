@@ -1,0 +1,105 @@
+// Messages across links with their tags (issue #17): over a chain A–B–C, a message keeps its
+// msgid, server-time and client-only tags; TAGMSG crosses; chat history on C holds A's messages
+// under the same ids; a REDACT on A removes the message from history on B and C and is shown to
+// C's clients; SETNAME crosses. Spec: ts6.md "STAG", IRCv3 message-tags, message-redaction, setname.
+import { afterEach, describe, expect, it } from 'vitest';
+import { client, waitUntil, type TestClient, type TestServer } from '../support/harness.js';
+import { linkBlock, linkDaemon, linkedWithin } from '../support/links.js';
+
+const CAPS = ['message-tags', 'server-time', 'echo-message', 'batch', 'draft/chathistory', 'draft/message-redaction', 'setname'];
+const running: TestServer[] = [];
+const clients: TestClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  for (const s of running.splice(0).reverse()) await s.stop();
+});
+
+/** A chain A–B–C: B is the hub, A and C link to it. */
+async function chain() {
+  const b = await linkDaemon('b.test', '2BB', [linkBlock('a.test'), linkBlock('c.test')]);
+  const a = await linkDaemon('a.test', '1AA', [linkBlock('b.test', { port: b.serverPort, autoconnect: true, hub: true })]);
+  const c = await linkDaemon('c.test', '3CC', [linkBlock('b.test', { port: b.serverPort, autoconnect: true, hub: true })]);
+  running.push(b, a, c);
+  expect(await linkedWithin(a, b)).toBe(true);
+  expect(await linkedWithin(c, b)).toBe(true);
+  return { a, b, c };
+}
+
+async function user(s: TestServer, nick: string): Promise<TestClient> {
+  const c = await client(s.port, nick, { caps: CAPS });
+  clients.push(c);
+  return c;
+}
+
+/** Alice on A and carol on C, both in #t, each seeing the other. */
+async function twoEnds() {
+  const { a, b, c } = await chain();
+  const alice = await user(a, 'alice');
+  const carol = await user(c, 'carol');
+  alice.send('JOIN #t');
+  await alice.waitFor('366');
+  await waitUntil(() => !!c.server.state.findChannel('#t'), 3000);
+  carol.send('JOIN #t');
+  await alice.waitFor((m) => m.command === 'JOIN' && m.source?.startsWith('carol!') === true);
+  return { a, b, c, alice, carol };
+}
+
+function chathistory(c: TestClient, target: string) {
+  return c.ask(`CHATHISTORY LATEST ${target} * 20`).then((lines) => lines.filter((m) => m.command === 'PRIVMSG'));
+}
+
+describe('message tags over links', () => {
+  it('a message keeps its msgid, time and client-only tags across two links; TAGMSG crosses; history on C has it under the same id', async () => {
+    const { alice, carol } = await twoEnds();
+    alice.send('@+draft/reply=abc PRIVMSG #t :hello over two links');
+    const echo = await alice.waitFor((m) => m.command === 'PRIVMSG' && m.params[1] === 'hello over two links');
+    const got = await carol.waitFor('PRIVMSG');
+    expect(got.tags!.msgid).toBe(echo.tags!.msgid);
+    expect(got.tags!.time).toBe(echo.tags!.time);
+    expect(got.tags!['+draft/reply']).toBe('abc');
+
+    alice.send('@+typing=active TAGMSG #t');
+    const typing = await carol.waitFor('TAGMSG');
+    expect(typing.source).toMatch(/^alice!/);
+    expect(typing.tags!['+typing']).toBe('active');
+
+    alice.send('PRIVMSG carol :direct');
+    const dmEcho = await alice.waitFor((m) => m.command === 'PRIVMSG' && m.params[1] === 'direct');
+    const dm = await carol.waitFor((m) => m.command === 'PRIVMSG' && m.params[1] === 'direct');
+    expect(dm.tags!.msgid).toBe(dmEcho.tags!.msgid);
+
+    const stored = await chathistory(carol, '#t');
+    expect(stored.map((m) => [m.tags!.msgid, m.tags!.time, m.params[1]])).toEqual([[echo.tags!.msgid, echo.tags!.time, 'hello over two links']]);
+    expect((await chathistory(carol, 'alice')).map((m) => m.tags!.msgid)).toEqual([dmEcho.tags!.msgid]);
+  });
+
+  it('a REDACT on A removes the message from history on B and C and is shown to C’s clients', async () => {
+    const { b, alice, carol } = await twoEnds();
+    const hub = await user(b, 'bob');
+    hub.send('JOIN #t');
+    await carol.waitFor((m) => m.command === 'JOIN' && m.source?.startsWith('bob!') === true);
+    alice.send('PRIVMSG #t :oops');
+    const echo = await alice.waitFor((m) => m.command === 'PRIVMSG' && m.params[1] === 'oops');
+    await carol.waitFor('PRIVMSG');
+    await hub.waitFor('PRIVMSG');
+    const msgid = echo.tags!.msgid!;
+    expect((await chathistory(carol, '#t')).map((m) => m.tags!.msgid)).toEqual([msgid]);
+
+    alice.send(`REDACT #t ${msgid} :typo`);
+    const redact = await carol.waitFor('REDACT');
+    expect(redact.source).toMatch(/^alice!/);
+    expect(redact.params).toEqual(['#t', msgid, 'typo']);
+    expect((await hub.waitFor('REDACT')).params[1]).toBe(msgid);
+    expect(await chathistory(carol, '#t')).toEqual([]);
+    expect(await chathistory(hub, '#t')).toEqual([]);
+  });
+
+  it('SETNAME crosses the links (ENCAP REALNAME): C shows the new realname and tells its clients', async () => {
+    const { c, alice, carol } = await twoEnds();
+    alice.send('SETNAME :Alice of A');
+    const seen = await carol.waitFor('SETNAME');
+    expect(seen.source).toMatch(/^alice!/);
+    expect(seen.params).toEqual(['Alice of A']);
+    expect(c.server.state.findNick('alice')!.realname).toBe('Alice of A');
+  });
+});
