@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { client, waitUntil, type TestClient, type TestServer } from '../support/harness.js';
 import { linkBlock, linkDaemon, linkedWithin } from '../support/links.js';
 
-const CAPS = ['message-tags', 'server-time', 'echo-message', 'batch', 'draft/chathistory', 'draft/message-redaction', 'setname'];
+const CAPS = ['message-tags', 'server-time', 'echo-message', 'batch', 'draft/chathistory', 'draft/message-redaction', 'setname', 'draft/multiline'];
 const running: TestServer[] = [];
 const clients: TestClient[] = [];
 afterEach(async () => {
@@ -101,5 +101,22 @@ describe('message tags over links', () => {
     expect(seen.source).toMatch(/^alice!/);
     expect(seen.params).toEqual(['Alice of A']);
     expect(c.server.state.findNick('alice')!.realname).toBe('Alice of A');
+  });
+
+  it('a draft/multiline message crosses as all its non-blank lines, the first with the message’s msgid', async () => {
+    const { alice, carol } = await twoEnds();
+    alice.send('BATCH +ml draft/multiline #t');
+    for (const text of ['one', '', 'two', 'three']) alice.send(`@batch=ml PRIVMSG #t :${text}`);
+    alice.send('BATCH -ml');
+    const start = await alice.waitFor((m) => m.command === 'BATCH' && m.params[0]!.startsWith('+'));
+    const lines: Array<{ text: string; msgid: string | undefined }> = [];
+    for (let i = 0; i < 3; i++) {
+      const m = await carol.waitFor('PRIVMSG');
+      lines.push({ text: m.params[1]!, msgid: m.tags?.msgid });
+    }
+    expect(lines.map((l) => l.text)).toEqual(['one', 'two', 'three']);
+    // The first is the message; the others are new messages where they arrive, with ids of their own.
+    expect(lines[0]!.msgid).toBe(start.tags!.msgid);
+    expect(new Set(lines.map((l) => l.msgid)).size).toBe(3);
   });
 });

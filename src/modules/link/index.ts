@@ -137,9 +137,9 @@ export const link: Module = {
   },
   hooks: {
     // Messages are not State changes: each relayed one goes to the links of its recipients (tags.ts).
-    messageRelayed(server, sender, target, out) {
+    messageRelayed(server, sender, target, out, multiline) {
       const net = networkOf.get(server);
-      if (net) relayToLinks(net, sender, target, out);
+      if (net) relayToLinks(net, sender, target, out, multiline);
     },
     messageRedacted(server, by, to, msgid, reason) {
       const net = networkOf.get(server);

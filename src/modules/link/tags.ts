@@ -11,6 +11,7 @@ import { isChannelTarget } from '../../protocol/channelname.js';
 import type { Tags } from '../../protocol/message.js';
 import { truncateUtf8 } from '../../protocol/text.js';
 import type { Channel } from '../../server/channel.js';
+import type { MultilinePart } from '../../server/module.js';
 import type { Outgoing } from '../../server/outgoing.js';
 import type { User } from '../../server/user.js';
 import { historyStore } from '../history.js';
@@ -55,7 +56,7 @@ export function arrivedTags(tags: Tags | undefined): { msgid?: string; at?: numb
  * A PRIVMSG, NOTICE or TAGMSG relayed here goes to the links behind which its recipients are: one
  * link for a user, each link with members for a channel, never back to the link it came from.
  */
-export function relayToLinks(net: Network, sender: User, target: Channel | User, out: Outgoing): void {
+export function relayToLinks(net: Network, sender: User, target: Channel | User, out: Outgoing, multiline?: readonly MultilinePart[]): void {
   const command = out.msg.command;
   if (net.links.size === 0 || (command !== 'PRIVMSG' && command !== 'NOTICE' && command !== 'TAGMSG')) return;
   const vias = new Set<Link | undefined>();
@@ -68,12 +69,24 @@ export function relayToLinks(net: Network, sender: User, target: Channel | User,
     to = out.msg.params[0]!;
   }
   const tagOnly = command === 'TAGMSG';
-  const params = tagOnly ? [to] : [to, out.msg.params[1] ?? ''];
+  // A multiline message goes as its non-blank lines, as to clients without the capability: the
+  // first with the msgid (TS6 has no batches between servers).
+  const texts = tagOnly ? [] : multiline ? multiline.map((l) => l.text).filter((t) => t !== '') : [out.msg.params[1] ?? ''];
   let tags: Tags | undefined;
+  let laterTags: Tags | undefined;
   for (const via of vias) {
     if (!via || via === net.from || via.phase !== 'up') continue;
-    if (hasStag(via)) net.send(via, { tags: (tags ??= wireTags(out)), source: net.uid(sender), command, params });
-    else if (!tagOnly) net.send(via, { source: net.uid(sender), command, params });
+    const stag = hasStag(via);
+    if (tagOnly) {
+      if (stag) net.send(via, { tags: (tags ??= wireTags(out)), source: net.uid(sender), command, params: [to] });
+      continue;
+    }
+    if (stag && !tags) {
+      tags = wireTags(out);
+      laterTags = { ...tags };
+      delete laterTags.msgid;
+    }
+    texts.forEach((text, i) => net.send(via, { tags: stag ? (i === 0 ? tags : laterTags) : undefined, source: net.uid(sender), command, params: [to, text] }));
   }
 }
 
