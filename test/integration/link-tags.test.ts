@@ -119,4 +119,22 @@ describe('message tags over links', () => {
     expect(lines[0]!.msgid).toBe(start.tags!.msgid);
     expect(new Set(lines.map((l) => l.msgid)).size).toBe(3);
   });
+
+  it('+U: a message of a member without voice reaches the operators on other servers only, and no history', async () => {
+    const { b, alice, carol } = await twoEnds();
+    const bob = await user(b, 'bob');
+    bob.send('JOIN #t');
+    await carol.waitFor((m) => m.command === 'JOIN' && m.source?.startsWith('bob!') === true);
+    alice.send('MODE #t +U');
+    await carol.waitFor((m) => m.command === 'MODE' && m.params[1] === '+U');
+    carol.send('PRIVMSG #t :for the ops');
+    const held = await alice.waitFor('PRIVMSG');
+    expect(held.source).toMatch(/^carol!/);
+    expect(held.params).toEqual(['#t', 'for the ops']);
+    // bob, a member without op, sees the next message but never the held one.
+    alice.send('PRIVMSG #t :for everyone');
+    expect((await bob.waitFor('PRIVMSG')).params[1]).toBe('for everyone');
+    expect(bob.lines.some((l) => l.includes('for the ops'))).toBe(false);
+    expect((await chathistory(alice, '#t')).map((m) => m.params[1])).toEqual(['for everyone']);
+  });
 });

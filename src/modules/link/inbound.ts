@@ -369,10 +369,12 @@ function relayMessage(net: Network, sender: User, command: string, target: strin
     const channel = server.state.findChannel(name);
     if (!channel) return;
     const minRank = status ? server.prefixes.rankOfSymbol(status[status.length - 1]!) : undefined;
+    // +U: a member without voice reaches the operators only, as on the sender's server.
+    const opsOnly = channel.flags.has('U') && !channel.members.get(sender);
     const recipients: User[] = [];
     for (const [member, held] of channel.members)
-      if (member !== sender && (minRank === undefined || server.prefixes.atLeast(held, minRank))) recipients.push(member);
-    resolved = { to: channel, recipients };
+      if (member !== sender && (minRank === undefined || server.prefixes.atLeast(held, minRank)) && (!opsOnly || server.prefixes.holdsRank(held, 'op'))) recipients.push(member);
+    resolved = { to: channel, recipients, opsOnly };
     shown = status + channel.name;
   } else {
     const recipient = net.byUid.get(target);

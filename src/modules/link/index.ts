@@ -141,6 +141,10 @@ export const link: Module = {
       const net = networkOf.get(server);
       if (net) relayToLinks(net, sender, target, out, multiline);
     },
+    messageHeld(server, sender, channel, out) {
+      const net = networkOf.get(server);
+      if (net) relayToLinks(net, sender, channel, out, undefined, true);
+    },
     messageRedacted(server, by, to, msgid, reason) {
       const net = networkOf.get(server);
       if (net) redactToLinks(net, by, to, msgid, reason);

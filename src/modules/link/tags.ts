@@ -56,7 +56,7 @@ export function arrivedTags(tags: Tags | undefined): { msgid?: string; at?: numb
  * A PRIVMSG, NOTICE or TAGMSG relayed here goes to the links behind which its recipients are: one
  * link for a user, each link with members for a channel, never back to the link it came from.
  */
-export function relayToLinks(net: Network, sender: User, target: Channel | User, out: Outgoing, multiline?: readonly MultilinePart[]): void {
+export function relayToLinks(net: Network, sender: User, target: Channel | User, out: Outgoing, multiline?: readonly MultilinePart[], held = false): void {
   const command = out.msg.command;
   if (net.links.size === 0 || (command !== 'PRIVMSG' && command !== 'NOTICE' && command !== 'TAGMSG')) return;
   const vias = new Set<Link | undefined>();
@@ -65,7 +65,8 @@ export function relayToLinks(net: Network, sender: User, target: Channel | User,
     vias.add(net.linkOfUser(target));
     to = net.uid(target);
   } else {
-    for (const member of target.members.keys()) vias.add(net.linkOfUser(member));
+    // A message held by +U goes only where operators of the channel are.
+    for (const [member, prefixes] of target.members) if (!held || net.server.prefixes.holdsRank(prefixes, 'op')) vias.add(net.linkOfUser(member));
     to = out.msg.params[0]!;
   }
   const tagOnly = command === 'TAGMSG';
