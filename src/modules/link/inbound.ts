@@ -28,7 +28,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
   // A line comes from the direction of its source, a user or a server behind the link: anything
   // else (ours, another link's, one unknown here) crossed a change, or is a forgery.
   if (msg.source !== undefined && !(user ? net.linkOfUser(user) === link : net.linkToward(net.bySid.get(msg.source)) === link))
-    return ignored(net, link, msg, 'its source is not behind this link');
+    return ignored(net, link, msg, user || net.bySid.has(msg.source) ? 'its source is not behind this link' : 'its source is unknown (gone, or never introduced)');
   const why = malformed(msg);
   if (why) return ignored(net, link, msg, why);
   switch (msg.command) {
