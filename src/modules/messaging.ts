@@ -103,6 +103,7 @@ export function sendResolved(server: Server, client: User, resolved: MessageTarg
   // Tag-only messages reach only clients that understand tags.
   for (const recipient of resolved.recipients) if (!tagOnly || recipient.hasCap(CAP['message-tags'])) recipient.sendOutgoing(out, true);
   if (!resolved.opsOnly) server.emit('messageRelayed', client, resolved.to, out);
+  else if (!('sessions' in resolved.to)) server.emit('messageHeld', client, resolved.to, out);
   if (client.hasCap(CAP['echo-message']) && (!tagOnly || client.hasCap(CAP['message-tags']))) client.sendOutgoing(out);
   else client.sendToOtherSessions(out);
 }

@@ -4,6 +4,7 @@
 // Spec: https://ircv3.net/specs/extensions/message-redaction
 import { isChannelTarget } from '../protocol/channelname.js';
 import { CAP } from '../server/caps.js';
+import type { Channel } from '../server/channel.js';
 import type { User } from '../server/user.js';
 import type { Module } from '../server/module.js';
 import { relay } from '../server/outgoing.js';
@@ -31,6 +32,7 @@ function handleRedact(server: Server, client: User, params: string[]): void {
   let mayModerate = server.hasPrivilege(client, 'override');
   let recipients: User[];
   let shownTarget = target;
+  let to: Channel | User | undefined;
   if (isChannelTarget(target, server.config.channels.types)) {
     const channel = server.state.findChannel(target);
     const held = channel?.members.get(client);
@@ -40,21 +42,37 @@ function handleRedact(server: Server, client: User, params: string[]): void {
     conv = store?.ofChannel(channel);
     recipients = [...channel.members.keys()];
     shownTarget = channel.name;
+    to = channel;
   } else {
     const peer = server.state.findNick(target);
     conv = store?.directWith(client, target);
     if (!conv && !peer?.registered) return fail('INVALID_TARGET', target, `You cannot delete messages from ${target}`);
     recipients = peer?.registered && peer !== client ? [client, peer] : [client];
+    if (peer?.registered) to = peer;
   }
   const item = conv && store!.find(conv, msgid, REDACTABLE);
   if (!conv || !item) return unknown();
   if (!isSender(server, client, item) && !mayModerate)
     return fail('REDACT_FORBIDDEN', target, msgid, 'You are not authorised to delete this message');
 
-  store!.remove(conv, msgid);
-  const out = relay(client, { source: client.mask, command: 'REDACT', params: reason ? [shownTarget, msgid, reason] : [shownTarget, msgid] });
+  redactStored(server, client, to, conv, msgid, shownTarget, recipients, reason);
+}
+
+/**
+ * Deletes a message from a conversation's history and shows REDACT to the recipients that
+ * understand it; linked servers hear of it through the messageRedacted hook (`to`: the channel,
+ * or the other user of a direct conversation). Also what a redaction from another server does.
+ * False when history here does not hold the message.
+ */
+export function redactStored(server: Server, by: User, to: Channel | User | undefined, conv: object, msgid: string, shownTarget: string, recipients: readonly User[], reason: string | undefined): boolean {
+  const store = historyStore(server);
+  if (!store?.find(conv, msgid, REDACTABLE)) return false;
+  store.remove(conv, msgid);
+  const out = relay(by, { source: by.mask, command: 'REDACT', params: reason ? [shownTarget, msgid, reason] : [shownTarget, msgid] });
   // Clients without the capability would not understand REDACT; they keep seeing the message.
-  for (const r of recipients) if (r.hasCap(CAP['draft/message-redaction'])) r.sendOutgoing(out, r !== client);
+  for (const r of recipients) if (r.hasCap(CAP['draft/message-redaction'])) r.sendOutgoing(out, r !== by);
+  if (to) server.emit('messageRedacted', by, to, msgid, reason);
+  return true;
 }
 
 export const redact: Module = {

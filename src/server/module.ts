@@ -99,6 +99,10 @@ export interface Hooks {
    * A draft/multiline message comes with its lines; out is then its first non-blank line.
    */
   messageRelayed(server: Server, sender: User, target: Channel | User, out: Outgoing, multiline?: readonly MultilinePart[]): void;
+  /** A channel message held by +U for the channel's operators (not the channel's to remember): relayed to them only. */
+  messageHeld(server: Server, sender: User, channel: Channel, out: Outgoing): void;
+  /** A message was deleted from history (REDACT) by `by`, in a channel or in its direct conversation with a user (`to`). */
+  messageRedacted(server: Server, by: User, to: Channel | User, msgid: string, reason: string | undefined): void;
   /** A new connection became a client (not yet registered), e.g. to start a hostname lookup. */
   connected(server: Server, client: User): void;
   /** Registration passed every check; just before the welcome burst, e.g. to apply a cloak. */

@@ -126,14 +126,15 @@ export function serverTime(): string {
 export function relay(
   from: User | undefined,
   msg: Message,
-  opts: { msgid?: string; clientTags?: Tags } = {},
+  /** `at`: when it was sent (epoch ms), for a message that arrived from another server; now by default. */
+  opts: { msgid?: string; clientTags?: Tags; at?: number } = {},
 ): Outgoing {
-  const time = serverTime();
+  const time = opts.at === undefined ? serverTime() : new Date(opts.at).toISOString();
   const tags: Tags = opts.clientTags ? { ...opts.clientTags, time } : { time };
   if (opts.msgid) tags.msgid = opts.msgid;
   if (from?.account) tags.account = from.account;
   if (from?.modes.has('B')) tags.bot = '';
   const out = new Outgoing(msg, tags);
-  out.at = isoMs;
+  out.at = opts.at ?? isoMs;
   return out;
 }

@@ -1,5 +1,6 @@
-// Daemons linked on loopback for the server-link tests: each test file gets its own set, stopped
-// (leaves first) and its clients closed after every test.
+// Daemons linked on loopback for the server-link tests: a daemon with a client port, a server
+// port and [[link]] blocks (linkDaemon), and a harness that stops each test file's daemons
+// (leaves first) and closes its clients after every test.
 import { afterEach, expect } from 'vitest';
 import { hashPassword } from '../../src/auth/password.js';
 import { client, startServer, waitUntil, type RawConfig, type TestClient, type TestServer } from './harness.js';
@@ -9,6 +10,33 @@ export const OPER_PASSWORD = 'oper-pass';
 const OPER_HASH = hashPassword(OPER_PASSWORD);
 const HASH = hashPassword(LINK_PASSWORD);
 
+export type LinkedServer = TestServer & { serverPort: number };
+
+/** A [[link]] block for `name` with the test password both ways. */
+export function linkBlock(name: string, extra: RawConfig = {}): RawConfig {
+  return { name, address: '127.0.0.1', port: 1, send_password: LINK_PASSWORD, accept_password: HASH, retry: 1, ...extra };
+}
+
+/** A daemon named `name` with SID `sid`, a client listener, a server listener and these [[link]] blocks. */
+export async function linkDaemon(name: string, sid: string, links: RawConfig[], patch: RawConfig = {}): Promise<LinkedServer> {
+  const ts = await startServer({
+    server: { name, network: 'TestNet', motd: 'motd.txt', sid },
+    listen: [
+      { address: '127.0.0.1', port: 0 },
+      { address: '127.0.0.1', port: 0, servers: true },
+    ],
+    link: links,
+    ...patch,
+  });
+  const listeners = [...ts.server.listeners.values()];
+  return { ...ts, port: listeners.find((l) => !l.cfg.servers)!.port, serverPort: listeners.find((l) => l.cfg.servers)!.port };
+}
+
+/** Whether both know each other within `timeout` ms. */
+export function linkedWithin(a: TestServer, b: TestServer, timeout = 5000): Promise<boolean> {
+  return waitUntil(() => !!a.server.state.findServer(b.server.name) && !!b.server.state.findServer(a.server.name), timeout);
+}
+
 export interface Peer {
   name: string;
   port?: number;
@@ -16,8 +44,6 @@ export interface Peer {
   hub?: boolean;
   password?: string;
 }
-
-export type LinkedServer = TestServer & { serverPort: number };
 
 /** Registers the cleanup and returns the helpers that start daemons and clients for it. */
 export function linkHarness() {
@@ -31,34 +57,20 @@ export function linkHarness() {
 
   /** A daemon named `<name>.test` with SID `sid`, a client port, a server port, [[link]] blocks for `peers`, and an oper "root". */
   async function daemon(name: string, sid: string, peers: Peer[], patch: RawConfig = {}): Promise<LinkedServer> {
-    const ts = await startServer({
-      server: { name: `${name}.test`, network: 'TestNet', motd: 'motd.txt', sid },
-      listen: [
-        { address: '127.0.0.1', port: 0 },
-        { address: '127.0.0.1', port: 0, servers: true },
-      ],
+    const blocks = peers.map((p) =>
+      linkBlock(`${p.name}.test`, { port: p.port ?? 1, send_password: p.password ?? LINK_PASSWORD, autoconnect: p.autoconnect ?? false, hub: p.hub ?? false }),
+    );
+    const ts = await linkDaemon(`${name}.test`, sid, blocks, {
       oper_class: [{ name: 'net', privileges: ['routing', 'kill', 'ban', 'wallops'] }],
       oper: [{ name: 'root', password: OPER_HASH, hosts: ['*@127.0.0.1'], class: 'net' }],
-      link: peers.map((p) => ({
-        name: `${p.name}.test`,
-        address: '127.0.0.1',
-        port: p.port ?? 1,
-        send_password: p.password ?? LINK_PASSWORD,
-        accept_password: HASH,
-        autoconnect: p.autoconnect ?? false,
-        retry: 1,
-        hub: p.hub ?? false,
-      })),
       ...patch,
     });
     running.push(ts);
-    const listeners = [...ts.server.listeners.values()];
-    return { ...ts, port: listeners.find((l) => !l.cfg.servers)!.port, serverPort: listeners.find((l) => l.cfg.servers)!.port };
+    return ts;
   }
 
   async function linked(a: TestServer, b: TestServer, timeout = 5000): Promise<void> {
-    const ok = await waitUntil(() => !!a.server.state.findServer(b.server.name) && !!b.server.state.findServer(a.server.name), timeout);
-    expect(ok).toBe(true);
+    expect(await linkedWithin(a, b, timeout)).toBe(true);
   }
 
   async function user(s: TestServer, nick: string, opts: Parameters<TestClient['register']>[1] = {}): Promise<TestClient> {

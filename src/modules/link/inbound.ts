@@ -3,8 +3,8 @@
 // messages (PRIVMSG, NOTICE). Local clients see each change through State's events, as they see
 // a local user's; the link module's subscribers pass it on to the other links.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
-import { isChannelTarget } from '../../protocol/channelname.js';
-import type { Message } from '../../protocol/message.js';
+import { isChannelTarget, validChannelName } from '../../protocol/channelname.js';
+import type { Message, Tags } from '../../protocol/message.js';
 import type { Channel } from '../../server/channel.js';
 import { relay, newMsgid } from '../../server/outgoing.js';
 import type { ServerEntry } from '../../server/state.js';
@@ -14,6 +14,9 @@ import { applyChannelModes } from '../channels/modes.js';
 import { LIST_MODES } from '../channels/modeparse.js';
 import { sendResolved, splitStatusPrefix, type MessageTarget } from '../messaging.js';
 import { burstDone } from './events.js';
+import { validNick } from '../registration.js';
+import { applyEncap, arrivedTags } from './tags.js';
+import { malformed } from './wellformed.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
 import type { Link, Network } from './network.js';
 import { applyOpsEncap, applyOpsLine, applyUserPing, routeReply, routeUserPong } from './remote.js';
@@ -24,8 +27,12 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
   const server = net.server;
   const state = server.state;
   const user = msg.source ? net.byUid.get(msg.source) : undefined;
-  // A user's lines come from the direction of its server: anything else is a desync or a forgery.
-  if (user && net.linkOfUser(user) !== link) return;
+  // A line comes from the direction of its source, a user or a server behind the link: anything
+  // else (ours, another link's, one unknown here) crossed a change, or is a forgery.
+  if (msg.source !== undefined && !(user ? net.linkOfUser(user) === link : net.linkToward(net.bySid.get(msg.source)) === link))
+    return ignored(net, link, msg, user || net.bySid.has(msg.source) ? 'its source is not behind this link' : 'its source is unknown (gone, or never introduced)');
+  const why = malformed(msg);
+  if (why) return ignored(net, link, msg, why);
   switch (msg.command) {
     case 'PING':
       // A user's PING names a server (link/remote.ts); a server's is answered by this server.
@@ -51,6 +58,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       return introduceUser(net, link, msg);
     case 'NICK': {
       if (!user || p.length < 1) return;
+      if (!validNick(server.config, p[0]!)) return killBack(net, link, user, 'Bad nickname');
       const ts = Number(p[1]) || Math.floor(Date.now() / 1000);
       if (!resolveCollision(net, link, p[0]!, ts, user)) return;
       userIds.get(user)!.ts = ts;
@@ -82,7 +90,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       return;
     }
     case 'SJOIN':
-      return sjoin(net, msg);
+      return sjoin(net, link, msg);
     case 'JOIN': {
       // ":<uid> JOIN <ts> <channel> +"
       if (!user || p.length < 2) return;
@@ -103,7 +111,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     case 'TMODE': {
       // ":<source> TMODE <ts> <channel> <modes> [args]": dropped when the channel is younger here.
       const channel = state.findChannel(p[1] ?? '');
-      if (!channel || Number(p[0]) > net.channelTs(channel) || !p[2]) return;
+      if (!channel || !(Number(p[0]) <= net.channelTs(channel)) || !p[2]) return;
       applyChannelModes(server, channel, modeArgsToNicks(net, p.slice(2)), user);
       return;
     }
@@ -127,7 +135,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       // ":<sid> BMASK <ts> <channel> <letter> :<masks>": list entries of the burst, kept unless our channel is older.
       const channel = state.findChannel(p[1] ?? '');
       const letter = p[2] ?? '';
-      if (!channel || Number(p[0]) > net.channelTs(channel) || letter.length !== 1 || !LIST_MODES.includes(letter)) return;
+      if (!channel || !(Number(p[0]) <= net.channelTs(channel)) || letter.length !== 1 || !LIST_MODES.includes(letter)) return;
       const masks = (p[3] ?? '').split(' ').filter(Boolean);
       const perLine = server.config.limits.modes_per_line;
       for (let i = 0; i < masks.length; i += perLine) {
@@ -139,10 +147,14 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     case 'PRIVMSG':
     case 'NOTICE':
       if (!user && msg.command === 'NOTICE') return routeReply(net, link, msg);
-      if (user && p.length >= 2) relayMessage(net, user, msg.command, p[0]!, p[1]!);
+      if (user && p.length >= 2) relayMessage(net, user, msg.command, p[0]!, p[1]!, msg.tags);
+      return;
+    case 'TAGMSG':
+      if (user && p.length >= 1) relayMessage(net, user, msg.command, p[0]!, '', msg.tags);
       return;
     case 'ENCAP': {
       // ":<source> ENCAP <servermask> SU <uid> [<account>]": a login (or, without an account, a logout).
+      if (p[1] === 'REALNAME' || p[1] === 'REDACT') return applyEncap(net, user, p);
       if (p[1] !== 'SU') return applyOpsEncap(net, link, msg, user);
       const target = net.byUid.get(p[2] ?? '');
       if (target) state.setAccount(target, p[3] || undefined);
@@ -152,6 +164,12 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       // Queries and replies across the network, and what is not known: ignored, as TS6 servers ignore unknown commands.
       return applyOpsLine(net, link, msg, user);
   }
+}
+
+/** A line not applied is logged (the first, then at each power of two: a bound on a peer's flood of them). */
+function ignored(net: Network, link: Link, msg: Message, why: string): void {
+  const count = ++link.ignored;
+  if ((count & (count - 1)) === 0) net.server.log.warn({ link: link.name, command: msg.command, why, ignored: count }, 'server link line ignored');
 }
 
 function introduceServer(net: Network, link: Link, msg: Message): void {
@@ -196,9 +214,8 @@ function resolveCollision(net: Network, link: Link, nick: string, ts: number, ch
     net.server.disconnect(holder, { kind: 'kill', text: `Killed (${net.server.name} (${reason}))` });
   }
   if (theirsLoses) {
-    const victim = changing ? net.uid(changing) : uid;
-    if (victim) net.send(link, { source: net.sid, command: 'KILL', params: [victim, `${net.server.name} (${reason})`] });
-    if (changing) net.server.disconnect(changing, { kind: 'kill', text: `Killed (${net.server.name} (${reason}))` });
+    if (changing) killBack(net, link, changing, reason);
+    else if (uid) net.send(link, { source: net.sid, command: 'KILL', params: [uid, `${net.server.name} (${reason})`] });
     return false;
   }
   return true;
@@ -210,8 +227,10 @@ function introduceUser(net: Network, link: Link, msg: Message): void {
   const home = net.bySid.get(msg.source ?? '');
   if (!home || p.length < 11 || net.linkToward(home) !== link) return;
   const [nick, , tsText, umodes, username, host, ip, uid, realHost, account, realname] = p as [string, string, string, string, string, string, string, string, string, string, string];
-  if (!UID_RE.test(uid) || net.byUid.has(uid)) return net.drop(link, `UID ${uid} is invalid or already used`);
+  if (!UID_RE.test(uid) || !uid.startsWith(home.sid!) || net.byUid.has(uid)) return net.drop(link, `UID ${uid} is invalid or already used`);
   if (net.byUid.size >= MAX_REMOTE_USERS) return net.drop(link, 'Too many users');
+  // A nick this server would refuse is refused for all: the user is killed where it came from.
+  if (!validNick(net.server.config, nick)) return void net.send(link, { source: net.sid, command: 'KILL', params: [uid, `${net.server.name} (Bad nickname)`] });
   const ts = Number(tsText) || Math.floor(Date.now() / 1000);
   if (!resolveCollision(net, link, nick, ts, undefined, uid, `${username}@${host}`)) return;
   const state = net.server.state;
@@ -225,6 +244,13 @@ function introduceUser(net: Network, link: Link, msg: Message): void {
       if (account !== '*' && account !== '0') state.setAccount(u, account);
     },
   );
+}
+
+/** Kills a user of the link's side that broke a rule here: the link hears the KILL, the others the quit. */
+function killBack(net: Network, link: Link, user: User, why: string): void {
+  const reason = `${net.server.name} (${why})`;
+  net.send(link, { source: net.sid, command: 'KILL', params: [net.uid(user), reason] });
+  net.server.disconnect(user, { kind: 'kill', text: `Killed (${reason})` });
 }
 
 function applyUserModes(net: Network, user: User, modes: string): void {
@@ -243,7 +269,7 @@ function modeArgsToNicks(net: Network, args: readonly string[]): string[] {
 /** The channel, made when new with the TS given; an older TS given is the channel's from now on. */
 function channelFor(net: Network, name: string, ts: number, flags: string[] = []): { channel: Channel; created: boolean } | undefined {
   const server = net.server;
-  if (!isChannelTarget(name, server.config.channels.types)) return undefined;
+  if (!validChannelName(name, server.config.channels.types, server.config.limits.channellen)) return undefined;
   const got = server.state.getOrCreateChannel(name, flags);
   if (got.created || (ts > 0 && ts < net.channelTs(got.channel))) channelTs.set(got.channel, { ts: ts > 0 ? ts : net.channelTs(got.channel) });
   return got;
@@ -260,7 +286,7 @@ function joinRemote(net: Network, user: User, name: string, ts: number): void {
  * of the side with the younger channel are dropped (ts6.md "Channel TS rules"); an older TS
  * arriving does not yet take ours away (see docs/linking.md).
  */
-function sjoin(net: Network, msg: Message): void {
+function sjoin(net: Network, link: Link, msg: Message): void {
   const p = msg.params;
   if (p.length < 4) return;
   const server = net.server;
@@ -268,23 +294,28 @@ function sjoin(net: Network, msg: Message): void {
   const existing = server.state.findChannel(p[1]!);
   const keep = !existing || !(ts > net.channelTs(existing));
   const modeArgs = p.slice(2, -1);
+  const prefixes = server.prefixes;
+  // Members known here, from the direction of the link (a channel no one joins is not made).
+  const joining: Array<[User, string]> = [];
+  for (const item of p[p.length - 1]!.split(' ')) {
+    let i = 0;
+    while (i < item.length && prefixes.symbols.includes(item[i]!)) i++;
+    const member = net.byUid.get(item.slice(i));
+    if (member && net.linkOfUser(member) === link && !existing?.members.has(member)) joining.push([member, item.slice(0, i)]);
+  }
+  if (joining.length === 0 && !existing) return;
   // Ours is the younger channel: our modes and prefixes go, theirs stay.
   if (existing && ts > 0 && ts < net.channelTs(existing)) clearModes(net, existing);
   const got = channelFor(net, p[1]!, ts);
   if (!got) return;
   const { channel } = got;
-  const prefixes = server.prefixes;
   const prefixModes: string[] = [];
   const prefixNicks: string[] = [];
-  for (const item of p[p.length - 1]!.split(' ')) {
-    if (!item) continue;
-    let i = 0;
-    while (i < item.length && prefixes.symbols.includes(item[i]!)) i++;
-    const member = net.byUid.get(item.slice(i));
-    if (!member || channel.members.has(member)) continue;
+  for (const [member, symbols] of joining) {
+    if (channel.members.has(member)) continue;
     server.state.addMember(channel, member, '');
     if (!keep) continue;
-    for (const symbol of item.slice(0, i)) {
+    for (const symbol of symbols) {
       prefixModes.push(prefixes.modes[prefixes.symbols.indexOf(symbol)]!);
       prefixNicks.push(member.nick);
     }
@@ -324,9 +355,15 @@ function clearModes(net: Network, channel: Channel): void {
   flush();
 }
 
-/** A remote user's PRIVMSG or NOTICE, delivered here as the messaging module delivers a local one's. */
-function relayMessage(net: Network, sender: User, command: string, target: string, text: string): void {
+/**
+ * A remote user's PRIVMSG, NOTICE or TAGMSG, delivered here as the messaging module delivers a
+ * local one's, with the msgid, time and client-only tags it crossed the link with (tags.ts).
+ */
+function relayMessage(net: Network, sender: User, command: string, target: string, text: string, tags: Tags | undefined): void {
   const server = net.server;
+  const { msgid, at, clientTags } = arrivedTags(tags);
+  const tagOnly = command === 'TAGMSG';
+  if (tagOnly && !clientTags) return;
   const { status, name } = splitStatusPrefix(server, target);
   let resolved: MessageTarget;
   let shown: string;
@@ -334,10 +371,12 @@ function relayMessage(net: Network, sender: User, command: string, target: strin
     const channel = server.state.findChannel(name);
     if (!channel) return;
     const minRank = status ? server.prefixes.rankOfSymbol(status[status.length - 1]!) : undefined;
+    // +U: a member without voice reaches the operators only, as on the sender's server.
+    const opsOnly = channel.flags.has('U') && !channel.members.get(sender);
     const recipients: User[] = [];
     for (const [member, held] of channel.members)
-      if (member !== sender && (minRank === undefined || server.prefixes.atLeast(held, minRank))) recipients.push(member);
-    resolved = { to: channel, recipients };
+      if (member !== sender && (minRank === undefined || server.prefixes.atLeast(held, minRank)) && (!opsOnly || server.prefixes.holdsRank(held, 'op'))) recipients.push(member);
+    resolved = { to: channel, recipients, opsOnly };
     shown = status + channel.name;
   } else {
     const recipient = net.byUid.get(target);
@@ -345,6 +384,6 @@ function relayMessage(net: Network, sender: User, command: string, target: strin
     resolved = { to: recipient, recipients: [recipient] };
     shown = recipient.nick;
   }
-  const out = relay(sender, { source: sender.mask, command, params: [shown, text] }, { msgid: newMsgid() });
-  sendResolved(server, sender, resolved, out, false);
+  const out = relay(sender, { source: sender.mask, command, params: tagOnly ? [shown] : [shown, text] }, { msgid: msgid ?? newMsgid(), clientTags, at });
+  sendResolved(server, sender, resolved, out, tagOnly);
 }

@@ -16,8 +16,9 @@ import { userIds } from './ids.js';
 import { Network } from './network.js';
 import { networkLine } from './opers.js';
 import { forwardQuery } from './remote.js';
+import { redactToLinks, relayToLinks, subscribeRealname } from './tags.js';
 
-const networkOf = serverSlot<Network>('link');
+export const networkOf = serverSlot<Network>('link');
 
 /** Subscribes the links to State: each change made here, or applied from one link, goes to the others. */
 function subscribe(server: Server, net: Network): void {
@@ -157,21 +158,18 @@ export const link: Module = {
       const net = networkOf.get(server);
       if (net && !net.from) net.broadcast(networkLine(net, kind, from, text, letter));
     },
-    // Messages are not State changes: each relayed PRIVMSG or NOTICE goes to the links behind
-    // which its recipients are (one link for a user, each link with members for a channel).
-    messageRelayed(server, sender, target, out) {
+    // Messages are not State changes: each relayed one goes to the links of its recipients (tags.ts).
+    messageRelayed(server, sender, target, out, multiline) {
       const net = networkOf.get(server);
-      const command = out.msg.command;
-      if (!net || net.links.size === 0 || (command !== 'PRIVMSG' && command !== 'NOTICE')) return;
-      const text = out.msg.params[1] ?? '';
-      if ('sessions' in target) {
-        const via = net.linkOfUser(target);
-        if (via && via !== net.from) net.send(via, { source: net.uid(sender), command, params: [net.uid(target), text] });
-        return;
-      }
-      const via = new Set<ReturnType<Network['linkOfUser']>>();
-      for (const member of target.members.keys()) via.add(net.linkOfUser(member));
-      for (const l of via) if (l && l !== net.from && l.phase === 'up') net.send(l, { source: net.uid(sender), command, params: [out.msg.params[0]!, text] });
+      if (net) relayToLinks(net, sender, target, out, multiline);
+    },
+    messageHeld(server, sender, channel, out) {
+      const net = networkOf.get(server);
+      if (net) relayToLinks(net, sender, channel, out, undefined, true);
+    },
+    messageRedacted(server, by, to, msgid, reason) {
+      const net = networkOf.get(server);
+      if (net) redactToLinks(net, by, to, msgid, reason);
     },
   },
   init(server) {
@@ -183,6 +181,7 @@ export const link: Module = {
     server.stats.links = () => linkStats(net);
     watchLinkEvents(server);
     subscribe(server, net);
+    subscribeRealname(net);
   },
   async start(server) {
     networkOf.get(server)?.start();

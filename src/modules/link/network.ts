@@ -46,6 +46,10 @@ export interface Link {
   /** When the handshake ended (ms), and how long the peer's burst took then (events.ts). */
   upAt: number;
   burstSeconds: number | undefined;
+  /** Lines of it not applied (malformed, or from the wrong direction), for the log's bound. */
+  ignored: number;
+  /** The capabilities it sent in CAPAB. */
+  capabs: ReadonlySet<string>;
   handshakeTimer: NodeJS.Timeout | undefined;
 }
 
@@ -144,6 +148,8 @@ export class Network implements ConnectionOwner {
       bursting: false,
       upAt: 0,
       burstSeconds: undefined,
+      ignored: 0,
+      capabs: new Set(),
       handshakeTimer: setTimeout(() => this.drop(link, 'Handshake timeout'), HANDSHAKE_SECONDS * 1000),
     };
     link.handshakeTimer!.unref();
@@ -299,7 +305,7 @@ export class Network implements ConnectionOwner {
   private sendIntroduction(link: Link, cfg: LinkConfig): void {
     const me = this.server.state.me;
     this.send(link, { command: 'PASS', params: [cfg.send_password, 'TS', '6', this.sid] });
-    this.send(link, { command: 'CAPAB', params: ['QS EX IE ENCAP EUID TB'] });
+    this.send(link, { command: 'CAPAB', params: ['QS EX IE ENCAP EUID TB STAG'] });
     this.send(link, { command: 'SERVER', params: [me.name, '1', me.description || me.name] });
   }
 
@@ -312,6 +318,7 @@ export class Network implements ConnectionOwner {
         link.theirSid = p[3];
         return;
       case 'CAPAB':
+        link.capabs = new Set((p[0] ?? '').split(' ').filter(Boolean).slice(0, 100));
         return;
       case 'SERVER':
         return this.checkServer(link, p);
