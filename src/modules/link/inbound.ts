@@ -1,7 +1,7 @@
 // What a linked server tells us, applied to State: servers (SID, SQUIT), users (EUID, NICK,
-// QUIT, KILL, AWAY, MODE, CHGHOST, ENCAP SU), channels (SJOIN, BMASK, JOIN, PART, KICK, TMODE, TOPIC, TB) and
-// messages (PRIVMSG, NOTICE). Local clients see each change through State's events, as they see
-// a local user's; the link module's subscribers pass it on to the other links.
+// QUIT, KILL, AWAY, MODE, CHGHOST), channels (SJOIN, BMASK, JOIN, PART, KICK, TMODE, TOPIC, TB) and
+// messages (PRIVMSG, NOTICE); ENCAP and MLOCK are services.ts's. Local clients see each change
+// through State's events, as they see a local user's; the link module's subscribers pass it on to the other links.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
 import { isChannelTarget } from '../../protocol/channelname.js';
 import type { Message } from '../../protocol/message.js';
@@ -15,6 +15,7 @@ import { LIST_MODES } from '../channels/modeparse.js';
 import { sendResolved, splitStatusPrefix, type MessageTarget } from '../messaging.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
 import type { Link, Network } from './network.js';
+import { applyEncap, applyMlock, clashesWithOwnService, isServicesServer, serverMessage } from './services.js';
 
 /** Applies one line from a link that is up. Lines naming unknown users or channels are dropped (they crossed a change). */
 export function applyLine(net: Network, link: Link, msg: Message): void {
@@ -138,14 +139,12 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     case 'PRIVMSG':
     case 'NOTICE':
       if (user && p.length >= 2) relayMessage(net, user, msg.command, p[0]!, p[1]!);
+      else if (!user) serverMessage(net, link, msg);
       return;
-    case 'ENCAP': {
-      // ":<source> ENCAP <servermask> SU <uid> [<account>]": a login (or, without an account, a logout).
-      if (p[1] !== 'SU') return;
-      const target = net.byUid.get(p[2] ?? '');
-      if (target) state.setAccount(target, p[3] || undefined);
-      return;
-    }
+    case 'ENCAP':
+      return applyEncap(net, link, msg);
+    case 'MLOCK':
+      return applyMlock(net, link, msg);
     default:
       // ENCAP subcommands and what phase 1 does not know: ignored, as TS6 servers ignore unknown commands.
       return;
@@ -211,10 +210,13 @@ function introduceUser(net: Network, link: Link, msg: Message): void {
   if (!UID_RE.test(uid) || net.byUid.has(uid)) return net.drop(link, `UID ${uid} is invalid or already used`);
   if (net.byUid.size >= MAX_REMOTE_USERS) return net.drop(link, 'Too many users');
   const ts = Number(tsText) || Math.floor(Date.now() / 1000);
+  if (clashesWithOwnService(net, link, nick)) return;
   if (!resolveCollision(net, link, nick, ts, undefined, uid, `${username}@${host}`)) return;
   const state = net.server.state;
+  // A services server's +S users are network services.
+  const service = umodes.includes('S') && isServicesServer(net.server, home);
   net.server.introduceSessionlessUser(
-    { nick, user: username, host, realHost: realHost === '*' ? host : realHost, realname, ip: ip === '0' ? '255.255.255.255' : ip },
+    { nick, user: username, host, realHost: realHost === '*' ? host : realHost, realname, ip: ip === '0' ? '255.255.255.255' : ip, service },
     home as ServerEntry,
     (u) => {
       userIds.set(u, { uid, ts, home });

@@ -11,6 +11,7 @@ import { formatModeChanges } from '../channels/modeparse.js';
 import { audit } from '../oper.js';
 import { userIds } from './ids.js';
 import { Network } from './network.js';
+import { initNetworkSasl } from './sasl.js';
 
 const networkOf = serverSlot<Network>('link');
 
@@ -158,6 +159,7 @@ export const link: Module = {
     networkOf.set(server, net);
     server.acceptServer = (socket, listener) => net.accept(socket, listener);
     subscribe(server, net);
+    initNetworkSasl(server, net);
   },
   async start(server) {
     networkOf.get(server)?.start();

@@ -20,7 +20,7 @@ export interface ServiceCommand {
 
 /** A service: the [services] key of its nick, its real name, and its commands. */
 export interface ServiceDef {
-  key: Exclude<keyof Config['services'], 'enabled'>;
+  key: Exclude<keyof Config['services'], 'enabled' | 'servers'>;
   realname: string;
   /** IRC commands that take the rest of the line as a message to it (NS, NICKSERV). */
   aliases: string[];
