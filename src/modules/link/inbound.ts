@@ -221,7 +221,8 @@ function introduceUser(net: Network, link: Link, msg: Message): void {
     (u) => {
       userIds.set(u, { uid, ts, home });
       net.byUid.set(uid, u);
-      for (const letter of umodes.slice(1)) state.setUserMode(u, letter, true);
+      // A service keeps +S only: its +i and +o (Atheme's) would count it in LUSERS.
+      for (const letter of umodes.slice(1)) if (!service || letter === 'S') state.setUserMode(u, letter, true);
       if (account !== '*' && account !== '0') state.setAccount(u, account);
     },
   );
