@@ -157,8 +157,7 @@ export function resolveTarget(
     if (!isNotice) client.numeric(ERR.NOSUCHNICK, target, 'No such nick/channel');
     return undefined;
   }
-  // Services of another server (Atheme's) take their messages over the link, as any user there.
-  if (server.state.isService(recipient) && server.state.serverOf(recipient) === server.state.me) {
+  if (server.state.isService(recipient)) {
     if (services) return { to: recipient, recipients: [], service: recipient };
     // A message in pieces (multiline) does not reach services: commands come one PRIVMSG at a time.
     if (!isNotice) client.standardReply('FAIL', command, 'INVALID_TARGET', recipient.nick, 'Services take commands in a single PRIVMSG');

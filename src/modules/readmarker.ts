@@ -21,17 +21,26 @@ function connectionMarkers(client: User): Map<string, ReadMarker> {
   return connectionMarkerMaps.getOrCreate(client, () => new Map());
 }
 
+/**
+ * Whether the client's markers are its account's: it is logged in to an account of this server's
+ * store (with [accounts] enabled = false the accounts are the services', and markers stay with the
+ * connection).
+ */
+function accountMarkers(server: Server, client: User): boolean {
+  return client.account !== undefined && server.config.accounts.enabled;
+}
+
 function getMarker(server: Server, client: User, target: string): ReadMarker | undefined {
   const key = server.state.fold(target);
-  if (client.account === undefined) return connectionMarkers(client).get(key);
-  return stores.require(server).get(server.state.fold(client.account), key);
+  if (!accountMarkers(server, client)) return connectionMarkers(client).get(key);
+  return stores.require(server).get(server.state.fold(client.account!), key);
 }
 
 function setMarker(server: Server, client: User, marker: ReadMarker): void {
   const key = server.state.fold(marker.name);
   const keep = server.config.history.read_markers;
-  if (client.account !== undefined) {
-    stores.require(server).set(server.state.fold(client.account), key, marker, keep);
+  if (accountMarkers(server, client)) {
+    stores.require(server).set(server.state.fold(client.account!), key, marker, keep);
     return;
   }
   const markers = connectionMarkers(client);

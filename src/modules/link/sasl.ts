@@ -19,8 +19,8 @@ const MAX_EXCHANGES = 4096;
 
 // ---- relaying this server's clients to the network's agent ------------------------------------
 
-/** A local client's relayed exchange: the agent answering it. */
-const relayed = userSlot<{ agent: User }>();
+/** A local client's relayed exchange: the agent answering it, and the response bytes relayed so far. */
+const relayed = userSlot<{ agent: User; sent: number }>();
 
 /** The relaying side's clients by UID, while their exchange runs (a client still registering is not in Network.byUid). */
 const pendingClients = serverSlot<Map<string, User>>('link-sasl-relay');
@@ -66,7 +66,15 @@ function authenticate(net: Network, client: User, arg: string): void {
     client.numeric(ERR.SASLABORTED, 'SASL authentication aborted');
     return;
   }
-  if (exchange) return toAgent(net, client, exchange.agent, 'C', arg);
+  if (exchange) {
+    // The bound on a response holds for relayed ones too ([sasl] max_response).
+    exchange.sent += arg.length;
+    if (exchange.sent <= net.server.config.sasl.max_response) return toAgent(net, client, exchange.agent, 'C', arg);
+    toAgent(net, client, exchange.agent, 'D', 'A');
+    endRelay(net, client);
+    client.numeric(ERR.SASLFAIL, 'SASL authentication failed: response too long');
+    return;
+  }
   const agent = findAgent(net);
   if (!agent) {
     client.numeric(ERR.SASLFAIL, 'SASL authentication failed: the network has no SASL agent now');
@@ -76,7 +84,7 @@ function authenticate(net: Network, client: User, arg: string): void {
   const map = pending(net);
   if (map.size >= MAX_EXCHANGES) map.delete(map.keys().next().value!);
   map.set(uid, client);
-  relayed.set(client, { agent });
+  relayed.set(client, { agent, sent: 0 });
   const fp = client.session.conn.certFingerprint;
   toAgent(net, client, agent, 'H', client.host, client.ip, client.secure ? 'S' : 'P');
   toAgent(net, client, agent, 'S', arg, ...(fp ? [fp] : []));
