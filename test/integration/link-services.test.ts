@@ -8,6 +8,8 @@ import { makeCredentials } from '../../src/auth/scram.js';
 import { accountStore } from '../../src/modules/accounts.js';
 import type { Message } from '../../src/protocol/message.js';
 import { client, startServer, TestClient, waitUntil, type RawConfig, type TestServer } from '../support/harness.js';
+import { scramLogin } from '../support/login.js';
+import { operConfig, operUp } from '../support/oper.js';
 
 const PASSWORD = 'linkpass';
 const HASH = hashPassword(PASSWORD);
@@ -75,17 +77,28 @@ const servicesConfig = (extra: RawConfig = {}): RawConfig => ({ services: { enab
 
 describe('services over TS6', () => {
   it('shows a services server’s +S users as network services, and routes messages to them over the link', async () => {
-    const a = await daemon('a', '1AA', [{ name: SERVICES }], servicesConfig());
+    const a = await daemon('a', '1AA', [{ name: SERVICES }], operConfig(servicesConfig()));
     const svc = await fakeServices(a);
-    const alice = await user(a, 'alice');
+    const alice = await client(a.port, 'alice', { caps: ['draft/chathistory', 'batch'] });
+    clients.push(alice);
     alice.send('WHOIS NickServ');
     expect((await alice.waitFor('313')).params).toEqual(['alice', 'NickServ', 'is a Network Service']);
+    await operUp(alice);
+    alice.send('KILL NickServ :go away');
+    expect((await alice.waitFor('483')).params[1]).toMatch(/NickServ|kill/i);
     alice.send('LUSERS');
     expect((await alice.waitFor('251')).params[1]).toMatch(/^There are 1 users/);
     const aliceUid = await svc.uidOf('alice');
     alice.send('PRIVMSG NickServ :IDENTIFY secret');
     const relayed = await svc.waitFor((m) => m.command === 'PRIVMSG' && m.source === aliceUid);
     expect(relayed.params).toEqual(['0SVAAAAA0', 'IDENTIFY secret']);
+    // As NickServ@<its server> too; and what users tell services is not kept in history.
+    alice.send(`PRIVMSG NickServ@${SERVICES} :HELP`);
+    expect((await svc.waitFor((m) => m.command === 'PRIVMSG' && m.source === aliceUid)).params).toEqual(['0SVAAAAA0', 'HELP']);
+    expect(a.server.state.findNick('NickServ')).toBeDefined();
+    const targets = await alice.ask('CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00.000Z timestamp=2100-01-01T00:00:00.000Z 10');
+    expect(targets.filter((m) => m.command === 'BATCH')).toHaveLength(2);
+    expect(targets.filter((m) => m.command === 'CHATHISTORY')).toEqual([]);
     // Its answer, and a notice from the server itself.
     svc.send(`:0SVAAAAA0 NOTICE ${aliceUid} :You are now identified.`);
     expect((await alice.waitFor('NOTICE')).source).toMatch(/^NickServ!/);
@@ -226,6 +239,12 @@ describe('our accounts for the whole network', () => {
     const dana = await sasl('sesame');
     expect((await dana.waitFor('900')).params[2]).toBe('dana');
     await dana.waitFor('903');
+    // SCRAM-SHA-256 goes through the relay too, challenges and all.
+    const erin = await TestClient.connect(b.port);
+    clients.push(erin);
+    erin.send('CAP REQ :sasl');
+    await erin.waitFor('CAP');
+    expect(await scramLogin(erin, 'dana', 'sesame')).toEqual({ result: '903', serverVerified: true });
     dana.send('CAP END');
     dana.send('NICK dana');
     dana.send('USER dana 0 * :Dana');
