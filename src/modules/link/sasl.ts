@@ -49,7 +49,11 @@ function findAgent(net: Network): User | undefined {
 function toAgent(net: Network, client: User, agent: User, mode: string, ...data: string[]): void {
   const via = net.linkOfUser(agent);
   const home = net.server.state.serverOf(agent);
-  if (via) net.send(via, { source: net.sid, command: 'ENCAP', params: [home.name, 'SASL', net.ids(client).uid, net.uid(agent), mode, ...data] });
+  if (via?.phase === 'up') return net.send(via, { source: net.sid, command: 'ENCAP', params: [home.name, 'SASL', net.ids(client).uid, net.uid(agent), mode, ...data] });
+  // The agent left (a split) in the middle of the exchange.
+  if (!relayed.get(client) || mode === 'D') return;
+  endRelay(net, client);
+  client.numeric(ERR.SASLFAIL, 'SASL authentication failed: the SASL agent is gone');
 }
 
 function endRelay(net: Network, client: User): void {
