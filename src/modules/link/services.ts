@@ -50,7 +50,8 @@ export function clashesWithOwnService(net: Network, link: Link, nick: string): b
   const state = net.server.state;
   const holder = state.findNick(nick);
   if (!holder || !state.isService(holder) || state.serverOf(holder) !== state.me) return false;
-  const reason = `${nick} is a service of ${net.server.name}: set [services] enabled = false there to link other services`;
+  const key = holder.nick === net.server.config.sasl.agent ? '[sasl] serve_network' : '[services] enabled';
+  const reason = `${nick} is a service of ${net.server.name}: set ${key} = false there to link other services`;
   net.server.log.warn({ link: link.name, nick }, 'server link refused: a user arrives with the nick of our own service');
   net.drop(link, reason);
   return true;
