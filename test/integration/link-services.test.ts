@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/password.js';
 import { makeCredentials } from '../../src/auth/scram.js';
 import { accountStore } from '../../src/modules/accounts.js';
+import { nickHeld } from '../../src/modules/link/nickdelay.js';
 import type { Message } from '../../src/protocol/message.js';
 import { client, startServer, TestClient, waitUntil, type RawConfig, type TestServer } from '../support/harness.js';
 import { scramLogin } from '../support/login.js';
@@ -196,6 +197,31 @@ describe('services over TS6', () => {
     expect([euid.params[7], euid.params[9]]).toEqual([cuid, 'carol']);
     // REGISTER is refused: there are no accounts here.
     expect((await carol.ask('REGISTER * * pw')).find((m) => m.command === 'FAIL')?.params[1]).toBe('TEMPORARILY_UNAVAILABLE');
+  });
+
+  it('reaches users of a server behind another: ENCAP goes on as it came, and that server trusts the services', async () => {
+    const a = await daemon('a', '1AA', [{ name: SERVICES }, { name: 'b.test' }], servicesConfig());
+    const b = await daemon('b', '2BB', [{ name: 'a.test', port: a.serverPort, autoconnect: true, hub: true }], servicesConfig());
+    expect(await waitUntil(() => !!b.server.state.findServer('a.test'), 5000)).toBe(true);
+    const svc = await fakeServices(a);
+    expect(await waitUntil(() => !!b.server.state.findNick('NickServ'), 3000)).toBe(true);
+    expect(b.server.state.isService(b.server.state.findNick('NickServ')!)).toBe(true);
+    const bob = await user(b, 'bob');
+    const euid = await svc.waitFor((m) => m.command === 'EUID' && m.params[0] === 'bob');
+    const uid = euid.params[7]!;
+    svc.send(`:0SV ENCAP * SU ${uid} bobby`);
+    expect((await bob.waitFor('900')).params[2]).toBe('bobby');
+    expect(await waitUntil(() => a.server.state.findNick('bob')?.account === 'bobby', 3000)).toBe(true);
+    svc.send(`:0SV ENCAP b.test RSFNC ${uid} Guest7 ${Number(euid.params[2]) + 1} ${euid.params[2]}`);
+    expect((await bob.waitFor('NICK')).params).toEqual(['Guest7']);
+    expect((await svc.waitFor((m) => m.command === 'NICK' && m.source === uid)).params[0]).toBe('Guest7');
+    svc.send(':0SV ENCAP * NICKDELAY 60 bob');
+    expect(await waitUntil(() => nickHeld(b.server, 'bob'), 3000)).toBe(true);
+    bob.send('NICK bob');
+    await bob.waitFor('437');
+    // A message to NickServ from b reaches the services through a.
+    bob.send('PRIVMSG NickServ :INFO');
+    expect((await svc.waitFor((m) => m.command === 'PRIVMSG' && m.source === uid)).params).toEqual(['0SVAAAAA0', 'INFO']);
   });
 
   it('refuses a services server whose NickServ meets our own', async () => {
