@@ -315,6 +315,8 @@ export function continueExchange(server: Server, party: SaslParty, session: Sess
  */
 export interface SaslRelay {
   authenticate(client: User, arg: string): void;
+  /** The mechanisms the agent offers (its MECHLIST), once it said. */
+  mechanisms(): string | undefined;
   /** Registration completed in the middle of a relayed exchange: the agent is told it is aborted. */
   abort(client: User): boolean;
 }
@@ -363,7 +365,8 @@ export const sasl: Module = {
       ],
     },
   },
-  caps: [{ name: 'sasl', value: (server) => mechanisms(server) }],
+  // Without accounts here, the agent's mechanisms are offered.
+  caps: [{ name: 'sasl', value: (server) => (!server.config.accounts.enabled && saslRelay.get(server)?.mechanisms()) || mechanisms(server) }],
   hooks: {
     // Registration completing in the middle of an exchange aborts it (sasl 3.1).
     registering: (server, client) => {

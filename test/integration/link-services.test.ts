@@ -167,10 +167,15 @@ describe('services over TS6', () => {
   it('relays SASL to the services’ agent when this server has no accounts', async () => {
     const a = await daemon('a', '1AA', [{ name: SERVICES }], servicesConfig({ accounts: { enabled: false } }));
     const svc = await fakeServices(a);
+    // The agent's mechanisms are the ones offered.
+    svc.send(':0SV ENCAP * MECHLIST :PLAIN,EXTERNAL');
+    await svc.collectUntilPong();
     const carol = await TestClient.connect(a.port);
     clients.push(carol);
+    carol.send('CAP LS 302');
+    expect((await carol.waitFor('CAP')).params[2]).toMatch(/(^| )sasl=PLAIN,EXTERNAL( |$)/);
     carol.send('CAP REQ :sasl');
-    await carol.waitFor('CAP');
+    await carol.waitFor((m) => m.command === 'CAP' && m.params[1] === 'ACK');
     carol.send('AUTHENTICATE PLAIN');
     const host = await svc.waitFor((m) => m.command === 'ENCAP' && m.params[1] === 'SASL' && m.params[4] === 'H');
     const [target, , cuid, agent] = host.params;

@@ -29,6 +29,14 @@ function pending(net: Network): Map<string, User> {
   return pendingClients.getOrCreate(net.server, () => new Map());
 }
 
+/** The mechanisms the services' agent offers, from its "ENCAP * MECHLIST :<list>". */
+const mechlists = serverSlot<{ list: string }>('link-sasl-mechlist');
+
+/** Services tell which mechanisms their agent offers (kept when it looks like a list of names). */
+export function setMechlist(net: Network, list: string): void {
+  if (list.length <= 200 && /^[A-Z0-9_-]+(,[A-Z0-9_-]+)*$/.test(list)) mechlists.set(net.server, { list });
+}
+
 /** A client of this server with a relayed exchange, by the UID the agent knows it by. */
 export function saslClient(net: Network, uid: string): User | undefined {
   const client = pending(net).get(uid);
@@ -221,6 +229,7 @@ export function initNetworkSasl(server: Server, net: Network): void {
   if (!cfg.accounts.enabled) {
     saslRelay.set(server, {
       authenticate: (client, arg) => authenticate(net, client, arg),
+      mechanisms: () => mechlists.get(server)?.list,
       abort(client) {
         const exchange = relayed.get(client);
         if (!exchange) return false;

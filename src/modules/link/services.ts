@@ -18,7 +18,7 @@ import { setModeLock } from '../channels/mlock.js';
 import { userIds } from './ids.js';
 import type { Link, Network } from './network.js';
 import { holdNick } from './nickdelay.js';
-import { saslClient, saslFromLink } from './sasl.js';
+import { saslClient, saslFromLink, setMechlist } from './sasl.js';
 
 /** Whether a server of the network is one of [services] servers. */
 export function isServicesServer(server: Server, entry: ServerEntry | undefined): boolean {
@@ -39,7 +39,8 @@ export function originOf(net: Network, source: string | undefined): ServerEntry 
 /** Local services stay home (each of our servers runs its own), but the network's SASL agent. */
 export function staysHome(net: Network, user: User): boolean {
   const state = net.server.state;
-  return state.isService(user) && state.serverOf(user) === state.me && user.nick !== net.server.config.sasl.agent;
+  const sasl = net.server.config.sasl;
+  return state.isService(user) && state.serverOf(user) === state.me && !(sasl.serve_network && user.nick === sasl.agent);
 }
 
 /**
@@ -130,6 +131,10 @@ function applyEncapHere(net: Network, link: Link, msg: Message, origin: ServerEn
       return;
     case 'SASL':
       return saslFromLink(net, origin, args);
+    case 'MECHLIST':
+      // "MECHLIST :<mechanisms>": what the services' SASL agent offers, advertised in the sasl capability.
+      if (trusted && args[0]) setMechlist(net, args[0]);
+      return;
     default:
       // Other subcommands are not this server's business, or not done yet: ignored, as TS6 servers do.
       return;
