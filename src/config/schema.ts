@@ -475,7 +475,7 @@ export const saslSchema = z.strictObject({
     .default('SaslServ'),
   /**
    * Answer SASL for the other servers of the network from this server's accounts (read at start):
-   * the `agent` pseudo-user is introduced to the links, logins are set with ENCAP SVSLOGIN and SU.
+   * the `agent` pseudo-user is introduced to the links, logins are set with ENCAP SVSLOGIN.
    */
   serve_network: z.boolean().default(false),
 });
