@@ -229,6 +229,24 @@ describe('services over TS6', () => {
     expect((await svc.waitFor((m) => m.command === 'PRIVMSG' && m.source === uid)).params).toEqual(['0SVAAAAA0', 'INFO']);
   });
 
+  it('keeps the read markers of a services account for its other connections', async () => {
+    const a = await daemon('a', '1AA', [{ name: SERVICES }], servicesConfig({ accounts: { enabled: false } }));
+    const svc = await fakeServices(a);
+    const connect = async (nick: string) => {
+      const c = await client(a.port, nick, { caps: ['draft/read-marker'] });
+      clients.push(c);
+      svc.send(`:0SV ENCAP * SU ${await svc.uidOf(nick)} acct`);
+      await c.waitFor('900');
+      return c;
+    };
+    const first = await connect('first');
+    first.send('MARKREAD #room timestamp=2026-01-01T00:00:00.000Z');
+    expect((await first.waitFor('MARKREAD')).params).toEqual(['#room', 'timestamp=2026-01-01T00:00:00.000Z']);
+    const second = await connect('second');
+    second.send('MARKREAD #room');
+    expect((await second.waitFor('MARKREAD')).params).toEqual(['#room', 'timestamp=2026-01-01T00:00:00.000Z']);
+  });
+
   it('refuses a services server whose NickServ meets our own', async () => {
     const a = await daemon('a', '1AA', [{ name: SERVICES }], { services: { enabled: true, servers: [SERVICES] } });
     const link = await TestClient.connect(a.serverPort);
