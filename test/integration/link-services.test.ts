@@ -229,8 +229,8 @@ describe('services over TS6', () => {
     expect((await svc.waitFor((m) => m.command === 'PRIVMSG' && m.source === uid)).params).toEqual(['0SVAAAAA0', 'INFO']);
   });
 
-  it('keeps the read markers of a services account for its other connections', async () => {
-    const a = await daemon('a', '1AA', [{ name: SERVICES }], servicesConfig({ accounts: { enabled: false } }));
+  it('keeps the read markers of a services account for its other connections; push subscriptions are refused', async () => {
+    const a = await daemon('a', '1AA', [{ name: SERVICES }], servicesConfig({ accounts: { enabled: false }, webpush: { enabled: true } }));
     const svc = await fakeServices(a);
     const connect = async (nick: string) => {
       const c = await client(a.port, nick, { caps: ['draft/read-marker'] });
@@ -245,6 +245,10 @@ describe('services over TS6', () => {
     const second = await connect('second');
     second.send('MARKREAD #room');
     expect((await second.waitFor('MARKREAD')).params).toEqual(['#room', 'timestamp=2026-01-01T00:00:00.000Z']);
+    second.send('WEBPUSH REGISTER https://push.example/x p256dh=AAAA;auth=AAAA');
+    const refused = await second.waitFor('FAIL');
+    expect(refused.params.slice(0, 3)).toEqual(['WEBPUSH', 'FORBIDDEN', 'REGISTER']);
+    expect(refused.params[4]).toMatch(/accounts here are the services/);
   });
 
   it('refuses a services server whose NickServ meets our own', async () => {
