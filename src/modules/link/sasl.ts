@@ -6,6 +6,7 @@
 // SVSLOGIN.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md ("SASL", "SVSLOGIN") ·
 // https://ircv3.net/specs/extensions/sasl-3.1
+import { addressKey } from '../../protocol/mask.js';
 import { ERR, RPL } from '../../protocol/numerics.js';
 import type { Server } from '../../server/server.js';
 import type { ServerEntry } from '../../server/state.js';
@@ -73,8 +74,10 @@ function endRelay(net: Network, client: User): void {
 function authenticate(net: Network, client: User, arg: string): void {
   const exchange = relayed.get(client);
   if (arg === '*') {
-    if (exchange) toAgent(net, client, exchange.agent, 'D', 'A');
-    if (exchange) endRelay(net, client);
+    if (exchange) {
+      toAgent(net, client, exchange.agent, 'D', 'A');
+      endRelay(net, client);
+    }
     client.numeric(ERR.SASLABORTED, 'SASL authentication aborted');
     return;
   }
@@ -131,11 +134,10 @@ function agentExchanges(net: Network): Map<string, AgentExchange> {
 }
 
 /** Starts remembering an exchange (the oldest is forgotten past the bound). */
-function remember(map: Map<string, AgentExchange>, uid: string, exchange: AgentExchange): AgentExchange {
+function remember(map: Map<string, AgentExchange>, uid: string, exchange: AgentExchange): void {
   map.delete(uid);
   if (map.size >= MAX_EXCHANGES) map.delete(map.keys().next().value!);
   map.set(uid, exchange);
-  return exchange;
 }
 
 /** This server's agent pseudo-user, when it answers SASL for the network. */
@@ -157,8 +159,8 @@ function remoteParty(net: Network, origin: ServerEntry, agentUid: string, client
   const forget = () => agentExchanges(net).delete(clientUid);
   let session: Session | undefined;
   return {
-    // Failures count against the client's address, or its server when that is not known.
-    limitKey: ip ?? `server:${origin.name}`,
+    // Failures count against the client's address (an IPv6 /64, as for clients here), or its server when that is not known.
+    limitKey: ip ? addressKey(ip) : `server:${origin.name}`,
     ip: ip ?? origin.name,
     logId: clientUid,
     certFingerprint: fp,
