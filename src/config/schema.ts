@@ -397,12 +397,25 @@ export const servicesSchema = z.strictObject({
   chanserv: serviceNick('ChanServ'),
   /** Channels one account may register with ChanServ (as founder, transfers included). */
   channels_per_account: z.number().int().min(1).max(1000).default(15),
+  /**
+   * Linked servers that act as services (Atheme; a daemon of ours answering SASL for the
+   * network): only they may set accounts of other servers' users (ENCAP SU, SVSLOGIN), force nick
+   * changes (RSFNC), hold nicks (NICKDELAY) and lock channel modes (MLOCK); their +S users are
+   * network services (read at start).
+   */
+  servers: z.array(z.string().regex(/^[A-Za-z0-9.-]+\.[A-Za-z0-9.-]+$/, 'a server name with at least one dot')).max(16).default([]),
 }).superRefine((c, ctx) => {
   // Compared under rfc1459, the casemapping that folds the most ASCII nicks together.
   if (rfc1459Fold(c.nickserv) === rfc1459Fold(c.chanserv)) ctx.addIssue({ code: 'custom', path: ['chanserv'], message: 'must differ from services.nickserv' });
 });
 
 export const accountsSchema = z.strictObject({
+  /**
+   * This server keeps accounts of its own (read at start). False: AUTHENTICATE is relayed to the
+   * network's SASL agent ([sasl] agent: Atheme's SaslServ, or a daemon with [sasl] serve_network),
+   * and REGISTER is refused; needs [services] enabled = false.
+   */
+  enabled: z.boolean().default(true),
   /** Accept REGISTER (IRCv3 draft/account-registration). */
   registration: z.boolean().default(true),
   /** Allow REGISTER before connection registration completes (cap value "before-connect"). */
@@ -493,6 +506,16 @@ export const saslSchema = z.strictObject({
   failure_window: seconds(300),
   /** IPs and accounts whose failures are remembered (least recently failed are forgotten first). */
   failure_tracking: z.number().int().min(100).max(1000000).default(10000),
+  /** Nick of the network's SASL agent: where a server without accounts relays AUTHENTICATE, and what serve_network introduces. */
+  agent: z
+    .string()
+    .refine((v) => checkNick(v, 'ascii', 64).ok, 'must be a valid nick')
+    .default('SaslServ'),
+  /**
+   * Answer SASL for the other servers of the network from this server's accounts (read at start):
+   * the `agent` pseudo-user is introduced to the links, logins are set with ENCAP SVSLOGIN.
+   */
+  serve_network: z.boolean().default(false),
 });
 
 /**
@@ -656,6 +679,10 @@ export const configSchema = z
       if (l.name.toLowerCase() === cfg.server.name.toLowerCase())
         ctx.addIssue({ code: 'custom', path: ['link', i, 'name'], message: 'a link to this server itself' });
     });
+    if (!cfg.accounts.enabled && cfg.services.enabled)
+      ctx.addIssue({ code: 'custom', path: ['services', 'enabled'], message: 'NickServ needs accounts: set [services] enabled = false when [accounts] enabled = false' });
+    if (!cfg.accounts.enabled && cfg.sasl.serve_network)
+      ctx.addIssue({ code: 'custom', path: ['sasl', 'serve_network'], message: 'answering SASL for the network needs [accounts] enabled = true' });
     if ((cfg.link.length > 0 || cfg.listen.some((l) => l.servers)) && !cfg.server.sid)
       ctx.addIssue({ code: 'custom', path: ['server', 'sid'], message: '[[link]] blocks and servers listeners need a server id ([server] sid)' });
     cfg.listen.forEach((l, i) => {

@@ -146,7 +146,7 @@ function guestNick(server: Server): string | undefined {
 async function handleRegister(server: Server, client: User, requested: string, email: string, password: string): Promise<void> {
   const cfg = server.config.accounts;
   const fail = (code: string, account: string, text: string) => client.standardReply('FAIL', 'REGISTER', code, account, text);
-  if (!cfg.registration) return fail('TEMPORARILY_UNAVAILABLE', requested, 'Account registration is disabled on this server');
+  if (!cfg.registration || !cfg.enabled) return fail('TEMPORARILY_UNAVAILABLE', requested, 'Account registration is disabled on this server');
   // Registering early must not get around a server password: those clients register first.
   if (!client.registered && (!cfg.register_before_connect || server.admission.allowFor(client.ip, client.realHost)?.password))
     return fail('COMPLETE_CONNECTION_REQUIRED', requested, 'Complete connection registration before registering an account');
@@ -407,7 +407,7 @@ export const accounts: Module = {
     { name: 'account-tag' },
     {
       name: 'draft/account-registration',
-      offered: (server) => server.config.accounts.registration,
+      offered: (server) => server.config.accounts.registration && server.config.accounts.enabled,
       value: (server) => registrationCapValue(server),
     },
   ],

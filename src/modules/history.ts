@@ -34,7 +34,8 @@ function record(server: Server, sender: User, target: Channel | User, out: Outgo
     // STATUSMSG ("@#chan") reached only some members; history is for all of them.
     if (splitStatusPrefix(server, out.msg.params[0]!).status) return;
     store.recordChannel(target, sender, out, multiline);
-  } else store.recordDirect(sender, target, out, multiline);
+    // What users and services (another server's, as Atheme's) tell each other holds passwords: never kept.
+  } else if (!server.state.isService(target) && !server.state.isService(sender)) store.recordDirect(sender, target, out, multiline);
 }
 
 /**

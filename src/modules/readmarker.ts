@@ -1,6 +1,7 @@
 // MARKREAD (IRCv3 draft/read-marker): the time of the last message a user has read, per channel or
-// query. Markers of logged-in users belong to the account and are kept in the store; users who
-// are not logged in keep theirs for this connection only (nothing else identifies them safely).
+// query. Markers of logged-in users belong to the account and are kept in the store (accounts of
+// services: in memory); users who are not logged in keep theirs for this connection only (nothing
+// else identifies them safely).
 // Spec: https://ircv3.net/specs/extensions/read-marker
 import { validChannelName } from '../protocol/channelname.js';
 import { CAP } from '../server/caps.js';
@@ -16,25 +17,43 @@ import { validNick } from './registration.js';
 const stores = serverSlot<ReadMarkerStore>('readmarker');
 /** Markers of a connection that is not logged in: casefolded target → marker, least recently set first. */
 const connectionMarkerMaps = userSlot<Map<string, ReadMarker>>();
+/**
+ * Markers of accounts kept by services (with [accounts] enabled = false this server's store has
+ * no row for them): in memory until a restart, casefolded account → its markers, the accounts
+ * least recently used forgotten first.
+ */
+const servicesAccountMarkers = serverSlot<Map<string, Map<string, ReadMarker>>>('readmarker-services');
+/** Accounts of services whose markers are kept in memory at once. */
+const MAX_SERVICES_ACCOUNTS = 10000;
 
-function connectionMarkers(client: User): Map<string, ReadMarker> {
-  return connectionMarkerMaps.getOrCreate(client, () => new Map());
+/** The in-memory markers of the client: its connection's, or its services account's; undefined for an account of the store. */
+function memoryMarkers(server: Server, client: User): Map<string, ReadMarker> | undefined {
+  if (client.account === undefined) return connectionMarkerMaps.getOrCreate(client, () => new Map());
+  if (server.config.accounts.enabled) return undefined;
+  const accounts = servicesAccountMarkers.getOrCreate(server, () => new Map());
+  const key = server.state.fold(client.account);
+  const markers = accounts.get(key) ?? new Map<string, ReadMarker>();
+  accounts.delete(key); // re-inserted last: the least recently used account is first
+  accounts.set(key, markers);
+  if (accounts.size > MAX_SERVICES_ACCOUNTS) accounts.delete(accounts.keys().next().value!);
+  return markers;
 }
 
 function getMarker(server: Server, client: User, target: string): ReadMarker | undefined {
   const key = server.state.fold(target);
-  if (client.account === undefined) return connectionMarkers(client).get(key);
-  return stores.require(server).get(server.state.fold(client.account), key);
+  const memory = memoryMarkers(server, client);
+  if (memory) return memory.get(key);
+  return stores.require(server).get(server.state.fold(client.account!), key);
 }
 
 function setMarker(server: Server, client: User, marker: ReadMarker): void {
   const key = server.state.fold(marker.name);
   const keep = server.config.history.read_markers;
-  if (client.account !== undefined) {
-    stores.require(server).set(server.state.fold(client.account), key, marker, keep);
+  const markers = memoryMarkers(server, client);
+  if (!markers) {
+    stores.require(server).set(server.state.fold(client.account!), key, marker, keep);
     return;
   }
-  const markers = connectionMarkers(client);
   markers.delete(key); // re-inserted last: the Map's order is the order markers were set in
   markers.set(key, marker);
   if (markers.size > keep) markers.delete(markers.keys().next().value!);
@@ -87,7 +106,8 @@ function handleMarkread(server: Server, client: User, params: string[]): void {
  */
 function sendAllMarkers(server: Server, client: User): void {
   if (!client.hasCap(CAP['draft/read-marker']) || client.account === undefined) return;
-  for (const marker of stores.require(server).all(server.state.fold(client.account))) client.send(markreadLine(server, marker.name, marker));
+  const markers = memoryMarkers(server, client)?.values() ?? stores.require(server).all(server.state.fold(client.account));
+  for (const marker of markers) client.send(markreadLine(server, marker.name, marker));
 }
 
 export const readmarker: Module = {

@@ -17,6 +17,7 @@ import { userSlot } from '../server/slots.js';
 import { applyIdent, identPending } from './ident.js';
 import { sendLusers, sendMotd } from './info.js';
 import { attachOrRelease, mayAttachLater, pendingAttach, setPendingAttach } from './multiclient.js';
+import { nickHeld } from './link/nickdelay.js';
 
 /** The password a client gave with PASS, until registration checks it. */
 const passwords = userSlot<string>();
@@ -107,6 +108,10 @@ function handleNick(server: Server, client: User, requested: string | undefined)
   if (!client.registered) {
     client.requestedNick = nick;
     setPendingAttach(client, undefined);
+  }
+  if (nickHeld(server, nick) && server.state.fold(nick) !== client.nickKey) {
+    client.numeric(ERR.UNAVAILRESOURCE, nick, 'Nick/channel is temporarily unavailable');
+    return;
   }
   const holder = server.state.findNick(nick);
   if (holder && holder !== client) {

@@ -150,6 +150,8 @@ async function handleRegister(server: Server, client: User, endpoint: string, ke
   const cfg = server.config.webpush;
   if (!cfg.enabled) return fail('FORBIDDEN', 'Push notifications are disabled on this server');
   if (client.account === undefined) return fail('FORBIDDEN', 'You must be logged in to receive push notifications');
+  // Subscriptions belong to an account of this server's store; services' accounts have none here.
+  if (!server.config.accounts.enabled) return fail('FORBIDDEN', 'Push notifications need an account of this server; accounts here are the services\'');
   const problem = endpointProblem(endpoint);
   if (problem) return fail('INVALID_PARAMS', `Invalid push endpoint: ${problem}`);
   const keys = decodeSubscriptionKeys(keysText);

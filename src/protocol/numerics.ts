@@ -138,6 +138,8 @@ export const ERR = {
   NONICKNAMEGIVEN: '431',
   ERRONEUSNICKNAME: '432',
   NICKNAMEINUSE: '433',
+  /** A nick held by services (NICKDELAY) for a while. */
+  UNAVAILRESOURCE: '437',
   USERNOTINCHANNEL: '441',
   NOTONCHANNEL: '442',
   USERONCHANNEL: '443',
@@ -176,6 +178,8 @@ export const ERR = {
   KNOCKONCHAN: '714',
   MONLISTFULL: '734',
   INVALIDMODEPARAM: '696',
+  /** A mode change refused by the channel's services mode lock (MLOCK). */
+  MLOCKRESTRICTED: '742',
   NICKLOCKED: '902',
   SASLFAIL: '904',
   SASLTOOLONG: '905',

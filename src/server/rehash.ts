@@ -32,6 +32,10 @@ const RESTART_KEYS = [
   'log.format',
   'log.destination',
   'sasl.failure_tracking',
+  // Whether this server keeps accounts, and whether it introduces the network's SASL agent.
+  'accounts.enabled',
+  'sasl.serve_network',
+  'sasl.agent',
   // History is kept in one backend from start to stop; moving it would need a copy.
   'history.backend',
   // The services' pseudo-users are introduced once, at start.

@@ -97,9 +97,11 @@ export class State {
     return this.registered;
   }
 
-  /** Users of other servers (all registered: a linked server introduces only registered users). */
+  /** Users of other servers (all registered: a linked server introduces only registered users), their services not counted. */
   get remoteCount(): number {
-    return this.homeOf.size;
+    let services = 0;
+    for (const s of this.serviceSet) if (this.homeOf.has(s)) services++;
+    return this.homeOf.size - services;
   }
 
   /** The most registered users at once since the start. */

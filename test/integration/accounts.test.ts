@@ -7,23 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, validateConfig } from '../../src/config/load.js';
-import { startServer, testConfig, TestClient, toToml, type TestServer } from '../support/harness.js';
+import { capLs, startServer, testConfig, TestClient, toToml, type TestServer } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 import { makeOper } from '../support/state.js';
 
 const session = useSession();
 
 const failOf = (c: TestClient) => c.waitFor('FAIL').then((m) => m.params);
-
-/** Every capability CAP LS 302 offers, over all its lines (a long list is split with "*"). */
-async function capLs(c: TestClient): Promise<string[]> {
-  const caps: string[] = [];
-  for (;;) {
-    const m = await c.waitFor((m) => m.command === 'CAP' && m.params[1] === 'LS');
-    caps.push(...m.params.at(-1)!.split(' '));
-    if (m.params[2] !== '*') return caps;
-  }
-}
 
 async function login(c: TestClient, account: string, password: string): Promise<void> {
   c.send('AUTHENTICATE PLAIN');

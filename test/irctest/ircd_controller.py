@@ -41,6 +41,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DAEMON_ENTRY = PROJECT_ROOT / "dist" / "src" / "main.js"
 
 SERVER_NAME = "My.Little.Server"  # irctest expects this exact name
+# What irctest's services controllers (atheme_services) call themselves and send as link password.
+SERVICES_NAME = "My.Little.Services"
+SERVICES_PASSWORD = "password"
 LOOPBACK = "127.0.0.1"
 OPER_PASSWORD = "operpassword"  # irctest's OPER operuser operpassword
 CONFIG_FILE = "ircd.toml"
@@ -106,6 +109,7 @@ def render_config(
     tls: Optional[Dict[str, str]],
     register_before_connect: bool = False,
     websocket: Optional[Dict[str, Any]] = None,
+    services_port: Optional[int] = None,
 ) -> str:
     """Builds the daemon's TOML config for one irctest run.
 
@@ -121,19 +125,37 @@ def render_config(
     if password_hash is not None:
         allow["password"] = password_hash
 
+    server: Dict[str, Any] = {
+        "name": SERVER_NAME,
+        "network": "testnet",
+        # irctest's LINKS test expects this server info ("0 test server").
+        "description": "test server",
+        "motd": MOTD_FILE,
+        "casemapping": "rfc1459",
+    }
+    # With --services-controller (Atheme), the services link to a servers listener and the
+    # daemon's own accounts and NickServ are off: SASL is relayed to the services' SaslServ.
+    external_services: List[str] = []
+    if services_port is not None:
+        server["sid"] = "42X"
+        external_services = [
+            toml_table("[[listen]]", {"address": LOOPBACK, "port": services_port, "servers": True}),
+            toml_table(
+                "[[link]]",
+                {
+                    "name": SERVICES_NAME,
+                    "address": LOOPBACK,
+                    "send_password": SERVICES_PASSWORD,
+                    "accept_password": hash_password(SERVICES_PASSWORD),
+                },
+            ),
+            toml_table("[services]", {"enabled": False, "servers": [SERVICES_NAME]}),
+        ]
+
     sections = [
-        toml_table(
-            "[server]",
-            {
-                "name": SERVER_NAME,
-                "network": "testnet",
-                # irctest's LINKS test expects this server info ("0 test server").
-                "description": "test server",
-                "motd": MOTD_FILE,
-                "casemapping": "rfc1459",
-            },
-        ),
+        toml_table("[server]", server),
         toml_table("[[listen]]", listen),
+        *external_services,
         *([toml_table("[[listen]]", {**websocket, "websocket": True})] if websocket else []),
         toml_table("[limits]", {"nicklen": 30}),
         # Generous limits: irctest opens many connections from 127.0.0.1 in
@@ -174,6 +196,7 @@ def render_config(
         toml_table(
             "[accounts]",
             {
+                "enabled": services_port is None,
                 "register_before_connect": register_before_connect,
                 "password_min_length": 1,
                 "password_max_length": 1024,
@@ -183,7 +206,11 @@ def render_config(
         ),
         toml_table(
             "[sasl]",
-            {"failures_per_ip": 100000, "failures_per_account": 100000},
+            {
+                "failures_per_ip": 100000,
+                "failures_per_account": 100000,
+                **({"mechanisms": ["PLAIN"]} if services_port is not None else {}),
+            },
         ),
         # LINKS shown to opers only. irctest's services LINKS test expects services
         # to be a second, linked server; ours are built in, so listing this server
@@ -257,6 +284,12 @@ class IrcdController(BaseServerController, DirectoryBasedController):
     # EXTBAN=$,am: a mute is +b $m:<mask>.
     extban_mute_char: Optional[str] = "m"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if hasattr(self, "services_controller_class"):
+            # SASL goes to the linked services' SaslServ: irctest's Atheme offers PLAIN (no SCRAM).
+            self.supported_sasl_mechanisms = {"PLAIN"}
+
     def get_hostname_and_port(self) -> Tuple[str, int]:
         """A free loopback port, kept apart from other workers' as irctest does.
 
@@ -314,9 +347,16 @@ class IrcdController(BaseServerController, DirectoryBasedController):
         with self.open_file(MOTD_FILE, "w") as fd:
             fd.write("Welcome to the irctest run of ircd.\n")
 
+        # irctest's --services-controller sets services_controller_class: those services link here.
+        external_services = run_services and hasattr(self, "services_controller_class")
+        services_port: Optional[int] = None
+        if external_services:
+            services_port = self.get_hostname_and_port()[1]
+
         with self.open_file(CONFIG_FILE, "w") as fd:
             fd.write(
                 render_config(
+                    services_port=services_port,
                     hostname=hostname,
                     port=port,
                     password_hash=hash_password(password) if password is not None else None,
@@ -349,13 +389,17 @@ class IrcdController(BaseServerController, DirectoryBasedController):
         )
         _live_procs.add(self.proc)
         # Services are built into the daemon (no separate services process), so
-        # run_services needs nothing extra here; see registerUser().
+        # run_services needs nothing extra here unless irctest runs its own; see registerUser().
         try:
             self.wait_for_port()
         except BaseException:
             # setUp fails, so tearDown (and kill()) will not run: stop it here.
             self.kill_proc()
             raise
+        if external_services:
+            assert services_port is not None
+            self.services_controller = self.services_controller_class(self.test_config, self)
+            self.services_controller.run(protocol="charybdis", server_hostname=hostname, server_port=services_port)
 
     def kill_proc(self) -> None:
         proc = self.proc
@@ -374,6 +418,8 @@ class IrcdController(BaseServerController, DirectoryBasedController):
             time.sleep(0.02)
 
     def wait_for_services(self) -> None:
+        if self.services_controller is not None:
+            return super().wait_for_services()
         # No separate services process: the daemon itself is the services.
         self.wait_for_port()
 
@@ -383,6 +429,9 @@ class IrcdController(BaseServerController, DirectoryBasedController):
         username: str,
         password: Optional[str] = None,
     ) -> None:
+        if self.services_controller is not None:
+            # Accounts are the linked services' (NickServ REGISTER).
+            return super().registerUser(case, username, password)
         # Written straight into the daemon's store with its own CLI (the
         # password goes on stdin); the running daemon reads accounts from there.
         assert self.directory

@@ -251,3 +251,13 @@ export async function freePort(): Promise<number> {
   await new Promise((r) => s.close(r));
   return port;
 }
+
+/** Every capability CAP LS 302 offers, over all its lines (a long list is split with "*"). */
+export async function capLs(c: TestClient): Promise<string[]> {
+  const caps: string[] = [];
+  for (;;) {
+    const m = await c.waitFor((m) => m.command === 'CAP' && m.params[1] === 'LS');
+    caps.push(...m.params.at(-1)!.split(' '));
+    if (m.params[2] !== '*') return caps;
+  }
+}

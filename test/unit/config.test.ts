@@ -181,6 +181,16 @@ describe('server links', () => {
     expect(problems(base + sid + link().replace(hash, 'plain'))).toEqual([expect.stringMatching(/^link\[0\]\.accept_password: a hash made by/)]);
     expect(problems(base + sid + link('class = "none"\n'))).toEqual([expect.stringMatching(/^link\[0\]\.class: no \[\[class\]\] named "none"/)]);
   });
+
+  it('needs NickServ off without accounts, and accounts to answer SASL for the network', () => {
+    expect(problems(base + '[accounts]\nenabled = false\n')).toEqual([expect.stringMatching(/^services\.enabled: NickServ needs accounts/)]);
+    expect(problems(base + '[accounts]\nenabled = false\n[services]\nenabled = false\n[sasl]\nserve_network = true\n')).toEqual([
+      expect.stringMatching(/^sasl\.serve_network: answering SASL for the network needs \[accounts\] enabled = true/),
+    ]);
+    expect(problems(base + '[services]\nservers = ["nodot"]\n')).toEqual([expect.stringMatching(/^services\.servers\[0\]: a server name with at least one dot/)]);
+    const cfg = parseConfigText(base + '[accounts]\nenabled = false\n[services]\nenabled = false\nservers = ["services.test"]\n', '/x.toml');
+    expect([cfg.accounts.enabled, cfg.services.servers, cfg.sasl.agent, cfg.sasl.serve_network]).toEqual([false, ['services.test'], 'SaslServ', false]);
+  });
 });
 
 describe('key suggestions', () => {

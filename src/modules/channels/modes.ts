@@ -10,6 +10,7 @@ import { relay } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { canSeeChannel } from './common.js';
 import { sendJoin } from './join.js';
+import { withoutLocked } from './mlock.js';
 import { applyModeChanges, currentModes, formatModeChanges, parseModeString, type ApplyResult, type ModeError } from './modeparse.js';
 
 /** Entry and end numerics of each list mode. */
@@ -38,7 +39,7 @@ export function handleChannelMode(server: Server, client: User, msg: Message): v
     return;
   }
   // The setter's numerics go ahead of the MODE line its change makes.
-  applyChannelModes(server, channel, msg.params.slice(1), client, (result) => {
+  applyChannelModes(server, channel, withoutLocked(server, client, channel, msg.params.slice(1)), client, (result) => {
     for (const letter of result.unknown) client.numeric(ERR.UNKNOWNMODE, letter, 'is unknown mode char to me');
     for (const letter of result.listQueries) sendList(client, channel, letter);
     for (const e of result.errors) client.numeric(e.code, ...e.params);

@@ -4,7 +4,6 @@
 // whose QUIT then reaches the network). Durations go in minutes, as TS6 counts them.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md ("KLINE (E)", "UNKLINE (E)",
 // "DLINE (E)", "UNDLINE (E)", "XLINE (E)", "UNXLINE (E)")
-import { globMatch } from '../../protocol/mask.js';
 import type { Message } from '../../protocol/message.js';
 import type { User } from '../../server/user.js';
 import type { BanKind, ServerBan } from '../../store/bans.js';
@@ -82,17 +81,15 @@ export function unbanLine(net: Network, kind: BanKind, mask: string, by: User | 
 }
 
 /**
- * ":<source> ENCAP <server mask> <KLINE|DLINE|XLINE|UNKLINE|UNDLINE|UNXLINE> ...": passed on to
- * the other links as it came, and applied here when the mask matches this server's name, through
- * the same checks a local oper's ban meets (a mask refused here is logged and not applied).
+ * ":<source> ENCAP <server mask> <KLINE|DLINE|XLINE|UNKLINE|UNDLINE|UNXLINE> ...", meant for this
+ * server (services.ts passes ENCAP on and matches the mask): applied through the same checks a
+ * local oper's ban meets (a mask refused here is logged and not applied).
  */
 export function applyBanEncap(net: Network, link: Link, msg: Message, user: User | undefined): void {
-  const [serverMask = '', sub = '', ...args] = msg.params;
+  const [, sub = '', ...args] = msg.params;
   const ban = decodeBanCommand(sub, args);
   if (!ban) return;
-  net.broadcast(msg);
   const server = net.server;
-  if (!globMatch(serverMask.toLowerCase(), server.name.toLowerCase())) return;
   const origin = user ? server.state.serverOf(user) : net.bySid.get(msg.source ?? '');
   const by = `${user?.nick ?? origin?.name ?? link.name} (${origin?.name ?? link.name})`;
   const fields = { link: link.name, by, kind: ban.kind, mask: ban.mask };

@@ -1,7 +1,7 @@
 // What a linked server tells us, applied to State: servers (SID, SQUIT), users (EUID, NICK,
-// QUIT, KILL, AWAY, MODE, CHGHOST, ENCAP SU), channels (SJOIN, BMASK, JOIN, PART, KICK, TMODE, TOPIC, TB) and
-// messages (PRIVMSG, NOTICE). Local clients see each change through State's events, as they see
-// a local user's; the link module's subscribers pass it on to the other links.
+// QUIT, KILL, AWAY, MODE, CHGHOST), channels (SJOIN, BMASK, JOIN, PART, KICK, TMODE, TOPIC, TB) and
+// messages (PRIVMSG, NOTICE); ENCAP and MLOCK are services.ts's. Local clients see each change
+// through State's events, as they see a local user's; the link module's subscribers pass it on to the other links.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
 import { isChannelTarget, validChannelName } from '../../protocol/channelname.js';
 import type { Message, Tags } from '../../protocol/message.js';
@@ -15,11 +15,12 @@ import { LIST_MODES } from '../channels/modeparse.js';
 import { sendResolved, splitStatusPrefix, type MessageTarget } from '../messaging.js';
 import { burstDone } from './events.js';
 import { validNick } from '../registration.js';
-import { applyEncap, arrivedTags } from './tags.js';
+import { arrivedTags } from './tags.js';
 import { malformed } from './wellformed.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
 import type { Link, Network } from './network.js';
-import { applyOpsEncap, applyOpsLine, applyUserPing, routeReply, routeUserPong } from './remote.js';
+import { applyOpsLine, applyUserPing, routeUserPong } from './remote.js';
+import { applyEncap, applyMlock, clashesWithOwnService, isServicesServer, serverMessage } from './services.js';
 
 /** Applies one line from a link that is up. Lines naming unknown users or channels are dropped (they crossed a change). */
 export function applyLine(net: Network, link: Link, msg: Message): void {
@@ -146,20 +147,16 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     }
     case 'PRIVMSG':
     case 'NOTICE':
-      if (!user && msg.command === 'NOTICE') return routeReply(net, link, msg);
       if (user && p.length >= 2) relayMessage(net, user, msg.command, p[0]!, p[1]!, msg.tags);
+      else if (!user) serverMessage(net, link, msg);
       return;
     case 'TAGMSG':
       if (user && p.length >= 1) relayMessage(net, user, msg.command, p[0]!, '', msg.tags);
       return;
-    case 'ENCAP': {
-      // ":<source> ENCAP <servermask> SU <uid> [<account>]": a login (or, without an account, a logout).
-      if (p[1] === 'REALNAME' || p[1] === 'REDACT') return applyEncap(net, user, p);
-      if (p[1] !== 'SU') return applyOpsEncap(net, link, msg, user);
-      const target = net.byUid.get(p[2] ?? '');
-      if (target) state.setAccount(target, p[3] || undefined);
-      return;
-    }
+    case 'ENCAP':
+      return applyEncap(net, link, msg);
+    case 'MLOCK':
+      return applyMlock(net, link, msg);
     default:
       // Queries and replies across the network, and what is not known: ignored, as TS6 servers ignore unknown commands.
       return applyOpsLine(net, link, msg, user);
@@ -232,15 +229,19 @@ function introduceUser(net: Network, link: Link, msg: Message): void {
   // A nick this server would refuse is refused for all: the user is killed where it came from.
   if (!validNick(net.server.config, nick)) return void net.send(link, { source: net.sid, command: 'KILL', params: [uid, `${net.server.name} (Bad nickname)`] });
   const ts = Number(tsText) || Math.floor(Date.now() / 1000);
+  if (clashesWithOwnService(net, link, nick)) return;
   if (!resolveCollision(net, link, nick, ts, undefined, uid, `${username}@${host}`)) return;
   const state = net.server.state;
+  // A services server's +S users are network services.
+  const service = umodes.includes('S') && isServicesServer(net.server, home);
   net.server.introduceSessionlessUser(
-    { nick, user: username, host, realHost: realHost === '*' ? host : realHost, realname, ip: ip === '0' ? '255.255.255.255' : ip },
+    { nick, user: username, host, realHost: realHost === '*' ? host : realHost, realname, ip: ip === '0' ? '255.255.255.255' : ip, service },
     home as ServerEntry,
     (u) => {
       userIds.set(u, { uid, ts, home });
       net.byUid.set(uid, u);
-      for (const letter of umodes.slice(1)) state.setUserMode(u, letter, true);
+      // A service keeps +S only: its +i and +o (Atheme's) would count it in LUSERS.
+      for (const letter of umodes.slice(1)) if (!service || letter === 'S') state.setUserMode(u, letter, true);
       if (account !== '*' && account !== '0') state.setAccount(u, account);
     },
   );

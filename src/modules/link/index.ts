@@ -17,6 +17,7 @@ import { Network } from './network.js';
 import { networkLine } from './opers.js';
 import { forwardQuery } from './remote.js';
 import { redactToLinks, relayToLinks, subscribeRealname } from './tags.js';
+import { initNetworkSasl } from './sasl.js';
 
 export const networkOf = serverSlot<Network>('link');
 
@@ -182,6 +183,7 @@ export const link: Module = {
     watchLinkEvents(server);
     subscribe(server, net);
     subscribeRealname(net);
+    initNetworkSasl(server, net);
   },
   async start(server) {
     networkOf.get(server)?.start();

@@ -18,6 +18,7 @@ import { serverNotice } from '../oper.js';
 import { SNO_LINKS } from './events.js';
 import { channelTs, makeUid, SID_RE, userIds } from './ids.js';
 import { applyLine } from './inbound.js';
+import { staysHome } from './services.js';
 
 /** Seconds a link may take from connect to the end of its handshake (SVINFO). */
 const HANDSHAKE_SECONDS = 30;
@@ -62,6 +63,8 @@ export class Network implements ConnectionOwner {
   readonly byUid = new Map<string, User>();
   /** The link whose line is being applied: State's events of that change do not go back to it. */
   from: Link | undefined;
+  /** The line being applied went on to the other links as it came: State's events of it send nothing (services.ts). */
+  quiet = false;
   /** A split is being applied: its users' quits are told as one SQUIT, not one QUIT each. */
   splitting = false;
   private uidSeq = 0;
@@ -119,6 +122,7 @@ export class Network implements ConnectionOwner {
 
   /** To every link that is up, but the one the change came from (and `except`). */
   broadcast(msg: Message, except?: Link): void {
+    if (this.quiet) return;
     const line = serializeMessage(msg) + '\r\n';
     for (const link of this.links) if (link.phase === 'up' && link !== this.from && link !== except) link.conn.writeText(line);
   }
@@ -305,7 +309,7 @@ export class Network implements ConnectionOwner {
   private sendIntroduction(link: Link, cfg: LinkConfig): void {
     const me = this.server.state.me;
     this.send(link, { command: 'PASS', params: [cfg.send_password, 'TS', '6', this.sid] });
-    this.send(link, { command: 'CAPAB', params: ['QS EX IE ENCAP EUID TB STAG'] });
+    this.send(link, { command: 'CAPAB', params: ['QS EX IE ENCAP EUID TB STAG SERVICES RSFNC MLOCK'] });
     this.send(link, { command: 'SERVER', params: [me.name, '1', me.description || me.name] });
   }
 
@@ -399,8 +403,8 @@ export class Network implements ConnectionOwner {
     const servers = [...state.servers.values()].filter((s) => s !== state.me && s !== link.peer).sort((a, b) => a.hops - b.hops);
     for (const s of servers) if (this.linkToward(s) !== link) this.send(link, this.sidLine(s));
     for (const user of state.clients) {
-      // Services are each server's own (every server runs its NickServ): they stay home.
-      if (!user.registered || state.isService(user) || this.linkOfUser(user) === link) continue;
+      // Our services are each server's own (every server runs its NickServ): they stay home.
+      if (!user.registered || staysHome(this, user) || this.linkOfUser(user) === link) continue;
       this.send(link, this.euidLine(user));
       if (user.away !== undefined) this.send(link, { source: this.uid(user), command: 'AWAY', params: [user.away] });
     }
@@ -438,7 +442,8 @@ export class Network implements ConnectionOwner {
         user.nick,
         String(home.hops + 1),
         String(ids.ts),
-        '+' + [...user.modes].join(''),
+        // Services carry +S, as TS6 marks them.
+        '+' + [...user.modes].join('') + (this.server.state.isService(user) && !user.modes.has('S') ? 'S' : ''),
         user.user || '*',
         user.host,
         ids.home ? '0' : user.ip.replace(/^:/, '0:'),

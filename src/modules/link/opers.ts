@@ -31,11 +31,10 @@ export function applyOperMessage(net: Network, link: Link, msg: Message, user: U
   net.broadcast(msg);
 }
 
-/** ":<sid> ENCAP * SNOTE <letter> :<text>": to the opers here whose snomask has the letter, from that server; passed on. */
+/** ":<sid> ENCAP * SNOTE <letter> :<text>": to the opers here whose snomask has the letter, from that server (services.ts passes ENCAP on). */
 export function applySnote(net: Network, link: Link, msg: Message, user: User | undefined): void {
   const [, , letter = '', text] = msg.params;
   if (text === undefined || letter.length !== 1) return;
-  net.broadcast(msg);
   // A letter this server does not know is ignored (ts6.md).
   if (SNOMASK_LETTERS.includes(letter)) serverNotice(net.server, letter, text, undefined, originOf(net, link, msg, user));
 }

@@ -111,7 +111,7 @@ export function redactToLinks(net: Network, by: User, to: Channel | User, msgid:
  * redaction was asked checked that it was allowed; here the message leaves history and the
  * members that understand REDACT see it go. Passed on either way: servers further on may hold it.
  */
-export function applyEncap(net: Network, user: User | undefined, p: readonly string[]): void {
+export function applyMessageEncap(net: Network, user: User | undefined, p: readonly string[]): void {
   const server = net.server;
   if (!user) return;
   if (p[1] === 'REALNAME' && p[2] !== undefined) return server.state.setRealname(user, truncateUtf8(p[2], server.config.limits.realnamelen));

@@ -20,12 +20,12 @@ const SERVICES: ServiceDef[] = [nickserv, chanserv];
 /** The pseudo-users of a server, by definition. */
 const bots = serverSlot<Map<ServiceDef, ServiceBot>>('services');
 
-/** The service a "nick@<this server>" target names (a plain nick is found in the nick index). */
+/** The service a "nick@<its server>" target names (a plain nick is found in the nick index). */
 export function serviceAddressed(server: Server, target: string): User | undefined {
   const at = target.indexOf('@');
-  if (at === -1 || target.slice(at + 1).toLowerCase() !== server.name.toLowerCase()) return undefined;
+  if (at === -1) return undefined;
   const holder = server.state.findNick(target.slice(0, at));
-  return holder && server.state.isService(holder) ? holder : undefined;
+  return holder && server.state.isService(holder) && target.slice(at + 1).toLowerCase() === server.state.serverOf(holder).name.toLowerCase() ? holder : undefined;
 }
 
 /**
@@ -36,11 +36,23 @@ export function serviceAddressed(server: Server, target: string): User | undefin
 export function messageToService(server: Server, client: User, service: User, command: string, target: string, text: string): void | Promise<void> {
   let bot: ServiceBot | undefined;
   for (const b of bots.get(server)?.values() ?? []) if (b.client === service) bot = b;
+  if (!bot && server.state.serverOf(service) !== server.state.me) return toLinkedService(server, client, service, command, target, text);
   if (!bot || command !== 'PRIVMSG' || text.startsWith('\x01')) return;
   if (client.hasCap(CAP['echo-message'])) {
     client.session.deliver(relay(client, { source: client.mask, command, params: [target, text] }, { msgid: newMsgid() }), false);
   }
   return runServiceCommand(server, client, bot, text);
+}
+
+/**
+ * A PRIVMSG or NOTICE to a service of another server (Atheme's NickServ): it goes over the link
+ * (messageRelayed) and, as for ours, is echoed to the session that sent it only, never kept.
+ */
+function toLinkedService(server: Server, client: User, service: User, command: string, target: string, text: string): void {
+  if (command === 'TAGMSG') return;
+  const out = relay(client, { source: client.mask, command, params: [target, text] }, { msgid: newMsgid() });
+  if (client.hasCap(CAP['echo-message'])) client.session.deliver(out, false);
+  server.emit('messageRelayed', client, service, out);
 }
 
 /** Runs one line of text as a command of the service. */
