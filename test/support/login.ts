@@ -22,13 +22,13 @@ export async function loggedInClient(server: Server, port: number, nick: string,
 }
 
 /** Requests sasl (and `caps`) and logs in with SASL PLAIN; capability negotiation stays open. */
-export async function saslLogin(c: TestClient, account: string, caps: string[] = []): Promise<void> {
+export async function saslLogin(c: TestClient, account: string, caps: string[] = [], password = 'sesame'): Promise<void> {
   c.send('CAP LS 302');
   c.send(`CAP REQ :${['sasl', ...caps].join(' ')}`);
   await c.waitFor((m) => m.command === 'CAP' && m.params[1] === 'ACK');
   c.send('AUTHENTICATE PLAIN');
   await c.waitFor((m) => m.command === 'AUTHENTICATE');
-  c.send(`AUTHENTICATE ${Buffer.from(`\0${account}\0sesame`).toString('base64')}`);
+  c.send(`AUTHENTICATE ${Buffer.from(`\0${account}\0${password}`).toString('base64')}`);
   await c.waitFor('903');
 }
 
