@@ -6,6 +6,8 @@ export const RPL = {
   MYINFO: '004',
   ISUPPORT: '005',
   SNOMASKIS: '008',
+  /** charybdis family: a nick collision renamed the user to its UID (SAVE). */
+  SAVENICK: '043',
   STATSHELP: '210',
   STATSLINKINFO: '211',
   UMODEIS: '221',

@@ -25,6 +25,7 @@ interface Peer {
   autoconnect?: boolean;
   hub?: boolean;
   password?: string;
+  retry?: number;
 }
 
 /** A daemon named `<name>.test` with SID `sid`, a client port, a server port, and [[link]] blocks for `peers`. */
@@ -44,7 +45,7 @@ async function daemon(name: string, sid: string, peers: Peer[]): Promise<TestSer
       send_password: p.password ?? PASSWORD,
       accept_password: HASH,
       autoconnect: p.autoconnect ?? false,
-      retry: 1,
+      retry: p.retry ?? 1,
       hub: p.hub ?? false,
     })),
   });
@@ -268,24 +269,32 @@ describe('server links (TS6)', () => {
     expect(early.some((l) => l.startsWith('ERROR :Closing Link: NICK before the end of the handshake'))).toBe(true);
   });
 
-  it('a nick taken on both sides by different user@hosts keeps the older one and kills the younger', async () => {
+  it('a nick taken on both sides by different user@hosts keeps the older one and saves the younger (renamed to its UID)', async () => {
     const a = await daemon('a', '1AA', [{ name: 'b' }]);
     const older = await client(a.port, 'same', { user: 'first' });
     clients.push(older);
     await new Promise((r) => setTimeout(r, 1100));
     const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
-    // Registered a second later on B: its TS is higher, so it loses.
+    // Registered a second later on B: its TS is higher, so it loses, and is saved, not killed.
     const younger = await client(b.port, 'same', { user: 'second' });
     clients.push(younger);
     await linked(a, b);
-    await younger.waitClosed(3000);
-    expect(younger.lines.some((l) => / KILL same /.test(l))).toBe(true);
+    const saved = await younger.waitFor('043');
+    const uid = saved.params[1]!;
+    expect(uid).toMatch(/^2BB[A-Z][A-Z0-9]{5}$/);
+    const nick = await younger.waitFor('NICK');
+    expect(nick.source).toMatch(/^same!/);
+    expect(nick.params).toEqual([uid]);
+    expect(younger.closed).toBe(false);
     expect(older.closed).toBe(false);
-    await waitUntil(() => b.server.state.findNick('same') !== undefined, 2000);
-    expect(b.server.state.serverOf(b.server.state.findNick('same')!).name).toBe('a.test');
+    for (const s of [a, b]) {
+      await waitUntil(() => s.server.state.findNick(uid) !== undefined, 2000);
+      expect(s.server.state.serverOf(s.server.state.findNick('same')!).name).toBe('a.test');
+      expect(s.server.state.serverOf(s.server.state.findNick(uid)!).name).toBe('b.test');
+    }
   });
 
-  it('a nick taken on both sides by the same user@host keeps the newer one (a reconnect)', async () => {
+  it('a nick taken on both sides by the same user@host keeps the newer one (a reconnect) and saves the older', async () => {
     const a = await daemon('a', '1AA', [{ name: 'b' }]);
     const older = await client(a.port, 'same', { user: 'me' });
     clients.push(older);
@@ -294,11 +303,42 @@ describe('server links (TS6)', () => {
     const newer = await client(b.port, 'same', { user: 'me' });
     clients.push(newer);
     await linked(a, b);
-    await older.waitClosed(3000);
-    expect(older.lines.some((l) => / KILL same /.test(l))).toBe(true);
+    const uid = (await older.waitFor('043')).params[1]!;
+    expect(uid).toMatch(/^1AA/);
+    expect(older.closed).toBe(false);
     expect(newer.closed).toBe(false);
-    await waitUntil(() => a.server.state.findNick('same') !== undefined, 2000);
-    expect(a.server.state.serverOf(a.server.state.findNick('same')!).name).toBe('b.test');
+    for (const s of [a, b]) {
+      await waitUntil(() => s.server.state.findNick(uid) !== undefined, 2000);
+      expect(s.server.state.serverOf(s.server.state.findNick('same')!).name).toBe('b.test');
+    }
+  });
+
+  it('a chain A–B–C split at B–C: a nick taken on both sides meanwhile is resolved by SAVE at the relink, nobody killed, no ghosts', async () => {
+    const a = await daemon('a', '1AA', [{ name: 'b', hub: true }]);
+    const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }, { name: 'c' }]);
+    const c = await daemon('c', '3CC', [{ name: 'b', port: b.serverPort, autoconnect: true, hub: true, retry: 2 }]);
+    await linked(a, b);
+    await linked(b, c);
+    await linked(a, c);
+    await squit(b, 'c.test');
+    // During the split the nick is free on both sides: taken on A and on C.
+    const left = await client(a.port, 'dup', { user: 'left' });
+    const right = await client(c.port, 'dup', { user: 'right' });
+    clients.push(left, right);
+    await linked(b, c, 8000);
+    await linked(a, c);
+    // One of them (both when they registered in the same second) is renamed to its UID.
+    const saved = await Promise.race([left.waitFor('043', 5000), right.waitFor('043', 5000)]);
+    expect(saved.params[1]).toMatch(/^(1AA|3CC)[A-Z][A-Z0-9]{5}$/);
+    const nicksOf = (s: TestServer) =>
+      [...s.server.state.clients].filter((u) => u.registered && /^(dup|1AA|3CC)/.test(u.nick)).map((u) => `${u.nick}@${s.server.state.serverOf(u).name}`).sort();
+    await waitUntil(() => [a, b, c].every((s) => nicksOf(s).length === 2) && new Set([a, b, c].map((s) => nicksOf(s).join())).size === 1, 5000);
+    // Every server sees the same two users under the same nicks: no ghost, no one killed.
+    expect(new Set([a, b, c].map((s) => nicksOf(s).join())).size).toBe(1);
+    expect(nicksOf(b)).toHaveLength(2);
+    expect(left.closed).toBe(false);
+    expect(right.closed).toBe(false);
+    expect([...left.lines, ...right.lines].some((l) => / KILL /.test(l))).toBe(false);
   });
 
   it('on a netjoin the older channel keeps its modes and operators, the younger side loses its own', async () => {

@@ -13,6 +13,8 @@ import { setChannelTopic } from '../channels/info.js';
 import { applyChannelModes } from '../channels/modes.js';
 import { LIST_MODES } from '../channels/modeparse.js';
 import { sendResolved, splitStatusPrefix, type MessageTarget } from '../messaging.js';
+import { handleSave, resolveCollision } from './collisions.js';
+import { handleEncap } from './encap.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
 import type { Link, Network } from './network.js';
 
@@ -48,12 +50,19 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     }
     case 'EUID':
       return introduceUser(net, link, msg);
+    case 'UID':
+      // UID nick hops ts umodes user host ip uid :realname: an EUID without real host and account (ENCAP REALHOST and LOGIN follow).
+      if (p.length < 9) return;
+      return introduceUser(net, link, { ...msg, params: [...p.slice(0, 8), '*', '*', p[8]!] });
+    case 'SAVE':
+      return handleSave(net, msg);
     case 'NICK': {
       if (!user || p.length < 1) return;
       const ts = Number(p[1]) || Math.floor(Date.now() / 1000);
-      if (!resolveCollision(net, link, p[0]!, ts, user)) return;
-      userIds.get(user)!.ts = ts;
-      state.setNick(user, p[0]!);
+      const got = resolveCollision(net, link, p[0]!, ts, net.uid(user), user);
+      if (!got) return;
+      userIds.get(user)!.ts = got.ts;
+      state.setNick(user, got.nick);
       return;
     }
     case 'QUIT':
@@ -62,10 +71,12 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     case 'KILL': {
       const victim = net.byUid.get(p[0] ?? '');
       if (!victim) return;
-      const reason = p[1] ?? 'Killed';
-      const by = user?.nick ?? net.bySid.get(msg.source ?? '')?.name ?? link.name!;
-      victim.send({ source: user?.mask ?? by, command: 'KILL', params: [victim.nick, reason] });
-      server.disconnect(victim, { kind: 'kill', text: reason.startsWith('Killed (') ? reason : `Killed (${by} (${reason}))` });
+      // "<path> (<reason>)": the path names the killer (its last "!" part), the reason is in parentheses.
+      const m = /^(\S+) \((.*)\)$/s.exec(p[1] ?? '');
+      const reason = m ? m[2]! : p[1] || 'Killed';
+      const by = user?.nick ?? m?.[1]!.split('!').pop() ?? net.bySid.get(msg.source ?? '')?.name ?? link.name!;
+      victim.send({ source: user?.mask ?? by, command: 'KILL', params: [victim.nick, `${by} (${reason})`] });
+      server.disconnect(victim, { kind: 'kill', text: `Killed (${by} (${reason}))` });
       return;
     }
     case 'AWAY':
@@ -139,13 +150,8 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     case 'NOTICE':
       if (user && p.length >= 2) relayMessage(net, user, msg.command, p[0]!, p[1]!);
       return;
-    case 'ENCAP': {
-      // ":<source> ENCAP <servermask> SU <uid> [<account>]": a login (or, without an account, a logout).
-      if (p[1] !== 'SU') return;
-      const target = net.byUid.get(p[2] ?? '');
-      if (target) state.setAccount(target, p[3] || undefined);
-      return;
-    }
+    case 'ENCAP':
+      return handleEncap(net, link, msg, user);
     default:
       // ENCAP subcommands and what phase 1 does not know: ignored, as TS6 servers ignore unknown commands.
       return;
@@ -164,44 +170,6 @@ function introduceServer(net: Network, link: Link, msg: Message): void {
   net.bySid.set(sid, entry);
 }
 
-/**
- * A nick `nick` with timestamp `ts` arrives from `link` (a new user with `userHost`, or `changing`
- * renaming): against a user holding it here, ts6.md's "Nick TS rules" choose. On equal
- * timestamps both are killed; otherwise, of two different user@hosts the older nick stays, and of
- * the same user@host (someone reconnecting) the newer one. Both sides of the link choose alike.
- * False when the arriving one lost.
- */
-function resolveCollision(net: Network, link: Link, nick: string, ts: number, changing?: User, uid?: string, userHost?: string): boolean {
-  const state = net.server.state;
-  const holder = state.findNick(nick);
-  if (!holder || holder === changing) return true;
-  const reason = 'Nick collision';
-  if (!holder.registered) {
-    // A client still registering gives way.
-    net.server.disconnect(holder, { kind: 'other', text: reason });
-    return true;
-  }
-  const ours = net.ids(holder).ts;
-  const theirs = (changing ? `${changing.user}@${changing.host}` : (userHost ?? '')).toLowerCase();
-  const same = theirs === `${holder.user}@${holder.host}`.toLowerCase();
-  // Which one is older decides, read the other way round for the same user@host.
-  const theirsOlder = same ? ts > ours : ts < ours;
-  const theirsLoses = ts === ours || !theirsOlder;
-  const oursLoses = ts === ours || theirsOlder;
-  if (oursLoses) {
-    // Applied as from the link: the others hear of the quit (or a KILL when the holder is theirs).
-    holder.send({ source: net.server.name, command: 'KILL', params: [holder.nick, reason] });
-    net.server.disconnect(holder, { kind: 'kill', text: `Killed (${net.server.name} (${reason}))` });
-  }
-  if (theirsLoses) {
-    const victim = changing ? net.uid(changing) : uid;
-    if (victim) net.send(link, { source: net.sid, command: 'KILL', params: [victim, `${net.server.name} (${reason})`] });
-    if (changing) net.server.disconnect(changing, { kind: 'kill', text: `Killed (${net.server.name} (${reason}))` });
-    return false;
-  }
-  return true;
-}
-
 function introduceUser(net: Network, link: Link, msg: Message): void {
   // EUID nick hops ts umodes user host ip uid realhost account :realname
   const p = msg.params;
@@ -210,11 +178,12 @@ function introduceUser(net: Network, link: Link, msg: Message): void {
   const [nick, , tsText, umodes, username, host, ip, uid, realHost, account, realname] = p as [string, string, string, string, string, string, string, string, string, string, string];
   if (!UID_RE.test(uid) || net.byUid.has(uid)) return net.drop(link, `UID ${uid} is invalid or already used`);
   if (net.byUid.size >= MAX_REMOTE_USERS) return net.drop(link, 'Too many users');
-  const ts = Number(tsText) || Math.floor(Date.now() / 1000);
-  if (!resolveCollision(net, link, nick, ts, undefined, uid, `${username}@${host}`)) return;
+  const got = resolveCollision(net, link, nick, Number(tsText) || Math.floor(Date.now() / 1000), uid, undefined, `${username}@${host}`);
+  if (!got) return;
+  const ts = got.ts;
   const state = net.server.state;
   net.server.introduceSessionlessUser(
-    { nick, user: username, host, realHost: realHost === '*' ? host : realHost, realname, ip: ip === '0' ? '255.255.255.255' : ip },
+    { nick: got.nick, user: username, host, realHost: realHost === '*' ? host : realHost, realname, ip: ip === '0' ? '255.255.255.255' : ip },
     home as ServerEntry,
     (u) => {
       userIds.set(u, { uid, ts, home });

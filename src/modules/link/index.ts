@@ -28,7 +28,7 @@ function subscribe(server: Server, net: Network): void {
     // The nick's timestamp is kept while unlinked too: a later link's collisions compare it.
     const ids = net.ids(client);
     if (!net.from) ids.ts = Math.floor(Date.now() / 1000);
-    if (idle()) return;
+    if (idle() || net.saving) return;
     net.broadcast({ source: net.uid(client), command: 'NICK', params: [client.nick, String(ids.ts)] });
   });
   events.on('userQuit', ({ client, reason }) => {
@@ -37,8 +37,10 @@ function subscribe(server: Server, net: Network): void {
     if (net.splitting || idle()) return;
     const uid = ids?.uid ?? net.uid(client);
     // A user of another server that did not quit there (a KILL here, a nick collision) is killed everywhere.
+    // KILL's reason is "<path> (<reason>)" (ts6.md "KILL"): our "Killed (<by> (<why>))" read back into it.
+    const killed = /^Killed \((\S+) \((.*)\)\)$/s.exec(reason);
     if (ids?.home && net.linkToward(ids.home) !== net.from)
-      net.broadcast({ source: net.sid, command: 'KILL', params: [uid, reason] });
+      net.broadcast({ source: net.sid, command: 'KILL', params: [uid, killed ? `${killed[1]} (${killed[2]})` : `${server.name} (${reason})`] });
     else net.broadcast({ source: uid, command: 'QUIT', params: [reason] });
   });
   events.on('userModeChanged', ({ client, letter, on }) => {

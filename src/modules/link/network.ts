@@ -14,6 +14,7 @@ import type { Channel } from '../../server/channel.js';
 import type { Server } from '../../server/server.js';
 import type { ServerEntry } from '../../server/state.js';
 import type { User } from '../../server/user.js';
+import { fromPeer, ourCapab, ourTable, peerTable, REQUIRED_CAPABS, toPeer, type ModeTable } from './dialect.js';
 import { channelTs, makeUid, SID_RE, userIds } from './ids.js';
 import { applyLine } from './inbound.js';
 
@@ -41,6 +42,11 @@ export interface Link {
   peer: ServerEntry | undefined;
   /** Its burst has not ended yet (our PING not answered). */
   bursting: boolean;
+  /** The capabilities of its CAPAB, and its mode letters (dialect.ts). */
+  caps: ReadonlySet<string>;
+  modes: ModeTable;
+  /** It speaks exactly as we do (our modes, EUID): lines go to it untranslated. */
+  native: boolean;
   handshakeTimer: NodeJS.Timeout | undefined;
 }
 
@@ -55,6 +61,8 @@ export class Network implements ConnectionOwner {
   from: Link | undefined;
   /** A split is being applied: its users' quits are told as one SQUIT, not one QUIT each. */
   splitting = false;
+  /** A nick collision is renaming a user to its UID: collisions.ts tells the links (SAVE), not the nick change. */
+  saving = false;
   private uidSeq = 0;
   private readonly retries = new Map<string, NodeJS.Timeout>();
   /** Names of [[link]] blocks with a connect in progress. */
@@ -62,7 +70,12 @@ export class Network implements ConnectionOwner {
   private pingTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(readonly server: Server) {}
+  /** Our channel and user modes, as dialect.ts compares them with a peer's. */
+  readonly ourModes: ModeTable;
+
+  constructor(readonly server: Server) {
+    this.ourModes = ourTable(server);
+  }
 
   get sid(): string {
     return this.server.state.me.sid!;
@@ -105,13 +118,18 @@ export class Network implements ConnectionOwner {
   // ---- sending ------------------------------------------------------------------------------
 
   send(link: Link, msg: Message): void {
-    link.conn.writeText(serializeMessage(msg) + '\r\n');
+    if (link.native) return link.conn.writeText(serializeMessage(msg) + '\r\n');
+    for (const line of toPeer(this.ourModes, link.modes, link.caps, msg)) link.conn.writeText(serializeMessage(line) + '\r\n');
   }
 
   /** To every link that is up, but the one the change came from (and `except`). */
   broadcast(msg: Message, except?: Link): void {
     const line = serializeMessage(msg) + '\r\n';
-    for (const link of this.links) if (link.phase === 'up' && link !== this.from && link !== except) link.conn.writeText(line);
+    for (const link of this.links)
+      if (link.phase === 'up' && link !== this.from && link !== except) {
+        if (link.native) link.conn.writeText(line);
+        else this.send(link, msg);
+      }
   }
 
   // ---- connections --------------------------------------------------------------------------
@@ -137,6 +155,9 @@ export class Network implements ConnectionOwner {
       description: '',
       peer: undefined,
       bursting: false,
+      caps: new Set(),
+      modes: this.ourModes,
+      native: false,
       handshakeTimer: setTimeout(() => this.drop(link, 'Handshake timeout'), HANDSHAKE_SECONDS * 1000),
     };
     link.handshakeTimer!.unref();
@@ -239,9 +260,11 @@ export class Network implements ConnectionOwner {
       return;
     }
     if (link.phase === 'handshake') return this.handshake(link, msg);
+    const ours = fromPeer(this.server, this.ourModes, link.modes, msg);
+    if (!ours) return;
     this.from = link;
     try {
-      applyLine(this, link, msg);
+      applyLine(this, link, ours);
     } catch (err) {
       this.server.log.error({ link: link.name, line, err: err instanceof Error ? err.stack : String(err) }, 'server link line failed');
     } finally {
@@ -290,7 +313,7 @@ export class Network implements ConnectionOwner {
   private sendIntroduction(link: Link, cfg: LinkConfig): void {
     const me = this.server.state.me;
     this.send(link, { command: 'PASS', params: [cfg.send_password, 'TS', '6', this.sid] });
-    this.send(link, { command: 'CAPAB', params: ['QS EX IE ENCAP EUID TB'] });
+    this.send(link, { command: 'CAPAB', params: [ourCapab(this.server)] });
     this.send(link, { command: 'SERVER', params: [me.name, '1', me.description || me.name] });
   }
 
@@ -302,8 +325,15 @@ export class Network implements ConnectionOwner {
         link.password = p[0];
         link.theirSid = p[3];
         return;
-      case 'CAPAB':
+      case 'CAPAB': {
+        link.caps = new Set(p.join(' ').split(' ').filter(Boolean));
+        const missing = REQUIRED_CAPABS.filter((c) => !link.caps.has(c));
+        if (missing.length) return this.refuse(link, `Missing required capabilities: ${missing.join(' ')}`);
+        link.modes = peerTable(link.caps);
+        // One of our own daemons with the same modes: nothing to translate.
+        link.native = link.caps.has('EUID') && ourCapab(this.server).split(' ').every((t) => !t.includes('=') || link.caps.has(t));
         return;
+      }
       case 'SERVER':
         return this.checkServer(link, p);
       case 'SVINFO':
