@@ -343,6 +343,10 @@ export class Network implements ConnectionOwner {
         return void link.conn.close({ kind: 'other', text: `ERROR from peer: ${p[0] ?? ''}` }, '');
       case 'PING':
         return this.send(link, { command: 'PONG', params: [p[0] ?? ''] });
+      case 'NOTICE':
+        // A server that takes clients and servers on one port (Solanum) greets every connection
+        // with its lookup notices before it knows a server is there.
+        return;
       default:
         return this.refuse(link, `${msg.command} before the end of the handshake`);
     }
