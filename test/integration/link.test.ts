@@ -1,8 +1,12 @@
 // Server linking (TS6, phase 1): two or three of our daemons on loopback, linked; users on each
 // see the others join, talk, change nick, part and quit; netsplit and relink; refused links.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hashPassword } from '../../src/auth/password.js';
+import { makeSelfSignedCert, type CertFiles } from '../support/tls.js';
 import { loggedInClient } from '../support/login.js';
 import { client, startServer, waitUntil, type TestClient, type TestServer } from '../support/harness.js';
 
@@ -26,15 +30,17 @@ interface Peer {
   hub?: boolean;
   password?: string;
   retry?: number;
+  tls?: boolean;
+  fingerprint?: string;
 }
 
 /** A daemon named `<name>.test` with SID `sid`, a client port, a server port, and [[link]] blocks for `peers`. */
-async function daemon(name: string, sid: string, peers: Peer[]): Promise<TestServer & { serverPort: number }> {
+async function daemon(name: string, sid: string, peers: Peer[], cert?: CertFiles): Promise<TestServer & { serverPort: number }> {
   const ts = await startServer({
     server: { name: `${name}.test`, network: 'TestNet', motd: 'motd.txt', sid },
     listen: [
       { address: '127.0.0.1', port: 0 },
-      { address: '127.0.0.1', port: 0, servers: true },
+      { address: '127.0.0.1', port: 0, servers: true, ...(cert ? { tls: cert } : {}) },
     ],
     oper_class: [{ name: 'net', privileges: ['routing', 'kill'] }],
     oper: [{ name: 'root', password: OPER_HASH, hosts: ['*@127.0.0.1'], class: 'net' }],
@@ -47,6 +53,8 @@ async function daemon(name: string, sid: string, peers: Peer[]): Promise<TestSer
       autoconnect: p.autoconnect ?? false,
       retry: p.retry ?? 1,
       hub: p.hub ?? false,
+      tls: p.tls ?? false,
+      ...(p.fingerprint ? { fingerprint: p.fingerprint } : {}),
     })),
   });
   running.push(ts);
@@ -256,6 +264,32 @@ describe('server links (TS6)', () => {
     expect(b.server.state.findServer('c.test')).toBeUndefined();
   });
 
+  it('links over TLS with each side’s certificate fingerprint pinned, and refuses a certificate that is not the one pinned', async () => {
+    const certA = makeSelfSignedCert('a.test');
+    const certB = makeSelfSignedCert('b.test');
+    const fp = (c: CertFiles) => new X509Certificate(readFileSync(c.cert)).fingerprint256;
+    const a = await daemon('a', '1AA', [{ name: 'b', tls: true, fingerprint: fp(certB) }], certA);
+    const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true, tls: true, fingerprint: fp(certA) }], certB);
+    await linked(a, b);
+    const alice = await user(a, 'alice');
+    const bob = await user(b, 'bob');
+    await waitUntil(() => !!a.server.state.findNick('bob'), 3000);
+    bob.send('PRIVMSG alice :over tls');
+    expect((await alice.waitFor('PRIVMSG')).params).toEqual(['alice', 'over tls']);
+    // Someone else's certificate, saying it is b.test: refused with an ERROR and a log line.
+    const warnA = vi.spyOn(a.server.log, 'warn');
+    const impostor = makeSelfSignedCert('impostor.test');
+    const got = await rawLink(a.serverPort, ['PASS linkpass TS 6 :3CC', 'CAPAB :QS EX IE ENCAP EUID', 'SERVER b.test 1 :impostor'], impostor);
+    expect(got.some((l) => /^ERROR :Closing Link: TLS certificate fingerprint mismatch for b\.test: got [0-9a-f]{64}$/.test(l))).toBe(true);
+    expect(warnA.mock.calls.some(([obj, msg]) => msg === 'server link refused' && /fingerprint mismatch/.test(String((obj as { reason?: string }).reason)))).toBe(true);
+    // C pins a fingerprint that is not A's: it refuses A before sending its password.
+    const c = await daemon('c', '3CC', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true, tls: true, fingerprint: fp(certB) }], impostor);
+    const warnC = vi.spyOn(c.server.log, 'warn');
+    await waitUntil(() => warnC.mock.calls.some(([obj]) => /fingerprint mismatch for a\.test/.test(String((obj as { reason?: string }).reason))), 5000);
+    expect(a.server.state.findServer('c.test')).toBeUndefined();
+    expect(a.server.state.findServer('b.test')).toBeDefined();
+  });
+
   it('refuses a wrong password, and a server without a link block, with an ERROR', async () => {
     const a = await daemon('a', '1AA', [{ name: 'b' }]);
     const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true, password: 'wrong' }]);
@@ -328,8 +362,9 @@ describe('server links (TS6)', () => {
     await linked(b, c, 8000);
     await linked(a, c);
     // One of them (both when they registered in the same second) is renamed to its UID.
-    const saved = await Promise.race([left.waitFor('043', 5000), right.waitFor('043', 5000)]);
-    expect(saved.params[1]).toMatch(/^(1AA|3CC)[A-Z][A-Z0-9]{5}$/);
+    const savedLine = () => [...left.lines, ...right.lines].find((l) => / 043 /.test(l));
+    await waitUntil(() => savedLine() !== undefined, 5000);
+    expect(savedLine()).toMatch(/ 043 dup (1AA|3CC)[A-Z][A-Z0-9]{5} :Nick collision/);
     const nicksOf = (s: TestServer) =>
       [...s.server.state.clients].filter((u) => u.registered && /^(dup|1AA|3CC)/.test(u.nick)).map((u) => `${u.nick}@${s.server.state.serverOf(u).name}`).sort();
     await waitUntil(() => [a, b, c].every((s) => nicksOf(s).length === 2) && new Set([a, b, c].map((s) => nicksOf(s).join())).size === 1, 5000);
@@ -395,11 +430,14 @@ async function squit(ts: TestServer, name: string): Promise<void> {
 }
 
 /** Speaks the first lines of a link handshake and returns what the server answered until it closed. */
-function rawLink(port: number, lines: string[]): Promise<string[]> {
+function rawLink(port: number, lines: string[], cert?: CertFiles): Promise<string[]> {
   return new Promise((resolve) => {
     const got: string[] = [];
     let buf = '';
-    const s = connect({ host: '127.0.0.1', port }, () => s.write(lines.map((l) => l + '\r\n').join('')));
+    const write = () => s.write(lines.map((l) => l + '\r\n').join(''));
+    const s = cert
+      ? connectTls({ host: '127.0.0.1', port, rejectUnauthorized: false, cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, write)
+      : connect({ host: '127.0.0.1', port }, write);
     s.setEncoding('utf8');
     s.on('data', (d: string) => {
       buf += d;

@@ -4,9 +4,11 @@
 // back to the one it came from.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { verifyPassword } from '../../auth/password.js';
 import { isLoopback, type ClassConfig, type LinkConfig, type ListenConfig } from '../../config/schema.js';
 import { Connection, type ConnectionOwner, type LineProblem } from '../../net/connection.js';
+import { readTls } from '../../net/listener.js';
 import type { DisconnectReason } from '../../net/disconnect.js';
 import { normalizeIp } from '../../protocol/mask.js';
 import { parseMessage, serializeMessage, type Message } from '../../protocol/message.js';
@@ -187,8 +189,15 @@ export class Network implements ConnectionOwner {
   /** Connects to a [[link]] block's server (autoconnect). */
   connectTo(cfg: LinkConfig): void {
     if (this.stopped || this.connecting.has(cfg.name) || this.server.state.findServer(cfg.name) || [...this.links].some((l) => l.cfg?.name === cfg.name)) return;
-    this.server.log.info({ link: cfg.name, address: cfg.address, port: cfg.port }, 'connecting to server');
-    const socket = connect({ host: cfg.address, port: cfg.port });
+    this.server.log.info({ link: cfg.name, address: cfg.address, port: cfg.port, tls: cfg.tls }, 'connecting to server');
+    let socket: Socket;
+    try {
+      socket = cfg.tls ? connectTls(this.tlsOptions(cfg)) : connect({ host: cfg.address, port: cfg.port });
+    } catch (err) {
+      // Our certificate files could not be read.
+      this.server.log.warn({ link: cfg.name, err: (err as Error).message }, 'server link connect failed');
+      return this.scheduleRetry(cfg);
+    }
     this.connecting.add(cfg.name);
     const failed = (err: Error) => {
       this.connecting.delete(cfg.name);
@@ -197,12 +206,27 @@ export class Network implements ConnectionOwner {
       this.scheduleRetry(cfg);
     };
     socket.once('error', failed);
-    socket.once('connect', () => {
+    socket.once(cfg.tls ? 'secureConnect' : 'connect', () => {
       this.connecting.delete(cfg.name);
       socket.off('error', failed);
       if (this.stopped) return void socket.destroy();
-      this.sendIntroduction(this.open(socket, cfg, true), cfg);
+      const link = this.open(socket, cfg, true);
+      // Our password goes only to the certificate pinned.
+      const tlsProblem = this.tlsProblem(link, cfg);
+      if (tlsProblem) return this.refuse(link, tlsProblem);
+      this.sendIntroduction(link, cfg);
     });
+  }
+
+  /**
+   * A TLS connect: the peer's certificate is not checked against a CA (servers' are usually
+   * self-signed) but by its pinned fingerprint, after the handshake; ours is the certificate of
+   * our first TLS listener (servers listeners first), so the peer can pin it too.
+   */
+  private tlsOptions(cfg: LinkConfig): ConnectionOptions {
+    const listeners = this.server.config.listen.filter((l) => l.tls);
+    const mine = listeners.find((l) => l.servers) ?? listeners[0];
+    return { host: cfg.address, port: cfg.port, rejectUnauthorized: false, ...(mine?.tls ? readTls(mine.tls) : {}) };
   }
 
   private scheduleRetry(cfg: LinkConfig): void {
@@ -352,6 +376,14 @@ export class Network implements ConnectionOwner {
     }
   }
 
+  /** Why a link of block `cfg` may not go on over its connection (TLS required, fingerprint pinned), if it may not. */
+  private tlsProblem(link: Link, cfg: LinkConfig): string | undefined {
+    if (cfg.tls && !link.conn.secure) return `${cfg.name} must link over TLS`;
+    const got = link.conn.certFingerprint;
+    if (cfg.fingerprint && got !== cfg.fingerprint) return `TLS certificate fingerprint mismatch for ${cfg.name}: got ${got ?? 'no certificate'}`;
+    return undefined;
+  }
+
   private refuse(link: Link, reason: string): void {
     this.server.log.warn({ link: link.name ?? link.conn.ip, ip: link.conn.ip, reason }, 'server link refused');
     this.drop(link, reason);
@@ -367,7 +399,9 @@ export class Network implements ConnectionOwner {
     if (!cfg) return this.refuse(link, `No link block for ${name}`);
     if (link.outgoing && cfg !== link.cfg) return this.refuse(link, `Connected to ${link.cfg!.name} but it says it is ${name}`);
     if (!link.outgoing && cfg.address !== link.conn.ip) return this.refuse(link, `${name} may not link from ${link.conn.ip}`);
-    if (!cfg.allow_plaintext && !isLoopback(link.conn.ip)) return this.refuse(link, 'Plaintext links only on loopback');
+    const tlsProblem = this.tlsProblem(link, cfg);
+    if (tlsProblem) return this.refuse(link, tlsProblem);
+    if (!link.conn.secure && !cfg.allow_plaintext && !isLoopback(link.conn.ip)) return this.refuse(link, 'Plaintext links only on loopback');
     if (!(await verifyPassword(link.password, cfg.accept_password))) return this.refuse(link, `Bad password for ${name}`);
     if (link.conn.closed) return;
     if (this.server.state.findServer(name)) return this.refuse(link, `Server ${name} already exists`);
