@@ -138,6 +138,8 @@ await step('SQUIT: the other side’s user quits with the split', async () => {
   await ours.wait(/^:theirnew!\S+ QUIT :/);
 });
 await step('CONNECT: relinked, the user and the channel are back', async () => {
+  // The other side needs a moment to forget us: a CONNECT at once may hear "already exists".
+  await new Promise((r) => setTimeout(r, 1000));
   op.send(`CONNECT ${splitName}`);
   await ours.wait(/^:theirnew!\S+ JOIN :?#interop/);
   ours.send('PRIVMSG #interop :after the relink');
@@ -146,5 +148,25 @@ await step('CONNECT: relinked, the user and the channel are back', async () => {
 await step('QUIT seen across', async () => {
   theirs.send('QUIT :bye from theirs');
   await ours.wait(/^:theirnew!\S+ QUIT :.*bye from theirs/);
+});
+await step('a nick taken on both sides during a split is resolved by SAVE at the relink, nobody killed', async () => {
+  op.send(`SQUIT ${splitName} :collision test`);
+  await op.wait(/ NOTICE | ERROR |SQUIT/i).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 1000));
+  const left = client(ourPort, 'twin');
+  const right = client(theirPort, 'twin');
+  await left.wait(/ 001 /);
+  await right.wait(/ 001 /);
+  op.send(`CONNECT ${splitName}`);
+  const saved = () => [...left.lines, ...right.lines].find((l) => / 043 /.test(l));
+  for (let i = 0; !saved(); i++) {
+    if (i === 100) throw new Error(`no SAVE (043); last lines:\n  ${[...left.lines.slice(-4), ...right.lines.slice(-4)].join('\n  ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const killed = [...left.lines, ...right.lines].find((l) => / KILL |^ERROR /.test(l));
+  if (killed) throw new Error(`killed: ${killed}`);
+  console.log(`     (${saved()})`);
+  for (const c of [left, right]) c.sock.destroy();
 });
 for (const c of [ours, theirs, op]) c.sock.destroy();

@@ -21,6 +21,12 @@ export function handleEncap(net: Network, link: Link, msg: Message, user: User |
       // "LOGIN <account>" from the user: its account, in a burst of a server without EUID. Passed on as SU.
       if (user && args[0]) state.setAccount(user, args[0]);
       return;
+    case 'GCAP': {
+      // "GCAP :<caps>" from a server, once, when it is introduced: kept to tell links that come later.
+      const from = net.bySid.get(msg.source ?? '');
+      if (from?.sid && !net.gcaps.has(from.sid)) net.gcaps.set(from.sid, (args[0] ?? '').slice(0, 400));
+      break;
+    }
     case 'REALHOST':
       // "REALHOST <host>" from the user: the host under its spoof (a burst without EUID). Not a
       // change anyone sees (State has no event for it): the field is set, and the line passed on.

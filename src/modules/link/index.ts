@@ -90,10 +90,14 @@ function subscribe(server: Server, net: Network): void {
     net.broadcast({ source: src(by), command: 'TMODE', params: [String(net.channelTs(channel)), channel.name, ...formatModeChanges(wire)] });
   });
   events.on('serverLinked', ({ server: entry }) => {
-    if (!idle()) net.broadcast(net.sidLine(entry));
+    if (!idle()) for (const line of net.serverLines(entry)) net.broadcast(line);
   });
   events.on('serverSplit', ({ server: entry, reason, servers }) => {
-    for (const s of servers) if (s.sid) net.bySid.delete(s.sid);
+    for (const s of servers) {
+      if (!s.sid) continue;
+      net.bySid.delete(s.sid);
+      net.gcaps.delete(s.sid);
+    }
     if (!idle() && entry.sid) net.broadcast({ source: net.sidOf(entry.uplink ?? server.state.me), command: 'SQUIT', params: [entry.sid, reason] });
   });
 }

@@ -59,6 +59,11 @@ export class Network implements ConnectionOwner {
   readonly byPeer = new Map<ServerEntry, Link>();
   readonly bySid = new Map<string, ServerEntry>();
   readonly byUid = new Map<string, User>();
+  /**
+   * Each linked server's capabilities (its CAPAB, or ENCAP GCAP for one further away): told to
+   * the other links, which decide by them whether a user of that server can be saved (ts6.md).
+   */
+  readonly gcaps = new Map<string, string>();
   /** The link whose line is being applied: State's events of that change do not go back to it. */
   from: Link | undefined;
   /** A split is being applied: its users' quits are told as one SQUIT, not one QUIT each. */
@@ -427,6 +432,8 @@ export class Network implements ConnectionOwner {
     const applying = this.from;
     this.from = link;
     try {
+      // Known before State announces the server, so the other links hear its GCAP with its SID.
+      this.gcaps.set(link.theirSid!, [...link.caps].join(' '));
       const peer = this.server.state.linkServer({ name: link.name!, sid: link.theirSid, description: link.description }, this.server.state.me);
       link.peer = peer;
       this.byPeer.set(peer, link);
@@ -445,7 +452,7 @@ export class Network implements ConnectionOwner {
   private sendBurst(link: Link): void {
     const state = this.server.state;
     const servers = [...state.servers.values()].filter((s) => s !== state.me && s !== link.peer).sort((a, b) => a.hops - b.hops);
-    for (const s of servers) if (this.linkToward(s) !== link) this.send(link, this.sidLine(s));
+    for (const s of servers) if (this.linkToward(s) !== link) for (const line of this.serverLines(s)) this.send(link, line);
     for (const user of state.clients) {
       // Services are each server's own (every server runs its NickServ): they stay home.
       if (!user.registered || state.isService(user) || this.linkOfUser(user) === link) continue;
@@ -472,8 +479,12 @@ export class Network implements ConnectionOwner {
     this.send(link, { source: this.sid, command: 'PING', params: [this.server.name, link.theirSid!] });
   }
 
-  sidLine(s: ServerEntry): Message {
-    return { source: this.sidOf(s.uplink!), command: 'SID', params: [s.name, String(s.hops + 1), s.sid!, s.description || s.name] };
+  /** A server's introduction: SID, and ENCAP GCAP with its capabilities when known. */
+  serverLines(s: ServerEntry): Message[] {
+    const lines: Message[] = [{ source: this.sidOf(s.uplink!), command: 'SID', params: [s.name, String(s.hops + 1), s.sid!, s.description || s.name] }];
+    const caps = this.gcaps.get(s.sid!);
+    if (caps) lines.push({ source: s.sid!, command: 'ENCAP', params: ['*', 'GCAP', caps] });
+    return lines;
   }
 
   euidLine(user: User): Message {
