@@ -5,6 +5,7 @@
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md ("Nickname collision rules", "SAVE")
 import type { Message } from '../../protocol/message.js';
 import { RPL } from '../../protocol/numerics.js';
+import type { ServerEntry } from '../../server/state.js';
 import type { User } from '../../server/user.js';
 import type { Link, Network } from './network.js';
 
@@ -19,10 +20,11 @@ export type Arrival = { nick: string; ts: number } | undefined;
  * A nick `nick` with timestamp `ts` arrives from `link` (a new user `uid` with `userHost`, or
  * `changing` renaming): against a user holding it here the TS rules choose. On equal timestamps
  * both lose; otherwise, of two different user@hosts the older nick stays, and of the same
- * user@host (someone reconnecting) the newer one. A loser is saved when the link has SAVE,
- * killed otherwise. Returns the nick and TS the arriving one takes.
+ * user@host (someone reconnecting) the newer one. A loser is saved when the servers of both
+ * users, and those between, have SAVE; killed otherwise. Returns the nick and TS the arriving
+ * one takes (`home` is its server).
  */
-export function resolveCollision(net: Network, link: Link, nick: string, ts: number, uid: string, changing?: User, userHost?: string): Arrival {
+export function resolveCollision(net: Network, link: Link, nick: string, ts: number, uid: string, home: ServerEntry, changing?: User, userHost?: string): Arrival {
   const state = net.server.state;
   const holder = state.findNick(nick);
   if (!holder || holder === changing) return { nick, ts };
@@ -37,7 +39,7 @@ export function resolveCollision(net: Network, link: Link, nick: string, ts: num
   const theirsOlder = same ? ts > ours : ts < ours;
   const theirsLoses = ts === ours || !theirsOlder;
   const oursLoses = ts === ours || theirsOlder;
-  const save = link.caps.has('SAVE');
+  const save = pathSaves(net, home) && pathSaves(net, net.ids(holder).home);
   if (oursLoses) {
     if (save) saveUser(net, holder, undefined, true);
     else {
@@ -60,6 +62,15 @@ export function resolveCollision(net: Network, link: Link, nick: string, ts: num
   net.send(link, { source: net.sid, command: 'KILL', params: [uid, `${net.server.name} (${REASON})`] });
   if (changing) net.server.disconnect(changing, { kind: 'kill', text: `Killed (${net.server.name} (${REASON}))` });
   return undefined;
+}
+
+/**
+ * Whether every server from `home` to this one has SAVE (their CAPAB or GCAP), as a SAVE must
+ * reach the user's server: Solanum's rule. True for this server's own users.
+ */
+function pathSaves(net: Network, home: ServerEntry | undefined): boolean {
+  for (let s = home; s && s !== net.server.state.me; s = s.uplink) if (!(net.gcaps.get(s.sid ?? '') ?? '').split(' ').includes('SAVE')) return false;
+  return true;
 }
 
 /**

@@ -59,7 +59,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     case 'NICK': {
       if (!user || p.length < 1) return;
       const ts = Number(p[1]) || Math.floor(Date.now() / 1000);
-      const got = resolveCollision(net, link, p[0]!, ts, net.uid(user), user);
+      const got = resolveCollision(net, link, p[0]!, ts, net.uid(user), net.ids(user).home!, user);
       if (!got) return;
       userIds.get(user)!.ts = got.ts;
       state.setNick(user, got.nick);
@@ -178,7 +178,7 @@ function introduceUser(net: Network, link: Link, msg: Message): void {
   const [nick, , tsText, umodes, username, host, ip, uid, realHost, account, realname] = p as [string, string, string, string, string, string, string, string, string, string, string];
   if (!UID_RE.test(uid) || net.byUid.has(uid)) return net.drop(link, `UID ${uid} is invalid or already used`);
   if (net.byUid.size >= MAX_REMOTE_USERS) return net.drop(link, 'Too many users');
-  const got = resolveCollision(net, link, nick, Number(tsText) || Math.floor(Date.now() / 1000), uid, undefined, `${username}@${host}`);
+  const got = resolveCollision(net, link, nick, Number(tsText) || Math.floor(Date.now() / 1000), uid, home, undefined, `${username}@${host}`);
   if (!got) return;
   const ts = got.ts;
   const state = net.server.state;
