@@ -49,7 +49,7 @@ function table(chanmodes: string, prefix: string, shared: Iterable<string> | und
 const TS6_CHANMODES = 'beIq,k,fjl,CFLPQcgimnprstz';
 /** The letters of the charybdis family that mean what ours mean: bans, exceptions, invite exceptions, key, limit, forward, and the RFC flags and +C. */
 const TS6_SHARED_CHANMODES = 'beIkflimnpstCov';
-const TS6_SHARED_USERMODES = new Set('iosw');
+const TS6_SHARED_USERMODES = new Set('iosRw');
 
 /** Our own modes, as we describe them to peers in CAPAB (CHANMODES= and PREFIX= tokens). */
 export function ourTable(server: Server): ModeTable {
