@@ -115,6 +115,28 @@ describe('a link with a TS6 server of the charybdis family', () => {
     expect(dave.lines.some((l) => /^ERROR :.*Killed \(theiroper \(behave\)\)/.test(l))).toBe(true);
   });
 
+  it('bursts list modes as EBMASK to a peer that has it, and keeps the setter and time of those it sends', async () => {
+    const a = await daemon();
+    const alice = await client(a.port, 'alice');
+    clients.push(alice);
+    alice.send('JOIN #ours');
+    await alice.waitFor('366');
+    alice.send('MODE #ours +b troll!*@*');
+    await alice.waitFor((m) => m.command === 'MODE' && m.params[1] === '+b');
+    const p = await peer(a, 'QS EX IE ENCAP EUID EBMASK TB');
+    expect(p.lines.find((l) => /^:1AA EBMASK /.test(l))).toMatch(/^:1AA EBMASK \d+ #ours b :troll!\*@\* \d+ alice!alice@127\.0\.0\.1$/);
+    p.send(`:9OL EUID bob 1 ${now()} +i bob host.test 0 9OLAAAAAA * * :Bob`);
+    p.send(':9OL SJOIN 1000 #theirs +nt :@9OLAAAAAA');
+    p.send(':9OL EBMASK 1000 #theirs b :x!*@* 1234 setter!u@h y!*@* 1234 setter!u@h z!*@* 99 other.test');
+    const channel = () => a.server.state.findChannel('#theirs');
+    await waitUntil(() => (channel()?.lists.get('b')?.length ?? 0) === 3, 3000);
+    expect(channel()!.lists.get('b')!.map((e) => [e.mask, e.setBy, e.setAt])).toEqual([
+      ['x!*@*', 'setter!u@h', 1234],
+      ['y!*@*', 'setter!u@h', 1234],
+      ['z!*@*', 'other.test', 99],
+    ]);
+  });
+
   it('refuses a peer without the capabilities TS6 requires', async () => {
     const a = await daemon();
     const p = await TestClient.connect(a.serverPort);

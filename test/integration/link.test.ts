@@ -102,7 +102,10 @@ describe('server links (TS6)', () => {
     expect((await bob.waitFor('312')).params[2]).toBe('a.test');
     expect((await bob.waitFor('301')).params[2]).toBe('at lunch');
     bob.send('MODE #net +b');
-    expect((await bob.waitFor('367')).params[2]).toBe('troll!*@*');
+    // EBMASK carries who set the ban and when.
+    const ban = await bob.waitFor('367');
+    expect(ban.params[2]).toBe('troll!*@*');
+    expect(ban.params[3]).toMatch(/^alice!/);
     bob.send('JOIN #net');
     const topic = await bob.waitFor('332');
     expect(topic.params[2]).toBe('hello network');

@@ -3,14 +3,14 @@
 // share with the same meaning is dropped (its parameter with it), never applied as another mode;
 // EUID becomes UID with ENCAP REALHOST and LOGIN for a peer without EUID.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md ("Capabilities",
-// "Linking", "EUID", "UID", "SJOIN", "TMODE", "BMASK")
+// "Linking", "EUID", "UID", "SJOIN", "TMODE", "BMASK", "EBMASK")
 import type { Message } from '../../protocol/message.js';
 import type { Server } from '../../server/server.js';
 import { CHANMODES } from '../channels/modeparse.js';
 import { isUserMode } from '../usermodes.js';
 
 /** Capabilities this server implements, sent in CAPAB (with its mode tokens). */
-export const OUR_CAPABS = ['QS', 'EX', 'IE', 'ENCAP', 'EUID', 'SAVE', 'TB'];
+export const OUR_CAPABS = ['QS', 'EX', 'IE', 'ENCAP', 'EUID', 'SAVE', 'TB', 'EBMASK'];
 /** Capabilities TS6 requires of a peer (ts6.md "Linking"): a peer without them is refused. */
 export const REQUIRED_CAPABS = ['QS', 'EX', 'IE', 'ENCAP'];
 
@@ -149,6 +149,7 @@ function translateLine(msg: Message, from: ModeTable, to: ModeTable): Message | 
       return modes ? { ...msg, params: [p[0]!, p[1]!, ...modes] } : undefined;
     }
     case 'BMASK':
+    case 'EBMASK':
       return p[2] !== undefined && shares(from, to, p[2], 'list') ? msg : undefined;
     default:
       return msg;

@@ -15,6 +15,7 @@ import { LIST_MODES } from '../channels/modeparse.js';
 import { sendResolved, splitStatusPrefix, type MessageTarget } from '../messaging.js';
 import { handleSave, resolveCollision } from './collisions.js';
 import { handleEncap } from './encap.js';
+import { handleEbmask } from './lists.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
 import type { Link, Network } from './network.js';
 
@@ -146,6 +147,8 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       }
       return;
     }
+    case 'EBMASK':
+      return handleEbmask(net, msg);
     case 'PRIVMSG':
     case 'NOTICE':
       if (user && p.length >= 2) relayMessage(net, user, msg.command, p[0]!, p[1]!);

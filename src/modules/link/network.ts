@@ -461,16 +461,22 @@ export class Network implements ConnectionOwner {
     }
     for (const channel of state.channels.values()) {
       for (const line of this.sjoinLines(channel, [...channel.members].filter(([u]) => this.linkOfUser(u) !== link))) this.send(link, line);
-      // List modes go as BMASK, as many masks to a line as fit.
+      // List modes go as EBMASK (with who set each entry and when) or BMASK, as many to a line as fit.
+      const extended = link.caps.has('EBMASK');
       for (const [letter, entries] of channel.lists) {
         for (let i = 0; i < entries.length; ) {
-          const masks: string[] = [];
+          const items: string[] = [];
           let size = 0;
-          while (i < entries.length && (masks.length === 0 || size + entries[i]!.mask.length < 400)) {
-            masks.push(entries[i]!.mask);
-            size += entries[i++]!.mask.length + 1;
+          while (i < entries.length) {
+            const e = entries[i]!;
+            const item = extended ? `${e.mask} ${e.setAt} ${e.setBy}` : e.mask;
+            if (items.length > 0 && size + item.length >= 400) break;
+            items.push(item);
+            size += item.length + 1;
+            i++;
           }
-          this.send(link, { source: this.sid, command: 'BMASK', params: [String(this.channelTs(channel)), channel.name, letter, masks.join(' ')] });
+          const command = extended ? 'EBMASK' : 'BMASK';
+          this.send(link, { source: this.sid, command, params: [String(this.channelTs(channel)), channel.name, letter, items.join(' ')] });
         }
       }
       const topic = channel.topic;
