@@ -3,7 +3,10 @@
 // its UID/ENCAP REALHOST/LOGIN are taken; its mode letters that mean something else here, or
 // nothing, are dropped with their parameters; its KILL's "<path> (<reason>)" is read.
 import { afterEach, describe, expect, it } from 'vitest';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hashPassword } from '../../src/auth/password.js';
+import { makeSelfSignedCert, type CertFiles } from '../support/tls.js';
 import { loggedInClient } from '../support/login.js';
 import { client, startServer, TestClient, waitUntil, type TestServer } from '../support/harness.js';
 
@@ -15,19 +18,25 @@ afterEach(async () => {
   for (const s of running.splice(0)) await s.stop();
 });
 
-async function daemon(): Promise<TestServer & { serverPort: number }> {
+async function daemon(clientTls?: CertFiles): Promise<TestServer & { serverPort: number; tlsPort: number | undefined }> {
   const ts = await startServer({
     server: { name: 'a.test', network: 'TestNet', motd: 'motd.txt', sid: '1AA' },
     channels: { prefix: '(ohv)@%+' },
     listen: [
       { address: '127.0.0.1', port: 0 },
       { address: '127.0.0.1', port: 0, servers: true },
+      ...(clientTls ? [{ address: '127.0.0.1', port: 0, tls: clientTls }] : []),
     ],
     link: [{ name: 'old.test', address: '127.0.0.1', send_password: PASSWORD, accept_password: hashPassword(PASSWORD), hub: true }],
   });
   running.push(ts);
   const listeners = [...ts.server.listeners.values()];
-  return { ...ts, port: listeners.find((l) => !l.cfg.servers)!.port, serverPort: listeners.find((l) => l.cfg.servers)!.port };
+  return {
+    ...ts,
+    port: listeners.find((l) => !l.cfg.servers && !l.cfg.tls)!.port,
+    serverPort: listeners.find((l) => l.cfg.servers)!.port,
+    tlsPort: listeners.find((l) => l.cfg.tls)?.port,
+  };
 }
 
 /** Links the raw peer "old.test" (SID 9OL) with the CAPAB given; resolves once our burst's PING came. */
@@ -135,6 +144,18 @@ describe('a link with a TS6 server of the charybdis family', () => {
       ['y!*@*', 'setter!u@h', 1234],
       ['z!*@*', 'other.test', 99],
     ]);
+  });
+
+  it('tells the certificate fingerprint of a user with a TLS client certificate (ENCAP CERTFP)', async () => {
+    const a = await daemon(makeSelfSignedCert('a.test'));
+    const mine = makeSelfSignedCert('erin');
+    const erin = await TestClient.connectTls(a.tlsPort!, { cert: readFileSync(mine.cert), key: readFileSync(mine.key) });
+    clients.push(erin);
+    await erin.register('erin');
+    const p = await peer(a);
+    const fp = new X509Certificate(readFileSync(mine.cert)).fingerprint256.replace(/:/g, '').toLowerCase();
+    const uid = p.lines.map((l) => l.split(' ')).find((w) => w[1] === 'UID' && w[2] === 'erin')![9]!;
+    expect(p.lines).toContain(`:${uid} ENCAP * CERTFP ${fp}`);
   });
 
   it('refuses a peer without the capabilities TS6 requires', async () => {

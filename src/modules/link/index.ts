@@ -21,7 +21,7 @@ function subscribe(server: Server, net: Network): void {
   const src = (user: User | undefined) => (user ? net.uid(user) : net.sid);
 
   events.on('userIntroduced', ({ client }) => {
-    if (!idle()) net.broadcast(net.euidLine(client));
+    if (!idle()) for (const line of net.userLines(client)) net.broadcast(line);
   });
   events.on('nickChanged', ({ client }) => {
     if (!client.registered) return;

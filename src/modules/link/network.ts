@@ -456,7 +456,7 @@ export class Network implements ConnectionOwner {
     for (const user of state.clients) {
       // Services are each server's own (every server runs its NickServ): they stay home.
       if (!user.registered || state.isService(user) || this.linkOfUser(user) === link) continue;
-      this.send(link, this.euidLine(user));
+      for (const line of this.userLines(user)) this.send(link, line);
       if (user.away !== undefined) this.send(link, { source: this.uid(user), command: 'AWAY', params: [user.away] });
     }
     for (const channel of state.channels.values()) {
@@ -491,6 +491,12 @@ export class Network implements ConnectionOwner {
     const caps = this.gcaps.get(s.sid!);
     if (caps) lines.push({ source: s.sid!, command: 'ENCAP', params: ['*', 'GCAP', caps] });
     return lines;
+  }
+
+  /** A user's introduction: EUID, and ENCAP CERTFP when a user of ours has a TLS client certificate (ts6.md "Linking"). */
+  userLines(user: User): Message[] {
+    const fp = this.ids(user).home ? undefined : user.sessions[0]?.conn.certFingerprint;
+    return fp ? [this.euidLine(user), { source: this.uid(user), command: 'ENCAP', params: ['*', 'CERTFP', fp] }] : [this.euidLine(user)];
   }
 
   euidLine(user: User): Message {
