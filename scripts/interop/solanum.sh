@@ -5,6 +5,7 @@
 #
 #   hub:   ours-x — solanum — ours-y   (Solanum passes everything between our two daemons)
 #   leaf:  solanum — ours-x — ours-y   (our daemon passes everything between Solanum and ours-y)
+#   tls:   ours-x — solanum over TLS, each side's certificate fingerprint pinned (openssl makes them)
 #
 #   scripts/interop/solanum.sh /path/to/solanum-install      # the --prefix Solanum was installed to
 #
@@ -30,8 +31,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Six free loopback ports: client and server ports of ours-x and ours-y, Solanum's port, spare.
-read -r X_C X_S Y_C Y_S S_P _ < <(node -e '
+# Six free loopback ports: client and server ports of ours-x and ours-y, Solanum's plain and TLS ports.
+read -r X_C X_S Y_C Y_S S_P S_TLS < <(node -e '
   const net = require("node:net"); const got = [];
   (function next() { const s = net.createServer().listen(0, "127.0.0.1", () => { got.push(s.address().port); s.close(() => got.length < 6 ? next() : console.log(got.join(" "))); }); })();')
 HASH=$(printf '%s\n' "$PASSWORD" | node "$ROOT/dist/src/main.js" mkpasswd)
@@ -77,7 +78,7 @@ TOML
   } >"$WORK/$name.toml"
 }
 
-# link <peer name> <port> <autoconnect> <hub>
+# link <peer name> <port> <autoconnect> <hub> [<fingerprint>]: with a fingerprint, over TLS.
 link() {
   cat <<TOML
 [[link]]
@@ -90,29 +91,42 @@ autoconnect = $3
 retry = 3
 hub = $4
 TOML
+  [ -z "${5:-}" ] || printf 'tls = true\nfingerprint = "%s"\n' "$5"
 }
 
 # solanum <connect blocks...>: writes WORK/solanum.conf.
 solanum_conf() {
   {
     cat <<CONF
-serverinfo { name = "solanum.interop"; sid = "9SO"; description = "Solanum interop"; network_name = "Interop"; };
+serverinfo { name = "solanum.interop"; sid = "9SO"; description = "Solanum interop"; network_name = "Interop";
+  ssl_cert = "$WORK/solanum.crt"; ssl_private_key = "$WORK/solanum.key"; };
 admin { name = "interop"; description = "interop"; email = "nobody@127.0.0.1"; };
 class "users" { ping_time = 2 minutes; number_per_ip = 50; max_number = 100; sendq = 400 kbytes; };
 class "server" { ping_time = 5 minutes; connectfreq = 5 seconds; max_number = 5; max_autoconn = 1; sendq = 4 megabytes; };
-listen { host = "127.0.0.1"; port = $S_P; };
+listen { host = "127.0.0.1"; port = $S_P; sslport = $S_TLS; };
 auth { user = "*@*"; class = "users"; };
 channel { use_invex = yes; use_except = yes; use_forward = yes; default_split_user_count = 0; default_split_server_count = 0; no_create_on_split = no; no_join_on_split = no; };
-general { throttle_count = 100; disable_auth = yes; };
+general { throttle_count = 100; disable_auth = yes; certfp_method = sha256; };
 CONF
     for block in "$@"; do printf '%s\n' "$block"; done
   } >"$WORK/solanum.conf"
 }
 
-# connect <peer name> <port> <flags>
+# connect <peer name> <port> <flags> [<fingerprint>]
 connect_block() {
-  printf 'connect "%s.interop" { host = "127.0.0.1"; port = %s; send_password = "%s"; accept_password = "%s"; class = "server"; flags = %s; };\n' "$1" "$2" "$PASSWORD" "$PASSWORD" "$3"
+  printf 'connect "%s.interop" { host = "127.0.0.1"; port = %s; send_password = "%s"; accept_password = "%s"; class = "server"; flags = %s; %s};\n' \
+    "$1" "$2" "$PASSWORD" "$PASSWORD" "$3" "${4:+fingerprint = \"$4\"; }"
 }
+
+# cert <name>: a self-signed certificate WORK/<name>.crt and key; prints its SHA-256 fingerprint (hex).
+cert() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=$1" \
+    -keyout "$WORK/$1.key" -out "$WORK/$1.crt" 2>/dev/null
+  chmod 644 "$WORK/$1.key"
+  openssl x509 -noout -fingerprint -sha256 -in "$WORK/$1.crt" | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f'
+}
+S_FP=$(cert solanum)
+X_FP=$(cert x)
 
 start_ours() {
   node "$ROOT/dist/src/main.js" --config "$WORK/$1.toml" >>"$WORK/$1.out" 2>&1 &
@@ -205,7 +219,21 @@ layout_leaf() {
   check "ours-y with solanum, through ours-x" "$Y_C" "$S_P" solanum.interop x.interop
 }
 
+layout_tls() {
+  echo "### TLS: ours-x — solanum, certificates pinned both ways"
+  solanum_conf "$(connect_block x "$X_S" 'topicburst, ssl' "$X_FP")"
+  # Our certificate is the one of our TLS servers listener.
+  ours x 1XX "$X_C" "$X_S" "$(link solanum "$S_TLS" true true "$S_FP")"
+  sed -i "0,/servers = true/s##servers = true\ntls = { cert = \"$WORK/x.crt\", key = \"$WORK/x.key\" }#" "$WORK/x.toml"
+  start_solanum
+  sleep 1
+  start_ours x
+  wait_linked "$X_C" solanum.interop || return 1
+  check "ours-x with solanum over TLS" "$X_C" "$S_P" solanum.interop solanum.interop
+}
+
 run_layout layout_hub
 run_layout layout_leaf
+run_layout layout_tls
 [ $status = 0 ] && { echo "all passed"; rm -rf "$WORK"; }
 exit $status
