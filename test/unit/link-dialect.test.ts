@@ -20,6 +20,12 @@ describe('link mode translation', () => {
     expect(translateModes(['-h+o-l', 'a', 'b'], ours, charybdis)).toEqual(['+o-l', 'b']);
   });
 
+  it('between two of our own daemons with different prefixes, the prefix one lacks is dropped', () => {
+    const plain = peerTable(new Set(['CHANMODES=beI,k,fl,CMUimnpstu', 'PREFIX=(ov)@+']));
+    expect(translateModes(['+hvU', 'a', 'b'], ours, plain)).toEqual(['+vU', 'b']);
+    expect(translateModes(['+ov', 'a', 'b'], plain, ours)).toEqual(['+ov', 'a', 'b']);
+  });
+
   it('between two of our own daemons with the same modes, nothing changes', () => {
     const letters = fc.constantFrom(...'beIkflCMUimnpstuohv');
     fc.assert(

@@ -158,15 +158,15 @@ function translateLine(msg: Message, from: ModeTable, to: ModeTable): Message | 
 
 /** A line as a peer sent it, in our terms (mode letters we do not share are dropped). */
 export function fromPeer(server: Server, ours: ModeTable, peer: ModeTable, msg: Message): Message | undefined {
-  if (peer.userModes === undefined) return msg;
   const p = msg.params;
-  if ((msg.command === 'EUID' || msg.command === 'UID') && p[3] !== undefined) {
-    const modes = translateUserModes(p[3], (c) => peer.userModes!.has(c) && isUserMode(server, c));
-    return { ...msg, params: [...p.slice(0, 3), modes, ...p.slice(4)] };
-  }
-  if (msg.command === 'MODE' && p[1] !== undefined && !p[0]!.startsWith('#')) {
-    const modes = translateUserModes(p[1], (c) => peer.userModes!.has(c) && isUserMode(server, c));
-    return modes === '+' ? undefined : { ...msg, params: [p[0]!, modes] };
+  const userModes = peer.userModes;
+  if (userModes !== undefined) {
+    const keep = (c: string) => userModes.has(c) && isUserMode(server, c);
+    if ((msg.command === 'EUID' || msg.command === 'UID') && p[3] !== undefined) return { ...msg, params: [...p.slice(0, 3), translateUserModes(p[3], keep), ...p.slice(4)] };
+    if (msg.command === 'MODE' && p[1] !== undefined) {
+      const modes = translateUserModes(p[1], keep);
+      return modes === '+' ? undefined : { ...msg, params: [p[0]!, modes] };
+    }
   }
   return translateLine(msg, peer, ours);
 }
@@ -176,15 +176,15 @@ export function fromPeer(server: Server, ours: ModeTable, peer: ModeTable, msg: 
  * ENCAP REALHOST and ENCAP LOGIN for a peer without EUID (ts6.md "EUID").
  */
 export function toPeer(ours: ModeTable, peer: ModeTable, caps: ReadonlySet<string>, msg: Message): Message[] {
-  let out: Message | undefined = msg;
-  if (peer.userModes !== undefined) {
-    const p = msg.params;
-    if (msg.command === 'EUID' && p[3] !== undefined) out = { ...msg, params: [...p.slice(0, 3), translateUserModes(p[3], (c) => peer.userModes!.has(c)), ...p.slice(4)] };
-    else if (msg.command === 'MODE' && p[1] !== undefined) {
-      const modes = translateUserModes(p[1], (c) => peer.userModes!.has(c));
-      out = modes === '+' ? undefined : { ...msg, params: [p[0]!, modes] };
-    } else out = translateLine(msg, ours, peer);
-  }
+  const p = msg.params;
+  const userModes = peer.userModes;
+  let out: Message | undefined;
+  if (userModes !== undefined && msg.command === 'EUID' && p[3] !== undefined)
+    out = { ...msg, params: [...p.slice(0, 3), translateUserModes(p[3], (c) => userModes.has(c)), ...p.slice(4)] };
+  else if (userModes !== undefined && msg.command === 'MODE' && p[1] !== undefined) {
+    const modes = translateUserModes(p[1], (c) => userModes.has(c));
+    out = modes === '+' ? undefined : { ...msg, params: [p[0]!, modes] };
+  } else out = translateLine(msg, ours, peer);
   if (!out) return [];
   if (out.command === 'EUID' && !caps.has('EUID')) {
     // EUID nick hops ts umodes user host ip uid realhost account :realname

@@ -289,7 +289,7 @@ export class Network implements ConnectionOwner {
       return;
     }
     if (link.phase === 'handshake') return this.handshake(link, msg);
-    const ours = fromPeer(this.server, this.ourModes, link.modes, msg);
+    const ours = link.native ? msg : fromPeer(this.server, this.ourModes, link.modes, msg);
     if (!ours) return;
     this.from = link;
     try {
