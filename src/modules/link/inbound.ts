@@ -1,6 +1,6 @@
-// What a linked server tells us, applied to State: servers (SID, SQUIT), users (EUID, NICK,
-// QUIT, KILL, AWAY, MODE, CHGHOST, ENCAP SU), channels (SJOIN, BMASK, JOIN, PART, KICK, TMODE, TOPIC, TB) and
-// messages (PRIVMSG, NOTICE). Local clients see each change through State's events, as they see
+// What a linked server tells us, applied to State: servers (SID, SQUIT), users (EUID, UID, NICK,
+// SAVE, QUIT, KILL, AWAY, MODE, CHGHOST, ENCAP), channels (SJOIN, BMASK, EBMASK, JOIN, PART, KICK,
+// TMODE, TOPIC, TB) and messages (PRIVMSG, NOTICE), after dialect.ts put them in our terms. Local clients see each change through State's events, as they see
 // a local user's; the link module's subscribers pass it on to the other links.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
 import { isChannelTarget } from '../../protocol/channelname.js';
@@ -156,7 +156,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     case 'ENCAP':
       return handleEncap(net, link, msg, user);
     default:
-      // ENCAP subcommands and what phase 1 does not know: ignored, as TS6 servers ignore unknown commands.
+      // What this server does not know: ignored, as TS6 servers ignore unknown commands.
       return;
   }
 }

@@ -1,5 +1,6 @@
-// Server linking over TS6 (phase 1: networks of this server's own daemons). State's events
-// become TS6 lines to the linked servers (network.ts has the links, inbound.ts what they send).
+// Server linking over TS6 (networks of this server's own daemons, and with Solanum). State's
+// events become TS6 lines to the linked servers (network.ts has the links, inbound.ts what they
+// send, dialect.ts what each understands).
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
 import type { Message } from '../../protocol/message.js';
 import { ERR } from '../../protocol/numerics.js';
