@@ -10,7 +10,7 @@ import { CHANMODES } from '../channels/modeparse.js';
 import { isUserMode } from '../usermodes.js';
 
 /** Capabilities this server implements, sent in CAPAB (with its mode tokens). */
-export const OUR_CAPABS = ['QS', 'EX', 'IE', 'ENCAP', 'EUID', 'SAVE', 'TB', 'EBMASK'];
+const OUR_CAPABS = ['QS', 'EX', 'IE', 'ENCAP', 'EUID', 'SAVE', 'TB', 'EBMASK'];
 /** Capabilities TS6 requires of a peer (ts6.md "Linking"): a peer without them is refused. */
 export const REQUIRED_CAPABS = ['QS', 'EX', 'IE', 'ENCAP'];
 
