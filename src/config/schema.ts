@@ -62,6 +62,12 @@ export const listenSchema = z.strictObject({
 });
 
 /** A server this one links to (TS6): who it is, how to reach it, what it must send. */
+/** "AB:CD:..." or "abcd..." SHA-256 certificate fingerprints, compared as lowercase hex without colons. */
+const certFingerprint = z
+  .string()
+  .transform((s) => s.replace(/:/g, '').toLowerCase())
+  .refine((s) => /^[0-9a-f]{64}$/.test(s), 'a SHA-256 fingerprint: 64 hex digits, colons allowed');
+
 export const linkSchema = z.strictObject({
   /** Its server name, as it sends it in SERVER. */
   name: z.string().regex(/^[A-Za-z0-9.-]+\.[A-Za-z0-9.-]+$/, 'a server name with at least one dot'),
@@ -79,7 +85,11 @@ export const linkSchema = z.strictObject({
   hub: z.boolean().default(false),
   /** The [[class]] whose sendq and recvq the link gets (its flood limits do not apply to servers). */
   class: z.string().min(1).default('default'),
-  /** Links are plaintext: allowed to a non-loopback address only when this says so (a private network, a tunnel). */
+  /** The link is TLS both ways: our connects to it use TLS, and it must connect to a TLS servers listener. */
+  tls: z.boolean().default(false),
+  /** SHA-256 fingerprint of its TLS certificate: a link presenting another is refused. Needs `tls`. */
+  fingerprint: certFingerprint.optional(),
+  /** Plaintext links are allowed to a non-loopback address only when this says so (a private network, a tunnel). */
   allow_plaintext: z.boolean().default(false),
 });
 
@@ -290,12 +300,6 @@ export const apiSchema = z.strictObject({
   panel: z.boolean().default(true),
   tokens: z.array(apiTokenSchema).max(64).default([]),
 });
-
-/** "AB:CD:..." or "abcd..." SHA-256 certificate fingerprints, compared as lowercase hex without colons. */
-const certFingerprint = z
-  .string()
-  .transform((s) => s.replace(/:/g, '').toLowerCase())
-  .refine((s) => /^[0-9a-f]{64}$/.test(s), 'a SHA-256 fingerprint: 64 hex digits, colons allowed');
 
 export const operSchema = z.strictObject({
   /** The name given to OPER. */
@@ -674,8 +678,13 @@ export const configSchema = z
       if (linkNames.has(key)) ctx.addIssue({ code: 'custom', path: ['link', i, 'name'], message: `duplicate link "${l.name}"` });
       linkNames.add(key);
       if (!classes.has(l.class)) ctx.addIssue({ code: 'custom', path: ['link', i, 'class'], message: `no [[class]] named "${l.class}"` });
-      if (!l.allow_plaintext && !isLoopback(l.address))
-        ctx.addIssue({ code: 'custom', path: ['link', i, 'address'], message: 'links are plaintext: a non-loopback address needs allow_plaintext = true' });
+      if (!l.allow_plaintext && !isLoopback(l.address) && !(l.tls && l.fingerprint))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['link', i, 'address'],
+          message: 'a link off loopback needs tls = true with a pinned fingerprint, or allow_plaintext = true',
+        });
+      if (l.fingerprint && !l.tls) ctx.addIssue({ code: 'custom', path: ['link', i, 'fingerprint'], message: 'a fingerprint is checked on TLS links only: set tls = true' });
       if (l.name.toLowerCase() === cfg.server.name.toLowerCase())
         ctx.addIssue({ code: 'custom', path: ['link', i, 'name'], message: 'a link to this server itself' });
     });
@@ -686,8 +695,8 @@ export const configSchema = z
     if ((cfg.link.length > 0 || cfg.listen.some((l) => l.servers)) && !cfg.server.sid)
       ctx.addIssue({ code: 'custom', path: ['server', 'sid'], message: '[[link]] blocks and servers listeners need a server id ([server] sid)' });
     cfg.listen.forEach((l, i) => {
-      if (l.servers && (l.websocket || l.proxy || l.tls))
-        ctx.addIssue({ code: 'custom', path: ['listen', i, 'servers'], message: 'a servers listener takes plaintext TS6 links: no tls, websocket or proxy (TLS links come later)' });
+      if (l.servers && (l.websocket || l.proxy))
+        ctx.addIssue({ code: 'custom', path: ['listen', i, 'servers'], message: 'a servers listener takes TS6 links: no websocket or proxy' });
     });
     const tokenNames = new Set<string>();
     cfg.api.tokens.forEach((t, i) => {

@@ -19,6 +19,11 @@ function userModeDef(server: Server, letter: string): UserModeDef | undefined {
   return undefined;
 }
 
+/** Whether a letter is a user mode of this server (some module defines it). */
+export function isUserMode(server: Server, letter: string): boolean {
+  return userModeDef(server, letter) !== undefined;
+}
+
 /** "+iw" style string of a client's modes (221 RPL_UMODEIS, 379 RPL_WHOISMODES). */
 export function userModeString(client: User): string {
   return '+' + [...client.modes].sort().join('');

@@ -8,6 +8,8 @@ export const RPL = {
   SNOMASKIS: '008',
   MAP: '015',
   MAPEND: '017',
+  /** charybdis family: a nick collision renamed the user to its UID (SAVE). */
+  SAVENICK: '043',
   STATSHELP: '210',
   STATSLINKINFO: '211',
   UMODEIS: '221',

@@ -1,7 +1,11 @@
 // Server linking (TS6, phase 1): two or three of our daemons on loopback, linked; users on each
 // see the others join, talk, change nick, part and quit; netsplit and relink; refused links.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { makeSelfSignedCert, type CertFiles } from '../support/tls.js';
 import { loggedInClient } from '../support/login.js';
 import { waitUntil, type TestServer } from '../support/harness.js';
 import { LINK_PASSWORD, linkHarness, OPER_PASSWORD } from '../support/link.js';
@@ -37,7 +41,10 @@ describe('server links (TS6)', () => {
     expect((await bob.waitFor('312')).params[2]).toBe('a.test');
     expect((await bob.waitFor('301')).params[2]).toBe('at lunch');
     bob.send('MODE #net +b');
-    expect((await bob.waitFor('367')).params[2]).toBe('troll!*@*');
+    // EBMASK carries who set the ban and when.
+    const ban = await bob.waitFor('367');
+    expect(ban.params[2]).toBe('troll!*@*');
+    expect(ban.params[3]).toMatch(/^alice!/);
     bob.send('JOIN #net');
     const topic = await bob.waitFor('332');
     expect(topic.params[2]).toBe('hello network');
@@ -199,6 +206,32 @@ describe('server links (TS6)', () => {
     expect(b.server.state.findServer('c.test')).toBeUndefined();
   });
 
+  it('links over TLS with each side’s certificate fingerprint pinned, and refuses a certificate that is not the one pinned', async () => {
+    const certA = makeSelfSignedCert('a.test');
+    const certB = makeSelfSignedCert('b.test');
+    const fp = (c: CertFiles) => new X509Certificate(readFileSync(c.cert)).fingerprint256;
+    const a = await daemon('a', '1AA', [{ name: 'b', tls: true, fingerprint: fp(certB) }], {}, certA);
+    const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true, tls: true, fingerprint: fp(certA) }], {}, certB);
+    await linked(a, b);
+    const alice = await user(a, 'alice');
+    const bob = await user(b, 'bob');
+    await waitUntil(() => !!a.server.state.findNick('bob'), 3000);
+    bob.send('PRIVMSG alice :over tls');
+    expect((await alice.waitFor('PRIVMSG')).params).toEqual(['alice', 'over tls']);
+    // Someone else's certificate, saying it is b.test: refused with an ERROR and a log line.
+    const warnA = vi.spyOn(a.server.log, 'warn');
+    const impostor = makeSelfSignedCert('impostor.test');
+    const got = await rawLink(a.serverPort, ['PASS linkpass TS 6 :3CC', 'CAPAB :QS EX IE ENCAP EUID', 'SERVER b.test 1 :impostor'], impostor);
+    expect(got.some((l) => /^ERROR :Closing Link: TLS certificate fingerprint mismatch for b\.test: got [0-9a-f]{64}$/.test(l))).toBe(true);
+    expect(warnA.mock.calls.some(([obj, msg]) => msg === 'server link refused' && /fingerprint mismatch/.test(String((obj as { reason?: string }).reason)))).toBe(true);
+    // C pins a fingerprint that is not A's: it refuses A before sending its password.
+    const c = await daemon('c', '3CC', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true, tls: true, fingerprint: fp(certB) }], {}, impostor);
+    const warnC = vi.spyOn(c.server.log, 'warn');
+    await waitUntil(() => warnC.mock.calls.some(([obj]) => /fingerprint mismatch for a\.test/.test(String((obj as { reason?: string }).reason))), 5000);
+    expect(a.server.state.findServer('c.test')).toBeUndefined();
+    expect(a.server.state.findServer('b.test')).toBeDefined();
+  });
+
   it('refuses a wrong password, and a server without a link block, with an ERROR', async () => {
     const a = await daemon('a', '1AA', [{ name: 'b' }]);
     const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true, password: 'wrong' }]);
@@ -212,33 +245,72 @@ describe('server links (TS6)', () => {
     expect(early.some((l) => l.startsWith('ERROR :Closing Link: NICK before the end of the handshake'))).toBe(true);
   });
 
-  it('a nick taken on both sides by different user@hosts keeps the older one and kills the younger', async () => {
+  it('a nick taken on both sides by different user@hosts keeps the older one and saves the younger (renamed to its UID)', async () => {
     const a = await daemon('a', '1AA', [{ name: 'b' }]);
     const older = await user(a, 'same', { user: 'first' });
     await new Promise((r) => setTimeout(r, 1100));
     const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
-    // Registered a second later on B: its TS is higher, so it loses.
+    // Registered a second later on B: its TS is higher, so it loses, and is saved, not killed.
     const younger = await user(b, 'same', { user: 'second' });
     await linked(a, b);
-    await younger.waitClosed(3000);
-    expect(younger.lines.some((l) => / KILL same /.test(l))).toBe(true);
+    const saved = await younger.waitFor('043');
+    const uid = saved.params[1]!;
+    expect(uid).toMatch(/^2BB[A-Z][A-Z0-9]{5}$/);
+    const nick = await younger.waitFor('NICK');
+    expect(nick.source).toMatch(/^same!/);
+    expect(nick.params).toEqual([uid]);
+    expect(younger.closed).toBe(false);
     expect(older.closed).toBe(false);
-    await waitUntil(() => b.server.state.findNick('same') !== undefined, 2000);
-    expect(b.server.state.serverOf(b.server.state.findNick('same')!).name).toBe('a.test');
+    for (const s of [a, b]) {
+      await waitUntil(() => s.server.state.findNick(uid) !== undefined, 2000);
+      expect(s.server.state.serverOf(s.server.state.findNick('same')!).name).toBe('a.test');
+      expect(s.server.state.serverOf(s.server.state.findNick(uid)!).name).toBe('b.test');
+    }
   });
 
-  it('a nick taken on both sides by the same user@host keeps the newer one (a reconnect)', async () => {
+  it('a nick taken on both sides by the same user@host keeps the newer one (a reconnect) and saves the older', async () => {
     const a = await daemon('a', '1AA', [{ name: 'b' }]);
     const older = await user(a, 'same', { user: 'me' });
     await new Promise((r) => setTimeout(r, 1100));
     const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
     const newer = await user(b, 'same', { user: 'me' });
     await linked(a, b);
-    await older.waitClosed(3000);
-    expect(older.lines.some((l) => / KILL same /.test(l))).toBe(true);
+    const uid = (await older.waitFor('043')).params[1]!;
+    expect(uid).toMatch(/^1AA/);
+    expect(older.closed).toBe(false);
     expect(newer.closed).toBe(false);
-    await waitUntil(() => a.server.state.findNick('same') !== undefined, 2000);
-    expect(a.server.state.serverOf(a.server.state.findNick('same')!).name).toBe('b.test');
+    for (const s of [a, b]) {
+      await waitUntil(() => s.server.state.findNick(uid) !== undefined, 2000);
+      expect(s.server.state.serverOf(s.server.state.findNick('same')!).name).toBe('b.test');
+    }
+  });
+
+  it('a chain A–B–C split at B–C: a nick taken on both sides meanwhile is resolved by SAVE at the relink, nobody killed, no ghosts', async () => {
+    const a = await daemon('a', '1AA', [{ name: 'b', hub: true }]);
+    const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }, { name: 'c' }]);
+    const c = await daemon('c', '3CC', [{ name: 'b', port: b.serverPort, autoconnect: true, hub: true, retry: 2 }]);
+    await linked(a, b);
+    await linked(b, c);
+    await linked(a, c);
+    await squit(b, 'c.test');
+    // During the split the nick is free on both sides: taken on A and on C.
+    const left = await user(a, 'dup', { user: 'left' });
+    const right = await user(c, 'dup', { user: 'right' });
+    await linked(b, c, 8000);
+    await linked(a, c);
+    // One of them (both when they registered in the same second) is renamed to its UID.
+    const savedLine = () => [...left.lines, ...right.lines].find((l) => / 043 /.test(l));
+    await waitUntil(() => savedLine() !== undefined, 5000);
+    expect(savedLine()).toMatch(/ 043 dup (1AA|3CC)[A-Z][A-Z0-9]{5} :Nick collision/);
+    const nicksOf = (s: TestServer) =>
+      [...s.server.state.clients].filter((u) => u.registered && /^(dup|1AA|3CC)/.test(u.nick)).map((u) => `${u.nick}@${s.server.state.serverOf(u).name}`).sort();
+    await waitUntil(() => [a, b, c].every((s) => nicksOf(s).length === 2) && new Set([a, b, c].map((s) => nicksOf(s).join())).size === 1, 5000);
+    // Every server sees the same two users under the same nicks: no ghost, no one killed.
+    expect(new Set([a, b, c].map((s) => nicksOf(s).join())).size).toBe(1);
+    expect(nicksOf(b)).toHaveLength(2);
+    expect(left.closed).toBe(false);
+    expect(right.closed).toBe(false);
+    expect([...left.lines, ...right.lines].some((l) => / KILL /.test(l))).toBe(false);
   });
 
   it('on a netjoin the older channel keeps its modes and operators, the younger side loses its own', async () => {
@@ -295,11 +367,14 @@ async function squit(ts: TestServer, name: string): Promise<void> {
 }
 
 /** Speaks the first lines of a link handshake and returns what the server answered until it closed. */
-function rawLink(port: number, lines: string[]): Promise<string[]> {
+function rawLink(port: number, lines: string[], cert?: CertFiles): Promise<string[]> {
   return new Promise((resolve) => {
     const got: string[] = [];
     let buf = '';
-    const s = connect({ host: '127.0.0.1', port }, () => s.write(lines.map((l) => l + '\r\n').join('')));
+    const write = () => s.write(lines.map((l) => l + '\r\n').join(''));
+    const s = cert
+      ? connectTls({ host: '127.0.0.1', port, rejectUnauthorized: false, cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, write)
+      : connect({ host: '127.0.0.1', port }, write);
     s.setEncoding('utf8');
     s.on('data', (d: string) => {
       buf += d;

@@ -4,6 +4,7 @@
 import { afterEach, expect } from 'vitest';
 import { hashPassword } from '../../src/auth/password.js';
 import { client, startServer, waitUntil, type RawConfig, type TestClient, type TestServer } from './harness.js';
+import type { CertFiles } from './tls.js';
 
 export const LINK_PASSWORD = 'linkpass';
 export const OPER_PASSWORD = 'oper-pass';
@@ -17,13 +18,13 @@ export function linkBlock(name: string, extra: RawConfig = {}): RawConfig {
   return { name, address: '127.0.0.1', port: 1, send_password: LINK_PASSWORD, accept_password: HASH, retry: 1, ...extra };
 }
 
-/** A daemon named `name` with SID `sid`, a client listener, a server listener and these [[link]] blocks. */
-export async function linkDaemon(name: string, sid: string, links: RawConfig[], patch: RawConfig = {}): Promise<LinkedServer> {
+/** A daemon named `name` with SID `sid`, a client listener, a server listener (TLS with `cert`) and these [[link]] blocks. */
+export async function linkDaemon(name: string, sid: string, links: RawConfig[], patch: RawConfig = {}, cert?: CertFiles): Promise<LinkedServer> {
   const ts = await startServer({
     server: { name, network: 'TestNet', motd: 'motd.txt', sid },
     listen: [
       { address: '127.0.0.1', port: 0 },
-      { address: '127.0.0.1', port: 0, servers: true },
+      { address: '127.0.0.1', port: 0, servers: true, ...(cert ? { tls: cert } : {}) },
     ],
     link: links,
     ...patch,
@@ -43,6 +44,9 @@ export interface Peer {
   autoconnect?: boolean;
   hub?: boolean;
   password?: string;
+  retry?: number;
+  tls?: boolean;
+  fingerprint?: string;
 }
 
 /** Registers the cleanup and returns the helpers that start daemons and clients for it. */
@@ -56,15 +60,23 @@ export function linkHarness() {
   });
 
   /** A daemon named `<name>.test` with SID `sid`, a client port, a server port, [[link]] blocks for `peers`, and an oper "root". */
-  async function daemon(name: string, sid: string, peers: Peer[], patch: RawConfig = {}): Promise<LinkedServer> {
+  async function daemon(name: string, sid: string, peers: Peer[], patch: RawConfig = {}, cert?: CertFiles): Promise<LinkedServer> {
     const blocks = peers.map((p) =>
-      linkBlock(`${p.name}.test`, { port: p.port ?? 1, send_password: p.password ?? LINK_PASSWORD, autoconnect: p.autoconnect ?? false, hub: p.hub ?? false }),
+      linkBlock(`${p.name}.test`, {
+        port: p.port ?? 1,
+        send_password: p.password ?? LINK_PASSWORD,
+        autoconnect: p.autoconnect ?? false,
+        hub: p.hub ?? false,
+        retry: p.retry ?? 1,
+        tls: p.tls ?? false,
+        ...(p.fingerprint ? { fingerprint: p.fingerprint } : {}),
+      }),
     );
     const ts = await linkDaemon(`${name}.test`, sid, blocks, {
       oper_class: [{ name: 'net', privileges: ['routing', 'kill', 'ban', 'wallops'] }],
       oper: [{ name: 'root', password: OPER_HASH, hosts: ['*@127.0.0.1'], class: 'net' }],
       ...patch,
-    });
+    }, cert);
     running.push(ts);
     return ts;
   }

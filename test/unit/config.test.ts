@@ -168,7 +168,7 @@ describe('server links', () => {
     expect(problems(base + link())).toEqual([expect.stringMatching(/^server\.sid: \[\[link\]\] blocks and servers listeners need a server id/)]);
     expect(problems(base + '[[listen]]\nport = 6666\nservers = true\nwebsocket = true\n')).toEqual([
       expect.stringMatching(/^server\.sid: /),
-      expect.stringMatching(/^listen\[1\]\.servers: a servers listener takes plaintext TS6 links/),
+      expect.stringMatching(/^listen\[1\]\.servers: a servers listener takes TS6 links: no websocket or proxy/),
     ]);
     const cfg = parseConfigText(base + '[server]\nsid = "1AB"\n' + link(), '/etc/ircd/test.toml');
     expect(cfg.link[0]).toMatchObject({ name: 'hub.test', port: 6666, autoconnect: false, retry: 60, hub: false, class: 'default', allow_plaintext: false });
@@ -176,8 +176,13 @@ describe('server links', () => {
 
   it('refuses a plaintext link off loopback unless allowed, a plaintext password hash, and an unknown class', () => {
     const sid = '[server]\nsid = "1AB"\n';
-    expect(problems(base + sid + link().replace('127.0.0.1', '192.0.2.1'))).toEqual([expect.stringMatching(/^link\[0\]\.address: links are plaintext/)]);
+    expect(problems(base + sid + link().replace('127.0.0.1', '192.0.2.1'))).toEqual([expect.stringMatching(/^link\[0\]\.address: a link off loopback needs tls = true with a pinned fingerprint/)]);
     expect(parseConfigText(base + sid + link('allow_plaintext = true\n').replace('127.0.0.1', '192.0.2.1'), '/x.toml').link[0]!.address).toBe('192.0.2.1');
+    // TLS with the peer's certificate pinned is enough off loopback; TLS alone is not, and a fingerprint needs TLS.
+    const fp = 'AB:'.repeat(31) + 'AB';
+    expect(parseConfigText(base + sid + link(`tls = true\nfingerprint = "${fp}"\n`).replace('127.0.0.1', '192.0.2.1'), '/x.toml').link[0]!.fingerprint).toBe('ab'.repeat(32));
+    expect(problems(base + sid + link('tls = true\n').replace('127.0.0.1', '192.0.2.1'))).toEqual([expect.stringMatching(/^link\[0\]\.address: a link off loopback/)]);
+    expect(problems(base + sid + link(`fingerprint = "${fp}"\n`))).toEqual([expect.stringMatching(/^link\[0\]\.fingerprint: a fingerprint is checked on TLS links only/)]);
     expect(problems(base + sid + link().replace(hash, 'plain'))).toEqual([expect.stringMatching(/^link\[0\]\.accept_password: a hash made by/)]);
     expect(problems(base + sid + link('class = "none"\n'))).toEqual([expect.stringMatching(/^link\[0\]\.class: no \[\[class\]\] named "none"/)]);
   });

@@ -53,7 +53,8 @@ export type ModeChangeResult = ApplyResult & { unknown: string[] };
  * Applies a mode string and its arguments ("+o-v", "nick", "nick") to a channel through State,
  * whose event shows the changes made as one MODE line to its members: from a member under the
  * rank rules (MODE), or from the server or a service, which may set every mode (the API,
- * ChanServ). `answer` runs before the MODE line goes out.
+ * ChanServ). `answer` runs before the MODE line goes out. `origin` names who set list entries and
+ * when, for entries that come with their history (a linked server's EBMASK).
  */
 export function applyChannelModes(
   server: Server,
@@ -61,6 +62,7 @@ export function applyChannelModes(
   args: readonly string[],
   setter: User | undefined,
   answer?: (result: ModeChangeResult) => void,
+  origin?: { setBy: string; setAt: number },
 ): ModeChangeResult {
   const { changes, unknown } = parseModeString(server.prefixes.modes, args, server.config.limits.modes_per_line);
   // A service (ChanServ) sets modes with the server's authority, under its own name.
@@ -77,8 +79,8 @@ export function applyChannelModes(
       },
       writes,
       listLimit: server.config.limits.list_entries,
-      setBy: setter?.mask ?? server.name,
-      now: Math.floor(Date.now() / 1000),
+      setBy: origin?.setBy ?? setter?.mask ?? server.name,
+      now: origin?.setAt ?? Math.floor(Date.now() / 1000),
       forwardTarget: (name) => forwardTarget(server, member, channel, name),
     });
     const done = { ...result, unknown };

@@ -1,7 +1,8 @@
-// What a linked server tells us, applied to State: servers (SID, SQUIT), users (EUID, NICK,
-// QUIT, KILL, AWAY, MODE, CHGHOST), channels (SJOIN, BMASK, JOIN, PART, KICK, TMODE, TOPIC, TB) and
-// messages (PRIVMSG, NOTICE); ENCAP and MLOCK are services.ts's. Local clients see each change
-// through State's events, as they see a local user's; the link module's subscribers pass it on to the other links.
+// What a linked server tells us, applied to State: servers (SID, SQUIT), users (EUID, UID, NICK,
+// SAVE, QUIT, KILL, AWAY, MODE, CHGHOST), channels (SJOIN, BMASK, EBMASK, JOIN, PART, KICK, TMODE,
+// TOPIC, TB) and messages (PRIVMSG, NOTICE, TAGMSG), after dialect.ts put them in our terms; ENCAP
+// and MLOCK are services.ts's. Local clients see each change through State's events, as they see
+// a local user's; the link module's subscribers pass it on to the other links.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
 import { isChannelTarget, validChannelName } from '../../protocol/channelname.js';
 import type { Message, Tags } from '../../protocol/message.js';
@@ -17,6 +18,8 @@ import { burstDone } from './events.js';
 import { validNick } from '../registration.js';
 import { arrivedTags } from './tags.js';
 import { malformed } from './wellformed.js';
+import { handleSave, resolveCollision } from './collisions.js';
+import { handleEbmask } from './lists.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
 import type { Link, Network } from './network.js';
 import { applyOpsLine, applyUserPing, routeUserPong } from './remote.js';
@@ -57,13 +60,21 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     }
     case 'EUID':
       return introduceUser(net, link, msg);
+    case 'UID':
+      // UID nick hops ts umodes user host ip uid :realname: an EUID without real host and account (ENCAP REALHOST and LOGIN follow).
+      if (p.length < 9) return;
+      return introduceUser(net, link, { ...msg, params: [...p.slice(0, 8), '*', '*', p[8]!] });
+    case 'SAVE':
+      return handleSave(net, msg);
     case 'NICK': {
       if (!user || p.length < 1) return;
-      if (!validNick(server.config, p[0]!)) return killBack(net, link, user, 'Bad nickname');
+      // A saved user's nick is its UID (SAVE), which no client could choose.
+      if (p[0] !== msg.source && !validNick(server.config, p[0]!)) return killBack(net, link, user, 'Bad nickname');
       const ts = Number(p[1]) || Math.floor(Date.now() / 1000);
-      if (!resolveCollision(net, link, p[0]!, ts, user)) return;
-      userIds.get(user)!.ts = ts;
-      state.setNick(user, p[0]!);
+      const got = resolveCollision(net, link, p[0]!, ts, net.uid(user), net.ids(user).home!, user);
+      if (!got) return;
+      userIds.get(user)!.ts = got.ts;
+      state.setNick(user, got.nick);
       return;
     }
     case 'QUIT':
@@ -72,10 +83,12 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     case 'KILL': {
       const victim = net.byUid.get(p[0] ?? '');
       if (!victim) return;
-      const reason = p[1] ?? 'Killed';
-      const by = user?.nick ?? net.bySid.get(msg.source ?? '')?.name ?? link.name!;
-      victim.send({ source: user?.mask ?? by, command: 'KILL', params: [victim.nick, reason] });
-      server.disconnect(victim, { kind: 'kill', text: reason.startsWith('Killed (') ? reason : `Killed (${by} (${reason}))` });
+      // "<path> (<reason>)": the path names the killer (its last "!" part), the reason is in parentheses.
+      const m = /^(\S+) \((.*)\)$/s.exec(p[1] ?? '');
+      const reason = m ? m[2]! : p[1] || 'Killed';
+      const by = user?.nick ?? m?.[1]!.split('!').pop() ?? net.bySid.get(msg.source ?? '')?.name ?? link.name!;
+      victim.send({ source: user?.mask ?? by, command: 'KILL', params: [victim.nick, `${by} (${reason})`] });
+      server.disconnect(victim, { kind: 'kill', text: `Killed (${by} (${reason}))` });
       return;
     }
     case 'AWAY':
@@ -145,6 +158,8 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
       }
       return;
     }
+    case 'EBMASK':
+      return handleEbmask(net, msg);
     case 'PRIVMSG':
     case 'NOTICE':
       if (user && p.length >= 2) relayMessage(net, user, msg.command, p[0]!, p[1]!, msg.tags);
@@ -181,43 +196,6 @@ function introduceServer(net: Network, link: Link, msg: Message): void {
   net.bySid.set(sid, entry);
 }
 
-/**
- * A nick `nick` with timestamp `ts` arrives from `link` (a new user with `userHost`, or `changing`
- * renaming): against a user holding it here, ts6.md's "Nick TS rules" choose. On equal
- * timestamps both are killed; otherwise, of two different user@hosts the older nick stays, and of
- * the same user@host (someone reconnecting) the newer one. Both sides of the link choose alike.
- * False when the arriving one lost.
- */
-function resolveCollision(net: Network, link: Link, nick: string, ts: number, changing?: User, uid?: string, userHost?: string): boolean {
-  const state = net.server.state;
-  const holder = state.findNick(nick);
-  if (!holder || holder === changing) return true;
-  const reason = 'Nick collision';
-  if (!holder.registered) {
-    // A client still registering gives way.
-    net.server.disconnect(holder, { kind: 'other', text: reason });
-    return true;
-  }
-  const ours = net.ids(holder).ts;
-  const theirs = (changing ? `${changing.user}@${changing.host}` : (userHost ?? '')).toLowerCase();
-  const same = theirs === `${holder.user}@${holder.host}`.toLowerCase();
-  // Which one is older decides, read the other way round for the same user@host.
-  const theirsOlder = same ? ts > ours : ts < ours;
-  const theirsLoses = ts === ours || !theirsOlder;
-  const oursLoses = ts === ours || theirsOlder;
-  if (oursLoses) {
-    // Applied as from the link: the others hear of the quit (or a KILL when the holder is theirs).
-    holder.send({ source: net.server.name, command: 'KILL', params: [holder.nick, reason] });
-    net.server.disconnect(holder, { kind: 'kill', text: `Killed (${net.server.name} (${reason}))` });
-  }
-  if (theirsLoses) {
-    if (changing) killBack(net, link, changing, reason);
-    else if (uid) net.send(link, { source: net.sid, command: 'KILL', params: [uid, `${net.server.name} (${reason})`] });
-    return false;
-  }
-  return true;
-}
-
 function introduceUser(net: Network, link: Link, msg: Message): void {
   // EUID nick hops ts umodes user host ip uid realhost account :realname
   const p = msg.params;
@@ -227,15 +205,16 @@ function introduceUser(net: Network, link: Link, msg: Message): void {
   if (!UID_RE.test(uid) || !uid.startsWith(home.sid!) || net.byUid.has(uid)) return net.drop(link, `UID ${uid} is invalid or already used`);
   if (net.byUid.size >= MAX_REMOTE_USERS) return net.drop(link, 'Too many users');
   // A nick this server would refuse is refused for all: the user is killed where it came from.
-  if (!validNick(net.server.config, nick)) return void net.send(link, { source: net.sid, command: 'KILL', params: [uid, `${net.server.name} (Bad nickname)`] });
-  const ts = Number(tsText) || Math.floor(Date.now() / 1000);
+  if (nick !== uid && !validNick(net.server.config, nick)) return void net.send(link, { source: net.sid, command: 'KILL', params: [uid, `${net.server.name} (Bad nickname)`] });
   if (clashesWithOwnService(net, link, nick)) return;
-  if (!resolveCollision(net, link, nick, ts, undefined, uid, `${username}@${host}`)) return;
+  const got = resolveCollision(net, link, nick, Number(tsText) || Math.floor(Date.now() / 1000), uid, home, undefined, `${username}@${host}`);
+  if (!got) return;
+  const ts = got.ts;
   const state = net.server.state;
   // A services server's +S users are network services.
   const service = umodes.includes('S') && isServicesServer(net.server, home);
   net.server.introduceSessionlessUser(
-    { nick, user: username, host, realHost: realHost === '*' ? host : realHost, realname, ip: ip === '0' ? '255.255.255.255' : ip, service },
+    { nick: got.nick, user: username, host, realHost: realHost === '*' ? host : realHost, realname, ip: ip === '0' ? '255.255.255.255' : ip, service },
     home as ServerEntry,
     (u) => {
       userIds.set(u, { uid, ts, home });

@@ -1,5 +1,6 @@
-// Server linking over TS6 (phase 1: networks of this server's own daemons). State's events
-// become TS6 lines to the linked servers (network.ts has the links, inbound.ts what they send).
+// Server linking over TS6 (networks of this server's own daemons, and with Solanum). State's
+// events become TS6 lines to the linked servers (network.ts has the links, inbound.ts what they
+// send, dialect.ts what each understands).
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
 import type { Message } from '../../protocol/message.js';
 import { ERR } from '../../protocol/numerics.js';
@@ -28,14 +29,14 @@ function subscribe(server: Server, net: Network): void {
   const src = (user: User | undefined) => (user ? net.uid(user) : net.sid);
 
   events.on('userIntroduced', ({ client }) => {
-    if (!idle()) net.broadcast(net.euidLine(client));
+    if (!idle()) for (const line of net.userLines(client)) net.broadcast(line);
   });
   events.on('nickChanged', ({ client }) => {
     if (!client.registered) return;
     // The nick's timestamp is kept while unlinked too: a later link's collisions compare it.
     const ids = net.ids(client);
     if (!net.from) ids.ts = Math.floor(Date.now() / 1000);
-    if (idle()) return;
+    if (idle() || net.saving) return;
     net.broadcast({ source: net.uid(client), command: 'NICK', params: [client.nick, String(ids.ts)] });
   });
   events.on('userQuit', ({ client, reason }) => {
@@ -44,8 +45,10 @@ function subscribe(server: Server, net: Network): void {
     if (net.splitting || idle()) return;
     const uid = ids?.uid ?? net.uid(client);
     // A user of another server that did not quit there (a KILL here, a nick collision) is killed everywhere.
+    // KILL's reason is "<path> (<reason>)" (ts6.md "KILL"): our "Killed (<by> (<why>))" read back into it.
+    const killed = /^Killed \((\S+) \((.*)\)\)$/s.exec(reason);
     if (ids?.home && net.linkToward(ids.home) !== net.from)
-      net.broadcast({ source: net.sid, command: 'KILL', params: [uid, reason] });
+      net.broadcast({ source: net.sid, command: 'KILL', params: [uid, killed ? `${killed[1]} (${killed[2]})` : `${server.name} (${reason})`] });
     else net.broadcast({ source: uid, command: 'QUIT', params: [reason] });
   });
   events.on('userModeChanged', ({ client, letter, on }) => {
@@ -95,10 +98,14 @@ function subscribe(server: Server, net: Network): void {
     net.broadcast({ source: src(by), command: 'TMODE', params: [String(net.channelTs(channel)), channel.name, ...formatModeChanges(wire)] });
   });
   events.on('serverLinked', ({ server: entry }) => {
-    if (!idle()) net.broadcast(net.sidLine(entry));
+    if (!idle()) for (const line of net.serverLines(entry)) net.broadcast(line);
   });
   events.on('serverSplit', ({ server: entry, reason, servers }) => {
-    for (const s of servers) if (s.sid) net.bySid.delete(s.sid);
+    for (const s of servers) {
+      if (!s.sid) continue;
+      net.bySid.delete(s.sid);
+      net.gcaps.delete(s.sid);
+    }
     if (!idle() && entry.sid) net.broadcast({ source: net.sidOf(entry.uplink ?? server.state.me), command: 'SQUIT', params: [entry.sid, reason] });
   });
 }

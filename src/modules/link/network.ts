@@ -4,9 +4,11 @@
 // back to the one it came from.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { verifyPassword } from '../../auth/password.js';
 import { isLoopback, type ClassConfig, type LinkConfig, type ListenConfig } from '../../config/schema.js';
 import { Connection, type ConnectionOwner, type LineProblem } from '../../net/connection.js';
+import { readTls } from '../../net/listener.js';
 import type { DisconnectReason } from '../../net/disconnect.js';
 import { normalizeIp } from '../../protocol/mask.js';
 import { parseMessage, serializeMessage, type Message } from '../../protocol/message.js';
@@ -16,6 +18,7 @@ import type { ServerEntry } from '../../server/state.js';
 import type { User } from '../../server/user.js';
 import { serverNotice } from '../oper.js';
 import { SNO_LINKS } from './events.js';
+import { fromPeer, ourCapab, ourTable, peerTable, REQUIRED_CAPABS, toPeer, type ModeTable } from './dialect.js';
 import { channelTs, makeUid, SID_RE, userIds } from './ids.js';
 import { applyLine } from './inbound.js';
 import { staysHome } from './services.js';
@@ -49,8 +52,11 @@ export interface Link {
   burstSeconds: number | undefined;
   /** Lines of it not applied (malformed, or from the wrong direction), for the log's bound. */
   ignored: number;
-  /** The capabilities it sent in CAPAB. */
-  capabs: ReadonlySet<string>;
+  /** The capabilities of its CAPAB, and its mode letters (dialect.ts). */
+  caps: ReadonlySet<string>;
+  modes: ModeTable;
+  /** It speaks exactly as we do (our modes, EUID): lines go to it untranslated. */
+  native: boolean;
   handshakeTimer: NodeJS.Timeout | undefined;
 }
 
@@ -61,12 +67,19 @@ export class Network implements ConnectionOwner {
   readonly byPeer = new Map<ServerEntry, Link>();
   readonly bySid = new Map<string, ServerEntry>();
   readonly byUid = new Map<string, User>();
+  /**
+   * Each linked server's capabilities (its CAPAB, or ENCAP GCAP for one further away): told to
+   * the other links, which decide by them whether a user of that server can be saved (ts6.md).
+   */
+  readonly gcaps = new Map<string, string>();
   /** The link whose line is being applied: State's events of that change do not go back to it. */
   from: Link | undefined;
   /** The line being applied went on to the other links as it came: State's events of it send nothing (services.ts). */
   quiet = false;
   /** A split is being applied: its users' quits are told as one SQUIT, not one QUIT each. */
   splitting = false;
+  /** A nick collision is renaming a user to its UID: collisions.ts tells the links (SAVE), not the nick change. */
+  saving = false;
   private uidSeq = 0;
   private readonly retries = new Map<string, NodeJS.Timeout>();
   /** Names of [[link]] blocks with a connect in progress. */
@@ -74,7 +87,12 @@ export class Network implements ConnectionOwner {
   private pingTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(readonly server: Server) {}
+  /** Our channel and user modes, as dialect.ts compares them with a peer's. */
+  readonly ourModes: ModeTable;
+
+  constructor(readonly server: Server) {
+    this.ourModes = ourTable(server);
+  }
 
   get sid(): string {
     return this.server.state.me.sid!;
@@ -117,14 +135,19 @@ export class Network implements ConnectionOwner {
   // ---- sending ------------------------------------------------------------------------------
 
   send(link: Link, msg: Message): void {
-    link.conn.writeText(serializeMessage(msg) + '\r\n');
+    if (link.native) return link.conn.writeText(serializeMessage(msg) + '\r\n');
+    for (const line of toPeer(this.ourModes, link.modes, link.caps, msg)) link.conn.writeText(serializeMessage(line) + '\r\n');
   }
 
   /** To every link that is up, but the one the change came from (and `except`). */
   broadcast(msg: Message, except?: Link): void {
     if (this.quiet) return;
     const line = serializeMessage(msg) + '\r\n';
-    for (const link of this.links) if (link.phase === 'up' && link !== this.from && link !== except) link.conn.writeText(line);
+    for (const link of this.links)
+      if (link.phase === 'up' && link !== this.from && link !== except) {
+        if (link.native) link.conn.writeText(line);
+        else this.send(link, msg);
+      }
   }
 
   // ---- connections --------------------------------------------------------------------------
@@ -153,7 +176,9 @@ export class Network implements ConnectionOwner {
       upAt: 0,
       burstSeconds: undefined,
       ignored: 0,
-      capabs: new Set(),
+      caps: new Set(),
+      modes: this.ourModes,
+      native: false,
       handshakeTimer: setTimeout(() => this.drop(link, 'Handshake timeout'), HANDSHAKE_SECONDS * 1000),
     };
     link.handshakeTimer!.unref();
@@ -184,8 +209,15 @@ export class Network implements ConnectionOwner {
   /** Connects to a [[link]] block's server (autoconnect). */
   connectTo(cfg: LinkConfig): void {
     if (this.stopped || this.connecting.has(cfg.name) || this.server.state.findServer(cfg.name) || [...this.links].some((l) => l.cfg?.name === cfg.name)) return;
-    this.server.log.info({ link: cfg.name, address: cfg.address, port: cfg.port }, 'connecting to server');
-    const socket = connect({ host: cfg.address, port: cfg.port });
+    this.server.log.info({ link: cfg.name, address: cfg.address, port: cfg.port, tls: cfg.tls }, 'connecting to server');
+    let socket: Socket;
+    try {
+      socket = cfg.tls ? connectTls(this.tlsOptions(cfg)) : connect({ host: cfg.address, port: cfg.port });
+    } catch (err) {
+      // Our certificate files could not be read.
+      this.server.log.warn({ link: cfg.name, err: (err as Error).message }, 'server link connect failed');
+      return this.scheduleRetry(cfg);
+    }
     this.connecting.add(cfg.name);
     const failed = (err: Error) => {
       this.connecting.delete(cfg.name);
@@ -195,12 +227,27 @@ export class Network implements ConnectionOwner {
       this.scheduleRetry(cfg);
     };
     socket.once('error', failed);
-    socket.once('connect', () => {
+    socket.once(cfg.tls ? 'secureConnect' : 'connect', () => {
       this.connecting.delete(cfg.name);
       socket.off('error', failed);
       if (this.stopped) return void socket.destroy();
-      this.sendIntroduction(this.open(socket, cfg, true), cfg);
+      const link = this.open(socket, cfg, true);
+      // Our password goes only to the certificate pinned.
+      const tlsProblem = this.tlsProblem(link, cfg);
+      if (tlsProblem) return this.refuse(link, tlsProblem);
+      this.sendIntroduction(link, cfg);
     });
+  }
+
+  /**
+   * A TLS connect: the peer's certificate is not checked against a CA (servers' are usually
+   * self-signed) but by its pinned fingerprint, after the handshake; ours is the certificate of
+   * our first TLS listener (servers listeners first), so the peer can pin it too.
+   */
+  private tlsOptions(cfg: LinkConfig): ConnectionOptions {
+    const listeners = this.server.config.listen.filter((l) => l.tls);
+    const mine = listeners.find((l) => l.servers) ?? listeners[0];
+    return { host: cfg.address, port: cfg.port, rejectUnauthorized: false, ...(mine?.tls ? readTls(mine.tls) : {}) };
   }
 
   private scheduleRetry(cfg: LinkConfig): void {
@@ -258,9 +305,11 @@ export class Network implements ConnectionOwner {
       return;
     }
     if (link.phase === 'handshake') return this.handshake(link, msg);
+    const ours = link.native ? msg : fromPeer(this.server, this.ourModes, link.modes, msg);
+    if (!ours) return;
     this.from = link;
     try {
-      applyLine(this, link, msg);
+      applyLine(this, link, ours);
     } catch (err) {
       this.server.log.error({ link: link.name, line, err: err instanceof Error ? err.stack : String(err) }, 'server link line failed');
     } finally {
@@ -309,7 +358,7 @@ export class Network implements ConnectionOwner {
   private sendIntroduction(link: Link, cfg: LinkConfig): void {
     const me = this.server.state.me;
     this.send(link, { command: 'PASS', params: [cfg.send_password, 'TS', '6', this.sid] });
-    this.send(link, { command: 'CAPAB', params: ['QS EX IE ENCAP EUID TB STAG SERVICES RSFNC MLOCK'] });
+    this.send(link, { command: 'CAPAB', params: [ourCapab(this.server)] });
     this.send(link, { command: 'SERVER', params: [me.name, '1', me.description || me.name] });
   }
 
@@ -321,9 +370,15 @@ export class Network implements ConnectionOwner {
         link.password = p[0];
         link.theirSid = p[3];
         return;
-      case 'CAPAB':
-        link.capabs = new Set((p[0] ?? '').split(' ').filter(Boolean).slice(0, 100));
+      case 'CAPAB': {
+        link.caps = new Set(p.join(' ').split(' ').filter(Boolean).slice(0, 100));
+        const missing = REQUIRED_CAPABS.filter((c) => !link.caps.has(c));
+        if (missing.length) return this.refuse(link, `Missing required capabilities: ${missing.join(' ')}`);
+        link.modes = peerTable(link.caps);
+        // One of our own daemons with the same modes: nothing to translate.
+        link.native = link.caps.has('EUID') && ourCapab(this.server).split(' ').every((t) => !t.includes('=') || link.caps.has(t));
         return;
+      }
       case 'SERVER':
         return this.checkServer(link, p);
       case 'SVINFO':
@@ -334,9 +389,21 @@ export class Network implements ConnectionOwner {
         return void link.conn.close({ kind: 'other', text: `ERROR from peer: ${p[0] ?? ''}` }, '');
       case 'PING':
         return this.send(link, { command: 'PONG', params: [p[0] ?? ''] });
+      case 'NOTICE':
+        // A server that takes clients and servers on one port (Solanum) greets every connection
+        // with its lookup notices before it knows a server is there.
+        return;
       default:
         return this.refuse(link, `${msg.command} before the end of the handshake`);
     }
+  }
+
+  /** Why a link of block `cfg` may not go on over its connection (TLS required, fingerprint pinned), if it may not. */
+  private tlsProblem(link: Link, cfg: LinkConfig): string | undefined {
+    if (cfg.tls && !link.conn.secure) return `${cfg.name} must link over TLS`;
+    const got = link.conn.certFingerprint;
+    if (cfg.fingerprint && got !== cfg.fingerprint) return `TLS certificate fingerprint mismatch for ${cfg.name}: got ${got ?? 'no certificate'}`;
+    return undefined;
   }
 
   private refuse(link: Link, reason: string): void {
@@ -355,7 +422,9 @@ export class Network implements ConnectionOwner {
     if (!cfg) return this.refuse(link, `No link block for ${name}`);
     if (link.outgoing && cfg !== link.cfg) return this.refuse(link, `Connected to ${link.cfg!.name} but it says it is ${name}`);
     if (!link.outgoing && cfg.address !== link.conn.ip) return this.refuse(link, `${name} may not link from ${link.conn.ip}`);
-    if (!cfg.allow_plaintext && !isLoopback(link.conn.ip)) return this.refuse(link, 'Plaintext links only on loopback');
+    const tlsProblem = this.tlsProblem(link, cfg);
+    if (tlsProblem) return this.refuse(link, tlsProblem);
+    if (!link.conn.secure && !cfg.allow_plaintext && !isLoopback(link.conn.ip)) return this.refuse(link, 'Plaintext links only on loopback');
     if (!(await verifyPassword(link.password, cfg.accept_password))) return this.refuse(link, `Bad password for ${name}`);
     if (link.conn.closed) return;
     if (this.server.state.findServer(name)) return this.refuse(link, `Server ${name} already exists`);
@@ -382,6 +451,8 @@ export class Network implements ConnectionOwner {
     const applying = this.from;
     this.from = link;
     try {
+      // Known before State announces the server, so the other links hear its GCAP with its SID.
+      this.gcaps.set(link.theirSid!, [...link.caps].join(' '));
       const peer = this.server.state.linkServer({ name: link.name!, sid: link.theirSid, description: link.description }, this.server.state.me);
       link.peer = peer;
       this.byPeer.set(peer, link);
@@ -401,25 +472,31 @@ export class Network implements ConnectionOwner {
   private sendBurst(link: Link): void {
     const state = this.server.state;
     const servers = [...state.servers.values()].filter((s) => s !== state.me && s !== link.peer).sort((a, b) => a.hops - b.hops);
-    for (const s of servers) if (this.linkToward(s) !== link) this.send(link, this.sidLine(s));
+    for (const s of servers) if (this.linkToward(s) !== link) for (const line of this.serverLines(s)) this.send(link, line);
     for (const user of state.clients) {
       // Our services are each server's own (every server runs its NickServ): they stay home.
       if (!user.registered || staysHome(this, user) || this.linkOfUser(user) === link) continue;
-      this.send(link, this.euidLine(user));
+      for (const line of this.userLines(user)) this.send(link, line);
       if (user.away !== undefined) this.send(link, { source: this.uid(user), command: 'AWAY', params: [user.away] });
     }
     for (const channel of state.channels.values()) {
       for (const line of this.sjoinLines(channel, [...channel.members].filter(([u]) => this.linkOfUser(u) !== link))) this.send(link, line);
-      // List modes go as BMASK, as many masks to a line as fit.
+      // List modes go as EBMASK (with who set each entry and when) or BMASK, as many to a line as fit.
+      const extended = link.caps.has('EBMASK');
       for (const [letter, entries] of channel.lists) {
         for (let i = 0; i < entries.length; ) {
-          const masks: string[] = [];
+          const items: string[] = [];
           let size = 0;
-          while (i < entries.length && (masks.length === 0 || size + entries[i]!.mask.length < 400)) {
-            masks.push(entries[i]!.mask);
-            size += entries[i++]!.mask.length + 1;
+          while (i < entries.length) {
+            const e = entries[i]!;
+            const item = extended ? `${e.mask} ${e.setAt} ${e.setBy}` : e.mask;
+            if (items.length > 0 && size + item.length >= 400) break;
+            items.push(item);
+            size += item.length + 1;
+            i++;
           }
-          this.send(link, { source: this.sid, command: 'BMASK', params: [String(this.channelTs(channel)), channel.name, letter, masks.join(' ')] });
+          const command = extended ? 'EBMASK' : 'BMASK';
+          this.send(link, { source: this.sid, command, params: [String(this.channelTs(channel)), channel.name, letter, items.join(' ')] });
         }
       }
       const topic = channel.topic;
@@ -428,8 +505,18 @@ export class Network implements ConnectionOwner {
     this.send(link, { source: this.sid, command: 'PING', params: [this.server.name, link.theirSid!] });
   }
 
-  sidLine(s: ServerEntry): Message {
-    return { source: this.sidOf(s.uplink!), command: 'SID', params: [s.name, String(s.hops + 1), s.sid!, s.description || s.name] };
+  /** A server's introduction: SID, and ENCAP GCAP with its capabilities when known. */
+  serverLines(s: ServerEntry): Message[] {
+    const lines: Message[] = [{ source: this.sidOf(s.uplink!), command: 'SID', params: [s.name, String(s.hops + 1), s.sid!, s.description || s.name] }];
+    const caps = this.gcaps.get(s.sid!);
+    if (caps) lines.push({ source: s.sid!, command: 'ENCAP', params: ['*', 'GCAP', caps] });
+    return lines;
+  }
+
+  /** A user's introduction: EUID, and ENCAP CERTFP when a user of ours has a TLS client certificate (ts6.md "Linking"). */
+  userLines(user: User): Message[] {
+    const fp = this.ids(user).home ? undefined : user.sessions[0]?.conn.certFingerprint;
+    return fp ? [this.euidLine(user), { source: this.uid(user), command: 'ENCAP', params: ['*', 'CERTFP', fp] }] : [this.euidLine(user)];
   }
 
   euidLine(user: User): Message {

@@ -118,6 +118,17 @@ function applyEncapHere(net: Network, link: Link, msg: Message, origin: ServerEn
       if (user && args[0]) state.setAccount(user, args[0]);
       return;
     }
+    case 'REALHOST': {
+      // ":<uid> ENCAP * REALHOST <host>": the host under its spoof (a burst without EUID). Not a
+      // change anyone sees (State has no event for it): the field is set.
+      const user = net.byUid.get(msg.source ?? '');
+      if (user && args[0]) user.realHost = args[0];
+      return;
+    }
+    case 'GCAP':
+      // ":<sid> ENCAP * GCAP :<caps>", once, when a server is introduced: kept to tell links that come later (and for SAVE).
+      if (origin.sid && !net.gcaps.has(origin.sid)) net.gcaps.set(origin.sid, (args[0] ?? '').slice(0, 400));
+      return;
     case 'CHGHOST':
       if (target && args[1] && (trusted || ownUser)) state.setHost(target, args[1]);
       return;

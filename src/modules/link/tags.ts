@@ -25,7 +25,7 @@ const MSGID = /^[^\s;,]{1,100}$/;
 
 /** Whether the peer said STAG in its CAPAB. */
 export function hasStag(link: Link): boolean {
-  return link.capabs.has('STAG');
+  return link.caps.has('STAG');
 }
 
 /** The tags of a relayed message that go over a link: msgid, time and the client-only tags. */

@@ -28,6 +28,10 @@ const TEXT_FROM: Readonly<Record<string, number>> = {
   PONG: 0,
   // A list of words, split on spaces: the masks of BMASK (and the members of SJOIN, its last parameter).
   BMASK: 3,
+  // Its entries, "<mask> <set at> <set by>" each, likewise.
+  EBMASK: 3,
+  UID: 8,
+  MLOCK: 2,
 };
 
 const NUMERIC = /^\d{3}$/;
@@ -48,7 +52,7 @@ export function malformed(msg: Message): string | undefined {
   // A numeric routed back to a user (remote WHOIS, MOTD...) ends in text, as it does for clients.
   const textFrom = msg.command === 'SJOIN' || NUMERIC.test(msg.command) ? p.length - 1 : (TEXT_FROM[msg.command] ?? p.length);
   const why = words(msg, 0, textFrom);
-  if (why || (msg.command !== 'SJOIN' && msg.command !== 'BMASK')) return why;
+  if (why || (msg.command !== 'SJOIN' && msg.command !== 'BMASK' && msg.command !== 'EBMASK')) return why;
   // Each token of the list becomes a word of another line (a UID, a mask in a MODE).
   return /[^ \S]|^:| :/.test(p[p.length - 1] ?? '') ? `the list of ${msg.command} has a token that is not a word` : undefined;
 }

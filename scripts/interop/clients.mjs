@@ -1,0 +1,172 @@
+// Client side of the interop check (scripts/interop/solanum.sh): one client on each of two linked
+// servers; each step does something on one side and waits to see it on the other. Then an
+// operator on our server splits the link (SQUIT) and links it again (CONNECT), and the other
+// side's user must quit with the split and come back.
+//
+//   node clients.mjs <our client port> <their client port> <their server name> <link to split> <oper name> <oper password>
+//
+// <link to split> is a server linked directly to ours, on the path to theirs.
+//
+// Prints one line per step; exits 1 at the first step that fails (after 10 seconds).
+import { connect } from 'node:net';
+
+const [ourPort, theirPort, theirName, splitName, operName, operPass] = process.argv.slice(2);
+const TIMEOUT = 10000;
+
+function client(port, nick) {
+  // `cursor`: waits look at lines after the last one a wait matched, so nothing that arrived in
+  // between is missed.
+  const c = { lines: [], waiters: [], cursor: 0, sock: connect({ host: '127.0.0.1', port: Number(port) }) };
+  let buf = '';
+  c.sock.setEncoding('utf8');
+  c.sock.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) !== -1) {
+      const line = buf.slice(0, i).replace(/\r$/, '');
+      buf = buf.slice(i + 1);
+      if (line.startsWith('PING ')) c.send('PONG ' + line.slice(5));
+      c.lines.push(line);
+      const w = c.waiters[0];
+      if (w && w.test(line)) {
+        c.cursor = c.lines.length;
+        w.done(line);
+      }
+    }
+  });
+  c.sock.on('error', () => {});
+  c.send = (l) => c.sock.write(l + '\r\n');
+  /** Resolves with the first line after the cursor matching `re` (one wait at a time). */
+  c.wait = (re) =>
+    new Promise((resolve, reject) => {
+      const at = c.lines.findIndex((l, i) => i >= c.cursor && re.test(l));
+      if (at >= 0) {
+        c.cursor = at + 1;
+        return resolve(c.lines[at]);
+      }
+      const w = { test: (l) => re.test(l), done: (l) => { clearTimeout(t); c.waiters.splice(c.waiters.indexOf(w), 1); resolve(l); } };
+      const t = setTimeout(() => { c.waiters.splice(c.waiters.indexOf(w), 1); reject(new Error(`${nick}: no line matching ${re} in ${TIMEOUT} ms; last lines:\n  ${c.lines.slice(-8).join('\n  ')}`)); }, TIMEOUT);
+      c.waiters.push(w);
+    });
+  c.send(`NICK ${nick}`);
+  c.send(`USER ${nick} 0 * :interop ${nick}`);
+  return c;
+}
+
+async function step(name, fn) {
+  try {
+    await fn();
+    console.log(`ok   ${name}`);
+  } catch (err) {
+    console.log(`FAIL ${name}\n${err.message}`);
+    process.exit(1);
+  }
+}
+
+const ours = client(ourPort, 'ouruser');
+const theirs = client(theirPort, 'theiruser');
+const op = client(ourPort, 'ouroper');
+await step('both clients registered', async () => {
+  await ours.wait(/ 001 /);
+  await theirs.wait(/ 001 /);
+  await op.wait(/ 001 /);
+});
+await step('each side sees the other user (WHOIS)', async () => {
+  // A new user reaches the other side a moment later: asked again until it has.
+  for (const [c, nick, server] of [[ours, 'theiruser', theirName], [theirs, 'ouruser', undefined]]) {
+    for (let i = 0; ; i++) {
+      const from = c.lines.length;
+      c.send(`WHOIS ${nick}`);
+      await c.wait(/ 318 /);
+      const where = c.lines.slice(from).find((l) => new RegExp(` 312 \\S+ ${nick} `).test(l));
+      if (where && (!server || where.split(' ')[4] === server)) break;
+      if (i === 50) throw new Error(`${nick} is not seen (on ${server ?? 'their server'})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+});
+await step('JOIN seen across', async () => {
+  ours.send('JOIN #interop');
+  await ours.wait(/ 366 /);
+  // Their JOIN waits until the channel reached their server (else it would make one of its own there).
+  for (let i = 0; ; i++) {
+    const from = theirs.lines.length;
+    theirs.send('NAMES #interop');
+    await theirs.wait(/ 366 /);
+    if (theirs.lines.slice(from).some((l) => / 353 .*ouruser/.test(l))) break;
+    if (i === 50) throw new Error('the channel never reached their server');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  theirs.send('JOIN #interop');
+  await theirs.wait(/ 353 .*ouruser/);
+  await ours.wait(/^:theiruser!\S+ JOIN :?#interop/);
+});
+await step('channel PRIVMSG both ways', async () => {
+  ours.send('PRIVMSG #interop :hello from ours');
+  await theirs.wait(/^:ouruser!\S+ PRIVMSG #interop :hello from ours$/);
+  theirs.send('PRIVMSG #interop :hello from theirs');
+  await ours.wait(/^:theiruser!\S+ PRIVMSG #interop :hello from theirs$/);
+});
+await step('private PRIVMSG both ways', async () => {
+  ours.send('PRIVMSG theiruser :direct from ours');
+  await theirs.wait(/^:ouruser!\S+ PRIVMSG theiruser :direct from ours$/);
+  theirs.send('PRIVMSG ouruser :direct from theirs');
+  await ours.wait(/^:theiruser!\S+ PRIVMSG ouruser :direct from theirs$/);
+});
+await step('channel MODE (+o, +m, +b) both ways', async () => {
+  ours.send('MODE #interop +o theiruser');
+  await theirs.wait(/ MODE #interop \+o theiruser$/);
+  theirs.send('MODE #interop +mb bad!*@*');
+  await ours.wait(/ MODE #interop \+mb bad!\*@\*$/);
+});
+await step('TOPIC both ways', async () => {
+  theirs.send('TOPIC #interop :topic from theirs');
+  await ours.wait(/ TOPIC #interop :topic from theirs$/);
+  ours.send('TOPIC #interop :topic from ours');
+  await theirs.wait(/ TOPIC #interop :topic from ours$/);
+});
+await step('NICK both ways', async () => {
+  ours.send('NICK ournew');
+  await theirs.wait(/^:ouruser!\S+ NICK :?ournew$/);
+  theirs.send('NICK theirnew');
+  await ours.wait(/^:theiruser!\S+ NICK :?theirnew$/);
+});
+await step('SQUIT: the other side’s user quits with the split', async () => {
+  op.send(`OPER ${operName} ${operPass}`);
+  await op.wait(/ 381 /);
+  op.send(`SQUIT ${splitName} :interop split`);
+  await ours.wait(/^:theirnew!\S+ QUIT :/);
+});
+await step('CONNECT: relinked, the user and the channel are back', async () => {
+  // The other side needs a moment to forget us: a CONNECT at once may hear "already exists".
+  await new Promise((r) => setTimeout(r, 1000));
+  op.send(`CONNECT ${splitName}`);
+  await ours.wait(/^:theirnew!\S+ JOIN :?#interop/);
+  ours.send('PRIVMSG #interop :after the relink');
+  await theirs.wait(/^:ournew!\S+ PRIVMSG #interop :after the relink$/);
+});
+await step('QUIT seen across', async () => {
+  theirs.send('QUIT :bye from theirs');
+  await ours.wait(/^:theirnew!\S+ QUIT :.*bye from theirs/);
+});
+await step('a nick taken on both sides during a split is resolved by SAVE at the relink, nobody killed', async () => {
+  op.send(`SQUIT ${splitName} :collision test`);
+  await op.wait(/ NOTICE | ERROR |SQUIT/i).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 1000));
+  const left = client(ourPort, 'twin');
+  const right = client(theirPort, 'twin');
+  await left.wait(/ 001 /);
+  await right.wait(/ 001 /);
+  op.send(`CONNECT ${splitName}`);
+  const saved = () => [...left.lines, ...right.lines].find((l) => / 043 /.test(l));
+  for (let i = 0; !saved(); i++) {
+    if (i === 100) throw new Error(`no SAVE (043); last lines:\n  ${[...left.lines.slice(-4), ...right.lines.slice(-4)].join('\n  ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const killed = [...left.lines, ...right.lines].find((l) => / KILL |^ERROR /.test(l));
+  if (killed) throw new Error(`killed: ${killed}`);
+  console.log(`     (${saved()})`);
+  for (const c of [left, right]) c.sock.destroy();
+});
+for (const c of [ours, theirs, op]) c.sock.destroy();
