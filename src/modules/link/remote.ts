@@ -40,7 +40,7 @@ function serverNamed(net: Network, given: string): ServerEntry | undefined {
  * Passes `msg` on toward `target` unless it is this server; true when passed on (or dropped:
  * never back where it came from).
  */
-function passOn(net: Network, link: Link, target: ServerEntry, msg: Message): boolean {
+export function passOn(net: Network, link: Link, target: ServerEntry, msg: Message): boolean {
   if (target === net.server.state.me) return false;
   const via = net.linkToward(target);
   if (via && via !== link) net.send(via, msg);
@@ -74,12 +74,7 @@ export function applyHunted(net: Network, link: Link, msg: Message, user: User |
 /** ":<sid> <numeric|NOTICE> <uid> ...": a reply for a user, shown to it here or passed toward its server. */
 export function routeReply(net: Network, link: Link, msg: Message): void {
   const target = net.byUid.get(msg.params[0] ?? '');
-  if (!target) return;
-  const via = net.linkOfUser(target);
-  if (via) {
-    if (via !== link) net.send(via, msg);
-    return;
-  }
+  if (!target || passOn(net, link, net.server.state.serverOf(target), msg)) return;
   const from = net.bySid.get(msg.source ?? '')?.name ?? link.name!;
   target.send({ source: from, command: msg.command, params: [target.nick, ...msg.params.slice(1)] });
 }
@@ -95,12 +90,7 @@ export function applyUserPing(net: Network, link: Link, msg: Message, user: User
 /** ":<sid> PONG <server name> <uid>": the answer to a user's remote PING, shown to it here or passed on. */
 export function routeUserPong(net: Network, link: Link, msg: Message): void {
   const target = net.byUid.get(msg.params[1] ?? '');
-  if (!target) return;
-  const via = net.linkOfUser(target);
-  if (via) {
-    if (via !== link) net.send(via, msg);
-    return;
-  }
+  if (!target || passOn(net, link, net.server.state.serverOf(target), msg)) return;
   target.send({ source: msg.params[0]!, command: 'PONG', params: [msg.params[0]!, target.nick] });
 }
 

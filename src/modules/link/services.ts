@@ -18,7 +18,7 @@ import { setModeLock } from '../channels/mlock.js';
 import { userIds } from './ids.js';
 import type { Link, Network } from './network.js';
 import { holdNick } from './nickdelay.js';
-import { applyOpsEncap } from './remote.js';
+import { applyOpsEncap, passOn } from './remote.js';
 import { applyMessageEncap } from './tags.js';
 import { saslClient, saslFromLink, setMechlist } from './sasl.js';
 
@@ -227,8 +227,7 @@ export function serverMessage(net: Network, link: Link, msg: Message): void {
   const server = net.server;
   const user = net.byUid.get(targetName);
   if (user) {
-    const via = net.linkOfUser(user);
-    if (via) return via !== link ? net.send(via, msg) : undefined;
+    if (passOn(net, link, server.state.serverOf(user), msg)) return;
     return user.send({ source: origin.name, command: msg.command, params: [user.nick, text] });
   }
   const channel = server.state.findChannel(targetName);
