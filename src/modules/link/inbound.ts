@@ -5,6 +5,7 @@
 // a local user's; the link module's subscribers pass it on to the other links.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
 import { isChannelTarget, validChannelName } from '../../protocol/channelname.js';
+import { globMatch } from '../../protocol/mask.js';
 import type { Message, Tags } from '../../protocol/message.js';
 import type { Channel } from '../../server/channel.js';
 import { relay, newMsgid } from '../../server/outgoing.js';
@@ -189,7 +190,11 @@ function introduceServer(net: Network, link: Link, msg: Message): void {
   const uplink = net.bySid.get(msg.source ?? '');
   const state = net.server.state;
   if (!name || !sid || !uplink || !SID_RE.test(sid) || net.linkToward(uplink) !== link) return;
-  if (!link.cfg!.hub) return net.drop(link, `${link.name} is a leaf and may not introduce ${name}`);
+  if (!link.cfg!.hub) return net.refuse(link, `${link.name} is a leaf and may not introduce ${name}`);
+  // Every server behind the link, however far, must match the block's hub_mask (as Solanum's).
+  const masks = link.cfg!.hub_mask ?? ['*'];
+  if (!masks.some((m) => globMatch(m.toLowerCase(), name.toLowerCase())))
+    return net.refuse(link, `${link.name} may not introduce ${name}: it matches no hub_mask of its [[link]] block`);
   if (state.findServer(name) || net.bySid.has(sid) || sid === net.sid) return net.drop(link, `Server ${name} (${sid}) already exists`);
   if (net.bySid.size >= MAX_REMOTE_SERVERS) return net.drop(link, 'Too many servers');
   const entry = state.linkServer({ name, sid, description: description ?? '' }, uplink);

@@ -153,6 +153,10 @@ export const link: Module = {
     },
   },
   hooks: {
+    // [[link]] blocks added, changed or removed (network.ts rehashed).
+    rehashed(server) {
+      networkOf.get(server)?.rehashed();
+    },
     // Bans set here go to the network; one applied from a link is passed on as it came (link/bans.ts).
     banAdded(server, ban, by) {
       const net = networkOf.get(server);
