@@ -77,3 +77,52 @@ describe('hub_mask', () => {
     await linked(a, c);
   });
 });
+
+describe('INVITE across a link', () => {
+  it('lets a user of another server past +i, shows it the INVITE, and tells the operators of every server (invite-notify)', async () => {
+    const a = await daemon('a', '1AA', [{ name: 'b' }]);
+    const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
+    await linked(a, b);
+    const alice = await user(a, 'alice');
+    const carol = await user(a, 'carol');
+    const dave = await user(b, 'dave', { caps: ['invite-notify'] });
+    const bob = await user(b, 'bob');
+    alice.send('JOIN #secret');
+    await alice.waitFor('366');
+    alice.send('MODE #secret +i');
+    await alice.waitFor((m) => m.command === 'MODE' && m.params[1] === '+i');
+    await waitUntil(() => b.server.state.findChannel('#secret')?.flags.has('i') === true, 3000);
+
+    // Dave, on B, is refused by +i until Alice invites him from A.
+    dave.send('JOIN #secret');
+    expect((await dave.waitFor('473')).params[1]).toBe('#secret');
+    alice.send('INVITE dave #secret');
+    expect((await alice.waitFor('341')).params.slice(1)).toEqual(['dave', '#secret']);
+    const invite = await dave.waitFor('INVITE');
+    expect(invite.source).toMatch(/^alice!/);
+    expect(invite.params).toEqual(['dave', '#secret']);
+    dave.send('JOIN #secret');
+    await dave.waitFor('366');
+    await alice.waitFor((m) => m.command === 'JOIN' && m.source?.startsWith('dave!') === true);
+    alice.send('MODE #secret +o dave');
+    await dave.waitFor((m) => m.command === 'MODE' && m.params[1] === '+o');
+
+    // Bob, on B too: Dave, an operator on the target's server, hears of the invite.
+    alice.send('INVITE bob #secret');
+    expect((await bob.waitFor('INVITE')).params).toEqual(['bob', '#secret']);
+    const told = await dave.waitFor((m) => m.command === 'INVITE' && m.params[0] === 'bob');
+    expect(told.source).toMatch(/^alice!/);
+    bob.send('JOIN #secret');
+    await bob.waitFor('366');
+    expect(await waitUntil(() => a.server.state.findChannel('#secret')!.members.has(a.server.state.findNick('bob')!), 3000)).toBe(true);
+
+    // Carol, on A: an invite of A's own user is told to B's operators (ENCAP INVITED).
+    alice.send('INVITE carol #secret');
+    expect((await carol.waitFor('INVITE')).params).toEqual(['carol', '#secret']);
+    const notified = await dave.waitFor((m) => m.command === 'INVITE' && m.params[0] === 'carol');
+    expect(notified.source).toMatch(/^alice!/);
+    // Her invite was kept on A, her own server: she gets past +i.
+    carol.send('JOIN #secret');
+    await carol.waitFor('366');
+  });
+});

@@ -1,6 +1,6 @@
 // What a linked server tells us, applied to State: servers (SID, SQUIT), users (EUID, UID, NICK,
 // SAVE, QUIT, KILL, AWAY, MODE, CHGHOST), channels (SJOIN, BMASK, EBMASK, JOIN, PART, KICK, TMODE,
-// TOPIC, TB) and messages (PRIVMSG, NOTICE, TAGMSG), after dialect.ts put them in our terms; ENCAP
+// TOPIC, TB; INVITE is invites.ts's) and messages (PRIVMSG, NOTICE, TAGMSG), after dialect.ts put them in our terms; ENCAP
 // and MLOCK are services.ts's. Local clients see each change through State's events, as they see
 // a local user's; the link module's subscribers pass it on to the other links.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
@@ -20,6 +20,7 @@ import { validNick } from '../registration.js';
 import { arrivedTags } from './tags.js';
 import { malformed } from './wellformed.js';
 import { handleSave, resolveCollision } from './collisions.js';
+import { applyInvite } from './invites.js';
 import { handleEbmask } from './lists.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
 import type { Link, Network } from './network.js';
@@ -169,6 +170,8 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     case 'TAGMSG':
       if (user && p.length >= 1) relayMessage(net, user, msg.command, p[0]!, '', msg.tags);
       return;
+    case 'INVITE':
+      return applyInvite(net, link, msg, user);
     case 'ENCAP':
       return applyEncap(net, link, msg);
     case 'MLOCK':
