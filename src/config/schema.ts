@@ -83,6 +83,8 @@ export const linkSchema = z.strictObject({
   retry: z.number().int().min(1).max(86400).default(60),
   /** It may introduce servers behind it; a leaf (false) may not. */
   hub: z.boolean().default(false),
+  /** The names (globs) of the servers a hub may introduce behind it; unset: any (["*"]). Needs `hub`. */
+  hub_mask: z.array(z.string().min(1).regex(/^\S+$/, 'a server name glob without spaces')).min(1).max(64).optional(),
   /** The [[class]] whose sendq and recvq the link gets (its flood limits do not apply to servers). */
   class: z.string().min(1).default('default'),
   /** The link is TLS both ways: our connects to it use TLS, and it must connect to a TLS servers listener. */
@@ -684,6 +686,7 @@ export const configSchema = z
           path: ['link', i, 'address'],
           message: 'a link off loopback needs tls = true with a pinned fingerprint, or allow_plaintext = true',
         });
+      if (l.hub_mask && !l.hub) ctx.addIssue({ code: 'custom', path: ['link', i, 'hub_mask'], message: 'a leaf introduces no servers: set hub = true to use hub_mask' });
       if (l.fingerprint && !l.tls) ctx.addIssue({ code: 'custom', path: ['link', i, 'fingerprint'], message: 'a fingerprint is checked on TLS links only: set tls = true' });
       if (l.name.toLowerCase() === cfg.server.name.toLowerCase())
         ctx.addIssue({ code: 'custom', path: ['link', i, 'name'], message: 'a link to this server itself' });

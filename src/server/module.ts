@@ -116,6 +116,11 @@ export interface Hooks {
   welcomeBurst(server: Server, client: User): void;
   /** While WHOIS answers about `target`, before RPL_ENDOFWHOIS: lines other modules add (e.g. 760 metadata). */
   whois(server: Server, viewer: User, target: User): void;
+  /**
+   * A user here invited `target` to `channel` (INVITE passed its checks): a target of this server
+   * has it already, one of another server is the link module's to reach.
+   */
+  invited(server: Server, by: User, target: User, channel: Channel): void;
   /** A server ban was set here (by an oper, the API, or a linked server): linked servers hear of it. `by` is the oper, when one set it. */
   banAdded(server: Server, ban: ServerBan, by: User | undefined): void;
   /** A server ban was removed here (as `banAdded`). */

@@ -24,10 +24,9 @@ export type RehashResult = { ok: true; needsRestart: string[]; warnings: string[
  */
 const RESTART_KEYS = [
   'server.casemapping',
-  // Phase 1 of linking reads the server id and the [[link]] blocks at start (an autoconnect retry
-  // reads its block again, so a block removed stops being retried).
+  // A server's id is how the network knows it and its users (their UIDs): it stays until a
+  // restart. [[link]] blocks apply live (link/network.ts rehashed).
   'server.sid',
-  'link.*',
   'store.*',
   'log.format',
   'log.destination',

@@ -155,6 +155,36 @@ describe('a link with a TS6 server of the charybdis family', () => {
     expect(p.lines).toContain(`:${uid} ENCAP * CERTFP ${fp}`);
   });
 
+  it('sends INVITE toward the target with the channel TS, and takes one only for a channel as old as ours', async () => {
+    const a = await daemon();
+    const alice = await client(a.port, 'alice');
+    clients.push(alice);
+    alice.send('JOIN #closed');
+    await alice.waitFor('366');
+    alice.send('MODE #closed +i');
+    await alice.waitFor((m) => m.command === 'MODE' && m.params[1] === '+i');
+    const carol = await client(a.port, 'carol');
+    clients.push(carol);
+    const p = await peer(a);
+    const carolUid = p.lines.map((l) => l.split(' ')).find((w) => w[1] === 'UID' && w[2] === 'carol')![9]!;
+    const ts = Number(p.lines.map((l) => l.split(' ')).find((w) => w[1] === 'SJOIN' && w[3] === '#closed')![2]);
+    p.send(`:9OL UID bob 1 ${now()} +i bob their.host 0 9OLAAAAAA :Bob`);
+    await waitUntil(() => !!a.server.state.findNick('bob'), 3000);
+    alice.send('INVITE bob #closed');
+    expect((await p.waitFor('INVITE')).params).toEqual(['9OLAAAAAA', '#closed', String(ts)]);
+    // Their user invites carol, once to a younger #closed (dropped), then to ours.
+    p.send(`:9OLAAAAAA INVITE ${carolUid} #closed ${ts + 100}`);
+    p.send(`:9OLAAAAAA INVITE ${carolUid} #closed ${ts}`);
+    const invite = await carol.waitFor('INVITE');
+    expect(invite.source).toMatch(/^bob!/);
+    expect(invite.params).toEqual(['carol', '#closed']);
+    expect(carol.lines.filter((l) => / INVITE carol /.test(l))).toHaveLength(1);
+    // The network hears that it was delivered (invite-notify on the other servers), and carol gets past +i.
+    expect((await p.waitFor((m) => m.command === 'ENCAP' && m.params[1] === 'INVITED')).params).toEqual(['*', 'INVITED', '9OLAAAAAA', carolUid, '#closed']);
+    carol.send('JOIN #closed');
+    await carol.waitFor('366');
+  });
+
   it('refuses a peer without the capabilities TS6 requires', async () => {
     const a = await daemon();
     const p = await TestClient.connect(a.serverPort);

@@ -3,7 +3,9 @@
 // (leaves first) and closes its clients after every test.
 import { afterEach, expect } from 'vitest';
 import { hashPassword } from '../../src/auth/password.js';
-import { client, startServer, waitUntil, type RawConfig, type TestClient, type TestServer } from './harness.js';
+import { writeFileSync } from 'node:fs';
+import type { RehashResult } from '../../src/server/rehash.js';
+import { client, startServer, testConfig, toToml, waitUntil, type RawConfig, type TestClient, type TestServer } from './harness.js';
 import type { CertFiles } from './tls.js';
 
 export const LINK_PASSWORD = 'linkpass';
@@ -20,7 +22,14 @@ export function linkBlock(name: string, extra: RawConfig = {}): RawConfig {
 
 /** A daemon named `name` with SID `sid`, a client listener, a server listener (TLS with `cert`) and these [[link]] blocks. */
 export async function linkDaemon(name: string, sid: string, links: RawConfig[], patch: RawConfig = {}, cert?: CertFiles): Promise<LinkedServer> {
-  const ts = await startServer({
+  const ts = await startServer(linkDaemonConfig(name, sid, links, patch, cert));
+  const listeners = [...ts.server.listeners.values()];
+  return { ...ts, port: listeners.find((l) => !l.cfg.servers)!.port, serverPort: listeners.find((l) => l.cfg.servers)!.port };
+}
+
+/** The config of linkDaemon (its listeners on port 0 stay the ones opened when it is written again for a REHASH). */
+function linkDaemonConfig(name: string, sid: string, links: RawConfig[], patch: RawConfig, cert: CertFiles | undefined): RawConfig {
+  return {
     server: { name, network: 'TestNet', motd: 'motd.txt', sid },
     listen: [
       { address: '127.0.0.1', port: 0 },
@@ -28,9 +37,7 @@ export async function linkDaemon(name: string, sid: string, links: RawConfig[], 
     ],
     link: links,
     ...patch,
-  });
-  const listeners = [...ts.server.listeners.values()];
-  return { ...ts, port: listeners.find((l) => !l.cfg.servers)!.port, serverPort: listeners.find((l) => l.cfg.servers)!.port };
+  };
 }
 
 /** Whether both know each other within `timeout` ms. */
@@ -47,6 +54,22 @@ export interface Peer {
   retry?: number;
   tls?: boolean;
   fingerprint?: string;
+  hubMask?: string[];
+}
+
+function blocksFor(peers: Peer[]): RawConfig[] {
+  return peers.map((p) =>
+    linkBlock(`${p.name}.test`, {
+      port: p.port ?? 1,
+      send_password: p.password ?? LINK_PASSWORD,
+      autoconnect: p.autoconnect ?? false,
+      hub: p.hub ?? false,
+      retry: p.retry ?? 1,
+      tls: p.tls ?? false,
+      ...(p.fingerprint ? { fingerprint: p.fingerprint } : {}),
+      ...(p.hubMask ? { hub_mask: p.hubMask } : {}),
+    }),
+  );
 }
 
 /** Registers the cleanup and returns the helpers that start daemons and clients for it. */
@@ -59,26 +82,26 @@ export function linkHarness() {
     for (const s of running.splice(0).reverse()) await s.stop();
   });
 
+  /** How each daemon's config is written again with other [[link]] blocks (relink). */
+  const configs = new Map<TestServer, (peers: Peer[]) => RawConfig>();
+
   /** A daemon named `<name>.test` with SID `sid`, a client port, a server port, [[link]] blocks for `peers`, and an oper "root". */
   async function daemon(name: string, sid: string, peers: Peer[], patch: RawConfig = {}, cert?: CertFiles): Promise<LinkedServer> {
-    const blocks = peers.map((p) =>
-      linkBlock(`${p.name}.test`, {
-        port: p.port ?? 1,
-        send_password: p.password ?? LINK_PASSWORD,
-        autoconnect: p.autoconnect ?? false,
-        hub: p.hub ?? false,
-        retry: p.retry ?? 1,
-        tls: p.tls ?? false,
-        ...(p.fingerprint ? { fingerprint: p.fingerprint } : {}),
-      }),
-    );
-    const ts = await linkDaemon(`${name}.test`, sid, blocks, {
+    const full = {
       oper_class: [{ name: 'net', privileges: ['routing', 'kill', 'ban', 'wallops'] }],
       oper: [{ name: 'root', password: OPER_HASH, hosts: ['*@127.0.0.1'], class: 'net' }],
       ...patch,
-    }, cert);
+    };
+    const ts = await linkDaemon(`${name}.test`, sid, blocksFor(peers), full, cert);
     running.push(ts);
+    configs.set(ts, (next) => testConfig(linkDaemonConfig(`${name}.test`, sid, blocksFor(next), full, cert)));
     return ts;
+  }
+
+  /** Writes the daemon's config again with [[link]] blocks for `peers` and REHASHes it. */
+  async function relink(s: TestServer, peers: Peer[]): Promise<RehashResult> {
+    writeFileSync(s.configPath, toToml(configs.get(s)!(peers)));
+    return s.server.rehash('test');
   }
 
   async function linked(a: TestServer, b: TestServer, timeout = 5000): Promise<void> {
@@ -102,5 +125,5 @@ export function linkHarness() {
   /** Closes a client made elsewhere after the test too. */
   const track = (c: TestClient) => void clients.push(c);
 
-  return { daemon, linked, user, oper, track };
+  return { daemon, linked, user, oper, track, relink };
 }

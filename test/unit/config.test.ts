@@ -187,6 +187,15 @@ describe('server links', () => {
     expect(problems(base + sid + link('class = "none"\n'))).toEqual([expect.stringMatching(/^link\[0\]\.class: no \[\[class\]\] named "none"/)]);
   });
 
+  it('takes hub_mask on a hub only, as non-empty globs', () => {
+    const sid = '[server]\nsid = "1AB"\n';
+    expect(parseConfigText(base + sid + link('hub = true\nhub_mask = ["*.example.net"]\n'), '/x.toml').link[0]!.hub_mask).toEqual(['*.example.net']);
+    expect(parseConfigText(base + sid + link('hub = true\n'), '/x.toml').link[0]!.hub_mask).toBeUndefined();
+    expect(problems(base + sid + link('hub_mask = ["*.example.net"]\n'))).toEqual([expect.stringMatching(/^link\[0\]\.hub_mask: a leaf introduces no servers: set hub = true/)]);
+    expect(problems(base + sid + link('hub = true\nhub_mask = []\n'))).toEqual([expect.stringMatching(/^link\[0\]\.hub_mask: /)]);
+    expect(problems(base + sid + link('hub = true\nhub_mask = ["a b"]\n'))).toEqual([expect.stringMatching(/^link\[0\]\.hub_mask\[0\]: a server name glob without spaces/)]);
+  });
+
   it('needs NickServ off without accounts, and accounts to answer SASL for the network', () => {
     expect(problems(base + '[accounts]\nenabled = false\n')).toEqual([expect.stringMatching(/^services\.enabled: NickServ needs accounts/)]);
     expect(problems(base + '[accounts]\nenabled = false\n[services]\nenabled = false\n[sasl]\nserve_network = true\n')).toEqual([

@@ -7,7 +7,7 @@ import { truncateUtf8 } from '../../protocol/text.js';
 import { CAP } from '../../server/caps.js';
 import type { Channel } from '../../server/channel.js';
 import type { User } from '../../server/user.js';
-import { relay } from '../../server/outgoing.js';
+import { relay, type Outgoing } from '../../server/outgoing.js';
 import type { Server } from '../../server/server.js';
 import { channelSlot, userSlot } from '../../server/slots.js';
 import { broadcastAbout, isHalfopOrAbove } from './common.js';
@@ -85,8 +85,7 @@ export function handleInvite(server: Server, client: User, msg: Message): void {
     client.numeric(ERR.NOTONCHANNEL, channel.name, "You're not on that channel");
     return;
   }
-  const mayInvite = (c: User) => !channel.flags.has('i') || isHalfopOrAbove(server, channel, c);
-  if (!mayInvite(client)) {
+  if (!mayInvite(server, channel, client)) {
     client.numeric(ERR.CHANOPRIVSNEEDED, channel.name, "You're not channel operator");
     return;
   }
@@ -94,6 +93,23 @@ export function handleInvite(server: Server, client: User, msg: Message): void {
     client.numeric(ERR.USERONCHANNEL, target.nick, channel.name, 'is already on channel');
     return;
   }
+  client.numeric(RPL.INVITING, target.nick, channel.name);
+  if (target.away !== undefined) client.numeric(RPL.AWAY, target.nick, target.away);
+  // A user of another server is invited there (the link module takes it to that server).
+  if (server.state.serverOf(target) === server.state.me) deliverInvite(server, client, target, channel);
+  else notifyInvite(server, client, target, channel, inviteLine(client, target, channel));
+  server.emit('invited', client, target, channel);
+}
+
+function inviteLine(by: User, target: User, channel: Channel): Outgoing {
+  return relay(by, { source: by.mask, command: 'INVITE', params: [target.nick, channel.name] });
+}
+
+/**
+ * An INVITE to a user of this server, from a user here or (over a link) of another server: the
+ * invite is kept for its JOIN, the target sees it, and members here are told (invite-notify).
+ */
+export function deliverInvite(server: Server, by: User, target: User, channel: Channel): void {
   const now = Date.now();
   const byNick = invites.getOrCreate(channel, () => new Map());
   prune(byNick, (t) => t > now);
@@ -104,15 +120,20 @@ export function handleInvite(server: Server, client: User, msg: Message): void {
   // Used-up, expired and destroyed channels leave the index here, so it stays small.
   for (const c of index) if (!isInvited(c, target) || server.state.findChannel(c.name) !== c) index.delete(c);
   index.add(channel);
-
-  client.numeric(RPL.INVITING, target.nick, channel.name);
-  if (target.away !== undefined) client.numeric(RPL.AWAY, target.nick, target.away);
-  const out = relay(client, { source: client.mask, command: 'INVITE', params: [target.nick, channel.name] });
+  const out = inviteLine(by, target, channel);
   target.sendOutgoing(out);
-  // invite-notify: members who could have sent this invite themselves hear of it.
-  for (const member of channel.members.keys()) {
-    if (member !== client && member.hasCap(CAP['invite-notify']) && mayInvite(member)) member.sendOutgoing(out);
-  }
+  notifyInvite(server, by, target, channel, out);
+}
+
+/** invite-notify: the members of this server who could have sent the invite themselves hear of it (the inviter aside). */
+export function notifyInvite(server: Server, by: User, target: User, channel: Channel, out: Outgoing = inviteLine(by, target, channel)): void {
+  for (const member of channel.members.keys())
+    if (member !== by && member.hasCap(CAP['invite-notify']) && mayInvite(server, channel, member)) member.sendOutgoing(out);
+}
+
+/** Whether a member may invite to the channel: anyone, or on +i a halfop or above. */
+function mayInvite(server: Server, channel: Channel, member: User): boolean {
+  return !channel.flags.has('i') || isHalfopOrAbove(server, channel, member);
 }
 
 export function handleKick(server: Server, client: User, msg: Message): void {

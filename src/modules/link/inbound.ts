@@ -1,10 +1,11 @@
 // What a linked server tells us, applied to State: servers (SID, SQUIT), users (EUID, UID, NICK,
 // SAVE, QUIT, KILL, AWAY, MODE, CHGHOST), channels (SJOIN, BMASK, EBMASK, JOIN, PART, KICK, TMODE,
-// TOPIC, TB) and messages (PRIVMSG, NOTICE, TAGMSG), after dialect.ts put them in our terms; ENCAP
+// TOPIC, TB; INVITE is invites.ts's) and messages (PRIVMSG, NOTICE, TAGMSG), after dialect.ts put them in our terms; ENCAP
 // and MLOCK are services.ts's. Local clients see each change through State's events, as they see
 // a local user's; the link module's subscribers pass it on to the other links.
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
 import { isChannelTarget, validChannelName } from '../../protocol/channelname.js';
+import { globMatch } from '../../protocol/mask.js';
 import type { Message, Tags } from '../../protocol/message.js';
 import type { Channel } from '../../server/channel.js';
 import { relay, newMsgid } from '../../server/outgoing.js';
@@ -19,6 +20,7 @@ import { validNick } from '../registration.js';
 import { arrivedTags } from './tags.js';
 import { malformed } from './wellformed.js';
 import { handleSave, resolveCollision } from './collisions.js';
+import { applyInvite } from './invites.js';
 import { handleEbmask } from './lists.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
 import type { Link, Network } from './network.js';
@@ -168,6 +170,8 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     case 'TAGMSG':
       if (user && p.length >= 1) relayMessage(net, user, msg.command, p[0]!, '', msg.tags);
       return;
+    case 'INVITE':
+      return applyInvite(net, link, msg, user);
     case 'ENCAP':
       return applyEncap(net, link, msg);
     case 'MLOCK':
@@ -189,7 +193,11 @@ function introduceServer(net: Network, link: Link, msg: Message): void {
   const uplink = net.bySid.get(msg.source ?? '');
   const state = net.server.state;
   if (!name || !sid || !uplink || !SID_RE.test(sid) || net.linkToward(uplink) !== link) return;
-  if (!link.cfg!.hub) return net.drop(link, `${link.name} is a leaf and may not introduce ${name}`);
+  if (!link.cfg!.hub) return net.refuse(link, `${link.name} is a leaf and may not introduce ${name}`);
+  // Every server behind the link, however far, must match the block's hub_mask (as Solanum's).
+  const masks = link.cfg!.hub_mask ?? ['*'];
+  if (!masks.some((m) => globMatch(m.toLowerCase(), name.toLowerCase())))
+    return net.refuse(link, `${link.name} may not introduce ${name}: it matches no hub_mask of its [[link]] block`);
   if (state.findServer(name) || net.bySid.has(sid) || sid === net.sid) return net.drop(link, `Server ${name} (${sid}) already exists`);
   if (net.bySid.size >= MAX_REMOTE_SERVERS) return net.drop(link, 'Too many servers');
   const entry = state.linkServer({ name, sid, description: description ?? '' }, uplink);

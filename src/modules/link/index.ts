@@ -14,6 +14,7 @@ import { audit } from '../oper.js';
 import { banLine, unbanLine } from './bans.js';
 import { linkStats, watchLinkEvents } from './events.js';
 import { userIds } from './ids.js';
+import { inviteToLinks } from './invites.js';
 import { Network } from './network.js';
 import { networkLine } from './opers.js';
 import { forwardQuery } from './remote.js';
@@ -153,6 +154,14 @@ export const link: Module = {
     },
   },
   hooks: {
+    // [[link]] blocks added, changed or removed (network.ts rehashed).
+    rehashed(server) {
+      networkOf.get(server)?.rehashed();
+    },
+    invited(server, by, target, channel) {
+      const net = networkOf.get(server);
+      if (net) inviteToLinks(net, by, target, channel);
+    },
     // Bans set here go to the network; one applied from a link is passed on as it came (link/bans.ts).
     banAdded(server, ban, by) {
       const net = networkOf.get(server);

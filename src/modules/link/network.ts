@@ -230,12 +230,14 @@ export class Network implements ConnectionOwner {
     socket.once(cfg.tls ? 'secureConnect' : 'connect', () => {
       this.connecting.delete(cfg.name);
       socket.off('error', failed);
-      if (this.stopped) return void socket.destroy();
-      const link = this.open(socket, cfg, true);
+      // Stopped, or a rehash removed the block while the connect was under way.
+      const block = this.blockNamed(cfg.name);
+      if (this.stopped || !block) return void socket.destroy();
+      const link = this.open(socket, block, true);
       // Our password goes only to the certificate pinned.
-      const tlsProblem = this.tlsProblem(link, cfg);
+      const tlsProblem = this.tlsProblem(link, block);
       if (tlsProblem) return this.refuse(link, tlsProblem);
-      this.sendIntroduction(link, cfg);
+      this.sendIntroduction(link, block);
     });
   }
 
@@ -250,16 +252,46 @@ export class Network implements ConnectionOwner {
     return { host: cfg.address, port: cfg.port, rejectUnauthorized: false, ...(mine?.tls ? readTls(mine.tls) : {}) };
   }
 
+  /** The [[link]] block of this name in the running config (a rehash may have changed or removed it). */
+  private blockNamed(name: string): LinkConfig | undefined {
+    return this.server.config.link.find((l) => l.name.toLowerCase() === name.toLowerCase());
+  }
+
+  /** A retry of the block as it is configured now: none once a rehash removed it or turned autoconnect off. */
   private scheduleRetry(cfg: LinkConfig): void {
-    if (this.stopped || !cfg.autoconnect || this.retries.has(cfg.name)) return;
+    const now = this.blockNamed(cfg.name);
+    if (this.stopped || !now?.autoconnect || this.retries.has(now.name)) return;
     const timer = setTimeout(() => {
-      this.retries.delete(cfg.name);
-      // The block may have gone with a rehash: only blocks still configured are retried.
-      const now = this.server.config.link.find((l) => l.name === cfg.name);
-      if (now?.autoconnect) this.connectTo(now);
-    }, cfg.retry * 1000);
+      this.retries.delete(now.name);
+      const still = this.blockNamed(now.name);
+      if (still?.autoconnect) this.connectTo(still);
+    }, now.retry * 1000);
     timer.unref();
-    this.retries.set(cfg.name, timer);
+    this.retries.set(now.name, timer);
+  }
+
+  /**
+   * After a REHASH: the link of a removed block is dropped (SQUIT to the rest of the network) and
+   * its retry cancelled; a block whose autoconnect went off stops being retried; a new block with
+   * autoconnect (or one whose autoconnect came on) starts connecting. A changed block applies to
+   * its next handshake: a link that is up keeps running as it was made.
+   */
+  rehashed(): void {
+    if (this.stopped) return;
+    for (const link of [...this.links]) {
+      const name = link.cfg?.name;
+      if (name !== undefined && !this.blockNamed(name)) {
+        this.server.log.info({ link: name }, 'server link block removed by rehash; dropping its link');
+        serverNotice(this.server, SNO_LINKS, `Link with ${name} dropped: its [[link]] block was removed`);
+        this.drop(link, 'link block removed');
+      }
+    }
+    for (const [name, timer] of this.retries) {
+      if (this.blockNamed(name)?.autoconnect) continue;
+      clearTimeout(timer);
+      this.retries.delete(name);
+    }
+    for (const cfg of this.server.config.link) if (cfg.autoconnect && !this.retries.has(cfg.name)) this.connectTo(cfg);
   }
 
   start(): void {
@@ -406,7 +438,8 @@ export class Network implements ConnectionOwner {
     return undefined;
   }
 
-  private refuse(link: Link, reason: string): void {
+  /** Drops a link for breaking a rule of its block or of TS6, with a log line and a server notice saying why. */
+  refuse(link: Link, reason: string): void {
     this.server.log.warn({ link: link.name ?? link.conn.ip, ip: link.conn.ip, reason }, 'server link refused');
     serverNotice(this.server, SNO_LINKS, `Link with ${link.name ?? 'unknown server'}[${link.conn.ip}] refused: ${reason}`);
     this.drop(link, reason);
@@ -418,9 +451,10 @@ export class Network implements ConnectionOwner {
     const name = p[0]!;
     link.name = name;
     link.description = p[2]!;
-    const cfg = this.server.config.link.find((l) => l.name.toLowerCase() === name.toLowerCase());
+    const cfg = this.blockNamed(name);
     if (!cfg) return this.refuse(link, `No link block for ${name}`);
-    if (link.outgoing && cfg !== link.cfg) return this.refuse(link, `Connected to ${link.cfg!.name} but it says it is ${name}`);
+    // The block as configured now (a rehash since the connect may have changed it).
+    if (link.outgoing && cfg.name !== link.cfg!.name) return this.refuse(link, `Connected to ${link.cfg!.name} but it says it is ${name}`);
     if (!link.outgoing && cfg.address !== link.conn.ip) return this.refuse(link, `${name} may not link from ${link.conn.ip}`);
     const tlsProblem = this.tlsProblem(link, cfg);
     if (tlsProblem) return this.refuse(link, tlsProblem);

@@ -16,6 +16,7 @@ import type { User } from '../../server/user.js';
 import { logIn, logOut } from '../accounts.js';
 import { setModeLock } from '../channels/mlock.js';
 import { userIds } from './ids.js';
+import { applyInvited } from './invites.js';
 import type { Link, Network } from './network.js';
 import { holdNick } from './nickdelay.js';
 import { applyOpsEncap, passOn } from './remote.js';
@@ -148,6 +149,8 @@ function applyEncapHere(net: Network, link: Link, msg: Message, origin: ServerEn
       // "MECHLIST :<mechanisms>": what the services' SASL agent offers, advertised in the sasl capability.
       if (trusted && args[0]) setMechlist(net, args[0]);
       return;
+    case 'INVITED':
+      return applyInvited(net, args);
     case 'REALNAME':
     case 'REDACT':
       return applyMessageEncap(net, net.byUid.get(msg.source ?? ''), msg.params);
