@@ -1,4 +1,4 @@
-// Server linking over TS6 (networks of this server's own daemons, and with Solanum). State's
+// Server linking over TS6 (networks of this server's own daemons, with Solanum and Atheme). State's
 // events become TS6 lines to the linked servers (network.ts has the links, inbound.ts what they
 // send, dialect.ts what each understands).
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
