@@ -318,13 +318,15 @@ describe('server links (TS6)', () => {
     const alice = await user(a, 'alice');
     alice.send('JOIN #ts');
     await alice.waitFor('366');
+    alice.send('MODE #ts +b keep!*@*');
+    await alice.waitFor((m) => m.command === 'MODE' && m.params[1] === '+b');
     await new Promise((r) => setTimeout(r, 1100));
     const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
     const bob = await user(b, 'bob');
     bob.send('JOIN #ts');
     await bob.waitFor('366');
-    bob.send('MODE #ts +s');
-    await bob.waitFor((m) => m.command === 'MODE' && m.params[1] === '+s');
+    bob.send('MODE #ts +sb spam!*@*');
+    await bob.waitFor((m) => m.command === 'MODE' && m.params[1] === '+sb');
     await linked(a, b);
     // Bob's channel was made a second later: his op and his +s go, alice's op arrives.
     const lost = await bob.waitFor((m) => m.command === 'MODE' && m.params[1]!.startsWith('-'));
@@ -338,6 +340,9 @@ describe('server links (TS6)', () => {
     expect(onA.members.get(bobOnA)).toBe('');
     expect(onA.flags.has('s')).toBe(false);
     expect(b.server.state.findChannel('#ts')!.members.get(b.server.state.findNick('bob')!)).toBe('');
+    // Bob's ban went with his modes; alice's came with her burst: both servers hold only hers.
+    await waitUntil(() => b.server.state.findChannel('#ts')!.list('b').length === 1, 3000);
+    for (const s of [a, b]) expect(s.server.state.findChannel('#ts')!.list('b').map((e) => e.mask)).toEqual(['keep!*@*']);
   });
 
   it('an oper’s KILL of a user on the other server disconnects it there', async () => {

@@ -327,6 +327,8 @@ function clearModes(net: Network, channel: Channel): void {
   if (channel.limit !== undefined) items.push(['l', undefined]);
   if (channel.forward !== undefined) items.push(['f', undefined]);
   for (const [member, held] of channel.members) for (const letter of held) items.push([letter, member.nick]);
+  // The younger side's ban, exception and invite-exception lists go too (ts6.md "SJOIN"); the older side's come in its burst.
+  for (const letter of LIST_MODES) for (const entry of channel.list(letter)) items.push([letter, entry.mask]);
   const perLine = server.config.limits.modes_per_line;
   let modes = '-';
   let args: string[] = [];
