@@ -181,8 +181,9 @@ export function toPeer(ours: ModeTable, peer: ModeTable, caps: ReadonlySet<strin
   const p = msg.params;
   const userModes = peer.userModes;
   let out: Message | undefined;
+  // On an introduction, S stays: it marks a service (ours, the SASL agent), as the peer's own S does.
   if (userModes !== undefined && msg.command === 'EUID' && p[3] !== undefined)
-    out = { ...msg, params: [...p.slice(0, 3), translateUserModes(p[3], (c) => userModes.has(c)), ...p.slice(4)] };
+    out = { ...msg, params: [...p.slice(0, 3), translateUserModes(p[3], (c) => c === 'S' || userModes.has(c)), ...p.slice(4)] };
   else if (userModes !== undefined && msg.command === 'MODE' && p[1] !== undefined) {
     const modes = translateUserModes(p[1], (c) => userModes.has(c));
     out = modes === '+' ? undefined : { ...msg, params: [p[0]!, modes] };
