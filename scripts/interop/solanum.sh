@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Interop check with Solanum (outside CI): links a Solanum install to two of this project's
 # daemons on loopback and checks, with clients on each side, that they see each other's JOIN,
-# PRIVMSG, NICK, MODE, TOPIC and QUIT, and a SQUIT and relink. Three layouts:
+# PRIVMSG, NICK, MODE, TOPIC and QUIT, and a SQUIT and relink. Four layouts:
 #
 #   hub:   ours-x — solanum — ours-y   (Solanum passes everything between our two daemons)
 #   leaf:  solanum — ours-x — ours-y   (our daemon passes everything between Solanum and ours-y)
 #   tls:   ours-x — solanum over TLS, each side's certificate fingerprint pinned (openssl makes them)
+#   sasl:  ours-x — solanum, ours-x keeping the accounts ([sasl] serve_network) and Solanum using
+#          its SaslServ as its SASL agent: a client of Solanum logs in by SASL PLAIN (solanum-sasl.mjs)
 #
-#   scripts/interop/solanum.sh /path/to/solanum-install      # the --prefix Solanum was installed to
+#   scripts/interop/solanum.sh /path/to/solanum-install [layout...]  # the --prefix Solanum was installed to
+#
+# With no layout named, all four run.
 #
 # It builds nothing: run `npm run build` here first, and build Solanum yourself (docs/linking.md,
 # "Interop"). Configs, logs and Solanum's files go to a temporary folder, kept on failure
@@ -16,7 +20,13 @@
 # install a user of its own, e.g. `useradd -r solanum && chown -R solanum: /path/to/install`).
 set -euo pipefail
 
-SOLANUM=${1:?usage: $0 <solanum install prefix>}
+SOLANUM=${1:?usage: $0 <solanum install prefix> [hub|leaf|tls|sasl...]}
+shift
+LAYOUTS=("$@")
+[ ${#LAYOUTS[@]} -gt 0 ] || LAYOUTS=(hub leaf tls sasl)
+for layout in "${LAYOUTS[@]}"; do
+  case $layout in hub | leaf | tls | sasl) ;; *) echo "no layout $layout (hub, leaf, tls, sasl)" >&2; exit 2 ;; esac
+done
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 [ -x "$SOLANUM/bin/solanum" ] || { echo "no $SOLANUM/bin/solanum" >&2; exit 2; }
 [ -f "$ROOT/dist/src/main.js" ] || { echo "no dist/: run npm run build first" >&2; exit 2; }
@@ -24,6 +34,7 @@ WORK=$(mktemp -d /tmp/interop-solanum.XXXXXX)
 chmod 777 "$WORK"
 PASSWORD=interop-link-pass
 OPER_PASSWORD=interop-oper-pass
+SASL_PASSWORD=interop-sasl-pass
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -234,8 +245,20 @@ layout_tls() {
   check "ours-x with solanum over TLS" "$X_C" "$S_P" solanum.interop solanum.interop
 }
 
-run_layout layout_hub
-run_layout layout_leaf
-run_layout layout_tls
+layout_sasl() {
+  echo "### SASL: solanum — ours-x, ours-x's SaslServ as Solanum's SASL agent"
+  # Solanum's sasl_service is SaslServ unless set; its service block makes our server's +S users services.
+  solanum_conf "$(connect_block x "$X_S" topicburst)" 'service { name = "x.interop"; };'
+  ours x 1XX "$X_C" "$X_S" "$(link solanum "$S_P" true true)" $'[sasl]\nserve_network = true'
+  printf '%s\n' "$SASL_PASSWORD" | node "$ROOT/dist/src/main.js" account create saslacct --config "$WORK/x.toml" >/dev/null
+  start_solanum
+  sleep 1
+  start_ours x
+  wait_linked "$X_C" solanum.interop || return 1
+  echo "== a client of solanum logs in with an account of ours-x"
+  node "$ROOT/scripts/interop/solanum-sasl.mjs" "$S_P" "$X_C" saslacct "$SASL_PASSWORD"
+}
+
+for layout in "${LAYOUTS[@]}"; do run_layout "layout_$layout"; done
 [ $status = 0 ] && { echo "all passed"; rm -rf "$WORK"; }
 exit $status
