@@ -1,7 +1,8 @@
 // Services over TS6: a fake services server (a test speaking TS6 over a socket, as Atheme does)
 // links to our daemon, introduces NickServ and SaslServ, and sends SU, SVSLOGIN, RSFNC,
 // NICKDELAY, MLOCK and notices; SASL of a server without accounts is relayed to it. Then two of
-// our daemons: B, without accounts, logs its clients in by SASL against A's store.
+// our daemons: B, without accounts, logs its clients in by SASL against A's store; and a Solanum
+// server, played by the test, asks A's SaslServ as its SASL agent.
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/password.js';
 import { makeCredentials } from '../../src/auth/scram.js';
@@ -308,5 +309,38 @@ describe('our accounts for the whole network', () => {
     const alice = await user(a, 'alice');
     alice.send('WHOIS dana');
     expect((await alice.waitFor('330')).params.slice(1, 3)).toEqual(['dana', 'dana']);
+  });
+
+  it('is the SASL agent of a Solanum server: SaslServ reaches it marked +S, and its ENCAP SASL is answered', async () => {
+    const a = await daemon('a', '1AA', [{ name: 'solanum.test' }], { sasl: { serve_network: true } });
+    accountStore(a.server).create('dana', await makeCredentials('sesame', 4096), undefined);
+    // Solanum's CAPAB describes no modes: it is taken for the charybdis family, and our modes are translated.
+    const solanum = await TestClient.connect(a.serverPort);
+    clients.push(solanum);
+    solanum.send(`PASS ${PASSWORD} TS 6 :9SO`);
+    solanum.send('CAPAB :QS EX CHW IE GLN KNOCK TB ENCAP SAVE SAVETS_100 EUID EOPMOD BAN MLOCK RSFNC SERVICES');
+    solanum.send('SERVER solanum.test 1 :Solanum');
+    solanum.send(`SVINFO 6 6 0 :${Math.floor(Date.now() / 1000)}`);
+    // Solanum takes a user for a service (and its sasl_service for the agent) only with +S.
+    const euid = await solanum.waitFor((m) => m.command === 'EUID' && m.params[0] === 'SaslServ');
+    expect(euid.params[3]).toContain('S');
+    const agent = euid.params[7]!;
+    await solanum.waitFor((m) => m.command === 'PING' && m.source === '1AA');
+    solanum.send(':9SO PONG solanum.test :1AA');
+
+    // As Solanum's m_sasl asks: H (host, ip, plain or secure), S (mechanism), then C (the response).
+    const sasl = (uid: string, ...rest: string[]) => solanum.send(`:9SO ENCAP a.test SASL ${uid} ${agent} ${rest.join(' ')}`);
+    const answer = (uid: string, command = 'SASL') => solanum.waitFor((m) => m.command === 'ENCAP' && m.params[1] === command && m.params.includes(uid));
+    const exchange = async (uid: string, password: string) => {
+      sasl(uid, 'H', 'host.example', '192.0.2.7', 'P');
+      sasl(uid, 'S', 'PLAIN');
+      expect((await answer(uid)).params).toEqual(['solanum.test', 'SASL', agent, uid, 'C', '+']);
+      sasl(uid, 'C', Buffer.from(`\0dana\0${password}`).toString('base64'));
+    };
+    await exchange('9SOAAAAAA', 'sesame');
+    expect((await answer('9SOAAAAAA', 'SVSLOGIN')).params).toEqual(['solanum.test', 'SVSLOGIN', '9SOAAAAAA', '*', '*', '*', 'dana']);
+    expect((await answer('9SOAAAAAA')).params.slice(4)).toEqual(['D', 'S']);
+    await exchange('9SOAAAAAB', 'not-it');
+    expect((await answer('9SOAAAAAB')).params.slice(4)).toEqual(['D', 'F']);
   });
 });

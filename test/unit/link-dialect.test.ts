@@ -2,7 +2,7 @@
 // share with the same kind are dropped with their parameter, the rest kept in order.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { peerTable, translateModes } from '../../src/modules/link/dialect.js';
+import { peerTable, toPeer, translateModes } from '../../src/modules/link/dialect.js';
 
 const ours = peerTable(new Set(['CHANMODES=beI,k,fl,CMUimnpstu', 'PREFIX=(ohv)@%+']));
 const charybdis = peerTable(new Set(['QS', 'EX', 'IE', 'ENCAP']));
@@ -18,6 +18,12 @@ describe('link mode translation', () => {
   it('drops our letters they lack or read otherwise: U, u, M, halfop', () => {
     expect(translateModes(['+UuMhk', 'nick', 'key'], ours, charybdis)).toEqual(['+k', 'key']);
     expect(translateModes(['-h+o-l', 'a', 'b'], ours, charybdis)).toEqual(['+o-l', 'b']);
+  });
+
+  it('keeps S on the introduction of a service to a charybdis-family peer, and drops our user modes it lacks', () => {
+    const euid = (modes: string) => ({ source: '1AA', command: 'EUID', params: ['SaslServ', '1', '1', modes, 'sasl', 'a.test', '0', '1AAAAAAAB', 'a.test', '*', 'agent'] });
+    const [line] = toPeer(ours, charybdis, new Set(['EUID']), euid('+BiS'));
+    expect(line!.params[3]).toBe('+iS');
   });
 
   it('between two of our own daemons with different prefixes, the prefix one lacks is dropped', () => {
