@@ -1,7 +1,7 @@
 // Client side of the "sasl" layout of scripts/interop/solanum.sh: Solanum uses our daemon's
-// SaslServ ([sasl] serve_network) as its SASL agent. A client of Solanum logs in by SASL PLAIN
-// with an account of ours (900, 903), the login shows on our side (WHOIS 330), and a wrong
-// password is refused (904).
+// SaslServ ([sasl] serve_network) as its SASL agent, and offers the mechanisms it tells. A client
+// of Solanum logs in by SASL PLAIN with an account of ours (900, 903), the login shows on our side
+// (WHOIS 330), and a wrong password is refused (904).
 //
 //   node solanum-sasl.mjs <Solanum's client port> <our client port> <account> <password>
 //
@@ -36,6 +36,11 @@ await step('Solanum sees our SaslServ as a network service (WHOIS 313)', async (
     if (i === 50) throw new Error(`no 313 for SaslServ; last lines:\n  ${probe.lines.slice(-6).join('\n  ')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+});
+await step('Solanum offers our mechanisms in its sasl capability (our MECHLIST)', async () => {
+  probe.send('CAP LS 302');
+  const line = await probe.wait(/ CAP \S+ LS .*\bsasl\b/);
+  if (!/\bsasl=PLAIN,EXTERNAL,SCRAM-SHA-256\b/.test(line)) throw new Error(`sasl without our mechanisms: ${line}`);
 });
 await step('SASL PLAIN on Solanum against our accounts (900, 903)', async () => {
   const c = await authenticate('saslok', password);

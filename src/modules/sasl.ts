@@ -266,7 +266,8 @@ function scram(server: Server, party: SaslParty, session: Session, data: Buffer)
 
 // ---- AUTHENTICATE ------------------------------------------------------------------------------------
 
-function mechanisms(server: Server): string {
+/** The mechanisms this server offers (the sasl capability's value, 908, its MECHLIST as the network's agent). */
+export function mechanisms(server: Server): string {
   return server.config.sasl.mechanisms.join(',');
 }
 

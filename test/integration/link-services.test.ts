@@ -8,6 +8,7 @@ import { hashPassword } from '../../src/auth/password.js';
 import { makeCredentials } from '../../src/auth/scram.js';
 import { accountStore } from '../../src/modules/accounts.js';
 import { nickHeld } from '../../src/modules/link/nickdelay.js';
+import { saslRelay } from '../../src/modules/sasl.js';
 import type { Message } from '../../src/protocol/message.js';
 import { capLs, client, startServer, TestClient, waitUntil, type RawConfig, type TestServer } from '../support/harness.js';
 import { scramLogin } from '../support/login.js';
@@ -276,6 +277,12 @@ describe('our accounts for the whole network', () => {
     accountStore(a.server).create('dana', await makeCredentials('sesame', 4096), undefined);
     expect(await waitUntil(() => !!b.server.state.findNick('SaslServ'), 5000)).toBe(true);
     expect(b.server.state.isService(b.server.state.findNick('SaslServ')!)).toBe(true);
+    // B offers the mechanisms A's agent told (its MECHLIST in A's burst, which may still be on its way).
+    expect(await waitUntil(() => saslRelay.get(b.server)?.mechanisms() !== undefined, 5000)).toBe(true);
+    const looker = await TestClient.connect(b.port);
+    clients.push(looker);
+    looker.send('CAP LS 302');
+    expect(await capLs(looker)).toContain('sasl=PLAIN,EXTERNAL,SCRAM-SHA-256');
 
     const sasl = async (password: string) => {
       const c = await TestClient.connect(b.port);
@@ -325,6 +332,8 @@ describe('our accounts for the whole network', () => {
     const euid = await solanum.waitFor((m) => m.command === 'EUID' && m.params[0] === 'SaslServ');
     expect(euid.params[3]).toContain('S');
     const agent = euid.params[7]!;
+    // The mechanisms it offers, for Solanum's sasl capability.
+    expect((await solanum.waitFor((m) => m.command === 'ENCAP' && m.params[1] === 'MECHLIST')).params).toEqual(['*', 'MECHLIST', 'PLAIN,EXTERNAL,SCRAM-SHA-256']);
     await solanum.waitFor((m) => m.command === 'PING' && m.source === '1AA');
     solanum.send(':9SO PONG solanum.test :1AA');
 

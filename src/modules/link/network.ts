@@ -21,6 +21,7 @@ import { SNO_LINKS } from './events.js';
 import { fromPeer, ourCapab, ourTable, peerTable, REQUIRED_CAPABS, toPeer, type ModeTable } from './dialect.js';
 import { channelTs, makeUid, SID_RE, userIds } from './ids.js';
 import { applyLine } from './inbound.js';
+import { agentBurst } from './sasl.js';
 import { staysHome } from './services.js';
 
 /** Seconds a link may take from connect to the end of its handshake (SVINFO). */
@@ -536,6 +537,7 @@ export class Network implements ConnectionOwner {
       const topic = channel.topic;
       if (topic) this.send(link, { source: this.sid, command: 'TB', params: [channel.name, String(topic.setAt), topic.setBy, topic.text] });
     }
+    for (const line of agentBurst(this)) this.send(link, line);
     this.send(link, { source: this.sid, command: 'PING', params: [this.server.name, link.theirSid!] });
   }
 

@@ -12,7 +12,8 @@ import type { Server } from '../../server/server.js';
 import type { ServerEntry } from '../../server/state.js';
 import { serverSlot, userSlot } from '../../server/slots.js';
 import type { User } from '../../server/user.js';
-import { beginExchange, continueExchange, saslRelay, type SaslParty, type Session } from '../sasl.js';
+import type { Message } from '../../protocol/message.js';
+import { beginExchange, continueExchange, mechanisms, saslRelay, type SaslParty, type Session } from '../sasl.js';
 import type { Network } from './network.js';
 
 /** Relayed exchanges (or agent exchanges) under way at once; past it the oldest is forgotten. */
@@ -184,6 +185,11 @@ function remoteParty(net: Network, origin: ServerEntry, agentUid: string, client
     },
     mechanisms: (list) => send('M', list),
   };
+}
+
+/** In this server's burst as the agent: the mechanisms it offers, which the other servers advertise in their sasl capability (as services send it). */
+export function agentBurst(net: Network): Message[] {
+  return ownAgent(net) ? [{ source: net.sid, command: 'ENCAP', params: ['*', 'MECHLIST', mechanisms(net.server)] }] : [];
 }
 
 /** "SASL <client uid> <agent uid> <mode> [data] [ext]" for this server as the agent: H (host), S (start), C (data), D (done). */
