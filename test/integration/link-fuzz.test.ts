@@ -339,6 +339,9 @@ describe('fuzzing the server protocol', () => {
       // A host, an account and a ban mask with a space would break the EUID and BMASK lines A sends on.
       `:${F_SID} CHGHOST ${F_UIDS[0]} :bad host`,
       `:${F_SID} ENCAP * SU ${F_UIDS[0]} :an account`,
+      `:${F_UIDS[0]} ENCAP * LOGIN :an account`,
+      // A LOGIN addressed to A alone would set the account on A and not on B.
+      `:${F_UIDS[0]} ENCAP a.test LOGIN onlyhere`,
       `:${F_SID} TMODE ${now - 1000} #fuzz +b :a b`,
       // A nick A would refuse: the user is killed back toward F, never introduced.
       `:${F_SID} EUID #bad 1 ${now} + u h 0 ${F_SID}AAAAAZ * * :bad nick`,

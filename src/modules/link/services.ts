@@ -114,9 +114,11 @@ function applyEncapHere(net: Network, link: Link, msg: Message, origin: ServerEn
       if (target && (trusted || ownUser)) setLogin(server, target, args[1] || undefined);
       return;
     case 'LOGIN': {
-      // ":<uid> ENCAP * LOGIN <account>": a server telling its own user's login.
+      // ":<uid> ENCAP * LOGIN <account>": a server telling every server its own user's login (a
+      // burst without EUID). Addressed to fewer, it would set the account on some servers only:
+      // the others would not take it from us (only services may set another server's user's account).
       const user = net.byUid.get(msg.source ?? '');
-      if (user && args[0]) state.setAccount(user, args[0]);
+      if (user && args[0] && msg.params[0] === '*') state.setAccount(user, args[0]);
       return;
     }
     case 'REALHOST': {

@@ -40,7 +40,7 @@ const NUMERIC = /^\d{3}$/;
 const WORD = /^[^\s:][^\s]*$/;
 
 /** The same for the ENCAP subcommands applied here (counted from the subcommand's first parameter). */
-const ENCAP_TEXT_FROM: Readonly<Record<string, number>> = { SU: Infinity, REALNAME: 0, REDACT: 2 };
+const ENCAP_TEXT_FROM: Readonly<Record<string, number>> = { SU: Infinity, LOGIN: Infinity, REALNAME: 0, REDACT: 2 };
 
 /** Why a line cannot be applied as it is, or undefined when its parameters have their shapes. */
 export function malformed(msg: Message): string | undefined {
