@@ -1,4 +1,4 @@
-// A line-based IRC client for the interop scripts (scripts/interop/solanum.sh): PING answered,
+// A line-based IRC client for the interop scripts (scripts/interop/solanum.sh, atheme.sh): PING answered,
 // lines kept, and waits that never miss a line that arrived before them.
 import { connect } from 'node:net';
 
@@ -31,6 +31,7 @@ export function client(port, nick, caps = []) {
   });
   c.sock.on('error', () => {});
   c.send = (l) => c.sock.write(l + '\r\n');
+  c.close = () => c.sock.end('QUIT :done\r\n');
   /** Resolves with the first line after the cursor matching `re` (one wait at a time). */
   c.wait = (re) =>
     new Promise((resolve, reject) => {
