@@ -17,6 +17,8 @@ export interface AlwaysOnRuntime {
   dirty: Set<User>;
   forgotten: Set<string>;
   flushing: NodeJS.Immediate | undefined;
+  /** Channels of users State let go of while the server stops, for their rows still to write. */
+  stoppedIn: Map<User, string[]>;
   /** The timer that marks detached users away and expires them. */
   sweep: NodeJS.Timeout | undefined;
   /** True while the module itself sets or clears an automatic away message. */
@@ -75,7 +77,7 @@ export function flush(server: Server): void {
         realname: user.realname,
         away: info.autoAway ? null : (user.away ?? null),
         detached_at: info.detachedAt ?? null,
-        channels: [...server.state.channelsOf(user)].map((c) => c.name),
+        channels: rt.stoppedIn.get(user) ?? [...server.state.channelsOf(user)].map((c) => c.name),
       },
     ];
   });

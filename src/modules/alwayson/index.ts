@@ -171,6 +171,7 @@ export const alwaysOn: Module = {
       dirty: new Set(),
       forgotten: new Set(),
       flushing: undefined,
+      stoppedIn: new Map(),
       sweep: undefined,
       settingAway: false,
     });
@@ -198,9 +199,11 @@ export const alwaysOn: Module = {
     events.on('channelRenamed', ({ channel }) => {
       for (const member of channel.members.keys()) touch(server, member);
     });
-    events.on('userQuit', ({ client }) => {
-      // Stopping is no quit: the user comes back at the next start.
-      if (!server.stopping) forget(server, client);
+    events.on('userQuit', ({ client, channels }) => {
+      if (!server.stopping) return forget(server, client);
+      // Stopping is no quit: the user comes back at the next start, in the channels it had, even
+      // when a change of it (a detach in the same turn) is written after State let go of it.
+      if (infos.get(client)) runtimes.require(server).stoppedIn.set(client, [...channels.keys()].map((c) => c.name));
     });
   },
   restore(server) {
