@@ -59,9 +59,18 @@ export function resolveCollision(net: Network, link: Link, nick: string, ts: num
     net.send(link, { source: net.sid, command: 'SAVE', params: [uid, String(ts)] });
     return { nick: uid, ts: SAVED_TS };
   }
-  net.send(link, { source: net.sid, command: 'KILL', params: [uid, `${net.server.name} (${REASON})`] });
-  if (changing) net.server.disconnect(changing, { kind: 'kill', text: `Killed (${net.server.name} (${REASON}))` });
+  killBack(net, link, uid, REASON, changing);
   return undefined;
+}
+
+/**
+ * Kills `uid` back toward the link it came from ("<this server> (<why>)"), and here too when it
+ * is already a user of this server's State (`user`): a refused nick, a lost collision without SAVE.
+ */
+export function killBack(net: Network, link: Link, uid: string, why: string, user?: User): void {
+  const reason = `${net.server.name} (${why})`;
+  net.send(link, { source: net.sid, command: 'KILL', params: [uid, reason] });
+  if (user) net.server.disconnect(user, { kind: 'kill', text: `Killed (${reason})` });
 }
 
 /**

@@ -19,7 +19,7 @@ import { burstDone } from './events.js';
 import { validNick } from '../registration.js';
 import { arrivedTags } from './tags.js';
 import { malformed } from './wellformed.js';
-import { handleSave, resolveCollision } from './collisions.js';
+import { handleSave, killBack, resolveCollision } from './collisions.js';
 import { applyInvite } from './invites.js';
 import { handleEbmask } from './lists.js';
 import { channelTs, MAX_REMOTE_SERVERS, MAX_REMOTE_USERS, SID_RE, UID_RE, userIds } from './ids.js';
@@ -71,7 +71,7 @@ export function applyLine(net: Network, link: Link, msg: Message): void {
     case 'NICK': {
       if (!user || p.length < 1) return;
       // A saved user's nick is its UID (SAVE), which no client could choose.
-      if (p[0] !== msg.source && !validNick(server.config, p[0]!)) return killBack(net, link, user, 'Bad nickname');
+      if (p[0] !== msg.source && !validNick(server.config, p[0]!)) return killBack(net, link, net.uid(user), 'Bad nickname', user);
       const ts = Number(p[1]) || Math.floor(Date.now() / 1000);
       const got = resolveCollision(net, link, p[0]!, ts, net.uid(user), net.ids(user).home!, user);
       if (!got) return;
@@ -213,7 +213,7 @@ function introduceUser(net: Network, link: Link, msg: Message): void {
   if (!UID_RE.test(uid) || !uid.startsWith(home.sid!) || net.byUid.has(uid)) return net.drop(link, `UID ${uid} is invalid or already used`);
   if (net.byUid.size >= MAX_REMOTE_USERS) return net.drop(link, 'Too many users');
   // A nick this server would refuse is refused for all: the user is killed where it came from.
-  if (nick !== uid && !validNick(net.server.config, nick)) return void net.send(link, { source: net.sid, command: 'KILL', params: [uid, `${net.server.name} (Bad nickname)`] });
+  if (nick !== uid && !validNick(net.server.config, nick)) return killBack(net, link, uid, 'Bad nickname');
   if (clashesWithOwnService(net, link, nick)) return;
   const got = resolveCollision(net, link, nick, Number(tsText) || Math.floor(Date.now() / 1000), uid, home, undefined, `${username}@${host}`);
   if (!got) return;
@@ -235,12 +235,6 @@ function introduceUser(net: Network, link: Link, msg: Message): void {
 }
 
 /** Kills a user of the link's side that broke a rule here: the link hears the KILL, the others the quit. */
-function killBack(net: Network, link: Link, user: User, why: string): void {
-  const reason = `${net.server.name} (${why})`;
-  net.send(link, { source: net.sid, command: 'KILL', params: [net.uid(user), reason] });
-  net.server.disconnect(user, { kind: 'kill', text: `Killed (${reason})` });
-}
-
 function applyUserModes(net: Network, user: User, modes: string): void {
   let add = true;
   for (const c of modes) {
