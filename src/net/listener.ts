@@ -22,6 +22,8 @@ export interface Listener {
   readonly server: NetServer | TlsServer;
   /** The bound port (useful with port 0). */
   readonly port: number;
+  /** "address:port" as metrics and logs name it; one string shared by all its connections. */
+  readonly label: string;
   close(): Promise<void>;
   /** Loads the certificate files (from a new config block when given); new handshakes use them. */
   reloadTls(cfg?: ListenConfig): void;
@@ -150,6 +152,11 @@ function acceptProxied(gate: ProxyGate, onRefused: () => void, next: (raw: Socke
   };
 }
 
+/** A listener's address and port as one label: "[::1]:6667" for IPv6. */
+export function listenerLabel(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
 export function listenerKey(cfg: ListenConfig): string {
   return `${cfg.address}|${cfg.port}|${cfg.tls ? 'tls' : 'plain'}${cfg.websocket ? '|ws' : ''}${cfg.servers ? '|servers' : ''}`;
 }
@@ -199,6 +206,7 @@ export async function openListener(cfg: ListenConfig, onSocket: OnSocket, events
     cfg,
     server,
     port,
+    label: listenerLabel(cfg.address, port),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
     reloadTls(next = cfg) {
       if (next.tls && tls) tls.server.setSecureContext(readTls(next.tls));

@@ -4,7 +4,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { Server } from '../server/server.js';
 import { DISCONNECT_KINDS } from '../net/disconnect.js';
-import { COMMAND_SECONDS_BUCKETS, listenerLabel, REJECT_REASONS, type LinkStat } from './stats.js';
+import { COMMAND_SECONDS_BUCKETS, REJECT_REASONS, type LinkStat } from './stats.js';
 
 /** Figures summed over the open connections at scrape time. */
 interface Snapshot {
@@ -34,8 +34,7 @@ function takeSnapshot(server: Server): Snapshot {
   };
   // Every configured listener shows up, with 0 when it has no connections.
   for (const l of server.listeners.values()) {
-    const label = listenerLabel(l.cfg.address, l.port);
-    s.open.set(label, { listener: label, tls: String(!!l.cfg.tls), count: 0 });
+    s.open.set(l.label, { listener: l.label, tls: String(!!l.cfg.tls), count: 0 });
   }
   for (const client of server.state.clients) {
     if (client.registered && client.oper) s.opers++;
@@ -148,7 +147,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        const tlsOf = new Map([...server.listeners.values()].map((l) => [listenerLabel(l.cfg.address, l.port), !!l.cfg.tls]));
+        const tlsOf = new Map([...server.listeners.values()].map((l) => [l.label, !!l.cfg.tls]));
         for (const [listener, n] of stats.accepted) this.inc({ listener, tls: String(tlsOf.get(listener) ?? false) }, n);
       },
     });

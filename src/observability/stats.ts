@@ -13,11 +13,6 @@ export const SASL_MECHANISMS = ['PLAIN', 'EXTERNAL', 'SCRAM-SHA-1', 'SCRAM-SHA-2
 /** Upper bounds (seconds) of the command handling time histogram; handlers run in microseconds. */
 export const COMMAND_SECONDS_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.025, 0.1, 0.5, 2.5];
 
-/** The label of a listener: "address:port", IPv6 in brackets. */
-export function listenerLabel(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
 /** One server link that is up, as /metrics and STATS l show it. */
 export interface LinkStat {
   /** The server at the other end. */

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { ClassConfig, Config, ListenConfig } from '../config/schema.js';
 import { Connection, finishPendingCloses, type ConnectionOwner, type LineLimits, type LineProblem } from '../net/connection.js';
 import type { DisconnectReason } from '../net/disconnect.js';
-import { listenerKey, openListener, type Listener } from '../net/listener.js';
+import { listenerKey, listenerLabel, openListener, type Listener } from '../net/listener.js';
 import { FlushQueue } from '../net/flush.js';
 import { checkStsPolicy } from '../net/tlsverify.js';
 import { ConnectThrottle } from '../net/throttle.js';
@@ -30,7 +30,7 @@ import { Rehash, type RehashResult } from './rehash.js';
 import { State, type ServerEntry } from './state.js';
 import { startHttp, type MetricsEndpoint } from '../observability/http.js';
 import { Metrics } from '../observability/metrics.js';
-import { listenerLabel, Stats } from '../observability/stats.js';
+import { Stats } from '../observability/stats.js';
 
 export const VERSION = '0.1.0';
 
@@ -201,7 +201,7 @@ export class Server implements ConnectionOwner {
     this.sessionOf.set(conn, client.sessions[0]!);
     this.state.addClient(client);
     const bound = this.listeners.get(listenerKey(listener));
-    conn.listener = listenerLabel(listener.address, bound?.port ?? listener.port);
+    conn.listener = bound?.label ?? listenerLabel(listener.address, listener.port);
     this.stats.accept(conn.listener);
     this.log.info({ conn: conn.id, ip: conn.ip, port: conn.port, tls: !!listener.tls, websocket: listener.websocket }, 'connection opened');
     this.emit('connected', client);

@@ -81,7 +81,7 @@ export class User {
    * The user's connections, in the order they came. Usually one; several with multiclient; none
    * is legal (a user introduced by State.introduceSessionlessUser: always-on or linked users).
    */
-  readonly sessions: Session[] = [];
+  sessions: Session[] = [];
   /** Set by OPER: the oper block's name and its privileges. */
   oper: { name: string; privileges: Set<string> } | undefined;
   /** The hostname lookup started at connect; registration waits for it (cleared when done). */
@@ -105,7 +105,8 @@ export class User {
   /** A user for a connection that has just passed admission, the connection its one session. */
   static connectedOn(conn: Connection, klass: ClassConfig, serverName: () => string): User {
     const client = new User(conn.id, conn.ip, serverName);
-    client.sessions.push(new Session(conn, klass, client));
+    // A literal of one: pushed onto an empty array, it would keep room for 17 (150 bytes per client).
+    client.sessions = [new Session(conn, klass, client)];
     return client;
   }
 

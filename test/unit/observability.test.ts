@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allModules } from '../../src/modules/index.js';
 import { loggableParams, isJournalStream, syslogPriority } from '../../src/observability/log.js';
-import { COMMAND_SECONDS_BUCKETS, listenerLabel, Stats } from '../../src/observability/stats.js';
+import { COMMAND_SECONDS_BUCKETS, Stats } from '../../src/observability/stats.js';
+import { listenerLabel } from '../../src/net/listener.js';
 
 describe('Stats', () => {
   it('counts unknown SASL mechanisms as "other" so the label set stays bounded', () => {
