@@ -31,7 +31,8 @@ export class BudgetQueue<T> {
   }
 
   private drain(budgetMs: number): void {
-    this.scheduled = false;
+    // `scheduled` stays true until the queue is empty: an item pushed while this runs (a close
+    // queuing its finish) must not queue a second drain, or each turn would run several slices.
     const until = performance.now() + budgetMs;
     while (this.head < this.items.length) {
       const item = this.items[this.head]!;
@@ -45,10 +46,10 @@ export class BudgetQueue<T> {
       if (performance.now() >= until) break;
     }
     if (this.head < this.items.length) {
-      this.scheduled = true;
       setImmediate(() => this.drain(this.budgetMs));
       return;
     }
+    this.scheduled = false;
     // Emptied: drop the grown backing store.
     this.items = [];
     this.head = 0;

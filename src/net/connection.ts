@@ -5,6 +5,7 @@ import { TLSSocket } from 'node:tls';
 import type { ClassConfig } from '../config/schema.js';
 import { normalizeIp } from '../protocol/mask.js';
 import { BudgetQueue } from './budget.js';
+import type { FlushQueue } from './flush.js';
 import type { DisconnectReason } from './disconnect.js';
 import type { Peer } from './proxy.js';
 import { WebSocketTransport } from './websocket.js';
@@ -64,7 +65,9 @@ const CONNECTION = Symbol('connection');
 type OwnedSocket = Transport & { [CONNECTION]: Connection };
 
 function onSocketData(this: OwnedSocket, chunk: Buffer): void {
-  this[CONNECTION].onData(chunk);
+  const conn = this[CONNECTION];
+  conn.flushes.flushIfLate();
+  conn.onData(chunk);
 }
 
 /**
@@ -92,16 +95,19 @@ export function finishPendingCloses(): void {
 }
 
 function onSocketError(this: OwnedSocket, err: Error): void {
+  this[CONNECTION].flushes.flushIfLate();
   socketEnds.push({ conn: this[CONNECTION], step: 'close', reason: { kind: 'closed', text: `Read error: ${err.message}` } });
 }
 
 function onSocketEnd(this: OwnedSocket): void {
   const conn = this[CONNECTION];
+  conn.flushes.flushIfLate();
   conn.peerEnded();
   socketEnds.push({ conn, step: 'end' });
 }
 
 function onSocketClose(this: OwnedSocket): void {
+  this[CONNECTION].flushes.flushIfLate();
   socketEnds.push({ conn: this[CONNECTION], step: 'close', reason: { kind: 'closed', text: 'Connection closed' } });
 }
 
@@ -164,7 +170,8 @@ export class Connection {
     private owner: ConnectionOwner,
     public klass: ClassConfig,
     public limits: LineLimits,
-    private scheduleFlush: (conn: Connection) => void,
+    /** The server's one flush queue (net/flush.ts). */
+    readonly flushes: FlushQueue,
     /** The client behind a proxy (PROXY protocol header), when it is not the socket's peer. */
     peer?: Peer,
   ) {
@@ -376,7 +383,7 @@ export class Connection {
   /** Queues bytes for the next batched write of this tick. */
   write(buf: Buffer): void {
     if (this.closed || this.silenced) return;
-    if (this.idle) this.scheduleFlush(this);
+    if (this.idle) this.flushes.scheduleFlush(this);
     else if (this.outText !== '') this.takeText();
     this.out.push(buf);
     this.outBytes += buf.length;
@@ -386,7 +393,7 @@ export class Connection {
   /** Queues one line (with its CRLF) of text for the next batched write of this tick. */
   writeText(line: string): void {
     if (this.closed || this.silenced) return;
-    if (this.idle) this.scheduleFlush(this);
+    if (this.idle) this.flushes.scheduleFlush(this);
     this.outText += line;
     this.queued();
   }
@@ -396,7 +403,7 @@ export class Connection {
    */
   writeAfterTick(line: string): void {
     if (this.closed || this.silenced) return;
-    if (this.idle) this.scheduleFlush(this);
+    if (this.idle) this.flushes.scheduleFlush(this);
     this.lastText += line;
     this.queued();
   }

@@ -108,7 +108,7 @@ export class Admission {
     if ('refused' in admission) return refuse(admission.refused, admission.label);
     const klass = admission.klass;
 
-    const conn = new Connection(socket, server, klass, server.lineLimits(), server.flushes.scheduleFlush, peer);
+    const conn = new Connection(socket, server, klass, server.lineLimits(), server.flushes, peer);
     if (!admission.counted) this.uncounted.add(conn);
     server.addClient(conn, klass, listener);
   }

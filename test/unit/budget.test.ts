@@ -23,6 +23,21 @@ describe('BudgetQueue', () => {
     expect(q.length).toBe(0);
   });
 
+  it('runs one slice a turn even when items push more items as they run', async () => {
+    const ran: number[] = [];
+    // Each item queues a follow-up (as a close queues its finish): still one item a turn.
+    const q: BudgetQueue<number> = new BudgetQueue<number>((n) => {
+      ran.push(n);
+      if (n < 100) q.push(n + 100);
+    }, 0, () => {});
+    for (let i = 0; i < 3; i++) q.push(i);
+    for (let t = 1; t <= 6; t++) {
+      await turn();
+      expect(ran).toHaveLength(t);
+    }
+    expect(ran).toEqual([0, 1, 2, 100, 101, 102]);
+  });
+
   it('reports a throwing item and goes on with the others', async () => {
     const ran: number[] = [];
     const errors: unknown[] = [];

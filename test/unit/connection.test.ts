@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { Connection, type ConnectionOwner } from '../../src/net/connection.js';
+import { FlushQueue } from '../../src/net/flush.js';
 
 class CaptureSocket extends EventEmitter {
   remoteAddress = '127.0.0.1';
@@ -30,7 +31,7 @@ const cfg = validateConfig({ listen: [{ port: 0 }], class: [{ name: 'c' }], allo
 describe('Connection output', () => {
   it('keeps the order of text and Buffers, and puts writeAfterTick lines last', () => {
     const socket = new CaptureSocket();
-    const conn = new Connection(socket, owner, cfg.class[0]!, { lineLength: 512, tagLength: 4096 }, () => {});
+    const conn = new Connection(socket, owner, cfg.class[0]!, { lineLength: 512, tagLength: 4096 }, new FlushQueue());
     conn.writeAfterTick('PONG me\r\n');
     conn.writeText('001 a\r\n');
     conn.write(Buffer.from('PRIVMSG shared\r\n'));
@@ -46,7 +47,7 @@ describe('Connection output', () => {
     const socket = new CaptureSocket();
     const writes: Array<Buffer | string> = [];
     socket.write = (data) => (writes.push(data), true);
-    const conn = new Connection(socket, owner, cfg.class[0]!, { lineLength: 512, tagLength: 4096 }, () => {});
+    const conn = new Connection(socket, owner, cfg.class[0]!, { lineLength: 512, tagLength: 4096 }, new FlushQueue());
     conn.writeText('NOTICE a :héllo\r\n');
     conn.writeText('NOTICE a :→\r\n');
     conn.flush();
@@ -54,6 +55,23 @@ describe('Connection output', () => {
     expect(conn.bytesOut).toBe(Buffer.byteLength(writes[0]!));
     conn.flush();
     expect(writes).toHaveLength(1);
+  });
+
+  it('hands output over at the next socket event once it has waited 5 ms in a long turn', () => {
+    const flushes = new FlushQueue();
+    const bystander = new CaptureSocket();
+    const other = new CaptureSocket();
+    const conn = new Connection(bystander, owner, cfg.class[0]!, { lineLength: 512, tagLength: 4096 }, flushes);
+    new Connection(other, owner, cfg.class[0]!, { lineLength: 512, tagLength: 4096 }, flushes);
+    conn.writeText('PONG x\r\n');
+    // Another socket's end, at once: a tick boundary has not come, so the reply still waits.
+    other.emit('end');
+    expect(bystander.written).toBe('');
+    // The same turn, 6 ms on (thousands of other sockets' events handled meanwhile).
+    const until = performance.now() + 6;
+    while (performance.now() < until);
+    other.emit('end');
+    expect(bystander.written).toBe('PONG x\r\n');
   });
 });
 
@@ -67,7 +85,7 @@ describe('Connection close', () => {
   async function killWith(unsent: number): Promise<CaptureSocket> {
     const socket = new CaptureSocket();
     socket.writableLength = unsent;
-    const conn = new Connection(socket, owner, small.class[0]!, { lineLength: 512, tagLength: 4096 }, () => {});
+    const conn = new Connection(socket, owner, small.class[0]!, { lineLength: 512, tagLength: 4096 }, new FlushQueue());
     conn.writeText('NOTICE a :queued\r\n');
     conn.close({ kind: 'kill', text: 'Killed (oper (bye))' });
     await new Promise((resolve) => setImmediate(resolve));
@@ -85,7 +103,7 @@ describe('Connection input', () => {
   it('flags a CR anywhere but before the final LF, and only that', () => {
     const seen: Array<[string, string | undefined]> = [];
     const recorder: ConnectionOwner = { ...owner, handleLine: (_c, line, problem) => void seen.push([line, problem]) };
-    const conn = new Connection(new CaptureSocket(), recorder, cfg.class[0]!, { lineLength: 512, tagLength: 4096 }, () => {});
+    const conn = new Connection(new CaptureSocket(), recorder, cfg.class[0]!, { lineLength: 512, tagLength: 4096 }, new FlushQueue());
     conn.onData(Buffer.from('PRIVMSG #p :crlf\r\nPRIVMSG #p :lf\nPRIVMSG #p :a\r:irc.example.net NOTICE you :b\r\n@+k\r=v TAGMSG #p\nAWAY :x\r\r\n'));
     expect(seen).toEqual([
       ['PRIVMSG #p :crlf', undefined],
@@ -115,7 +133,7 @@ describe('Connection flood tokens', () => {
         if (line === penalised) conn.charge(4);
       },
     };
-    const conn = new Connection(new CaptureSocket(), counting, klass, { lineLength: 512, tagLength: 4096 }, () => {});
+    const conn = new Connection(new CaptureSocket(), counting, klass, { lineLength: 512, tagLength: 4096 }, new FlushQueue());
     conn.onData(Buffer.from(lines.map((l) => l + '\r\n').join('')));
     return handled;
   }
@@ -124,5 +142,42 @@ describe('Connection flood tokens', () => {
     expect(handledAtOnce(Array(12).fill('PING'), 'LIST')).toHaveLength(10);
     // 10 tokens: 5 for each LIST, so the third waits for the refill, and the PING behind it too.
     expect(handledAtOnce(['LIST', 'LIST', 'LIST', 'PING'], 'LIST')).toEqual(['LIST', 'LIST']);
+  });
+});
+
+describe('Flush queue', () => {
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it('spreads thousands of writes over turns, new output first, the backlog after it', async () => {
+    const flushes = new FlushQueue();
+    const order: string[] = [];
+    const connection = (name: string, writeMs: number) => {
+      const socket = new CaptureSocket();
+      socket.write = () => {
+        // A slow write (a syscall to a peer that is going away): the turn's budget runs out.
+        const until = performance.now() + writeMs;
+        while (performance.now() < until);
+        order.push(name);
+        return true;
+      };
+      return new Connection(socket, owner, cfg.class[0]!, { lineLength: 512, tagLength: 4096 }, flushes);
+    };
+    const quitters = Array.from({ length: 40 }, (_, i) => connection(`q${i}`, 0.2));
+    for (const q of quitters) q.writeText(':x QUIT :gone\r\n');
+    await nextTurn();
+    // 32 writes of 0.2 ms pass the 5 ms budget: the rest waits for the next turn.
+    expect(order).toHaveLength(32);
+    const bystander = connection('bystander', 0);
+    bystander.writeText('PONG x\r\n');
+    await nextTurn();
+    expect(order.slice(32)).toEqual(['bystander', ...quitters.slice(32).map((_, i) => `q${32 + i}`)]);
+  });
+
+  it('writes everything at once when asked to (a shutdown)', () => {
+    const flushes = new FlushQueue();
+    const sockets = Array.from({ length: 3 }, () => new CaptureSocket());
+    for (const s of sockets) new Connection(s, owner, cfg.class[0]!, { lineLength: 512, tagLength: 4096 }, flushes).writeText('ERROR :bye\r\n');
+    flushes.flushAll();
+    expect(sockets.map((s) => s.written)).toEqual(['ERROR :bye\r\n', 'ERROR :bye\r\n', 'ERROR :bye\r\n']);
   });
 });

@@ -51,7 +51,7 @@ function setup() {
       },
     ],
   );
-  const conn = new Connection(new Socket(), server, config.class[0]!, server.lineLimits(), () => {});
+  const conn = new Connection(new Socket(), server, config.class[0]!, server.lineLimits(), server.flushes);
   const client = User.connectedOn(conn, config.class[0]!, () => server.name);
   const sent: Message[] = [];
   // What leaves for the connection is recorded; a labeled command's Reply writes through here too.

@@ -162,7 +162,7 @@ export class Network implements ConnectionOwner {
   }
 
   private open(socket: Socket, cfg: LinkConfig | undefined, outgoing: boolean): Link {
-    const conn = new Connection(socket, this, this.classOf(cfg), this.server.lineLimits(), this.server.flushes.scheduleFlush);
+    const conn = new Connection(socket, this, this.classOf(cfg), this.server.lineLimits(), this.server.flushes);
     const link: Link = {
       conn,
       cfg,
