@@ -71,21 +71,21 @@ export interface Daemons {
 }
 
 /**
- * Call at the top level of a test file: after each test, the connections made by connectWhenUp
- * are closed and every daemon still running is killed (SIGKILL).
+ * Call at the top level of a test file (or a describe): after each test, the connections made by
+ * connectWhenUp are closed and every daemon still running is killed (SIGKILL) and waited for.
  */
 export function useDaemons(): Daemons {
-  const children: ChildProcess[] = [];
+  const daemons: Daemon[] = [];
   const clients: TestClient[] = [];
-  afterEach(() => {
+  afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
-    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    const running = daemons.splice(0).filter((d) => d.child.exitCode === null && d.child.signalCode === null);
+    await Promise.all(running.map((d) => d.kill('SIGKILL')));
   });
   return {
     spawn(config, opts = {}) {
       const out = opts.out ?? 'pipe';
       const child = spawn(process.execPath, [MAIN, '--config', config], { stdio: ['ignore', out, out], env: opts.env ?? process.env });
-      children.push(child);
       let stdout = '';
       let output = '';
       child.stdout?.setEncoding('utf8');
@@ -96,7 +96,7 @@ export function useDaemons(): Daemons {
       });
       child.stderr?.on('data', (d: string) => (output += d));
       const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-      return {
+      const daemon: Daemon = {
         child,
         exited,
         kill(signal) {
@@ -106,6 +106,8 @@ export function useDaemons(): Daemons {
         stdout: () => stdout,
         output: () => output,
       };
+      daemons.push(daemon);
+      return daemon;
     },
     async connectWhenUp(port, opts = {}) {
       for (let i = 0; i < 100; i++) {
