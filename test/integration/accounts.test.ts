@@ -1,12 +1,12 @@
 // Accounts: REGISTER/VERIFY (draft/account-registration), the oper ACCOUNT command, persistence
 // across restarts, nick reservation, and how the account shows (account-tag, account-notify,
 // extended-join, $a extbans).
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, validateConfig } from '../../src/config/load.js';
+import { runIrcd } from '../support/daemon.js';
 import { capLs, startServer, testConfig, TestClient, toToml, type TestServer } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 import { makeOper } from '../support/state.js';
@@ -238,9 +238,7 @@ describe('ircd account create', () => {
     const store = { path: join(dir, 'ircd.db') };
     const configPath = join(dir, 'ircd.toml');
     writeFileSync(configPath, toToml(testConfig({ store })));
-    const main = join(__dirname, '../../dist/src/main.js');
-    const create = (name: string, password: string) =>
-      spawnSync('node', [main, 'account', 'create', name, '--config', configPath], { input: password, encoding: 'utf8' });
+    const create = (name: string, password: string) => runIrcd(['account', 'create', name, '--config', configPath], { input: password });
     expect(create('cliuser', 'sesame123').status).toBe(0);
     const dup = create('CLIUSER', 'sesame123');
     expect(dup.status).toBe(1);

@@ -2,25 +2,22 @@
 // (no QUIT, away after the delay), keeps what is said to it, comes back after a restart (in-process
 // and kill -9) in its channels, and a connection that logs in to its account attaches and gets
 // what it missed: CHATHISTORY, a plain replay, or znc.in/playback. Expiry, limits and /metrics.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import { client, freePort, sleep, startServer, TestClient, testConfig, toToml, waitUntil, type RawConfig, type TestServer } from '../support/harness.js';
+import { daemonFiles, useDaemons } from '../support/daemon.js';
+import { client, sleep, startServer, TestClient, testConfig, toToml, waitUntil, type RawConfig, type TestServer } from '../support/harness.js';
 import { parseMessage } from '../../src/protocol/message.js';
 import { loggedInClient } from '../support/login.js';
 import { operConfig, operUp } from '../support/oper.js';
 
-const MAIN = join(__dirname, '../../dist/src/main.js');
-
+const daemons = useDaemons();
 let servers: TestServer[] = [];
 const clients: TestClient[] = [];
-const children: ChildProcess[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   for (const srv of servers.splice(0)) await srv.stop();
 });
 
@@ -326,32 +323,9 @@ describe('restarts', () => {
   });
 
   it('keeps what was written before a kill -9 of the daemon', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ircd-always-on-'));
-    const port = await freePort();
-    const cfg = join(dir, 'ircd.toml');
-    writeFileSync(join(dir, 'motd.txt'), 'motd\n');
-    const raw = testConfig({ listen: [{ address: '127.0.0.1', port }], store: { path: join(dir, 'ircd.db') }, server: { name: 'irc.test', network: 'TestNet', motd: join(dir, 'motd.txt') } });
-    writeFileSync(cfg, toToml(raw));
-    const spawnDaemon = () => {
-      const child = spawn(process.execPath, [MAIN, '--config', cfg], { stdio: ['ignore', 'ignore', 'ignore'] });
-      children.push(child);
-      return { child, exited: new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal))) };
-    };
-    const connectWhenUp = async (): Promise<TestClient> => {
-      for (let i = 0; i < 100; i++) {
-        try {
-          const c = await TestClient.connect(port);
-          clients.push(c);
-          return c;
-        } catch {
-          await sleep(100);
-        }
-      }
-      throw new Error(`nothing listening on ${port}`);
-    };
-
-    let daemon = spawnDaemon();
-    const alys = await connectWhenUp();
+    const { port, config } = await daemonFiles((dir) => ({ store: { path: join(dir, 'ircd.db') } }));
+    let daemon = daemons.spawn(config);
+    const alys = await daemons.connectWhenUp(port);
     await alys.register('alys');
     alys.send('REGISTER * * sturdy-password');
     await alys.waitFor((m) => m.command === 'REGISTER' && m.params[0] === 'SUCCESS');
@@ -361,15 +335,14 @@ describe('restarts', () => {
     await joinChannel(alys, '#keep');
     await alys.collectUntilPong();
     // Still connected, no goodbye: the process dies.
-    daemon.child.kill('SIGKILL');
-    expect(await daemon.exited).toBe('SIGKILL');
+    expect((await daemon.kill('SIGKILL')).signal).toBe('SIGKILL');
 
-    daemon = spawnDaemon();
-    const bob = await connectWhenUp();
+    daemon = daemons.spawn(config);
+    const bob = await daemons.connectWhenUp(port);
     await bob.register('bob');
     bob.send('NAMES #keep');
     expect((await bob.waitFor('353')).params[3]).toBe('alys');
-    const back = await connectWhenUp();
+    const back = await daemons.connectWhenUp(port);
     await saslLoginAs(back, 'alys', 'sturdy-password');
     await back.waitFor((m) => m.command === 'JOIN' && m.params[0] === '#keep');
   });

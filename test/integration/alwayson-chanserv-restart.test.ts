@@ -4,45 +4,23 @@
 // keeps its topic, modes (key included) and lists; the first human to join gets no ops; an
 // unregistered channel comes back with its members as plain members. Runs dist/src/main.js as a
 // real process with a store file (`npm run build` first).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseMessage, type Message } from '../../src/protocol/message.js';
-import { freePort, sleep, startServer, TestClient, testConfig, toToml, type TestServer } from '../support/harness.js';
+import { daemonFiles, useDaemons } from '../support/daemon.js';
+import type { TestClient } from '../support/harness.js';
 import { saslLogin } from '../support/login.js';
 
-const MAIN = join(__dirname, '../../dist/src/main.js');
 const PASSWORD = 'sturdy-password';
-let srv: TestServer | undefined;
-const children: ChildProcess[] = [];
+const daemons = useDaemons();
+/** The connections of one daemon's run, closed before the next. */
 const clients: TestClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await srv?.stop();
-  srv = undefined;
-});
-
-function spawnDaemon(cfg: string): { child: ChildProcess; exited: Promise<unknown> } {
-  const child = spawn(process.execPath, [MAIN, '--config', cfg], { stdio: 'ignore' });
-  children.push(child);
-  return { child, exited: new Promise((resolve) => child.on('exit', resolve)) };
-}
 
 /** A connection once the daemon listens (it is started just before). */
 async function connectWhenUp(port: number): Promise<TestClient> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const c = await TestClient.connect(port);
-      clients.push(c);
-      return c;
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error(`nothing listening on ${port}`);
+  const c = await daemons.connectWhenUp(port);
+  clients.push(c);
+  return c;
 }
 
 /** A registered client that made an account with NickServ REGISTER (always-on at once: the policy is opt-out). */
@@ -73,11 +51,8 @@ const listed = (ms: Message[], numeric: string) => ms.filter((m) => m.command ==
 
 describe('always-on users in registered channels across restarts', () => {
   it('gives restored founders and access entries their modes, keeps the channel, and lets no joiner take it', async () => {
-    srv = await startServer(); // for its temp folder
-    const port = await freePort();
-    const cfg = join(srv.dir, 'proc.toml');
-    writeFileSync(cfg, toToml(testConfig({ listen: [{ address: '127.0.0.1', port }], store: { path: join(srv.dir, 'ircd.db') }, always_on: { policy: 'opt-out' } })));
-    let daemon = spawnDaemon(cfg);
+    const { port, config } = await daemonFiles((dir) => ({ store: { path: join(dir, 'ircd.db') }, always_on: { policy: 'opt-out' } }));
+    let daemon = daemons.spawn(config);
 
     const alice = await newAccount(port, 'alice');
     const bob = await newAccount(port, 'bob');
@@ -95,12 +70,11 @@ describe('always-on users in registered channels across restarts', () => {
     await carol.ask('JOIN #plain');
     expect(names(await carol.ask('NAMES #reg'))).toEqual(['+bob', '@alice', 'carol']);
     // The three are still connected when the process dies.
-    daemon.child.kill('SIGKILL');
-    await daemon.exited;
+    await daemon.kill('SIGKILL');
     for (const c of clients.splice(0)) c.close();
 
     for (const how of ['after kill -9', 'after a clean stop']) {
-      daemon = spawnDaemon(cfg);
+      daemon = daemons.spawn(config);
       const mallory = await connectWhenUp(port);
       await mallory.register('mallory');
       // Only the restored users are in #reg: its key is back (the first joiner needs it) ...
@@ -133,8 +107,7 @@ describe('always-on users in registered channels across restarts', () => {
       // Everyone leaves; the next round starts from what this daemon wrote.
       for (const c of clients.splice(0)) c.close();
       if (how === 'after kill -9') {
-        daemon.child.kill('SIGTERM');
-        await daemon.exited;
+        await daemon.kill('SIGTERM');
       }
     }
   });

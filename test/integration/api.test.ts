@@ -4,7 +4,6 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/auth/password.js';
@@ -13,6 +12,7 @@ import { accountStore } from '../../src/modules/accounts.js';
 import { apiPort } from '../../src/modules/api/index.js';
 import { bansOf } from '../../src/modules/bans.js';
 import { ADMIN, api, apiSection, BANNER, READER, startApiServer } from '../support/api.js';
+import { runIrcd } from '../support/daemon.js';
 import { client, TestClient, toToml, testConfig, type TestServer } from '../support/harness.js';
 import { operConfig, operUp } from '../support/oper.js';
 import { makeSelfSignedCert } from '../support/tls.js';
@@ -412,7 +412,7 @@ describe('TLS and the command line', () => {
   });
 
   it('ircd mkpasswd --token prints a token once and a block the config accepts, whose hash verifies it', async () => {
-    const res = spawnSync(process.execPath, [join(import.meta.dirname, '../../dist/src/main.js'), 'mkpasswd', '--token', 'ops-bot'], { encoding: 'utf8' });
+    const res = runIrcd(['mkpasswd', '--token', 'ops-bot']);
     expect(res.status).toBe(0);
     const token = /^#\s+(ircd_[A-Za-z0-9_-]{43})$/m.exec(res.stdout)?.[1];
     expect(token).toBeDefined();

@@ -1,16 +1,15 @@
 // `ircd backup`: a copy of the store taken while the server runs holds what it had just written
 // (still in the WAL), restores by starting a server on it, and bad requests are refused clearly.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runIrcd } from '../support/daemon.js';
 import { client, startServer, testConfig, toToml, type TestServer } from '../support/harness.js';
 import { loggedInClient } from '../support/login.js';
 import { operConfig, operUp } from '../support/oper.js';
 
-const MAIN = join(__dirname, '../../dist/src/main.js');
-const backup = (...args: string[]) => spawnSync(process.execPath, [MAIN, 'backup', ...args], { encoding: 'utf8' });
+const backup = (...args: string[]) => runIrcd(['backup', ...args]);
 
 const servers: TestServer[] = [];
 afterEach(async () => {

@@ -1,43 +1,18 @@
 // A registered channel across a daemon restart (kill -9 included): its topic, modes, lists and
 // access list are back, the first to join cannot take ops, and the founder and access entries
 // get their modes on joining. Runs dist/src/main.js as a real process (`npm run build` first).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import { freePort, sleep, startServer, TestClient, testConfig, toToml, type TestServer } from '../support/harness.js';
+import { daemonFiles, useDaemons } from '../support/daemon.js';
+import type { TestClient } from '../support/harness.js';
 
-const MAIN = join(__dirname, '../../dist/src/main.js');
-let srv: TestServer | undefined;
-const children: ChildProcess[] = [];
-const clients: TestClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await srv?.stop();
-  srv = undefined;
-});
-
-function spawnDaemon(cfg: string): { child: ChildProcess; exited: Promise<unknown> } {
-  const child = spawn(process.execPath, [MAIN, '--config', cfg], { stdio: 'ignore' });
-  children.push(child);
-  return { child, exited: new Promise((resolve) => child.on('exit', resolve)) };
-}
+const daemons = useDaemons();
 
 async function connectWhenUp(port: number, nick: string): Promise<TestClient> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const c = await TestClient.connect(port);
-      clients.push(c);
-      await c.register(nick);
-      return c;
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error(`nothing listening on ${port}`);
+  const c = await daemons.connectWhenUp(port);
+  await c.register(nick);
+  return c;
 }
 
 const fromService = (name: string, ms: Message[]) => ms.filter((m) => m.command === 'NOTICE' && m.source?.startsWith(`${name}!`)).map((m) => m.params[1]!);
@@ -46,11 +21,8 @@ const modes = (ms: Message[]) => ms.filter((m) => m.command === 'MODE').map((m) 
 
 describe('a registered channel across a restart', () => {
   it('keeps topic, modes, lists and access after kill -9; the first joiner gets no ops, the founder and +v entries get theirs', async () => {
-    srv = await startServer(); // for its temp folder
-    const port = await freePort();
-    const cfg = join(srv.dir, 'proc.toml');
-    writeFileSync(cfg, toToml(testConfig({ listen: [{ address: '127.0.0.1', port }], store: { path: join(srv.dir, 'ircd.db') } })));
-    let daemon = spawnDaemon(cfg);
+    const { port, config } = await daemonFiles((dir) => ({ store: { path: join(dir, 'ircd.db') } }));
+    let daemon = daemons.spawn(config);
 
     const alice = await connectWhenUp(port, 'alice');
     expect(fromService('NickServ', await alice.ask('PRIVMSG NickServ :REGISTER sturdy-password'))[0]).toMatch(/registered/);
@@ -65,11 +37,10 @@ describe('a registered channel across a restart', () => {
     await alice.ask('TOPIC #keep :survives a crash');
     expect(fromService('ChanServ', await alice.ask('PRIVMSG ChanServ :AMODE #keep +v bob'))).toEqual(['bob now gets +v on joining #keep.']);
     await alice.ask('MODE #keep -i');
-    daemon.child.kill('SIGKILL');
-    await daemon.exited;
-    for (const c of clients.splice(0)) c.close();
+    await daemon.kill('SIGKILL');
+    for (const c of [alice, bob]) c.close();
 
-    daemon = spawnDaemon(cfg);
+    daemon = daemons.spawn(config);
     const mallory = await connectWhenUp(port, 'mallory');
     const join1 = await mallory.ask('JOIN #keep door');
     expect(join1.find((m) => m.command === '332')!.params[2]).toBe('survives a crash');

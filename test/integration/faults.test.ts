@@ -1,92 +1,53 @@
 // Faults around the daemon (issue #9): kill -9 right after durable writes, a damaged database,
 // REHASH into a config the machine cannot honour, and running out of file descriptors.
 // Most tests run dist/src/main.js as a real process (`npm run build` first).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { daemonFiles, runIrcd, useDaemons } from '../support/daemon.js';
 import { client, freePort, sleep, startServer, TestClient, testConfig, toToml, waitUntil, type RawConfig, type TestServer } from '../support/harness.js';
 import { operConfig, operUp } from '../support/oper.js';
 import { makeSelfSignedCert } from '../support/tls.js';
 
-const MAIN = join(__dirname, '../../dist/src/main.js');
+const daemons = useDaemons();
 let srv: TestServer | undefined;
-const children: ChildProcess[] = [];
 const clients: TestClient[] = [];
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await srv?.stop();
   srv = undefined;
 });
 
-
-/** A temp folder holding a config for a daemon process on a free port. */
-async function processConfig(patch: (dir: string) => RawConfig): Promise<{ dir: string; cfg: string; port: number }> {
-  srv = await startServer(); // only for its temp folder and MOTD
-  const port = await freePort();
-  const cfg = join(srv.dir, 'proc.toml');
-  writeFileSync(cfg, toToml(testConfig({ listen: [{ address: '127.0.0.1', port }], log: { level: 'info' }, ...patch(srv.dir) })));
-  return { dir: srv.dir, cfg, port };
-}
-
-interface Daemon {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
-function spawnDaemon(cfg: string, prefix: string[] = []): Daemon {
-  const [cmd, ...args] = [...prefix, process.execPath, MAIN, '--config', cfg];
-  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
-
-async function connectWhenUp(port: number): Promise<TestClient> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const c = await TestClient.connect(port);
-      clients.push(c);
-      return c;
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error(`nothing listening on ${port}`);
-}
+/** A temp folder holding a config for a daemon process (logging at info) on a free port. */
+const processConfig = (patch: (dir: string) => RawConfig) => daemonFiles((dir) => ({ log: { level: 'info' }, ...patch(dir) }));
 
 describe('crash safety', () => {
   it('keeps a K-line and an account written just before kill -9', async () => {
-    const { cfg, port } = await processConfig((dir) => ({ ...operConfig(), store: { path: join(dir, 'ircd.db') } }));
-    let daemon = spawnDaemon(cfg);
-    const op = await connectWhenUp(port);
+    const { config: cfg, port } = await processConfig((dir) => ({ ...operConfig(), store: { path: join(dir, 'ircd.db') } }));
+    let daemon = daemons.spawn(cfg);
+    const op = await daemons.connectWhenUp(port);
     await op.register('op');
     await operUp(op);
-    const user = await connectWhenUp(port);
+    const user = await daemons.connectWhenUp(port);
     await user.register('durable');
     op.send('KLINE *@evil.example :written before the crash');
     await op.waitFor((m) => m.command === 'NOTICE' && /Added .*K-Line for \[\*@evil\.example\]/.test(m.params[1]!));
     user.send('REGISTER * * sturdy-password');
     await user.waitFor((m) => m.command === 'REGISTER' && m.params[0] === 'SUCCESS');
     // No goodbye: the process dies the moment both writes were confirmed.
-    daemon.child.kill('SIGKILL');
-    expect(await daemon.exited).toBeNull();
+    expect((await daemon.kill('SIGKILL')).code).toBeNull();
 
-    daemon = spawnDaemon(cfg);
-    const op2 = await connectWhenUp(port);
+    daemon = daemons.spawn(cfg);
+    const op2 = await daemons.connectWhenUp(port);
     await op2.register('op');
     await operUp(op2);
     op2.send('STATS k');
     expect((await op2.waitFor('216')).params.join(' ')).toContain('evil.example');
-    const login = await connectWhenUp(port);
+    const login = await daemons.connectWhenUp(port);
     login.send('CAP REQ :sasl');
     login.send('AUTHENTICATE PLAIN');
     await login.waitFor('AUTHENTICATE');
@@ -95,19 +56,19 @@ describe('crash safety', () => {
   });
 
   it('refuses to start on a database that is garbage, naming the file and leaving it as it was', async () => {
-    const { dir, cfg } = await processConfig((dir) => ({ store: { path: join(dir, 'garbage.db') } }));
+    const { dir, config: cfg } = await processConfig((dir) => ({ store: { path: join(dir, 'garbage.db') } }));
     const garbage = Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919) % 256));
     writeFileSync(join(dir, 'garbage.db'), garbage);
-    const run = spawnSync(process.execPath, [MAIN, '--config', cfg], { encoding: 'utf8', timeout: 10000 });
+    const run = runIrcd(['--config', cfg], { timeout: 10000 });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`cannot open the database ${join(dir, 'garbage.db')}`);
     expect(readFileSync(join(dir, 'garbage.db')).equals(garbage)).toBe(true);
   });
 
   it('refuses to start when the database path cannot be opened, naming it', async () => {
-    const { dir, cfg } = await processConfig((dir) => ({ store: { path: join(dir, 'a-directory') } }));
+    const { dir, config: cfg } = await processConfig((dir) => ({ store: { path: join(dir, 'a-directory') } }));
     mkdirSync(join(dir, 'a-directory'));
-    const run = spawnSync(process.execPath, [MAIN, '--config', cfg], { encoding: 'utf8', timeout: 10000 });
+    const run = runIrcd(['--config', cfg], { timeout: 10000 });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`cannot open the database ${join(dir, 'a-directory')}`);
   });
@@ -116,7 +77,7 @@ describe('crash safety', () => {
 describe('store faults', () => {
   /** A config on a store this version made (every migration applied), then changed by `damage`. */
   async function damagedStore(damage: (db: Database.Database, path: string) => void): Promise<{ cfg: string; path: string }> {
-    const { dir, cfg } = await processConfig((dir) => ({ store: { path: join(dir, 'ircd.db') } }));
+    const { dir, config: cfg } = await processConfig((dir) => ({ store: { path: join(dir, 'ircd.db') } }));
     const path = join(dir, 'ircd.db');
     const maker = await startServer({ store: { path } });
     await maker.stop();
@@ -126,10 +87,7 @@ describe('store faults', () => {
     return { cfg, path };
   }
 
-  const startup = (cfg: string, prefix: string[] = []) => {
-    const [cmd, ...args] = [...prefix, process.execPath, MAIN, '--config', cfg];
-    return spawnSync(cmd!, args, { encoding: 'utf8', timeout: 10000 });
-  };
+  const startup = (cfg: string, prefix: string[] = []) => runIrcd(['--config', cfg], { prefix, timeout: 10000 });
 
   it.each([
     ['DROP TABLE accounts', 'table accounts (migration accounts-1)'],
@@ -144,7 +102,7 @@ describe('store faults', () => {
 
   it('refuses to create an account from the command line in a store missing its columns', async () => {
     const { cfg, path } = await damagedStore((db) => db.exec('ALTER TABLE accounts DROP COLUMN email'));
-    const run = spawnSync(process.execPath, [MAIN, 'account', 'create', 'someone', '--config', cfg], { input: 'sesame123', encoding: 'utf8' });
+    const run = runIrcd(['account', 'create', 'someone', '--config', cfg], { input: 'sesame123' });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`the database ${path} is missing column accounts.email (migration accounts-1)`);
   });
@@ -168,7 +126,7 @@ describe('store faults', () => {
   });
 
   it('refuses a store that is not a SQLite file', async () => {
-    const { dir, cfg } = await processConfig((dir) => ({ store: { path: join(dir, 'notes.txt') } }));
+    const { dir, config: cfg } = await processConfig((dir) => ({ store: { path: join(dir, 'notes.txt') } }));
     writeFileSync(join(dir, 'notes.txt'), 'shopping list: milk, eggs, a bigger disk\n'.repeat(10));
     const run = startup(cfg);
     expect(run.status).toBe(1);
@@ -189,12 +147,12 @@ describe('store faults', () => {
 
 describe('config faults', () => {
   it('refuses to start when a TLS key is missing, naming the file', async () => {
-    const { dir, cfg } = await processConfig((d) => ({
+    const { dir, config: cfg } = await processConfig((d) => ({
       listen: [{ address: '127.0.0.1', port: 0, tls: { cert: join(d, 'cert.pem'), key: join(d, 'missing-key.pem') } }],
       store: { path: ':memory:' },
     }));
     writeFileSync(join(dir, 'cert.pem'), readFileSync(makeSelfSignedCert('irc.test').cert));
-    const run = spawnSync(process.execPath, [MAIN, '--config', cfg], { encoding: 'utf8', timeout: 10000 });
+    const run = runIrcd(['--config', cfg], { timeout: 10000 });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`cannot read the TLS key ${join(dir, 'missing-key.pem')}: no such file`);
   });
@@ -251,12 +209,12 @@ describe('config faults on REHASH', () => {
 
 describe('resource exhaustion', () => {
   it('survives the file descriptor limit: the surplus is closed, not hung, and new clients get in once descriptors are free', async () => {
-    const { cfg, port } = await processConfig(() => ({
+    const { config: cfg, port } = await processConfig(() => ({
       class: [{ name: 'default', max_per_ip: 1000, connect_rate: { count: 1000, seconds: 1 } }],
       store: { path: ':memory:' },
     }));
-    const daemon = spawnDaemon(cfg);
-    const first = await connectWhenUp(port);
+    const daemon = daemons.spawn(cfg);
+    const first = await daemons.connectWhenUp(port);
     await first.register('first');
     // Node opens many files while loading, so the limit drops once the daemon runs: 20 spare.
     const pid = daemon.child.pid!;
@@ -284,7 +242,7 @@ describe('resource exhaustion', () => {
 
     for (const c of flood) c.close();
     await sleep(500);
-    const later = await connectWhenUp(port);
+    const later = await daemons.connectWhenUp(port);
     await later.register('later');
     later.send('PRIVMSG first :back in business');
     expect((await first.waitFor('PRIVMSG')).params[1]).toBe('back in business');

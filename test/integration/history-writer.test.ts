@@ -3,8 +3,7 @@
 // dies leaves the daemon running, history then written on the main thread.
 // The kill -9 test runs dist/src/main.js as a real process (`npm run build` first); the in-process
 // servers start the build's worker script too (a worker thread loads JavaScript only).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -14,18 +13,17 @@ import { historyStore } from '../../src/modules/history.js';
 import type { SqlHistoryStore } from '../../src/modules/history/sqlstore.js';
 import { MAX_BATCH } from '../../src/modules/history/sqlstore.js';
 import type { Message } from '../../src/protocol/message.js';
-import { client, freePort, sleep, startServer, TestClient, testConfig, toToml, waitUntil, type TestServer } from '../support/harness.js';
+import { daemonFiles, useDaemons } from '../support/daemon.js';
+import { client, startServer, TestClient, waitUntil, type TestServer } from '../support/harness.js';
 
-const MAIN = join(__dirname, '../../dist/src/main.js');
 const CAPS = ['draft/chathistory', 'batch', 'message-tags', 'server-time', 'echo-message'];
 const HISTORY = { backend: 'sqlite', query_limit: 1000, messages_per_target: 1000 };
 
 let servers: TestServer[] = [];
 const clients: TestClient[] = [];
-const children: ChildProcess[] = [];
+const daemons = useDaemons();
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   for (const srv of servers.splice(0)) await srv.stop();
 });
 
@@ -48,6 +46,10 @@ const sqlStore = (srv: TestServer) => historyStore(srv.server) as SqlHistoryStor
 async function member(port: number, nick: string, channel: string): Promise<TestClient> {
   const c = await client(port, nick, { caps: CAPS });
   clients.push(c);
+  return joined(c, channel);
+}
+
+async function joined(c: TestClient, channel: string): Promise<TestClient> {
   c.send(`JOIN ${channel}`);
   await c.waitFor((m) => m.command === '366');
   return c;
@@ -110,29 +112,16 @@ describe('the sqlite history writer thread', () => {
   });
 
   it('loses at most the batch not yet written to a kill -9', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ircd-history-'));
+    const { dir, port, config } = await daemonFiles((dir) => ({ store: { path: join(dir, 'ircd.db') }, history: HISTORY }));
     const path = join(dir, 'ircd.db');
-    writeFileSync(join(dir, 'motd.txt'), 'motd\n');
-    const port = await freePort();
-    const cfg = join(dir, 'ircd.toml');
-    writeFileSync(cfg, toToml(testConfig({ listen: [{ address: '127.0.0.1', port }], store: { path }, history: HISTORY })));
-    const spawnDaemon = () => {
-      const child = spawn(process.execPath, [MAIN, '--config', cfg], { stdio: 'ignore' });
-      children.push(child);
-      return child;
-    };
+    /** A member of #k once the daemon listens. */
     const connected = async (nick: string) => {
-      for (let i = 0; i < 100; i++) {
-        try {
-          return await member(port, nick, '#k');
-        } catch {
-          await sleep(100);
-        }
-      }
-      throw new Error(`nothing listening on ${port}`);
+      const c = await daemons.connectWhenUp(port);
+      await c.register(nick, { caps: CAPS });
+      return joined(c, '#k');
     };
 
-    let daemon = spawnDaemon();
+    let daemon = daemons.spawn(config);
     let a = await connected('alice');
     const first = numbered(0, 300);
     await say(a, '#k', first);
@@ -143,12 +132,10 @@ describe('the sqlite history writer thread', () => {
     reader.close();
     const second = numbered(300, 600);
     await say(a, '#k', second);
-    const exited = new Promise((resolve) => daemon.once('exit', resolve));
-    daemon.kill('SIGKILL');
-    await exited;
+    await daemon.kill('SIGKILL');
     a.close();
 
-    daemon = spawnDaemon();
+    daemon = daemons.spawn(config);
     a = await connected('alice');
     const kept = await latest(a, '#k', 1000);
     // Everything written before is there; of what followed, what survived is a prefix (batches are

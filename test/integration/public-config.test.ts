@@ -2,7 +2,7 @@
 // two secrets are filled in, then checked and run as a real process with its own secret, oper
 // hash and certificate (loopback addresses and free ports instead of the public ones), with
 // renewed certificates installed by deploy/ircd-cert-hook as certbot and lego run it.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -10,34 +10,19 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { parse } from 'smol-toml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, sleep, TestClient, toToml, waitUntil, type RawConfig } from '../support/harness.js';
+import { runIrcd, useDaemons } from '../support/daemon.js';
+import { freePort, TestClient, toToml, waitUntil, type RawConfig } from '../support/harness.js';
 import { makeSelfSignedCert } from '../support/tls.js';
 
 const ROOT = join(__dirname, '../..');
 const EXAMPLE = join(ROOT, 'config/public.example.toml');
-const MAIN = join(ROOT, 'dist/src/main.js');
-const cli = (args: string[], input?: string) => spawnSync(process.execPath, [MAIN, ...args], { input, encoding: 'utf8' });
+const cli = (args: string[], input?: string) => runIrcd(args, { input });
 
-let child: ChildProcess | undefined;
+const daemons = useDaemons();
 const clients: TestClient[] = [];
 afterEach(() => {
   for (const c of clients.splice(0)) c.close();
-  if (child && child.exitCode === null) child.kill('SIGKILL');
-  child = undefined;
 });
-
-async function connectTlsWhenUp(port: number): Promise<TestClient> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const c = await TestClient.connectTls(port);
-      clients.push(c);
-      return c;
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error(`nothing listening on ${port}`);
-}
 
 function healthz(port: number): Promise<number> {
   return new Promise((resolve, reject) => get({ host: '127.0.0.1', port, path: '/healthz' }, (res) => resolve(res.statusCode!)).on('error', reject));
@@ -93,13 +78,10 @@ describe('config/public.example.toml', () => {
     expect(check.stderr).toBe('');
     expect(check.status).toBe(0);
 
-    child = spawn(process.execPath, [MAIN, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const cnOf = async () => ((await connectTlsWhenUp(tlsPort)).socket as TLSSocket).getPeerCertificate().subject.CN;
+    const daemon = daemons.spawn(configPath);
+    const cnOf = async () => ((await daemons.connectWhenUp(tlsPort, { tls: true })).socket as TLSSocket).getPeerCertificate().subject.CN;
 
-    const op = await connectTlsWhenUp(tlsPort);
+    const op = await daemons.connectWhenUp(tlsPort, { tls: true });
     expect((op.socket as TLSSocket).getPeerCertificate().subject.CN).toBe('irc.example.net');
     op.send('NICK op');
     op.send('USER op 0 * :Operator');
@@ -120,7 +102,7 @@ describe('config/public.example.toml', () => {
     // Renewals as certbot and lego report them to deploy/ircd-cert-hook, which installs the files
     // and reloads the server (SIGHUP here, as `systemctl reload` sends it).
     const group = spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim();
-    const hookEnv = { IRCD_TLS_DIR: dir, IRCD_GROUP: group, IRCD_RELOAD: `kill -HUP ${child.pid}` };
+    const hookEnv = { IRCD_TLS_DIR: dir, IRCD_GROUP: group, IRCD_RELOAD: `kill -HUP ${daemon.child.pid}` };
     const renewals: Array<[string, (c: { cert: string; key: string }) => Record<string, string>]> = [
       ['certbot.example.net', (c) => {
         const lineage = mkdtempSync(join(tmpdir(), 'ircd-live-'));
@@ -135,15 +117,13 @@ describe('config/public.example.toml', () => {
       expect(hook.stderr).toBe('');
       expect(hook.status).toBe(0);
       expect(statSync(tls.key).mode & 0o777).toBe(0o640);
-      expect(await waitUntil(() => (out.match(/configuration reloaded/g) ?? []).length === 2 + i, 5000)).toBe(true);
+      expect(await waitUntil(() => (daemon.output().match(/configuration reloaded/g) ?? []).length === 2 + i, 5000)).toBe(true);
       expect(await cnOf()).toBe(name);
     }
     op.send('PING still-here');
     expect((await op.waitFor('PONG')).params.at(-1)).toBe('still-here');
 
-    const exited = new Promise<number | null>((resolve) => child!.on('exit', resolve));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(out).not.toMatch(/"level":(50|60)/);
+    expect((await daemon.kill('SIGTERM')).code).toBe(0);
+    expect(daemon.output()).not.toMatch(/"level":(50|60)/);
   });
 });

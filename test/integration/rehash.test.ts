@@ -1,15 +1,14 @@
 // REHASH (whole config, MOTD, TLS), SIGHUP and RESTART in a real process, cap-notify on rehash.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { afterEach, describe, expect, it } from 'vitest';
-import { client, freePort, TestClient, testConfig, toToml, type RawConfig } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { daemonFiles, useDaemons } from '../support/daemon.js';
+import { client, freePort, TestClient, testConfig, toToml, waitUntil, type RawConfig } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 import { operConfig, operUp } from '../support/oper.js';
 import { makeCaSignedCert, makeSelfSignedCert } from '../support/tls.js';
 
-const MAIN = join(__dirname, '../../dist/src/main.js');
 const s = useSession();
 
 function rewrite(path: string, patch: RawConfig): void {
@@ -311,59 +310,39 @@ describe('REHASH', () => {
 });
 
 describe('a real process', () => {
-  let child: ChildProcess | undefined;
-  afterEach(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-    child = undefined;
-  });
-
-  async function connectWhenUp(port: number): Promise<TestClient> {
-    for (let i = 0; i < 100; i++) {
-      try {
-        return await TestClient.connect(port);
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    throw new Error(`nothing listening on ${port}`);
-  }
+  const daemons = useDaemons();
 
   it('reloads on SIGHUP, keeps the old config when the new one is broken, and RESTARTs with the same command line', async () => {
-    const srv = await s.start();
-    const port = await freePort();
-    const cfg = join(srv.dir, 'proc.toml');
+    const { dir, port, config: cfg } = await daemonFiles();
     const listen = [{ address: '127.0.0.1', port }];
     // Re-executing is what RESTART does without a supervisor; this machine may be a container.
-    const base = { listen, server: { name: 'irc.test', motd: 'motd.txt', restart: 'reexec' }, log: { level: 'info' }, store: { path: join(srv.dir, 'proc.db') } };
+    const base = { listen, server: { name: 'irc.test', motd: 'motd.txt', restart: 'reexec' }, log: { level: 'info' }, store: { path: join(dir, 'proc.db') } };
     rewrite(cfg, base);
-    child = spawn(process.execPath, [MAIN, '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    const c = await connectWhenUp(port);
+    const daemon = daemons.spawn(cfg);
+    const c = await daemons.connectWhenUp(port);
     await c.register('proc');
     expect(await linksInfo(c)).toBe('0 An IRC server');
 
-    rewrite(cfg, { ...base, server: { ...base.server, description: 'After SIGHUP' }, store: { path: join(srv.dir, 'moved.db') } });
-    child.kill('SIGHUP');
-    for (let i = 0; i < 50 && !out.includes('needs a restart'); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(out).toMatch(/configuration reloaded.*\n.*changed but needs a restart: store\.path/);
+    rewrite(cfg, { ...base, server: { ...base.server, description: 'After SIGHUP' }, store: { path: join(dir, 'moved.db') } });
+    daemon.child.kill('SIGHUP');
+    await waitUntil(() => daemon.stdout().includes('needs a restart'), 2500);
+    expect(daemon.stdout()).toMatch(/configuration reloaded.*\n.*changed but needs a restart: store\.path/);
     expect(await linksInfo(c)).toBe('0 After SIGHUP');
 
     rewrite(cfg, { ...base, limits: { nicklen: 2 } });
-    child.kill('SIGHUP');
-    for (let i = 0; i < 50 && !out.includes('rehash failed'); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(out).toMatch(/limits\.nicklen: .*\(got 2\).*rehash failed/);
+    daemon.child.kill('SIGHUP');
+    await waitUntil(() => daemon.stdout().includes('rehash failed'), 2500);
+    expect(daemon.stdout()).toMatch(/limits\.nicklen: .*\(got 2\).*rehash failed/);
     expect(await linksInfo(c)).toBe('0 After SIGHUP');
 
     rewrite(cfg, base);
     await operUp(c);
-    const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
     c.send('RESTART :upgrade');
     expect((await c.waitFor('ERROR')).params[0]).toMatch(/Restart by proc: upgrade/);
-    expect(await exited).toBe(0);
+    expect((await daemon.exited).code).toBe(0);
 
-    // The re-executed process (detached, so not `child`) serves the same port; DIE ends it.
-    const again = await connectWhenUp(port);
+    // The re-executed process (detached, so not `daemon`) serves the same port; DIE ends it.
+    const again = await daemons.connectWhenUp(port);
     await again.register('back');
     await operUp(again);
     again.send('DIE :done');

@@ -1,31 +1,19 @@
 // The daemon as a supervised process: RESTART exits with status 75 for systemd (simulated by
 // INVOCATION_ID) to start it again, and under journald (JOURNAL_STREAM naming stdout) every log
 // line carries its syslog priority.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RESTART_EXIT_STATUS } from '../../src/server/restart.js';
-import { client, freePort, testConfig, toToml, waitUntil, type RawConfig } from '../support/harness.js';
+import { daemonFiles, useDaemons } from '../support/daemon.js';
+import { client, waitUntil, type RawConfig } from '../support/harness.js';
 import { operConfig, operUp } from '../support/oper.js';
 
-const MAIN = join(__dirname, '../../dist/src/main.js');
+const daemons = useDaemons();
 
-let child: ChildProcess | undefined;
-afterEach(() => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
-  child = undefined;
-});
-
-/** Writes a config for a child process listening on `port`; returns its path. */
-function writeConfig(dir: string, port: number, patch: RawConfig = {}): string {
-  const path = join(dir, 'ircd.toml');
-  writeFileSync(join(dir, 'motd.txt'), 'hello\n');
-  writeFileSync(path, toToml(testConfig(operConfig({ listen: [{ address: '127.0.0.1', port }], log: { level: 'info' }, store: { path: join(dir, 'ircd.db') }, ...patch }))));
-  return path;
-}
+/** A daemon's files: opers, logging at info, its store in ircd.db, then `patch`. */
+const files = (patch: RawConfig = {}) => daemonFiles((dir) => operConfig({ log: { level: 'info' }, store: { path: join(dir, 'ircd.db') }, ...patch }));
 
 /** The environment of the test run without anything that says "supervised". */
 function plainEnv(): NodeJS.ProcessEnv {
@@ -36,29 +24,17 @@ function plainEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function exitOf(proc: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
-}
-
 describe('RESTART under systemd', () => {
   it('exits with the restart status instead of starting a copy the service would kill', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ircd-sup-'));
-    const port = await freePort();
-    const cfg = writeConfig(dir, port);
-    child = spawn(process.execPath, [MAIN, '--config', cfg], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...plainEnv(), INVOCATION_ID: '0123456789abcdef0123456789abcdef' },
-    });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    expect(await waitUntil(() => out.includes('"msg":"listening"'), 10000)).toBe(true);
-    const exited = exitOf(child);
+    const { port, config } = await files();
+    const daemon = daemons.spawn(config, { env: { ...plainEnv(), INVOCATION_ID: '0123456789abcdef0123456789abcdef' } });
+    expect(await waitUntil(() => daemon.stdout().includes('"msg":"listening"'), 10000)).toBe(true);
     const op = await client(port, 'op');
     await operUp(op);
     op.send('RESTART :upgrade');
     expect((await op.waitFor('ERROR')).params[0]).toMatch(/Restart by op: upgrade/);
-    expect(await exited).toBe(RESTART_EXIT_STATUS);
-    expect(out).toMatch(/"why":"systemd","status":75,"msg":"restarting: exiting for the supervisor/);
+    expect((await daemon.exited).code).toBe(RESTART_EXIT_STATUS);
+    expect(daemon.stdout()).toMatch(/"why":"systemd","status":75,"msg":"restarting: exiting for the supervisor/);
     // Nothing was left behind on the port.
     await expect(client(port, 'late')).rejects.toThrow();
   });
@@ -66,31 +42,24 @@ describe('RESTART under systemd', () => {
 
 describe('journald', () => {
   it('prefixes each log line with its syslog priority when stdout is the journal stream', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ircd-journal-'));
-    const port = await freePort();
-    const cfg = writeConfig(dir, port);
+    const { dir, config: cfg } = await files();
     // A file as stdout, named by JOURNAL_STREAM as systemd names the journal's socket.
     const logPath = join(dir, 'journal.out');
     const fd = openSync(logPath, 'w');
     const st = fstatSync(fd);
-    child = spawn(process.execPath, [MAIN, '--config', cfg], {
-      stdio: ['ignore', fd, fd],
-      env: { ...plainEnv(), JOURNAL_STREAM: `${st.dev}:${st.ino}` },
-    });
+    const daemon = daemons.spawn(cfg, { out: fd, env: { ...plainEnv(), JOURNAL_STREAM: `${st.dev}:${st.ino}` } });
     closeSync(fd);
     const text = () => readFileSync(logPath, 'utf8');
     expect(await waitUntil(() => text().includes('"msg":"listening"'), 10000)).toBe(true);
 
     // A warning (a key needing a restart), then an error (a broken config), by SIGHUP.
     writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(/"path" = "[^"]*ircd\.db"/, `"path" = "${join(dir, 'other.db')}"`));
-    child.kill('SIGHUP');
+    daemon.child.kill('SIGHUP');
     expect(await waitUntil(() => text().includes('needs a restart'), 5000)).toBe(true);
     writeFileSync(cfg, '[server]\nname = "broken"\n');
-    child.kill('SIGHUP');
+    daemon.child.kill('SIGHUP');
     expect(await waitUntil(() => text().includes('rehash failed'), 5000)).toBe(true);
-    const exited = exitOf(child);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect((await daemon.kill('SIGTERM')).code).toBe(0);
 
     const lines = text().trimEnd().split('\n');
     const priorities = new Map<string, string>();
@@ -108,16 +77,15 @@ describe('journald', () => {
   });
 
   it('gives a failed start its critical and error priorities', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ircd-journal-'));
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
-    const cfg = writeConfig(dir, (taken.address() as AddressInfo).port);
+    const { dir, config } = await files({ listen: [{ address: '127.0.0.1', port: (taken.address() as AddressInfo).port }] });
     const logPath = join(dir, 'journal.out');
     const fd = openSync(logPath, 'w');
     const st = fstatSync(fd);
-    child = spawn(process.execPath, [MAIN, '--config', cfg], { stdio: ['ignore', fd, fd], env: { ...plainEnv(), JOURNAL_STREAM: `${st.dev}:${st.ino}` } });
+    const daemon = daemons.spawn(config, { out: fd, env: { ...plainEnv(), JOURNAL_STREAM: `${st.dev}:${st.ino}` } });
     closeSync(fd);
-    expect(await exitOf(child)).toBe(1);
+    expect((await daemon.exited).code).toBe(1);
     taken.close();
     const lines = readFileSync(logPath, 'utf8').trimEnd().split('\n');
     expect(lines.find((l) => l.includes('"msg":"startup failed"'))).toMatch(/^<2>\{"level":60,/);
@@ -125,13 +93,9 @@ describe('journald', () => {
   });
 
   it('leaves the lines alone when JOURNAL_STREAM names another stream', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ircd-journal-'));
-    const port = await freePort();
-    const cfg = writeConfig(dir, port);
-    child = spawn(process.execPath, [MAIN, '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...plainEnv(), JOURNAL_STREAM: '1:1' } });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    expect(await waitUntil(() => out.includes('"msg":"listening"'), 10000)).toBe(true);
-    expect(out.split('\n')[0]).toMatch(/^\{"level":30,/);
+    const { config } = await files();
+    const daemon = daemons.spawn(config, { env: { ...plainEnv(), JOURNAL_STREAM: '1:1' } });
+    expect(await waitUntil(() => daemon.stdout().includes('"msg":"listening"'), 10000)).toBe(true);
+    expect(daemon.stdout().split('\n')[0]).toMatch(/^\{"level":30,/);
   });
 });

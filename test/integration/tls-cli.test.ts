@@ -1,5 +1,5 @@
 // TLS listeners and the command line: check, mkpasswd, gensecret, --version, a real process and SIGTERM.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { cloakSecretProblem } from '../../src/auth/cloak.js';
 import { verifyPassword } from '../../src/auth/password.js';
+import { MAIN, runIrcd, useDaemons } from '../support/daemon.js';
 import { sleep, TestClient, toToml, testConfig, waitUntil } from '../support/harness.js';
 import { useSession } from '../support/session.js';
 import { makeCaSignedCert, makeSelfSignedCert } from '../support/tls.js';
 
-const MAIN = join(__dirname, '../../dist/src/main.js');
 const s = useSession();
+const daemons = useDaemons();
 
 describe('TLS listener', () => {
   it('serves TLS and plain listeners side by side', async () => {
@@ -117,13 +118,13 @@ describe('TLS listener', () => {
 
 describe('command line', () => {
   it('check exits 0 for a valid config and 1 listing every error with the key path, TLS files included', () => {
-    const ok = spawnSync(process.execPath, [MAIN, 'check', join(__dirname, '../../config/ircd.toml')], { encoding: 'utf8' });
+    const ok = runIrcd(['check', join(__dirname, '../../config/ircd.toml')]);
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/configuration is valid/);
     const dir = tmpdir();
     const bad = join(dir, `bad-${process.pid}.toml`);
     writeFileSync(bad, toToml({ ...testConfig(), limits: { nicklen: 3, bogus: 1 } }));
-    const res = spawnSync(process.execPath, [MAIN, 'check', bad], { encoding: 'utf8' });
+    const res = runIrcd(['check', bad]);
     expect(res.status).toBe(1);
     expect(res.stderr).toContain(bad);
     expect(res.stderr).toMatch(/limits\.nicklen: .*\(got 3\)/);
@@ -137,7 +138,7 @@ describe('command line', () => {
       { address: '127.0.0.1', port: 6699, tls: { cert: a.cert, key: join(dir, 'nowhere.key') } },
     ];
     writeFileSync(tlsBad, toToml(testConfig({ listen })));
-    const tlsRes = spawnSync(process.execPath, [MAIN, 'check', tlsBad], { encoding: 'utf8' });
+    const tlsRes = runIrcd(['check', tlsBad]);
     expect(tlsRes.status).toBe(1);
     const [mismatch, missing, ...rest] = tlsRes.stderr.split('\n').slice(1, -1);
     expect(mismatch!.startsWith(`  - listen[1].tls: the TLS certificate ${a.cert} and key ${b.key} do not load together: `)).toBe(true);
@@ -148,20 +149,20 @@ describe('command line', () => {
 
   it('check says "not found" for a missing file, warns about an unreadable MOTD, and suggests key names', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ircd-check-'));
-    const missing = spawnSync(process.execPath, [MAIN, 'check', join(dir, 'nope.toml')], { encoding: 'utf8' });
+    const missing = runIrcd(['check', join(dir, 'nope.toml')]);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toBe(`${join(dir, 'nope.toml')}: not found\n`);
 
     const cfg = join(dir, 'ircd.toml');
     writeFileSync(cfg, toToml({ ...testConfig(), server: { name: 'irc.test', motd: 'no-such-motd.txt' } }));
-    const warned = spawnSync(process.execPath, [MAIN, 'check', cfg], { encoding: 'utf8' });
+    const warned = runIrcd(['check', cfg]);
     expect(warned.status).toBe(0);
     expect(warned.stdout).toMatch(/configuration is valid/);
     expect(warned.stderr).toBe(`${cfg}: warning: server.motd: ${join(dir, 'no-such-motd.txt')} does not exist; clients will be told the MOTD is missing\n`);
 
     const { listen: _none, ...noListen } = testConfig();
     writeFileSync(cfg, toToml({ ...noListen, limits: { nicklenn: 20 } }));
-    const bad = spawnSync(process.execPath, [MAIN, 'check', cfg], { encoding: 'utf8' });
+    const bad = runIrcd(['check', cfg]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^ {2}- no \[\[listen\]\] block: the server needs at least one address and port/m);
     expect(bad.stderr).toContain('limits.nicklenn: unknown key (did you mean "nicklen"?)');
@@ -173,16 +174,16 @@ describe('command line', () => {
     const cfg = join(dir, 'ircd.toml');
     writeFileSync(join(dir, 'motd.txt'), 'hello\n');
     writeFileSync(cfg, toToml({ ...testConfig({ listen: [{ address: '127.0.0.1', port: 6697, tls: { cert, key } }] }), sts: { enabled: true } }));
-    const refused = spawnSync(process.execPath, [MAIN, 'check', cfg], { encoding: 'utf8' });
+    const refused = runIrcd(['check', cfg]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/invalid configuration\n {2}- sts\.enabled: the certificate .* does not verify for irc\.test: /);
-    const trusted = spawnSync(process.execPath, [MAIN, 'check', cfg], { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: ca } });
+    const trusted = runIrcd(['check', cfg], { env: { ...process.env, NODE_EXTRA_CA_CERTS: ca } });
     expect(trusted.stderr).toBe('');
     expect(trusted.status).toBe(0);
   });
 
   it('mkpasswd reads stdin and prints a verifiable hash', async () => {
-    const res = spawnSync(process.execPath, [MAIN, 'mkpasswd'], { input: 'correct horse\n', encoding: 'utf8' });
+    const res = runIrcd(['mkpasswd'], { input: 'correct horse\n' });
     expect(res.status).toBe(0);
     const hash = res.stdout.trim();
     expect(hash).toMatch(/^\$scrypt\$N=16384,r=8,p=1\$/);
@@ -191,7 +192,7 @@ describe('command line', () => {
   });
 
   it('gensecret prints a new secret each time that [cloaking] accepts', () => {
-    const make = () => spawnSync(process.execPath, [MAIN, 'gensecret'], { encoding: 'utf8' });
+    const make = () => runIrcd(['gensecret']);
     const [a, b] = [make(), make()];
     expect(a.status).toBe(0);
     expect(a.stdout).toMatch(/^[0-9a-f]{64}\n$/);
@@ -228,8 +229,8 @@ describe('command line', () => {
   });
 
   it('prints the version and help', () => {
-    expect(spawnSync(process.execPath, [MAIN, '--version'], { encoding: 'utf8' }).stdout).toMatch(/^ircd \d+\.\d+\.\d+/);
-    expect(spawnSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' }).stdout).toMatch(/ircd --config FILE/);
+    expect(runIrcd(['--version']).stdout).toMatch(/^ircd \d+\.\d+\.\d+/);
+    expect(runIrcd(['--help']).stdout).toMatch(/ircd --config FILE/);
   });
 
   it('runs as a process, fails clearly when the port is taken, and exits 0 on SIGTERM after telling clients', async () => {
@@ -237,30 +238,20 @@ describe('command line', () => {
     const dir = srv.dir;
     const busy = join(dir, 'busy.toml');
     writeFileSync(busy, toToml(testConfig({ listen: [{ address: '127.0.0.1', port: srv.port }], store: { path: join(dir, 'a.db') } })));
-    const clash = spawnSync(process.execPath, [MAIN, '--config', busy], { encoding: 'utf8', timeout: 10000 });
+    const clash = runIrcd(['--config', busy], { timeout: 10000 });
     expect(clash.status).toBe(1);
     expect(clash.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${srv.port}: the port is already in use`));
 
     const cfgPath = join(dir, 'proc.toml');
     writeFileSync(cfgPath, toToml(testConfig({ listen: [{ address: '127.0.0.1', port: 0 }], log: { level: 'info' }, store: { path: join(dir, 'b.db') } })));
-    const child = spawn(process.execPath, [MAIN, '--config', cfgPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    const port = await new Promise<number>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('no listening log: ' + out)), 10000);
-      child.stdout.on('data', () => {
-        const m = /"port":(\d+),"tls":false,"msg":"listening"/.exec(out);
-        if (m) {
-          clearTimeout(t);
-          resolve(Number(m[1]));
-        }
-      });
-    });
+    const daemon = daemons.spawn(cfgPath);
+    const listening = /"port":(\d+),"tls":false,"msg":"listening"/;
+    expect(await waitUntil(() => listening.test(daemon.stdout()), 10000), `no listening log: ${daemon.stdout()}`).toBe(true);
+    const port = Number(listening.exec(daemon.stdout())![1]);
     const c = await TestClient.connect(port);
     await c.register('proc');
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
+    const exited = daemon.kill('SIGTERM');
     expect((await c.waitFor('ERROR')).params[0]).toMatch(/shutting down/);
-    expect(await exited).toBe(0);
+    expect((await exited).code).toBe(0);
   });
 });
