@@ -25,6 +25,18 @@ export interface ServerEntry {
  * The writes one MODE command makes, given to it by State.changeChannelModes: each applies at
  * once (so the checks of the next change see it) and is announced with the others at the end.
  */
+/** A split being applied (State.planSplit, applySplit). */
+export interface SplitPlan {
+  readonly server: ServerEntry;
+  readonly reason: string;
+  /** It and every server behind it. */
+  readonly servers: ReadonlySet<ServerEntry>;
+  /** Their users, in the order they quit. */
+  readonly users: readonly User[];
+  /** How many of `users` have been handled. */
+  done: number;
+}
+
 export interface ChannelModeWrites {
   /** Sets the prefix letters a member holds (highest rank first); the caller has checked it is a member. */
   setMemberPrefixes(channel: Channel, client: User, prefixes: string): void;
@@ -150,7 +162,12 @@ export class State {
    * user quits with the split as its reason ("uplink server", as clients show netsplits), then
    * the split is announced.
    */
-  splitServer(server: ServerEntry, reason = `${server.uplink?.name ?? this.me.name} ${server.name}`): void {
+  splitServer(server: ServerEntry, reason?: string): void {
+    this.applySplit(this.planSplit(server, reason), Infinity);
+  }
+
+  /** What a split of `server` takes (see splitServer), to apply with applySplit. */
+  planSplit(server: ServerEntry, reason = `${server.uplink?.name ?? this.me.name} ${server.name}`): SplitPlan {
     if (server === this.me) throw new Error('this server cannot split from itself');
     const gone = new Set<ServerEntry>();
     // Servers behind it: those whose chain of uplinks reaches it.
@@ -162,9 +179,29 @@ export class State {
         }
       }
     }
-    for (const [client, home] of [...this.homeOf]) if (gone.has(home)) this.removeClient(client, reason);
-    for (const s of gone) this.serverIndex.delete(this.fold(s.name));
-    this.events.emit('serverSplit', { server, reason, servers: [server, ...[...gone].filter((s) => s !== server)] });
+    const users: User[] = [];
+    for (const [client, home] of this.homeOf) if (gone.has(home)) users.push(client);
+    return { server, reason, servers: gone, users, done: 0 };
+  }
+
+  /**
+   * Applies a split's quits until `until` (performance.now()), and when all are done forgets its
+   * servers and announces it: true then, false with quits left (call again to go on). Thousands
+   * of users take a few hundred milliseconds; a caller can spread them over event-loop turns.
+   * A user that left meanwhile (killed between two calls) is skipped.
+   */
+  applySplit(plan: SplitPlan, until: number): boolean {
+    const users = plan.users;
+    while (plan.done < users.length) {
+      const client = users[plan.done++]!;
+      if (this.clientSet.has(client)) this.removeClient(client, plan.reason);
+      if (plan.done % 64 === 0 && performance.now() >= until) break;
+    }
+    if (plan.done < users.length) return false;
+    for (const s of plan.servers) this.serverIndex.delete(this.fold(s.name));
+    const server = plan.server;
+    this.events.emit('serverSplit', { server, reason: plan.reason, servers: [server, ...[...plan.servers].filter((s) => s !== server)] });
+    return true;
   }
 
   /** A client completed registration. */

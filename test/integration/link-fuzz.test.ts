@@ -9,16 +9,15 @@
 // Spec: https://github.com/solanum-ircd/solanum/blob/main/doc/technical/ts6.md
 import fc from 'fast-check';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkProblems } from '../../src/modules/link/consistency.js';
 import { userIds } from '../../src/modules/link/ids.js';
 import { networkOf } from '../../src/modules/link/index.js';
-import { parseMessage } from '../../src/protocol/message.js';
 import { client, waitUntil, type TestClient, type TestServer } from '../support/harness.js';
-import { LINK_PASSWORD as PASSWORD, linkBlock, linkDaemon } from '../support/link.js';
+import { FakeLink } from '../support/fakelink.js';
+import { linkBlock, linkDaemon } from '../support/link.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ircd-link-fuzz-'));
 const logOf = { a: join(dir, 'a.log'), b: join(dir, 'b.log') };
@@ -38,92 +37,20 @@ const G_SID = '8GG';
 const F_UIDS = ['9FFAAAAAA', '9FFAAAAAB', '9FFAAAAAC'];
 const G_UIDS = ['8GGAAAAAA', '8GGAAAAAB'];
 
-class FakeLink {
-  readonly lines: string[] = [];
-  closed = false;
-  private buf = '';
-  private waiters: Array<() => void> = [];
-  private pings = 0;
-
-  private constructor(readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
-      this.buf += d;
-      let i: number;
-      while ((i = this.buf.indexOf('\r\n')) !== -1) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 2);
-        this.lines.push(line);
-        // A's keepalive and end-of-burst PINGs are answered, as a server does.
-        const m = parseMessage(line);
-        if (m.command === 'PING') this.write([`:${F_SID} PONG f.test ${m.source ?? ''}`]);
-      }
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => {});
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  static async open(port: number): Promise<FakeLink> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
-      s.once('error', reject);
-    });
-    const f = new FakeLink(socket);
-    const now = Math.floor(Date.now() / 1000);
-    f.write([`PASS ${PASSWORD} TS 6 :${F_SID}`, 'CAPAB :QS EX IE ENCAP EUID TB', 'SERVER f.test 1 :fake', `SVINFO 6 6 0 :${now}`]);
-    await f.until((l) => / PING a\.test 9FF$/.test(l));
-    f.write([
-      `:${F_SID} SID g.test 2 ${G_SID} :behind f`,
-      ...F_UIDS.map((uid, i) => `:${F_SID} EUID f${i} 1 ${now - 100} +i f${i} f.host 127.0.0.9 ${uid} f.host * :F user ${i}`),
-      ...G_UIDS.map((uid, i) => `:${G_SID} EUID g${i} 2 ${now - 100} + g${i} g.host 0 ${uid} * acct${i} :G user ${i}`),
-      `:${F_SID} SJOIN ${now - 1000} #fuzz +nt :@${F_UIDS[0]} +${F_UIDS[1]} ${G_UIDS[0]}`,
-      `:${F_SID} SJOIN ${now + 1000} #local +s :${F_UIDS[2]} ${G_UIDS[1]}`,
-      `:${F_SID} SJOIN ${now} #far + :@${G_UIDS[0]}`,
-    ]);
-    if (!(await f.sync())) throw new Error(`the fake link's burst was refused:\n${f.lines.slice(-5).join('\n')}`);
-    return f;
-  }
-
-  write(lines: Array<string | Buffer>): void {
-    if (this.closed) return;
-    this.socket.write(Buffer.concat(lines.flatMap((l) => [typeof l === 'string' ? Buffer.from(l) : l, Buffer.from('\r\n')])));
-  }
-
-  async until(pred: (line: string, index: number) => boolean, timeout = 5000): Promise<boolean> {
-    const deadline = Date.now() + timeout;
-    for (let i = 0; ; ) {
-      for (; i < this.lines.length; i++) if (pred(this.lines[i]!, i)) return true;
-      if (this.closed || Date.now() > deadline) return false;
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 50);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
-  }
-
-  /** A PING whose PONG says A applied everything before it; false when the link closed instead. */
-  async sync(): Promise<boolean> {
-    const token = `sync${++this.pings}`;
-    const from = this.lines.length;
-    this.write([`PING :${token}`]);
-    const ok = await this.until((l, i) => i >= from && l.endsWith(` PONG a.test ${token}`), 10000);
-    return ok && !this.closed;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
+/** F: the handshake, then its burst (G behind it, users, channels). */
+async function openF(port: number): Promise<FakeLink> {
+  const f = await FakeLink.open(port, { name: 'f.test', sid: F_SID, peer: 'a.test' });
+  const now = Math.floor(Date.now() / 1000);
+  f.write([
+    `:${F_SID} SID g.test 2 ${G_SID} :behind f`,
+    ...F_UIDS.map((uid, i) => `:${F_SID} EUID f${i} 1 ${now - 100} +i f${i} f.host 127.0.0.9 ${uid} f.host * :F user ${i}`),
+    ...G_UIDS.map((uid, i) => `:${G_SID} EUID g${i} 2 ${now - 100} + g${i} g.host 0 ${uid} * acct${i} :G user ${i}`),
+    `:${F_SID} SJOIN ${now - 1000} #fuzz +nt :@${F_UIDS[0]} +${F_UIDS[1]} ${G_UIDS[0]}`,
+    `:${F_SID} SJOIN ${now + 1000} #local +s :${F_UIDS[2]} ${G_UIDS[1]}`,
+    `:${F_SID} SJOIN ${now} #far + :@${G_UIDS[0]}`,
+  ]);
+  if (!(await f.sync())) throw new Error(`the fake link's burst was refused:\n${f.lines.slice(-5).join('\n')}`);
+  return f;
 }
 
 // ---- the generators ------------------------------------------------------------------------
@@ -267,7 +194,7 @@ afterAll(async () => {
 describe('fuzzing the server protocol', () => {
   it('random and mutated server lines never crash a daemon, never leave State inconsistent, never desync silently', async () => {
     const net = networkOf.get(a.server)!;
-    let f = await FakeLink.open(a.serverPort);
+    let f = await openF(a.serverPort);
     let sent = 0;
     let drops = 0;
     const seen = new Map<TestClient, number>();
@@ -289,7 +216,7 @@ describe('fuzzing the server protocol', () => {
           expect(error, `link closed without an ERROR after:\n${lines.map((l) => l.toString('latin1')).join('\n')}`).toBeDefined();
           expect(await waitUntil(() => logged(logOf.a, /"msg":"server link closed"/).length >= drops, 2000)).toBe(true);
           await waitUntil(() => !a.server.state.findServer('f.test'), 2000);
-          f = await FakeLink.open(a.serverPort);
+          f = await openF(a.serverPort);
         }
         expect(linkProblems(a.server, net)).toEqual([]);
         // B hears of everything through A: it must come to the same picture of the network.
@@ -331,7 +258,7 @@ describe('fuzzing the server protocol', () => {
   }, 120000);
 
   it('regressions the fuzz found: no empty channels, no words with spaces, no bad nicks, no UIDs of another server', async () => {
-    const f = await FakeLink.open(a.serverPort);
+    const f = await openF(a.serverPort);
     const now = Math.floor(Date.now() / 1000);
     f.write([
       // An SJOIN of no one A knows made an empty channel.

@@ -14,7 +14,7 @@ import { normalizeIp } from '../../protocol/mask.js';
 import { parseMessage, serializeMessage, type Message } from '../../protocol/message.js';
 import type { Channel } from '../../server/channel.js';
 import type { Server } from '../../server/server.js';
-import type { ServerEntry } from '../../server/state.js';
+import type { ServerEntry, SplitPlan } from '../../server/state.js';
 import type { User } from '../../server/user.js';
 import { serverNotice } from '../oper.js';
 import { SNO_LINKS } from './events.js';
@@ -32,6 +32,8 @@ const LINK_RECVQ = 1 << 20;
 const MAX_HANDSHAKES = 8;
 /** Largest difference of clocks (seconds) SVINFO accepts, as TS6 servers do by default. */
 const MAX_CLOCK_DELTA = 60;
+/** Milliseconds of a split's quits applied per event-loop turn (a netsplit of thousands of users). */
+const SPLIT_SLICE_MS = 5;
 
 export interface Link {
   conn: Connection;
@@ -77,8 +79,17 @@ export class Network implements ConnectionOwner {
   from: Link | undefined;
   /** The line being applied went on to the other links as it came: State's events of it send nothing (services.ts). */
   quiet = false;
-  /** A split is being applied: its users' quits are told as one SQUIT, not one QUIT each. */
+  /** A slice of a split is being applied: its users' quits are told as one SQUIT, not one QUIT each. */
   splitting = false;
+  /**
+   * Splits waiting or under way, the first being applied. Thousands of users quitting take a few
+   * hundred milliseconds, so a split is applied SPLIT_SLICE_MS per event-loop turn; meanwhile
+   * every link's lines wait (handleLine), so nothing a server says meets a half-split network (a
+   * relinking server's burst meeting users not yet gone). Clients go on, and see the users quit.
+   */
+  private readonly splits: { server: ServerEntry; reason: string; from: Link | undefined; plan?: SplitPlan }[] = [];
+  /** Settles when `splits` is empty again (undefined while it is). */
+  private splitsDone: { promise: Promise<void>; resolve: () => void } | undefined;
   /** A nick collision is renaming a user to its UID: collisions.ts tells the links (SAVE), not the nick change. */
   saving = false;
   private uidSeq = 0;
@@ -337,6 +348,7 @@ export class Network implements ConnectionOwner {
     } catch {
       return;
     }
+    if (this.splitsDone) return this.splitsDone.promise.then(() => this.handleLine(conn, line, problem));
     if (link.phase === 'handshake') return this.handshake(link, msg);
     const ours = link.native ? msg : fromPeer(this.server, this.ourModes, link.modes, msg);
     if (!ours) return;
@@ -376,14 +388,55 @@ export class Network implements ConnectionOwner {
     if (link.cfg) this.scheduleRetry(link.cfg);
   }
 
-  /** A server and everything behind it leave: State quits their users, the other links hear one SQUIT. */
+  /**
+   * A server and everything behind it leave: State quits their users, the other links hear one
+   * SQUIT. What does not fit in this turn's slice goes on in the next turns.
+   */
   split(server: ServerEntry, reason: string): void {
-    this.splitting = true;
-    try {
-      this.server.state.splitServer(server, reason);
-    } finally {
-      this.splitting = false;
+    this.splits.push({ server, reason, from: this.from });
+    // Behind a split under way: it is taken in turn.
+    if (this.splits.length > 1 || this.applySplits()) return;
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.splitsDone = { promise, resolve };
+  }
+
+  /** Applies waiting splits for one slice: true when none is left, else the next turn goes on. */
+  private applySplits(): boolean {
+    const state = this.server.state;
+    const until = performance.now() + SPLIT_SLICE_MS;
+    while (this.splits.length > 0) {
+      const job = this.splits[0]!;
+      // Planned when its turn comes: a split before it may have taken its server already.
+      if (!job.plan && state.findServer(job.server.name) !== job.server) {
+        this.splits.shift();
+        continue;
+      }
+      job.plan ??= state.planSplit(job.server, job.reason);
+      const applying = this.from;
+      this.from = job.from;
+      this.splitting = true;
+      let done: boolean;
+      try {
+        done = state.applySplit(job.plan, until);
+      } finally {
+        this.splitting = false;
+        this.from = applying;
+      }
+      if (!done) {
+        setImmediate(() => this.nextSplitSlice());
+        return false;
+      }
+      this.splits.shift();
     }
+    return true;
+  }
+
+  private nextSplitSlice(): void {
+    if (!this.applySplits()) return;
+    const done = this.splitsDone;
+    this.splitsDone = undefined;
+    done?.resolve();
   }
 
   // ---- handshake ----------------------------------------------------------------------------
