@@ -47,6 +47,10 @@ export async function startInProcess(name, dist = 'dist') {
   // Listed once per tick by each Connection (on its first write), as in the daemon.
   let pending = [];
   let n = 0;
+  // What a Connection is given to ask for its flush: a function in older builds, the server's
+  // flush queue (scheduleFlush, flushIfLate) in newer ones; this one serves both.
+  const flushes = Object.assign((c) => void pending.push(c), { flushIfLate() {} });
+  flushes.scheduleFlush = flushes;
   return {
     server,
     flushAll() {
@@ -57,7 +61,7 @@ export async function startInProcess(name, dist = 'dist') {
     /** A connected, unregistered client; `feed(text)` delivers bytes as its socket would. */
     connect() {
       const socket = new NullSocket();
-      const conn = new Connection(socket, server, klass, server.lineLimits(), (c) => pending.push(c));
+      const conn = new Connection(socket, server, klass, server.lineLimits(), flushes);
       const client = User.connectedOn(conn, klass, () => server.name);
       server['sessionOf'].set(conn, client.sessions[0]);
       server.state.addClient(client);
