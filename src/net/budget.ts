@@ -12,6 +12,11 @@ export class BudgetQueue<T> {
     private readonly budgetMs: number,
     /** Told when `run` throws; the remaining items still run. */
     private readonly onError: (err: unknown) => void,
+    /**
+     * Items run per turn at most, for items that leave work to Node after they return (closing a
+     * socket: its close callbacks run in a later phase of the loop, outside the time budget).
+     */
+    private readonly maxPerTurn = Infinity,
   ) {}
 
   get length(): number {
@@ -34,7 +39,8 @@ export class BudgetQueue<T> {
     // `scheduled` stays true until the queue is empty: an item pushed while this runs (a close
     // queuing its finish) must not queue a second drain, or each turn would run several slices.
     const until = performance.now() + budgetMs;
-    while (this.head < this.items.length) {
+    const last = budgetMs === Infinity ? Infinity : this.head + this.maxPerTurn;
+    while (this.head < this.items.length && this.head < last) {
       const item = this.items[this.head]!;
       // Taken off before it runs, so a throw does not run it again.
       this.items[this.head++] = undefined as T;

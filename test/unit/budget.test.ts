@@ -38,6 +38,18 @@ describe('BudgetQueue', () => {
     expect(ran).toEqual([0, 1, 2, 100, 101, 102]);
   });
 
+  it('runs at most maxPerTurn items a turn, and drainAll all of them', async () => {
+    const ran: number[] = [];
+    const q = new BudgetQueue<number>((n) => void ran.push(n), 1000, () => {}, 2);
+    for (let i = 0; i < 7; i++) q.push(i);
+    await turn();
+    expect(ran).toEqual([0, 1]);
+    await turn();
+    expect(ran).toEqual([0, 1, 2, 3]);
+    q.drainAll();
+    expect(ran).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
   it('reports a throwing item and goes on with the others', async () => {
     const ran: number[] = [];
     const errors: unknown[] = [];
