@@ -92,6 +92,8 @@ export class TestClient {
   private waiters: Array<() => void> = [];
   closed = false;
   nick = '';
+  /** Called with each line as it arrives (a fake server answering PINGs). */
+  onLine: ((line: string) => void) | undefined;
 
   private constructor(readonly socket: Socket) {
     socket.setEncoding('utf8');
@@ -99,8 +101,10 @@ export class TestClient {
       this.buffer += chunk;
       let i: number;
       while ((i = this.buffer.indexOf('\r\n')) !== -1) {
-        this.lines.push(this.buffer.slice(0, i));
+        const line = this.buffer.slice(0, i);
+        this.lines.push(line);
         this.buffer = this.buffer.slice(i + 2);
+        this.onLine?.(line);
       }
       this.wake();
     });

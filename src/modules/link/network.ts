@@ -404,7 +404,8 @@ export class Network implements ConnectionOwner {
   /** Applies waiting splits for one slice: true when none is left, else the next turn goes on. */
   private applySplits(): boolean {
     const state = this.server.state;
-    const until = performance.now() + SPLIT_SLICE_MS;
+    // Stopping, there is no one left to answer: the split is done at once.
+    const until = this.stopped ? Infinity : performance.now() + SPLIT_SLICE_MS;
     while (this.splits.length > 0) {
       const job = this.splits[0]!;
       // Planned when its turn comes: a split before it may have taken its server already.
