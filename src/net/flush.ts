@@ -7,7 +7,10 @@
 // per turn, and the rest waits for the next turn, after the poll phase has read other sockets.
 // Output asked for since the last turn (a bystander's PONG) goes before that backlog, which
 // still gets at least half of each turn so it cannot starve.
-import type { Connection } from './connection.js';
+/** What the queue flushes: a Connection (net/connection.ts), which hands its output to its socket. */
+export interface Flushable {
+  flush(): void;
+}
 
 /** Writes done per turn before the rest waits for the next one. */
 const FLUSH_BUDGET_MS = 5;
@@ -25,7 +28,7 @@ const CLOCK_EVERY = 32;
 
 /** Connections waiting for their write, in order, taken from the front without shifting. */
 class ConnList {
-  items: Connection[] = [];
+  items: Flushable[] = [];
   head = 0;
 
   get length(): number {
@@ -37,7 +40,7 @@ class ConnList {
     const items = this.items;
     while (this.head < items.length) {
       const conn = items[this.head]!;
-      items[this.head++] = undefined as unknown as Connection;
+      items[this.head++] = undefined as unknown as Flushable;
       // A connection closed since it was listed has nothing left to write: its flush does nothing.
       conn.flush();
       if (this.head % CLOCK_EVERY === 0 && performance.now() >= until) break;
@@ -69,7 +72,7 @@ export class FlushQueue {
   private immediateQueued = false;
 
   /** Shared by every connection instead of a closure each (memory per idle client). */
-  readonly scheduleFlush = (conn: Connection): void => {
+  readonly scheduleFlush = (conn: Flushable): void => {
     if (this.fresh.length === 0 && this.backlog.length === 0) this.waitingSince = performance.now();
     this.fresh.items.push(conn);
     if (this.immediateQueued) return;
