@@ -14,7 +14,8 @@ import type { CommandDef, Module } from '../server/module.js';
 import type { Server } from '../server/server.js';
 import { serverSlot } from '../server/slots.js';
 import { banMatcher, type BanSubject } from '../store/ban-index.js';
-import { BanStore, type BanKind, type ServerBan } from '../store/bans.js';
+import type { BanKind, ServerBan } from '../store/ban-index.js';
+import { BanStore } from '../store/bans.js';
 import { audit, serverNotice } from './oper.js';
 
 const stores = serverSlot<BanStore>('bans');

@@ -11,7 +11,7 @@ import type { Module } from '../server/module.js';
 import { answeredElsewhere } from '../server/hunt.js';
 import type { Server } from '../server/server.js';
 import type { ServerEntry } from '../server/state.js';
-import type { BanKind } from '../store/bans.js';
+import type { BanKind } from '../store/ban-index.js';
 import { bansOf } from './bans.js';
 
 type Report = (server: Server, client: User) => void;

@@ -1,6 +1,6 @@
 // What a feature module looks like to the server: commands, capabilities, ISUPPORT tokens, hooks.
 import type { Config } from '../config/schema.js';
-import type { BanKind, ServerBan } from '../store/bans.js';
+import type { BanKind, ServerBan } from '../store/ban-index.js';
 import type { DisconnectReason } from '../net/disconnect.js';
 import type { Message } from '../protocol/message.js';
 import type { CapOffer } from './caps.js';

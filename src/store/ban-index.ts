@@ -16,7 +16,20 @@ import {
   type UserHost,
   type UserHostMask,
 } from '../protocol/mask.js';
-import type { BanKind, ServerBan } from './bans.js';
+
+export type BanKind = 'K' | 'D' | 'X';
+
+export interface ServerBan {
+  kind: BanKind;
+  /** Lowercased mask: "user@host" glob, IP/CIDR, or realname glob. */
+  mask: string;
+  reason: string;
+  /** Oper name that set it. */
+  setBy: string;
+  setAt: number;
+  /** Milliseconds since the epoch; undefined for permanent bans. */
+  expiresAt: number | undefined;
+}
 
 export function expired(ban: ServerBan, now = Date.now()): boolean {
   return ban.expiresAt !== undefined && ban.expiresAt <= now;

@@ -1,21 +1,7 @@
 // Server bans (K-lines: user@host, D-lines: IP/CIDR, X-lines: realname) kept in SQLite so they
 // survive restarts, with an in-memory index for the checks made on every connection.
-import { BanIndex, expired, type BanSubject } from './ban-index.js';
+import { BanIndex, expired, type BanKind, type BanSubject, type ServerBan } from './ban-index.js';
 import { migrate, type Db } from './db.js';
-
-export type BanKind = 'K' | 'D' | 'X';
-
-export interface ServerBan {
-  kind: BanKind;
-  /** Lowercased mask: "user@host" glob, IP/CIDR, or realname glob. */
-  mask: string;
-  reason: string;
-  /** Oper name that set it. */
-  setBy: string;
-  setAt: number;
-  /** Milliseconds since the epoch; undefined for permanent bans. */
-  expiresAt: number | undefined;
-}
 
 interface Row {
   kind: BanKind;

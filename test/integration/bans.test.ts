@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bansOf } from '../../src/modules/bans.js';
-import type { BanKind } from '../../src/store/bans.js';
+import type { BanKind } from '../../src/store/ban-index.js';
 import { client, startServer, TestClient, type TestServer } from '../support/harness.js';
 import { operConfig, operUp } from '../support/oper.js';
 

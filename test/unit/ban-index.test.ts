@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ipBytes, userHostOf } from '../../src/protocol/mask.js';
-import { BanIndex, banMatcher, expired, type BanSubject } from '../../src/store/ban-index.js';
-import type { BanKind, ServerBan } from '../../src/store/bans.js';
+import { BanIndex, banMatcher, expired, type BanKind, type BanSubject, type ServerBan } from '../../src/store/ban-index.js';
 
 const NOW = 1_000_000;
 

@@ -9,7 +9,7 @@ import type { Channel } from '../../server/channel.js';
 import type { User } from '../../server/user.js';
 import type { Server } from '../../server/server.js';
 import { describeRestartNeeded } from '../../server/rehash.js';
-import type { BanKind, ServerBan } from '../../store/bans.js';
+import type { BanKind, ServerBan } from '../../store/ban-index.js';
 import { accountStore, createAccount, dropAccount, resetPassword } from '../accounts.js';
 import { addServerBan, bansOf, removeServerBan } from '../bans.js';
 import { setChannelTopic } from '../channels/info.js';

@@ -6,7 +6,7 @@
 // "DLINE (E)", "UNDLINE (E)", "XLINE (E)", "UNXLINE (E)")
 import type { Message } from '../../protocol/message.js';
 import type { User } from '../../server/user.js';
-import type { BanKind, ServerBan } from '../../store/bans.js';
+import type { BanKind, ServerBan } from '../../store/ban-index.js';
 import { addServerBan, removeServerBan } from '../bans.js';
 import type { Link, Network } from './network.js';
 
