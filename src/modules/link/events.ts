@@ -5,10 +5,8 @@
 import type { LinkStat } from '../../observability/stats.js';
 import type { Server } from '../../server/server.js';
 import { serverNotice } from '../oper.js';
-import type { Link, Network } from './network.js';
+import { SNO_LINKS, type Link, type Network } from './network.js';
 
-/** Snomask letter of this server's own link events. */
-export const SNO_LINKS = 's';
 /** Snomask letter of servers linking and splitting elsewhere on the network. */
 export const SNO_REMOTE_LINKS = 'x';
 

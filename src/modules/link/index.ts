@@ -13,13 +13,15 @@ import { formatModeChanges } from '../channels/modeparse.js';
 import { audit } from '../oper.js';
 import { banLine, unbanLine } from './bans.js';
 import { linkStats, watchLinkEvents } from './events.js';
+import { applyLine } from './inbound.js';
 import { userIds } from './ids.js';
 import { inviteToLinks } from './invites.js';
 import { Network } from './network.js';
 import { networkLine } from './opers.js';
 import { forwardQuery } from './remote.js';
 import { redactToLinks, relayToLinks, subscribeRealname } from './tags.js';
-import { initNetworkSasl } from './sasl.js';
+import { agentBurst, initNetworkSasl } from './sasl.js';
+import { staysHome } from './services.js';
 
 export const networkOf = serverSlot<Network>('link');
 
@@ -191,7 +193,7 @@ export const link: Module = {
   },
   init(server) {
     if (!server.config.server.sid) return;
-    const net = new Network(server);
+    const net = new Network(server, { applyLine, staysHome, agentBurst });
     networkOf.set(server, net);
     server.acceptServer = (socket, listener) => net.accept(socket, listener);
     server.forwardQuery = (client, to, msg, at) => forwardQuery(net, client, to, msg, at);

@@ -17,15 +17,13 @@ import type { Server } from '../../server/server.js';
 import type { ServerEntry, SplitPlan } from '../../server/state.js';
 import type { User } from '../../server/user.js';
 import { serverNotice } from '../oper.js';
-import { SNO_LINKS } from './events.js';
 import { fromPeer, ourCapab, ourTable, peerTable, REQUIRED_CAPABS, toPeer, type ModeTable } from './dialect.js';
 import { channelTs, makeUid, SID_RE, userIds } from './ids.js';
-import { applyLine } from './inbound.js';
-import { agentBurst } from './sasl.js';
-import { staysHome } from './services.js';
 
 /** Seconds a link may take from connect to the end of its handshake (SVINFO). */
 const HANDSHAKE_SECONDS = 30;
+/** Snomask letter of this server's own link events (events.ts has the network's). */
+export const SNO_LINKS = 's';
 /** The least recvq a link gets: a socket read of a burst may hold this much. */
 const LINK_RECVQ = 1 << 20;
 /** Incoming links in their handshake at once; more are closed at once (a bound on what a link address can open). */
@@ -34,6 +32,17 @@ const MAX_HANDSHAKES = 8;
 const MAX_CLOCK_DELTA = 60;
 /** Milliseconds of a split's quits applied per event-loop turn (a netsplit of thousands of users). */
 const SPLIT_SLICE_MS = 5;
+
+/**
+ * What the link module's other files give the Network (index.ts wires them): how a server's line
+ * is applied (inbound.ts), which local users stay out of bursts (services.ts), and what the SASL
+ * agent adds to a burst (sasl.ts). Given, not imported, since those files build on the Network.
+ */
+export interface NetworkParts {
+  applyLine(net: Network, link: Link, msg: Message): void;
+  staysHome(net: Network, user: User): boolean;
+  agentBurst(net: Network): Message[];
+}
 
 export interface Link {
   conn: Connection;
@@ -102,7 +111,10 @@ export class Network implements ConnectionOwner {
   /** Our channel and user modes, as dialect.ts compares them with a peer's. */
   readonly ourModes: ModeTable;
 
-  constructor(readonly server: Server) {
+  constructor(
+    readonly server: Server,
+    private readonly parts: NetworkParts,
+  ) {
     this.ourModes = ourTable(server);
   }
 
@@ -354,7 +366,7 @@ export class Network implements ConnectionOwner {
     if (!ours) return;
     this.from = link;
     try {
-      applyLine(this, link, ours);
+      this.parts.applyLine(this, link, ours);
     } catch (err) {
       this.server.log.error({ link: link.name, line, err: err instanceof Error ? err.stack : String(err) }, 'server link line failed');
     } finally {
@@ -564,7 +576,7 @@ export class Network implements ConnectionOwner {
     for (const s of servers) if (this.linkToward(s) !== link) for (const line of this.serverLines(s)) this.send(link, line);
     for (const user of state.clients) {
       // Our services are each server's own (every server runs its NickServ): they stay home.
-      if (!user.registered || staysHome(this, user) || this.linkOfUser(user) === link) continue;
+      if (!user.registered || this.parts.staysHome(this, user) || this.linkOfUser(user) === link) continue;
       for (const line of this.userLines(user)) this.send(link, line);
       if (user.away !== undefined) this.send(link, { source: this.uid(user), command: 'AWAY', params: [user.away] });
     }
@@ -591,7 +603,7 @@ export class Network implements ConnectionOwner {
       const topic = channel.topic;
       if (topic) this.send(link, { source: this.sid, command: 'TB', params: [channel.name, String(topic.setAt), topic.setBy, topic.text] });
     }
-    for (const line of agentBurst(this)) this.send(link, line);
+    for (const line of this.parts.agentBurst(this)) this.send(link, line);
     this.send(link, { source: this.sid, command: 'PING', params: [this.server.name, link.theirSid!] });
   }
 
