@@ -124,9 +124,19 @@ export class ChannelRegistry {
     return prepared(this.db, 'SELECT name FROM registered_channels WHERE folded = ?').pluck().get(folded) as string | undefined;
   }
 
-  /** The founder (casefolded account) of a registered channel. */
-  founderOf(folded: string): string | undefined {
-    return prepared(this.db, 'SELECT founder FROM registered_channels WHERE folded = ?').pluck().get(folded) as string | undefined;
+  /**
+   * The mode a (casefolded) account gets on joining a registered channel: "o" for its founder,
+   * else its access entry's letter. One read: it runs for every member of every registered
+   * channel restored at a start.
+   */
+  joinModeOf(folded: string, account: string): string | undefined {
+    return (prepared(
+      this.db,
+      `SELECT CASE WHEN founder = ? THEN 'o' ELSE (SELECT mode FROM channel_access WHERE channel = folded AND account = ?) END
+       FROM registered_channels WHERE folded = ?`,
+    )
+      .pluck()
+      .get(account, account, folded) ?? undefined) as string | undefined;
   }
 
   has(folded: string): boolean {

@@ -36,7 +36,7 @@ describe('ChannelRegistry', () => {
     const topic = { text: 'hello', setBy: 'alice!a@h', setAt: 5 };
     registry.register('#chan', { name: '#Chan', founder: 'alice', registeredAt: 7, topic, ...modes() });
     expect(registry.get('#chan')).toEqual({ name: '#Chan', founder: 'alice', registeredAt: 7, topic, ...modes() });
-    expect([registry.has('#chan'), registry.nameOf('#chan'), registry.founderOf('#chan'), registry.count()]).toEqual([true, '#Chan', 'alice', 1]);
+    expect([registry.has('#chan'), registry.nameOf('#chan'), registry.get('#chan')?.founder, registry.count()]).toEqual([true, '#Chan', 'alice', 1]);
     registry.saveModes('#chan', modes({ flags: 'm', key: undefined, limit: undefined, forward: undefined, lists: new Map() }));
     registry.saveTopic('#chan', undefined);
     expect(registry.get('#chan')).toMatchObject({ flags: 'm', key: undefined, limit: undefined, forward: undefined, lists: new Map(), topic: undefined });
@@ -47,11 +47,14 @@ describe('ChannelRegistry', () => {
     const { registry, accounts } = await stores();
     registry.register('#chan', { name: '#chan', founder: 'alice', registeredAt: 1, topic: undefined, ...modes() });
     registry.setAccess('#chan', { account: 'bob', mode: 'v', setBy: 'alice', setAt: 1 });
+    // What joining gives: the founder o, an entry its letter, anyone else and any other channel nothing.
+    expect(['alice', 'bob', 'carol'].map((a) => registry.joinModeOf('#chan', a))).toEqual(['o', 'v', undefined]);
+    expect(registry.joinModeOf('#other', 'alice')).toBeUndefined();
     registry.setAccess('#chan', { account: 'carol', mode: 'o', setBy: 'alice', setAt: 2 });
     registry.setAccess('#chan', { account: 'bob', mode: 'o', setBy: 'alice', setAt: 3 });
     expect(registry.access('#chan').map((e) => [e.account, e.mode])).toEqual([['carol', 'o'], ['bob', 'o']]);
     registry.setFounder('#chan', 'carol');
-    expect([registry.founderOf('#chan'), registry.accessOf('#chan', 'carol'), registry.accessCount('#chan')]).toEqual(['carol', undefined, 1]);
+    expect([registry.get('#chan')?.founder, registry.accessOf('#chan', 'carol'), registry.accessCount('#chan')]).toEqual(['carol', undefined, 1]);
     expect(registry.foundedBy('carol')).toEqual(['#chan']);
     accounts.drop('bob');
     expect(registry.access('#chan')).toEqual([]);

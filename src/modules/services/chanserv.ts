@@ -297,7 +297,7 @@ function giveJoinMode(server: Server, channel: Channel, member: User): void {
   const s = runtime.get(server);
   if (!s?.bot || !registered.get(channel) || member.account === undefined) return;
   const account = server.state.fold(member.account);
-  const mode = s.registry.founderOf(channel.folded) === account ? 'o' : s.registry.accessOf(channel.folded, account);
+  const mode = s.registry.joinModeOf(channel.folded, account);
   const held = channel.members.get(member);
   if (mode === undefined || held === undefined || held.includes(mode)) return;
   applyChannelModes(server, channel, ['+' + mode, member.nick], s.bot.client);
