@@ -432,6 +432,10 @@ export class Network implements ConnectionOwner {
       let done: boolean;
       try {
         done = state.applySplit(job.plan, until);
+      } catch (err) {
+        // A bug, logged; the split is given up rather than left to hold every link's lines.
+        this.server.log.error({ server: job.server.name, err: err instanceof Error ? err.stack : String(err) }, 'server split failed');
+        done = true;
       } finally {
         this.splitting = false;
         this.from = applying;
