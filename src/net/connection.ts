@@ -126,6 +126,33 @@ function onWebSocketCloseRequested(this: OwnedSocket, reason: DisconnectReason):
 }
 
 /**
+ * The last Buffers joined for a flush, and the result. A channel's messages of one turn reach
+ * every member as the same shared Buffers in the same order, so the members flushed one after
+ * the other can write one joined copy instead of each making its own (allocation and copy were
+ * 7% of a fan-out's CPU). Only small results are kept, so it never holds much memory.
+ */
+let lastParts: Buffer[] = [];
+let lastJoined: Buffer | undefined;
+const JOINED_KEPT_BYTES = 64 * 1024;
+
+function joinShared(parts: Buffer[], bytes: number): Buffer {
+  if (lastJoined && parts.length === lastParts.length && lastJoined.length === bytes) {
+    let same = true;
+    for (let i = 0; i < parts.length && same; i++) same = parts[i] === lastParts[i];
+    if (same) return lastJoined;
+  }
+  const joined = Buffer.concat(parts, bytes);
+  if (bytes <= JOINED_KEPT_BYTES) {
+    lastParts = parts;
+    lastJoined = joined;
+  } else {
+    lastParts = [];
+    lastJoined = undefined;
+  }
+  return joined;
+}
+
+/**
  * What waits in the recvq for a flood token: a line, or a WebSocket control frame (PING, whose
  * PONG is sent when its turn comes, or PONG), which costs a token like a line.
  */
@@ -455,7 +482,7 @@ export class Connection {
       return;
     }
     if (this.outText !== '') this.takeText();
-    const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
+    const data = this.out.length === 1 ? this.out[0]! : joinShared(this.out, this.outBytes);
     this.out = [];
     this.bytesOut += this.outBytes;
     this.outBytes = 0;

@@ -57,6 +57,27 @@ describe('Connection output', () => {
     expect(writes).toHaveLength(1);
   });
 
+  it('writes one joined copy for connections sent the same shared lines, and its own for another', () => {
+    const written: Array<Buffer | string> = [];
+    const flushes = new FlushQueue();
+    const conns = Array.from({ length: 3 }, () => {
+      const socket = new CaptureSocket();
+      socket.write = (data) => (written.push(data), true);
+      return new Connection(socket, owner, cfg.class[0]!, { lineLength: 512, tagLength: 4096 }, flushes);
+    });
+    const [a, b] = [Buffer.from(':x PRIVMSG #c :one\r\n'), Buffer.from(':x PRIVMSG #c :two\r\n')];
+    conns[0]!.write(a);
+    conns[0]!.write(b);
+    conns[1]!.write(a);
+    conns[1]!.write(b);
+    conns[2]!.write(b);
+    conns[2]!.write(a);
+    flushes.flushAll();
+    expect(written.map(String)).toEqual([`${a}${b}`, `${a}${b}`, `${b}${a}`]);
+    expect(written[1]).toBe(written[0]);
+    expect(written[2]).not.toBe(written[0]);
+  });
+
   it('hands output over at the next socket event once it has waited 5 ms in a long turn', () => {
     const flushes = new FlushQueue();
     const bystander = new CaptureSocket();
