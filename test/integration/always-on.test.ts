@@ -2,50 +2,29 @@
 // (no QUIT, away after the delay), keeps what is said to it, comes back after a restart (in-process
 // and kill -9) in its channels, and a connection that logs in to its account attaches and gets
 // what it missed: CHATHISTORY, a plain replay, or znc.in/playback. Expiry, limits and /metrics.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Message } from '../../src/protocol/message.js';
+import { describe, expect, it } from 'vitest';
+import { parseMessage, type Message } from '../../src/protocol/message.js';
 import { daemonFiles, useDaemons } from '../support/daemon.js';
-import { client, sleep, startServer, TestClient, testConfig, toToml, waitUntil, type RawConfig, type TestServer } from '../support/harness.js';
-import { parseMessage } from '../../src/protocol/message.js';
+import { client, sleep, storeFile, TestClient, testConfig, toToml, useServers, waitUntil, type RawConfig, type TestServer } from '../support/harness.js';
 import { loggedInClient } from '../support/login.js';
 import { operConfig, operUp } from '../support/oper.js';
 
 const daemons = useDaemons();
-let servers: TestServer[] = [];
-const clients: TestClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const srv of servers.splice(0)) await srv.stop();
-});
-
-const storeFile = () => join(mkdtempSync(join(tmpdir(), 'ircd-always-on-')), 'ircd.db');
+const { start: startTracked, stop, track } = useServers();
 
 /** A server where every account is always-on unless `always_on` says otherwise. */
-async function start(extra: RawConfig = {}, alwaysOn: RawConfig = {}): Promise<TestServer> {
-  const srv = await startServer({ always_on: { policy: 'opt-out', ...alwaysOn }, ...extra });
-  servers.push(srv);
-  return srv;
-}
-
-async function stop(srv: TestServer): Promise<void> {
-  servers = servers.filter((s) => s !== srv);
-  for (const c of clients.splice(0)) c.close();
-  await srv.stop();
+function start(extra: RawConfig = {}, alwaysOn: RawConfig = {}): Promise<TestServer> {
+  return startTracked({ always_on: { policy: 'opt-out', ...alwaysOn }, ...extra });
 }
 
 async function login(srv: TestServer, nick: string, account = nick, caps: string[] = []): Promise<TestClient> {
-  const c = await loggedInClient(srv.server, srv.port, nick, account, caps);
-  clients.push(c);
-  return c;
+  return track(await loggedInClient(srv.server, srv.port, nick, account, caps));
 }
 
 async function plain(srv: TestServer, nick: string, caps: string[] = []): Promise<TestClient> {
-  const c = await client(srv.port, nick, { caps });
-  clients.push(c);
-  return c;
+  return track(await client(srv.port, nick, { caps }));
 }
 
 async function joinChannel(c: TestClient, channel: string): Promise<void> {
@@ -87,7 +66,7 @@ describe('detaching', () => {
     expect(whois.find((m) => m.command === '301')?.params[2]).toBe('Detached: no client is connected');
     // The nick is held.
     const other = await TestClient.connect(srv.port);
-    clients.push(other);
+    track(other);
     other.send('NICK alys');
     other.send('USER x 0 * :x');
     expect((await other.waitFor('433')).params[1]).toBe('alys');

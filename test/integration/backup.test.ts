@@ -3,25 +3,21 @@
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runIrcd } from '../support/daemon.js';
-import { client, startServer, testConfig, toToml, type TestServer } from '../support/harness.js';
+import { client, testConfig, toToml, useServers } from '../support/harness.js';
 import { loggedInClient } from '../support/login.js';
 import { operConfig, operUp } from '../support/oper.js';
 
 const backup = (...args: string[]) => runIrcd(['backup', ...args]);
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.stop();
-});
+const servers = useServers();
 
 describe('ircd backup', () => {
   it('copies the running store, WAL included, into a file a server restores from', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ircd-backup-'));
     const store = { path: join(dir, 'ircd.db') };
-    const first = await startServer(operConfig({ store }));
-    servers.push(first);
+    const first = await servers.start(operConfig({ store }));
     const op = await client(first.port, 'op');
     await operUp(op);
     op.send('KLINE 1d spammer@192.0.2.* :kept in the backup');
@@ -38,10 +34,9 @@ describe('ircd backup', () => {
     expect(res.stdout).toMatch(new RegExp(`^backed up ${store.path} to ${dest}: \\d+ bytes, integrity ok, migrations [\\w-]+(, [\\w-]+)*\\n$`));
     expect(statSync(dest).mode & 0o777).toBe(0o600);
     op.close();
-    await servers.pop()!.stop();
+    await servers.stop(first);
 
-    const restored = await startServer(operConfig({ store: { path: dest } }));
-    servers.push(restored);
+    const restored = await servers.start(operConfig({ store: { path: dest } }));
     const op2 = await client(restored.port, 'op');
     await operUp(op2);
     op2.send('STATS k');
@@ -59,8 +54,7 @@ describe('ircd backup', () => {
     };
     const taken = join(dir, 'taken.db');
     writeFileSync(taken, 'something precious');
-    const srv = await startServer({ store: { path: join(dir, 'live.db') } });
-    servers.push(srv);
+    const srv = await servers.start({ store: { path: join(dir, 'live.db') } });
     const cases: Array<[string[], RegExp]> = [
       [[taken, '--config', srv.configPath], /taken\.db already exists; a backup never overwrites a file/],
       [[join(dir, 'live.db'), '--config', srv.configPath], /must go to another file than the database/],

@@ -1,21 +1,14 @@
 // Server bans: KLINE/DLINE/XLINE set, enforced on online and new users, expired, removed, listed
 // with STATS, and kept across a restart with the same database file.
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bansOf } from '../../src/modules/bans.js';
 import type { BanKind } from '../../src/store/ban-index.js';
-import { client, startServer, TestClient, type TestServer } from '../support/harness.js';
+import { client, TestClient, useServers, type TestServer } from '../support/harness.js';
 import { operConfig, operUp } from '../support/oper.js';
 
-const servers: TestServer[] = [];
-async function start(extra = {}): Promise<TestServer> {
-  const s = await startServer(operConfig(extra));
-  servers.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.stop();
-});
+const servers = useServers();
+const start = (extra = {}): Promise<TestServer> => servers.start(operConfig(extra));
 
 async function oper(port: number): Promise<TestClient> {
   const op = await client(port, 'op');
@@ -259,8 +252,7 @@ describe('persistence', () => {
   it('keeps bans in the database across a restart', async () => {
     const first = await start();
     const db = join(first.dir, 'bans.db');
-    await first.stop();
-    servers.length = 0;
+    await servers.stop(first);
     const a = await start({ store: { path: db } });
     const op = await oper(a.port);
     op.send('KLINE keep@127.* :kept');
@@ -268,8 +260,7 @@ describe('persistence', () => {
     op.send('XLINE *keeper* :kept too');
     op.send('DLINE 127.0.0.33 :kept ip');
     await op.collectUntilPong();
-    await a.stop();
-    servers.length = 0;
+    await servers.stop(a);
     await new Promise((r) => setTimeout(r, 1100));
 
     const b = await start({ store: { path: db } });

@@ -1,43 +1,23 @@
 // [history] backend = "sqlite": history survives a restart on the same store file, channel history
 // is kept by name, REDACT and ACCOUNT DROP delete rows, conversations of connections without an
 // account end with the process, and /metrics shows the size.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Message } from '../../src/protocol/message.js';
-import { client, startServer, type TestClient, type TestServer } from '../support/harness.js';
+import { client, storeFile, useServers, type TestClient, type TestServer } from '../support/harness.js';
 import { loggedInClient } from '../support/login.js';
 import { makeOper } from '../support/state.js';
 
 const CAPS = ['draft/chathistory', 'batch', 'message-tags', 'server-time', 'echo-message', 'draft/message-redaction'];
 
-let servers: TestServer[] = [];
-let clients: TestClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const srv of servers.splice(0)) await srv.stop();
-});
+const { start: startTracked, stop, track } = useServers();
 
 /** A server keeping history in the store file `path`. */
-async function start(path: string, history: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<TestServer> {
-  const srv = await startServer({ store: { path }, history: { backend: 'sqlite', ...history }, ...extra });
-  servers.push(srv);
-  return srv;
+function start(path: string, history: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<TestServer> {
+  return startTracked({ store: { path }, history: { backend: 'sqlite', ...history }, ...extra });
 }
-
-async function stop(srv: TestServer): Promise<void> {
-  servers = servers.filter((s) => s !== srv);
-  for (const c of clients.splice(0)) c.close();
-  await srv.stop();
-}
-
-const storeFile = () => join(mkdtempSync(join(tmpdir(), 'ircd-history-')), 'ircd.db');
 
 async function connect(srv: TestServer, nick: string, account?: string): Promise<TestClient> {
-  const c = account ? await loggedInClient(srv.server, srv.port, nick, account, CAPS) : await client(srv.port, nick, { caps: CAPS });
-  clients.push(c);
-  return c;
+  return track(account ? await loggedInClient(srv.server, srv.port, nick, account, CAPS) : await client(srv.port, nick, { caps: CAPS }));
 }
 
 /** The lines of the chathistory batch answering `line`. */

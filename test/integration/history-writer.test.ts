@@ -3,50 +3,30 @@
 // dies leaves the daemon running, history then written on the main thread.
 // The kill -9 test runs dist/src/main.js as a real process (`npm run build` first); the in-process
 // servers start the build's worker script too (a worker thread loads JavaScript only).
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { historyStore } from '../../src/modules/history.js';
-import type { SqlHistoryStore } from '../../src/modules/history/sqlstore.js';
-import { MAX_BATCH } from '../../src/modules/history/sqlstore.js';
+import { MAX_BATCH, type SqlHistoryStore } from '../../src/modules/history/sqlstore.js';
 import type { Message } from '../../src/protocol/message.js';
 import { daemonFiles, useDaemons } from '../support/daemon.js';
-import { client, startServer, TestClient, waitUntil, type TestServer } from '../support/harness.js';
+import { client, storeFile, TestClient, useServers, waitUntil, type TestServer } from '../support/harness.js';
 
 const CAPS = ['draft/chathistory', 'batch', 'message-tags', 'server-time', 'echo-message'];
 const HISTORY = { backend: 'sqlite', query_limit: 1000, messages_per_target: 1000 };
 
-let servers: TestServer[] = [];
-const clients: TestClient[] = [];
+const { start: startTracked, stop, track } = useServers();
 const daemons = useDaemons();
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const srv of servers.splice(0)) await srv.stop();
-});
 
-const storeFile = () => join(mkdtempSync(join(tmpdir(), 'ircd-history-')), 'ircd.db');
-
-async function start(path: string): Promise<TestServer> {
-  const srv = await startServer({ store: { path }, history: HISTORY });
-  servers.push(srv);
-  return srv;
-}
-
-async function stop(srv: TestServer): Promise<void> {
-  servers = servers.filter((s) => s !== srv);
-  for (const c of clients.splice(0)) c.close();
-  await srv.stop();
+function start(path: string): Promise<TestServer> {
+  return startTracked({ store: { path }, history: HISTORY });
 }
 
 const sqlStore = (srv: TestServer) => historyStore(srv.server) as SqlHistoryStore;
 
 async function member(port: number, nick: string, channel: string): Promise<TestClient> {
-  const c = await client(port, nick, { caps: CAPS });
-  clients.push(c);
-  return joined(c, channel);
+  return joined(track(await client(port, nick, { caps: CAPS })), channel);
 }
 
 async function joined(c: TestClient, channel: string): Promise<TestClient> {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { pino } from 'pino';
+import { afterEach } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { allModules } from '../../src/modules/index.js';
 import { createLogger } from '../../src/observability/log.js';
@@ -58,6 +59,42 @@ export async function startServer(patch: RawConfig = {}, files: Record<string, s
   await server.start();
   const port = [...server.listeners.values()][0]!.port;
   return { server, port, dir, configPath, stop: () => server.stop('test over', 200) };
+}
+
+/** A fresh SQLite store file (not yet created) in a temp folder of its own. */
+export function storeFile(): string {
+  return join(mkdtempSync(join(tmpdir(), 'ircd-store-')), 'ircd.db');
+}
+
+/**
+ * In-process servers a test file starts, stops and starts again on the same store (restarts),
+ * and the clients it connects to them: whatever is still running is closed after each test.
+ */
+export function useServers() {
+  let servers: TestServer[] = [];
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    for (const srv of servers.splice(0)) await srv.stop();
+  });
+  return {
+    async start(patch: RawConfig = {}): Promise<TestServer> {
+      const srv = await startServer(patch);
+      servers.push(srv);
+      return srv;
+    },
+    /** Stops one now, its clients closed first (a restart's first half). */
+    async stop(srv: TestServer): Promise<void> {
+      servers = servers.filter((s) => s !== srv);
+      for (const c of clients.splice(0)) c.close();
+      await srv.stop();
+    },
+    /** Closes `c` after the test (or at the next stop). */
+    track<C extends TestClient>(c: C): C {
+      clients.push(c);
+      return c;
+    },
+  };
 }
 
 /** Enough TOML for test configs (tables, arrays of tables, inline values). */
