@@ -10,18 +10,7 @@ import { parseMessage, type Message } from '../../src/protocol/message.js';
 import { waitUntil, type TestClient } from '../support/harness.js';
 import { linkHarness } from '../support/link.js';
 
-const { daemon, linked, user, oper } = linkHarness();
-
-/** A hub A with leaves B and C: B and C reach each other through A. */
-async function network() {
-  const a = await daemon('a', '1AA', [{ name: 'b' }, { name: 'c' }]);
-  const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
-  const c = await daemon('c', '3CC', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
-  await linked(a, b);
-  await linked(a, c);
-  await linked(b, c);
-  return { a, b, c };
-}
+const { daemon, linked, hubWithLeaves, user, oper } = linkHarness();
 
 /** Sends a query and collects what comes until its last numeric `end` (an answer from another server comes after our PONG). */
 async function query(c: TestClient, line: string, end: string): Promise<Message[]> {
@@ -33,7 +22,7 @@ async function query(c: TestClient, line: string, end: string): Promise<Message[
 
 describe('server bans across a network', () => {
   it('a K-line set on B disconnects a matching user on C, keeps its duration everywhere, and its removal reaches every server', async () => {
-    const { a, b, c } = await network();
+    const { a, b, c } = await hubWithLeaves();
     const victim = await user(c, 'victim', { user: 'bad' });
     const bystander = await user(c, 'fine', { user: 'good' });
     const op = await oper(b, 'op');
@@ -63,7 +52,7 @@ describe('server bans across a network', () => {
   });
 
   it('D-lines and X-lines go too, and opers of the other servers get the notice naming the server', async () => {
-    const { a, b, c } = await network();
+    const { a, b, c } = await hubWithLeaves();
     const watcher = await oper(c, 'watcher');
     const gecos = await user(a, 'gecos', { realname: 'evil bot' });
     const op = await oper(b, 'op');
@@ -82,7 +71,7 @@ describe('server bans across a network', () => {
 
 describe('queries across a network', () => {
   it('WHOIS <nick> <nick> is answered by the user’s own server, two links away, with its idle time; a plain WHOIS answers here without it', async () => {
-    const { b, c } = await network();
+    const { b, c } = await hubWithLeaves();
     const carol = await user(c, 'carol');
     carol.send('AWAY :busy');
     await carol.waitFor('306');
@@ -110,7 +99,7 @@ describe('queries across a network', () => {
   });
 
   it('MOTD, VERSION, TIME, ADMIN, INFO, LUSERS, STATS and LINKS name another server and are answered from there; PING of a server gets its PONG', async () => {
-    const { b } = await network();
+    const { b } = await hubWithLeaves();
     const bob = await user(b, 'bob');
     const motd = await query(bob, 'MOTD c.test', '376');
     expect(motd.find((m) => m.command === '375')).toMatchObject({ source: 'c.test', params: ['bob', '- c.test Message of the day - '] });
@@ -221,7 +210,7 @@ describe('link events in the log', () => {
 
 describe('operators across a network', () => {
   it('WALLOPS reaches +w users of every server, GLOBOPS the opers of every server, oper-ups and kills are noticed network-wide', async () => {
-    const { a, b, c } = await network();
+    const { a, b, c } = await hubWithLeaves();
     const reader = await user(c, 'reader');
     reader.send('MODE reader +w');
     await reader.waitFor('MODE');
@@ -269,7 +258,7 @@ describe('operators across a network', () => {
 
 describe('the server tree', () => {
   it('MAP draws the tree from this server with each server’s users; LINKS and LUSERS count the whole network', async () => {
-    const { b } = await network();
+    const { b } = await hubWithLeaves();
     const bob = await user(b, 'bob');
     const map = (await query(bob, 'MAP', '017')).filter((m) => m.command === '015').map((m) => m.params[1]!);
     expect(map).toHaveLength(3);
@@ -293,7 +282,7 @@ describe('the server tree', () => {
 
 describe('MONITOR and WHOWAS of users of other servers', () => {
   it('MONITOR follows a user two links away coming, leaving and split off; WHOWAS remembers it with its server', async () => {
-    const { a, b, c } = await network();
+    const { a, b, c } = await hubWithLeaves();
     const bob = await user(b, 'bob');
     bob.send('MONITOR + carol');
     expect((await bob.waitFor('731')).params[1]).toBe('carol');

@@ -10,7 +10,7 @@ import { loggedInClient } from '../support/login.js';
 import { waitUntil, type TestServer } from '../support/harness.js';
 import { LINK_PASSWORD, linkHarness, OPER_PASSWORD } from '../support/link.js';
 
-const { daemon, linked, user, track } = linkHarness();
+const { daemon, linked, hubWithLeaves, user, track } = linkHarness();
 
 /** A hub A with leaves B and C connecting to it. */
 async function pair(): Promise<{ a: TestServer & { serverPort: number }; b: TestServer & { serverPort: number } }> {
@@ -165,12 +165,7 @@ describe('server links (TS6)', () => {
   });
 
   it('a hub passes users and messages between two leaves, and a leaf’s split takes only its users', async () => {
-    const a = await daemon('a', '1AA', [{ name: 'b' }, { name: 'c' }]);
-    const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
-    const c = await daemon('c', '3CC', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
-    await linked(a, b);
-    await linked(a, c);
-    await linked(b, c);
+    const { a, b, c } = await hubWithLeaves();
     expect(b.server.state.findServer('c.test')!.hops).toBe(2);
     const bob = await user(b, 'bob');
     const links = (await bob.ask('LINKS')).filter((m) => m.command === '364').map((m) => m.params.slice(1));

@@ -122,8 +122,19 @@ export function linkHarness() {
     return op;
   }
 
+  /** A hub A (1AA) with leaves B (2BB) and C (3CC), linked: B and C reach each other through A. */
+  async function hubWithLeaves(): Promise<{ a: LinkedServer; b: LinkedServer; c: LinkedServer }> {
+    const a = await daemon('a', '1AA', [{ name: 'b' }, { name: 'c' }]);
+    const b = await daemon('b', '2BB', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
+    const c = await daemon('c', '3CC', [{ name: 'a', port: a.serverPort, autoconnect: true, hub: true }]);
+    await linked(a, b);
+    await linked(a, c);
+    await linked(b, c);
+    return { a, b, c };
+  }
+
   /** Closes a client made elsewhere after the test too. */
   const track = (c: TestClient) => void clients.push(c);
 
-  return { daemon, linked, user, oper, track, relink };
+  return { daemon, linked, hubWithLeaves, user, oper, track, relink };
 }
