@@ -16,6 +16,22 @@ import { bansOf } from './bans.js';
 
 type Report = (server: Server, client: User) => void;
 
+/** What STATS l shows of a connection, a client's or a server link's. */
+interface Traffic {
+  sendqBytes: number;
+  linesOut: number;
+  bytesOut: number;
+  linesIn: number;
+  bytesIn: number;
+  connectedAt: number;
+}
+
+/** One RPL_STATSLINKINFO line: sendq, lines and KiB out, lines and KiB in, seconds open, then a note. */
+function linkInfo(client: User, now: number, name: string, t: Traffic, note: string): void {
+  const kib = (bytes: number) => String(Math.floor(bytes / 1024));
+  client.numeric(RPL.STATSLINKINFO, name, String(t.sendqBytes), String(t.linesOut), kib(t.bytesOut), String(t.linesIn), kib(t.bytesIn), String(Math.floor((now - t.connectedAt) / 1000)), note);
+}
+
 function banReport(kind: BanKind, numeric: string): Report {
   return (server, client) => {
     const now = Date.now();
@@ -53,32 +69,12 @@ const REPORTS: Record<string, { what: string; report: Report }> = {
       // One line per connection: each session of a multiclient user has its own.
       for (const c of server.state.clients) {
         for (const { conn } of c.sessions) {
-          client.numeric(
-            RPL.STATSLINKINFO,
-            `${c.nick}[${c.user || '*'}@${c.realHost}]`,
-            String(conn.sendqBytes),
-            String(conn.linesOut),
-            String(Math.floor(conn.bytesOut / 1024)),
-            String(conn.linesIn),
-            String(Math.floor(conn.bytesIn / 1024)),
-            String(Math.floor((now - conn.connectedAt) / 1000)),
-            `recvq ${conn.recvqBytes}`,
-          );
+          linkInfo(client, now, `${c.nick}[${c.user || '*'}@${c.realHost}]`, conn, `recvq ${conn.recvqBytes}`);
         }
       }
       for (const l of server.stats.links?.() ?? []) {
         const burst = l.burstSeconds === undefined ? 'bursting' : `burst took ${l.burstSeconds.toFixed(3)}s`;
-        client.numeric(
-          RPL.STATSLINKINFO,
-          `${l.server}[${l.ip}]`,
-          String(l.sendqBytes),
-          String(l.linesOut),
-          String(Math.floor(l.bytesOut / 1024)),
-          String(l.linesIn),
-          String(Math.floor(l.bytesIn / 1024)),
-          String(Math.floor((now - l.connectedAt) / 1000)),
-          `server link, ${l.outgoing ? 'outgoing' : 'incoming'}, ${burst}`,
-        );
+        linkInfo(client, now, `${l.server}[${l.ip}]`, l, `server link, ${l.outgoing ? 'outgoing' : 'incoming'}, ${burst}`);
       }
     },
   },
